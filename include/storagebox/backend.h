@@ -1,0 +1,267 @@
+/**
+ * @file backend.h
+ * @brief The contract between the storagebox core and a storage backend.
+ *
+ * Users never need this header. A backend supplies one `const sb_backend`
+ * (scheme + open) and, per opened store, three constant vtables: store
+ * lifecycle (with an optional fused claim), the bank (item repository) and
+ * the ledger (deduplication repository). The core runs the claim protocol
+ * on top of them (README "How the protocol works").
+ *
+ * Rules for every slot
+ * - Return SB_OK or a documented positive answer, or a negative sb_error
+ *   after calling sb_seterr(st->box, ...) with a message that says what
+ *   failed and where, and never contains a password or secret.
+ * - Strings given to a slot are lent for the call and have been validated
+ *   by the core (UTF-8, no NUL/CR/LF, 1..SB_MAX_VALUE_LEN bytes).
+ * - Items returned through `sb_item **out` are made with sb_item_new(); the
+ *   core owns them afterwards.
+ * - A store is used by one thread at a time (the box's), but many stores,
+ *   in many processes, work on the same data concurrently: every slot that
+ *   writes must be atomic on the server.
+ * - Vtables start with `version` and only grow at the end; the core checks
+ *   optional slots for NULL.
+ */
+#ifndef STORAGEBOX_BACKEND_H
+#define STORAGEBOX_BACKEND_H
+
+#include "storagebox.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SB_BACKEND_VERSION 1
+
+/** One `key=value` of a URI query string, percent-decoded. */
+typedef struct {
+	char *key;
+	char *value;
+	int used; /**< set by sb_uri_param(); leftovers are reported as unknown */
+} sb_uri_param_t;
+
+/**
+ * A URI parsed once by the core: `scheme:[//[user[:password]@]host[:port]]
+ * path[?query]`. Every part is percent-decoded; absent parts are NULL
+ * (port: 0). Backends read it and never reparse `text`.
+ */
+typedef struct sb_uri {
+	char *scheme;       /**< lower-cased, e.g. "sqlite" */
+	char *user;
+	char *password;     /**< never put it in a message */
+	char *host;
+	int port;
+	int has_authority;  /**< 1 if the URI had `//` */
+	char *path;         /**< may be "" */
+	sb_uri_param_t *params;
+	size_t nparams;
+	char *text;         /**< the URI as given (may hold a password) */
+	char *redacted;     /**< the URI with any password replaced by "***":
+	                         the only form fit for a message */
+} sb_uri;
+
+/**
+ * Value of query option @p key (the last one if repeated), or NULL. Marks
+ * the option as used: after open, the core reports every unused option as
+ * an unknown option. Pass a key even when only checking presence.
+ */
+SB_EXTERN(const char *) sb_uri_param(sb_uri *uri, const char *key);
+
+/** Every bank operation needs a store. Embed first in a backend's struct. */
+typedef struct sb_store sb_store;
+
+/** A reservation listed by sb_bank_ops.reserved(). Strings are lent. */
+typedef int (*sb_reservation_cb)(const char *item, const char *token,
+                                 int64_t since_ms, void *payload);
+
+/** Counts of one bank as the bank sees them (sb_stats without `held`). */
+typedef struct {
+	uint64_t available, reserved, assigned;
+} sb_bank_counts;
+
+/**
+ * Bank (item repository). An item is in exactly one state: available,
+ * reserved(token, since) or assigned(token). Items are never deleted, so
+ * re-adding an item that was handed out is detected (law 6), unless the
+ * backend documents otherwise.
+ */
+typedef struct sb_bank_ops {
+	unsigned int version; /**< SB_BACKEND_VERSION */
+
+	/** Required. Add @p n items as available; count the ones the bank
+	 *  already holds in any state (and repeats inside the batch) in
+	 *  @p skipped. Creates the bank if missing. All or nothing. */
+	int (*add)(uint64_t *added, uint64_t *skipped, sb_store *st,
+	           const char *bank, const char *const *items, size_t n);
+
+	/** Required. Atomically move one available item to reserved(token,
+	 *  now_ms) and return it. @return SB_OK, SB_EMPTY (none available),
+	 *  SB_ENOTFOUND (the bank does not exist). */
+	int (*take)(sb_item **out, sb_store *st, const char *bank,
+	            const char *token, int64_t now_ms);
+
+	/** Required. reserved(token) -> assigned(token). Idempotent: SB_OK if
+	 *  already assigned with this token. SB_ECONFLICT if the item is in any
+	 *  other state or held by another token (nothing changes). */
+	int (*settle)(sb_store *st, const char *bank, const char *item,
+	              const char *token);
+
+	/** Required. reserved(token) -> available. SB_OK if done, SB_ECONFLICT
+	 *  if the item is not reserved with this token (nothing changes: a
+	 *  racing recovery already handled it, which the core accepts). */
+	int (*put_back)(sb_store *st, const char *bank, const char *item,
+	                const char *token);
+
+	/** Required. Counts. SB_ENOTFOUND if the bank does not exist. */
+	int (*count)(sb_bank_counts *out, sb_store *st, const char *bank);
+
+	/** Required. Call @p cb for reservations with since_ms <= @p
+	 *  older_than_ms (INT64_MAX: all). A non-zero return from cb stops and
+	 *  is returned. The callback must not call back into the store: the
+	 *  core copies what it needs. SB_ENOTFOUND if the bank does not exist. */
+	int (*reserved)(sb_store *st, const char *bank, int64_t older_than_ms,
+	                sb_reservation_cb cb, void *payload);
+
+	/** Required. Create the bank (empty) if missing. */
+	int (*create)(sb_store *st, const char *bank);
+} sb_bank_ops;
+
+/** Callback of sb_ledger_ops.export(); same contract as sb_export_cb. */
+typedef sb_export_cb sb_ledger_entry_cb;
+
+/**
+ * Ledger (deduplication repository): ledger name + id -> (bank, item),
+ * written once, never changed.
+ */
+typedef struct sb_ledger_ops {
+	unsigned int version; /**< SB_BACKEND_VERSION */
+
+	/** Required. The entry of an id (item made with flags 0).
+	 *  @return SB_OK or SB_ENOTFOUND. */
+	int (*get)(sb_item **out, sb_store *st, const char *ledger,
+	           const char *dedup_id);
+
+	/** Required. Record (bank, item) for the id unless it has an entry.
+	 *  @return SB_OK if stored now or if the entry is already exactly this
+	 *  (bank, item) (*existing stays NULL); SB_ECONFLICT with *existing set
+	 *  to the entry if the id holds another item. Atomic: of two racing
+	 *  writers exactly one entry wins. */
+	int (*put_if_absent)(sb_item **existing, sb_store *st,
+	                     const char *ledger, const char *dedup_id,
+	                     const char *bank, const char *item);
+
+	/** Required. Every entry of a ledger through @p cb (non-zero stops and
+	 *  is returned). The callback must not call back into the store. */
+	int (*export)(sb_store *st, const char *ledger, sb_ledger_entry_cb cb,
+	              void *payload);
+
+	/** Required. Number of ids of @p ledger that hold an item of @p bank. */
+	int (*count)(uint64_t *out, sb_store *st, const char *ledger,
+	             const char *bank);
+
+	/** Optional (NULL: nothing to do). Create the ledger if the store
+	 *  keeps ledgers as objects. */
+	int (*create)(sb_store *st, const char *ledger);
+} sb_ledger_ops;
+
+/** Lifecycle of a store and the optional fused claim. */
+typedef struct sb_store_ops {
+	unsigned int version; /**< SB_BACKEND_VERSION */
+
+	/** Required. Create the schema/tables if missing. Idempotent. */
+	int (*init)(sb_store *st);
+
+	/** Required. Close connections and free the store (st included). */
+	void (*close)(sb_store *st);
+
+	/**
+	 * Optional fused claim (bank and ledger both in this store), one
+	 * atomic operation, nothing ever reserved: return the id's entry in
+	 * @p ledger (any bank; flags 0), else take an available item of @p bank,
+	 * mark it assigned(token), record it for the id and return it with
+	 * SB_ITEM_NEW. @p token is the one the generic path would use (the core
+	 * builds it), so both protocols leave the same state.
+	 * @return SB_OK, SB_EMPTY (no entry, no available item), SB_ENOTFOUND
+	 *         (no entry and the bank does not exist).
+	 */
+	int (*claim)(sb_item **out, sb_store *st, const char *bank,
+	             const char *ledger, const char *dedup_id,
+	             const char *token, int64_t now_ms);
+} sb_store_ops;
+
+/** Base of every opened store; embed as the first member. */
+struct sb_store {
+	const sb_store_ops *ops;     /**< required */
+	const sb_bank_ops *bank;     /**< NULL if the store keeps no banks */
+	const sb_ledger_ops *ledger; /**< NULL if the store keeps no ledgers */
+	sb_box *box;                 /**< owner; set by the core before open
+	                                  returns; for sb_seterr() */
+};
+
+/** Capability bits of a backend (sb_backend.caps). */
+#define SB_CAP_FUSED   (1u << 0) /**< ops->claim is available */
+#define SB_CAP_CROSS_PROCESS (1u << 1) /**< many processes may share a store */
+
+/** A backend: registered under one URI scheme. */
+typedef struct sb_backend {
+	unsigned int version; /**< SB_BACKEND_VERSION */
+	const char *scheme;   /**< lower case, matched exactly, e.g. "sqlite" */
+	unsigned int caps;    /**< SB_CAP_* */
+	/**
+	 * Open a store. On failure call sb_seterr(box, ...) and return the
+	 * error; nothing is left allocated. On success set (*out)->box = box.
+	 * Read options with sb_uri_param().
+	 */
+	int (*open)(sb_store **out, sb_uri *uri, sb_box *box);
+} sb_backend;
+
+/**
+ * Register a backend at run time (before built-in ones when the scheme is
+ * the same). Thread-safe. The struct must outlive its use.
+ * @return SB_OK, SB_EINVALID (bad version or scheme), SB_ENOMEM
+ */
+SB_EXTERN(int) sb_backend_register(const sb_backend *backend);
+
+/** The backend for a scheme (case-insensitive exact match), or NULL.
+ *  Thread-safe. */
+SB_EXTERN(const sb_backend *) sb_backend_find(const char *scheme);
+
+/** Set the box's error message (printf format) and return @p code. */
+SB_EXTERN(int) sb_seterr(sb_box *box, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+/** sb_item flag: assigned by this call. */
+#define SB_ITEM_NEW 1u
+
+/**
+ * Make an item (the one allocator for items). Copies both strings.
+ * @return the item, or NULL when out of memory
+ */
+SB_EXTERN(sb_item *) sb_item_new(const char *value, const char *bank,
+                                 unsigned int flags);
+
+/** sb_item_new() with explicit lengths (strings need not be terminated). */
+SB_EXTERN(sb_item *) sb_item_newn(const char *value, size_t value_len,
+                                  const char *bank, size_t bank_len,
+                                  unsigned int flags);
+
+/**
+ * Fault injection (builds with -Dfault_injection=true; 0 otherwise): a named
+ * crash point. When $SB_FAULT_POINT names @p point, the process _exit()s
+ * there (after $SB_FAULT_SKIP further passes, default 0) with status
+ * SB_FAULT_EXIT_STATUS. A test hook may instead make it return non-zero,
+ * and the caller then returns SB_ERROR as if it had died there.
+ */
+SB_EXTERN(int) sb_fault_point(sb_box *box, const char *point);
+#define SB_FAULT_EXIT_STATUS 86
+
+/** Milliseconds since the Unix epoch (wall clock), for reservations. */
+SB_EXTERN(int64_t) sb_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STORAGEBOX_BACKEND_H */
