@@ -1,4 +1,4 @@
-/* Core-private declarations: shared by core/*.c, the CLI and the tests
+/* Core-private declarations: shared by the core files, the CLI and the tests
  * (which link the static library). Not installed. */
 #ifndef SB_INTERNAL_H
 #define SB_INTERNAL_H
@@ -50,9 +50,11 @@ char *sb_token_make(const char *ledger, const char *dedup_id);
 int sb_token_split(const char *token, size_t *ledger_len, const char **id);
 
 /* recover.c: roll forward reservations of bank for ledger that are at
- * least min_age_ms old (0: all). */
+ * least min_age_ms old (0: all), and, whatever their age, those holding
+ * own_token (NULL: none): a twin request for the same id still in flight. */
 int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int64_t min_age_ms);
+                const char *ledger, int64_t min_age_ms,
+                const char *own_token);
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);

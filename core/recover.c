@@ -1,0 +1,151 @@
+/* Recovery rolls reservations forward (DESIGN §4): record (id, item) in
+ * the ledger; if that stores or finds this very item, settle; if the id
+ * holds another item, put this one back. Both outcomes are conditional on
+ * (item, token) at the bank, so a live client and recovery may race. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	char *item;
+	char *token;
+} resv;
+
+typedef struct {
+	resv *v;
+	size_t n, cap;
+	int oom;
+	int64_t older_than;    /* stale if since <= this */
+	const char *own_token; /* also take these, whatever their age */
+} resv_list;
+
+static int collect(const char *item, const char *token, int64_t since_ms,
+                   void *payload)
+{
+	resv_list *l = payload;
+
+	if (since_ms > l->older_than &&
+	    !(l->own_token && strcmp(token, l->own_token) == 0))
+		return 0;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		resv *nv = realloc(l->v, cap * sizeof(*nv));
+		if (!nv) {
+			l->oom = 1;
+			return 1;
+		}
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n].item = strdup(item);
+	l->v[l->n].token = strdup(token);
+	if (!l->v[l->n].item || !l->v[l->n].token) {
+		free(l->v[l->n].item);
+		free(l->v[l->n].token);
+		l->oom = 1;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+static void free_list(resv_list *l)
+{
+	size_t i;
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].item);
+		free(l->v[i].token);
+	}
+	free(l->v);
+}
+
+/* Roll one reservation forward. */
+static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
+                        const char *ledger, const resv *r)
+{
+	sb_store *bs = box->bank_store, *ls = box->ledger_store;
+	sb_item *existing = NULL;
+	const char *id;
+	size_t llen;
+	int rc;
+
+	if (sb_token_split(r->token, &llen, &id) ||
+	    strlen(ledger) != llen || memcmp(r->token, ledger, llen) != 0) {
+		out->foreign++;
+		return SB_OK;
+	}
+	rc = ls->ledger->put_if_absent(&existing, ls, ledger, id, bank, r->item);
+	if (rc == SB_OK) {
+		if (sb_fault_point(box, SB_FP_RECOVER_AFTER_RECORD))
+			return SB_ERROR;
+		rc = bs->bank->settle(bs, bank, r->item, r->token);
+		if (rc == SB_OK)
+			out->settled++;
+		/* SB_ECONFLICT: a racing client or recovery got there first. */
+		return rc == SB_ECONFLICT ? SB_OK : rc;
+	}
+	sb_item_free(existing);
+	if (rc != SB_ECONFLICT)
+		return rc;
+	rc = bs->bank->put_back(bs, bank, r->item, r->token);
+	if (rc == SB_OK)
+		out->put_back++;
+	return rc == SB_ECONFLICT ? SB_OK : rc;
+}
+
+int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
+                const char *ledger, int64_t min_age_ms, const char *own_token)
+{
+	sb_store *bs = box->bank_store;
+	resv_list l = { NULL, 0, 0, 0, 0, NULL };
+	int64_t older_than;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	older_than = min_age_ms > 0 ? sb_now_ms() - min_age_ms : INT64_MAX;
+	/* Copy first: the backend may hold a cursor open while listing. A
+	 * caller's own token needs every reservation listed: a twin of the
+	 * same request may hold a young one. */
+	l.older_than = older_than;
+	l.own_token = own_token;
+	rc = bs->bank->reserved(bs, bank, own_token ? INT64_MAX : older_than,
+	                        collect, &l);
+	if (l.oom)
+		rc = sb_seterr(box, SB_ENOMEM, "out of memory listing reservations");
+	for (i = 0; rc == SB_OK && i < l.n; i++)
+		rc = roll_forward(out, box, bank, ledger, &l.v[i]);
+	free_list(&l);
+	if (rc == SB_OK)
+		sb_clearerr(box);
+	return rc;
+}
+
+int sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
+                   const char *ledger, const sb_recover_opts *opts)
+{
+	sb_recover_result r = { 0, 0, 0 };
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!box)
+		return SB_EINVALID;
+	sb_clearerr(box);
+	if (opts && (opts->version != SB_RECOVER_OPTS_VERSION ||
+	             opts->min_age_ms < 0))
+		return sb_seterr(box, SB_EINVALID, "bad recover options");
+	if ((rc = sb_validate(box, bank, "bank name")) ||
+	    (rc = sb_validate(box, ledger, "ledger name")))
+		return rc;
+	if (!box->bank_store->bank || !box->ledger_store->ledger)
+		return sb_seterr(box, SB_ENOTSUPPORTED,
+		                 "this store cannot keep both banks and ledgers");
+	rc = sb__recover(&r, box, bank, ledger, opts ? opts->min_age_ms : 0,
+	                 NULL);
+	if (out)
+		*out = r;
+	return rc;
+}

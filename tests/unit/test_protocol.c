@@ -1,0 +1,192 @@
+/* The claim protocol over the in-memory backend: which path runs, how
+ * many repository calls it makes, and the box law on both paths. */
+#include "proto_util.h"
+
+static void path_choice(void)
+{
+	sb_memory_calls c;
+	sb_box *fused = open_box("memory:pc", NULL, SB_PROTOCOL_AUTO);
+	sb_box *generic = open_box("memory:pc", NULL, SB_PROTOCOL_GENERIC);
+	sb_box *mixed = open_box("memory:pc", "memory:pc-ledger", SB_PROTOCOL_AUTO);
+	char *v;
+
+	load(fused, "bank", "it", 10);
+
+	/* One store, auto: one fused call per fetch, nothing else. */
+	v = fetch(fused, "bank", "L", "u1", NULL);
+	CHECK(v && v[0] != '!');
+	free(v);
+	CHECK(sb__memory_calls("pc", &c) == 0);
+	CHECK(c.claim == 1 && c.take == 0 && c.get == 0 && c.put_if_absent == 0);
+
+	/* Forced generic: get, take, put_if_absent, settle; a repeat is one get. */
+	v = fetch(generic, "bank", "L", "u2", NULL);
+	CHECK(v && v[0] != '!');
+	free(v);
+	CHECK(sb__memory_calls("pc", &c) == 0);
+	CHECK(c.claim == 1 && c.take == 1 && c.get == 1 && c.put_if_absent == 1 &&
+	      c.settle == 1);
+	v = fetch(generic, "bank", "L", "u2", NULL);
+	free(v);
+	CHECK(sb__memory_calls("pc", &c) == 0);
+	CHECK(c.get == 2 && c.take == 1);
+
+	/* Two stores: generic without being asked; ledger calls go to the
+	 * ledger store, bank calls to the bank store. */
+	v = fetch(mixed, "bank", "L", "u3", NULL);
+	CHECK(v && v[0] != '!');
+	free(v);
+	CHECK(sb__memory_calls("pc", &c) == 0);
+	CHECK(c.claim == 1 && c.take == 2 && c.get == 2 && c.settle == 2);
+	CHECK(sb__memory_calls("pc-ledger", &c) == 0);
+	CHECK(c.claim == 0 && c.take == 0 && c.get == 1 && c.put_if_absent == 1);
+
+	sb_box_close(mixed);
+	sb_box_close(generic);
+	sb_box_close(fused);
+}
+
+/* Sold-out idempotency and the shared ledger, on one protocol. */
+static void law(sb_protocol protocol, const char *store, const char *lstore)
+{
+	sb_box *box = open_box(store, lstore, protocol);
+	char *a, *b, *c, *d, *again;
+	sb_item *it = NULL;
+	sb_stats s;
+	int rc;
+
+	load(box, "class1", "c1", 2);
+	load(box, "class2", "c2", 2);
+
+	a = fetch(box, "class1", "students", "ann", &rc);
+	CHECK(rc == SB_OK);
+	b = fetch(box, "class1", "students", "bob", &rc);
+	CHECK(rc == SB_OK);
+	CHECK(a && b && strcmp(a, b) != 0);
+	c = fetch(box, "class1", "students", "cy", &rc);
+	CHECK(rc == SB_EMPTY && c == NULL);
+	CHECK_STR(sb_box_errmsg(box), "bank is empty");
+
+	/* After sell-out, holders still get their item. */
+	again = fetch(box, "class1", "students", "ann", &rc);
+	CHECK(rc == SB_OK);
+	CHECK_STR(again, a);
+	free(again);
+
+	/* Shared ledger: ann asks class2 and gets her class1 item back. */
+	CHECK_RC(box, sb_box_fetch(&it, box, "class2", "students", "ann"), SB_OK);
+	CHECK_STR(sb_item_value(it), a);
+	CHECK_STR(sb_item_bank(it), "class1");
+	CHECK(sb_item_is_new(it) == 0);
+	sb_item_free(it);
+	s = stats_of(box, "class2");
+	CHECK(s.available == 2 && s.reserved == 0 && s.assigned == 0);
+	d = fetch(box, "class2", "students", "cy", &rc);
+	CHECK(rc == SB_OK && d && strncmp(d, "c2-", 3) == 0);
+
+	/* Conservation and lookup. */
+	s = stats_of(box, "class1");
+	CHECK(s.available == 0 && s.reserved == 0 && s.assigned == 2);
+	CHECK_RC(box, sb_box_stats(&s, box, "class1", "students"), SB_OK);
+	CHECK(s.held == 2);
+	CHECK_RC(box, sb_box_lookup(&it, box, "students", "bob"), SB_OK);
+	CHECK_STR(sb_item_value(it), b);
+	sb_item_free(it);
+	CHECK_RC(box, sb_box_lookup(&it, box, "students", "nobody"), SB_ENOTFOUND);
+	CHECK(it == NULL);
+
+	/* Missing bank: an error, not "empty"; holders still answered. */
+	CHECK_RC(box, sb_box_fetch(&it, box, "nosuch", "students", "zed"),
+	         SB_ENOTFOUND);
+	CHECK(strstr(sb_box_errmsg(box), "nosuch") != NULL);
+	CHECK_RC(box, sb_box_fetch(&it, box, "nosuch", "students", "ann"), SB_OK);
+	sb_item_free(it);
+
+	free(a);
+	free(b);
+	free(d);
+	sb_box_close(box);
+}
+
+/* Input checks happen before any store call. */
+static void bad_input(void)
+{
+	sb_box *box = open_box("memory:bad", NULL, SB_PROTOCOL_AUTO);
+	const char *items[] = { "ok", "bad\nline" };
+	char *big = malloc(SB_MAX_VALUE_LEN + 2);
+	sb_memory_calls c;
+	sb_item *it = (sb_item *)1;
+	sb_add_result r;
+	sb_stats s;
+
+	load(box, "b", "x", 1);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", NULL), SB_EINVALID);
+	CHECK(it == NULL);
+	CHECK(strstr(sb_box_errmsg(box), "dedup id") != NULL);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", ""), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "a\nb"), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "a\rb"), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "\xff"), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "\xed\xa0\x80"), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "\xc0\xaf"), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, NULL, "L", "u"), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "", "u"), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(NULL, box, "b", "L", "u"), SB_EINVALID);
+	CHECK(sb_box_fetch(&it, NULL, "b", "L", "u") == SB_EINVALID);
+	memset(big, 'a', SB_MAX_VALUE_LEN + 1);
+	big[SB_MAX_VALUE_LEN + 1] = '\0';
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", big), SB_EINVALID);
+	CHECK(strstr(sb_box_errmsg(box), "longer") != NULL);
+	big[SB_MAX_VALUE_LEN] = '\0'; /* exactly the limit is fine */
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", big), SB_OK);
+	sb_item_free(it);
+
+	CHECK_RC(box, sb_box_add(&r, box, "b", items, 2), SB_EINVALID);
+	CHECK(strstr(sb_box_errmsg(box), "item 2") != NULL);
+	s = stats_of(box, "b");
+	CHECK(s.available == 0 && s.assigned == 1); /* "ok" was not added */
+	CHECK_RC(box, sb_box_add(&r, box, "b", NULL, 1), SB_EINVALID);
+	CHECK(sb__memory_calls("bad", &c) == 0);
+	CHECK(c.claim == 1); /* only the one valid fetch reached the store */
+	free(big);
+	sb_box_close(box);
+}
+
+/* Add: skipped counts, re-adding issued items, empty add creates a bank. */
+static void adding(void)
+{
+	sb_box *box = open_box("memory:add", NULL, SB_PROTOCOL_AUTO);
+	const char *batch[] = { "a", "b", "a", "c" };
+	sb_add_result r;
+	sb_stats s;
+	char *v;
+
+	CHECK_RC(box, sb_box_add(&r, box, "bk", batch, 4), SB_OK);
+	CHECK(r.added == 3 && r.skipped == 1);
+	v = fetch(box, "bk", "L", "u", NULL);
+	CHECK_STR(v, "a");
+	free(v);
+	CHECK_RC(box, sb_box_add(&r, box, "bk", batch, 4), SB_OK);
+	CHECK(r.added == 0 && r.skipped == 4);
+	s = stats_of(box, "bk");
+	CHECK(s.available == 2 && s.assigned == 1);
+	CHECK_RC(box, sb_box_add(&r, box, "empty", NULL, 0), SB_OK);
+	s = stats_of(box, "empty");
+	CHECK(s.available == 0);
+	CHECK_RC(box, sb_box_stats(&s, box, "never", NULL), SB_ENOTFOUND);
+	CHECK_RC(box, sb_box_init(box, "made", "led"), SB_OK);
+	s = stats_of(box, "made");
+	CHECK(s.available == 0);
+	sb_box_close(box);
+}
+
+int main(void)
+{
+	path_choice();
+	law(SB_PROTOCOL_AUTO, "memory:law-fused", NULL);
+	law(SB_PROTOCOL_GENERIC, "memory:law-generic", NULL);
+	law(SB_PROTOCOL_AUTO, "memory:law-mixed", "memory:law-mixed-ledger");
+	bad_input();
+	adding();
+	return unit_done();
+}
