@@ -232,7 +232,7 @@ int sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
 	int rc;
 
 	if (!out)
-		return SB_EINVALID;
+		return box ? sb_seterr(box, SB_EINVALID, "out is NULL") : SB_EINVALID;
 	*out = NULL;
 	if (!box)
 		return SB_EINVALID;
@@ -255,8 +255,10 @@ int sb_box_stats(sb_stats *out, sb_box *box, const char *bank,
 	uint64_t held = 0;
 	int rc;
 
-	if (!out || !box)
+	if (!box)
 		return SB_EINVALID;
+	if (!out)
+		return sb_seterr(box, SB_EINVALID, "out is NULL");
 	memset(out, 0, sizeof(*out));
 	sb_clearerr(box);
 	if ((rc = sb_validate(box, bank, "bank name")) || (rc = need_bank(box)) ||

@@ -126,7 +126,7 @@ static int claim_once(sb_item **out, sb_box *box, const char *bank,
 int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
                  const char *ledger, const char *dedup_id)
 {
-	sb_recover_result rr = { 0, 0, 0 };
+	sb_recover_result rr;
 	char *token;
 	int rc;
 
@@ -148,15 +148,14 @@ int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
 
 	rc = claim_once(out, box, bank, ledger, dedup_id, token);
 	if (rc == SB_EMPTY) {
-		/* Before saying "sold out", roll forward what crashed clients
-		 * left reserved, and any twin of this very request still in
-		 * flight (so both twins give one answer); if anything moved,
-		 * the answer may change. */
+		/* Before saying "sold out", roll forward what is in flight:
+		 * reservations past the lease (crashed clients; with the default
+		 * lease 0, all of them) and any twin of this very request (so
+		 * both twins give one answer). Then ask once more: an item may
+		 * have come back, here or through a racing put back. */
 		rc = sb__recover(&rr, box, bank, ledger, box->lease_ms, token);
-		if (rc == SB_OK && (rr.settled || rr.put_back))
+		if (rc == SB_OK)
 			rc = claim_once(out, box, bank, ledger, dedup_id, token);
-		else if (rc == SB_OK)
-			rc = SB_EMPTY;
 	}
 	free(token);
 	if (rc == SB_EMPTY)

@@ -22,9 +22,13 @@ struct sb_box {
 	char errmsg[SB_ERRMSG_SIZE];
 };
 
-/* Default lease: long enough for a live client to finish its three calls,
- * short enough that a crashed client's item comes back within a click. */
-#define SB_DEFAULT_LEASE_MS 5000
+/* Default lease 0: before answering "empty", a fetch rolls forward every
+ * reservation made for its ledger, young or old. Rolling forward is safe
+ * while the reserving client still runs (it finds its entry and settles),
+ * and it means an item in flight (a crashed client's, or a twin's about to
+ * be put back) is never reported sold out. A lease > 0 limits that to
+ * older reservations (their own twins excepted). */
+#define SB_DEFAULT_LEASE_MS 0
 
 /* uri.c */
 int sb_uri_parse(sb_uri **out, const char *text, char *err, size_t errlen);

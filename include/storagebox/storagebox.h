@@ -166,9 +166,12 @@ SB_EXTERN(size_t) sb_backend_list(const char **names, size_t max);
  *
  * URIs: `sqlite:PATH`, `sqlite:///abs/path`, `sqlite::memory:`,
  * `memory:NAME`, and whatever else sb_backend_list() names. Options go in
- * the query string (`?lease=5&busy_timeout=2000`); an unknown option is an
- * error. `lease` (seconds, default 5) is how old a reservation must be
- * before a fetch that finds the bank empty rolls it forward.
+ * the query string (`?busy_timeout=2000`); an unknown option is an error.
+ * Core option `lease` (seconds, default 0): before a fetch answers
+ * SB_EMPTY it rolls forward the reservations of the bank made for its
+ * ledger that are at least this old (left by generic-path fetches that
+ * died or are in flight; rolling forward is safe either way). With 0 no
+ * item in flight is ever reported sold out.
  *
  * @param out     receives the box; the caller owns it (sb_box_close())
  * @param uri     bank store URI (and ledger store unless opts says otherwise)

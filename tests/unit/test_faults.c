@@ -198,7 +198,7 @@ static void recovery_dies(void)
 static void stale_before_empty(void)
 {
 	sb_box *box = open_box("memory:stale?lease=0", NULL, SB_PROTOCOL_GENERIC);
-	sb_box *fused = open_box("memory:stale", NULL, SB_PROTOCOL_AUTO);
+	sb_box *fused = open_box("memory:stale?lease=60", NULL, SB_PROTOCOL_AUTO);
 	plan p = { SB_FP_AFTER_TAKE, DIE, 0, NULL, NULL, NULL, NULL, 0, NULL };
 	char *v, *w;
 	int rc;
@@ -208,11 +208,11 @@ static void stale_before_empty(void)
 	v = fetch(box, "bk", "L", "dead", &rc);
 	sb__fault_set_hook(NULL, NULL);
 	free(v);
-	/* Default lease (5 s): the fused box leaves the young reservation. */
+	/* lease=60: the fused box leaves the young reservation alone. */
 	v = fetch(fused, "bk", "L", "late", &rc);
 	CHECK(rc == SB_EMPTY);
 	CHECK(stats_of(box, "bk").reserved == 1);
-	/* lease=0: everything is stale; rolled forward into the ledger. */
+	/* lease=0 (the default): rolled forward into the ledger. */
 	v = fetch(box, "bk", "L", "later", &rc);
 	CHECK(rc == SB_EMPTY && v == NULL);
 	CHECK(stats_of(box, "bk").reserved == 0);

@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# The CLI contract of DESIGN.md section 6, checked from the outside.
+# usage: cli_test.sh PATH/TO/storagebox
+# Every check is counted; the last line is "N passed, N failed".
+set -euo pipefail
+
+SB=$(readlink -f "${1:?usage: cli_test.sh STORAGEBOX}")
+T=$(mktemp -d "${TMPDIR:-/tmp}/sb-cli-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+unset STORAGEBOX_URI SB_FAULT_POINT SB_FAULT_SKIP
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); }
+fail() {
+	FAILED=$((FAILED + 1))
+	printf 'FAIL line %s: %s\n' "${BASH_LINENO[1]}" "$*" >&2
+	printf '  stdout: %s\n  stderr: %s\n' "$(head -c 400 "$T/out")" \
+		"$(head -c 400 "$T/err")" >&2
+}
+
+# run [ARGS...]: the CLI with stdin from $IN (default /dev/null); sets RC,
+# and OUT/ERR (trailing newlines stripped); raw output in $T/out, $T/err.
+IN=/dev/null
+run() {
+	set +e
+	"$SB" "$@" <"$IN" >"$T/out" 2>"$T/err"
+	RC=$?
+	set -e
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+}
+expect_rc() { # WANT WHAT
+	if [ "$RC" -eq "$1" ]; then pass; else fail "$2: exit $RC, want $1"; fi
+}
+expect() { # CONDITION-STATUS WHAT  (use: expect "$(test ...; echo $?)" what)
+	if [ "$1" -eq 0 ]; then pass; else fail "$2"; fi
+}
+contains() { [[ $1 == *"$2"* ]]; }
+
+# ------------------------------------------------------------ help, usage
+run --help
+expect_rc 0 "--help"
+expect "$(contains "$OUT" usage; echo $?)" "--help prints usage"
+for cmd in init add fetch stats export recover demo; do
+	run "$cmd" --help
+	expect_rc 0 "$cmd --help"
+	expect "$(contains "$OUT" "$cmd"; echo $?)" "$cmd --help names the command"
+	expect "$(test -z "$ERR"; echo $?)" "$cmd --help: nothing on stderr"
+done
+run --version
+expect_rc 0 "--version"
+expect "$(contains "$OUT" 0.1.0; echo $?)" "--version prints the version"
+
+U=(--uri "sqlite:$T/main.db")
+for args in "" "bogus-command" "--uri" "--protocol sideways stats b" \
+	"fetch b l" "fetch b l i extra" "stats" "stats b l extra" "export" \
+	"export l extra" "add" "recover b" "recover b l --min-age abc" \
+	"init b l extra" "fetch --uri sqlite:x.db b l i" "fetch --bogus b l i" \
+	"--bogus-global stats b"; do
+	# shellcheck disable=SC2086
+	run "${U[@]}" $args
+	expect_rc 2 "usage error: '$args'"
+	expect "$(test -n "$ERR" && test -z "$OUT"; echo $?)" \
+		"usage error '$args': message on stderr only"
+done
+expect "$(test ! -e storagebox.db; echo $?)" "usage errors created no default db"
+
+# ------------------------------------------------------------ init, add
+run "${U[@]}" init bank ledger
+expect_rc 0 "init"
+expect "$(test -z "$OUT$ERR"; echo $?)" "init prints nothing"
+run "${U[@]}" init bank ledger
+expect_rc 0 "init again (idempotent)"
+run "${U[@]}" init
+expect_rc 0 "init without names"
+
+printf 'c1\nc2\nc3\n' >items.txt
+run "${U[@]}" add bank items.txt
+expect_rc 0 "add from a file"
+expect "$(test "$OUT" = "added 3, skipped 0"; echo $?)" "add prints 'added 3, skipped 0'"
+IN=$T/in
+printf 'c3\nc4\n' >"$IN"
+run "${U[@]}" add bank -
+expect_rc 0 "add from stdin '-'"
+expect "$(test "$OUT" = "added 1, skipped 1"; echo $?)" "stdin add: 'added 1, skipped 1'"
+printf 'c5\n' >"$IN"
+run "${U[@]}" add bank
+expect_rc 0 "add from stdin without FILE"
+expect "$(test "$OUT" = "added 1, skipped 0"; echo $?)" "stdin add without FILE counts"
+IN=/dev/null
+run "${U[@]}" add bank missing-file.txt
+expect_rc 1 "add from a missing file"
+expect "$(contains "$ERR" missing-file.txt; echo $?)" "missing file named"
+
+printf 'r1\r\nr2\r\n\r\n' >crlf.txt
+run "${U[@]}" add crlf crlf.txt
+expect_rc 0 "add CRLF lines"
+expect "$(test "$OUT" = "added 2, skipped 0"; echo $?)" "CRLF lines: 2 items"
+run "${U[@]}" fetch crlf l-crlf someone
+expect_rc 0 "fetch from the CRLF bank"
+expect "$(test "$OUT" = r1 -o "$OUT" = r2; echo $?)" "CRLF stripped from items ('$OUT')"
+printf 'r1\nr2\n' >lf.txt
+run "${U[@]}" add crlf lf.txt
+expect "$(test "$OUT" = "added 0, skipped 2"; echo $?)" "LF twins of CRLF items are skipped"
+
+printf 'e1\n\ne2\n' >gaps.txt
+run "${U[@]}" add gaps gaps.txt
+expect "$(test "$OUT" = "added 2, skipped 0"; echo $?)" "empty lines skipped"
+
+run "${U[@]}" init nulbank
+printf 'n1\nn\0x\nn3\n' >nul.txt
+run "${U[@]}" add nulbank nul.txt
+expect_rc 1 "a line with a NUL byte"
+expect "$(test -n "$ERR"; echo $?)" "NUL line: message"
+expect "$(contains "$ERR" 2; echo $?)" "NUL line: names line 2"
+printf 'u1\n\xff\xfe\nu3\n' >utf.txt
+run "${U[@]}" add nulbank utf.txt
+expect_rc 1 "a line of invalid UTF-8"
+printf 'v1\nv\r2\nv3\n' >cr.txt
+run "${U[@]}" add nulbank cr.txt
+expect_rc 1 "a line with a CR inside"
+expect "$(contains "$ERR" 2; echo $?)" "CR line: names line 2"
+run "${U[@]}" stats nulbank
+expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 0'; echo $?)" \
+	"refused files added nothing"
+
+# ------------------------------------------------------------ fetch
+run "${U[@]}" fetch bank ledger u1
+expect_rc 0 "fetch"
+first=$OUT
+expect "$(grep -qx 'c[1-5]' "$T/out"; echo $?)" "fetch prints a loaded item ('$first')"
+expect "$(test "$(wc -l <"$T/out")" -eq 1; echo $?)" "fetch prints one line"
+run "${U[@]}" fetch bank ledger u1
+expect "$(test "$RC" -eq 0 -a "$OUT" = "$first"; echo $?)" "repeat fetch: same item"
+for i in 2 3 4 5; do
+	run "${U[@]}" fetch bank ledger "u$i"
+	expect_rc 0 "fetch u$i"
+done
+run "${U[@]}" fetch bank ledger u6
+expect_rc 3 "fetch from an empty bank"
+expect "$(test -z "$OUT"; echo $?)" "empty: nothing on stdout"
+run "${U[@]}" fetch bank ledger u1
+expect "$(test "$RC" -eq 0 -a "$OUT" = "$first"; echo $?)" "after sell-out: same item"
+
+run "${U[@]}" stats bank
+expect_rc 0 "stats"
+expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 5'; echo $?)" "stats output"
+run "${U[@]}" stats bank ledger
+expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 5\nheld: 5'; echo $?)" \
+	"stats with ledger: held"
+run "${U[@]}" recover bank ledger
+expect_rc 0 "recover"
+expect "$(test "$OUT" = "settled 0, put back 0"; echo $?)" "recover output"
+run "${U[@]}" recover bank ledger --min-age 10
+expect_rc 0 "recover --min-age"
+
+run --uri nosuch:x fetch bank ledger u1
+expect_rc 1 "unknown scheme"
+expect "$(contains "$ERR" sqlite && contains "$ERR" memory; echo $?)" \
+	"unknown scheme: lists the schemes"
+run --uri sqlite:/nonexistent-dir/x.db fetch bank ledger u1
+expect_rc 1 "unwritable path"
+expect "$(contains "$ERR" /nonexistent-dir/x.db; echo $?)" "unwritable path named"
+run "${U[@]}" fetch no-such-bank ledger u-new
+expect_rc 1 "missing bank"
+expect "$(contains "$ERR" no-such-bank; echo $?)" "missing bank named"
+run "${U[@]}" stats no-such-bank
+expect_rc 1 "stats of a missing bank"
+run "${U[@]}" fetch bank ledger ''
+expect_rc 1 "empty id"
+expect "$(test -n "$ERR"; echo $?)" "empty id: message"
+run "${U[@]}" fetch bank ledger $'new\nline'
+expect_rc 1 "id with a newline"
+expect "$(test -n "$ERR" -a -z "$OUT"; echo $?)" "id with a newline: message only"
+
+# '--' ends options: ids that look like options.
+printf 'd1\nd2\n' >dash.txt
+run "${U[@]}" add dashes dash.txt
+run "${U[@]}" fetch dashes ldash --x
+expect_rc 2 "id --x without --"
+run "${U[@]}" fetch -- dashes ldash --x
+expect_rc 0 "fetch -- BANK LEDGER --x"
+dash=$OUT
+run "${U[@]}" fetch dashes ldash -- --x
+expect "$(test "$RC" -eq 0 -a "$OUT" = "$dash"; echo $?)" "fetch BANK LEDGER -- --x"
+run "${U[@]}" fetch -- dashes ldash -y
+expect_rc 0 "fetch id -y"
+expect "$(test "$OUT" != "$dash"; echo $?)" "-y and --x get different items"
+
+# ------------------------------------------------------------ export CSV
+printf '%s\n' 'a,b' 'say "hi"' '  spaced  ' 'plain' >quote.txt
+run "${U[@]}" add quoted quote.txt
+expect "$(test "$OUT" = "added 4, skipped 0"; echo $?)" "add items that need quoting"
+csvq() {
+	local s=$1
+	if [[ $s == *[,\"]* ]]; then
+		s=${s//\"/\"\"}
+		printf '"%s"' "$s"
+	else
+		printf '%s' "$s"
+	fi
+}
+: >want.csv
+for id in 'id,1' 'id"2' ' id 3' 'id4'; do
+	run "${U[@]}" fetch -- quoted lquoted "$id"
+	expect_rc 0 "fetch id '$id'"
+	printf '%s,%s,%s\r\n' "$(csvq "$id")" quoted "$(csvq "$OUT")" >>want.csv
+done
+run "${U[@]}" export lquoted
+expect_rc 0 "export"
+expect "$(test "$(head -n 1 "$T/out")" = $'dedup_id,bank,item\r'; echo $?)" "export header"
+expect "$(test "$(grep -c $'\r$' "$T/out")" -eq 5 -a "$(wc -l <"$T/out")" -eq 5; echo $?)" \
+	"export: 5 lines, all CRLF"
+tail -n +2 "$T/out" | LC_ALL=C sort >got.csv
+LC_ALL=C sort want.csv >want.sorted
+expect "$(cmp -s got.csv want.sorted; echo $?)" "export rows quoted as RFC 4180"
+run "${U[@]}" export nobody-ledger
+expect "$(test "$RC" -eq 0 && test "$(cat "$T/out")" = $'dedup_id,bank,item\r'; echo $?)" \
+	"export of an empty ledger: header only"
+
+# ------------------------------------------------------------ two stores
+L=(--uri "sqlite:$T/banks.db" --ledger-uri "sqlite:$T/ledgers.db")
+run "${L[@]}" add lb items.txt
+run "${L[@]}" fetch lb ll x1
+expect_rc 0 "fetch with --ledger-uri"
+lx=$OUT
+expect "$(test -s "$T/ledgers.db"; echo $?)" "--ledger-uri file written"
+run "${L[@]}" export ll
+expect "$(grep -q "^x1,lb,$lx"$'\r$' "$T/out"; echo $?)" "export from the ledger store"
+run --uri "sqlite:$T/banks.db" export ll
+expect "$(test "$(wc -l <"$T/out")" -eq 1; echo $?)" "the bank store holds no ledger entries"
+run "${L[@]}" stats lb ll
+expect "$(test "$OUT" = $'available: 2\nreserved: 0\nassigned: 1\nheld: 1'; echo $?)" \
+	"stats across stores"
+run "${L[@]}" fetch lb ll x1
+expect "$(test "$RC" -eq 0 -a "$OUT" = "$lx"; echo $?)" "repeat across stores"
+run "${L[@]}" recover lb ll
+expect "$(test "$RC" -eq 0 -a "$OUT" = "settled 0, put back 0"; echo $?)" "recover across stores"
+
+# ------------------------------------------------------------ --protocol generic
+G=(--uri "sqlite:$T/gen.db" --protocol generic)
+run "${G[@]}" add gb items.txt
+run "${G[@]}" fetch gb gl g1
+expect_rc 0 "--protocol generic fetch"
+gx=$OUT
+run --uri "sqlite:$T/gen.db" fetch gb gl g1
+expect "$(test "$RC" -eq 0 -a "$OUT" = "$gx"; echo $?)" "fused sees the generic assignment"
+run "${G[@]}" --protocol auto stats gb gl
+expect "$(test "$RC" -eq 0 && contains "$OUT" 'reserved: 0' && contains "$OUT" 'held: 1'; echo $?)" \
+	"generic left nothing reserved"
+
+# ------------------------------------------------------------ URI sources
+STORAGEBOX_URI="sqlite:$T/env.db" run add eb items.txt
+expect "$(test "$RC" -eq 0 -a -s "$T/env.db"; echo $?)" "\$STORAGEBOX_URI honoured"
+STORAGEBOX_URI="sqlite:$T/env.db" run stats eb
+expect "$(contains "$OUT" 'available: 3'; echo $?)" "\$STORAGEBOX_URI: stats"
+STORAGEBOX_URI="sqlite:$T/env.db" run --uri "sqlite:$T/other.db" stats eb
+expect_rc 1 "--uri wins over \$STORAGEBOX_URI"
+mkdir defdir
+(cd defdir && "$SB" add db ../items.txt >/dev/null 2>&1) || true
+expect "$(test -s defdir/storagebox.db; echo $?)" "default: sqlite:storagebox.db in the current dir"
+OUT=$(cd defdir && "$SB" stats db 2>&1) || true
+expect "$(contains "$OUT" 'available: 3'; echo $?)" "default store read back"
+
+# ------------------------------------------------------------ secrets
+for args in "--uri nosuch://user:s3cretpw@host/x fetch b l i" \
+	"--uri memory://user:s3cretpw@host/x?bogus=1 stats b" \
+	"--uri sqlite://user:s3cretpw@host/x.db stats b" \
+	"--uri sqlite:$T/main.db --ledger-uri nosuch://u:s3cretpw@h/ fetch bank ledger u1"; do
+	# shellcheck disable=SC2086
+	run $args
+	expect "$(test "$RC" -ne 0; echo $?)" "bad URI fails: $args"
+	expect "$(! grep -q s3cretpw "$T/out" "$T/err"; echo $?)" "password not shown: $args"
+done
+
+# ------------------------------------------------------------ demo
+run demo
+expect_rc 0 "demo"
+expect "$(contains "$OUT" 'verdict:'; echo $?)" "demo prints its verdict"
+run --protocol generic demo --workers 4 --seed 7
+expect_rc 0 "demo on the generic path"
+expect "$(contains "$OUT" 'verdict:'; echo $?)" "generic demo verdict"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

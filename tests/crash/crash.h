@@ -1,0 +1,70 @@
+/* Crash test: drives the `storagebox` CLI on one SQLite file, kills it at
+ * named crash points and at random moments, and checks the box law from
+ * the CLI's own output (stats, export, fetch). */
+#ifndef SB_CRASH_H
+#define SB_CRASH_H
+
+#include "../common/tcommon.h"
+
+#include <sys/types.h>
+
+typedef struct {
+	const char *cli;  /* path of the storagebox executable */
+	char *uri;        /* sqlite:DB */
+	int generic;      /* pass --protocol generic */
+	const char *dir;  /* scratch dir for output files */
+	const char *mode; /* "fused" or "generic" */
+} crash_env;
+
+extern crash_env cenv;
+
+/* A started CLI process; its stdout and stderr go to files. */
+typedef struct {
+	pid_t pid;
+	char *out_path, *err_path;
+} cli_proc;
+
+/* Start `storagebox --uri U [--protocol generic] ARGS...` (args ends with
+ * NULL). fault/skip: SB_FAULT_POINT / SB_FAULT_SKIP, or NULL. stdin_data:
+ * NULL for /dev/null. Returns 0, or -1 if it could not start. */
+int cli_start(cli_proc *p, const char *const *args, const char *fault,
+              const char *skip, const char *stdin_data, int slot);
+/* Wait for it; return the wait status; *out and *err (optional) receive
+ * what it printed (caller frees). */
+int cli_wait(cli_proc *p, char **out, char **err);
+/* Read what a reaped process printed and free its paths. */
+void cli_collect(cli_proc *p, char **out, char **err);
+/* Start and wait. */
+int cli_run(const char *const *args, const char *fault, const char *skip,
+            const char *stdin_data, char **out, char **err);
+
+/* "exit N" / "killed by signal N", for messages. */
+const char *status_str(int status);
+/* 1 if status is a normal exit with @p code. */
+int exited_with(int status, int code);
+
+/* `storagebox stats BANK [LEDGER]` parsed; held is 0 without a ledger.
+ * Returns 0 or -1 (and a failed check). */
+typedef struct {
+	unsigned long long available, reserved, assigned, held;
+} cli_stats;
+int cli_get_stats(cli_stats *st, const char *bank, const char *ledger);
+
+/* `storagebox export LEDGER` parsed into id -> "bank\nitem". Every id
+ * appearing twice is a failed check. Returns 0 or -1. */
+int cli_get_export(t_map *out, const char *ledger);
+
+/* Parse RFC 4180 CSV (CRLF lines, header dedup_id,bank,item) into map.
+ * Returns the number of ids seen twice, or -1 on a syntax error. */
+int csv_parse_export(const char *text, t_map *out);
+
+/* Add @p n items "<prefix><k>" to bank through `add BANK -`. */
+int cli_add_items(const char *bank, const char *prefix, size_t n);
+
+/* The two parts. */
+void crash_points(void);
+void crash_kills(void);
+/* Put-back paths staged with two stores and a held lock (generic). */
+void crash_staged(void);
+
+#endif
