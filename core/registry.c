@@ -14,10 +14,24 @@ extern const sb_backend sb_backend_memory;
 #if SB_HAVE_SQLITE
 extern const sb_backend sb_backend_sqlite;
 #endif
+#if SB_HAVE_POSTGRESQL
+extern const sb_backend sb_backend_postgresql, sb_backend_postgres;
+#endif
+#if SB_HAVE_REDIS
+extern const sb_backend sb_backend_redis, sb_backend_redis_unix;
+#endif
 
 static const sb_backend *const builtin[] = {
 #if SB_HAVE_SQLITE
 	&sb_backend_sqlite,
+#endif
+#if SB_HAVE_POSTGRESQL
+	&sb_backend_postgresql,
+	&sb_backend_postgres,
+#endif
+#if SB_HAVE_REDIS
+	&sb_backend_redis,
+	&sb_backend_redis_unix,
 #endif
 	&sb_backend_memory,
 };

@@ -136,6 +136,16 @@ start_sqlite() {
 	log "sqlite: embedded, no server"
 }
 
+# Server backends plug in here: tools/servers/<name>.sh adds its Debian
+# packages to PACKAGES, its name to SERVERS, and defines start_<name>
+# following the contract above. One file per backend, so backends are
+# added without touching this script.
+for plugin in "$ROOT"/tools/servers/*.sh; do
+	[ -e "$plugin" ] || continue
+	# shellcheck source=/dev/null
+	. "$plugin"
+done
+
 # ---------------------------------------------------------------- builds
 
 TOTAL_PASSED=0

@@ -4,6 +4,8 @@
  *   SB_TEST_URI         bank store URI (unset: skip, exit 77; with CI=true
  *                       that is a failure instead)
  *   SB_TEST_LEDGER_URI  optional: ledgers in another store (generic path)
+ *   SB_TEST_URI_FROM, SB_TEST_LEDGER_URI_FROM  optional: read the URI
+ *                       from the variable they name instead
  *   SB_TEST_PROTOCOL    fused (default: auto) | generic
  *   SB_TEST_LONG_LEN    length of the long hostile string (default 65536)
  *   SB_TEST_SEED        RNG seed, to replay a run
@@ -139,17 +141,24 @@ static int wanted(const char *name, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *ci = getenv("CI");
-	conf.uri = getenv("SB_TEST_URI");
+	/* SB_TEST_URI_FROM / SB_TEST_LEDGER_URI_FROM name the variables that
+	 * hold the URIs: meson cannot copy one variable into another, and the
+	 * server URIs come from the test script (SB_TEST_PG_URI, ...). */
+	const char *from = getenv("SB_TEST_URI_FROM");
+	const char *lfrom = getenv("SB_TEST_LEDGER_URI_FROM");
+	conf.uri = from && *from ? getenv(from) : getenv("SB_TEST_URI");
 	if (!conf.uri || !*conf.uri) {
 		if (ci && strcmp(ci, "true") == 0) {
-			fprintf(stderr, "SB_TEST_URI not set (CI=true: a skip is "
-			                "a failure)\n");
+			fprintf(stderr, "%s not set (CI=true: a skip is "
+			                "a failure)\n", from && *from ? from : "SB_TEST_URI");
 			return 1;
 		}
-		fprintf(stderr, "SB_TEST_URI not set: skipped\n");
+		fprintf(stderr, "%s not set: skipped\n",
+		        from && *from ? from : "SB_TEST_URI");
 		return T_SKIP;
 	}
-	conf.ledger_uri = getenv("SB_TEST_LEDGER_URI");
+	conf.ledger_uri = lfrom && *lfrom ? getenv(lfrom)
+	                                  : getenv("SB_TEST_LEDGER_URI");
 	if (conf.ledger_uri && !*conf.ledger_uri)
 		conf.ledger_uri = NULL;
 	const char *proto = getenv("SB_TEST_PROTOCOL");
