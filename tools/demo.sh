@@ -19,39 +19,8 @@ PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev)
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-pkg_installed() {
-	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
-}
-
-# Install the missing packages with one apt-get update; do nothing (and
-# need no root) when everything is there already.
-ensure_packages() {
-	local missing=() p
-	if ! command -v dpkg-query >/dev/null 2>&1; then
-		# Not Debian: check the tools themselves and let the user install.
-		for p in meson ninja gcc pkg-config; do
-			command -v "$p" >/dev/null 2>&1 || missing+=("$p")
-		done
-		pkg-config --exists sqlite3 2>/dev/null || missing+=("sqlite3 (development files)")
-		[ ${#missing[@]} -eq 0 ] || die "please install: ${missing[*]}"
-		return 0
-	fi
-	for p in "${PACKAGES[@]}"; do
-		pkg_installed "$p" || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-
-	local sudo=()
-	if [ "$(id -u)" -ne 0 ]; then
-		command -v sudo >/dev/null 2>&1 ||
-			die "not root and no sudo: please install ${missing[*]}"
-		sudo=(sudo)
-	fi
-	log "installing ${missing[*]}"
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
+# shellcheck source=tools/lib/packages.sh
+. tools/lib/packages.sh
 
 # Run a step quietly; on failure show its output and stop.
 quiet() {

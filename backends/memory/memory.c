@@ -161,38 +161,49 @@ out:
 	return rc;
 }
 
+/* The first available item of a bank (FIFO), or NULL. Caller holds the
+ * lock. */
+static mem_item *first_available(mem_db *db, const char *bank)
+{
+	size_t i;
+	for (i = 0; i < db->nitems; i++)
+		if (db->items[i].state == AVAILABLE &&
+		    strcmp(db->items[i].bank, bank) == 0)
+			return &db->items[i];
+	return NULL;
+}
+
+/* Move @p it to @p state under @p tok (taken over). Caller holds the lock. */
+static void mark(mem_item *it, int state, char *tok, int64_t now_ms)
+{
+	free(it->token);
+	it->token = tok;
+	it->state = state;
+	it->since = now_ms;
+}
+
 static int mem_take(sb_item **out, sb_store *st, const char *bank,
                     const char *token, int64_t now_ms)
 {
 	mem_db *db = DB(st);
+	mem_item *it;
 	int rc = SB_EMPTY;
-	size_t i;
 
 	pthread_mutex_lock(&db->lock);
 	db->calls.take++;
-	if (find_bank(db, bank) < 0) {
+	if (find_bank(db, bank) < 0)
 		rc = no_bank(st, bank);
-		goto out;
-	}
-	for (i = 0; i < db->nitems; i++) {
-		mem_item *it = &db->items[i];
-		char *tok;
-		if (it->state != AVAILABLE || strcmp(it->bank, bank) != 0)
-			continue;
-		if (!(tok = strdup(token)) ||
-		    !(*out = sb_item_new(it->value, bank, 0))) {
+	else if ((it = first_available(db, bank))) {
+		char *tok = strdup(token);
+		*out = tok ? sb_item_new(it->value, bank, 0) : NULL;
+		if (!*out) {
 			free(tok);
 			rc = oom(st);
-			goto out;
+		} else {
+			mark(it, RESERVED, tok, now_ms);
+			rc = SB_OK;
 		}
-		free(it->token);
-		it->token = tok;
-		it->state = RESERVED;
-		it->since = now_ms;
-		rc = SB_OK;
-		break;
 	}
-out:
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -411,41 +422,28 @@ static int mem_claim(sb_item **out, sb_store *st, const char *bank,
 {
 	mem_db *db = DB(st);
 	mem_entry *e;
+	mem_item *it;
 	int rc = SB_EMPTY;
-	size_t i;
 
 	pthread_mutex_lock(&db->lock);
 	db->calls.claim++;
-	if ((e = find_entry(db, ledger, id))) {
+	if ((e = find_entry(db, ledger, id)))
 		rc = (*out = sb_item_new(e->value, e->bank, 0)) ? SB_OK : oom(st);
-		goto out;
-	}
-	if (find_bank(db, bank) < 0) {
+	else if (find_bank(db, bank) < 0)
 		rc = no_bank(st, bank);
-		goto out;
-	}
-	for (i = 0; i < db->nitems; i++) {
-		mem_item *it = &db->items[i];
-		char *tok;
-		if (it->state != AVAILABLE || strcmp(it->bank, bank) != 0)
-			continue;
-		if (!(tok = strdup(token)) ||
-		    !(*out = sb_item_new(it->value, bank, SB_ITEM_NEW)) ||
-		    add_entry(db, ledger, id, bank, it->value)) {
+	else if ((it = first_available(db, bank))) {
+		char *tok = strdup(token);
+		*out = tok ? sb_item_new(it->value, bank, SB_ITEM_NEW) : NULL;
+		if (!*out || add_entry(db, ledger, id, bank, it->value)) {
 			free(tok);
 			sb_item_free(*out);
 			*out = NULL;
 			rc = oom(st);
-			goto out;
+		} else {
+			mark(it, ASSIGNED, tok, now_ms);
+			rc = SB_OK;
 		}
-		free(it->token);
-		it->token = tok;
-		it->state = ASSIGNED;
-		it->since = now_ms;
-		rc = SB_OK;
-		break;
 	}
-out:
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
