@@ -1,0 +1,72 @@
+/* SQLite backend: the fused claim, one short BEGIN IMMEDIATE transaction. */
+#include "sqlite_private.h"
+
+/* ---------------------------------------------------------- fused claim */
+
+/* Inside BEGIN IMMEDIATE. *fresh = 1 when it wrote a new assignment. */
+static int sq_claim_locked(sb_item **out, int *fresh, sq_store *s,
+                           const char *bank, const char *ledger,
+                           const char *dedup_id, const char *token,
+                           int64_t now_ms)
+{
+	sqlite3_int64 bid;
+	int rc, stored = 0;
+
+	/* A twin request may have won between our first look and the lock. */
+	rc = sb_sq_ledger_find(out, s, ledger, dedup_id, "claim");
+	if (rc != SB_ENOTFOUND)
+		return rc;
+	rc = sb_sq_bank_id(s, bank, &bid, "claim");
+	if (rc == SB_ENOTFOUND)
+		return sb_sq_no_bank(s, bank);
+	if (rc != SB_OK)
+		return rc;
+	rc = sb_sq_take_one(out, s, SQ_TAKE_ASSIGN, bid, bank, token, now_ms,
+	                 "claim");
+	if (rc != SB_OK)
+		return rc;
+	*fresh = 1;
+	rc = sb_sq_ledger_insert(&stored, s, ledger, dedup_id, bank, (*out)->value,
+	                      "claim");
+	if (rc == SB_OK && !stored) /* we hold the write lock and looked */
+		rc = sb_seterr(s->base.box, SB_EBACKEND,
+		               "sqlite: claim: ledger entry appeared in '%s' "
+		               "under the write lock", s->path);
+	return rc;
+}
+
+int sb_sq_claim(sb_item **out, sb_store *base, const char *bank,
+                    const char *ledger, const char *dedup_id,
+                    const char *token, int64_t now_ms)
+{
+	sq_store *s = (sq_store *)base;
+	int rc, fresh = 0;
+
+	/* Autocommit read first: repeat requests never take the write lock. */
+	rc = sb_sq_ledger_find(out, s, ledger, dedup_id, "claim");
+	if (rc != SB_ENOTFOUND)
+		return rc;
+	rc = sb_sq_begin(s, "claim");
+	if (rc != SB_OK)
+		return rc;
+	rc = sq_claim_locked(out, &fresh, s, bank, ledger, dedup_id, token,
+	                     now_ms);
+	if (rc == SB_OK && fresh) {
+		if (sb_fault_point(s->base.box, SQ_FAULT_CLAIM)) {
+			sb_seterr(s->base.box, SB_ERROR,
+			          "sqlite: claim: injected fault at crash point '%s' "
+			          "(rolled back)", SQ_FAULT_CLAIM);
+			rc = SB_ERROR;
+			sb_sq_rollback(s);
+		} else {
+			rc = sb_sq_commit(s, "claim");
+		}
+	} else {
+		sb_sq_rollback(s); /* nothing written, or a failure */
+	}
+	if (rc != SB_OK) {
+		sb_item_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
