@@ -122,7 +122,8 @@ void case_fetch(void)
 		for (int j = 0; j < i; j++)
 			CHECKF(box, !seen[i] || !seen[j] ||
 			       strcmp(seen[i], seen[j]) != 0,
-			       "ids %d and %d both got '%s'", i, j, seen[i]);
+			       "ids %d and %d both got '%s'", i, j,
+			       seen[i] ? seen[i] : "(null)");
 	}
 
 	/* Lookup returns the item without claiming anything. */
@@ -346,7 +347,8 @@ void case_readd_issued(void)
 		for (int j = 0; j < i; j++)
 			CHECKF(box, !got[i] || !got[j] ||
 			       strcmp(got[i], got[j]) != 0,
-			       "'%s' handed out twice (u%d, u%d)", got[i], j, i);
+			       "'%s' handed out twice (u%d, u%d)",
+			       got[i] ? got[i] : "(null)", j, i);
 	}
 	sb_item *it = (sb_item *)&it;
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "u5"), SB_EMPTY);
