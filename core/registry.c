@@ -20,6 +20,10 @@ extern const sb_backend sb_backend_postgresql, sb_backend_postgres;
 #if SB_HAVE_REDIS
 extern const sb_backend sb_backend_redis, sb_backend_redis_unix;
 #endif
+#if SB_HAVE_DYNAMODB
+extern const sb_backend sb_backend_dynamodb, sb_backend_dynamodb_http,
+	sb_backend_dynamodb_https;
+#endif
 
 static const sb_backend *const builtin[] = {
 #if SB_HAVE_SQLITE
@@ -32,6 +36,11 @@ static const sb_backend *const builtin[] = {
 #if SB_HAVE_REDIS
 	&sb_backend_redis,
 	&sb_backend_redis_unix,
+#endif
+#if SB_HAVE_DYNAMODB
+	&sb_backend_dynamodb,
+	&sb_backend_dynamodb_http,
+	&sb_backend_dynamodb_https,
 #endif
 	&sb_backend_memory,
 };
