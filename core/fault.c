@@ -2,6 +2,7 @@
  * has -Dfault_injection=true, so production code pays nothing. */
 #include "internal.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,8 +42,12 @@ int sb_fault_point(sb_box *box, const char *point)
 	if (want && strcmp(want, point) == 0) {
 		const char *skip = getenv("SB_FAULT_SKIP");
 		if (__atomic_fetch_add(&fault_passes, 1, __ATOMIC_RELAXED) >=
-		    (skip ? atol(skip) : 0))
-			_exit(SB_FAULT_EXIT_STATUS); /* die like SIGKILL: no cleanup */
+		    (skip ? atol(skip) : 0)) {
+			/* Die exactly as a SIGKILL would: no cleanup, no atexit,
+			 * no flush. The _exit is only a fallback. */
+			kill(getpid(), SIGKILL);
+			_exit(SB_FAULT_EXIT_STATUS);
+		}
 	}
 	return 0;
 }

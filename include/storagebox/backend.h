@@ -250,10 +250,11 @@ SB_EXTERN(sb_item *) sb_item_newn(const char *value, size_t value_len,
 
 /**
  * Fault injection (builds with -Dfault_injection=true; 0 otherwise): a named
- * crash point. When $SB_FAULT_POINT names @p point, the process _exit()s
- * there (after $SB_FAULT_SKIP further passes, default 0) with status
- * SB_FAULT_EXIT_STATUS. A test hook may instead make it return non-zero,
- * and the caller then returns SB_ERROR as if it had died there.
+ * crash point. When $SB_FAULT_POINT names @p point, the process kills
+ * itself with SIGKILL there (after $SB_FAULT_SKIP further passes, default
+ * 0; should the signal not end it, it _exit()s with SB_FAULT_EXIT_STATUS).
+ * A test hook may instead make it return non-zero, and the caller then
+ * returns SB_ERROR as if it had died there.
  */
 SB_EXTERN(int) sb_fault_point(sb_box *box, const char *point);
 #define SB_FAULT_EXIT_STATUS 86

@@ -41,6 +41,9 @@ int cli_run(const char *const *args, const char *fault, const char *skip,
 /* "exit N" / "killed by signal N", for messages. */
 const char *status_str(int status);
 /* 1 if status is a normal exit with @p code. */
+/* A crash point kills the process with SIGKILL (see sb_fault_point). */
+#define CRASH_POINT_DEATH (-9)
+/* Exit status @p code, or with CRASH_POINT_DEATH: killed by SIGKILL. */
 int exited_with(int status, int code);
 
 /* `storagebox stats BANK [LEDGER]` parsed; held is 0 without a ledger.

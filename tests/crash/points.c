@@ -10,14 +10,14 @@
 #define NITEMS 10
 #define NVICTIMS 3
 
-/* Fetch that must die at @p point with status 86 and print nothing. */
+/* Fetch that must die (SIGKILL) at @p point and print nothing. */
 static void fetch_dies(const char *bank, const char *ledger, const char *id,
                        const char *point, const char *skip)
 {
 	const char *args[] = { "fetch", "--", bank, ledger, id, NULL };
 	char *out = NULL, *err = NULL;
 	int status = cli_run(args, point, skip, NULL, &out, &err);
-	CHECKF(NULL, exited_with(status, 86) && out[0] == '\0',
+	CHECKF(NULL, exited_with(status, CRASH_POINT_DEATH) && out[0] == '\0',
 	       "fetch %s at %s (skip %s): %s, out '%s', err '%s'", id, point,
 	       skip ? skip : "-", status_str(status), out, err);
 	free(out);
@@ -179,7 +179,8 @@ static void recover_point(void)
 	for (int skip = 0; skip < 2; skip++) {
 		char sk[8];
 		snprintf(sk, sizeof sk, "%d", skip);
-		run_recover(bank, ledger, point, sk, 86, NULL, NULL);
+		run_recover(bank, ledger, point, sk, CRASH_POINT_DEATH, NULL,
+		            NULL);
 		check_conservation(bank, ledger, &st, point);
 		/* Skip 0 dies after recording the first reservation it
 		 * handles; skip 1 settles that one, records a second, dies. */

@@ -150,6 +150,9 @@ const char *status_str(int status)
 
 int exited_with(int status, int code)
 {
+	if (code == CRASH_POINT_DEATH)
+		return status != -1 && WIFSIGNALED(status) &&
+		       WTERMSIG(status) == SIGKILL;
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == code;
 }
 

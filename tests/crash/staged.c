@@ -133,7 +133,7 @@ static void before_put_back(const stores *s)
 		int as = cli_wait(&a, &aout, &aerr);
 		trim(bout);
 		trim(aout);
-		if (exited_with(as, 86)) {
+		if (exited_with(as, CRASH_POINT_DEATH)) {
 			reached = 1;
 			zitem = t_xstrdup(bout);
 			CHECKF(NULL, aout[0] == '\0', "A printed '%s'", aout);
@@ -205,7 +205,7 @@ static void recover_puts_back(const stores *s)
 		                 "L", "late", NULL };
 	char *out = NULL, *err = NULL;
 	int st_a = run_on(s->bank_uri, a_args, "after_take", &out, &err);
-	CHECKF(NULL, exited_with(st_a, 86), "after_take: %s: %s",
+	CHECKF(NULL, exited_with(st_a, CRASH_POINT_DEATH), "after_take: %s: %s",
 	       status_str(st_a), err);
 	free(out);
 	free(err);
