@@ -94,6 +94,7 @@ int cli_cmd_stats(cli_ctx *c);
 int cli_cmd_export(cli_ctx *c);
 int cli_cmd_recover(cli_ctx *c);
 int cli_cmd_demo(cli_ctx *c);
+int cli_cmd_bench(cli_ctx *c);
 
 /** The command table (main.c), ended by a NULL name. */
 extern const cli_command cli_commands[];

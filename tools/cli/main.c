@@ -63,6 +63,29 @@ const cli_command cli_commands[] = {
 	  "(default: all)\n"
 	  HELP_TAIL,
 	  cli_cmd_recover },
+	{ "bench", "bench [--clients N] [--procs N] [--items N] [--ids N] "
+	  "[--repeat R] [--requests N] [--duration S] [--seed N] [--json]",
+	  "load a fresh bank, fetch from many clients, check the law",
+	  "Load a fresh bank (a new name each run) with N items, then fire\n"
+	  "fetches from concurrent clients (threads, each with its own box;\n"
+	  "with --procs, that many processes of --clients threads each). Then\n"
+	  "check the box law on the answers and on the store, and print\n"
+	  "claims/s, requests/s, p50/p95/p99 latency, claims/s over the first\n"
+	  "and the last 10% of the bank (when it was drained), and peak RSS.\n"
+	  "Exit 0 when the law holds and no request failed, 1 otherwise.\n\n"
+	  "  --clients N    threads per process (default 4)\n"
+	  "  --procs N      processes (default 1)\n"
+	  "  --items N      items loaded (default 10000)\n"
+	  "  --ids N        distinct dedup ids (default: as many as items)\n"
+	  "  --repeat R     share of requests repeating an id, 0..0.99\n"
+	  "                 (double clicks; default 0.2)\n"
+	  "  --requests N   requests in all (default: enough for every id)\n"
+	  "  --duration S   stop after S seconds even if requests remain\n"
+	  "  --seed N       seed of the request order, to replay a run\n"
+	  "  --json         one JSON object instead of text\n"
+	  "  --quiet        no progress line on a terminal\n"
+	  HELP_TAIL,
+	  cli_cmd_bench },
 	{ "demo", "demo [--workers N] [--seed N]",
 	  "the movie store, box-law verdict",
 	  "Tell the movie-store story on a fresh SQLite file in a temp dir\n"

@@ -1,0 +1,60 @@
+/* storagebox bench: load a fresh bank, fire fetches from many clients,
+ * check the box law on what came back, report rates and latencies. */
+#ifndef SB_CLI_BENCH_H
+#define SB_CLI_BENCH_H
+
+#include "cli.h"
+
+#include <stdint.h>
+
+typedef struct {
+	unsigned clients;   /* threads per process, each with its own box */
+	unsigned procs;     /* processes */
+	uint64_t items;     /* loaded into a fresh bank */
+	uint64_t ids;       /* distinct dedup ids */
+	double repeat;      /* share of requests that repeat an earlier id */
+	uint64_t requests;  /* requests in all */
+	double duration;    /* seconds; 0: until the requests are done */
+	uint64_t seed;
+	int json;
+	int quiet;          /* no progress line even on a terminal */
+} bench_cfg;
+
+enum { BENCH_OK = 0, BENCH_EMPTY = 1, BENCH_ERROR = 2, BENCH_SKIPPED = 3 };
+
+/* One request's outcome. Items and ids are numbered: the item index is
+ * read back from the value ("bench-item-%010u"). */
+typedef struct {
+	uint32_t item;      /* valid when status == BENCH_OK */
+	uint32_t latency_us;
+	uint64_t done_us;   /* completion, since the start of the run */
+	uint8_t status;
+	uint8_t is_new;
+} bench_result;
+
+typedef struct {
+	const bench_cfg *cfg;
+	const cli_ctx *cli;
+	char bank[64], ledger[80];
+	uint32_t *schedule;     /* request -> id index */
+	bench_result *results;  /* request -> outcome */
+	double load_s;          /* seconds to load the bank */
+	double run_s;           /* seconds of the fetch phase */
+	long peak_rss_kib;
+	char first_error[SB_ERRMSG_SIZE];
+} bench_run;
+
+/* bench_plan.c */
+int bench_parse(bench_cfg *cfg, cli_ctx *c);
+int bench_schedule(bench_run *r);
+
+/* bench_run.c */
+int bench_load(bench_run *r);
+int bench_fire(bench_run *r);
+void bench_id(char *buf, size_t n, uint32_t id);
+void bench_item(char *buf, size_t n, uint64_t item);
+
+/* bench_report.c: check the law, print; returns the exit code. */
+int bench_report(bench_run *r);
+
+#endif

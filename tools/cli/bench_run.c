@@ -1,0 +1,287 @@
+/* bench: load the bank, then run the clients: threads with a box each,
+ * in one process or in several forked ones (each opens its own boxes after
+ * the fork; results come back through a temp file per process). */
+#include "bench.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOAD_BATCH 1000
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void bench_id(char *buf, size_t n, uint32_t id)
+{
+	snprintf(buf, n, "bench-user-%010" PRIu32, id);
+}
+
+void bench_item(char *buf, size_t n, uint64_t item)
+{
+	snprintf(buf, n, "bench-item-%010" PRIu64, item);
+}
+
+int bench_load(bench_run *r)
+{
+	char (*vals)[32] = malloc(LOAD_BATCH * sizeof(*vals));
+	const char *ptrs[LOAD_BATCH];
+	uint64_t t0 = mono_us(), i = 0;
+	sb_box *box;
+	int rc = SB_OK;
+
+	if (!vals) {
+		cli_err(r->cli, "out of memory");
+		return CLI_EXIT_ERROR;
+	}
+	if (cli_open(&box, r->cli) != 0) {
+		free(vals);
+		return CLI_EXIT_ERROR;
+	}
+	while (rc == SB_OK && i < r->cfg->items) {
+		size_t k = 0;
+		sb_add_result res;
+		for (; k < LOAD_BATCH && i < r->cfg->items; k++, i++) {
+			bench_item(vals[k], sizeof(vals[k]), i);
+			ptrs[k] = vals[k];
+		}
+		rc = sb_box_add(&res, box, r->bank, ptrs, k);
+	}
+	if (rc == SB_OK)
+		rc = sb_box_init(box, NULL, r->ledger);
+	r->load_s = (double)(mono_us() - t0) / 1e6;
+	if (rc != SB_OK)
+		rc = cli_box_error(r->cli, box, rc);
+	sb_box_close(box);
+	free(vals);
+	return rc == SB_OK ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+}
+
+/* What the clients of one process share. */
+typedef struct {
+	bench_run *r;
+	unsigned proc;          /* this process handles requests i with
+	                           i % procs == proc */
+	uint64_t next;          /* atomic: the next of this process's share */
+	uint64_t share;         /* how many requests that is */
+	uint64_t t0;
+	uint64_t deadline;      /* mono_us; 0: none */
+	uint64_t done;          /* atomic, for the progress line */
+	pthread_mutex_t err_lock;
+} fire_ctx;
+
+static void note_error(fire_ctx *f, const sb_box *box, int rc)
+{
+	pthread_mutex_lock(&f->err_lock);
+	if (!f->r->first_error[0])
+		snprintf(f->r->first_error, sizeof(f->r->first_error), "%s",
+		         box ? sb_box_errmsg(box) : sb_strerror(rc));
+	pthread_mutex_unlock(&f->err_lock);
+}
+
+static void record(fire_ctx *f, sb_box *box, uint64_t i, int rc,
+                   const sb_item *it, uint64_t start)
+{
+	bench_result *res = &f->r->results[i];
+	uint64_t end = mono_us();
+
+	res->latency_us = (uint32_t)(end - start > UINT32_MAX ? UINT32_MAX
+	                                                      : end - start);
+	res->done_us = end - f->t0;
+	if (rc == SB_OK &&
+	    sscanf(sb_item_value(it), "bench-item-%" SCNu32, &res->item) == 1) {
+		res->status = BENCH_OK;
+		res->is_new = (uint8_t)sb_item_is_new(it);
+	} else if (rc == SB_EMPTY) {
+		res->status = BENCH_EMPTY;
+	} else {
+		res->status = BENCH_ERROR;
+		note_error(f, box, rc);
+	}
+}
+
+static void *client(void *arg)
+{
+	fire_ctx *f = arg;
+	const bench_cfg *cfg = f->r->cfg;
+	char id[48];
+	sb_box *box;
+
+	if (cli_open(&box, f->r->cli) != 0) {
+		note_error(f, NULL, SB_ERROR);
+		return NULL;
+	}
+	for (;;) {
+		uint64_t k = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED);
+		uint64_t i = f->proc + k * cfg->procs, start;
+		sb_item *it = NULL;
+		int rc;
+
+		if (k >= f->share || (f->deadline && mono_us() >= f->deadline))
+			break;
+		bench_id(id, sizeof(id), f->r->schedule[i]);
+		start = mono_us();
+		rc = sb_box_fetch(&it, box, f->r->bank, f->r->ledger, id);
+		record(f, box, i, rc, it, start);
+		sb_item_free(it);
+		__atomic_fetch_add(&f->done, 1, __ATOMIC_RELAXED);
+	}
+	sb_box_close(box);
+	return NULL;
+}
+
+/* Progress on stderr while the clients run (single process only: the
+ * parent of forked clients cannot see their counters). */
+static void progress(fire_ctx *f, int show)
+{
+	uint64_t total = f->share;
+
+	while (show && __atomic_load_n(&f->next, __ATOMIC_RELAXED) < total &&
+	       !(f->deadline && mono_us() >= f->deadline)) {
+		struct timespec ts = { 0, 200000000 };
+		fprintf(stderr, "\rbench: %" PRIu64 "/%" PRIu64 " requests",
+		        __atomic_load_n(&f->done, __ATOMIC_RELAXED), total);
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Run this process's clients; 0 or -1 (threads could not start). */
+static int run_clients(bench_run *r, unsigned proc, uint64_t t0, int show)
+{
+	const bench_cfg *cfg = r->cfg;
+	pthread_t *th = calloc(cfg->clients, sizeof(*th));
+	fire_ctx f;
+	unsigned i, started = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.r = r;
+	f.proc = proc;
+	f.share = cfg->requests / cfg->procs +
+	          (proc < cfg->requests % cfg->procs ? 1 : 0);
+	f.t0 = t0;
+	f.deadline = cfg->duration > 0
+	                     ? t0 + (uint64_t)(cfg->duration * 1e6) : 0;
+	pthread_mutex_init(&f.err_lock, NULL);
+	for (i = 0; th && i < cfg->clients; i++)
+		if (pthread_create(&th[i], NULL, client, &f) == 0)
+			started++;
+	progress(&f, show && started == cfg->clients);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (show)
+		fprintf(stderr, "\r%60s\r", "");
+	pthread_mutex_destroy(&f.err_lock);
+	free(th);
+	return started == cfg->clients ? 0 : -1;
+}
+
+/* Child: run, then write this process's results (and first error) out. */
+static int child(bench_run *r, unsigned proc, uint64_t t0, const char *path)
+{
+	FILE *out;
+	uint64_t i;
+	int rc = run_clients(r, proc, t0, 0);
+
+	out = fopen(path, "wb");
+	if (!out)
+		return 1;
+	for (i = proc; i < r->cfg->requests; i += r->cfg->procs)
+		fwrite(&r->results[i], sizeof(r->results[i]), 1, out);
+	fwrite(r->first_error, 1, sizeof(r->first_error), out);
+	if (fclose(out) != 0)
+		return 1;
+	return rc ? 1 : 0;
+}
+
+static int collect(bench_run *r, unsigned proc, const char *path)
+{
+	char err[SB_ERRMSG_SIZE];
+	FILE *in = fopen(path, "rb");
+	uint64_t i;
+	int ok = in != NULL;
+
+	for (i = proc; ok && i < r->cfg->requests; i += r->cfg->procs)
+		ok = fread(&r->results[i], sizeof(r->results[i]), 1, in) == 1;
+	if (ok && fread(err, 1, sizeof(err), in) == sizeof(err) &&
+	    err[0] && !r->first_error[0])
+		memcpy(r->first_error, err, sizeof(err));
+	if (in)
+		fclose(in);
+	unlink(path);
+	return ok ? 0 : -1;
+}
+
+static int fire_procs(bench_run *r, uint64_t t0)
+{
+	const bench_cfg *cfg = r->cfg;
+	const char *tmp = getenv("TMPDIR");
+	pid_t *pids = calloc(cfg->procs, sizeof(*pids));
+	char (*paths)[256] = calloc(cfg->procs, sizeof(*paths));
+	unsigned p;
+	int bad = 0;
+
+	if (!pids || !paths) {
+		free(pids);
+		free(paths);
+		cli_err(r->cli, "out of memory");
+		return CLI_EXIT_ERROR;
+	}
+	fflush(NULL); /* children must not flush the parent's buffers again */
+	for (p = 0; p < cfg->procs; p++) {
+		snprintf(paths[p], sizeof(paths[p]), "%s/storagebox-bench-%ld-%u",
+		         tmp && *tmp ? tmp : "/tmp", (long)getpid(), p);
+		pids[p] = fork();
+		if (pids[p] == 0)
+			_exit(child(r, p, t0, paths[p]));
+		if (pids[p] < 0) {
+			cli_err(r->cli, "fork: %s", strerror(errno));
+			bad = 1;
+			break;
+		}
+	}
+	for (p = 0; p < cfg->procs && pids[p] > 0; p++) {
+		int st;
+		if (waitpid(pids[p], &st, 0) < 0 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0 || collect(r, p, paths[p]) != 0) {
+			cli_err(r->cli, "client process %u failed", p);
+			bad = 1;
+		}
+	}
+	free(pids);
+	free(paths);
+	return bad ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+}
+
+int bench_fire(bench_run *r)
+{
+	uint64_t t0 = mono_us();
+	struct rusage self, kids;
+	int rc;
+
+	if (r->cfg->procs == 1)
+		rc = run_clients(r, 0, t0, !r->cfg->quiet && isatty(2)) == 0
+		             ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+	else
+		rc = fire_procs(r, t0);
+	r->run_s = (double)(mono_us() - t0) / 1e6;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	r->peak_rss_kib = self.ru_maxrss > kids.ru_maxrss ? self.ru_maxrss
+	                                                  : kids.ru_maxrss;
+	if (rc != CLI_EXIT_OK && !r->first_error[0])
+		snprintf(r->first_error, sizeof(r->first_error),
+		         "clients could not start");
+	return rc;
+}
