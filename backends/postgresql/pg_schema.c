@@ -1,0 +1,368 @@
+/* PostgreSQL backend: the schema and the SQL of every statement.
+ *
+ * Layout (schema version 1, all in one schema, `storagebox` by default):
+ *   sb_meta(key, value)            'schema_version' -> '1'
+ *   sb_bank(id, h, name)           banks, never deleted (ids are stable)
+ *   sb_item(bank_id, h)            every item ever added to a bank: law 6
+ *                                  (re-adding one, even handed out, is
+ *                                  skipped). Written by add only.
+ *   sb_available(bank_id, seq, item)  the queue of items to hand out.
+ *                                  A take DELETEs its row.
+ *   sb_taken(bank_id, h, item, token, since, settled)
+ *                                  items taken by the generic path:
+ *                                  reserved (settled = false) or assigned
+ *   sb_ledger(lh, ih, ledger, dedup_id, bank, item)   write-once entries
+ *
+ * Names, ids and items may be up to 256 KiB, far above what a btree entry
+ * holds (~2.7 KB), so unique keys are SHA-256 digests (`h`, `lh`, `ih`)
+ * computed by the server from the exact UTF-8 bytes: equal digests mean
+ * equal strings (a collision would have to break SHA-256).
+ *
+ * Why delete-from-bank: a claim that UPDATEs a state column leaves a dead
+ * entry at the head of a partial index on available rows, and every later
+ * claim walks over all of them until VACUUM runs: claims get slower as the
+ * bank drains. Here a take deletes its row and starts its index scan at
+ * the position it took last (a per-connection hint, see pg_claim.c), so it
+ * descends straight past the dead head: claim cost stays flat. Items are
+ * never lost by it: counts are derived as assigned = items - available -
+ * reserved, in one snapshot.
+ *
+ * Every value is a bound parameter. The only text put into SQL is the
+ * schema name, which open restricts to [a-z_][a-z0-9_]* and quotes. */
+#include "pg_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "@." in a template stands for the quoted schema and a dot. */
+#define H(x) "sha256(convert_to(" x ", 'UTF8'))"
+
+/* Take one available row of bank v_bid into (o_seq, o_item), starting at
+ * position v_from; sets v_empty when the bank has nothing to give.
+ * SKIP LOCKED lets concurrent takers pass each other. Before answering
+ * empty it makes sure no row is merely locked by a transaction in flight
+ * (a take that may still roll back, or a lost twin about to give its item
+ * back): it waits for such a row and looks again, so "empty" is never
+ * said while an item may come back (law 5). Every scan has ORDER BY seq:
+ * then the (bank_id, seq) index wins in any plan, also in the generic
+ * plan plpgsql caches (without it, a bank of 5,000 rows in a table of
+ * millions was checked by a sequential scan). */
+#define TAKE_LOOP \
+	"  v_from := p_hint;\n" \
+	"  LOOP\n" \
+	"    DELETE FROM @.sb_available a WHERE a.ctid = (\n" \
+	"      SELECT s.ctid FROM @.sb_available s\n" \
+	"       WHERE s.bank_id = v_bid AND s.seq >= v_from\n" \
+	"       ORDER BY s.seq LIMIT 1 FOR UPDATE SKIP LOCKED)\n" \
+	"     RETURNING a.seq, a.item INTO o_seq, o_item;\n" \
+	"    EXIT WHEN FOUND;\n" \
+	"    IF v_from > 0 THEN v_from := 0; CONTINUE; END IF;\n" \
+	"    PERFORM FROM @.sb_available s WHERE s.bank_id = v_bid\n" \
+	"     ORDER BY s.seq LIMIT 1;\n" \
+	"    IF NOT FOUND THEN v_empty := true; EXIT; END IF;\n" \
+	"    PERFORM FROM @.sb_available s WHERE s.bank_id = v_bid\n" \
+	"     ORDER BY s.seq LIMIT 1 FOR UPDATE;\n" \
+	"  END LOOP;\n"
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS @.sb_meta ("
+	" key text PRIMARY KEY, value text NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_bank ("
+	" id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" h bytea NOT NULL UNIQUE,"
+	" name text NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_item ("
+	" bank_id integer NOT NULL,"
+	" h bytea NOT NULL,"
+	" PRIMARY KEY (bank_id, h));\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_available ("
+	" bank_id integer NOT NULL,"
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" item text NOT NULL,"
+	" PRIMARY KEY (bank_id, seq));\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_taken ("
+	" bank_id integer NOT NULL,"
+	" h bytea NOT NULL,"
+	" item text NOT NULL,"
+	" token text NOT NULL,"
+	" since bigint NOT NULL,"
+	" settled boolean NOT NULL DEFAULT false,"
+	" PRIMARY KEY (bank_id, h));\n"
+	"CREATE INDEX IF NOT EXISTS sb_taken_reserved"
+	" ON @.sb_taken (bank_id, since) WHERE NOT settled;\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_ledger ("
+	" lh bytea NOT NULL,"
+	" ih bytea NOT NULL,"
+	" ledger text NOT NULL,"
+	" dedup_id text NOT NULL,"
+	" bank text NOT NULL,"
+	" item text NOT NULL,"
+	" PRIMARY KEY (lh, ih));\n"
+	/* The fused claim: one call, one transaction, one round trip.
+	 * Status 0 new, 1 the id's entry, 2 empty, 3 no such bank. */
+	"CREATE OR REPLACE FUNCTION @.sb_claim(p_bank text, p_ledger text,"
+	" p_id text, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
+	" OUT o_bank text, OUT o_item text)\n"
+	"LANGUAGE plpgsql AS $f$\n"
+	"DECLARE\n"
+	"  v_lh bytea := " H("p_ledger") ";\n"
+	"  v_ih bytea := " H("p_id") ";\n"
+	"  v_bid integer;\n"
+	"  v_from bigint;\n"
+	"  v_empty boolean := false;\n"
+	"BEGIN\n"
+	"  SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
+	"   WHERE l.lh = v_lh AND l.ih = v_ih;\n"
+	"  IF FOUND THEN o_status := 1; RETURN; END IF;\n"
+	"  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H("p_bank") ";\n"
+	"  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n"
+	TAKE_LOOP
+	"  IF v_empty THEN\n"
+	/* sold out; a twin may have recorded this id meanwhile */
+	"    SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
+	"     WHERE l.lh = v_lh AND l.ih = v_ih;\n"
+	"    o_status := CASE WHEN FOUND THEN 1 ELSE 2 END;\n"
+	"    RETURN;\n"
+	"  END IF;\n"
+	/* Two first requests for one id: the primary key settles it. The
+	 * loser waits here for the winner's commit, then gives its item back
+	 * (a new row at the end of the queue, same transaction: nothing is
+	 * lost) and answers with the winner's entry. */
+	"  INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)\n"
+	"   VALUES (v_lh, v_ih, p_ledger, p_id, p_bank, o_item)\n"
+	"   ON CONFLICT (lh, ih) DO NOTHING;\n"
+	"  IF FOUND THEN o_status := 0; o_bank := p_bank; RETURN; END IF;\n"
+	"  INSERT INTO @.sb_available (bank_id, item) VALUES (v_bid, o_item);\n"
+	"  SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
+	"   WHERE l.lh = v_lh AND l.ih = v_ih;\n"
+	"  o_status := 1;\n"
+	"  o_seq := NULL;\n"
+	"END $f$;\n"
+	/* The generic path's take: available -> reserved(token, since). */
+	"CREATE OR REPLACE FUNCTION @.sb_take(p_bank text, p_token text,"
+	" p_now bigint, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
+	" OUT o_item text)\n"
+	"LANGUAGE plpgsql AS $f$\n"
+	"DECLARE\n"
+	"  v_bid integer;\n"
+	"  v_from bigint;\n"
+	"  v_empty boolean := false;\n"
+	"BEGIN\n"
+	"  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H("p_bank") ";\n"
+	"  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n"
+	TAKE_LOOP
+	"  IF v_empty THEN o_status := 2; RETURN; END IF;\n"
+	"  INSERT INTO @.sb_taken (bank_id, h, item, token, since)\n"
+	"   VALUES (v_bid, " H("o_item") ", o_item, p_token, p_now);\n"
+	"  o_status := 0;\n"
+	"END $f$;\n"
+	"INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '1')"
+	" ON CONFLICT (key) DO NOTHING;\n";
+
+static const char *const sql_templates[PG_N] = {
+	[PG_CLAIM] = "SELECT o_status, o_seq, o_bank, o_item"
+	             " FROM @.sb_claim($1, $2, $3, $4::bigint)",
+	[PG_TAKE] = "SELECT o_status, o_seq, o_item"
+	            " FROM @.sb_take($1, $2, $3::bigint, $4::bigint)",
+	/* Also matches an item already settled with this token: idempotent. */
+	[PG_SETTLE] =
+		"UPDATE @.sb_taken t SET settled = true FROM @.sb_bank b"
+		" WHERE b.h = " H("$1") " AND t.bank_id = b.id"
+		" AND t.h = " H("$2") " AND t.token = $3",
+	[PG_PUT_BACK] =
+		"WITH d AS (DELETE FROM @.sb_taken t USING @.sb_bank b"
+		"  WHERE b.h = " H("$1") " AND t.bank_id = b.id"
+		"  AND t.h = " H("$2") " AND t.token = $3 AND NOT t.settled"
+		"  RETURNING t.bank_id, t.item)"
+		" INSERT INTO @.sb_available (bank_id, item)"
+		" SELECT bank_id, item FROM d",
+	/* One statement, one snapshot: the counts add up exactly. Run
+	 * unprepared with the bank's id (pg_bank.c), so each run is planned
+	 * for that bank: a generic plan used a sequential scan of every
+	 * bank's rows when one big bank dominates the statistics. */
+	[PG_COUNT] =
+		"SELECT (SELECT count(*) FROM @.sb_item"
+		"   WHERE bank_id = $1::integer),"
+		" (SELECT count(*) FROM @.sb_available"
+		"   WHERE bank_id = $1::integer),"
+		" (SELECT count(*) FROM @.sb_taken"
+		"   WHERE bank_id = $1::integer AND NOT settled)",
+	[PG_BANK_ID] = "SELECT id FROM @.sb_bank WHERE h = " H("$1"),
+	[PG_BANK_CREATE] =
+		"INSERT INTO @.sb_bank (h, name) VALUES (" H("$1") ", $1)"
+		" ON CONFLICT (h) DO NOTHING",
+	[PG_RESERVED] =
+		"SELECT item, token, since FROM @.sb_taken"
+		" WHERE bank_id = $1::integer AND NOT settled"
+		" AND since <= $2::bigint ORDER BY since",
+	[PG_LEDGER_GET] =
+		"SELECT bank, item FROM @.sb_ledger"
+		" WHERE lh = " H("$1") " AND ih = " H("$2"),
+	[PG_LEDGER_PUT] =
+		"INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)"
+		" VALUES (" H("$1") ", " H("$2") ", $1, $2, $3, $4)"
+		" ON CONFLICT (lh, ih) DO NOTHING",
+	[PG_LEDGER_EXPORT] =
+		"SELECT dedup_id, bank, item FROM @.sb_ledger"
+		" WHERE lh = " H("$1"),
+	[PG_LEDGER_COUNT] =
+		"SELECT count(*) FROM @.sb_ledger"
+		" WHERE lh = " H("$1") " AND bank = $2",
+};
+
+/* @p tmpl with every "@." replaced by "\"schema\".". NULL: no memory. */
+static char *fill(const pg_store *s, const char *tmpl)
+{
+	size_t n = 0, sl = strlen(s->schema), len;
+	const char *p;
+	char *out, *o;
+
+	for (p = tmpl; (p = strstr(p, "@.")); p += 2)
+		n++;
+	len = strlen(tmpl) + n * (sl + 2) + 1;
+	if (!(out = malloc(len)))
+		return NULL;
+	for (o = out, p = tmpl; *p;) {
+		if (p[0] == '@' && p[1] == '.') {
+			o += sprintf(o, "\"%s\".", s->schema);
+			p += 2;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+int pg_sql_build(pg_store *s)
+{
+	int i;
+
+	for (i = 0; i < PG_N; i++)
+		if (!(s->sql[i] = fill(s, sql_templates[i])))
+			return pg_nomem(s, "open");
+	return SB_OK;
+}
+
+/* The version recorded in the schema: SB_OK with *version (0 if the
+ * tables are missing), or an error. */
+static int read_version(pg_store *s, int *version, const char *op)
+{
+	char *sql = fill(s, "SELECT value FROM @.sb_meta"
+	                    " WHERE key = 'schema_version'");
+	PGresult *res;
+	const char *state;
+	int rc = SB_OK;
+
+	*version = 0;
+	if (!sql)
+		return pg_nomem(s, op);
+	res = PQexec(s->conn, sql);
+	free(sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		if (PQntuples(res) > 0)
+			*version = atoi(PQgetvalue(res, 0, 0));
+	} else {
+		state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		/* 42P01 undefined table, 3F000 undefined schema: not made yet */
+		if (!state || (strcmp(state, "42P01") && strcmp(state, "3F000")))
+			rc = pg_fail(s, res, op);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int check_version(pg_store *s, int version)
+{
+	if (version <= PG_SCHEMA_VERSION)
+		return SB_OK;
+	return sb_seterr(s->base.box, SB_EBACKEND,
+	                 "postgresql: schema \"%s\" on %s has version %d; this "
+	                 "build knows up to %d (upgrade storagebox)", s->schema,
+	                 s->where, version, PG_SCHEMA_VERSION);
+}
+
+static int exec_simple(pg_store *s, const char *tmpl, const char *op)
+{
+	char *sql = fill(s, tmpl);
+	PGresult *res;
+	int rc = SB_OK;
+
+	if (!sql)
+		return pg_nomem(s, op);
+	res = PQexec(s->conn, sql);
+	free(sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = pg_fail(s, res, op);
+	PQclear(res);
+	return rc;
+}
+
+/* Under the lock: create what is missing. CREATE SCHEMA needs the CREATE
+ * right on the database even with IF NOT EXISTS, so only when missing. */
+static int create_locked(pg_store *s, const char *op)
+{
+	const char *param[1] = { s->schema };
+	PGresult *res = NULL;
+	int version = 0, rc, missing;
+
+	char meta[96];
+	const char *mparam[1] = { meta };
+
+	/* A failing read would abort the transaction: look it up first. */
+	snprintf(meta, sizeof meta, "\"%s\".sb_meta", s->schema);
+	rc = pg_exec_sql(&res, s, "SELECT pg_catalog.to_regclass($1) IS NULL",
+	                 1, mparam, op);
+	if (rc != SB_OK)
+		return rc;
+	missing = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!missing) {
+		rc = read_version(s, &version, op);
+		if (rc != SB_OK || version != 0)
+			return rc != SB_OK ? rc : check_version(s, version);
+	}
+	rc = pg_exec_sql(&res, s, "SELECT 1 FROM pg_catalog.pg_namespace"
+	                 " WHERE nspname = $1", 1, param, op);
+	if (rc != SB_OK)
+		return rc;
+	missing = PQntuples(res) == 0;
+	PQclear(res);
+	if (missing) {
+		char sql[96];
+		snprintf(sql, sizeof sql, "CREATE SCHEMA \"%s\"", s->schema);
+		if ((rc = exec_simple(s, sql, op)) != SB_OK)
+			return rc;
+	}
+	return exec_simple(s, schema_sql, op);
+}
+
+int pg_schema_ensure(pg_store *s)
+{
+	static const char *op = "create schema";
+	const char *param[1] = { s->schema };
+	PGresult *res = NULL;
+	int version = 0, rc;
+
+	/* The common case, schema present, costs one small read. */
+	rc = read_version(s, &version, "read schema version");
+	if (rc != SB_OK || version != 0)
+		return rc != SB_OK ? rc : check_version(s, version);
+	rc = exec_simple(s, "BEGIN", op);
+	if (rc != SB_OK)
+		return rc;
+	/* First openers racing: one creates, the others wait and see it.
+	 * Two-key advisory lock: 0x73620001 ("sb", 1) + the schema's hash. */
+	rc = pg_exec_sql(&res, s, "SELECT pg_advisory_xact_lock(1935802369,"
+	                 " hashtext($1))", 1, param, op);
+	PQclear(res);
+	if (rc == SB_OK)
+		rc = create_locked(s, op);
+	if (rc == SB_OK)
+		rc = exec_simple(s, "COMMIT", op);
+	if (rc != SB_OK)
+		pg_rollback(s);
+	return rc;
+}
