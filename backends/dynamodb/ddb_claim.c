@@ -1,0 +1,228 @@
+/* The fused claim on DynamoDB (DESIGN §5): a Scan of a random segment
+ * gives a few candidates, then ONE TransactWriteItems per candidate:
+ *   Delete T(B)[item]          attribute_exists(#i)   still available
+ *   Put    T(B).held[item]     attribute_not_exists   assigned(token)
+ *   Put    T(L)[id]            attribute_not_exists   ALL_OLD on failure
+ * The cancellation reasons say which condition failed: the ledger's ->
+ * the id already holds an item, carried in the reason (a repeat costs a
+ * Scan and a transaction, no extra read); the item's -> another client
+ * took it, try the next candidate. Candidates left over from the last page
+ * come first, so a new id costs about 1.2 requests and a repeat 1; after
+ * sell-out 2 (an empty whole-table page + a consistent GetItem of the
+ * ledger, which decides). */
+#include "ddb_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
+
+#define MAX_ROUNDS 200
+
+/* A ClientRequestToken: DynamoDB treats two transactions with one token
+ * within 10 minutes as the same request (and refuses different contents),
+ * so tokens come from the kernel's random source, not from the store's
+ * jitter generator (two stores opened in the same second at the same
+ * address would share its sequence). */
+static void request_token(ddb_store *s, char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[16];
+	ssize_t got = getrandom(r, sizeof(r), 0);
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned char b = got == (ssize_t)sizeof(r)
+		                  ? r[i] : (unsigned char)sb_ddb_rand(s);
+		out[2 * i] = hex[b >> 4];
+		out[2 * i + 1] = hex[b & 15];
+	}
+	out[32] = '\0';
+}
+
+static cJSON *key_item(const char *item)
+{
+	cJSON *k = cJSON_CreateObject();
+	int ok = 1;
+
+	sb_ddb_add_s(k, "item", item, &ok);
+	if (!ok) {
+		cJSON_Delete(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* The id's entry from the ledger (consistent), for the empty paths. */
+static int from_ledger(sb_item **out, ddb_store *s, const char *table,
+                       const char *dedup_id, const char *bank)
+{
+	int rc = sb_ddb_ledger_get_table(out, s, table, dedup_id);
+
+	/* A record written by the original has no bank: the asked one. */
+	if (rc == SB_OK && sb_item_bank(*out)[0] == '\0') {
+		sb_item *it = sb_item_new(sb_item_value(*out), bank, 0);
+		sb_item_free(*out);
+		*out = it;
+		if (!it)
+			return sb_ddb_nomem(s, "claim");
+	}
+	return rc;
+}
+
+/* One candidate. SB_OK (*out set, new or existing), SB_EMPTY (the item
+ * went to someone else: next), DDB_NOTABLE, or an error. */
+static int try_item(sb_item **out, ddb_store *s, const char *avail,
+                    const char *held, const char *ltable, const char *bank,
+                    const char *item, const char *dedup_id,
+                    const char *token, int64_t now_ms)
+{
+	cJSON *acts = cJSON_CreateArray(), *err = NULL, *lput;
+	const cJSON *reason;
+	const char *code;
+	char crt[33];
+	int ok = 1, rc;
+
+	sb_ddb_push(acts, sb_ddb_action("Delete", avail, key_item(item),
+	            "attribute_exists(#i)", sb_ddb_names_item(), NULL), &ok);
+	sb_ddb_push(acts, sb_ddb_action("Put", held,
+	            sb_ddb_held_record(item, "assigned", token, now_ms),
+	            "attribute_not_exists(#i)", sb_ddb_names_item(), NULL),
+	            &ok);
+	lput = sb_ddb_action("Put", ltable,
+	                     sb_ddb_ledger_record(dedup_id, bank, item),
+	                     "attribute_not_exists(#d)",
+	                     sb_ddb_names("#d", "deduplication_id", NULL, NULL),
+	                     NULL);
+	if (lput)
+		sb_ddb_add_str(cJSON_GetObjectItemCaseSensitive(lput, "Put"),
+		               "ReturnValuesOnConditionCheckFailure", "ALL_OLD",
+		               &ok);
+	sb_ddb_push(acts, lput, &ok);
+	if (!ok) {
+		cJSON_Delete(acts);
+		return sb_ddb_nomem(s, "claim");
+	}
+	request_token(s, crt);
+	rc = sb_ddb_transact(&err, s, acts, crt, avail);
+	if (rc == SB_OK) {
+		*out = sb_item_new(item, bank, SB_ITEM_NEW);
+		return *out ? SB_OK : sb_ddb_nomem(s, "claim");
+	}
+	if (rc != DDB_CANCELED)
+		return rc;
+	reason = sb_ddb_reason(err, 2, &code);
+	if (code && strcmp(code, "ConditionalCheckFailed") == 0) {
+		/* The id holds an item: the reason carries its record. */
+		const cJSON *old = cJSON_GetObjectItemCaseSensitive(reason, "Item");
+		if (cJSON_IsObject(old))
+			rc = sb_ddb_ledger_item(out, old, bank);
+		else
+			rc = from_ledger(out, s, ltable, dedup_id, bank);
+		cJSON_Delete(err);
+		if (rc == SB_ENOMEM)
+			return sb_ddb_nomem(s, "claim");
+		if (rc == SB_EBACKEND)
+			return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: a "
+			                 "record of ledger table %s has no "
+			                 "item_string", ltable);
+		return rc;
+	}
+	/* The item's conditions failed: taken by another client, or (held
+	 * known, still in T) an issued code that a plain put of the original
+	 * library re-loaded: take it out of T again, so that no client of the
+	 * original hands it out a second time. */
+	{
+		const char *c0, *c1;
+		sb_ddb_reason(err, 0, &c0);
+		sb_ddb_reason(err, 1, &c1);
+		if (c1 && strcmp(c1, "ConditionalCheckFailed") == 0 &&
+		    !(c0 && strcmp(c0, "ConditionalCheckFailed") == 0))
+			sb_ddb_unresurrect(s, avail, item);
+	}
+	cJSON_Delete(err);
+	return SB_EMPTY;
+}
+
+int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
+                 const char *ledger, const char *dedup_id, const char *token,
+                 int64_t now_ms)
+{
+	ddb_store *s = (ddb_store *)base;
+	char *avail = NULL, *held = NULL, *ltable = NULL;
+	int rc, round, made = 0;
+
+	*out = NULL;
+	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")))
+		return rc;
+	if ((rc = sb_ddb_bank_tables(s, &avail, &held, bank)) ||
+	    (rc = sb_ddb_table(s, &ltable, s->ledger_prefix, ledger, "")))
+		goto out;
+	for (round = 0; round < MAX_ROUNDS; round++) {
+		cJSON *cands = NULL, *c;
+		int empty = 0;
+
+		rc = sb_ddb_scan_candidates(s, &cands, avail, &empty);
+		if (rc == DDB_NOTABLE || (rc == SB_OK && empty > 0)) {
+			int missing = rc == DDB_NOTABLE;
+			cJSON_Delete(cands);
+			/* Looks empty: the ledger decides (law 3 at sell-out). */
+			rc = from_ledger(out, s, ltable, dedup_id, bank);
+			if (rc == SB_ENOTFOUND)
+				rc = missing ? sb_seterr(base->box, SB_ENOTFOUND,
+				                         "bank '%s' does not exist "
+				                         "(no DynamoDB table for it "
+				                         "at %s)", bank, s->where)
+				             : SB_EMPTY;
+			break;
+		}
+		if (rc)
+			break;
+		rc = SB_EMPTY;
+		cJSON_ArrayForEach(c, cands) {
+			const char *item = sb_ddb_get_s(c, "item");
+			if (!item)
+				continue;
+			rc = try_item(out, s, avail, held, ltable, bank, item,
+			              dedup_id, token, now_ms);
+			if (rc == DDB_NOTABLE && !made) {
+				/* First claim on tables of the original, or on a
+				 * new ledger: make the missing tables, then retry. */
+				made = 1;
+				sb_ddb_table_forget(s, held);
+				sb_ddb_table_forget(s, ltable);
+				if ((rc = sb_ddb_ensure_table(s, held, "item")) ||
+				    (rc = sb_ddb_ensure_table(s, ltable,
+				                              "deduplication_id")))
+					break;
+				rc = try_item(out, s, avail, held, ltable, bank,
+				              item, dedup_id, token, now_ms);
+			}
+			if (rc != SB_EMPTY || empty < 0)
+				break; /* done, or stale left-overs: rescan */
+		}
+		/* Keep the untried rest (and this one if it was not taken:
+		 * the id held another item) for the next claim. */
+		if (rc == SB_OK && c)
+			sb_ddb_keep_candidates(s, avail, cands,
+			                       sb_item_is_new(*out) ? c->next : c);
+		else
+			cJSON_Delete(cands);
+		if (rc != SB_EMPTY)
+			break;
+	}
+	if (rc == DDB_NOTABLE)
+		rc = SB_EBACKEND;
+	if (rc == SB_EMPTY && round == MAX_ROUNDS)
+		rc = sb_seterr(base->box, SB_EBUSY, "DynamoDB: bank '%s' at %s: "
+		               "every candidate was taken by others %d times in "
+		               "a row", bank, s->where, MAX_ROUNDS);
+out:
+	if (rc == SB_OK || rc == SB_EMPTY)
+		sb_clearerr(base->box);
+	free(avail);
+	free(held);
+	free(ltable);
+	return rc;
+}

@@ -1,0 +1,358 @@
+/* HTTP to DynamoDB through libcurl: one easy handle per store (libcurl
+ * keeps its connection alive between requests), SigV4 by
+ * CURLOPT_AWS_SIGV4, the JSON body through CURLOPT_POSTFIELDS only (curl
+ * hashes exactly those bytes into the signature). Retryable answers
+ * (throttling, conflicts, 5xx) are re-sent here with capped exponential
+ * backoff and full jitter, so callers see only final answers. */
+#include "ddb_private.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void)
+{
+	/* Once per process, from whichever thread opens a store first:
+	 * curl_global_init itself is not thread-safe before 7.84. */
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+uint32_t sb_ddb_rand(ddb_store *s)
+{
+	uint32_t x = s->rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return s->rng = x ? x : 0x9e3779b9u;
+}
+
+/* Full jitter: sleep a random time in [0, min(cap, base * 2^attempt)]. */
+void sb_ddb_backoff(ddb_store *s, int attempt)
+{
+	long ceil_ms = s->backoff_base_ms;
+	long ms;
+	struct timespec ts;
+
+	while (attempt-- > 0 && ceil_ms < s->backoff_cap_ms)
+		ceil_ms *= 2;
+	if (ceil_ms > s->backoff_cap_ms)
+		ceil_ms = s->backoff_cap_ms;
+	ms = ceil_ms > 0 ? (long)(sb_ddb_rand(s) % (uint32_t)(ceil_ms + 1)) : 0;
+	s->counters.sleep_ms += (uint64_t)ms;
+	if ((uint64_t)ms > s->counters.max_sleep_ms)
+		s->counters.max_sleep_ms = (uint64_t)ms;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
+{
+	ddb_store *s = p;
+	size_t n = size * nmemb;
+
+	if (s->resp_len + n + 1 > s->resp_cap) {
+		size_t cap = s->resp_cap ? s->resp_cap : 4096;
+		char *nr;
+		while (cap < s->resp_len + n + 1)
+			cap *= 2;
+		if (!(nr = realloc(s->resp, cap)))
+			return 0; /* curl reports CURLE_WRITE_ERROR */
+		s->resp = nr;
+		s->resp_cap = cap;
+	}
+	memcpy(s->resp + s->resp_len, data, n);
+	s->resp_len += n;
+	s->resp[s->resp_len] = '\0';
+	return n;
+}
+
+int sb_ddb_http_init(ddb_store *s)
+{
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return sb_seterr(s->base.box, SB_ERROR,
+		                 "DynamoDB: curl_global_init failed: %s",
+		                 curl_easy_strerror(global_rc));
+	if (!(s->curl = curl_easy_init()))
+		return sb_ddb_nomem(s, "curl handle");
+	curl_easy_setopt(s->curl, CURLOPT_URL, s->endpoint);
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
+	curl_easy_setopt(s->curl, CURLOPT_USERNAME, s->userpwd_key);
+	curl_easy_setopt(s->curl, CURLOPT_PASSWORD, s->userpwd_secret);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers_base);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 */
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS,
+	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	return SB_OK;
+}
+
+/* Short type of an AWS error: "com.amazonaws...#ConditionalCheckFailed
+ * Exception" -> "ConditionalCheckFailedException". */
+static const char *short_type(const char *t)
+{
+	const char *h = strrchr(t, '#');
+	return h ? h + 1 : t;
+}
+
+static int type_is(const char *t, const char *want)
+{
+	return strcmp(t, want) == 0;
+}
+
+static int retryable_type(const char *t)
+{
+	return type_is(t, "ProvisionedThroughputExceededException") ||
+	       type_is(t, "ThrottlingException") ||
+	       type_is(t, "RequestLimitExceeded") ||
+	       type_is(t, "TransactionConflictException") ||
+	       type_is(t, "TransactionInProgressException") ||
+	       type_is(t, "InternalServerError") ||
+	       type_is(t, "ServiceUnavailable") ||
+	       type_is(t, "LimitExceededException");
+}
+
+/* A canceled transaction worth re-sending: some action hit a conflict or
+ * throttling and no condition failed (a failed condition is an answer). */
+static int canceled_retryable(const cJSON *err)
+{
+	const char *code;
+	int i, retry = 0;
+
+	for (i = 0; sb_ddb_reason(err, i, &code); i++) {
+		if (!code)
+			continue;
+		if (strcmp(code, "ConditionalCheckFailed") == 0)
+			return 0;
+		if (strcmp(code, "TransactionConflict") == 0 ||
+		    strcmp(code, "ThrottlingError") == 0 ||
+		    strcmp(code, "ProvisionedThroughputExceeded") == 0)
+			retry = 1;
+	}
+	return retry;
+}
+
+/* A response made up by a fault point, as if the server had sent it. */
+static const char *fault_body(ddb_store *s, const char *op, long *status)
+{
+	if (strcmp(op, "TransactWriteItems") == 0 &&
+	    sb_fault_point(s->base.box, DDB_FAULT_CONFLICT)) {
+		*status = 400;
+		return "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+		       "TransactionCanceledException\",\"message\":"
+		       "\"Transaction cancelled (fault injection)\","
+		       "\"CancellationReasons\":[{\"Code\":"
+		       "\"TransactionConflict\"}]}";
+	}
+	if (sb_fault_point(s->base.box, DDB_FAULT_THROTTLE)) {
+		*status = 400;
+		return "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+		       "ProvisionedThroughputExceededException\",\"message\":"
+		       "\"Rate exceeded (fault injection)\"}";
+	}
+	return NULL;
+}
+
+static int map_curl(ddb_store *s, CURLcode cc, const char *op,
+                    const char *what)
+{
+	int code = SB_ECONNECT;
+
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		code = SB_ETIMEOUT;
+	else if (cc == CURLE_OUT_OF_MEMORY || cc == CURLE_WRITE_ERROR)
+		code = SB_ENOMEM;
+	snprintf(s->err_type, sizeof(s->err_type), "%s", "curl");
+	if (code == SB_ETIMEOUT)
+		return sb_seterr(s->base.box, code, "DynamoDB %s (%s) at %s: no "
+		                 "answer within %ld ms (connect %ld ms): %s", op,
+		                 what, s->where, s->timeout_ms,
+		                 s->connect_timeout_ms, curl_easy_strerror(cc));
+	return sb_seterr(s->base.box, code, "DynamoDB %s (%s) at %s: %s",
+	                 op, what, s->where, curl_easy_strerror(cc));
+}
+
+/* Parse a body; NULL if it is not a JSON object. */
+static cJSON *parse_body(const char *body, size_t len)
+{
+	const char *end = NULL;
+	cJSON *j;
+
+	if (!body || len == 0)
+		return NULL;
+	j = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	if (j && !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* One error answer: 1 if worth a retry, else the final result. */
+static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
+                          const char *op, const char *what, int *retry)
+{
+	const cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, "__type") : NULL;
+	const cJSON *m = NULL;
+	const char *type, *msg;
+	int code;
+
+	*retry = 0;
+	if (!cJSON_IsString(t)) {
+		int was_json = j != NULL;
+		cJSON_Delete(j);
+		snprintf(s->err_type, sizeof(s->err_type), "HTTP %ld", status);
+		*retry = status >= 500;
+		return sb_seterr(s->base.box, SB_EBACKEND,
+		                 "DynamoDB %s (%s) at %s: HTTP %ld with %s "
+		                 "instead of a DynamoDB error", op, what,
+		                 s->where, status, !s->resp_len ? "an empty body"
+		                 : was_json ? "JSON" : "a body that is not JSON");
+	}
+	type = short_type(t->valuestring);
+	snprintf(s->err_type, sizeof(s->err_type), "%s", type);
+	if (j) {
+		m = cJSON_GetObjectItemCaseSensitive(j, "message");
+		if (!cJSON_IsString(m))
+			m = cJSON_GetObjectItemCaseSensitive(j, "Message");
+	}
+	msg = cJSON_IsString(m) ? m->valuestring : "";
+
+	if (type_is(type, "TransactionCanceledException")) {
+		if (canceled_retryable(j)) {
+			*retry = 1;
+			cJSON_Delete(j);
+			return sb_seterr(s->base.box, SB_EBUSY,
+			                 "DynamoDB %s (%s) at %s: transaction "
+			                 "conflict or throttling, retries exhausted",
+			                 op, what, s->where);
+		}
+		*out = j;
+		sb_seterr(s->base.box, SB_ECONFLICT, "DynamoDB %s (%s): %s", op,
+		          what, "transaction canceled");
+		return DDB_CANCELED;
+	}
+	if (retryable_type(type) || status >= 500) {
+		*retry = 1;
+		code = type_is(type, "ProvisionedThroughputExceededException") ||
+		       type_is(type, "ThrottlingException") ||
+		       type_is(type, "RequestLimitExceeded") ||
+		       type_is(type, "TransactionConflictException")
+		       ? SB_EBUSY : SB_EBACKEND;
+	} else if (type_is(type, "ResourceNotFoundException")) {
+		code = DDB_NOTABLE;
+	} else if (type_is(type, "ConditionalCheckFailedException")) {
+		*out = j;
+		sb_seterr(s->base.box, SB_ECONFLICT, "DynamoDB %s (%s): "
+		          "condition failed", op, what);
+		return SB_ECONFLICT;
+	} else if (type_is(type, "UnrecognizedClientException") ||
+	           type_is(type, "InvalidSignatureException") ||
+	           type_is(type, "MissingAuthenticationTokenException") ||
+	           type_is(type, "AccessDeniedException") ||
+	           type_is(type, "ExpiredTokenException") ||
+	           type_is(type, "IncompleteSignatureException")) {
+		code = SB_EAUTH;
+	} else if (type_is(type, "ValidationException") ||
+	           type_is(type, "SerializationException")) {
+		code = SB_EINVALID;
+	} else {
+		code = SB_EBACKEND;
+	}
+	sb_seterr(s->base.box, code == DDB_NOTABLE ? SB_ENOTFOUND : code,
+	          "DynamoDB %s (%s) at %s: %s: %.200s", op, what, s->where,
+	          type, msg);
+	cJSON_Delete(j);
+	return code;
+}
+
+int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
+                const char *what)
+{
+	char target[64];
+	struct curl_slist *hdrs;
+	char *text;
+	int attempt, rc = SB_ERROR;
+
+	*out = NULL;
+	if (!(text = cJSON_PrintUnformatted(body)))
+		return sb_ddb_nomem(s, what);
+	snprintf(target, sizeof(target), "X-Amz-Target: DynamoDB_20120810.%s",
+	         op);
+	/* The per-request header goes in front of the store's constant ones
+	 * (content type, session token) without copying them. */
+	hdrs = curl_slist_append(NULL, target);
+	if (!hdrs) {
+		free(text);
+		return sb_ddb_nomem(s, what);
+	}
+	hdrs->next = s->headers_base;
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, text);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+
+	for (attempt = 0;; attempt++) {
+		long status = 0;
+		const char *fake;
+		cJSON *j;
+		int retry = 0;
+
+		s->resp_len = 0;
+		if (s->resp)
+			s->resp[0] = '\0';
+		if ((fake = fault_body(s, op, &status))) {
+			s->resp_len = 0;
+			on_body((char *)fake, 1, strlen(fake), s);
+		} else {
+			CURLcode cc = curl_easy_perform(s->curl);
+			s->counters.requests++;
+			if (cc != CURLE_OK) {
+				rc = map_curl(s, cc, op, what);
+				break;
+			}
+			curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+		}
+		s->http_status = status;
+		j = parse_body(s->resp, s->resp_len);
+		if (status == 200) {
+			if (!j) {
+				snprintf(s->err_type, sizeof(s->err_type),
+				         "bad JSON");
+				rc = sb_seterr(s->base.box, SB_EBACKEND,
+				               "DynamoDB %s (%s) at %s: HTTP 200 "
+				               "with a body that is not JSON",
+				               op, what, s->where);
+				break;
+			}
+			*out = j;
+			rc = SB_OK;
+			break;
+		}
+		rc = classify_error(s, out, j, status, op, what, &retry);
+		if (!retry || attempt >= s->max_retries)
+			break;
+		s->counters.retries++;
+		sb_ddb_backoff(s, attempt);
+	}
+	hdrs->next = NULL;
+	curl_slist_free_all(hdrs);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers_base);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
+	free(text);
+	return rc;
+}

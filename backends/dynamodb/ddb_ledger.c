@@ -1,0 +1,353 @@
+/* The ledger repository on DynamoDB: one table per ledger, hash key
+ * `deduplication_id`, the item in `item_string` (the original's layout)
+ * and the bank in `bank` (storagebox's addition; records written by the
+ * original have none and are reported with the bank "" or, in a claim,
+ * the bank asked). Written once with attribute_not_exists, never changed. */
+#include "ddb_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY "deduplication_id"
+
+int sb_ddb_ledger_item(sb_item **out, const cJSON *rec, const char *dflt_bank)
+{
+	const char *item = sb_ddb_get_s(rec, "item_string");
+	const char *bank = sb_ddb_get_s(rec, "bank");
+
+	*out = NULL;
+	if (!item)
+		return SB_EBACKEND;
+	*out = sb_item_new(item, bank ? bank : dflt_bank ? dflt_bank : "", 0);
+	return *out ? SB_OK : SB_ENOMEM;
+}
+
+cJSON *sb_ddb_ledger_record(const char *dedup_id, const char *bank,
+                            const char *item)
+{
+	cJSON *o = cJSON_CreateObject();
+	int ok = 1;
+
+	sb_ddb_add_s(o, KEY, dedup_id, &ok);
+	sb_ddb_add_s(o, "item_string", item, &ok);
+	sb_ddb_add_s(o, "bank", bank, &ok);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *key_of(const char *dedup_id)
+{
+	cJSON *k = cJSON_CreateObject();
+	int ok = 1;
+
+	sb_ddb_add_s(k, KEY, dedup_id, &ok);
+	if (!ok) {
+		cJSON_Delete(k);
+		return NULL;
+	}
+	return k;
+}
+
+static int bad_record(ddb_store *s, const char *table, int rc)
+{
+	if (rc == SB_ENOMEM)
+		return sb_ddb_nomem(s, "ledger entry");
+	return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: a record of "
+	                 "ledger table %s has no item_string (S)", table);
+}
+
+/* A consistent read of one entry. SB_OK, SB_ENOTFOUND or an error. */
+int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
+                            const char *dedup_id)
+{
+	cJSON *body = cJSON_CreateObject(), *resp = NULL;
+	const cJSON *it;
+	int ok = 1, rc;
+
+	*out = NULL;
+	sb_ddb_add_str(body, "TableName", table, &ok);
+	sb_ddb_put(body, "Key", key_of(dedup_id), &ok);
+	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
+	if (!ok) {
+		cJSON_Delete(body);
+		return sb_ddb_nomem(s, "GetItem");
+	}
+	rc = sb_ddb_call(&resp, s, "GetItem", body, table);
+	cJSON_Delete(body);
+	if (rc == DDB_NOTABLE)
+		return sb_seterr(s->base.box, SB_ENOTFOUND, "no entry for this id "
+		                 "(ledger table %s does not exist)", table);
+	if (rc)
+		return rc;
+	it = cJSON_GetObjectItemCaseSensitive(resp, "Item");
+	if (!cJSON_IsObject(it)) {
+		cJSON_Delete(resp);
+		return sb_seterr(s->base.box, SB_ENOTFOUND, "no entry for this id");
+	}
+	rc = sb_ddb_ledger_item(out, it, NULL);
+	cJSON_Delete(resp);
+	return rc ? bad_record(s, table, rc) : SB_OK;
+}
+
+static int ledger_get(sb_item **out, sb_store *base, const char *ledger,
+                      const char *dedup_id)
+{
+	ddb_store *s = (ddb_store *)base;
+	char *table;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")) ||
+	    (rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
+		return rc;
+	rc = sb_ddb_ledger_get_table(out, s, table, dedup_id);
+	free(table);
+	return rc;
+}
+
+static int put_once(sb_item **existing, ddb_store *s, const char *table,
+                    const char *dedup_id, const char *bank, const char *item)
+{
+	cJSON *body = cJSON_CreateObject(), *resp = NULL;
+	const cJSON *old;
+	int ok = 1, rc;
+
+	sb_ddb_add_str(body, "TableName", table, &ok);
+	sb_ddb_put(body, "Item", sb_ddb_ledger_record(dedup_id, bank, item), &ok);
+	sb_ddb_add_str(body, "ConditionExpression", "attribute_not_exists(#d)",
+	               &ok);
+	sb_ddb_put(body, "ExpressionAttributeNames",
+	           sb_ddb_names("#d", KEY, NULL, NULL), &ok);
+	sb_ddb_add_str(body, "ReturnValuesOnConditionCheckFailure", "ALL_OLD",
+	               &ok);
+	if (!ok) {
+		cJSON_Delete(body);
+		return sb_ddb_nomem(s, "PutItem");
+	}
+	rc = sb_ddb_call(&resp, s, "PutItem", body, table);
+	cJSON_Delete(body);
+	if (rc != SB_ECONFLICT) {
+		cJSON_Delete(resp);
+		return rc;
+	}
+	/* The id has an entry: the error body carries it (ALL_OLD); an
+	 * endpoint without that feature makes us read it. */
+	old = resp ? cJSON_GetObjectItemCaseSensitive(resp, "Item") : NULL;
+	if (cJSON_IsObject(old)) {
+		rc = sb_ddb_ledger_item(existing, old, NULL);
+		rc = rc ? bad_record(s, table, rc) : SB_ECONFLICT;
+	} else {
+		rc = sb_ddb_ledger_get_table(existing, s, table, dedup_id);
+		if (rc == SB_OK)
+			rc = SB_ECONFLICT;
+		else if (rc == SB_ENOTFOUND)
+			rc = sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: "
+			               "ledger table %s: condition failed but "
+			               "the entry is missing", table);
+	}
+	cJSON_Delete(resp);
+	return rc;
+}
+
+static int ledger_put(sb_item **existing, sb_store *base, const char *ledger,
+                      const char *dedup_id, const char *bank,
+                      const char *item)
+{
+	ddb_store *s = (ddb_store *)base;
+	char *table;
+	int rc;
+
+	*existing = NULL;
+	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")) ||
+	    (rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
+		return rc;
+	rc = put_once(existing, s, table, dedup_id, bank, item);
+	if (rc == DDB_NOTABLE) {
+		sb_ddb_table_forget(s, table);
+		rc = sb_ddb_ensure_table(s, table, KEY);
+		if (rc == SB_OK)
+			rc = put_once(existing, s, table, dedup_id, bank, item);
+		if (rc == DDB_NOTABLE)
+			rc = SB_EBACKEND;
+	}
+	if (rc == SB_ECONFLICT && *existing &&
+	    strcmp(sb_item_value(*existing), item) == 0 &&
+	    strcmp(sb_item_bank(*existing), bank) == 0) {
+		/* Already exactly this entry (a retry or recovery). */
+		sb_item_free(*existing);
+		*existing = NULL;
+		rc = SB_OK;
+	}
+	if (rc == SB_OK)
+		sb_clearerr(base->box);
+	free(table);
+	return rc;
+}
+
+/* Paginated Scan of a table: cb for each page's Items array. */
+typedef int (*page_cb)(const cJSON *resp, void *payload);
+
+static int scan_all(ddb_store *s, cJSON *body, const char *table,
+                    page_cb cb, void *payload)
+{
+	cJSON *resp = NULL;
+	int rc;
+
+	for (;;) {
+		const cJSON *lek;
+		rc = sb_ddb_call(&resp, s, "Scan", body, table);
+		if (rc)
+			return rc;
+		if ((rc = cb(resp, payload))) {
+			cJSON_Delete(resp);
+			return rc;
+		}
+		lek = cJSON_GetObjectItemCaseSensitive(resp, "LastEvaluatedKey");
+		if (!cJSON_IsObject(lek) || !lek->child) {
+			cJSON_Delete(resp);
+			return SB_OK;
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "ExclusiveStartKey");
+		if (!cJSON_AddItemToObject(body, "ExclusiveStartKey",
+		                           cJSON_Duplicate(lek, 1))) {
+			cJSON_Delete(resp);
+			return sb_ddb_nomem(s, "Scan");
+		}
+		cJSON_Delete(resp);
+	}
+}
+
+/* Also used by the bank (ddb_bank.c declares it). */
+int sb_ddb_scan_all(ddb_store *s, cJSON *body, const char *table,
+                    int (*cb)(const cJSON *, void *), void *payload)
+{
+	return scan_all(s, body, table, cb, payload);
+}
+
+typedef struct {
+	ddb_store *s;
+	const char *table;
+	sb_ledger_entry_cb cb;
+	void *payload;
+	int stopped;
+} export_ctx;
+
+static int export_page(const cJSON *resp, void *p)
+{
+	export_ctx *x = p;
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, items) {
+		const char *id = sb_ddb_get_s(it, KEY);
+		const char *item = sb_ddb_get_s(it, "item_string");
+		const char *bank = sb_ddb_get_s(it, "bank");
+		int rc;
+		if (!id || !item)
+			return bad_record(x->s, x->table, SB_EBACKEND);
+		if ((rc = x->cb(id, bank ? bank : "", item, x->payload))) {
+			x->stopped = 1;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int ledger_export(sb_store *base, const char *ledger,
+                         sb_ledger_entry_cb cb, void *payload)
+{
+	ddb_store *s = (ddb_store *)base;
+	export_ctx x = { s, NULL, cb, payload, 0 };
+	cJSON *body;
+	char *table;
+	int ok = 1, rc;
+
+	if ((rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
+		return rc;
+	x.table = table;
+	body = cJSON_CreateObject();
+	sb_ddb_add_str(body, "TableName", table, &ok);
+	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
+	rc = ok ? scan_all(s, body, table, export_page, &x)
+	        : sb_ddb_nomem(s, "Scan");
+	cJSON_Delete(body);
+	free(table);
+	if (rc == DDB_NOTABLE)
+		rc = SB_OK; /* a ledger nobody wrote to: no entries */
+	if (rc == SB_OK || x.stopped)
+		sb_clearerr(base->box);
+	return rc;
+}
+
+static int count_page(const cJSON *resp, void *p)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, "Count");
+
+	if (cJSON_IsNumber(c) && c->valuedouble > 0)
+		*(uint64_t *)p += (uint64_t)c->valuedouble;
+	return 0;
+}
+
+int sb_ddb_count_page(const cJSON *resp, void *p)
+{
+	return count_page(resp, p);
+}
+
+static int ledger_count(uint64_t *out, sb_store *base, const char *ledger,
+                        const char *bank)
+{
+	ddb_store *s = (ddb_store *)base;
+	cJSON *body, *vals;
+	char *table;
+	int ok = 1, rc;
+
+	*out = 0;
+	if ((rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
+		return rc;
+	body = cJSON_CreateObject();
+	vals = cJSON_CreateObject();
+	sb_ddb_add_s(vals, ":b", bank, &ok);
+	sb_ddb_add_str(body, "TableName", table, &ok);
+	sb_ddb_add_str(body, "Select", "COUNT", &ok);
+	sb_ddb_add_str(body, "FilterExpression", "#b = :b", &ok);
+	sb_ddb_put(body, "ExpressionAttributeNames",
+	           sb_ddb_names("#b", "bank", NULL, NULL), &ok);
+	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
+	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
+	rc = ok ? scan_all(s, body, table, count_page, out)
+	        : sb_ddb_nomem(s, "Scan");
+	cJSON_Delete(body);
+	free(table);
+	if (rc == DDB_NOTABLE) {
+		*out = 0;
+		rc = SB_OK;
+	}
+	if (rc == SB_OK)
+		sb_clearerr(base->box);
+	return rc;
+}
+
+static int ledger_create(sb_store *base, const char *ledger)
+{
+	ddb_store *s = (ddb_store *)base;
+	char *table;
+	int rc;
+
+	if ((rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
+		return rc;
+	rc = sb_ddb_ensure_table(s, table, KEY);
+	free(table);
+	return rc;
+}
+
+const sb_ledger_ops sb_ddb_ledger_ops = {
+	SB_BACKEND_VERSION,
+	ledger_get,
+	ledger_put,
+	ledger_export,
+	ledger_count,
+	ledger_create,
+};

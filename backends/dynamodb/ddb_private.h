@@ -1,0 +1,167 @@
+/* Private to the DynamoDB backend (backends/dynamodb/): the store and the
+ * helpers its files share. Names carry sb_ddb_ so that, in the static
+ * library, they cannot clash with a user's symbols.
+ *
+ * Layout (README-dynamodb): one table per bank and one per ledger, as the
+ * original library has them. A bank B uses
+ *   T(B)       hash key `item` (S): the AVAILABLE items, nothing else, so a
+ *              Python client of the original that scans and deletes only
+ *              ever sees items nobody holds;
+ *   T(B).held  hash key `item` (S): items taken by storagebox, with `state`
+ *              ("reserved" | "assigned"), `token` and `since` (N, ms).
+ * A ledger L uses T(L): hash key `deduplication_id` (S), `item_string` (S)
+ * and `bank` (S, storagebox's addition). */
+#ifndef SB_DDB_PRIVATE_H
+#define SB_DDB_PRIVATE_H
+
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#define DDB_HELD_SUFFIX ".held"
+/* DynamoDB's own limits. */
+#define DDB_MAX_TABLE_NAME 255
+#define DDB_MAX_KEY_BYTES 2048          /* partition key value */
+#define DDB_MAX_ITEM_BYTES (400 * 1024) /* whole item */
+#define DDB_TRANSACT_MAX 100            /* actions per TransactWriteItems */
+
+#define DDB_FAULT_CONFLICT "dynamodb_transaction_conflict"
+#define DDB_FAULT_THROTTLE "dynamodb_throttle"
+
+/* Internal result of a request beyond the sb_error codes. */
+#define DDB_NOTABLE 100  /* ResourceNotFoundException: the table is missing */
+#define DDB_CANCELED 101 /* TransactionCanceledException: see reasons */
+#define DDB_RETRY 102    /* throttled or conflicted: back off and resend */
+
+/* Counters the benchmark and the retry tests read. */
+typedef struct {
+	uint64_t requests;  /* HTTP requests sent */
+	uint64_t retries;   /* requests re-sent after a retryable answer */
+	uint64_t sleep_ms;  /* total backoff slept */
+	uint64_t max_sleep_ms; /* longest single backoff */
+} sb_ddb_counters;
+
+#define DDB_TABLE_CACHE 16
+
+typedef struct {
+	sb_store base; /* first: the core sees an sb_store */
+	CURL *curl;
+	struct curl_slist *headers_base; /* content type, session token */
+	char *endpoint;    /* "https://dynamodb.R.amazonaws.com/" or custom */
+	char *where;       /* endpoint for messages (no secrets in it) */
+	char *region;
+	char *sigv4;       /* "aws:amz:REGION:dynamodb" */
+	char *userpwd_key; /* access key id */
+	char *userpwd_secret;
+	char *bank_prefix, *ledger_prefix;
+	long connect_timeout_ms, timeout_ms;
+	int max_retries;
+	long backoff_base_ms, backoff_cap_ms;
+	uint32_t rng;
+	int scan_segments;   /* adaptive: grows when pages are full */
+	/* Candidates left over from the last Scan page (hints only: every
+	 * take is conditional), so a claim usually costs one request. */
+	char *cand_table;
+	cJSON *cand;
+	int64_t cand_ms;
+	int scan_limit;
+	sb_ddb_counters counters;
+	/* Tables known to exist and be ACTIVE (saves DescribeTable calls). */
+	char *known[DDB_TABLE_CACHE];
+	unsigned int known_next;
+	/* Last response */
+	char *resp;
+	size_t resp_len, resp_cap;
+	long http_status;
+	char err_type[128]; /* short AWS error type of the last failure */
+} ddb_store;
+
+/* ddb_http.c */
+/* Send one request (op = "GetItem", ...) with a JSON body; on SB_OK
+ * *out is the parsed response (caller frees). On failure a message is set
+ * and the result is an sb_error, DDB_NOTABLE, or DDB_CANCELED (then *out
+ * holds the error body for the cancellation reasons). Retryable failures
+ * (throttling, conflicts, 5xx) are retried here with capped exponential
+ * backoff and jitter, unless @p no_retry. */
+int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
+                const char *what);
+int sb_ddb_http_init(ddb_store *s);
+void sb_ddb_backoff(ddb_store *s, int attempt);
+uint32_t sb_ddb_rand(ddb_store *s);
+
+/* ddb_json.c */
+cJSON *sb_ddb_s(const char *v);            /* {"S": v} */
+cJSON *sb_ddb_n(int64_t v);                /* {"N": "v"} */
+void sb_ddb_put(cJSON *obj, const char *name, cJSON *child, int *ok);
+void sb_ddb_add_s(cJSON *obj, const char *name, const char *v, int *ok);
+void sb_ddb_add_str(cJSON *obj, const char *name, const char *v, int *ok);
+void sb_ddb_add_num(cJSON *obj, const char *name, double v, int *ok);
+void sb_ddb_push(cJSON *arr, cJSON *child, int *ok);
+const char *sb_ddb_get_s(const cJSON *item, const char *name);
+int sb_ddb_get_n(const cJSON *item, const char *name, int64_t *out);
+cJSON *sb_ddb_names(const char *n1, const char *v1, const char *n2,
+                    const char *v2);
+int sb_ddb_nomem(ddb_store *s, const char *what);
+/* The cancellation reason codes of a TransactionCanceledException body,
+ * index i: "None", "ConditionalCheckFailed", ...; NULL if absent. */
+const cJSON *sb_ddb_reason(const cJSON *err, int i, const char **code);
+
+/* dynamodb.c: table names */
+/* The table of bank (or ledger) @p name: the name itself when it is a
+ * valid table name, else "sbh." + SHA-256 hex of the name. */
+int sb_ddb_table(ddb_store *s, char **out, const char *prefix,
+                 const char *name, const char *suffix);
+int sb_ddb_bank_tables(ddb_store *s, char **avail, char **held,
+                       const char *bank);
+/* Make sure a table exists and is ACTIVE (create it, PAY_PER_REQUEST). */
+int sb_ddb_ensure_table(ddb_store *s, const char *table, const char *key);
+int sb_ddb_table_known(ddb_store *s, const char *table);
+/* 1 if the table exists (any status), 0 if not, or an error. */
+int sb_ddb_table_exists(ddb_store *s, const char *table);
+void sb_ddb_table_forget(ddb_store *s, const char *table);
+int sb_ddb_check_key(ddb_store *s, const char *v, const char *what);
+void sb_ddb_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ddb_bank.c */
+cJSON *sb_ddb_action(const char *kind, const char *table, cJSON *key_or_item,
+                     const char *cond, cJSON *names, cJSON *values);
+cJSON *sb_ddb_held_record(const char *item, const char *state,
+                          const char *token, int64_t since_ms);
+cJSON *sb_ddb_names_item(void);
+int sb_ddb_transact(cJSON **err, ddb_store *s, cJSON *actions,
+                    const char *token, const char *what);
+int sb_ddb_bank_ensure(ddb_store *s, const char *avail, const char *held);
+void sb_ddb_unresurrect(ddb_store *s, const char *avail, const char *item);
+extern const sb_bank_ops sb_ddb_bank_ops;
+/* Candidate items of the bank's available table: left over from the
+ * last page, or a fresh page of a random segment (shuffled). */
+int sb_ddb_scan_candidates(ddb_store *s, cJSON **items, const char *table,
+                           int *whole_table_empty);
+/* Keep the candidates of @p items from @p from on (NULL: none) for the
+ * next claim; frees @p items. */
+void sb_ddb_keep_candidates(ddb_store *s, const char *table, cJSON *items,
+                            cJSON *from);
+void sb_ddb_drop_candidates(ddb_store *s);
+
+/* ddb_ledger.c */
+int sb_ddb_scan_all(ddb_store *s, cJSON *body, const char *table,
+                    int (*cb)(const cJSON *, void *), void *payload);
+int sb_ddb_count_page(const cJSON *resp, void *p);
+extern const sb_ledger_ops sb_ddb_ledger_ops;
+int sb_ddb_ledger_item(sb_item **out, const cJSON *rec, const char *dflt_bank);
+int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
+                            const char *dedup_id);
+cJSON *sb_ddb_ledger_record(const char *dedup_id, const char *bank,
+                            const char *item);
+
+/* ddb_claim.c */
+int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
+                 const char *ledger, const char *dedup_id, const char *token,
+                 int64_t now_ms);
+
+/* For tests and the benchmark: the counters of a box's bank store if it is
+ * a DynamoDB store (else -1). */
+int sb_ddb_box_counters(sb_box *box, sb_ddb_counters *out, int reset);
+
+#endif

@@ -1,0 +1,92 @@
+/* Shared by the DynamoDB test programs: the server URI from the test
+ * script, skip/CI rules, unique names, and a raw look at the tables
+ * through the backend's own request function. */
+#ifndef SB_DDB_TEST_H
+#define SB_DDB_TEST_H
+
+#include "../common/tcommon.h"
+#include "backends/dynamodb/ddb_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* $SB_TEST_DYNAMODB_URI, or exit 77 (1 with CI=true). */
+static inline const char *ddb_test_uri(void)
+{
+	const char *u = getenv("SB_TEST_DYNAMODB_URI");
+	const char *ci = getenv("CI");
+
+	if (u && *u)
+		return u;
+	fprintf(stderr, "SB_TEST_DYNAMODB_URI not set: %s\n",
+	        ci && strcmp(ci, "true") == 0 ? "CI=true, failing" : "skipped");
+	exit(ci && strcmp(ci, "true") == 0 ? 1 : T_SKIP);
+}
+
+/* "<tag>-<time>-<pid>-<n>": unique per run, a valid table name. */
+static inline char *ddb_name(const char *tag)
+{
+	static int n;
+	return t_xasprintf("t%s-%lx-%ld-%d", tag, (long)time(NULL),
+	                   (long)getpid(), ++n);
+}
+
+static inline sb_box *ddb_open_uri(const char *uri, sb_protocol proto)
+{
+	sb_open_opts o = SB_OPEN_OPTS_INIT;
+	char err[SB_ERRMSG_SIZE] = "";
+	sb_box *box = NULL;
+	int rc;
+
+	o.protocol = proto;
+	rc = sb_box_open(&box, uri, &o, err, sizeof err);
+	if (!CHECKF(NULL, rc == SB_OK, "open: %d %s", rc, err))
+		return NULL;
+	return box;
+}
+
+/* The store under a box (the tests link the static library). */
+static inline ddb_store *ddb_store_of(sb_box *box)
+{
+	return (ddb_store *)box->bank_store;
+}
+
+typedef struct {
+	int (*fn)(const cJSON *item, void *payload);
+	void *payload;
+} ddb_scan_cb;
+
+static inline int ddb_scan_page_(const cJSON *resp, void *p)
+{
+	ddb_scan_cb *c = p;
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
+	const cJSON *it;
+	int rc;
+
+	cJSON_ArrayForEach(it, items)
+		if ((rc = c->fn(it, c->payload)))
+			return rc;
+	return 0;
+}
+
+/* Every item of a table, by a consistent paginated Scan. */
+static inline int ddb_scan_table(sb_box *box, const char *table,
+                                 int (*fn)(const cJSON *, void *),
+                                 void *payload)
+{
+	ddb_store *s = ddb_store_of(box);
+	ddb_scan_cb c = { fn, payload };
+	cJSON *body = cJSON_CreateObject();
+	int rc;
+
+	cJSON_AddStringToObject(body, "TableName", table);
+	cJSON_AddTrueToObject(body, "ConsistentRead");
+	rc = sb_ddb_scan_all(s, body, table, ddb_scan_page_, &c);
+	cJSON_Delete(body);
+	return rc;
+}
+
+#endif
