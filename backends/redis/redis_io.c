@@ -1,0 +1,314 @@
+/* Connection and commands of the Redis backend: connect with a timeout,
+ * AUTH and SELECT from the URI, the command timeout after every
+ * (re)connect, error mapping, and SIGPIPE.
+ *
+ * A lost or timed-out connection is dropped at once (its replies could no
+ * longer be matched to requests): that call fails with SB_ECONNECT or
+ * SB_ETIMEOUT, and the next call connects again.
+ *
+ * SIGPIPE: hiredis 0.14 writes with write(), so a write to a connection
+ * the server closed raises SIGPIPE, whose default action kills the
+ * process. A library must not change a process-wide signal disposition,
+ * so (like libpq) each call blocks SIGPIPE in the calling thread while
+ * hiredis runs, and swallows one that the call itself raised. */
+#include "redis_private.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+typedef struct {
+	sigset_t old;
+} rd_sig;
+
+static void sig_block(rd_sig *g)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+/* @p failed: the call hit an I/O error, which may have raised SIGPIPE.
+ * If SIGPIPE was blocked before, a pending one may be the caller's own:
+ * leave it. Otherwise it can only be ours: take it. */
+static void sig_restore(rd_sig *g, int failed)
+{
+	if (failed && !sigismember(&g->old, SIGPIPE)) {
+		sigset_t set, pend;
+		struct timespec zero = { 0, 0 };
+		int saved = errno;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGPIPE);
+		if (sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE))
+			(void)sigtimedwait(&set, NULL, &zero);
+		errno = saved;
+	}
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static struct timeval ms_tv(int ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+int rd_nomem(rd_store *s, const char *op)
+{
+	return sb_seterr(s->base.box, SB_ENOMEM, "redis: %s on %s: out of memory",
+	                 op, s->where);
+}
+
+void rd_drop(rd_store *s)
+{
+	if (s->c) {
+		rd_sig g;
+		sig_block(&g);
+		redisFree(s->c);
+		sig_restore(&g, 1);
+		s->c = NULL;
+	}
+}
+
+static int is_timeout(int err, const char *errstr)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT ||
+	       strstr(errstr, "timed out") ||
+	       strstr(errstr, "temporarily unavailable");
+}
+
+/* The context failed (c->err): map it, then drop the connection. */
+static int io_error(rd_store *s, int saved_errno, const char *op)
+{
+	redisContext *c = s->c;
+	sb_box *box = s->base.box;
+	int rc;
+
+	switch (c->err) {
+	case REDIS_ERR_EOF:
+		rc = sb_seterr(box, SB_ECONNECT,
+		               "redis: %s on %s: the server closed the connection "
+		               "(the next call reconnects)", op, s->where);
+		break;
+	case REDIS_ERR_IO:
+		if (is_timeout(saved_errno, c->errstr))
+			rc = sb_seterr(box, SB_ETIMEOUT,
+			               "redis: %s on %s: no answer within %d ms "
+			               "(option timeout; the next call reconnects)",
+			               op, s->where, s->timeout_ms);
+		else
+			rc = sb_seterr(box, SB_ECONNECT,
+			               "redis: %s on %s: connection lost: %s (the "
+			               "next call reconnects)", op, s->where,
+			               c->errstr);
+		break;
+	case REDIS_ERR_OOM:
+		rc = rd_nomem(s, op);
+		break;
+	case REDIS_ERR_PROTOCOL:
+		rc = sb_seterr(box, SB_EBACKEND,
+		               "redis: %s on %s: %s (is it a Redis server?)", op,
+		               s->where, c->errstr);
+		break;
+	default:
+		rc = sb_seterr(box, SB_EBACKEND, "redis: %s on %s: %s", op,
+		               s->where, c->errstr);
+		break;
+	}
+	rd_drop(s);
+	return rc;
+}
+
+static int starts(const redisReply *r, const char *p)
+{
+	size_t n = strlen(p);
+	return r->len >= n && memcmp(r->str, p, n) == 0;
+}
+
+static int contains(const redisReply *r, const char *p)
+{
+	return r->str && strstr(r->str, p) != NULL;
+}
+
+int rd_reply_error(rd_store *s, const redisReply *r, const char *op)
+{
+	int code = SB_EBACKEND;
+	int len = r->len > 300 ? 300 : (int)r->len;
+
+	if (starts(r, "NOAUTH") || starts(r, "WRONGPASS") ||
+	    starts(r, "NOPERM") || contains(r, "invalid password") ||
+	    contains(r, "without any password configured") ||
+	    contains(r, "no password is set"))
+		code = SB_EAUTH;
+	else if (starts(r, "BUSY ") || starts(r, "LOADING"))
+		code = SB_EBUSY;
+	return sb_seterr(s->base.box, code, "redis: %s on %s: %.*s", op,
+	                 s->where, len, r->str ? r->str : "");
+}
+
+int rd_bad_reply(rd_store *s, const redisReply *r, const char *op)
+{
+	return sb_seterr(s->base.box, SB_EBACKEND,
+	                 "redis: %s on %s: unexpected reply (type %d)", op,
+	                 s->where, r ? r->type : -1);
+}
+
+static int raw_command(redisReply **out, rd_store *s, int argc,
+                       const char **argv, const size_t *lens, const char *op)
+{
+	rd_sig g;
+	int saved;
+
+	sig_block(&g);
+	*out = redisCommandArgv(s->c, argc, argv, lens);
+	saved = errno;
+	sig_restore(&g, *out == NULL);
+	if (!*out)
+		return io_error(s, saved, op);
+	return SB_OK;
+}
+
+/* One setup command on a fresh connection; any error reply fails it. */
+static int setup_command(rd_store *s, int argc, const char **argv,
+                         const size_t *lens, const char *what)
+{
+	redisReply *r = NULL;
+	int rc = raw_command(&r, s, argc, argv, lens, what);
+
+	if (rc != SB_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ERROR)
+		rc = rd_reply_error(s, r, what);
+	freeReplyObject(r);
+	return rc;
+}
+
+int rd_connect(rd_store *s, const char *op)
+{
+	redisContext *c;
+	char dbs[16];
+	rd_sig g;
+	int rc;
+
+	if (s->c)
+		return SB_OK;
+	sig_block(&g);
+	if (s->unix_sock)
+		c = s->connect_ms ? redisConnectUnixWithTimeout(s->host,
+		                                                ms_tv(s->connect_ms))
+		                  : redisConnectUnix(s->host);
+	else
+		c = s->connect_ms ? redisConnectWithTimeout(s->host, s->port,
+		                                            ms_tv(s->connect_ms))
+		                  : redisConnect(s->host, s->port);
+	sig_restore(&g, 1);
+	if (!c)
+		return rd_nomem(s, op);
+	if (c->err) {
+		int timeout = is_timeout(0, c->errstr);
+		rc = sb_seterr(s->base.box, timeout ? SB_ETIMEOUT : SB_ECONNECT,
+		               "redis: %s: cannot connect to %s: %s%s", op,
+		               s->where, c->errstr,
+		               timeout ? " (option connect_timeout)" : "");
+		redisFree(c);
+		return rc;
+	}
+	/* Always: 0 clears whatever the connect left (no limit). */
+	if (redisSetTimeout(c, ms_tv(s->timeout_ms)) != REDIS_OK) {
+		rc = sb_seterr(s->base.box, SB_ECONNECT,
+		               "redis: %s: cannot set the timeout on %s: %s", op,
+		               s->where, c->errstr);
+		redisFree(c);
+		return rc;
+	}
+	s->c = c;
+	if (s->password) {
+		const char *argv[3];
+		size_t lens[3];
+		int n = 0;
+		argv[n] = "AUTH";
+		lens[n++] = 4;
+		if (s->user && *s->user) {
+			argv[n] = s->user;
+			lens[n++] = strlen(s->user);
+		}
+		argv[n] = s->password;
+		lens[n++] = strlen(s->password);
+		if ((rc = setup_command(s, n, argv, lens, "AUTH")) != SB_OK)
+			goto fail;
+	}
+	if (s->db) {
+		const char *argv[2] = { "SELECT", dbs };
+		size_t lens[2] = { 6, 0 };
+		lens[1] = (size_t)snprintf(dbs, sizeof(dbs), "%d", s->db);
+		if ((rc = setup_command(s, 2, argv, lens, "SELECT")) != SB_OK)
+			goto fail;
+	} else if (!s->password) {
+		/* Nothing answered yet: make sure the server speaks to us
+		 * (and wants no password) before calling this open. */
+		const char *argv[1] = { "PING" };
+		size_t lens[1] = { 4 };
+		if ((rc = setup_command(s, 1, argv, lens, "PING")) != SB_OK)
+			goto fail;
+	}
+	return SB_OK;
+fail:
+	rd_drop(s);
+	return rc;
+}
+
+int rd_command(redisReply **out, rd_store *s, int argc, const char **argv,
+               const size_t *lens, const char *op)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = rd_connect(s, op)) != SB_OK)
+		return rc;
+	return raw_command(out, s, argc, argv, lens, op);
+}
+
+int rd_append(rd_store *s, int argc, const char **argv, const size_t *lens,
+              const char *op)
+{
+	int rc;
+
+	if ((rc = rd_connect(s, op)) != SB_OK)
+		return rc;
+	if (redisAppendCommandArgv(s->c, argc, argv, lens) != REDIS_OK)
+		return io_error(s, errno, op);
+	return SB_OK;
+}
+
+int rd_read(redisReply **out, rd_store *s, const char *op)
+{
+	void *r = NULL;
+	rd_sig g;
+	int st, saved;
+
+	*out = NULL;
+	if (!s->c)
+		return sb_seterr(s->base.box, SB_ECONNECT,
+		                 "redis: %s on %s: connection lost", op, s->where);
+	sig_block(&g);
+	st = redisGetReply(s->c, &r);
+	saved = errno;
+	sig_restore(&g, st != REDIS_OK);
+	if (st != REDIS_OK || !r) {
+		if (r)
+			freeReplyObject(r);
+		return io_error(s, saved, op);
+	}
+	*out = r;
+	return SB_OK;
+}

@@ -1,0 +1,294 @@
+/* The ledger repository and the fused claim of the Redis backend (key
+ * layout in redis.c, scripts in redis_scripts.c). */
+#include "redis_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int malformed(rd_store *s, const char *ledger, const char *op)
+{
+	return sb_seterr(s->base.box, SB_EBACKEND,
+	                 "redis: %s: malformed entry in ledger '%.*s' on %s "
+	                 "(data changed outside storagebox?)", op, RD_NAME_MAX,
+	                 ledger, s->where);
+}
+
+/* A ledger value into an item, with the errors mapped. */
+static int decode(sb_item **out, rd_store *s, const redisReply *v,
+                  unsigned int flags, const char *ledger, const char *op)
+{
+	int bad = 0;
+
+	if (!v || v->type != REDIS_REPLY_STRING)
+		return rd_bad_reply(s, v, op);
+	*out = rd_entry_decode(v->str, v->len, flags, &bad);
+	if (*out)
+		return SB_OK;
+	return bad ? malformed(s, ledger, op) : rd_nomem(s, op);
+}
+
+static int rd_get(sb_item **out, sb_store *base, const char *ledger,
+                  const char *dedup_id)
+{
+	rd_store *s = (rd_store *)base;
+	const char *argv[3];
+	size_t lens[3];
+	redisReply *r = NULL;
+	char *key;
+	int rc;
+
+	*out = NULL;
+	if (!(key = rd_key(s, RK_LEDGER, ledger, &lens[1])))
+		return rd_nomem(s, "ledger get");
+	argv[0] = "HGET";
+	lens[0] = 4;
+	argv[1] = key;
+	argv[2] = dedup_id;
+	lens[2] = strlen(dedup_id);
+	rc = rd_command(&r, s, 3, argv, lens, "ledger get");
+	free(key);
+	if (rc != SB_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_NIL)
+		rc = sb_seterr(base->box, SB_ENOTFOUND,
+		               "redis: id '%.*s' holds no item in ledger '%.*s' "
+		               "on %s", RD_NAME_MAX, dedup_id, RD_NAME_MAX, ledger,
+		               s->where);
+	else if (r->type == REDIS_REPLY_ERROR)
+		rc = rd_reply_error(s, r, "ledger get");
+	else
+		rc = decode(out, s, r, 0, ledger, "ledger get");
+	freeReplyObject(r);
+	return rc;
+}
+
+static int rd_put_if_absent(sb_item **existing, sb_store *base,
+                            const char *ledger, const char *dedup_id,
+                            const char *bank, const char *item)
+{
+	rd_store *s = (rd_store *)base;
+	char *lkey, *hkey, *entry;
+	const char *argv[8];
+	size_t lens[8], elen = 0;
+	redisReply *r = NULL;
+	int rc;
+
+	*existing = NULL;
+	lkey = rd_key(s, RK_LEDGER, ledger, &lens[3]);
+	hkey = rd_key(s, RK_HELD, ledger, &lens[4]);
+	entry = rd_entry_encode(bank, item, &elen);
+	if (!lkey || !hkey || !entry) {
+		rc = rd_nomem(s, "ledger put");
+		goto out;
+	}
+	argv[3] = lkey;
+	argv[4] = hkey;
+	argv[5] = dedup_id;
+	lens[5] = strlen(dedup_id);
+	argv[6] = bank;
+	lens[6] = strlen(bank);
+	argv[7] = entry;
+	lens[7] = elen;
+	rc = rd_eval(&r, s, RS_LEDGER_PUT, 2, 3, argv, lens, "ledger put");
+	if (rc != SB_OK)
+		goto out;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER) {
+		rc = rd_bad_reply(s, r, "ledger put");
+	} else if (r->element[0]->integer == 1) {
+		rc = SB_OK; /* stored now */
+	} else if (r->elements != 2 ||
+	           r->element[1]->type != REDIS_REPLY_STRING) {
+		rc = rd_bad_reply(s, r, "ledger put");
+	} else if (r->element[1]->len == elen &&
+	           memcmp(r->element[1]->str, entry, elen) == 0) {
+		rc = SB_OK; /* already exactly this (bank, item) */
+	} else {
+		rc = decode(existing, s, r->element[1], 0, ledger, "ledger put");
+		if (rc == SB_OK)
+			rc = sb_seterr(base->box, SB_ECONFLICT,
+			               "redis: id '%.*s' already holds another item "
+			               "in ledger '%.*s'", RD_NAME_MAX, dedup_id,
+			               RD_NAME_MAX, ledger);
+	}
+out:
+	freeReplyObject(r);
+	free(lkey);
+	free(hkey);
+	free(entry);
+	return rc;
+}
+
+/* HSCAN: the ledger hash only grows (entries are never deleted), and a
+ * Redis hash that never shrinks is scanned without repeats; entries
+ * added during the export may or may not appear. */
+static int rd_export(sb_store *base, const char *ledger,
+                     sb_ledger_entry_cb cb, void *payload)
+{
+	rd_store *s = (rd_store *)base;
+	char cursor[32] = "0", *key;
+	const char *argv[5];
+	size_t lens[5];
+	int rc = SB_OK;
+
+	if (!(key = rd_key(s, RK_LEDGER, ledger, &lens[1])))
+		return rd_nomem(s, "export");
+	do {
+		redisReply *r = NULL, *page;
+		size_t i;
+
+		argv[0] = "HSCAN";
+		lens[0] = 5;
+		argv[1] = key;
+		argv[2] = cursor;
+		lens[2] = strlen(cursor);
+		argv[3] = "COUNT";
+		lens[3] = 5;
+		argv[4] = "1000";
+		lens[4] = 4;
+		if ((rc = rd_command(&r, s, 5, argv, lens, "export")) != SB_OK)
+			break;
+		if (r->type == REDIS_REPLY_ERROR) {
+			rc = rd_reply_error(s, r, "export");
+			freeReplyObject(r);
+			break;
+		}
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[0]->len >= sizeof(cursor) ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY ||
+		    r->element[1]->elements % 2) {
+			rc = rd_bad_reply(s, r, "export");
+			freeReplyObject(r);
+			break;
+		}
+		memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+		page = r->element[1];
+		for (i = 0; rc == SB_OK && i + 1 < page->elements; i += 2) {
+			sb_item *it = NULL;
+			if (page->element[i]->type != REDIS_REPLY_STRING) {
+				rc = rd_bad_reply(s, page->element[i], "export");
+				break;
+			}
+			rc = decode(&it, s, page->element[i + 1], 0, ledger,
+			            "export");
+			if (rc == SB_OK)
+				rc = cb(page->element[i]->str, sb_item_bank(it),
+				        sb_item_value(it), payload);
+			sb_item_free(it);
+		}
+		freeReplyObject(r);
+	} while (rc == SB_OK && strcmp(cursor, "0") != 0);
+	free(key);
+	return rc;
+}
+
+static int rd_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
+                           const char *bank)
+{
+	rd_store *s = (rd_store *)base;
+	const char *argv[3];
+	size_t lens[3];
+	redisReply *r = NULL;
+	char *key;
+	int rc;
+
+	*out = 0;
+	if (!(key = rd_key(s, RK_HELD, ledger, &lens[1])))
+		return rd_nomem(s, "ledger count");
+	argv[0] = "HGET";
+	lens[0] = 4;
+	argv[1] = key;
+	argv[2] = bank;
+	lens[2] = strlen(bank);
+	rc = rd_command(&r, s, 3, argv, lens, "ledger count");
+	free(key);
+	if (rc != SB_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ERROR) {
+		rc = rd_reply_error(s, r, "ledger count");
+	} else if (r->type == REDIS_REPLY_STRING) {
+		char *end;
+		unsigned long long n = strtoull(r->str, &end, 10);
+		if (*end || end == r->str)
+			rc = rd_bad_reply(s, r, "ledger count");
+		else
+			*out = n;
+	} else if (r->type != REDIS_REPLY_NIL) {
+		rc = rd_bad_reply(s, r, "ledger count");
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+const sb_ledger_ops rd_ledger_ops = {
+	.version = SB_BACKEND_VERSION,
+	.get = rd_get,
+	.put_if_absent = rd_put_if_absent,
+	.export = rd_export,
+	.count = rd_ledger_count,
+	.create = NULL, /* ledgers are hashes, made by their first entry */
+};
+
+/* ---------------------------------------------------------- fused claim */
+
+int rd_claim(sb_item **out, sb_store *base, const char *bank,
+             const char *ledger, const char *dedup_id, const char *token,
+             int64_t now_ms)
+{
+	rd_store *s = (rd_store *)base;
+	char *k[5];
+	const char *argv[11];
+	size_t lens[11], i;
+	redisReply *r = NULL;
+	int rc = SB_OK;
+
+	(void)now_ms; /* nothing is reserved on this path */
+	*out = NULL;
+	k[0] = rd_key(s, RK_LEDGER, ledger, &lens[3]);
+	k[1] = rd_key(s, RK_HELD, ledger, &lens[4]);
+	k[2] = rd_key(s, 0, NULL, &lens[5]);
+	k[3] = rd_key(s, RK_QUEUE, bank, &lens[6]);
+	k[4] = rd_key(s, RK_STATE, bank, &lens[7]);
+	for (i = 0; i < 5; i++) {
+		argv[3 + i] = k[i];
+		if (!k[i])
+			rc = rd_nomem(s, "claim");
+	}
+	if (rc == SB_OK) {
+		argv[8] = dedup_id;
+		lens[8] = strlen(dedup_id);
+		argv[9] = bank;
+		lens[9] = strlen(bank);
+		argv[10] = token;
+		lens[10] = strlen(token);
+		rc = rd_eval(&r, s, RS_CLAIM, 5, 3, argv, lens, "claim");
+	}
+	for (i = 0; i < 5; i++)
+		free(k[i]);
+	if (rc != SB_OK)
+		return rc;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER) {
+		rc = rd_bad_reply(s, r, "claim");
+	} else if (r->element[0]->integer == 1 && r->elements == 2) {
+		rc = decode(out, s, r->element[1], 0, ledger, "claim");
+	} else if (r->element[0]->integer == -2) {
+		rc = sb_seterr(base->box, SB_ENOTFOUND,
+		               "redis: no bank '%.*s' under prefix %.*s on %s",
+		               RD_NAME_MAX, bank, (int)s->tag_len - 1, s->tag,
+		               s->where);
+	} else if (r->element[0]->integer == 0) {
+		rc = SB_EMPTY;
+	} else if (r->element[0]->integer == 2 && r->elements == 2 &&
+	           r->element[1]->type == REDIS_REPLY_STRING) {
+		*out = sb_item_newn(r->element[1]->str, r->element[1]->len, bank,
+		                    strlen(bank), SB_ITEM_NEW);
+		rc = *out ? SB_OK : rd_nomem(s, "claim");
+	} else {
+		rc = rd_bad_reply(s, r, "claim");
+	}
+	freeReplyObject(r);
+	return rc;
+}

@@ -1,0 +1,236 @@
+/* The Lua scripts of the Redis backend and how they are run.
+ *
+ * Every slot that changes more than one key is one script, so it is
+ * atomic on the server. Each script reads and checks everything it needs
+ * (including the type of every key it will write, through a read of that
+ * key) before its first write: Redis checks for out-of-memory only at a
+ * script's first write, and a failed redis.call() stops the script, so a
+ * script either fails before writing or does all of its writes. The one
+ * write that checks itself (HINCRBY of the held counter: wrong type or
+ * not a number) goes first instead of being read beforehand.
+ *
+ * Keys arrive in KEYS (built in C, see the layout in redis.c); user
+ * strings arrive in ARGV only, never inside the source. The scripts carry
+ * no shebang so that they also run on Redis 6.
+ *
+ * They are run with EVALSHA. A store learns a script's SHA with SCRIPT
+ * LOAD the first time it needs it. When the server answers NOSCRIPT (a
+ * SCRIPT FLUSH, a restart, a failover) the call is retried once with
+ * EVAL and the source, which loads the script again for later EVALSHAs:
+ * NOSCRIPT means the script did not run, so the retry cannot do anything
+ * twice. */
+#include "redis_private.h"
+
+#include <string.h>
+
+/* Fused claim. KEYS: ledger, held, banks, queue, state. ARGV: id, bank,
+ * token. Returns {1, entry} (the id's entry, any bank), {-2} (no such
+ * bank), {0} (empty) or {2, item} (assigned now). A queued item proves
+ * the bank exists (add registers it first), so the bank set is read only
+ * when the queue is empty: one call less on the common path. */
+static const char claim_src[] =
+"local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
+"if e then return {1, e} end\n"
+"local item = redis.call('LINDEX', KEYS[4], 0)\n"
+"if not item then\n"
+"  if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {-2} end\n"
+"  return {0}\n"
+"end\n"
+"if redis.call('HGET', KEYS[5], item) ~= 'a' then\n"
+"  return redis.error_reply('ERR storagebox: queued item is not available "
+"in the state hash (data changed outside storagebox?)')\n"
+"end\n"
+"redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
+"redis.call('LPOP', KEYS[4])\n"
+"redis.call('HSET', KEYS[5], item, 'i' .. ARGV[3])\n"
+"redis.call('HSET', KEYS[1], ARGV[1], string.len(ARGV[2]) .. ':' .. "
+"ARGV[2] .. item)\n"
+"return {2, item}\n";
+
+/* Add a chunk. KEYS: banks, queue, state. ARGV: bank, items... Returns
+ * {added, skipped}. Known items (any state) and repeats are skipped. */
+static const char add_src[] =
+"redis.call('SISMEMBER', KEYS[1], ARGV[1])\n"
+"redis.call('LLEN', KEYS[2])\n"
+"local n = #ARGV - 1\n"
+"local new, seen = {}, {}\n"
+"if n > 0 then\n"
+"  local have = redis.call('HMGET', KEYS[3], unpack(ARGV, 2))\n"
+"  for i = 1, n do\n"
+"    local it = ARGV[i + 1]\n"
+"    if not have[i] and not seen[it] then\n"
+"      seen[it] = true\n"
+"      new[#new + 1] = it\n"
+"    end\n"
+"  end\n"
+"else\n"
+"  redis.call('HLEN', KEYS[3])\n"
+"end\n"
+"redis.call('SADD', KEYS[1], ARGV[1])\n"
+"if #new > 0 then\n"
+"  local kv = {}\n"
+"  for i, it in ipairs(new) do\n"
+"    kv[2 * i - 1] = it\n"
+"    kv[2 * i] = 'a'\n"
+"  end\n"
+"  redis.call('HSET', KEYS[3], unpack(kv))\n"
+"  redis.call('RPUSH', KEYS[2], unpack(new))\n"
+"end\n"
+"return {#new, n - #new}\n";
+
+/* Take. KEYS: banks, queue, state, resv. ARGV: bank, token, now_ms.
+ * Returns {-2}, {0} or {2, item}. */
+static const char take_src[] =
+"local item = redis.call('LINDEX', KEYS[2], 0)\n"
+"if not item then\n"
+"  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-2} end\n"
+"  return {0}\n"
+"end\n"
+"if redis.call('HGET', KEYS[3], item) ~= 'a' then\n"
+"  return redis.error_reply('ERR storagebox: queued item is not available "
+"in the state hash (data changed outside storagebox?)')\n"
+"end\n"
+"redis.call('HLEN', KEYS[4])\n"
+"redis.call('LPOP', KEYS[2])\n"
+"redis.call('HSET', KEYS[3], item, 'r')\n"
+"redis.call('HSET', KEYS[4], item, ARGV[3] .. '\\n' .. ARGV[2])\n"
+"return {2, item}\n";
+
+/* Settle. KEYS: state, resv. ARGV: item, token. 1 done (or already
+ * assigned with this token), 0 conflict. */
+static const char settle_src[] =
+"local r = redis.call('HGET', KEYS[2], ARGV[1])\n"
+"local s = redis.call('HGET', KEYS[1], ARGV[1])\n"
+"if r then\n"
+"  local nl = string.find(r, '\\n', 1, true)\n"
+"  if nl and string.sub(r, nl + 1) == ARGV[2] then\n"
+"    redis.call('HDEL', KEYS[2], ARGV[1])\n"
+"    redis.call('HSET', KEYS[1], ARGV[1], 'i' .. ARGV[2])\n"
+"    return 1\n"
+"  end\n"
+"  return 0\n"
+"end\n"
+"if s == 'i' .. ARGV[2] then return 1 end\n"
+"return 0\n";
+
+/* Put back. KEYS: queue, state, resv. ARGV: item, token. 1 done, 0
+ * conflict. The item goes to the front: it is the next one handed out. */
+static const char put_back_src[] =
+"local r = redis.call('HGET', KEYS[3], ARGV[1])\n"
+"if not r then return 0 end\n"
+"local nl = string.find(r, '\\n', 1, true)\n"
+"if not nl or string.sub(r, nl + 1) ~= ARGV[2] then return 0 end\n"
+"redis.call('LLEN', KEYS[1])\n"
+"redis.call('HLEN', KEYS[2])\n"
+"redis.call('HDEL', KEYS[3], ARGV[1])\n"
+"redis.call('HSET', KEYS[2], ARGV[1], 'a')\n"
+"redis.call('LPUSH', KEYS[1], ARGV[1])\n"
+"return 1\n";
+
+/* Counts in one snapshot. KEYS: banks, queue, state, resv. ARGV: bank.
+ * Returns {-2} or {0, available, reserved, assigned}. */
+static const char count_src[] =
+"if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-2} end\n"
+"local a = redis.call('LLEN', KEYS[2])\n"
+"local r = redis.call('HLEN', KEYS[4])\n"
+"local t = redis.call('HLEN', KEYS[3])\n"
+"return {0, a, r, t - a - r}\n";
+
+/* Ledger put_if_absent. KEYS: ledger, held. ARGV: id, bank, entry.
+ * Returns {1} (stored) or {0, existing entry}. */
+static const char ledger_put_src[] =
+"local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
+"if e then return {0, e} end\n"
+"redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
+"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+"return {1}\n";
+
+const char *const rd_script_src[RS_N] = {
+	[RS_CLAIM] = claim_src,
+	[RS_ADD] = add_src,
+	[RS_TAKE] = take_src,
+	[RS_SETTLE] = settle_src,
+	[RS_PUT_BACK] = put_back_src,
+	[RS_COUNT] = count_src,
+	[RS_LEDGER_PUT] = ledger_put_src,
+};
+
+int rd_is_noscript(const redisReply *r)
+{
+	return r && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+	       memcmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+int rd_script_load(rd_store *s, int id, const char *op)
+{
+	const char *argv[3] = { "SCRIPT", "LOAD", rd_script_src[id] };
+	size_t lens[3] = { 6, 4, strlen(rd_script_src[id]) };
+	redisReply *r = NULL;
+	int rc;
+
+	rc = rd_command(&r, s, 3, argv, lens, op);
+	if (rc != SB_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ERROR)
+		rc = rd_reply_error(s, r, op);
+	else if (r->type != REDIS_REPLY_STRING || r->len != 40)
+		rc = rd_bad_reply(s, r, op);
+	else
+		memcpy(s->sha[id], r->str, 41);
+	freeReplyObject(r);
+	return rc;
+}
+
+/* argv[0..2] are filled here: EVALSHA sha nkeys, or on the retry after
+ * NOSCRIPT, EVAL source nkeys: EVAL loads and runs in one step (and
+ * caches the script for the next EVALSHA), so the retry cannot meet
+ * NOSCRIPT again however often someone flushes. */
+int rd_eval(redisReply **out, rd_store *s, int id, int nkeys, int nargs,
+            const char **argv, size_t *lens, const char *op)
+{
+	/* Static strings: argv belongs to the caller. Scripts take 2-5 keys. */
+	static const char *const digits[] = { "0", "1", "2", "3", "4", "5",
+	                                      "6", "7", "8", "9" };
+	int rc, attempt;
+
+	*out = NULL;
+	if (nkeys < 0 || nkeys > 9)
+		return sb_seterr(s->base.box, SB_ERROR,
+		                 "redis: %s: %d keys for one script", op, nkeys);
+	argv[2] = digits[nkeys];
+	lens[2] = 1;
+	for (attempt = 0; attempt < 2; attempt++) {
+		redisReply *r = NULL;
+		if (attempt == 0) {
+			if (!s->sha[id][0] &&
+			    (rc = rd_script_load(s, id, op)) != SB_OK)
+				return rc;
+			argv[0] = "EVALSHA";
+			lens[0] = 7;
+			argv[1] = s->sha[id];
+			lens[1] = 40;
+		} else {
+			argv[0] = "EVAL";
+			lens[0] = 4;
+			argv[1] = rd_script_src[id];
+			lens[1] = strlen(rd_script_src[id]);
+		}
+		rc = rd_command(&r, s, 3 + nkeys + nargs, argv, lens, op);
+		if (rc != SB_OK)
+			return rc;
+		if (attempt == 0 && rd_is_noscript(r)) {
+			/* Flushed, restarted or failed over: NOSCRIPT means
+			 * the script did not run, so running it again is safe. */
+			freeReplyObject(r);
+			continue;
+		}
+		if (r->type == REDIS_REPLY_ERROR) {
+			rc = rd_reply_error(s, r, op);
+			freeReplyObject(r);
+			return rc;
+		}
+		*out = r;
+		return SB_OK;
+	}
+	return SB_ERROR; /* not reached */
+}

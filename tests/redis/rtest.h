@@ -1,0 +1,37 @@
+/* Helpers of the Redis test programs: the server URI from the test
+ * script, a direct hiredis connection to look at Redis itself, and the
+ * Redis Cluster key slot (CRC16) to check the hash-tag layout. */
+#ifndef SB_RTEST_H
+#define SB_RTEST_H
+
+#include "../common/tcommon.h"
+
+#include <hiredis/hiredis.h>
+
+/* $SB_TEST_REDIS_URI, or NULL after printing why; then exit with
+ * rt_skip_status() (77, or 1 when CI=true). */
+const char *rt_uri(void);
+int rt_skip_status(void);
+
+/* The URI with "prefix=P" appended (caller frees). */
+char *rt_with(const char *uri, const char *opt);
+/* A prefix unique to this run: "tag-<time>-<pid>" (caller frees). */
+char *rt_prefix(const char *tag);
+
+/* A hiredis connection to the server of a redis:// URI (AUTH, SELECT);
+ * NULL after printing why. */
+redisContext *rt_connect(const char *uri);
+/* Run a command given as NUL-terminated strings (NULL ends the list). */
+redisReply *rt_cmd(redisContext *c, const char *arg, ...);
+/* The same with explicit lengths. */
+redisReply *rt_cmdv(redisContext *c, int argc, const char **argv,
+                    const size_t *lens);
+
+/* The Redis Cluster hash slot of a key (hash tags included). */
+unsigned rt_keyslot(const char *key, size_t len);
+
+/* Every key of the database: name -> "TYPE LEN" (a cheap fingerprint;
+ * LEN is the length of the value for its type). */
+void rt_keys(redisContext *c, t_map *out);
+
+#endif
