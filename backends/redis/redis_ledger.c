@@ -28,26 +28,36 @@ static int decode(sb_item **out, rd_store *s, const redisReply *v,
 	return bad ? malformed(s, ledger, op) : rd_nomem(s, op);
 }
 
+/* HGET of @p field in the hash of kind @p kind named @p name. */
+static int rd_hget(redisReply **out, rd_store *s, char kind, const char *name,
+                   const char *field, const char *op)
+{
+	const char *argv[3];
+	size_t lens[3];
+	char *key;
+	int rc;
+
+	if (!(key = rd_key(s, kind, name, &lens[1])))
+		return rd_nomem(s, op);
+	argv[0] = "HGET";
+	lens[0] = 4;
+	argv[1] = key;
+	argv[2] = field;
+	lens[2] = strlen(field);
+	rc = rd_command(out, s, 3, argv, lens, op);
+	free(key);
+	return rc;
+}
+
 static int rd_get(sb_item **out, sb_store *base, const char *ledger,
                   const char *dedup_id)
 {
 	rd_store *s = (rd_store *)base;
-	const char *argv[3];
-	size_t lens[3];
 	redisReply *r = NULL;
-	char *key;
 	int rc;
 
 	*out = NULL;
-	if (!(key = rd_key(s, RK_LEDGER, ledger, &lens[1])))
-		return rd_nomem(s, "ledger get");
-	argv[0] = "HGET";
-	lens[0] = 4;
-	argv[1] = key;
-	argv[2] = dedup_id;
-	lens[2] = strlen(dedup_id);
-	rc = rd_command(&r, s, 3, argv, lens, "ledger get");
-	free(key);
+	rc = rd_hget(&r, s, RK_LEDGER, ledger, dedup_id, "ledger get");
 	if (rc != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_NIL)
@@ -188,22 +198,11 @@ static int rd_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
                            const char *bank)
 {
 	rd_store *s = (rd_store *)base;
-	const char *argv[3];
-	size_t lens[3];
 	redisReply *r = NULL;
-	char *key;
 	int rc;
 
 	*out = 0;
-	if (!(key = rd_key(s, RK_HELD, ledger, &lens[1])))
-		return rd_nomem(s, "ledger count");
-	argv[0] = "HGET";
-	lens[0] = 4;
-	argv[1] = key;
-	argv[2] = bank;
-	lens[2] = strlen(bank);
-	rc = rd_command(&r, s, 3, argv, lens, "ledger count");
-	free(key);
+	rc = rd_hget(&r, s, RK_HELD, ledger, bank, "ledger count");
 	if (rc != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ERROR) {
