@@ -1,0 +1,96 @@
+# Sourced by tools/test.sh, tools/serve.sh and tools/bench.sh: the
+# helpers they share and the servers the backend suites need, started the
+# same way everywhere. The caller sets ROOT, PACKAGES and SERVERS first,
+# then calls ensure_packages and start_servers; stop_servers runs at exit.
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+section() {
+	printf '\n==== [%s, %ss] %s\n' "$(date -u +%H:%M:%S)" "$SECONDS" "$*"
+}
+die() { log "error: $*" >&2; exit 1; }
+
+# shellcheck source=tools/lib/packages.sh
+. "$ROOT/tools/lib/packages.sh"
+
+#
+# Each server the tests need has a start_<name> function, listed in
+# SERVERS. It runs in this shell, under `set -e`, so any failing step stops
+# the script (a missing server is a failure, never a skip). It must:
+#   1. keep its files under "$WORK/<name>" (removed at exit);
+#   2. take its port from free_port (loopback only: bind 127.0.0.1);
+#   3. right after launching, register how to stop it: on_exit "command";
+#   4. wait until it answers (wait_for_port PORT SECONDS);
+#   5. export the variable its test suite reads (e.g. SB_TEST_<NAME>_URI).
+# Servers are started once and serve both build trees.
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/storagebox-test.XXXXXX")
+STOP_COMMANDS=()
+USED_PORTS=" "
+
+on_exit() { STOP_COMMANDS+=("$*"); }
+
+# Stop everything that was started, last first, then drop the work dir.
+stop_servers() {
+	local i
+	for ((i = ${#STOP_COMMANDS[@]} - 1; i >= 0; i--)); do
+		eval "${STOP_COMMANDS[i]}" >/dev/null 2>&1 || true
+	done
+	STOP_COMMANDS=()
+	rm -rf "$WORK"
+}
+trap stop_servers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# 0 if something accepts connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port VAR: set VAR to a loopback port nobody listens on and that this
+# script has not handed out before (call it directly, not in $(...), so
+# that it remembers).
+free_port() {
+	local _fp_port _fp_tries=0
+	while [ $_fp_tries -lt 200 ]; do
+		_fp_port=$((20000 + RANDOM % 40000))
+		_fp_tries=$((_fp_tries + 1))
+		case $USED_PORTS in *" $_fp_port "*) continue ;; esac
+		port_open "$_fp_port" && continue
+		USED_PORTS="$USED_PORTS$_fp_port "
+		printf -v "$1" '%s' "$_fp_port"
+		return 0
+	done
+	die "no free loopback port found"
+}
+
+# wait_for_port PORT SECONDS: until the port accepts connections.
+wait_for_port() {
+	local deadline=$((SECONDS + $2))
+	until port_open "$1"; do
+		[ $SECONDS -lt "$deadline" ] || die "nothing answers on port $1 after $2 s"
+		sleep 0.2
+	done
+}
+
+# SQLite is embedded: its suites open files in their own temp dirs, so
+# there is no server to start and no variable to set.
+start_sqlite() {
+	log "sqlite: embedded, no server"
+}
+
+# Server backends plug in here: tools/servers/<name>.sh adds its Debian
+# packages to PACKAGES, its name to SERVERS, and defines start_<name>
+# following the contract above. One file per backend, so backends are
+# added without touching this script.
+for plugin in "$ROOT"/tools/servers/*.sh; do
+	[ -e "$plugin" ] || continue
+	# shellcheck source=/dev/null
+	. "$plugin"
+done
+
+# start_servers: start every server in SERVERS, in order.
+start_servers() {
+	local server
+	for server in "${SERVERS[@]}"; do
+		"start_$server"
+	done
+}
