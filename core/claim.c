@@ -147,7 +147,9 @@ int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 
 	rc = claim_once(out, box, bank, ledger, dedup_id, token);
-	if (rc == SB_EMPTY) {
+	if (rc == SB_EMPTY_SETTLED) {
+		rc = SB_EMPTY; /* nothing in flight: no recovery to run */
+	} else if (rc == SB_EMPTY) {
 		/* Before saying "sold out", roll forward what is in flight:
 		 * reservations past the lease (crashed clients; with the default
 		 * lease 0, all of them) and any twin of this very request (so
@@ -156,6 +158,8 @@ int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
 		rc = sb__recover(&rr, box, bank, ledger, box->lease_ms, token);
 		if (rc == SB_OK)
 			rc = claim_once(out, box, bank, ledger, dedup_id, token);
+		if (rc == SB_EMPTY_SETTLED)
+			rc = SB_EMPTY;
 	}
 	free(token);
 	if (rc == SB_EMPTY)

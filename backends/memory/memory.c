@@ -173,6 +173,17 @@ static mem_item *first_available(mem_db *db, const char *bank)
 	return NULL;
 }
 
+/* Whether an item of @p bank is reserved. Caller holds the lock. */
+static int any_reserved(mem_db *db, const char *bank)
+{
+	size_t i;
+	for (i = 0; i < db->nitems; i++)
+		if (db->items[i].state == RESERVED &&
+		    strcmp(db->items[i].bank, bank) == 0)
+			return 1;
+	return 0;
+}
+
 /* Move @p it to @p state under @p tok (taken over). Caller holds the lock. */
 static void mark(mem_item *it, int state, char *tok, int64_t now_ms)
 {
@@ -443,6 +454,8 @@ static int mem_claim(sb_item **out, sb_store *st, const char *bank,
 			mark(it, ASSIGNED, tok, now_ms);
 			rc = SB_OK;
 		}
+	} else if (!any_reserved(db, bank)) {
+		rc = SB_EMPTY_SETTLED;
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;

@@ -164,6 +164,16 @@ typedef struct sb_ledger_ops {
 	int (*create)(sb_store *st, const char *ledger);
 } sb_ledger_ops;
 
+/**
+ * What ops->claim may return instead of SB_EMPTY: the bank has no available
+ * item, the id holds nothing, and no item of the bank is reserved, so none
+ * can come back. The core then answers SB_EMPTY at once, without the
+ * before-empty recovery pass and second claim that SB_EMPTY costs (the
+ * crowd that keeps clicking after a sell-out pays one round trip, not
+ * three). A backend that cannot tell cheaply returns SB_EMPTY.
+ */
+#define SB_EMPTY_SETTLED 2
+
 /** Lifecycle of a store and the optional fused claim. */
 typedef struct sb_store_ops {
 	unsigned int version; /**< SB_BACKEND_VERSION */
@@ -182,7 +192,9 @@ typedef struct sb_store_ops {
 	 * SB_ITEM_NEW. @p token is the one the generic path would use (the core
 	 * builds it), so both protocols leave the same state.
 	 * @return SB_OK, SB_EMPTY (no entry, no available item), SB_ENOTFOUND
-	 *         (no entry and the bank does not exist).
+	 *         (no entry and the bank does not exist), or SB_EMPTY_SETTLED
+	 *         instead of SB_EMPTY when the same atomic step also saw that
+	 *         @p bank has no reservation at all.
 	 */
 	int (*claim)(sb_item **out, sb_store *st, const char *bank,
 	             const char *ledger, const char *dedup_id,

@@ -224,6 +224,49 @@ static void stale_before_empty(void)
 	sb_box_close(box);
 }
 
+/* A sold-out fused claim skips the recovery pass only while nothing is
+ * reserved: with a dead client's reservation in the bank, the fetch that
+ * finds the bank empty rolls it forward first (and the dead client's id
+ * keeps its item); once nothing is reserved, one claim per fetch again. */
+static void sellout_with_reservation(void)
+{
+	sb_box *gen = open_box("memory:swr", NULL, SB_PROTOCOL_GENERIC);
+	sb_box *box = open_box("memory:swr", NULL, SB_PROTOCOL_AUTO);
+	plan p = { SB_FP_AFTER_TAKE, DIE, 0, NULL, NULL, NULL, NULL, 0, NULL };
+	sb_memory_calls c0, c1, c2;
+	char *v;
+	int rc;
+
+	load(box, "bk", "it", 2);
+	sb__fault_set_hook(hook, &p);
+	v = fetch(gen, "bk", "L", "dead", &rc);
+	sb__fault_set_hook(NULL, NULL);
+	free(v);
+	CHECK(p.fired && stats_of(box, "bk").reserved == 1);
+	v = fetch(box, "bk", "L", "a", &rc);
+	CHECK(rc == SB_OK);
+	free(v);
+
+	CHECK(sb__memory_calls("swr", &c0) == 0);
+	v = fetch(box, "bk", "L", "b", &rc);
+	CHECK(rc == SB_EMPTY && v == NULL);
+	CHECK(sb__memory_calls("swr", &c1) == 0);
+	CHECK(c1.claim - c0.claim == 2 && c1.reserved - c0.reserved == 1);
+	CHECK(stats_of(box, "bk").reserved == 0);
+
+	v = fetch(box, "bk", "L", "c", &rc);
+	CHECK(rc == SB_EMPTY && v == NULL);
+	CHECK(sb__memory_calls("swr", &c2) == 0);
+	CHECK(c2.claim - c1.claim == 1 && c2.reserved == c1.reserved);
+
+	v = fetch(box, "bk", "L", "dead", &rc);
+	CHECK(rc == SB_OK && v && strcmp(v, "it-0") == 0);
+	free(v);
+	conserved(box, "bk", 2);
+	sb_box_close(box);
+	sb_box_close(gen);
+}
+
 /* A twin that finds the bank empty because its twin holds the last item
  * reserved rolls that reservation forward and answers the same item. */
 static void twin_at_sellout(void)
@@ -285,6 +328,7 @@ int main(void)
 	recovery_dies();
 	stale_before_empty();
 	twin_at_sellout();
+	sellout_with_reservation();
 	foreign_ledger();
 	return unit_done();
 }

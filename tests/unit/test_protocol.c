@@ -46,6 +46,42 @@ static void path_choice(void)
 	sb_box_close(fused);
 }
 
+/* After a sell-out with nothing reserved, the fused claim says so in the
+ * same call: one claim per fetch, no recovery pass, no second claim. */
+static void sellout_cost(void)
+{
+	sb_box *box = open_box("memory:soc", NULL, SB_PROTOCOL_AUTO);
+	sb_memory_calls before, after;
+	char *v;
+	int rc, i;
+
+	load(box, "bank", "it", 2);
+	for (i = 0; i < 2; i++) {
+		char id[8];
+		snprintf(id, sizeof id, "u%d", i);
+		v = fetch(box, "bank", "L", id, &rc);
+		CHECK(rc == SB_OK);
+		free(v);
+	}
+	CHECK(sb__memory_calls("soc", &before) == 0);
+	for (i = 0; i < 5; i++) {
+		char id[8];
+		snprintf(id, sizeof id, "late%d", i);
+		v = fetch(box, "bank", "L", id, &rc);
+		CHECK(rc == SB_EMPTY && v == NULL);
+		CHECK_STR(sb_box_errmsg(box), "bank is empty");
+	}
+	/* A repeat still gets its item after the sell-out (law 3). */
+	v = fetch(box, "bank", "L", "u1", &rc);
+	CHECK(rc == SB_OK && v && strcmp(v, "it-1") == 0);
+	free(v);
+	CHECK(sb__memory_calls("soc", &after) == 0);
+	CHECK(after.claim - before.claim == 6);
+	CHECK(after.reserved == before.reserved && after.get == before.get &&
+	      after.take == before.take);
+	sb_box_close(box);
+}
+
 /* Sold-out idempotency and the shared ledger, on one protocol. */
 static void law(sb_protocol protocol, const char *store, const char *lstore)
 {
@@ -183,6 +219,7 @@ static void adding(void)
 int main(void)
 {
 	path_choice();
+	sellout_cost();
 	law(SB_PROTOCOL_AUTO, "memory:law-fused", NULL);
 	law(SB_PROTOCOL_GENERIC, "memory:law-generic", NULL);
 	law(SB_PROTOCOL_AUTO, "memory:law-mixed", "memory:law-mixed-ledger");
