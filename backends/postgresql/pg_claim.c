@@ -22,7 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Crash points (fault builds): before the claim is sent (nothing
+ * happens), and after the server committed it and answered, before the
+ * caller sees the item (the id holds it; a repeat returns it). The second
+ * is what a client dying while the answer is on the wire leaves: the
+ * server cannot tell the two apart. */
 #define PG_FAULT_CLAIM "postgresql_claim_before_send"
+#define PG_FAULT_CLAIM_DONE "postgresql_claim_after_commit"
 
 int pg_claim(sb_item **out, sb_store *st, const char *bank,
              const char *ledger, const char *dedup_id, const char *token,
@@ -44,6 +50,12 @@ int pg_claim(sb_item **out, sb_store *st, const char *bank,
 	snprintf(hint, sizeof hint, "%lld", pg_hint_get(s, bank));
 	if ((rc = pg_exec(&res, s, PG_CLAIM, 4, param, "claim")) != SB_OK)
 		return rc;
+	if (sb_fault_point(s->base.box, PG_FAULT_CLAIM_DONE)) {
+		PQclear(res);
+		return sb_seterr(s->base.box, SB_ERROR, "postgresql: claim: "
+		                 "injected fault at crash point '%s' (committed)",
+		                 PG_FAULT_CLAIM_DONE);
+	}
 	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
 	if (status == 0 || status == 1) {
 		if (status == 0)
@@ -56,7 +68,11 @@ int pg_claim(sb_item **out, sb_store *st, const char *bank,
 		                    status == 0 ? SB_ITEM_NEW : 0);
 		rc = *out ? SB_OK : pg_nomem(s, "claim");
 	} else if (status == 2) {
-		rc = SB_EMPTY;
+		/* o_seq 0: nothing of the bank is reserved (NULL from a
+		 * schema made before sb_claim() said so: don't know). */
+		rc = !PQgetisnull(res, 0, 1) &&
+		     strcmp(PQgetvalue(res, 0, 1), "0") == 0
+		     ? SB_EMPTY_SETTLED : SB_EMPTY;
 	} else if (status == 3) {
 		rc = sb_seterr(s->base.box, SB_ENOTFOUND,
 		               "postgresql: no bank '%.200s' in schema \"%s\" on "

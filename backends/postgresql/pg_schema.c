@@ -122,7 +122,14 @@ static const char schema_sql[] =
 	/* sold out; a twin may have recorded this id meanwhile */
 	"    SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
 	"     WHERE l.lh = v_lh AND l.ih = v_ih;\n"
-	"    o_status := CASE WHEN FOUND THEN 1 ELSE 2 END;\n"
+	"    IF FOUND THEN o_status := 1; RETURN; END IF;\n"
+	/* Empty: o_seq says whether an item of the bank is reserved by the
+	 * generic path (1) or not (0), from the partial index: with none,
+	 * the caller skips its recovery pass (SB_EMPTY_SETTLED). A function
+	 * made before this leaves o_seq NULL: "don't know". */
+	"    o_status := 2;\n"
+	"    o_seq := CASE WHEN EXISTS (SELECT 1 FROM @.sb_taken t\n"
+	"     WHERE t.bank_id = v_bid AND NOT t.settled) THEN 1 ELSE 0 END;\n"
 	"    RETURN;\n"
 	"  END IF;\n"
 	/* Two first requests for one id: the primary key settles it. The

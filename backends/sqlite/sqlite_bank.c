@@ -63,6 +63,22 @@ int sb_sq_bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 /* Move the first available item of the bank to @p stmt's state (reserved
  * or assigned) for @p token. SB_OK with *out, SB_EMPTY, or an error. One
  * statement, so in autocommit mode it is atomic on its own. */
+/* SB_EMPTY_SETTLED if no item of the bank is reserved, else SB_EMPTY. */
+static int sq_empty_kind(sq_store *s, sqlite3_int64 bid, const char *op)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, any;
+
+	if ((rc = sb_sq_prep(s, SQ_ANY_RESERVED, &st, op)) != SB_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, bid);
+	rc = sqlite3_step(st);
+	any = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	rc = any < 0 ? sb_sq_fail(s, rc, op) : any ? SB_EMPTY : SB_EMPTY_SETTLED;
+	sb_sq_done(st);
+	return rc;
+}
+
 int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
                        const char *bank, const char *token, int64_t now_ms,
                        const char *op)
@@ -78,7 +94,11 @@ int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sb_sq_done(st);
-		return SB_EMPTY;
+		/* The fused claim (same transaction) also tells the core
+		 * whether anything is reserved: if not, it skips its
+		 * before-empty recovery pass. */
+		return stmt == SQ_TAKE_ASSIGN ? sq_empty_kind(s, bid, op)
+		                              : SB_EMPTY;
 	}
 	if (rc != SQLITE_ROW) {
 		rc = sb_sq_fail(s, rc, op);

@@ -51,6 +51,10 @@ const char *const sb_sq_sql[SQ_N] = {
 		" ON CONFLICT (bank_id, item) DO NOTHING",
 	[SQ_TAKE_RESERVE] = SQ_TAKE("1"),
 	[SQ_TAKE_ASSIGN] = SQ_TAKE("2"),
+	/* One seek in the partial index of reserved rows. */
+	[SQ_ANY_RESERVED] =
+		"SELECT EXISTS (SELECT 1 FROM sb_item"
+		" WHERE bank_id = ?1 AND state = 1)",
 	/* state 2 too: settling twice with the same token is fine. */
 	[SQ_SETTLE] =
 		"UPDATE sb_item SET state = 2"

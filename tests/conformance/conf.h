@@ -58,5 +58,6 @@ void case_hostile(void);
 void case_bad_input(void);
 void case_open_errors(void);
 void case_concurrency(void);
+void case_sellout_reserved(void);
 
 #endif

@@ -126,6 +126,7 @@ static const conf_case cases[] = {
 	{ "bad_input", case_bad_input },
 	{ "open_errors", case_open_errors },
 	{ "concurrency", case_concurrency },
+	{ "sellout_reserved", case_sellout_reserved },
 };
 
 static int wanted(const char *name, int argc, char **argv)
