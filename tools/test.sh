@@ -9,9 +9,15 @@
 #   build-ci    plain build, warnings are errors (-Wall -Wextra -Werror)
 #   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer, leak checks,
 #               fault injection compiled in (crash-point tests)
+# then the hardening runs:
+#   build-tsan  ThreadSanitizer, the multi-threaded stress on every store
+#               (tools/lib/tsan.sh)
+#   valgrind    memcheck of build-ci's conformance program and CLI on
+#               every store (tools/lib/valgrind.sh)
+#   fuzz        tools/fuzz.sh, 60 s per target (one counted test)
 # A skipped test counts as a failure: every suite must run, every time.
-# Re-running reuses both build trees. The last line printed is
-# "N passed, N failed", summed over both runs; the exit status is 0 only
+# Re-running reuses the build trees. The last line printed is
+# "N passed, N failed", summed over all runs; the exit status is 0 only
 # when nothing failed.
 set -euo pipefail
 
@@ -22,7 +28,7 @@ ROOT=$PWD
 # a server adds the server's package here, next to its start_ function.
 # (libc6-dev, only recommended by gcc, comes as a dependency of
 # libsqlite3-dev; python3 comes with meson.)
-PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev)
+PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev valgrind)
 
 # Servers started before the tests, in this order (start_<name> below).
 SERVERS=(sqlite)
@@ -33,6 +39,10 @@ NUM_PROCESSES=2
 
 # shellcheck source=tools/lib/servers.sh
 . tools/lib/servers.sh
+# shellcheck source=tools/lib/tsan.sh
+. tools/lib/tsan.sh
+# shellcheck source=tools/lib/valgrind.sh
+. tools/lib/valgrind.sh
 
 # ---------------------------------------------------------------- builds
 
@@ -75,15 +85,49 @@ note_tests() {
 		sed 's/^{"name": "\(\([^"\\]\|\\.\)*\)".*/\1/')
 }
 
-# run_tree NAME MESON_OPTIONS...: configure, build and test one tree, and
+# count_meson_tests LABEL JSON STATUS: add the results of one `meson test`
+# run (its testlog JSON and exit status) to the totals.
+count_meson_tests() {
+	local label=$1 json=$2 rc=$3
+	if [ -z "$json" ] || [ ! -s "$json" ]; then
+		FAILURES+=("$label: meson test ran no test (status $rc)")
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+		return 0
+	fi
+	local passed failed skipped
+	passed=$(count_results "$json" OK EXPECTEDFAIL)
+	failed=$(count_results "$json" FAIL UNEXPECTEDPASS TIMEOUT ERROR INTERRUPT)
+	skipped=$(count_results "$json" SKIP)
+	note_tests "$label" "$json" failed FAIL UNEXPECTEDPASS TIMEOUT ERROR INTERRUPT
+	# A skip means a suite did not prove what it tests: a failure.
+	note_tests "$label" "$json" skipped SKIP
+	failed=$((failed + skipped))
+	if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		FAILURES+=("$label: meson test exited with status $rc")
+		failed=1
+	fi
+	log "$label: $passed passed, $failed failed ($skipped of them skipped)"
+	TOTAL_PASSED=$((TOTAL_PASSED + passed))
+	TOTAL_FAILED=$((TOTAL_FAILED + failed))
+}
+
+# run_tree NAME MESON_OPTIONS... [-- MESON_TEST_ARGS...]: configure, build
+# and test one tree (every test, or those the test arguments select), and
 # add its results to the totals. Never exits: a failure is counted.
 run_tree() {
 	local dir=$1
 	shift
-	local -a test_args=(--num-processes "$NUM_PROCESSES" --print-errorlogs --no-rebuild)
+	local -a options=() test_args=(--num-processes "$NUM_PROCESSES"
+		--print-errorlogs --no-rebuild)
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		options+=("$1")
+		shift
+	done
+	[ $# -eq 0 ] || shift
+	test_args+=("$@")
 
-	section "$dir: configure ($*)"
-	if ! setup_tree "$dir" "$@"; then
+	section "$dir: configure (${options[*]})"
+	if ! setup_tree "$dir" "${options[@]}"; then
 		FAILURES+=("$dir: meson setup")
 		TOTAL_FAILED=$((TOTAL_FAILED + 1))
 		return 0
@@ -100,27 +144,22 @@ run_tree() {
 	local json="$dir/meson-logs/testlog.json" rc=0
 	rm -f "$json"
 	meson test -C "$dir" "${test_args[@]}" || rc=$?
+	count_meson_tests "$dir" "$json" "$rc"
+}
 
-	if [ ! -s "$json" ]; then
-		FAILURES+=("$dir: meson test ran no test (status $rc)")
+# run_step NAME COMMAND...: one counted test that is not a meson test.
+run_step() {
+	local name=$1
+	shift
+	section "$name"
+	if "$@"; then
+		log "$name: passed"
+		TOTAL_PASSED=$((TOTAL_PASSED + 1))
+	else
+		log "$name: FAILED (status $?)"
+		FAILURES+=("$name")
 		TOTAL_FAILED=$((TOTAL_FAILED + 1))
-		return 0
 	fi
-	local passed failed skipped
-	passed=$(count_results "$json" OK EXPECTEDFAIL)
-	failed=$(count_results "$json" FAIL UNEXPECTEDPASS TIMEOUT ERROR INTERRUPT)
-	skipped=$(count_results "$json" SKIP)
-	note_tests "$dir" "$json" failed FAIL UNEXPECTEDPASS TIMEOUT ERROR INTERRUPT
-	# A skip means a suite did not prove what it tests: a failure.
-	note_tests "$dir" "$json" skipped SKIP
-	failed=$((failed + skipped))
-	if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-		FAILURES+=("$dir: meson test exited with status $rc")
-		failed=1
-	fi
-	log "$dir: $passed passed, $failed failed ($skipped of them skipped)"
-	TOTAL_PASSED=$((TOTAL_PASSED + passed))
-	TOTAL_FAILED=$((TOTAL_FAILED + failed))
 }
 
 # ---------------------------------------------------------------- main
@@ -142,6 +181,17 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_tree build-asan --werror \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dfault_injection=true
 unset ASAN_OPTIONS UBSAN_OPTIONS
+
+run_tsan_tree build-tsan
+
+# Memcheck over build-ci's binaries (built above: no third build).
+vg_conformance build-ci
+vg_cli build-ci
+
+# Fuzzing in its short form, when the fuzz targets exist.
+if [ -f tools/fuzz.sh ]; then
+	run_step "fuzz (tools/fuzz.sh 60)" bash tools/fuzz.sh 60
+fi
 
 section "stopping servers"
 stop_servers

@@ -127,6 +127,13 @@ static int retryable_type(const char *t)
 	       type_is(t, "LimitExceededException");
 }
 
+/* Requests that may carry a ConditionExpression. */
+static int conditional_op(const char *op)
+{
+	return strcmp(op, "PutItem") == 0 || strcmp(op, "UpdateItem") == 0 ||
+	       strcmp(op, "DeleteItem") == 0;
+}
+
 /* A canceled transaction worth re-sending: some action hit a conflict or
  * throttling and no condition failed (a failed condition is an answer). */
 static int canceled_retryable(const cJSON *err)
@@ -205,11 +212,13 @@ static cJSON *parse_body(const char *body, size_t len)
 
 /* One error answer: 1 if worth a retry, else the final result. */
 static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
-                          const char *op, const char *what, int *retry)
+                          size_t len, const char *op, const char *what,
+                          int *retry)
 {
 	const cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, "__type") : NULL;
 	const cJSON *m = NULL;
 	const char *type, *msg;
+	char clean_type[128], clean_msg[256];
 	int code;
 
 	*retry = 0;
@@ -221,7 +230,7 @@ static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
 		return sb_seterr(s->base.box, SB_EBACKEND,
 		                 "DynamoDB %s (%s) at %s: HTTP %ld with %s "
 		                 "instead of a DynamoDB error", op, what,
-		                 s->where, status, !s->resp_len ? "an empty body"
+		                 s->where, status, !len ? "an empty body"
 		                 : was_json ? "JSON" : "a body that is not JSON");
 	}
 	type = short_type(t->valuestring);
@@ -233,7 +242,12 @@ static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
 	}
 	msg = cJSON_IsString(m) ? m->valuestring : "";
 
-	if (type_is(type, "TransactionCanceledException")) {
+	/* The two answers that carry a body back (cancellation reasons, the
+	 * ALL_OLD item) are answers only to the requests that can cause
+	 * them; from anything posing as DynamoDB to any other request they
+	 * are just errors (callers of a Scan keep no error body). */
+	if (type_is(type, "TransactionCanceledException") &&
+	    strcmp(op, "TransactWriteItems") == 0) {
 		if (canceled_retryable(j)) {
 			*retry = 1;
 			cJSON_Delete(j);
@@ -256,7 +270,8 @@ static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
 		       ? SB_EBUSY : SB_EBACKEND;
 	} else if (type_is(type, "ResourceNotFoundException")) {
 		code = DDB_NOTABLE;
-	} else if (type_is(type, "ConditionalCheckFailedException")) {
+	} else if (type_is(type, "ConditionalCheckFailedException") &&
+	           conditional_op(op)) {
 		*out = j;
 		sb_seterr(s->base.box, SB_ECONFLICT, "DynamoDB %s (%s): "
 		          "condition failed", op, what);
@@ -274,11 +289,46 @@ static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
 	} else {
 		code = SB_EBACKEND;
 	}
+	/* Server text may echo the request: no secret or token in it. */
+	sb_ddb_scrub(s, type, clean_type, sizeof clean_type);
+	sb_ddb_scrub(s, msg, clean_msg, sizeof clean_msg);
 	sb_seterr(s->base.box, code == DDB_NOTABLE ? SB_ENOTFOUND : code,
 	          "DynamoDB %s (%s) at %s: %s: %.200s", op, what, s->where,
-	          type, msg);
+	          clean_type, clean_msg);
 	cJSON_Delete(j);
 	return code;
+}
+
+int sb_ddb_answer(cJSON **out, ddb_store *s, const char *body, size_t len,
+                  long status, const char *op, const char *what, int *retry)
+{
+	cJSON *j = parse_body(body, len);
+
+	*out = NULL;
+	*retry = 0;
+	if (status != 200)
+		return classify_error(s, out, j, status, len, op, what, retry);
+	if (!j) {
+		snprintf(s->err_type, sizeof(s->err_type), "bad JSON");
+		return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB %s (%s) at "
+		                 "%s: HTTP 200 with a body that is not JSON", op,
+		                 what, s->where);
+	}
+	*out = j;
+	return SB_OK;
+}
+
+/* The next answer of a test's replay (see sb_ddb_replay_fn) into s->resp. */
+static CURLcode replay(ddb_store *s, const char *op, long *status)
+{
+	size_t len = 0;
+	const char *b = s->replay(s->replay_ctx, op, status, &len);
+
+	if (!b)
+		return CURLE_COULDNT_CONNECT;
+	if (len && on_body((char *)b, 1, len, s) != len)
+		return CURLE_WRITE_ERROR;
+	return CURLE_OK;
 }
 
 int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
@@ -309,7 +359,6 @@ int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
 	for (attempt = 0;; attempt++) {
 		long status = 0;
 		const char *fake;
-		cJSON *j;
 		int retry = 0;
 
 		s->resp_len = 0;
@@ -319,31 +368,20 @@ int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
 			s->resp_len = 0;
 			on_body((char *)fake, 1, strlen(fake), s);
 		} else {
-			CURLcode cc = curl_easy_perform(s->curl);
+			CURLcode cc = s->replay ? replay(s, op, &status)
+			                        : curl_easy_perform(s->curl);
 			s->counters.requests++;
 			if (cc != CURLE_OK) {
 				rc = map_curl(s, cc, op, what);
 				break;
 			}
-			curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+			if (!s->replay)
+				curl_easy_getinfo(s->curl,
+				                  CURLINFO_RESPONSE_CODE, &status);
 		}
 		s->http_status = status;
-		j = parse_body(s->resp, s->resp_len);
-		if (status == 200) {
-			if (!j) {
-				snprintf(s->err_type, sizeof(s->err_type),
-				         "bad JSON");
-				rc = sb_seterr(s->base.box, SB_EBACKEND,
-				               "DynamoDB %s (%s) at %s: HTTP 200 "
-				               "with a body that is not JSON",
-				               op, what, s->where);
-				break;
-			}
-			*out = j;
-			rc = SB_OK;
-			break;
-		}
-		rc = classify_error(s, out, j, status, op, what, &retry);
+		rc = sb_ddb_answer(out, s, s->resp, s->resp_len, status, op,
+		                   what, &retry);
 		if (!retry || attempt >= s->max_retries)
 			break;
 		s->counters.retries++;

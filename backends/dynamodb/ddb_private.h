@@ -44,6 +44,12 @@ typedef struct {
 
 #define DDB_TABLE_CACHE 16
 
+/* Test seam (tests/fuzz): when a store's replay is set, sb_ddb_call sends
+ * nothing and takes each answer (HTTP status, body) from it instead; NULL
+ * means the connection failed. The library itself never sets it. */
+typedef const char *(*sb_ddb_replay_fn)(void *ctx, const char *op,
+                                        long *status, size_t *len);
+
 typedef struct {
 	sb_store base; /* first: the core sees an sb_store */
 	CURL *curl;
@@ -75,6 +81,8 @@ typedef struct {
 	size_t resp_len, resp_cap;
 	long http_status;
 	char err_type[128]; /* short AWS error type of the last failure */
+	sb_ddb_replay_fn replay; /* NULL: real HTTP (see above) */
+	void *replay_ctx;
 } ddb_store;
 
 /* ddb_http.c */
@@ -86,6 +94,12 @@ typedef struct {
  * backoff and jitter, unless @p no_retry. */
 int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
                 const char *what);
+/* One answer as sb_ddb_call sees it: HTTP @p status and @p len bytes of
+ * @p body (no NUL needed) -> the result sb_ddb_call would return, with
+ * *out and the message set alike; *retry is 1 if it is worth re-sending.
+ * No network: the fuzz target of tests/fuzz calls it directly. */
+int sb_ddb_answer(cJSON **out, ddb_store *s, const char *body, size_t len,
+                  long status, const char *op, const char *what, int *retry);
 int sb_ddb_http_init(ddb_store *s);
 void sb_ddb_backoff(ddb_store *s, int attempt);
 uint32_t sb_ddb_rand(ddb_store *s);
@@ -163,5 +177,10 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 /* For tests and the benchmark: the counters of a box's bank store if it is
  * a DynamoDB store (else -1). */
 int sb_ddb_box_counters(sb_box *box, sb_ddb_counters *out, int reset);
+
+/* dynamodb.c: copy server text with the secret key and session token
+ * masked ("***"), cut to @p size. */
+void sb_ddb_scrub(const ddb_store *s, const char *in, char *out,
+                  size_t size);
 
 #endif

@@ -6,8 +6,10 @@
  *   dynamodb://REGION                     https://dynamodb.REGION.amazonaws.com
  *   dynamodb+http://host[:port]?region=R  a local endpoint (DynamoDB Local)
  *   dynamodb+https://host[:port]?region=R
- * Options: region, bank_prefix, ledger_prefix, connect_timeout (ms),
- * timeout (ms), max_retries, backoff_base (ms), backoff_cap (ms),
+ * Options: region, bank_prefix, ledger_prefix, connect_timeout (ms,
+ * default 3000), timeout (ms for a whole request, connect included,
+ * default 8000: a silent server fails in under 10 s; a timed-out request
+ * is not retried), max_retries, backoff_base (ms), backoff_cap (ms),
  * scan_limit. Credentials come from the environment only. */
 #include "ddb_private.h"
 
@@ -220,6 +222,52 @@ int sb_ddb_ensure_table(ddb_store *s, const char *table, const char *key)
 	return SB_OK;
 }
 
+/* ------------------------------------------------------------- secrets */
+
+#define DDB_TOKEN_HEADER "X-Amz-Security-Token: "
+
+/* The session token, as sent in the store's constant headers; NULL. */
+static const char *session_token(const ddb_store *s)
+{
+	const struct curl_slist *h;
+	size_t n = strlen(DDB_TOKEN_HEADER);
+
+	for (h = s->headers_base; h; h = h->next)
+		if (strncmp(h->data, DDB_TOKEN_HEADER, n) == 0)
+			return h->data + n;
+	return NULL;
+}
+
+/* Copy server text @p in to @p out with the secret key and the session
+ * token masked: an endpoint (a proxy, a fake server) may echo the request
+ * headers into its error message, and the token travels in one. */
+void sb_ddb_scrub(const ddb_store *s, const char *in, char *out,
+                  size_t size)
+{
+	const char *secret[2] = { s->userpwd_secret, session_token(s) };
+	size_t len[2], n = 0;
+	int i;
+
+	if (!size)
+		return;
+	for (i = 0; i < 2; i++)
+		len[i] = secret[i] ? strlen(secret[i]) : 0;
+	while (in && *in && n + 1 < size) {
+		for (i = 0; i < 2; i++)
+			if (len[i] >= 4 && strncmp(in, secret[i], len[i]) == 0)
+				break;
+		if (i < 2) {
+			size_t k;
+			for (k = 0; k < 3 && n + 1 < size; k++)
+				out[n++] = '*';
+			in += len[i];
+			continue;
+		}
+		out[n++] = *in++;
+	}
+	out[n] = '\0';
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static void ddb_close(sb_store *base)
@@ -385,8 +433,9 @@ static int read_uri(ddb_store *s, sb_uri *uri, sb_box *box)
 	if (!s->endpoint || !s->sigv4 || !(s->where = strdup(s->endpoint)))
 		return sb_ddb_nomem(s, "open");
 
-	s->connect_timeout_ms = 5000;
-	s->timeout_ms = 20000;
+	/* Short enough for a web request: each attempt is bounded. */
+	s->connect_timeout_ms = 3000;
+	s->timeout_ms = 8000;
 	s->max_retries = 8;
 	s->backoff_base_ms = 20;
 	s->backoff_cap_ms = 1000;

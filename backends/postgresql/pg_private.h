@@ -49,6 +49,7 @@ typedef struct {
 	char *sql[PG_N];     /* statement text with the schema filled in */
 	unsigned char prepared[PG_N];
 	long long statement_timeout_ms; /* -1: the server's setting */
+	long long query_timeout_ms; /* client-side wait per answer; 0: none */
 	int broken;          /* the connection was lost: reset before use */
 	pg_hint hints[PG_HINTS];
 	unsigned int hint_next;

@@ -9,8 +9,21 @@
  *   schema=NAME              where the tables live (default "storagebox";
  *                            [a-z_][a-z0-9_]*, at most 63 characters)
  *   statement_timeout=MS     per-statement limit (default: the server's)
+ *   query_timeout=MS         how long a request (claim, take, lookup,
+ *                            ledger write, each row of an export) waits
+ *                            for the server's answer, client side
+ *                            (default 8000, or statement_timeout + 2000
+ *                            if larger; 0: forever). Past it the call
+ *                            fails with SB_ETIMEOUT and the next call
+ *                            reconnects. Bulk add, stats counts and
+ *                            schema setup are not bounded by it (only by
+ *                            TCP keepalives), as they may rightly be long.
  * plus the core's `lease`. Any other option is refused before connecting.
- * connect_timeout defaults to 10 s; client_encoding is always UTF8.
+ * connect_timeout defaults to 5 s (libpq's own default waits forever; a
+ * connection not up in time fails with SB_ECONNECT), keepalives
+ * to 10 s idle, 5 s interval, 3 probes and tcp_user_timeout to 20 s (a
+ * dead host or cut network is noticed even mid-query); each may be set
+ * in the URI. client_encoding is always UTF8.
  *
  * A store is one connection, used by one thread at a time (its box's). A
  * call that loses the connection fails with SB_ECONNECT; the next call
@@ -25,12 +38,25 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PG_DEFAULT_SCHEMA "storagebox"
-#define PG_DEFAULT_CONNECT_TIMEOUT "10"
+#define PG_DEFAULT_QUERY_TIMEOUT_MS 8000LL
+
+/* libpq keywords we set when the URI does not: a silent or dead server
+ * fails in seconds, not never (libpq's defaults). */
+static const char *const pg_default_kw[][2] = {
+	{ "connect_timeout", "5" },
+	{ "keepalives_idle", "10" },
+	{ "keepalives_interval", "5" },
+	{ "keepalives_count", "3" },
+	{ "tcp_user_timeout", "20000" },
+};
+#define PG_N_DEFAULT_KW (sizeof pg_default_kw / sizeof *pg_default_kw)
 
 /* ---------------------------------------------------------------- errors */
 
@@ -176,6 +202,83 @@ static int result_ok(PGresult *res)
 	return res && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until PQgetResult would not block, at most query_timeout_ms.
+ * libpq itself waits forever for a server that went silent after the
+ * connection was made. On timeout the connection is abandoned mid-query
+ * (the next call resets it; the server rolls back what it had not
+ * committed when it sees the socket closed). */
+static int await(pg_store *s, const char *op)
+{
+	long long deadline = s->query_timeout_ms > 0
+	                     ? now_ms() + s->query_timeout_ms : 0;
+
+	for (;;) {
+		struct pollfd pfd;
+		long long left = -1;
+		int r;
+
+		/* A failed read marks the connection bad: PQgetResult then
+		 * answers at once with the error. */
+		if (!PQconsumeInput(s->conn) || !PQisBusy(s->conn))
+			return SB_OK;
+		if (deadline && (left = deadline - now_ms()) <= 0)
+			break;
+		pfd.fd = PQsocket(s->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	s->broken = 1;
+	return sb_seterr(s->base.box, SB_ETIMEOUT,
+	                 "postgresql: %s on %s: no answer within %lld ms "
+	                 "(option query_timeout; the next call reconnects)",
+	                 op, s->where, s->query_timeout_ms);
+}
+
+/* PQexec's result (the last one; an error wins), with the wait bounded. */
+static int collect(PGresult **out, pg_store *s, const char *op)
+{
+	PGresult *res, *last = NULL;
+	int rc;
+
+	*out = NULL;
+	for (;;) {
+		if ((rc = await(s, op)) != SB_OK) {
+			PQclear(last);
+			return rc;
+		}
+		if (!(res = PQgetResult(s->conn)))
+			break;
+		if (last && !result_ok(last)) {
+			PQclear(res);
+		} else {
+			PQclear(last);
+			last = res;
+		}
+	}
+	*out = last;
+	return SB_OK;
+}
+
+/* A query still in flight after a timeout: any libpq call would wait for
+ * it. Only pg_ready (a reset) may touch the connection then. */
+static int abandoned(pg_store *s, const char *op)
+{
+	return sb_seterr(s->base.box, SB_ECONNECT,
+	                 "postgresql: %s: the connection to %s is being "
+	                 "reset after a timeout", op, s->where);
+}
+
 int pg_exec_sql(PGresult **out, pg_store *s, const char *sql, int n,
                 const char *const *params, const char *op)
 {
@@ -183,6 +286,8 @@ int pg_exec_sql(PGresult **out, pg_store *s, const char *sql, int n,
 	int rc;
 
 	*out = NULL;
+	if (s->broken)
+		return abandoned(s, op);
 	res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
 	if (!result_ok(res)) {
 		rc = pg_fail(s, res, op);
@@ -202,7 +307,10 @@ static int prepare(pg_store *s, int id, int n, const char *op)
 	if (s->prepared[id])
 		return SB_OK;
 	snprintf(name, sizeof name, "sb_%d", id);
-	res = PQprepare(s->conn, name, s->sql[id], n, NULL);
+	if (!PQsendPrepare(s->conn, name, s->sql[id], n, NULL))
+		return pg_fail(s, NULL, op);
+	if ((rc = collect(&res, s, op)) != SB_OK)
+		return rc;
 	if (!result_ok(res))
 		rc = pg_fail(s, res, op);
 	else
@@ -222,7 +330,10 @@ int pg_exec(PGresult **out, pg_store *s, int id, int n,
 	if ((rc = pg_ready(s, op)) != SB_OK || (rc = prepare(s, id, n, op)))
 		return rc;
 	snprintf(name, sizeof name, "sb_%d", id);
-	res = PQexecPrepared(s->conn, name, n, params, NULL, NULL, 0);
+	if (!PQsendQueryPrepared(s->conn, name, n, params, NULL, NULL, 0))
+		return pg_fail(s, NULL, op);
+	if ((rc = collect(&res, s, op)) != SB_OK)
+		return rc;
 	if (!result_ok(res)) {
 		rc = pg_fail(s, res, op);
 		PQclear(res);
@@ -249,8 +360,14 @@ int pg_each(pg_store *s, int id, int n, const char *const *params,
 	PQsetSingleRowMode(s->conn);
 	/* The callback must not call into the store, so reading on (and
 	 * dropping the rest after a stop) keeps the connection in step. */
-	while ((res = PQgetResult(s->conn))) {
-		ExecStatusType st = PQresultStatus(res);
+	for (;;) {
+		ExecStatusType st;
+
+		if ((rc = await(s, op)) != SB_OK)
+			return rc;
+		if (!(res = PQgetResult(s->conn)))
+			break;
+		st = PQresultStatus(res);
 		if (st == PGRES_SINGLE_TUPLE) {
 			if (!stop && !failed)
 				stop = row(res, payload);
@@ -380,6 +497,23 @@ static int own_options(pg_store *s, sb_uri *uri)
 			                 "not '%.80s'", v);
 		s->statement_timeout_ms = ms;
 	}
+	s->query_timeout_ms = PG_DEFAULT_QUERY_TIMEOUT_MS;
+	if (s->statement_timeout_ms > 0 &&
+	    s->statement_timeout_ms + 2000 > s->query_timeout_ms)
+		s->query_timeout_ms = s->statement_timeout_ms + 2000;
+	if ((v = sb_uri_param(uri, "query_timeout"))) {
+		char *end;
+		long long ms;
+
+		errno = 0;
+		ms = strtoll(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end || errno || ms > INT_MAX)
+			return sb_seterr(s->base.box, SB_EURI,
+			                 "postgresql URI: option query_timeout "
+			                 "must be a number of milliseconds (0: none), "
+			                 "not '%.80s'", v);
+		s->query_timeout_ms = ms;
+	}
 	return SB_OK;
 }
 
@@ -394,7 +528,6 @@ static int is_libpq_keyword(const PQconninfoOption *opts, const char *key)
 typedef struct {
 	const char **kw, **val;
 	size_t n;
-	int has_timeout;
 	char port[8];
 } conninfo;
 
@@ -434,8 +567,6 @@ static int build_conninfo(pg_store *s, sb_uri *uri, conninfo *ci)
 		    strcmp(key, "client_encoding") == 0)
 			continue;
 		ci_add(ci, key, sb_uri_param(uri, key)); /* the last value */
-		if (strcmp(key, "connect_timeout") == 0)
-			ci->has_timeout = 1;
 		if (strcmp(key, "password") == 0 && !s->password &&
 		    !(s->password = strdup(ci->val[ci->n - 1]))) {
 			PQconninfoFree(defs);
@@ -447,8 +578,9 @@ static int build_conninfo(pg_store *s, sb_uri *uri, conninfo *ci)
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "postgresql URI: unknown option '%.64s' (neither "
 		                 "a storagebox option nor a libpq keyword)", unused);
-	if (!ci->has_timeout)
-		ci_add(ci, "connect_timeout", PG_DEFAULT_CONNECT_TIMEOUT);
+	for (i = 0; i < PG_N_DEFAULT_KW; i++)
+		if (!sb_uri_param(uri, pg_default_kw[i][0]))
+			ci_add(ci, pg_default_kw[i][0], pg_default_kw[i][1]);
 	ci_add(ci, "fallback_application_name", "storagebox");
 	ci_add(ci, "client_encoding", "UTF8");
 	ci_add(ci, NULL, NULL);
@@ -472,8 +604,8 @@ static int check_uri(sb_box *box, const sb_uri *uri)
 
 static int connect_store(pg_store *s, sb_uri *uri)
 {
-	conninfo ci = { NULL, NULL, 0, 0, "" };
-	size_t max = uri->nparams + 10;
+	conninfo ci = { NULL, NULL, 0, "" };
+	size_t max = uri->nparams + 8 + PG_N_DEFAULT_KW;
 	char msg[384];
 	int rc;
 

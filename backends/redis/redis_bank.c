@@ -71,13 +71,17 @@ static void chunk_args(const char **argv, size_t *lens, const bank_keys *k,
 	}
 }
 
-/* {added, skipped} of one chunk. */
-static int chunk_counts(rd_store *s, const redisReply *r, uint64_t *added,
-                        uint64_t *skipped, const char *op)
+/* {added, skipped} of one chunk of @p n items: the two must sum to n (a
+ * reply that does not is not our script's; the caller reports them). */
+static int chunk_counts(rd_store *s, const redisReply *r, size_t n,
+                        uint64_t *added, uint64_t *skipped, const char *op)
 {
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    !is_int(r->element[0]) || !is_int(r->element[1]) ||
-	    r->element[0]->integer < 0 || r->element[1]->integer < 0)
+	    r->element[0]->integer < 0 || r->element[1]->integer < 0 ||
+	    (uint64_t)r->element[0]->integer > n ||
+	    (uint64_t)r->element[1]->integer !=
+	    n - (uint64_t)r->element[0]->integer)
 		return rd_bad_reply(s, r, op);
 	*added += (uint64_t)r->element[0]->integer;
 	*skipped += (uint64_t)r->element[1]->integer;
@@ -102,7 +106,7 @@ static int add_one(uint64_t *added, uint64_t *skipped, rd_store *s,
 	chunk_args(argv, lens, k, bank, items, n);
 	rc = rd_eval(&r, s, RS_ADD, 3, 1 + (int)n, argv, lens, "add");
 	if (rc == SB_OK)
-		rc = chunk_counts(s, r, added, skipped, "add");
+		rc = chunk_counts(s, r, n, added, skipped, "add");
 	freeReplyObject(r);
 	free(argv);
 	free(lens);
@@ -195,7 +199,9 @@ static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
 			               "(the others were applied): %.300s",
 			               s->where, i + 1, nchunks, e->str);
 		else
-			rc = chunk_counts(s, e, added, skipped, "add");
+			rc = chunk_counts(s, e, i + 1 < nchunks ? RD_ADD_CHUNK
+			                  : n - i * RD_ADD_CHUNK, added, skipped,
+			                  "add");
 	}
 	freeReplyObject(r);
 	return rc;

@@ -163,12 +163,31 @@ int rd_bad_reply(rd_store *s, const redisReply *r, const char *op)
 	                 s->where, r ? r->type : -1);
 }
 
+/* The next reply of a test's replay reader (see rd_store.replay). */
+static int replay_next(redisReply **out, rd_store *s, const char *op)
+{
+	void *r = NULL;
+
+	if (redisReaderGetReply(s->replay, &r) != REDIS_OK)
+		return sb_seterr(s->base.box, SB_EBACKEND,
+		                 "redis: %s on %s: %s (is it a Redis server?)",
+		                 op, s->where, s->replay->errstr);
+	if (!r)
+		return sb_seterr(s->base.box, SB_ECONNECT,
+		                 "redis: %s on %s: connection lost", op,
+		                 s->where);
+	*out = r;
+	return SB_OK;
+}
+
 static int raw_command(redisReply **out, rd_store *s, int argc,
                        const char **argv, const size_t *lens, const char *op)
 {
 	rd_sig g;
 	int saved;
 
+	if (s->replay)
+		return replay_next(out, s, op);
 	sig_block(&g);
 	*out = redisCommandArgv(s->c, argc, argv, lens);
 	saved = errno;
@@ -200,7 +219,7 @@ int rd_connect(rd_store *s, const char *op)
 	rd_sig g;
 	int rc;
 
-	if (s->c)
+	if (s->c || s->replay)
 		return SB_OK;
 	sig_block(&g);
 	if (s->unix_sock)
@@ -283,7 +302,7 @@ int rd_append(rd_store *s, int argc, const char **argv, const size_t *lens,
 {
 	int rc;
 
-	if ((rc = rd_connect(s, op)) != SB_OK)
+	if ((rc = rd_connect(s, op)) != SB_OK || s->replay)
 		return rc;
 	if (redisAppendCommandArgv(s->c, argc, argv, lens) != REDIS_OK)
 		return io_error(s, errno, op);
@@ -297,6 +316,8 @@ int rd_read(redisReply **out, rd_store *s, const char *op)
 	int st, saved;
 
 	*out = NULL;
+	if (s->replay)
+		return replay_next(out, s, op);
 	if (!s->c)
 		return sb_seterr(s->base.box, SB_ECONNECT,
 		                 "redis: %s on %s: connection lost", op, s->where);

@@ -50,6 +50,10 @@ typedef struct {
 	char *tag;          /* "{prefix}:" */
 	size_t tag_len;
 	char sha[RS_N][41]; /* "" until loaded (per server; NOSCRIPT reloads) */
+	/* Test seam (tests/fuzz): when set, nothing is sent and each reply is
+	 * the next one this reader holds (none left: the connection is
+	 * lost). The library itself never sets it. */
+	redisReader *replay;
 } rd_store;
 
 /* A key: tag + kind + ':' + name (name may be NULL). Caller frees. */

@@ -1,6 +1,11 @@
 /* SQLite backend: the fused claim, one short BEGIN IMMEDIATE transaction. */
 #include "sqlite_private.h"
 
+/* Crash point (fault builds) after the claim committed, before the caller
+ * sees the item: the id holds it, a repeat returns it. The other one,
+ * SQ_FAULT_CLAIM, is just before the commit (rolled back). */
+#define SQ_FAULT_CLAIM_DONE "sqlite_claim_after_commit"
+
 /* ---------------------------------------------------------- fused claim */
 
 /* Inside BEGIN IMMEDIATE. *fresh = 1 when it wrote a new assignment. */
@@ -58,8 +63,11 @@ int sb_sq_claim(sb_item **out, sb_store *base, const char *bank,
 			          "(rolled back)", SQ_FAULT_CLAIM);
 			rc = SB_ERROR;
 			sb_sq_rollback(s);
-		} else {
-			rc = sb_sq_commit(s, "claim");
+		} else if ((rc = sb_sq_commit(s, "claim")) == SB_OK &&
+		           sb_fault_point(s->base.box, SQ_FAULT_CLAIM_DONE)) {
+			rc = sb_seterr(s->base.box, SB_ERROR, "sqlite: claim: "
+			               "injected fault at crash point '%s' "
+			               "(committed)", SQ_FAULT_CLAIM_DONE);
 		}
 	} else {
 		sb_sq_rollback(s); /* nothing written, or a failure */

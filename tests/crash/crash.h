@@ -1,6 +1,6 @@
-/* Crash test: drives the `storagebox` CLI on one SQLite file, kills it at
- * named crash points and at random moments, and checks the box law from
- * the CLI's own output (stats, export, fetch). */
+/* Crash test: drives the `storagebox` CLI on one store (SQLite, PostgreSQL,
+ * Redis or DynamoDB), kills it at named crash points and at random moments,
+ * and checks the box law from the CLI's own output (stats, export, fetch). */
 #ifndef SB_CRASH_H
 #define SB_CRASH_H
 
@@ -10,11 +10,19 @@
 
 typedef struct {
 	const char *cli;  /* path of the storagebox executable */
-	char *uri;        /* sqlite:DB */
+	char *uri;        /* the store under test */
 	int generic;      /* pass --protocol generic */
 	const char *dir;  /* scratch dir for output files */
 	const char *mode; /* "fused" or "generic" */
+	const char *backend; /* "sqlite", "postgresql", "redis", "dynamodb" */
+	char *prefix;     /* unique per run: the servers are shared */
+	/* 0 where `stats` is not one snapshot (DynamoDB scans two tables one
+	 * after the other): sums are exact only while nothing runs. */
+	int snapshot_stats;
 } crash_env;
+
+/* @p name made unique to this run (cenv.prefix + name); caller frees. */
+char *cname(const char *name);
 
 extern crash_env cenv;
 
@@ -67,7 +75,36 @@ int cli_add_items(const char *bank, const char *prefix, size_t n);
 /* The two parts. */
 void crash_points(void);
 void crash_kills(void);
-/* Put-back paths staged with two stores and a held lock (generic). */
+/* Put-back paths staged with two stores and a held lock (SQLite,
+ * generic). */
 void crash_staged(void);
+/* before_put_back reached by racing twins (any store, generic). */
+void crash_race(void);
+/* Die before the k-th pass of @p point for k = 0, 1, ... until a fetch
+ * (then a recover) runs through; the laws after each and at the end. */
+void crash_walk(const char *point);
+
+/* points.c: one CLI run that must die at @p point (skip passes first)
+ * and print nothing, or must succeed (the item, caller frees; NULL if it
+ * did not). */
+void fetch_dies(const char *bank, const char *ledger, const char *id,
+                const char *point, const char *skip);
+char *fetch_ok(const char *bank, const char *ledger, const char *id,
+               const char *point, const char *skip);
+/* `recover`, which must end with want_exit (or CRASH_POINT_DEATH); with
+ * 0 the counts it printed. Returns 0 or -1. */
+int run_recover(const char *bank, const char *ledger, const char *point,
+                const char *skip, int want_exit, unsigned long *settled,
+                unsigned long *put_back);
+/* Add nitems "<point>-item-<k>" to bank. */
+void setup_bank(const char *bank, const char *point, unsigned nitems);
+/* stats into *st; available + reserved + assigned == nitems. 0 or -1. */
+int check_conservation(const char *bank, const char *ledger, cli_stats *st,
+                       const char *when, unsigned nitems);
+/* After a full recover: every law, and each victim (idfmt % k) gets an
+ * item, the one it holds if any. */
+void check_recovered_n(const char *bank, const char *ledger,
+                       const char *point, unsigned nitems,
+                       const char *idfmt, int nvictims);
 
 #endif

@@ -1,16 +1,91 @@
 /* usage: crash STORAGEBOX fused|generic points|kills DIR
  *
- * Drives the CLI on a fresh SQLite file DIR/crash-<mode>-<part>.db:
+ * Drives the CLI on one store, named by the environment:
+ *   SB_TEST_URI_FROM  the name of the variable holding the URI (meson's
+ *                     env cannot hold the secret URIs of the servers)
+ *   SB_TEST_URI       the URI itself
+ *   neither           SQLite file DIR/crash-<mode>-<part>.db
+ * A sqlite: URI names a scratch file: it is removed first.
+ * A named variable that is unset means the server is missing: exit 77
+ * (skipped), or 1 when CI=true (a skip is a failure there).
  *   points  processes die at each reachable crash point (needs a build
  *           with -Dfault_injection=true), then recover
- *   kills   concurrent fetches SIGKILLed at random moments, recover and
- *           stats in between, then every law checked */
+ *   kills   1,000 concurrent fetches, 40% SIGKILLed at random moments,
+ *           recover and stats in between, then every law checked
+ * Every bank and ledger name starts with a prefix unique to the run, so
+ * runs on shared servers never meet. DIR holds the CLI's output files. */
 #include "crash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+char *cname(const char *name)
+{
+	return t_xasprintf("%s%s", cenv.prefix, name);
+}
+
+static void remove_sqlite(const char *db)
+{
+	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
+	for (size_t i = 0; i < 4; i++) {
+		char *f = t_xasprintf("%s%s", db, sfx[i]);
+		unlink(f);
+		free(f);
+	}
+}
+
+/* The store's URI (caller frees), or NULL after printing why not. */
+static char *store_uri(const char *part, int *code)
+{
+	const char *from = getenv("SB_TEST_URI_FROM");
+	const char *ci = getenv("CI");
+	int in_ci = ci && strcmp(ci, "true") == 0;
+	const char *uri = from && *from ? getenv(from) : getenv("SB_TEST_URI");
+	if (uri && *uri) {
+		if (strncmp(uri, "sqlite:", 7) == 0) {
+			char *db = t_xstrdup(uri + 7);
+			db[strcspn(db, "?")] = '\0';
+			remove_sqlite(db);
+			free(db);
+		}
+		return t_xstrdup(uri);
+	}
+	if (from && *from) {
+		fprintf(stderr, "%s not set%s\n", from,
+		        in_ci ? " (CI=true: a skip is a failure)" : ": skipped");
+		*code = in_ci ? 1 : T_SKIP;
+		return NULL;
+	}
+	char *db = t_xasprintf("%s/crash-%s-%s.db", cenv.dir, cenv.mode, part);
+	remove_sqlite(db);
+	char *u = t_xasprintf("sqlite:%s", db);
+	free(db);
+	return u;
+}
+
+static const char *backend_of(const char *uri)
+{
+	static const struct {
+		const char *scheme, *backend;
+	} map[] = {
+		{ "sqlite:", "sqlite" },
+		{ "postgresql:", "postgresql" },
+		{ "postgres:", "postgresql" },
+		{ "redis:", "redis" },
+		{ "rediss:", "redis" },
+		{ "redis+unix:", "redis" },
+		{ "dynamodb:", "dynamodb" },
+		{ "dynamodb+http:", "dynamodb" },
+		{ "dynamodb+https:", "dynamodb" },
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strncmp(uri, map[i].scheme, strlen(map[i].scheme)) == 0)
+			return map[i].backend;
+	return NULL;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,19 +99,27 @@ int main(int argc, char **argv)
 	cenv.mode = argv[2];
 	cenv.generic = strcmp(argv[2], "generic") == 0;
 	cenv.dir = argv[4];
-	char *db = t_xasprintf("%s/crash-%s-%s.db", cenv.dir, argv[2], argv[3]);
-	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
-	for (size_t i = 0; i < 4; i++) {
-		char *f = t_xasprintf("%s%s", db, sfx[i]);
-		unlink(f);
-		free(f);
+	int code = 1;
+	cenv.uri = store_uri(argv[3], &code);
+	if (!cenv.uri)
+		return code;
+	cenv.backend = backend_of(cenv.uri);
+	if (!cenv.backend) {
+		fprintf(stderr, "crash: no known backend for this URI\n");
+		return 1;
 	}
-	cenv.uri = t_xasprintf("sqlite:%s", db);
+	cenv.snapshot_stats = strcmp(cenv.backend, "dynamodb") != 0;
+	uint64_t seed = t_seed();
+	cenv.prefix = t_xasprintf("cr%lx.%ld.%04x.", (long)time(NULL),
+	                          (long)getpid(), (unsigned)(seed & 0xffff));
 	/* Crash points only where the test says so. */
 	unsetenv("SB_FAULT_POINT");
 	unsetenv("SB_FAULT_SKIP");
 	unsetenv("STORAGEBOX_URI");
-	printf("crash %s %s on %s\n", argv[3], cenv.mode, cenv.uri);
+	char *shown = t_redact_uri(cenv.uri);
+	printf("crash %s %s on %s (%s), names %s*\n", argv[3], cenv.mode, shown,
+	       cenv.backend, cenv.prefix);
+	free(shown);
 	fflush(stdout);
 
 	if (strcmp(argv[3], "points") == 0)
@@ -48,13 +131,14 @@ int main(int argc, char **argv)
 	for (int slot = 0; slot < 100; slot++) {
 		const char *ext[] = { "out", "err", "in" };
 		for (size_t i = 0; i < 3; i++) {
-			char *f = t_xasprintf("%s/crash-%s-%d.%s", cenv.dir,
-			                      cenv.mode, slot, ext[i]);
+			char *f = t_xasprintf("%s/crash-%s-%s-%d.%s", cenv.dir,
+			                      cenv.backend, cenv.mode, slot,
+			                      ext[i]);
 			unlink(f);
 			free(f);
 		}
 	}
+	free(cenv.prefix);
 	free(cenv.uri);
-	free(db);
 	return t_summary();
 }

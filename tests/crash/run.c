@@ -55,12 +55,14 @@ int cli_start(cli_proc *p, const char *const *args, const char *fault,
 		argv[n++] = args[i];
 	argv[n] = NULL;
 
-	p->out_path = t_xasprintf("%s/crash-%s-%d.out", cenv.dir, cenv.mode, slot);
-	p->err_path = t_xasprintf("%s/crash-%s-%d.err", cenv.dir, cenv.mode, slot);
+	p->out_path = t_xasprintf("%s/crash-%s-%s-%d.out", cenv.dir,
+	                          cenv.backend, cenv.mode, slot);
+	p->err_path = t_xasprintf("%s/crash-%s-%s-%d.err", cenv.dir,
+	                          cenv.backend, cenv.mode, slot);
 	char *in_path = NULL;
 	if (stdin_data) {
-		in_path = t_xasprintf("%s/crash-%s-%d.in", cenv.dir, cenv.mode,
-		                      slot);
+		in_path = t_xasprintf("%s/crash-%s-%s-%d.in", cenv.dir,
+		                      cenv.backend, cenv.mode, slot);
 		write_file(in_path, stdin_data);
 	}
 	/* Opened (and emptied) here, not in the child: a child killed before
