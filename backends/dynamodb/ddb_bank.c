@@ -377,6 +377,10 @@ int sb_ddb_scan_candidates(ddb_store *s, cJSON **items, const char *table,
 			return rc;
 	}
 	*empty = cJSON_GetArraySize(*items) == 0;
+	/* Sold out: later claims look at the whole table at once, so the
+	 * crowd that keeps asking pays one Scan each, not two. */
+	if (*empty)
+		s->scan_segments = 1;
 	return SB_OK;
 }
 
@@ -400,6 +404,57 @@ void sb_ddb_unresurrect(ddb_store *s, const char *avail, const char *item)
 
 /* ------------------------------------------------------------ take */
 
+/* Before this store's first take from a bank: the marker row in its held
+ * table, which tells fused claims at sell-out that reservations may exist
+ * (see ddb_private.h). Put once per store and table (re-putting it is
+ * harmless); never removed. */
+static int mark_generic(ddb_store *s, const char *avail, const char *held,
+                        const char *bank)
+{
+	cJSON *body, *rec;
+	char *copy;
+	unsigned int i;
+	int ok = 1, rc, attempt;
+
+	for (i = 0; i < DDB_TABLE_CACHE; i++)
+		if (s->marked[i] && strcmp(s->marked[i], held) == 0)
+			return SB_OK;
+	/* No bank, no marker (nor a held table made for nothing). */
+	if ((rc = sb_ddb_table_exists(s, avail)) != 1)
+		return rc == 0 ? no_bank(s, bank) : rc;
+	for (attempt = 0; attempt < 2; attempt++) {
+		cJSON *resp = NULL;
+
+		body = cJSON_CreateObject();
+		rec = cJSON_CreateObject();
+		sb_ddb_add_s(rec, KEY, DDB_GENERIC_MARK, &ok);
+		sb_ddb_add_s(rec, "state", DDB_GENERIC_STATE, &ok);
+		sb_ddb_add_str(body, "TableName", held, &ok);
+		sb_ddb_put(body, "Item", rec, &ok);
+		if (!ok) {
+			cJSON_Delete(body);
+			return sb_ddb_nomem(s, "take");
+		}
+		rc = sb_ddb_call(&resp, s, "PutItem", body, held);
+		cJSON_Delete(body);
+		cJSON_Delete(resp);
+		if (rc != DDB_NOTABLE || attempt > 0)
+			break;
+		/* A bank of the original: no held table yet. */
+		sb_ddb_table_forget(s, held);
+		if ((rc = sb_ddb_ensure_table(s, held, KEY)))
+			return rc;
+	}
+	if (rc)
+		return rc == DDB_NOTABLE ? SB_EBACKEND : rc;
+	if (!(copy = strdup(held)))
+		return sb_ddb_nomem(s, "take");
+	free(s->marked[s->marked_next]);
+	s->marked[s->marked_next] = copy;
+	s->marked_next = (s->marked_next + 1) % DDB_TABLE_CACHE;
+	return SB_OK;
+}
+
 static int bank_take(sb_item **out, sb_store *base, const char *bank,
                      const char *token, int64_t now_ms)
 {
@@ -410,6 +465,8 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 	*out = NULL;
 	if ((rc = sb_ddb_bank_tables(s, &avail, &held, bank)))
 		return rc;
+	if ((rc = mark_generic(s, avail, held, bank)))
+		goto done;
 	for (round = 0; round < 1000; round++) {
 		cJSON *cands = NULL, *c;
 		int empty = 0;
@@ -487,6 +544,7 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 	}
 	if (rc == DDB_NOTABLE)
 		rc = SB_EBACKEND;
+done:
 	if (rc == SB_OK || rc == SB_EMPTY)
 		sb_clearerr(base->box);
 	free(avail);
@@ -599,8 +657,8 @@ static int state_page(const cJSON *resp, void *p)
 		const char *st = sb_ddb_get_s(it, "state");
 		if (st && strcmp(st, "reserved") == 0)
 			c->reserved++;
-		else
-			c->assigned++;
+		else if (!st || strcmp(st, DDB_GENERIC_STATE) != 0)
+			c->assigned++; /* the marker row is no item */
 	}
 	return 0;
 }

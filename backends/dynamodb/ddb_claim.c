@@ -8,8 +8,9 @@
  * Scan and a transaction, no extra read); the item's -> another client
  * took it, try the next candidate. Candidates left over from the last page
  * come first, so a new id costs about 1.2 requests and a repeat 1; after
- * sell-out 2 (an empty whole-table page + a consistent GetItem of the
- * ledger, which decides). */
+ * sell-out 2 (an empty whole-table page + one consistent BatchGetItem of
+ * the id's ledger entry and the bank's generic marker, which decides;
+ * see empty_verdict). */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -71,6 +72,66 @@ static int from_ledger(sb_item **out, ddb_store *s, const char *table,
 	return rc;
 }
 
+/* The bank looks empty: one BatchGetItem reads, consistently, the id's
+ * ledger entry and the held table's generic marker (ddb_private.h).
+ * SB_OK (*out: the id's entry), SB_EMPTY_SETTLED (no entry, and no
+ * generic client ever took from this bank, so nothing can be reserved),
+ * SB_EMPTY (no entry; reservations may exist), SB_ENOTFOUND (no ledger
+ * entry and the batch could not tell: a table is missing, or DynamoDB
+ * left keys unprocessed; the plain GetItem then decides), or an error. */
+static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
+                         const char *held, const char *dedup_id,
+                         const char *bank)
+{
+	cJSON *body = cJSON_CreateObject(), *req = cJSON_CreateObject();
+	cJSON *lreq = cJSON_CreateObject(), *hreq = cJSON_CreateObject();
+	cJSON *lkeys = cJSON_CreateArray(), *hkeys = cJSON_CreateArray();
+	cJSON *lkey = cJSON_CreateObject(), *resp = NULL;
+	const cJSON *got, *lrows, *hrows, *left;
+	int ok = 1, rc;
+
+	sb_ddb_add_s(lkey, "deduplication_id", dedup_id, &ok);
+	sb_ddb_push(lkeys, lkey, &ok);
+	sb_ddb_put(lreq, "Keys", lkeys, &ok);
+	sb_ddb_put(lreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
+	sb_ddb_push(hkeys, key_item(DDB_GENERIC_MARK), &ok);
+	sb_ddb_put(hreq, "Keys", hkeys, &ok);
+	sb_ddb_put(hreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
+	sb_ddb_put(req, ltable, lreq, &ok);
+	sb_ddb_put(req, held, hreq, &ok);
+	sb_ddb_put(body, "RequestItems", req, &ok);
+	if (!ok) {
+		cJSON_Delete(body);
+		return sb_ddb_nomem(s, "claim");
+	}
+	rc = sb_ddb_call(&resp, s, "BatchGetItem", body, ltable);
+	cJSON_Delete(body);
+	if (rc == DDB_NOTABLE) {
+		sb_clearerr(s->base.box);
+		return SB_ENOTFOUND;
+	}
+	if (rc)
+		return rc;
+	got = cJSON_GetObjectItemCaseSensitive(resp, "Responses");
+	lrows = cJSON_GetObjectItemCaseSensitive(got, ltable);
+	hrows = cJSON_GetObjectItemCaseSensitive(got, held);
+	left = cJSON_GetObjectItemCaseSensitive(resp, "UnprocessedKeys");
+	if (cJSON_GetArraySize(lrows) > 0) {
+		rc = sb_ddb_ledger_item(out, cJSON_GetArrayItem(lrows, 0), bank);
+		rc = rc == SB_ENOMEM ? sb_ddb_nomem(s, "claim")
+		     : rc ? sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: a "
+		                      "record of ledger table %s has no "
+		                      "item_string", ltable) : SB_OK;
+	} else if (!cJSON_IsArray(lrows) || !cJSON_IsArray(hrows) ||
+	           cJSON_GetArraySize(left) > 0) {
+		rc = SB_ENOTFOUND; /* not a full answer: ask plainly */
+	} else {
+		rc = cJSON_GetArraySize(hrows) > 0 ? SB_EMPTY : SB_EMPTY_SETTLED;
+	}
+	cJSON_Delete(resp);
+	return rc;
+}
+
 /* One candidate. SB_OK (*out set, new or existing), SB_EMPTY (the item
  * went to someone else: next), DDB_NOTABLE, or an error. */
 static int try_item(sb_item **out, ddb_store *s, const char *avail,
@@ -106,6 +167,10 @@ static int try_item(sb_item **out, ddb_store *s, const char *avail,
 	}
 	request_token(s, crt);
 	rc = sb_ddb_transact(&err, s, acts, crt, avail);
+	if (rc == SB_OK && sb_fault_point(s->base.box, DDB_FAULT_CLAIM_DONE))
+		return sb_seterr(s->base.box, SB_ERROR, "DynamoDB: claim: "
+		                 "injected fault at crash point '%s' "
+		                 "(committed)", DDB_FAULT_CLAIM_DONE);
 	if (rc == SB_OK) {
 		*out = sb_item_new(item, bank, SB_ITEM_NEW);
 		return *out ? SB_OK : sb_ddb_nomem(s, "claim");
@@ -167,8 +232,13 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		if (rc == DDB_NOTABLE || (rc == SB_OK && empty > 0)) {
 			int missing = rc == DDB_NOTABLE;
 			cJSON_Delete(cands);
-			/* Looks empty: the ledger decides (law 3 at sell-out). */
-			rc = from_ledger(out, s, ltable, dedup_id, bank);
+			/* Looks empty: the ledger decides (law 3 at sell-out),
+			 * read with the marker when the bank exists. */
+			rc = missing ? SB_ENOTFOUND
+			             : empty_verdict(out, s, ltable, held,
+			                             dedup_id, bank);
+			if (rc == SB_ENOTFOUND)
+				rc = from_ledger(out, s, ltable, dedup_id, bank);
 			if (rc == SB_ENOTFOUND)
 				rc = missing ? sb_seterr(base->box, SB_ENOTFOUND,
 				                         "bank '%s' does not exist "
@@ -219,7 +289,7 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		               "every candidate was taken by others %d times in "
 		               "a row", bank, s->where, MAX_ROUNDS);
 out:
-	if (rc == SB_OK || rc == SB_EMPTY)
+	if (rc == SB_OK || rc == SB_EMPTY || rc == SB_EMPTY_SETTLED)
 		sb_clearerr(base->box);
 	free(avail);
 	free(held);

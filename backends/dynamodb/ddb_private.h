@@ -8,7 +8,12 @@
  *              Python client of the original that scans and deletes only
  *              ever sees items nobody holds;
  *   T(B).held  hash key `item` (S): items taken by storagebox, with `state`
- *              ("reserved" | "assigned"), `token` and `since` (N, ms).
+ *              ("reserved" | "assigned"), `token` and `since` (N, ms);
+ *              plus, once the generic path has taken from the bank, one
+ *              marker row keyed DDB_GENERIC_MARK with state "generic"
+ *              (a line feed is no valid item): without it no item of the
+ *              bank can be reserved, which lets a claim at sell-out skip
+ *              the core's recovery pass (SB_EMPTY_SETTLED).
  * A ledger L uses T(L): hash key `deduplication_id` (S), `item_string` (S)
  * and `bank` (S, storagebox's addition). */
 #ifndef SB_DDB_PRIVATE_H
@@ -20,6 +25,8 @@
 #include <curl/curl.h>
 
 #define DDB_HELD_SUFFIX ".held"
+#define DDB_GENERIC_MARK "\n"          /* held-table key of the marker */
+#define DDB_GENERIC_STATE "generic"    /* its state */
 /* DynamoDB's own limits. */
 #define DDB_MAX_TABLE_NAME 255
 #define DDB_MAX_KEY_BYTES 2048          /* partition key value */
@@ -28,6 +35,8 @@
 
 #define DDB_FAULT_CONFLICT "dynamodb_transaction_conflict"
 #define DDB_FAULT_THROTTLE "dynamodb_throttle"
+/* After the claim's transaction succeeded, before the caller sees it. */
+#define DDB_FAULT_CLAIM_DONE "dynamodb_claim_after_commit"
 
 /* Internal result of a request beyond the sb_error codes. */
 #define DDB_NOTABLE 100  /* ResourceNotFoundException: the table is missing */
@@ -76,6 +85,9 @@ typedef struct {
 	/* Tables known to exist and be ACTIVE (saves DescribeTable calls). */
 	char *known[DDB_TABLE_CACHE];
 	unsigned int known_next;
+	/* Held tables this store has put the generic marker in. */
+	char *marked[DDB_TABLE_CACHE];
+	unsigned int marked_next;
 	/* Last response */
 	char *resp;
 	size_t resp_len, resp_cap;

@@ -296,8 +296,10 @@ static void ddb_close(sb_store *base)
 	free(s->ledger_prefix);
 	free(s->resp);
 	sb_ddb_drop_candidates(s);
-	for (i = 0; i < DDB_TABLE_CACHE; i++)
+	for (i = 0; i < DDB_TABLE_CACHE; i++) {
 		free(s->known[i]);
+		free(s->marked[i]);
+	}
 	free(s);
 }
 

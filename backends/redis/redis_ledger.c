@@ -232,14 +232,16 @@ const sb_ledger_ops rd_ledger_ops = {
 
 /* ---------------------------------------------------------- fused claim */
 
+#define RD_FAULT_CLAIM_DONE "redis_claim_after_reply"
+
 int rd_claim(sb_item **out, sb_store *base, const char *bank,
              const char *ledger, const char *dedup_id, const char *token,
              int64_t now_ms)
 {
 	rd_store *s = (rd_store *)base;
-	char *k[5];
-	const char *argv[11];
-	size_t lens[11], i;
+	char *k[6];
+	const char *argv[12];
+	size_t lens[12], i;
 	redisReply *r = NULL;
 	int rc = SB_OK;
 
@@ -250,24 +252,33 @@ int rd_claim(sb_item **out, sb_store *base, const char *bank,
 	k[2] = rd_key(s, 0, NULL, &lens[5]);
 	k[3] = rd_key(s, RK_QUEUE, bank, &lens[6]);
 	k[4] = rd_key(s, RK_STATE, bank, &lens[7]);
-	for (i = 0; i < 5; i++) {
+	k[5] = rd_key(s, RK_RESV, bank, &lens[8]);
+	for (i = 0; i < 6; i++) {
 		argv[3 + i] = k[i];
 		if (!k[i])
 			rc = rd_nomem(s, "claim");
 	}
 	if (rc == SB_OK) {
-		argv[8] = dedup_id;
-		lens[8] = strlen(dedup_id);
-		argv[9] = bank;
-		lens[9] = strlen(bank);
-		argv[10] = token;
-		lens[10] = strlen(token);
-		rc = rd_eval(&r, s, RS_CLAIM, 5, 3, argv, lens, "claim");
+		argv[9] = dedup_id;
+		lens[9] = strlen(dedup_id);
+		argv[10] = bank;
+		lens[10] = strlen(bank);
+		argv[11] = token;
+		lens[11] = strlen(token);
+		rc = rd_eval(&r, s, RS_CLAIM, 6, 3, argv, lens, "claim");
 	}
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		free(k[i]);
 	if (rc != SB_OK)
 		return rc;
+	/* Crash point (fault builds): the server ran the script and
+	 * answered; the client dies before the caller sees the item. */
+	if (sb_fault_point(base->box, RD_FAULT_CLAIM_DONE)) {
+		freeReplyObject(r);
+		return sb_seterr(base->box, SB_ERROR, "redis: claim: injected "
+		                 "fault at crash point '%s' (committed)",
+		                 RD_FAULT_CLAIM_DONE);
+	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER) {
 		rc = rd_bad_reply(s, r, "claim");
@@ -280,6 +291,8 @@ int rd_claim(sb_item **out, sb_store *base, const char *bank,
 		               s->where);
 	} else if (r->element[0]->integer == 0) {
 		rc = SB_EMPTY;
+	} else if (r->element[0]->integer == 3) {
+		rc = SB_EMPTY_SETTLED;
 	} else if (r->element[0]->integer == 2 && r->elements == 2 &&
 	           r->element[1]->type == REDIS_REPLY_STRING) {
 		*out = sb_item_newn(r->element[1]->str, r->element[1]->len, bank,

@@ -23,17 +23,20 @@
 
 #include <string.h>
 
-/* Fused claim. KEYS: ledger, held, banks, queue, state. ARGV: id, bank,
- * token. Returns {1, entry} (the id's entry, any bank), {-2} (no such
- * bank), {0} (empty) or {2, item} (assigned now). A queued item proves
- * the bank exists (add registers it first), so the bank set is read only
- * when the queue is empty: one call less on the common path. */
+/* Fused claim. KEYS: ledger, held, banks, queue, state, resv. ARGV: id,
+ * bank, token. Returns {1, entry} (the id's entry, any bank), {-2} (no
+ * such bank), {0} (empty), {3} (empty and nothing of the bank reserved:
+ * the caller may skip its recovery pass) or {2, item} (assigned now). A
+ * queued item proves the bank exists (add registers it first), so the
+ * bank set is read only when the queue is empty: one call less on the
+ * common path. */
 static const char claim_src[] =
 "local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
 "if e then return {1, e} end\n"
 "local item = redis.call('LINDEX', KEYS[4], 0)\n"
 "if not item then\n"
 "  if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {-2} end\n"
+"  if redis.call('HLEN', KEYS[6]) == 0 then return {3} end\n"
 "  return {0}\n"
 "end\n"
 "if redis.call('HGET', KEYS[5], item) ~= 'a' then\n"

@@ -379,9 +379,12 @@ void crash_points(void)
 	} else if (is("postgresql")) {
 		fetch_point("postgresql_claim_before_send", 0, 0, 0);
 		fetch_point("postgresql_claim_after_commit", 1, 0, 1);
+	} else if (is("redis")) {
+		fetch_point("redis_claim_after_reply", 1, 0, 1);
+	} else if (is("dynamodb")) {
+		fetch_point("dynamodb_claim_after_commit", 1, 0, 1);
 	}
-	/* Redis has no point inside its one-script claim: the kills cover
-	 * it. DynamoDB's fire before every request (both paths). */
+	/* DynamoDB's retry points fire before every request (both paths). */
 	if (is("dynamodb")) {
 		crash_walk("dynamodb_throttle");
 		crash_walk("dynamodb_transaction_conflict");

@@ -79,6 +79,10 @@ static int held_row(const cJSON *it, void *p)
 	const char *st = sb_ddb_get_s(it, "state");
 	const char *tok = sb_ddb_get_s(it, "token");
 	const char *id = item ? t_map_get(c->owner, item) : NULL;
+	/* The generic path's marker row (README, table layout) is no item. */
+	if (item && strcmp(item, "\n") == 0 && st &&
+	    strcmp(st, "generic") == 0)
+		return 0;
 	c->n++;
 	if (st && strcmp(st, "reserved") == 0)
 		c->reserved++;

@@ -231,8 +231,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_op(&s, op);
 
 	sb_ddb_drop_candidates(&s);
-	for (i = 0; i < DDB_TABLE_CACHE; i++)
+	for (i = 0; i < DDB_TABLE_CACHE; i++) {
 		free(s.known[i]);
+		free(s.marked[i]);
+	}
 	free(s.resp);
 	free(x.body);
 	return 0;
