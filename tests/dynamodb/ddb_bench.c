@@ -1,4 +1,4 @@
-/* DynamoDB benchmark driver (tools/bench/dynamodb_bench.sh runs it; a
+/* DynamoDB benchmark driver (tools/bench.sh runs it; a
  * meson benchmark, not a test). Prints:
  *  - HTTP requests per fetch, counted by the backend: new id, repeat id
  *    while items are left, repeat id after sell-out, new id after sell-out;

@@ -14,6 +14,8 @@ typedef struct {
 	uint64_t ok, empty, errors, skipped, fresh, holders;
 	uint64_t lat_p50, lat_p95, lat_p99, lat_max; /* microseconds */
 	double life_first, life_last;                /* claims/s; 0: n/a */
+	double life_tenth[10];   /* claims/s over each tenth of the bank */
+	int life_n;              /* 10 when life_tenth is filled, else 0 */
 	sb_stats st;
 	int st_ok;
 	const char *finding[MAX_FINDINGS];
@@ -157,6 +159,15 @@ static void life(bench_run *r, tally *t)
 	if (done[n - 1] > done[n - k - 1])
 		t->life_last = (double)k /
 		               ((double)(done[n - 1] - done[n - k - 1]) / 1e6);
+	/* Every tenth the same way, for a curve of the whole life (plots). */
+	for (i = 0; i < 10; i++) {
+		uint64_t lo = items * i / 10, hi = items * (i + 1) / 10;
+		uint64_t from = lo ? done[lo - 1] : 0;
+		if (hi > lo && done[hi - 1] > from)
+			t->life_tenth[i] = (double)(hi - lo) /
+			                   ((double)(done[hi - 1] - from) / 1e6);
+	}
+	t->life_n = 10;
 	free(done);
 }
 
@@ -244,6 +255,9 @@ static void print_json(const bench_run *r, const tally *t)
 			putchar(',');
 		json_str(t->finding[i]);
 	}
+	printf("],\"life_tenths\":[");
+	for (i = 0; i < t->life_n; i++)
+		printf("%s%.1f", i ? "," : "", t->life_tenth[i]);
 	printf("],\"first_error\":");
 	json_str(r->first_error);
 	printf("}\n");

@@ -1,10 +1,14 @@
 /* bench: load the bank, then run the clients: threads with a box each,
  * in one process or in several forked ones (each opens its own boxes after
- * the fork; results come back through a temp file per process). */
+ * the fork; results come back through a temp file per process). The clock
+ * starts once every client has opened its box, in every process: claims/s
+ * measures claims, not connection set-up (pgbench and redis-benchmark,
+ * the baselines of tools/bench.sh, do not count theirs either). */
 #include "bench.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +83,17 @@ typedef struct {
 	uint64_t t0;
 	uint64_t deadline;      /* mono_us; 0: none */
 	uint64_t done;          /* atomic, for the progress line */
+	unsigned ready;         /* atomic: clients past opening their box */
+	int go;                 /* atomic: t0 and deadline are set, start */
 	pthread_mutex_t err_lock;
 } fire_ctx;
+
+static void nap_us(long us)
+{
+	struct timespec ts = { 0, us * 1000 };
+
+	nanosleep(&ts, NULL);
+}
 
 static void note_error(fire_ctx *f, const sb_box *box, int rc)
 {
@@ -121,8 +134,12 @@ static void *client(void *arg)
 
 	if (cli_open(&box, f->r->cli) != 0) {
 		note_error(f, NULL, SB_ERROR);
+		__atomic_add_fetch(&f->ready, 1, __ATOMIC_SEQ_CST);
 		return NULL;
 	}
+	__atomic_add_fetch(&f->ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&f->go, __ATOMIC_ACQUIRE))
+		nap_us(100);
 	for (;;) {
 		uint64_t k = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED);
 		uint64_t i = f->proc + k * cfg->procs, start;
@@ -157,8 +174,26 @@ static void progress(fire_ctx *f, int show)
 	}
 }
 
-/* Run this process's clients; 0 or -1 (threads could not start). */
-static int run_clients(bench_run *r, unsigned proc, uint64_t t0, int show)
+/* The start time, once this process's clients are ready: taken here in a
+ * single process; in a forked one, announced to the parent with a byte on
+ * ready_fd, which answers with the common start time on go_fd. 0: the
+ * parent is gone. */
+static uint64_t start_time(int ready_fd, int go_fd)
+{
+	uint64_t t0 = 0;
+
+	if (ready_fd < 0)
+		return mono_us();
+	if (write(ready_fd, "r", 1) != 1 ||
+	    read(go_fd, &t0, sizeof(t0)) != (ssize_t)sizeof(t0))
+		return 0;
+	return t0;
+}
+
+/* Run this process's clients; 0 or -1 (threads could not start, or the
+ * parent went away). *t0 is the start of the clock. */
+static int run_clients(bench_run *r, unsigned proc, int ready_fd, int go_fd,
+                       uint64_t *t0, int show)
 {
 	const bench_cfg *cfg = r->cfg;
 	pthread_t *th = calloc(cfg->clients, sizeof(*th));
@@ -170,13 +205,18 @@ static int run_clients(bench_run *r, unsigned proc, uint64_t t0, int show)
 	f.proc = proc;
 	f.share = cfg->requests / cfg->procs +
 	          (proc < cfg->requests % cfg->procs ? 1 : 0);
-	f.t0 = t0;
-	f.deadline = cfg->duration > 0
-	                     ? t0 + (uint64_t)(cfg->duration * 1e6) : 0;
 	pthread_mutex_init(&f.err_lock, NULL);
 	for (i = 0; th && i < cfg->clients; i++)
 		if (pthread_create(&th[i], NULL, client, &f) == 0)
 			started++;
+	while (__atomic_load_n(&f.ready, __ATOMIC_SEQ_CST) < started)
+		nap_us(1000);
+	*t0 = f.t0 = start_time(ready_fd, go_fd);
+	if (!f.t0) /* no start: every request stays "not sent" */
+		f.share = 0;
+	f.deadline = cfg->duration > 0
+	                     ? f.t0 + (uint64_t)(cfg->duration * 1e6) : 0;
+	__atomic_store_n(&f.go, 1, __ATOMIC_RELEASE);
 	progress(&f, show && started == cfg->clients);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
@@ -184,15 +224,16 @@ static int run_clients(bench_run *r, unsigned proc, uint64_t t0, int show)
 		fprintf(stderr, "\r%60s\r", "");
 	pthread_mutex_destroy(&f.err_lock);
 	free(th);
-	return started == cfg->clients ? 0 : -1;
+	return started == cfg->clients && f.t0 ? 0 : -1;
 }
 
 /* Child: run, then write this process's results (and first error) out. */
-static int child(bench_run *r, unsigned proc, uint64_t t0, const char *path)
+static int child(bench_run *r, unsigned proc, int ready_fd, int go_fd,
+                 const char *path)
 {
 	FILE *out;
-	uint64_t i;
-	int rc = run_clients(r, proc, t0, 0);
+	uint64_t i, t0;
+	int rc = run_clients(r, proc, ready_fd, go_fd, &t0, 0);
 
 	out = fopen(path, "wb");
 	if (!out)
@@ -223,19 +264,73 @@ static int collect(bench_run *r, unsigned proc, const char *path)
 	return ok ? 0 : -1;
 }
 
-static int fire_procs(bench_run *r, uint64_t t0)
+/* How many of the n children have exited (not reaped: fire_procs still
+ * collects their status). */
+static unsigned children_gone(const pid_t *pids, unsigned n)
+{
+	unsigned gone = 0;
+
+	for (unsigned p = 0; p < n; p++) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pids[p], &si,
+		           WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
+			gone++;
+	}
+	return gone;
+}
+
+/* Wait for a "ready" byte from each of the n children (one that died
+ * before sending it is counted out, so the others are not kept waiting),
+ * then hand all of them the same start time. */
+static uint64_t start_children(int ready_fd, int go_fd, const pid_t *pids,
+                               unsigned n)
+{
+	unsigned got = 0;
+	uint64_t t0;
+	char c;
+
+	while (got < n) {
+		struct pollfd pfd = { ready_fd, POLLIN, 0 };
+		int k = poll(&pfd, 1, 100);
+		if (k > 0) {
+			if (read(ready_fd, &c, 1) != 1)
+				break;
+			got++;
+		} else if ((k == 0 || errno != EINTR) &&
+		           got + children_gone(pids, n) >= n) {
+			break;
+		}
+	}
+	t0 = mono_us();
+	/* One start time per ready child: each reads one. (Writing more with
+	 * every reader gone would raise SIGPIPE.) */
+	for (unsigned p = 0; p < got; p++)
+		if (write(go_fd, &t0, sizeof(t0)) != (ssize_t)sizeof(t0))
+			break;
+	return t0;
+}
+
+static int fire_procs(bench_run *r, uint64_t *t0)
 {
 	const bench_cfg *cfg = r->cfg;
 	const char *tmp = getenv("TMPDIR");
 	pid_t *pids = calloc(cfg->procs, sizeof(*pids));
 	char (*paths)[256] = calloc(cfg->procs, sizeof(*paths));
-	unsigned p;
+	int ready[2] = { -1, -1 }, go[2] = { -1, -1 };
+	unsigned p, forked = 0;
 	int bad = 0;
 
-	if (!pids || !paths) {
+	if (!pids || !paths || pipe(ready) != 0 || pipe(go) != 0) {
 		free(pids);
 		free(paths);
-		cli_err(r->cli, "out of memory");
+		for (p = 0; p < 2; p++) {
+			if (ready[p] >= 0)
+				close(ready[p]);
+			if (go[p] >= 0)
+				close(go[p]);
+		}
+		cli_err(r->cli, "out of memory or pipes");
 		return CLI_EXIT_ERROR;
 	}
 	fflush(NULL); /* children must not flush the parent's buffers again */
@@ -243,14 +338,25 @@ static int fire_procs(bench_run *r, uint64_t t0)
 		snprintf(paths[p], sizeof(paths[p]), "%s/storagebox-bench-%ld-%u",
 		         tmp && *tmp ? tmp : "/tmp", (long)getpid(), p);
 		pids[p] = fork();
-		if (pids[p] == 0)
-			_exit(child(r, p, t0, paths[p]));
+		if (pids[p] == 0) {
+			close(ready[0]);
+			close(go[1]);
+			_exit(child(r, p, ready[1], go[0], paths[p]));
+		}
 		if (pids[p] < 0) {
 			cli_err(r->cli, "fork: %s", strerror(errno));
 			bad = 1;
 			break;
 		}
+		forked++;
 	}
+	/* Our copies of the children's ends: a dead child then reads as
+	 * end-of-file instead of a wait forever. */
+	close(ready[1]);
+	close(go[0]);
+	*t0 = start_children(ready[0], go[1], pids, forked);
+	close(ready[0]);
+	close(go[1]);
 	for (p = 0; p < cfg->procs && pids[p] > 0; p++) {
 		int st;
 		if (waitpid(pids[p], &st, 0) < 0 || !WIFEXITED(st) ||
@@ -271,10 +377,11 @@ int bench_fire(bench_run *r)
 	int rc;
 
 	if (r->cfg->procs == 1)
-		rc = run_clients(r, 0, t0, !r->cfg->quiet && isatty(2)) == 0
+		rc = run_clients(r, 0, -1, -1, &t0,
+		                 !r->cfg->quiet && isatty(2)) == 0
 		             ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 	else
-		rc = fire_procs(r, t0);
+		rc = fire_procs(r, &t0);
 	r->run_s = (double)(mono_us() - t0) / 1e6;
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);

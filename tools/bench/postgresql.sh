@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# PostgreSQL section of tools/bench.sh (issues 3 and 6), on the server the
+# test script's plug-in starts (PostgreSQL 15, default durability: fsync
+# and synchronous_commit on). Fused claims/s at 1, 8 and 32 clients beside
+# pgbench running a prepared single-row UPDATE by primary key with the
+# same clients; the generic path; the bulk load of BIG items beside a raw
+# \copy of the same items into a plain table; the life of that bank
+# (drained to the last item by 32 clients); a 10,000-item bank beside it.
+
+bench_postgresql() {
+	local uri=$SB_TEST_PG_URI c base sb r items t0 t1 raw ours big_cps i fused8=0
+	# psql only: no NOTICEs about tables that are not there yet.
+	local bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+	local psql=(env PGOPTIONS='-c client_min_messages=warning' "$bin/psql"
+		-X -q -v ON_ERROR_STOP=1 "$uri")
+	"${psql[@]}" <<-'EOF'
+	DROP TABLE IF EXISTS bench_acct;
+	CREATE TABLE bench_acct (id integer PRIMARY KEY, n integer NOT NULL);
+	INSERT INTO bench_acct SELECT g, 0 FROM generate_series(1, 100000) g;
+	VACUUM ANALYZE bench_acct;
+	EOF
+	printf '\\set id random(1, 100000)\nUPDATE bench_acct SET n = n + 1 WHERE id = :id;\n' \
+		>"$DATA/pg-update.sql"
+	# A bank that outlasts the run at 32 clients (~5,000 claims/s here).
+	items=$((SECS * 7000 + 10000))
+	: >"$DATA/clients-postgresql.dat"
+	for c in 1 8 32; do
+		base=$("$bin/pgbench" -n -M prepared -f "$DATA/pg-update.sql" -c "$c" -j "$c" \
+			-T "$SECS" "$uri" 2>"$DATA/pgbench-$c.err" |
+			sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1)
+		[ -n "$base" ] || { fail "pgbench -c $c: $(tail -n 3 "$DATA/pgbench-$c.err")"; base=0; }
+		sbbench "pg-c$c" --uri "$uri" -- --clients "$c" --items "$items" \
+			--repeat 0 --duration "$SECS"
+		sb=$(jnum claims_per_s "$BENCH_JSON")
+		[ "$c" = 8 ] && fused8=$sb
+		r=$(ratio "$sb" "$base")
+		if [ "$c" = 32 ]; then
+			row postgresql "fused claims/s, 32 clients" "$(num "$sb")" \
+				"$(num "$base") (pgbench)" "$r" "≥ 0.7" "$(at_least "$r" 0.7)"
+		else
+			row postgresql "fused claims/s, $c client$([ "$c" = 1 ] || echo s)" \
+				"$(num "$sb")" "$(num "$base") (pgbench)" "$r" "" ""
+		fi
+		printf '%s %s %s\n' "$c" "$sb" "$base" >>"$DATA/clients-postgresql.dat"
+	done
+	"${psql[@]}" -c 'DROP TABLE bench_acct'
+
+	sbbench pg-generic --uri "$uri" --protocol generic -- --clients 8 \
+		--items "$items" --repeat 0 --duration "$SECS"
+	sb=$(jnum claims_per_s "$BENCH_JSON")
+	row postgresql "generic claims/s, 8 clients" "$(num "$sb")" \
+		"$(num "$fused8") (fused)" "$(ratio "$sb" "$fused8")" "" ""
+
+	# Raw COPY of the very items the bench loads, into a plain table.
+	seq -f "bench-item-%010.0f" 0 "$((BIG - 1))" >"$DATA/pg-items.txt"
+	"${psql[@]}" -c 'DROP TABLE IF EXISTS bench_rawcopy' \
+		-c 'CREATE TABLE bench_rawcopy (item text)'
+	t0=$(now)
+	"${psql[@]}" -c "\\copy bench_rawcopy (item) FROM '$DATA/pg-items.txt'"
+	t1=$(now)
+	"${psql[@]}" -c 'DROP TABLE bench_rawcopy'
+	rm -f "$DATA/pg-items.txt"
+	raw=$(per_s "$BIG" "$(calc "$t1 - $t0")")
+
+	sbbench pg-life --uri "$uri" -- --clients 32 --items "$BIG" --repeat 0
+	ours=$(jnum load_items_per_s "$BENCH_JSON")
+	r=$(ratio "$ours" "$raw")
+	row postgresql "bulk add of $(num "$BIG") items, items/s" "$(num "$ours")" \
+		"$(num "$raw") (raw COPY)" "$r" "≥ 0.4" "$(at_least "$r" 0.4)"
+	bulk_data PostgreSQL "$BIG" "$ours"
+	life_row postgresql "$BIG" "32 clients" 0.8
+	life_data postgresql "PostgreSQL, $(num "$BIG") items, 32 clients"
+	big_cps=$(jnum claims_per_s "$BENCH_JSON")
+
+	# A short run: the median of three.
+	local small=()
+	for i in 1 2 3; do
+		sbbench "pg-small-$i" --uri "$uri" -- --clients 32 --items 10000 --repeat 0
+		small+=("$(jnum claims_per_s "$BENCH_JSON")")
+	done
+	sb=$(median "${small[@]}")
+	r=$(ratio "$big_cps" "$sb")
+	row postgresql "claims/s draining a $(num "$BIG")-item bank, 32 clients" \
+		"$(num "$big_cps")" "$(num "$sb") (10,000-item bank)" "$r" \
+		"0.8 – 1.2" "$(within "$r" 0.8 1.2)"
+}

@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# Redis section of tools/bench.sh (issues 4 and 6), on the redis-server the
+# test script's plug-in starts (redis 7, AOF on with appendfsync everysec,
+# a password). Fused claims/s at 1, 8, 32 and 64 clients beside
+# redis-benchmark running EVALSHA of a script that returns 1 with as many
+# connections; peak RSS of the 64-client run; the generic path; the bulk
+# load and life of a BIG-item bank; a 10,000-item bank beside it.
+
+bench_redis() {
+	local uri=$SB_TEST_REDIS_URI host port pw sha c n base sb r big_cps
+	local fused32=0 i
+	# redis://:PASSWORD@HOST:PORT/DB, as tools/servers/redis.sh writes it.
+	pw=$(sed -n 's|^redis://:\([^@]*\)@.*|\1|p' <<<"$uri")
+	host=$(sed -n 's|^redis://[^@]*@\([^:/]*\).*|\1|p' <<<"$uri")
+	port=$(sed -n 's|^redis://[^@]*@[^:/]*:\([0-9]*\).*|\1|p' <<<"$uri")
+	if [ -z "$host" ] || [ -z "$port" ]; then
+		die "redis: cannot read host and port from SB_TEST_REDIS_URI"
+	fi
+	sha=$(REDISCLI_AUTH=$pw redis-cli -h "$host" -p "$port" script load "return 1")
+	# redis-benchmark takes the password in its URI, with the user named.
+	local bench_uri="redis://default:$pw@$host:$port"
+	[ -n "$pw" ] || bench_uri="redis://$host:$port"
+	# Requests for the baseline: a few seconds' worth at ~50,000/s.
+	n=$((SECS * 40000))
+	: >"$DATA/clients-redis.dat"
+	for c in 1 8 32 64; do
+		base=$(redis-benchmark -u "$bench_uri" -c "$c" -n "$n" -q \
+			EVALSHA "$sha" 0 2>"$DATA/redis-benchmark-$c.err" |
+			tr '\r' '\n' | sed -n 's/.* \([0-9.]*\) requests per second.*/\1/p' |
+			tail -n 1)
+		[ -n "$base" ] || { fail "redis-benchmark -c $c: $(tail -n 3 "$DATA/redis-benchmark-$c.err")"; base=0; }
+		sbbench "redis-c$c" --uri "$uri" -- --clients "$c" \
+			--items "$((SECS * 40000 + 10000))" --repeat 0 --duration "$SECS"
+		sb=$(jnum claims_per_s "$BENCH_JSON")
+		r=$(ratio "$sb" "$base")
+		if [ "$c" = 32 ]; then
+			fused32=$sb
+			row redis "fused claims/s, 32 clients" "$(num "$sb")" \
+				"$(num "$base") (redis-benchmark)" "$r" "≥ 0.8" "$(at_least "$r" 0.8)"
+		else
+			row redis "fused claims/s, $c client$([ "$c" = 1 ] || echo s)" \
+				"$(num "$sb")" "$(num "$base") (redis-benchmark)" "$r" "" ""
+		fi
+		printf '%s %s %s\n' "$c" "$sb" "$base" >>"$DATA/clients-redis.dat"
+		if [ "$c" = 64 ]; then
+			local kib mib
+			kib=$(jnum peak_rss_kib "$BENCH_JSON")
+			mib=$(calc "$kib / 1024")
+			row memory "peak RSS, storagebox bench, Redis, 64 clients, MiB" \
+				"$(printf '%.1f' "$mib")" "" "" "< 64" \
+				"$(awk -v m="$mib" 'BEGIN { print (m < 64 ? "met" : "missed") }')"
+		fi
+	done
+
+	sbbench redis-generic --uri "$uri" --protocol generic -- --clients 32 \
+		--items "$((SECS * 40000 + 10000))" --repeat 0 --duration "$SECS"
+	sb=$(jnum claims_per_s "$BENCH_JSON")
+	row redis "generic claims/s, 32 clients" "$(num "$sb")" \
+		"$(num "$fused32") (fused)" "$(ratio "$sb" "$fused32")" "" ""
+
+	sbbench redis-life --uri "$uri" -- --clients 32 --items "$BIG" --repeat 0
+	sb=$(jnum load_items_per_s "$BENCH_JSON")
+	row redis "bulk add of $(num "$BIG") items, items/s" "$(num "$sb")" \
+		"" "" "≥ 300,000" "$(at_least "$sb" 300000)"
+	bulk_data Redis "$BIG" "$sb"
+	life_row redis "$BIG" "32 clients"
+	life_data redis "Redis, $(num "$BIG") items, 32 clients"
+	big_cps=$(jnum claims_per_s "$BENCH_JSON")
+
+	# A short run: the median of three.
+	local small=()
+	for i in 1 2 3; do
+		sbbench "redis-small-$i" --uri "$uri" -- --clients 32 --items 10000 --repeat 0
+		small+=("$(jnum claims_per_s "$BENCH_JSON")")
+	done
+	sb=$(median "${small[@]}")
+	r=$(ratio "$big_cps" "$sb")
+	row redis "claims/s draining a $(num "$BIG")-item bank, 32 clients" \
+		"$(num "$big_cps")" "$(num "$sb") (10,000-item bank)" "$r" \
+		"0.9 – 1.1" "$(within "$r" 0.9 1.1)"
+}
