@@ -47,12 +47,14 @@ write_results() {
 		printf -- '- Servers as `tools/test.sh` starts them, on loopback: %s.\n' "$(joined ', ' "${VERSIONS[@]}")"
 		printf -- '- Each throughput step runs %s s; banks that are drained hold %s items (DynamoDB Local: %s).\n' \
 			"$SECS" "$(num "$BIG")" "$(num "$DDB_LIFE")"
-		printf -- '- Run time %dm%02ds. Load average (1, 5, 15 min) at the start: %s; at the end: %s; highest 1-min load seen after a step: %s.\n' \
+		printf -- '- Run time %dm%02ds. Load average (1, 5, 15 min) at the start: %s; at the end: %s; highest 1-min load seen after a step: %s (the 32- and 64-client steps raise it themselves).\n' \
 			$((RUN_SECONDS / 60)) $((RUN_SECONDS % 60)) "$LOAD_START" "$LOAD_END" "$LOAD_PEAK"
-		if awk -v a="${LOAD_START%% *}" -v b="$LOAD_PEAK" -v n="$(nproc)" \
-			'BEGIN { exit !(a > n / 4 || b > n) }'; then
-			printf -- '- **The machine was not idle during the run** (1-min load up to %s on %s cores): absolute figures are low and noisy; the ratios, measured side by side, hold better.\n' \
-				"$LOAD_PEAK" "$(nproc)"
+		# Only the load before the first step tells of other work: the
+		# steps with many clients load the machine by design.
+		if awk -v a="${LOAD_START%% *}" -v n="$(nproc)" \
+			'BEGIN { exit !(a > n / 4) }'; then
+			printf -- '- **The machine was not idle when the run started** (1-min load %s on %s cores): absolute figures are low and noisy; the ratios, measured side by side, hold better.\n' \
+				"${LOAD_START%% *}" "$(nproc)"
 		fi
 		[ -n "${BENCH_NOTE:-}" ] && printf -- '- Note: %s\n' "$BENCH_NOTE"
 		printf -- '- Targets: %s met, %s missed.\n' "$met" "$missed"
