@@ -108,7 +108,7 @@ for name in "${TARGETS[@]}"; do
 	dir=$OUT/$name
 	rc=$(cat "$dir/rc" 2>/dev/null || echo '?')
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -n 1)
-	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$dir/log" | tail -n 1)
+	cov=$({ grep -o 'cov: [0-9]* ft: [0-9]*' "$dir/log" || true; } | tail -n 1)
 	corp=$(find "$dir/corpus" -type f | wc -l)
 	if [ "$rc" = 0 ]; then
 		printf '  %-9s ok      %s execs, %s, %s new inputs\n' \
