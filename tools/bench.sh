@@ -100,6 +100,7 @@ wants sqlite && targets+=(tools/bench/sqlite_raw)
 for b in postgresql redis dynamodb; do
 	wants "$b" && opts+=("-D$b=enabled")
 done
+wants redis && targets+=(tools/bench/redis_claim_script)
 wants dynamodb && targets+=(tests/dynamodb/ddb_bench)
 if [ -f "$BUILD/build.ninja" ]; then
 	meson configure "$BUILD" "${opts[@]}" >/dev/null
@@ -111,6 +112,7 @@ ninja -C "$BUILD" "${targets[@]}" >/dev/null
 {
 	CLI=$ROOT/$BUILD/tools/storagebox
 	SQLITE_RAW=$ROOT/$BUILD/tools/bench/sqlite_raw
+	REDIS_CLAIM=$ROOT/$BUILD/tools/bench/redis_claim_script
 	DDB_BENCH=$ROOT/$BUILD/tests/dynamodb/ddb_bench
 	DATA=$ROOT/$BUILD/bench-data
 }

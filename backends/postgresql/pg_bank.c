@@ -115,9 +115,16 @@ static int copy_items(pg_store *s, const char *const *items, size_t n)
  * to this bank, whatever its state since) and the first of its repeats in
  * the batch. Adds to one bank take a transaction-scoped advisory lock on
  * the bank, so no other add can insert the same digest meanwhile: plain
- * INSERTs suffice (ON CONFLICT's speculative insertion cost 4x more). */
+ * INSERTs suffice (ON CONFLICT's speculative insertion cost 4x more).
+ * The batch is deduplicated and probed in digest order, the order of the
+ * sb_item index, so each index page is read once per batch (probing in
+ * hash-table order read them at random), and work_mem is raised for the
+ * transaction so the sorts of a 50,000-item batch stay in memory (the
+ * default 4 MB spilled them to disk). Together: a 1,000,000-item add
+ * 1.4x faster. */
 static const char *const add_sql[] = {
 	"SELECT pg_advisory_xact_lock(1935802370, $1::integer)",
+	"SET LOCAL work_mem = '64MB'",
 	"CREATE TEMP TABLE IF NOT EXISTS sb_stage ("
 	" ord bigint GENERATED ALWAYS AS IDENTITY,"
 	" item text NOT NULL) ON COMMIT DELETE ROWS",
@@ -127,8 +134,9 @@ static const char *const add_sql[] = {
 	NULL, /* COPY */
 	"INSERT INTO pg_temp.sb_new (h, ord, item)"
 	" SELECT s.h, s.ord, s.item FROM"
-	" (SELECT sha256(convert_to(item, 'UTF8')) AS h, min(ord) AS ord, item"
-	"  FROM pg_temp.sb_stage GROUP BY item) s"
+	" (SELECT DISTINCT ON (h) h, ord, item FROM"
+	"  (SELECT sha256(convert_to(item, 'UTF8')) AS h, ord, item"
+	"   FROM pg_temp.sb_stage) d ORDER BY h, ord) s"
 	" WHERE NOT EXISTS (SELECT 1 FROM @.sb_item i"
 	"  WHERE i.bank_id = $1::integer AND i.h = s.h)",
 	"INSERT INTO @.sb_item (bank_id, h)"

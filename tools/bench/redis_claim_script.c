@@ -1,0 +1,13 @@
+/* Prints the Lua source of the Redis backend's fused claim on stdout.
+ * tools/bench.sh loads it and runs it under redis-benchmark with the
+ * baseline's client count: the claim's cost on the server alone, without
+ * storagebox's client, to tell the script's work from the client's. */
+#include "backends/redis/redis_private.h"
+
+#include <stdio.h>
+
+int main(void)
+{
+	return fputs(rd_script_src[RS_CLAIM], stdout) == EOF ||
+	       fflush(stdout) != 0;
+}
