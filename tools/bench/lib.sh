@@ -63,11 +63,16 @@ sample_load() {
 # "$DATA/NAME.json"). A broken law or failed requests are recorded as a
 # failure of the run, and the figures are still reported.
 sbbench() {
-	local name=$1 global=() rc=0
+	local name=$1 global=() uri="" rc=0
 	shift
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do global+=("$1"); shift; done
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		# The URI goes in the environment: its password stays out of ps.
+		if [ "$1" = --uri ]; then uri=$2; shift 2; continue; fi
+		global+=("$1")
+		shift
+	done
 	[ $# -gt 0 ] && shift
-	BENCH_JSON=$("$CLI" "${global[@]}" bench --json --quiet "$@" \
+	BENCH_JSON=$(STORAGEBOX_URI=$uri "$CLI" "${global[@]}" bench --json --quiet "$@" \
 		2>"$DATA/$name.err") || rc=$?
 	printf '%s\n' "$BENCH_JSON" >"$DATA/$name.json"
 	sample_load

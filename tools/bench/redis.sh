@@ -64,7 +64,7 @@ bench_redis() {
 	# claim without storagebox's client.
 	local cs_bank=bench-script-bank cs_sha cs cli=(redis-cli -h "$host" -p "$port")
 	seq -f "bench-item-%010.0f" 1 "$((n + 10000))" |
-		"$CLI" --uri "$uri" add "$cs_bank" - >/dev/null ||
+		STORAGEBOX_URI=$uri "$CLI" add "$cs_bank" - >/dev/null ||
 		fail "redis: add for the claim script run failed"
 	cs_sha=$(REDISCLI_AUTH=$pw "${cli[@]}" script load "$("$REDIS_CLAIM")")
 	cs=$(redis-benchmark -u "$bench_uri" -c 32 -n "$n" -r 100000000 -q \
