@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,27 @@ const char *sb_uri_param(sb_uri *uri, const char *key)
 		}
 	}
 	return v;
+}
+
+int sb_uri_param_num(sb_box *box, sb_uri *uri, const char *key,
+                     const char *what, long long lo, long long hi,
+                     long long *out)
+{
+	const char *v = sb_uri_param(uri, key);
+	char *end;
+	long long n;
+
+	if (!v)
+		return SB_OK;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	/* strtoll alone would take spaces, a sign and out-of-range input */
+	if (*v < '0' || *v > '9' || *end || errno || n < lo || n > hi)
+		return sb_seterr(box, SB_EURI, "%s URI: option %s must be %s "
+		                 "from %lld to %lld, not '%.64s'", uri->scheme,
+		                 key, what ? what : "a whole number", lo, hi, v);
+	*out = n;
+	return SB_OK;
 }
 
 const char *sb_uri_unused(const sb_uri *uri)

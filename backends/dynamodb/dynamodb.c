@@ -319,19 +319,11 @@ static const char *env(const char *name)
 static int num_opt(sb_uri *uri, sb_box *box, const char *key, long lo,
                    long hi, long *out)
 {
-	const char *v = sb_uri_param(uri, key);
-	char *end;
-	long n;
+	long long n = *out;
+	int rc = sb_uri_param_num(box, uri, key, NULL, lo, hi, &n);
 
-	if (!v)
-		return SB_OK;
-	n = strtol(v, &end, 10);
-	if (!*v || *end || n < lo || n > hi)
-		return sb_seterr(box, SB_EURI, "%s: option %s must be a whole "
-		                 "number from %ld to %ld", uri->redacted, key,
-		                 lo, hi);
-	*out = n;
-	return SB_OK;
+	*out = (long)n;
+	return rc;
 }
 
 static int word_ok(const char *s, int dash_ok)

@@ -464,11 +464,13 @@ static const sb_store_ops pg_store_ops = {
 	.claim = pg_claim,
 };
 
-/* ?schema= and ?statement_timeout=. */
+/* ?schema=, ?statement_timeout= and ?query_timeout=. */
 static int own_options(pg_store *s, sb_uri *uri)
 {
+	static const char ms_what[] = "a number of milliseconds (0: none)";
 	const char *v = sb_uri_param(uri, "schema");
 	size_t i;
+	int rc;
 
 	if (!v)
 		v = PG_DEFAULT_SCHEMA;
@@ -484,37 +486,16 @@ static int own_options(pg_store *s, sb_uri *uri)
 		                 "pg_...), not '%.80s'", v);
 	memcpy(s->schema, v, i + 1);
 	s->statement_timeout_ms = -1;
-	if ((v = sb_uri_param(uri, "statement_timeout"))) {
-		char *end;
-		long long ms;
-
-		errno = 0;
-		ms = strtoll(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end || errno || ms > INT_MAX)
-			return sb_seterr(s->base.box, SB_EURI,
-			                 "postgresql URI: option statement_timeout "
-			                 "must be a number of milliseconds (0: none), "
-			                 "not '%.80s'", v);
-		s->statement_timeout_ms = ms;
-	}
+	rc = sb_uri_param_num(s->base.box, uri, "statement_timeout", ms_what, 0,
+	                      INT_MAX, &s->statement_timeout_ms);
+	if (rc != SB_OK)
+		return rc;
 	s->query_timeout_ms = PG_DEFAULT_QUERY_TIMEOUT_MS;
 	if (s->statement_timeout_ms > 0 &&
 	    s->statement_timeout_ms + 2000 > s->query_timeout_ms)
 		s->query_timeout_ms = s->statement_timeout_ms + 2000;
-	if ((v = sb_uri_param(uri, "query_timeout"))) {
-		char *end;
-		long long ms;
-
-		errno = 0;
-		ms = strtoll(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end || errno || ms > INT_MAX)
-			return sb_seterr(s->base.box, SB_EURI,
-			                 "postgresql URI: option query_timeout "
-			                 "must be a number of milliseconds (0: none), "
-			                 "not '%.80s'", v);
-		s->query_timeout_ms = ms;
-	}
-	return SB_OK;
+	return sb_uri_param_num(s->base.box, uri, "query_timeout", ms_what, 0,
+	                        INT_MAX, &s->query_timeout_ms);
 }
 
 static int is_libpq_keyword(const PQconninfoOption *opts, const char *key)

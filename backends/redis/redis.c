@@ -110,22 +110,13 @@ sb_item *rd_entry_decode(const char *v, size_t len, unsigned int flags,
 static int parse_ms(rd_store *s, sb_uri *uri, const char *key, int def,
                     int *out)
 {
-	const char *v = sb_uri_param(uri, key);
-	char *end;
-	long long ms;
+	long long ms = def;
+	int rc = sb_uri_param_num(s->base.box, uri, key,
+	                          "a number of milliseconds (0: no limit)", 0,
+	                          RD_TIMEOUT_MAX_MS, &ms);
 
-	*out = def;
-	if (!v)
-		return SB_OK;
-	errno = 0;
-	ms = strtoll(v, &end, 10);
-	if (*v < '0' || *v > '9' || *end || errno || ms > RD_TIMEOUT_MAX_MS)
-		return sb_seterr(s->base.box, SB_EURI,
-		                 "%s URI: option %s must be a number of "
-		                 "milliseconds from 0 (no limit) to %d, not "
-		                 "'%.64s'", uri->scheme, key, RD_TIMEOUT_MAX_MS, v);
 	*out = (int)ms;
-	return SB_OK;
+	return rc;
 }
 
 static int parse_db(rd_store *s, const char *scheme, const char *v)

@@ -30,7 +30,6 @@
  */
 #include "sqlite_private.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +188,8 @@ static void sq_close(sb_store *base)
 static int sq_options(sq_store *s, sb_uri *uri, int *sync_full)
 {
 	const char *v = sb_uri_param(uri, "synchronous");
+	long long busy;
+	int rc;
 
 	*sync_full = 1;
 	if (v && strcasecmp(v, "normal") == 0)
@@ -197,22 +198,11 @@ static int sq_options(sq_store *s, sb_uri *uri, int *sync_full)
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "sqlite: option synchronous must be 'full' or "
 		                 "'normal', not '%.100s'", v);
-	s->busy_ms = SQ_DEFAULT_BUSY_MS;
-	v = sb_uri_param(uri, "busy_timeout");
-	if (v) {
-		char *end;
-		long long ms;
-
-		errno = 0;
-		ms = strtoll(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end || errno || ms > INT_MAX)
-			return sb_seterr(s->base.box, SB_EURI,
-			                 "sqlite: option busy_timeout must be a "
-			                 "non-negative number of milliseconds, not "
-			                 "'%.100s'", v);
-		s->busy_ms = (int)ms;
-	}
-	return SB_OK;
+	busy = SQ_DEFAULT_BUSY_MS;
+	rc = sb_uri_param_num(s->base.box, uri, "busy_timeout",
+	                      "a number of milliseconds", 0, INT_MAX, &busy);
+	s->busy_ms = (int)busy;
+	return rc;
 }
 
 static int sq_check_uri(sb_box *box, const sb_uri *uri)

@@ -67,6 +67,18 @@ typedef struct sb_uri {
  */
 SB_EXTERN(const char *) sb_uri_param(sb_uri *uri, const char *key);
 
+/**
+ * Query option @p key as a whole number in [@p lo, @p hi] (@p lo >= 0;
+ * decimal digits only, no sign) into *out. Absent: SB_OK, *out unchanged.
+ * Anything else: SB_EURI on @p box, the message naming the scheme, the
+ * option, @p what (e.g. "a number of milliseconds (0: no limit)"; NULL:
+ * "a whole number") and the range. Marks the option used, as
+ * sb_uri_param() does. Thread-safety: as sb_seterr() on @p box.
+ */
+SB_EXTERN(int) sb_uri_param_num(sb_box *box, sb_uri *uri, const char *key,
+                                const char *what, long long lo, long long hi,
+                                long long *out);
+
 /** Every bank operation needs a store. Embed first in a backend's struct. */
 typedef struct sb_store sb_store;
 
