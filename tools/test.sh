@@ -194,6 +194,7 @@ if [ -f tools/fuzz.sh ]; then
 fi
 
 section "stopping servers"
+redact_logs build-ci build-asan build-tsan
 stop_servers
 
 section "summary (${SECONDS}s)"

@@ -1,4 +1,5 @@
 # Sourced by tools/test.sh, tools/serve.sh and tools/bench.sh: the
+# shellcheck shell=bash
 # helpers they share and the servers the backend suites need, started the
 # same way everywhere. The caller sets ROOT, PACKAGES and SERVERS first,
 # then calls ensure_packages and start_servers; stop_servers runs at exit.
@@ -41,6 +42,27 @@ stop_servers() {
 trap stop_servers EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# redact_logs DIR...: replace the test servers' passwords (read from the
+# SB_TEST_*URI variables) with *** in the meson logs under each DIR:
+# meson writes the inherited environment into testlog.txt and .json.
+redact_logs() {
+	local var pw esc dir f pws=()
+	for var in $(compgen -e | grep -E '^SB_TEST_[A-Z_]*URI$'); do
+		pw=$(sed -n 's|^[a-z+]*://[^:@/]*:\([^@/]*\)@.*|\1|p' <<<"${!var}")
+		[ -n "$pw" ] && pws+=("$pw")
+	done
+	[ ${#pws[@]} -gt 0 ] || return 0
+	for dir in "$@"; do
+		for f in "$dir"/meson-logs/*.txt "$dir"/meson-logs/*.json; do
+			[ -f "$f" ] || continue
+			for pw in "${pws[@]}"; do
+				esc=$(printf '%s' "$pw" | sed 's/[][\.*^$|/&]/\\&/g')
+				sed -i "s/$esc/***/g" "$f"
+			done
+		done
+	done
+}
 
 # 0 if something accepts connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
