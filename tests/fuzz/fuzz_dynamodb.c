@@ -13,7 +13,7 @@
  * item comes back exactly when the contract says, every error has a
  * message; and, by the sanitizers, no bad access and no leak. */
 #include "ddb_private.h"
-#include "fuzz_common.h"
+#include "fuzz_store.h"
 
 /* A claim could otherwise wait 100 ms per DescribeTable answer that is
  * not ACTIVE: keep each input fast. */
@@ -61,25 +61,6 @@ static const char *next_answer(void *p, const char *op, long *status,
 	return x->body;
 }
 
-static int on_resv(const char *item, const char *token, int64_t since,
-                   void *p)
-{
-	int *n = p;
-
-	(void)since;
-	FZ_CHECK(item && token);
-	return ++*n >= 3 ? 7 : 0; /* the third one stops: 7 comes back */
-}
-
-static int on_entry(const char *id, const char *bank, const char *item,
-                    void *p)
-{
-	int *n = p;
-
-	FZ_CHECK(id && bank && item);
-	return ++*n >= 3 ? 7 : 0;
-}
-
 /* Selector 'a': each answer alone through sb_ddb_answer. */
 static void answers(ddb_store *s, fz_records *rec)
 {
@@ -121,79 +102,9 @@ static void answers(ddb_store *s, fz_records *rec)
 
 static void run_op(ddb_store *s, int op)
 {
-	sb_store *st = &s->base;
-	const char *items[] = { "a", "b", "a", "{\"S\":\"x\"}" };
-	sb_item *it = NULL;
-	sb_bank_counts bc;
-	uint64_t added = 0, skipped = 0, cnt = 0;
-	int rc, n = 0;
+	static const char *const items[4] = { "a", "b", "a", "{\"S\":\"x\"}" };
 
-	switch (op) {
-	case 1: /* c */
-		rc = sb_ddb_claim(&it, st, "bank", "ledger", "id", "tok", 1000);
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
-		sb_item_free(it);
-		break;
-	case 2: /* t */
-		rc = st->bank->take(&it, st, "bank", "tok", 1000);
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
-		sb_item_free(it);
-		break;
-	case 3: /* s */
-		rc = st->bank->settle(st, "bank", "a", "tok");
-		break;
-	case 4: /* p */
-		rc = st->bank->put_back(st, "bank", "a", "tok");
-		break;
-	case 5: /* n */
-		rc = st->bank->count(&bc, st, "bank");
-		break;
-	case 6: /* r */
-		rc = st->bank->reserved(st, "bank", 5000, on_resv, &n);
-		FZ_CHECK(n < 3 || rc == 7);
-		if (rc == 7)
-			return;
-		break;
-	case 7: /* k */
-		rc = st->bank->create(st, "bank");
-		break;
-	case 8: /* d */
-		rc = st->bank->add(&added, &skipped, st, "bank", items, 4);
-		FZ_CHECK(rc != SB_OK || added + skipped == 4);
-		break;
-	case 9: /* g */
-		rc = st->ledger->get(&it, st, "ledger", "id");
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
-		sb_item_free(it);
-		break;
-	case 10: /* u */
-		rc = st->ledger->put_if_absent(&it, st, "ledger", "id", "bank",
-		                               "a");
-		FZ_CHECK((rc == SB_ECONFLICT) == (it != NULL));
-		sb_item_free(it);
-		break;
-	case 11: /* e */
-		rc = st->ledger->export(st, "ledger", on_entry, &n);
-		FZ_CHECK(n < 3 || rc == 7);
-		if (rc == 7)
-			return;
-		break;
-	case 12: /* m */
-		rc = st->ledger->count(&cnt, st, "ledger", "bank");
-		break;
-	default: /* l */
-		rc = st->ledger->create ? st->ledger->create(st, "ledger") : 0;
-		break;
-	}
-	/* Only sb_error codes leave the backend, and errors say why. */
-	/* SB_FUZZ_DEBUG=1: say what each input did (for writing seeds). */
-	if (getenv("SB_FUZZ_DEBUG"))
-		fprintf(stderr, "op %d: rc %d: %s\n", op, rc,
-		        s->base.box->errmsg);
-	/* Only the fused claim may also say "empty, nothing reserved". */
-	FZ_CHECK(rc == SB_OK || rc == SB_EMPTY || rc < 0 ||
-	         (rc == SB_EMPTY_SETTLED && op == 1));
-	FZ_CHECK(rc >= 0 || s->base.box->errmsg[0]);
+	fz_store_op(&s->base, sb_ddb_claim, op, items);
 }
 
 static char where[] = "fuzz", no_prefix[] = "";

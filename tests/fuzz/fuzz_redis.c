@@ -11,7 +11,7 @@
  * codes, items exactly when the contract says, a message with every
  * error; the sanitizers check memory and leaks. */
 #include "redis_private.h"
-#include "fuzz_common.h"
+#include "fuzz_store.h"
 
 #include <ctype.h>
 
@@ -30,25 +30,6 @@ static void *create_array_capped(const redisReadTask *task, int n)
 	if (n < 0 || n > FZ_MAX_INPUT / 3)
 		return NULL;
 	return create_array_orig(task, n);
-}
-
-static int on_resv(const char *item, const char *token, int64_t since,
-                   void *p)
-{
-	int *n = p;
-
-	(void)since;
-	FZ_CHECK(item && token);
-	return ++*n >= 3 ? 7 : 0; /* the third one stops: 7 comes back */
-}
-
-static int on_entry(const char *id, const char *bank, const char *item,
-                    void *p)
-{
-	int *n = p;
-
-	FZ_CHECK(id && bank && item);
-	return ++*n >= 3 ? 7 : 0;
 }
 
 /* Selector 'a': every reply through the helpers that read one. */
@@ -78,75 +59,9 @@ static void replies(rd_store *s)
 
 static void run_op(rd_store *s, int op)
 {
-	sb_store *st = &s->base;
-	const char *items[] = { "a", "b", "a", "x\"'; DROP" };
-	sb_item *it = NULL;
-	sb_bank_counts bc;
-	uint64_t added = 0, skipped = 0, cnt = 0;
-	int rc, n = 0;
+	static const char *const items[4] = { "a", "b", "a", "x\"'; DROP" };
 
-	switch (op) {
-	case 1: /* c */
-		rc = rd_claim(&it, st, "bank", "ledger", "id", "tok", 1000);
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
-		sb_item_free(it);
-		break;
-	case 2: /* t */
-		rc = st->bank->take(&it, st, "bank", "tok", 1000);
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
-		sb_item_free(it);
-		break;
-	case 3: /* s */
-		rc = st->bank->settle(st, "bank", "a", "tok");
-		break;
-	case 4: /* p */
-		rc = st->bank->put_back(st, "bank", "a", "tok");
-		break;
-	case 5: /* n */
-		rc = st->bank->count(&bc, st, "bank");
-		break;
-	case 6: /* r */
-		rc = st->bank->reserved(st, "bank", 5000, on_resv, &n);
-		FZ_CHECK(n < 3 || rc == 7);
-		if (rc == 7)
-			return;
-		break;
-	case 7: /* k */
-		rc = st->bank->create(st, "bank");
-		break;
-	case 8: /* d */
-		rc = st->bank->add(&added, &skipped, st, "bank", items, 4);
-		FZ_CHECK(rc != SB_OK || added + skipped == 4);
-		break;
-	case 9: /* g */
-		rc = st->ledger->get(&it, st, "ledger", "id");
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
-		sb_item_free(it);
-		break;
-	case 10: /* u */
-		rc = st->ledger->put_if_absent(&it, st, "ledger", "id", "bank",
-		                               "a");
-		FZ_CHECK((rc == SB_ECONFLICT) == (it != NULL));
-		sb_item_free(it);
-		break;
-	case 11: /* e */
-		rc = st->ledger->export(st, "ledger", on_entry, &n);
-		FZ_CHECK(n < 3 || rc == 7);
-		if (rc == 7)
-			return;
-		break;
-	default: /* m */
-		rc = st->ledger->count(&cnt, st, "ledger", "bank");
-		break;
-	}
-	/* SB_FUZZ_DEBUG=1: say what each input did (for writing seeds). */
-	if (getenv("SB_FUZZ_DEBUG"))
-		fprintf(stderr, "op %d: rc %d: %s\n", op, rc,
-		        s->base.box->errmsg);
-	/* Only the fused claim may also say "empty, nothing reserved". */
-	FZ_CHECK(rc == SB_OK || rc == SB_EMPTY || rc < 0 ||
-	         (rc == SB_EMPTY_SETTLED && op == 1));
-	FZ_CHECK(rc >= 0 || s->base.box->errmsg[0]);
+	fz_store_op(&s->base, rd_claim, op, items);
 }
 
 static char where[] = "fuzz", tag[] = "{sb}:";
