@@ -280,3 +280,18 @@ char *t_redact_uri(const char *uri)
 		return t_xstrdup(uri);
 	return t_xasprintf("%.*s:***%s", (int)(colon - uri), uri, at);
 }
+
+double t_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void t_nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}

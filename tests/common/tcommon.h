@@ -81,4 +81,8 @@ char *t_redact_uri(const char *uri);
 /* Does s contain needle? NULL-safe. */
 int t_contains(const char *s, const char *needle);
 
+/* Seconds on the monotonic clock; sleep @p ms milliseconds. */
+double t_now_s(void);
+void t_nap_ms(long ms);
+
 #endif

@@ -109,13 +109,6 @@ static void tiny_stop(tiny *t)
 	close(t->fd);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A request to a fake endpoint: the fetch must fail with @p want. */
 static void expect_fetch_fails(const char *uri, int want, const char *needle,
                                double max_s)
@@ -125,9 +118,9 @@ static void expect_fetch_fails(const char *uri, int want, const char *needle,
 	if (!CHECKF(NULL, rc == SB_OK, "open %s: %d %s", uri, rc, msg))
 		return;
 	sb_item *it = (sb_item *)&it;
-	double t0 = now_s();
+	double t0 = t_now_s();
 	rc = sb_box_fetch(&it, box, "bank-x", "ledger-x", "id-1");
-	double took = now_s() - t0;
+	double took = t_now_s() - t0;
 	CHECK_RC(box, rc, want);
 	CHECK(box, it == NULL);
 	const char *m = sb_box_errmsg(box);

@@ -16,13 +16,6 @@ static int stop;
 static uint64_t done_ops[64];
 static uint64_t req_sum, retry_sum;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double per_fetch(sb_box *box, const char *b, const char *l,
                         const char *fmt, int n, int want_rc)
 {
@@ -98,20 +91,20 @@ static double rate(int clients, int mode)
 	uint64_t total = 0;
 	stop = 0;
 	req_sum = retry_sum = 0;
-	double t0 = now_s();
+	double t0 = t_now_s();
 	for (int i = 0; i < clients; i++) {
 		jobs[i].idx = i;
 		jobs[i].mode = mode;
 		pthread_create(&th[i], NULL, run, &jobs[i]);
 	}
-	while (now_s() - t0 < seconds) {
+	while (t_now_s() - t0 < seconds) {
 		struct timespec ts = { 0, 50 * 1000000L };
 		nanosleep(&ts, NULL);
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < clients; i++)
 		pthread_join(th[i], NULL);
-	double el = now_s() - t0;
+	double el = t_now_s() - t0;
 	for (int i = 0; i < clients; i++)
 		total += done_ops[i];
 	printf("  %s: %llu ops, %.2f requests/op, %llu retries\n",
@@ -159,11 +152,11 @@ int main(int argc, char **argv)
 	char **big = t_xcalloc(items, sizeof *big);
 	for (size_t i = 0; i < items; i++)
 		big[i] = t_xasprintf("seat-%06zu", i);
-	double t0 = now_s();
+	double t0 = t_now_s();
 	sb_add_result ar;
 	CHECK_RC(box, sb_box_add(&ar, box, bank, (const char *const *)big, items),
 	         SB_OK);
-	double add_s = now_s() - t0;
+	double add_s = t_now_s() - t0;
 	printf("add: %zu items in %.2f s (%.0f items/s)\n", items, add_s,
 	       (double)items / add_s);
 	CHECK_RC(box, sb_box_init(box, bank, ledger), SB_OK);

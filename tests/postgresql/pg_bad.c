@@ -62,9 +62,9 @@ static void open_fails_(const char *u, int want, const char *must_name,
 {
 	char err[SB_ERRMSG_SIZE] = "";
 	sb_box *box = (sb_box *)&box;
-	double t0 = pgt_now();
+	double t0 = t_now_s();
 	int rc = sb_box_open(&box, u, NULL, err, sizeof err);
-	double secs = pgt_now() - t0;
+	double secs = t_now_s() - t0;
 	char *ru = t_redact_uri(u);
 	t_check_rc(NULL, file, line, ru, rc, want);
 	t_check(box == NULL, NULL, file, line, ru, "out not NULL");
@@ -165,10 +165,10 @@ static void case_connect_errors(void)
 	int port = 0, fd = silent_listener(&port);
 	u = t_xasprintf("postgres://sbtest:s3cretWRONGpw@127.0.0.1:%d/sbtest"
 	                "?connect_timeout=2&sslmode=disable", port);
-	double t0 = pgt_now();
+	double t0 = t_now_s();
 	open_fails(u, SB_ECONNECT, "127.0.0.1", 6);
-	CHECKF(NULL, pgt_now() - t0 >= 1.5, "gave up after %.1f s, before "
-	       "the connect timeout", pgt_now() - t0);
+	CHECKF(NULL, t_now_s() - t0 >= 1.5, "gave up after %.1f s, before "
+	       "the connect timeout", t_now_s() - t0);
 	close(fd);
 	free(u);
 }
@@ -240,9 +240,9 @@ static void case_statement_timeout(void)
 	       PQerrorMessage(c));
 	PQclear(r);
 	sb_item *it = NULL;
-	double t0 = pgt_now();
+	double t0 = t_now_s();
 	int rc = sb_box_fetch(&it, box, bank, bank, "waiter");
-	double secs = pgt_now() - t0;
+	double secs = t_now_s() - t0;
 	CHECK_RC(box, rc, SB_ETIMEOUT);
 	CHECKF(box, t_contains(sb_box_errmsg(box), "57014"), "no SQLSTATE");
 	CHECKF(box, secs < 5, "timeout took %.1f s", secs);

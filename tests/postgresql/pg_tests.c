@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 const char *pgt_uri(void)
 {
@@ -67,11 +66,4 @@ char *pgt_password(const char *uri)
 	if (!colon)
 		return NULL;
 	return t_xasprintf("%.*s", (int)(at - colon - 1), colon + 1);
-}
-
-double pgt_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

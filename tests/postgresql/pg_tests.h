@@ -16,7 +16,5 @@ PGconn *pgt_connect(const char *uri);
 long long pgt_num(PGconn *c, const char *sql, int n, const char *const *p);
 /* The password in a URI (caller frees), or NULL. */
 char *pgt_password(const char *uri);
-/* Seconds on the monotonic clock. */
-double pgt_now(void);
 
 #endif

@@ -16,20 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *server; /* $SB_TEST_REDIS_URI */
 static char password[256];
 static char hostport[300];
 static char *db9;          /* server URI on database 9 */
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Split the test URI: redis://:PASSWORD@HOST:PORT/0 */
 static int parse_server(void)
@@ -56,9 +48,9 @@ static const char *open_fails_(const char *uri, int want, double max_s,
 {
 	static char err[SB_ERRMSG_SIZE];
 	sb_box *box = NULL;
-	double t0 = now_s();
+	double t0 = t_now_s();
 	int rc = sb_box_open(&box, uri, NULL, err, sizeof err);
-	double took = now_s() - t0;
+	double took = t_now_s() - t0;
 	char *ru = t_redact_uri(uri);
 	char expr[256];
 	snprintf(expr, sizeof expr, "open %.200s", ru);

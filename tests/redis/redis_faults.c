@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define NTHREADS 8
@@ -43,33 +42,20 @@ static int pace_ms;       /* pause between a worker's requests */
 static pthread_mutex_t msg_lock = PTHREAD_MUTEX_INITIALIZER;
 static char first_msg[SB_ERRMSG_SIZE];
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 static sb_box *open_box(sb_protocol proto)
 {
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	o.protocol = proto;
 	char err[SB_ERRMSG_SIZE];
 	sb_box *box = NULL;
-	double give_up = now_s() + 30;
+	double give_up = t_now_s() + 30;
 	/* The server may be restarting: opening may fail for a while. */
 	while (sb_box_open(&box, uri, &o, err, sizeof err) != SB_OK) {
-		if (now_s() > give_up) {
+		if (t_now_s() > give_up) {
 			fprintf(stderr, "open: %s\n", err);
 			return NULL;
 		}
-		nap_ms(50);
+		t_nap_ms(50);
 	}
 	return box;
 }
@@ -84,9 +70,9 @@ static void *worker(void *arg)
 	       < NREQ) {
 		char id[32];
 		snprintf(id, sizeof id, "id-%05zu", order[r]);
-		double give_up = now_s() + 60;
+		double give_up = t_now_s() + 60;
 		if (pace_ms)
-			nap_ms(pace_ms);
+			t_nap_ms(pace_ms);
 		for (;;) {
 			sb_item *it = NULL;
 			int rc = sb_box_fetch(&it, box, "bank", "ledger", id);
@@ -107,10 +93,10 @@ static void *worker(void *arg)
 			if (!first_msg[0])
 				snprintf(first_msg, sizeof first_msg, "%d %s", rc, m);
 			pthread_mutex_unlock(&msg_lock);
-			if (!CHECKF(box, now_s() < give_up, "fetch %s failing "
+			if (!CHECKF(box, t_now_s() < give_up, "fetch %s failing "
 			            "for a minute", id))
 				break;
-			nap_ms(20);
+			t_nap_ms(20);
 		}
 	}
 	sb_box_close(box);
@@ -252,14 +238,14 @@ static void run_phase(const char *phase, void (*fault)(void), int pace)
 
 	pthread_t th[NTHREADS];
 	running = NTHREADS;
-	double t0 = now_s();
+	double t0 = t_now_s();
 	for (long t = 0; t < NTHREADS; t++)
 		pthread_create(&th[t], NULL, worker, (void *)t);
 	fault();
 	for (int t = 0; t < NTHREADS; t++)
 		pthread_join(th[t], NULL);
 	printf("%s: %d requests in %.2f s; %d expected errors (first: %s), "
-	       "%d others\n", phase, NREQ, now_s() - t0, fault_errors,
+	       "%d others\n", phase, NREQ, t_now_s() - t0, fault_errors,
 	       first_msg[0] ? first_msg : "-", other_errors);
 	CHECK(NULL, other_errors == 0);
 	check_laws(phase);
@@ -301,7 +287,7 @@ static void flush_scripts(void)
 				free(items[i]);
 			adds++;
 		}
-		nap_ms(5);
+		t_nap_ms(5);
 	}
 	sb_stats st;
 	if (adder) {
@@ -328,16 +314,16 @@ static void restart_server(void)
 		return;
 	/* Let the run get going, restart, and again once later. */
 	for (int i = 0; i < 2; i++) {
-		nap_ms(i == 0 ? 200 : 300);
+		t_nap_ms(i == 0 ? 200 : 300);
 		if (__atomic_load_n(&next_req, __ATOMIC_SEQ_CST) >= NREQ) {
 			printf("restart: the run ended before restart %d\n", i + 1);
 			break;
 		}
-		double t0 = now_s();
+		double t0 = t_now_s();
 		int st = system(cmd);
 		CHECKF(NULL, st == 0, "%s: status %d", cmd, st);
 		printf("restart %d: done in %.2f s at request %zu of %d\n",
-		       i + 1, now_s() - t0,
+		       i + 1, t_now_s() - t0,
 		       __atomic_load_n(&next_req, __ATOMIC_SEQ_CST), NREQ);
 		fflush(stdout);
 	}
