@@ -27,12 +27,6 @@ typedef struct {
 	int bad_errors;      /* errors not allowed, or showing the secret */
 } worker;
 
-static size_t env_size(const char *name, size_t def)
-{
-	const char *v = getenv(name);
-	return v && *v ? (size_t)strtoul(v, NULL, 10) : def;
-}
-
 int st_init(st_params *p, const char *name, const char *mode, size_t procs,
             size_t threads, size_t items, size_t ids)
 {
@@ -47,11 +41,11 @@ int st_init(st_params *p, const char *name, const char *mode, size_t procs,
 	p->mode = mode;
 	p->protocol = strcmp(mode, "generic") == 0 ? SB_PROTOCOL_GENERIC
 	                                           : SB_PROTOCOL_AUTO;
-	p->procs = env_size("SB_STRESS_PROCS", procs);
-	p->threads = env_size("SB_STRESS_THREADS", threads);
-	p->items = env_size("SB_STRESS_ITEMS", items);
-	p->ids = env_size("SB_STRESS_IDS", ids);
-	p->repeat = env_size("SB_STRESS_REPEAT", 3);
+	p->procs = t_env_size("SB_STRESS_PROCS", procs);
+	p->threads = t_env_size("SB_STRESS_THREADS", threads);
+	p->items = t_env_size("SB_STRESS_ITEMS", items);
+	p->ids = t_env_size("SB_STRESS_IDS", ids);
+	p->repeat = t_env_size("SB_STRESS_REPEAT", 3);
 	if (!p->procs || !p->threads || !p->ids || !p->repeat) {
 		fprintf(stderr, "sizes must be positive\n");
 		return 2;

@@ -295,3 +295,10 @@ void t_nap_ms(long ms)
 
 	nanosleep(&ts, NULL);
 }
+
+size_t t_env_size(const char *name, size_t def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? (size_t)strtoul(v, NULL, 10) : def;
+}

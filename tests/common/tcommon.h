@@ -81,6 +81,9 @@ char *t_redact_uri(const char *uri);
 /* Does s contain needle? NULL-safe. */
 int t_contains(const char *s, const char *needle);
 
+/* A size from the environment variable @p name, else @p def. */
+size_t t_env_size(const char *name, size_t def);
+
 /* Seconds on the monotonic clock; sleep @p ms milliseconds. */
 double t_now_s(void);
 void t_nap_ms(long ms);

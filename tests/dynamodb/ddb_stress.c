@@ -23,12 +23,6 @@ static size_t *order;
 static answer *answers; /* per request */
 static size_t next_req;
 
-static size_t env_size(const char *name, size_t def)
-{
-	const char *v = getenv(name);
-	return v && *v ? (size_t)strtoul(v, NULL, 10) : def;
-}
-
 static void *worker(void *arg)
 {
 	sb_box *box = ddb_open_uri(uri, proto);
@@ -111,10 +105,10 @@ int main(int argc, char **argv)
 	}
 	proto = strcmp(argv[1], "generic") == 0 ? SB_PROTOCOL_GENERIC
 	                                        : SB_PROTOCOL_AUTO;
-	nthreads = env_size("SB_STRESS_THREADS", 16);
-	nitems = env_size("SB_STRESS_ITEMS", 2000);
-	nids = env_size("SB_STRESS_IDS", 3000);
-	nrepeat = env_size("SB_STRESS_REPEAT", 3);
+	nthreads = t_env_size("SB_STRESS_THREADS", 16);
+	nitems = t_env_size("SB_STRESS_ITEMS", 2000);
+	nids = t_env_size("SB_STRESS_IDS", 3000);
+	nrepeat = t_env_size("SB_STRESS_REPEAT", 3);
 	nreq = nids * nrepeat;
 	bank = ddb_name("stress-bank");
 	ledger = ddb_name("stress-ledger");

@@ -13,7 +13,7 @@ bench_postgresql() {
 	# in PGPASSWORD: out of ps. (The test server's password needs no
 	# percent-decoding: tools/servers/postgresql.sh makes it alphanumeric.)
 	local -x PGPASSWORD
-	PGPASSWORD=$(sed -n 's|^postgres[a-z]*://[^:@/]*:\([^@]*\)@.*|\1|p' <<<"$uri")
+	PGPASSWORD=$(uri_password "$uri")
 	local pg_uri=${uri/:$PGPASSWORD@/@}
 	# psql only: no NOTICEs about tables that are not there yet.
 	local bin=${PG_BIN:-/usr/lib/postgresql/15/bin}

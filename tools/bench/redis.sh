@@ -10,7 +10,7 @@ bench_redis() {
 	local uri=$SB_TEST_REDIS_URI host port pw sha c n base sb r big_cps
 	local fused32=0 base32=0 i rw0 rw1
 	# redis://:PASSWORD@HOST:PORT/DB, as tools/servers/redis.sh writes it.
-	pw=$(sed -n 's|^redis://:\([^@]*\)@.*|\1|p' <<<"$uri")
+	pw=$(uri_password "$uri")
 	host=$(sed -n 's|^redis://[^@]*@\([^:/]*\).*|\1|p' <<<"$uri")
 	port=$(sed -n 's|^redis://[^@]*@[^:/]*:\([0-9]*\).*|\1|p' <<<"$uri")
 	if [ -z "$host" ] || [ -z "$port" ]; then

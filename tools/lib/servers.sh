@@ -43,13 +43,17 @@ trap stop_servers EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# uri_password URI: the password of scheme://[user]:PASSWORD@host..., or
+# nothing (the test servers' passwords need no percent-decoding).
+uri_password() { sed -n 's|^[a-z+]*://[^:@/]*:\([^@/]*\)@.*|\1|p' <<<"$1"; }
+
 # redact_logs DIR...: replace the test servers' passwords (read from the
 # SB_TEST_*URI variables) with *** in the meson logs under each DIR:
 # meson writes the inherited environment into testlog.txt and .json.
 redact_logs() {
 	local var pw esc dir f pws=()
 	for var in $(compgen -e | grep -E '^SB_TEST_[A-Z_]*URI$'); do
-		pw=$(sed -n 's|^[a-z+]*://[^:@/]*:\([^@/]*\)@.*|\1|p' <<<"${!var}")
+		pw=$(uri_password "${!var}")
 		[ -n "$pw" ] && pws+=("$pw")
 	done
 	[ ${#pws[@]} -gt 0 ] || return 0
