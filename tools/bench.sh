@@ -3,7 +3,7 @@
 # in the same run, written to bench/results.md with PNG plots.
 #
 #   bash tools/bench.sh [--quick] [--only LIST] [--build DIR] [--out DIR]
-#                       [--use-env] [--readme]
+#                       [--use-env] [--docs]
 #
 #   --quick      the same matrix at tiny sizes and 1 s steps (a couple of
 #                minutes): checks that the script works (BENCH_QUICK=1)
@@ -12,8 +12,8 @@
 #   --out DIR    where results.md and the plots go (default bench)
 #   --use-env    use the servers named by SB_TEST_*_URI already set (from
 #                tools/serve.sh) instead of starting new ones
-#   --readme     copy the tables and plot links into README.md, between
-#                its <!-- bench:begin --> and <!-- bench:end --> lines
+#   --docs       copy the tables and plot links into docs/benchmarks.md,
+#                between its <!-- bench:begin --> and <!-- bench:end --> lines
 #
 # Like tools/test.sh it installs what is missing (and gnuplot-nox,
 # redis-tools), starts the servers the same way (tools/lib/servers.sh: free
@@ -42,7 +42,7 @@ ONLY=sqlite,postgresql,redis,dynamodb
 BUILD=build-bench
 OUT=$ROOT/bench
 USE_ENV=0
-README_UPDATE=0
+DOCS_UPDATE=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
 	--build) BUILD=${2:?--build wants a directory}; shift ;;
 	--out) OUT=$(mkdir -p "${2:?--out wants a directory}" && cd "$2" && pwd); shift ;;
 	--use-env) USE_ENV=1 ;;
-	--readme) README_UPDATE=1 ;;
+	--docs | --readme) DOCS_UPDATE=1 ;; # --readme: its name before docs/
 	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
@@ -162,7 +162,7 @@ rm -f "$OUT"/claims-vs-clients.png "$OUT"/life.png "$OUT"/bulk-load.png
 gnuplot -e "data='$DATA'; out='$OUT'" tools/bench/plots.gp ||
 	fail "gnuplot could not draw the plots"
 write_results
-[ "$README_UPDATE" = 1 ] && readme_update "$ROOT/README.md"
+[ "$DOCS_UPDATE" = 1 ] && docs_update "$ROOT/docs/benchmarks.md"
 if [ ${#FAILED[@]} -gt 0 ]; then
 	log "${#FAILED[@]} step(s) failed:"
 	printf '  %s\n' "${FAILED[@]}"

@@ -27,8 +27,9 @@ ROOT=$PWD
 # Debian packages the build and the tests need. A backend whose tests need
 # a server adds the server's package here, next to its start_ function.
 # (libc6-dev, only recommended by gcc, comes as a dependency of
-# libsqlite3-dev; python3 comes with meson.)
-PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev valgrind)
+# libsqlite3-dev; python3 comes with meson. groff-base renders the man page
+# for the docs-man test.)
+PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev valgrind groff-base)
 
 # Servers started before the tests, in this order (start_<name> below).
 SERVERS=(sqlite)

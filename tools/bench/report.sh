@@ -82,20 +82,21 @@ write_results() {
 	log "wrote $res ($met targets met, $missed missed)"
 }
 
-# readme_update README: replace what lies between the bench markers with
-# results.md (headings one level down, image links from the top).
-readme_update() {
-	local readme=$1 body
-	if ! grep -q '^<!-- bench:begin -->$' "$readme" ||
-		! grep -q '^<!-- bench:end -->$' "$readme"; then
-		die "$readme has no <!-- bench:begin --> / <!-- bench:end --> markers"
+# docs_update PAGE: replace what lies between the bench markers of PAGE
+# with results.md (less its title; image links made relative to PAGE).
+docs_update() {
+	local page=$1 body rel
+	if ! grep -q '^<!-- bench:begin -->$' "$page" ||
+		! grep -q '^<!-- bench:end -->$' "$page"; then
+		die "$page has no <!-- bench:begin --> / <!-- bench:end --> markers"
 	fi
-	body=$(sed -e '1,2d' -e 's/^### /#### /' -e "s|](\([a-z-]*\.png\))|](${OUT#"$ROOT"/}/\1)|" \
+	rel=$(realpath --relative-to="$(dirname "$page")" "$OUT")
+	body=$(sed -e '1,2d' -e "s|](\([a-z-]*\.png\))|]($rel/\1)|" \
 		-e '/^Raw JSON of every run/d' "$OUT/results.md")
 	BODY=$body awk '
 		/^<!-- bench:begin -->$/ { print; print ENVIRON["BODY"]; print ""; skip = 1; next }
 		/^<!-- bench:end -->$/ { skip = 0 }
-		!skip { print }' "$readme" >"$readme.tmp"
-	mv "$readme.tmp" "$readme"
-	log "updated the benchmark tables in $readme"
+		!skip { print }' "$page" >"$page.tmp"
+	mv "$page.tmp" "$page"
+	log "updated the benchmark tables in $page"
 }

@@ -63,9 +63,8 @@ const cli_command cli_commands[] = {
 	  "(default: all)\n"
 	  HELP_TAIL,
 	  cli_cmd_recover },
-	{ "bench", "bench [--clients N] [--procs N] [--items N] [--ids N] "
-	  "[--repeat R] [--requests N] [--duration S] [--seed N] [--json]",
-	  "load a fresh bank, fetch from many clients, check the law",
+	{ "bench", "bench [OPTIONS]",
+	  "benchmark: many clients, law checked",
 	  "Load a fresh bank (a new name each run) with N items, then fire\n"
 	  "fetches from concurrent clients (threads, each with its own box;\n"
 	  "with --procs, that many processes of --clients threads each). Then\n"
@@ -141,7 +140,8 @@ static void print_main_help(void)
 	       "even on one store\n"
 	       "  -h, --help          this help ('storagebox CMD --help' "
 	       "for a command)\n"
-	       "  --version           print the version\n"
+	       "  --version           print the version and the schemes of "
+	       "this build\n"
 	       "  --                  end of options: what follows is never "
 	       "an option\n"
 	       "\nURIs: sqlite:PATH, sqlite:///abs/path, sqlite::memory:, "
@@ -152,7 +152,7 @@ static void print_main_help(void)
 	print_schemes(stdout);
 	printf("\nExit codes: 0 ok, 1 error (message on stderr), 2 usage "
 	       "error,\n  3 fetch: the bank is empty and the id holds "
-	       "nothing.\n");
+	       "nothing.\n\nManual: man storagebox\n");
 }
 
 static int main_usage_error(const char *what, const char *arg)
