@@ -32,8 +32,8 @@ static int read_lease(sb_box *box, sb_uri *uri, int *seen)
 }
 
 /* Parse @p text, find its backend, open the store. */
-static int open_store(sb_store **out, sb_box *box, const char *text,
-                      int *lease_seen)
+static int open_store(sb_store **out, const char **scheme, sb_box *box,
+                      const char *text, int *lease_seen)
 {
 	char err[SB_ERRMSG_SIZE];
 	const sb_backend *be;
@@ -55,19 +55,22 @@ static int open_store(sb_store **out, sb_box *box, const char *text,
 		               "build has: %s", uri->scheme, names);
 		goto out;
 	}
-	if ((rc = read_lease(box, uri, lease_seen)))
+	/* Built-in backends are checked here too: one rule for all. */
+	if ((rc = sb_version_check(box, NULL, 0, be->scheme, be->version,
+	                           SB_BACKEND_VERSION)) ||
+	    (rc = read_lease(box, uri, lease_seen)))
 		goto out;
 	rc = be->open(&st, uri, box);
 	if (rc) {
-		if (rc > 0) /* a backend must not answer open with a non-error */
-			rc = SB_ERROR;
-		if (!box->errmsg[0])
+		if (rc > 0 || rc < SB_EAUTH) /* not an sb_error */
+			rc = sb_seterr(box, SB_EBACKEND, "%s backend: open "
+			               "returned %d, which the backend contract "
+			               "does not allow", be->scheme, rc);
+		if (!sb_box_errmsg(box)[0])
 			sb_seterr(box, rc, "%s: cannot open store", uri->scheme);
 		goto out;
 	}
-	if (!st || !st->ops || st->ops->version != SB_BACKEND_VERSION) {
-		rc = sb_seterr(box, SB_ERROR, "%s backend: bad store vtable",
-		               uri->scheme);
+	if ((rc = sb_store_check(box, be->scheme, st))) {
 		if (st && st->ops && st->ops->close)
 			st->ops->close(st);
 		goto out;
@@ -80,6 +83,7 @@ static int open_store(sb_store **out, sb_box *box, const char *text,
 		goto out;
 	}
 	*out = st;
+	*scheme = be->scheme;
 out:
 	sb_uri_free(uri);
 	return rc;
@@ -102,12 +106,14 @@ int sb_box_open(sb_box **out, const char *uri, const sb_open_opts *opts,
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->version != SB_OPEN_OPTS_VERSION ||
-	    (opts->protocol != SB_PROTOCOL_AUTO &&
-	     opts->protocol != SB_PROTOCOL_GENERIC)) {
+	if ((rc = sb_version_check(NULL, errbuf, errbuf_size, "sb_open_opts",
+	                           opts->version, SB_OPEN_OPTS_VERSION)))
+		return rc;
+	if (opts->protocol != SB_PROTOCOL_AUTO &&
+	    opts->protocol != SB_PROTOCOL_GENERIC) {
 		if (errbuf && errbuf_size)
-			snprintf(errbuf, errbuf_size,
-			         "sb_box_open: bad options (version or protocol)");
+			snprintf(errbuf, errbuf_size, "sb_box_open: protocol %d is "
+			         "not an sb_protocol", (int)opts->protocol);
 		return SB_EINVALID;
 	}
 	box = calloc(1, sizeof(*box));
@@ -119,15 +125,18 @@ int sb_box_open(sb_box **out, const char *uri, const sb_open_opts *opts,
 	box->protocol = opts->protocol;
 	box->lease_ms = SB_DEFAULT_LEASE_MS;
 
-	rc = open_store(&box->bank_store, box, uri, &lease_seen);
+	rc = open_store(&box->bank_store, &box->bank_scheme, box, uri,
+	                &lease_seen);
 	if (!rc) {
 		/* The same URI means the same store: one connection, and the
 		 * fused claim becomes possible. */
 		if (opts->ledger_uri && (!uri || strcmp(opts->ledger_uri, uri) != 0))
-			rc = open_store(&box->ledger_store, box, opts->ledger_uri,
-			                &lease_seen);
-		else
+			rc = open_store(&box->ledger_store, &box->ledger_scheme,
+			                box, opts->ledger_uri, &lease_seen);
+		else {
 			box->ledger_store = box->bank_store;
+			box->ledger_scheme = box->bank_scheme;
+		}
 	}
 	if (rc) {
 		if (errbuf && errbuf_size)
@@ -177,27 +186,26 @@ int sb_box_init(sb_box *box, const char *bank, const char *ledger)
 	if ((bank && (rc = sb_validate(box, bank, "bank name"))) ||
 	    (ledger && (rc = sb_validate(box, ledger, "ledger name"))))
 		return rc;
-	if ((rc = box->bank_store->ops->init(box->bank_store)))
+	if ((rc = sb_slot_init(box, box->bank_store)))
 		return rc;
 	if (box->ledger_store != box->bank_store &&
-	    (rc = box->ledger_store->ops->init(box->ledger_store)))
+	    (rc = sb_slot_init(box, box->ledger_store)))
 		return rc;
 	if (bank && ((rc = need_bank(box)) ||
-	             (rc = box->bank_store->bank->create(box->bank_store, bank))))
+	             (rc = sb_slot_bank_create(box, bank))))
 		return rc;
-	if (ledger && (rc = need_ledger(box)))
+	if (ledger && ((rc = need_ledger(box)) ||
+	               (rc = sb_slot_ledger_create(box, ledger))))
 		return rc;
-	if (ledger && box->ledger_store->ledger->create)
-		return box->ledger_store->ledger->create(box->ledger_store, ledger);
 	return SB_OK;
 }
 
 int sb_box_add(sb_add_result *out, sb_box *box, const char *bank,
                const char *const *items, size_t n)
 {
-	uint64_t added = 0, skipped = 0;
+	uint64_t added, skipped;
+	size_t i, max, chunk;
 	char what[40];
-	size_t i;
 	int rc;
 
 	if (out)
@@ -216,14 +224,22 @@ int sb_box_add(sb_add_result *out, sb_box *box, const char *bank,
 			return rc;
 	}
 	if (n == 0)
-		return box->bank_store->bank->create(box->bank_store, bank);
-	rc = box->bank_store->bank->add(&added, &skipped, box->bank_store, bank,
-	                                items, n);
-	if (rc == SB_OK && out) {
-		out->added = added;
-		out->skipped = skipped;
+		return sb_slot_bank_create(box, bank);
+	/* A store that takes at most add_max items per call gets the batch
+	 * in calls of that size, each all or nothing; what the calls before
+	 * a failure added stays, and is counted in *out. */
+	max = box->bank_store->bank->add_max;
+	for (i = 0; i < n; i += chunk) {
+		chunk = max && n - i > max ? max : n - i;
+		if ((rc = sb_slot_add(box, &added, &skipped, bank, items + i,
+		                      chunk)))
+			return rc;
+		if (out) {
+			out->added += added;
+			out->skipped += skipped;
+		}
 	}
-	return rc;
+	return SB_OK;
 }
 
 int sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
@@ -241,8 +257,7 @@ int sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
 	    (rc = sb_validate(box, dedup_id, "dedup id")) ||
 	    (rc = need_ledger(box)))
 		return rc;
-	rc = box->ledger_store->ledger->get(out, box->ledger_store, ledger,
-	                                    dedup_id);
+	rc = sb_slot_get(box, out, ledger, dedup_id);
 	if (rc == SB_ENOTFOUND && !box->errmsg[0])
 		sb_seterr(box, rc, "id holds no item in this ledger");
 	return rc;
@@ -265,10 +280,8 @@ int sb_box_stats(sb_stats *out, sb_box *box, const char *bank,
 	    (ledger && ((rc = sb_validate(box, ledger, "ledger name")) ||
 	                (rc = need_ledger(box)))))
 		return rc;
-	if ((rc = box->bank_store->bank->count(&c, box->bank_store, bank)))
-		return rc;
-	if (ledger && (rc = box->ledger_store->ledger->count(
-	                   &held, box->ledger_store, ledger, bank)))
+	if ((rc = sb_slot_bank_count(box, &c, bank)) ||
+	    (ledger && (rc = sb_slot_ledger_count(box, &held, ledger, bank))))
 		return rc;
 	out->available = c.available;
 	out->reserved = c.reserved;
@@ -290,6 +303,5 @@ int sb_box_export(sb_box *box, const char *ledger, sb_export_cb cb,
 	if ((rc = sb_validate(box, ledger, "ledger name")) ||
 	    (rc = need_ledger(box)))
 		return rc;
-	return box->ledger_store->ledger->export(box->ledger_store, ledger, cb,
-	                                         payload);
+	return sb_slot_export(box, ledger, cb, payload);
 }

@@ -44,12 +44,11 @@ static int use_fused(const sb_box *box)
 static void give_back(sb_box *box, const char *bank, const char *item,
                       const char *token)
 {
-	sb_store *bs = box->bank_store;
 	char keep[SB_ERRMSG_SIZE];
 
 	memcpy(keep, box->errmsg, sizeof(keep));
 	if (sb_fault_point(box, SB_FP_BEFORE_PUT_BACK) == 0)
-		(void)bs->bank->put_back(bs, bank, item, token);
+		(void)sb_slot_put_back(box, bank, item, token);
 	memcpy(box->errmsg, keep, sizeof(keep));
 }
 
@@ -57,19 +56,18 @@ static int generic_claim(sb_item **out, sb_box *box, const char *bank,
                          const char *ledger, const char *id,
                          const char *token)
 {
-	sb_store *bs = box->bank_store, *ls = box->ledger_store;
 	sb_item *taken = NULL, *existing = NULL;
 	int rc;
 
-	rc = ls->ledger->get(out, ls, ledger, id);
+	rc = sb_slot_get(box, out, ledger, id);
 	if (rc != SB_ENOTFOUND)
 		return rc; /* SB_OK: a repeat; or an error */
 	sb_clearerr(box);
 
-	rc = bs->bank->take(&taken, bs, bank, token, sb_now_ms());
+	rc = sb_slot_take(box, &taken, bank, token, sb_now_ms());
 	if (rc == SB_EMPTY) {
 		/* A twin request may have won the last item just now. */
-		rc = ls->ledger->get(out, ls, ledger, id);
+		rc = sb_slot_get(box, out, ledger, id);
 		if (rc == SB_ENOTFOUND) {
 			sb_clearerr(box);
 			return SB_EMPTY;
@@ -83,8 +81,8 @@ static int generic_claim(sb_item **out, sb_box *box, const char *bank,
 		return SB_ERROR;
 	}
 
-	rc = ls->ledger->put_if_absent(&existing, ls, ledger, id, bank,
-	                               taken->value);
+	rc = sb_slot_put_if_absent(box, &existing, ledger, id, bank,
+	                           taken->value);
 	if (rc == SB_OK) {
 		if (sb_fault_point(box, SB_FP_AFTER_RECORD)) {
 			sb_item_free(taken);
@@ -93,33 +91,30 @@ static int generic_claim(sb_item **out, sb_box *box, const char *bank,
 		/* The ledger entry is the claim; settle only tidies the bank.
 		 * If settling fails the item is still the id's, and recovery
 		 * settles it later, so the answer stands. */
-		(void)bs->bank->settle(bs, bank, taken->value, token);
+		(void)sb_slot_settle(box, bank, taken->value, token);
 		sb_clearerr(box);
 		taken->flags |= SB_ITEM_NEW;
 		*out = taken;
 		return SB_OK;
 	}
-	if (rc == SB_ECONFLICT && existing) {
+	if (rc == SB_ECONFLICT) { /* the entry comes with the conflict */
 		give_back(box, bank, taken->value, token);
 		sb_item_free(taken);
 		sb_clearerr(box);
-		existing->flags &= ~SB_ITEM_NEW;
 		*out = existing;
 		return SB_OK;
 	}
 	/* The ledger failed: the reservation stays for recovery. */
 	sb_item_free(taken);
-	sb_item_free(existing);
-	return rc ? rc : SB_ERROR;
+	return rc;
 }
 
 static int claim_once(sb_item **out, sb_box *box, const char *bank,
                       const char *ledger, const char *id, const char *token)
 {
 	if (use_fused(box))
-		return box->bank_store->ops->claim(out, box->bank_store, bank,
-		                                   ledger, id, token,
-		                                   sb_now_ms());
+		return sb_slot_claim(box, out, bank, ledger, id, token,
+		                     sb_now_ms());
 	return generic_claim(out, box, bank, ledger, id, token);
 }
 

@@ -17,6 +17,7 @@ struct sb_item {
 struct sb_box {
 	sb_store *bank_store;   /* where banks live */
 	sb_store *ledger_store; /* == bank_store when one URI serves both */
+	const char *bank_scheme, *ledger_scheme; /* their backends, for messages */
 	sb_protocol protocol;
 	int64_t lease_ms;       /* reservations older than this are stale */
 	char errmsg[SB_ERRMSG_SIZE];
@@ -33,8 +34,6 @@ struct sb_box {
 /* uri.c */
 int sb_uri_parse(sb_uri **out, const char *text, char *err, size_t errlen);
 void sb_uri_free(sb_uri *uri);
-/* First option nobody read, or NULL. */
-const char *sb_uri_unused(const sb_uri *uri);
 
 /* registry.c: "a, b, c" of every scheme, into buf. */
 void sb_backend_names(char *buf, size_t size);
@@ -62,7 +61,49 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);
-void sb_clearerr(sb_box *box);
+
+/* version.c: libgit2's rule for every versioned struct a caller or a
+ * backend hands the core: SB_OK if 1 <= version <= current; else
+ * SB_EINVALID (0: never initialised) or SB_ENOTSUPPORTED (newer than this
+ * library), with a message naming @p what, into @p box or @p err. */
+int sb_version_check(sb_box *box, char *err, size_t errlen, const char *what,
+                     unsigned int version, unsigned int current);
+/* The vtables of a store that open returned: versions in range and every
+ * required slot present. */
+int sb_store_check(sb_box *box, const char *scheme, const sb_store *st);
+
+/* slots.c: the core's only calls into a backend. Each runs one slot of the
+ * box's bank store (bank slots, claim) or ledger store (ledger slots) and
+ * checks its result against the slot's contract (backend.h): SB_OK (the
+ * message cleared), an answer the slot may give, or a negative sb_error.
+ * Anything else becomes SB_EBACKEND naming the backend and the slot, so a
+ * backend's private code never reaches a caller. */
+int sb_slot_init(sb_box *box, sb_store *st);
+int sb_slot_add(sb_box *box, uint64_t *added, uint64_t *skipped,
+                const char *bank, const char *const *items, size_t n);
+int sb_slot_take(sb_box *box, sb_item **out, const char *bank,
+                 const char *token, int64_t now_ms);
+int sb_slot_settle(sb_box *box, const char *bank, const char *item,
+                   const char *token);
+int sb_slot_put_back(sb_box *box, const char *bank, const char *item,
+                     const char *token);
+int sb_slot_bank_count(sb_box *box, sb_bank_counts *out, const char *bank);
+int sb_slot_reserved(sb_box *box, const char *bank, int64_t older_than_ms,
+                     sb_reservation_cb cb, void *payload);
+int sb_slot_bank_create(sb_box *box, const char *bank);
+int sb_slot_get(sb_box *box, sb_item **out, const char *ledger,
+                const char *dedup_id);
+int sb_slot_put_if_absent(sb_box *box, sb_item **existing, const char *ledger,
+                          const char *dedup_id, const char *bank,
+                          const char *item);
+int sb_slot_export(sb_box *box, const char *ledger, sb_ledger_entry_cb cb,
+                   void *payload);
+int sb_slot_ledger_count(sb_box *box, uint64_t *out, const char *ledger,
+                         const char *bank);
+int sb_slot_ledger_create(sb_box *box, const char *ledger);
+int sb_slot_claim(sb_box *box, sb_item **out, const char *bank,
+                  const char *ledger, const char *dedup_id, const char *token,
+                  int64_t now_ms);
 
 /* fault.c: in-process hook for unit tests (fault builds only). The hook
  * returns non-zero to make sb_fault_point() report a simulated death. */

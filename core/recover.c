@@ -65,7 +65,6 @@ static void free_list(resv_list *l)
 static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
                         const char *ledger, const resv *r)
 {
-	sb_store *bs = box->bank_store, *ls = box->ledger_store;
 	sb_item *existing = NULL;
 	const char *id;
 	size_t llen;
@@ -76,11 +75,11 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 		out->foreign++;
 		return SB_OK;
 	}
-	rc = ls->ledger->put_if_absent(&existing, ls, ledger, id, bank, r->item);
+	rc = sb_slot_put_if_absent(box, &existing, ledger, id, bank, r->item);
 	if (rc == SB_OK) {
 		if (sb_fault_point(box, SB_FP_RECOVER_AFTER_RECORD))
 			return SB_ERROR;
-		rc = bs->bank->settle(bs, bank, r->item, r->token);
+		rc = sb_slot_settle(box, bank, r->item, r->token);
 		if (rc == SB_OK)
 			out->settled++;
 		/* SB_ECONFLICT: a racing client or recovery got there first. */
@@ -89,7 +88,7 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 	sb_item_free(existing);
 	if (rc != SB_ECONFLICT)
 		return rc;
-	rc = bs->bank->put_back(bs, bank, r->item, r->token);
+	rc = sb_slot_put_back(box, bank, r->item, r->token);
 	if (rc == SB_OK)
 		out->put_back++;
 	return rc == SB_ECONFLICT ? SB_OK : rc;
@@ -98,7 +97,6 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
                 const char *ledger, int64_t min_age_ms, const char *own_token)
 {
-	sb_store *bs = box->bank_store;
 	resv_list l = { NULL, 0, 0, 0, 0, NULL };
 	int64_t older_than;
 	size_t i;
@@ -111,8 +109,8 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 	 * same request may hold a young one. */
 	l.older_than = older_than;
 	l.own_token = own_token;
-	rc = bs->bank->reserved(bs, bank, own_token ? INT64_MAX : older_than,
-	                        collect, &l);
+	rc = sb_slot_reserved(box, bank, own_token ? INT64_MAX : older_than,
+	                      collect, &l);
 	if (l.oom)
 		rc = sb_seterr(box, SB_ENOMEM, "out of memory listing reservations");
 	for (i = 0; rc == SB_OK && i < l.n; i++)
@@ -134,9 +132,13 @@ int sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
 	if (!box)
 		return SB_EINVALID;
 	sb_clearerr(box);
-	if (opts && (opts->version != SB_RECOVER_OPTS_VERSION ||
-	             opts->min_age_ms < 0))
-		return sb_seterr(box, SB_EINVALID, "bad recover options");
+	if (opts && (rc = sb_version_check(box, NULL, 0, "sb_recover_opts",
+	                                   opts->version,
+	                                   SB_RECOVER_OPTS_VERSION)))
+		return rc;
+	if (opts && opts->min_age_ms < 0)
+		return sb_seterr(box, SB_EINVALID, "recover options: min_age_ms "
+		                 "is negative");
 	if ((rc = sb_validate(box, bank, "bank name")) ||
 	    (rc = sb_validate(box, ledger, "ledger name")))
 		return rc;

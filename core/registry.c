@@ -69,9 +69,14 @@ static int scheme_ok(const char *s)
 int sb_backend_register(const sb_backend *backend)
 {
 	reg_node *n;
+	int rc;
 
-	if (!backend || backend->version != SB_BACKEND_VERSION ||
-	    !scheme_ok(backend->scheme) || !backend->open)
+	if (!backend)
+		return SB_EINVALID;
+	if ((rc = sb_version_check(NULL, NULL, 0, "sb_backend",
+	                           backend->version, SB_BACKEND_VERSION)))
+		return rc;
+	if (!scheme_ok(backend->scheme) || !backend->open)
 		return SB_EINVALID;
 	n = malloc(sizeof(*n));
 	if (!n)

@@ -790,12 +790,12 @@ static int bank_create(sb_store *base, const char *bank)
 }
 
 const sb_bank_ops sb_ddb_bank_ops = {
-	SB_BACKEND_VERSION,
-	bank_add,
-	bank_take,
-	bank_settle,
-	bank_put_back,
-	bank_count,
-	bank_reserved,
-	bank_create,
+	.version = SB_BANK_OPS_VERSION,
+	.add = bank_add,
+	.take = bank_take,
+	.settle = bank_settle,
+	.put_back = bank_put_back,
+	.count = bank_count,
+	.reserved = bank_reserved,
+	.create = bank_create,
 };

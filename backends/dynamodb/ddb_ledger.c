@@ -344,10 +344,10 @@ static int ledger_create(sb_store *base, const char *ledger)
 }
 
 const sb_ledger_ops sb_ddb_ledger_ops = {
-	SB_BACKEND_VERSION,
-	ledger_get,
-	ledger_put,
-	ledger_export,
-	ledger_count,
-	ledger_create,
+	.version = SB_LEDGER_OPS_VERSION,
+	.get = ledger_get,
+	.put_if_absent = ledger_put,
+	.export = ledger_export,
+	.count = ledger_count,
+	.create = ledger_create,
 };

@@ -531,19 +531,24 @@ int sb_ddb_box_counters(sb_box *box, sb_ddb_counters *out, int reset)
 }
 
 static const sb_store_ops ddb_store_ops = {
-	SB_BACKEND_VERSION,
-	ddb_init,
-	ddb_close,
-	sb_ddb_claim,
+	.version = SB_STORE_OPS_VERSION,
+	.init = ddb_init,
+	.close = ddb_close,
+	.claim = sb_ddb_claim,
 };
 
-#define CAPS (SB_CAP_FUSED | SB_CAP_CROSS_PROCESS)
 const sb_backend sb_backend_dynamodb = {
-	SB_BACKEND_VERSION, "dynamodb", CAPS, ddb_open
+	.version = SB_BACKEND_VERSION,
+	.scheme = "dynamodb",
+	.open = ddb_open,
 };
 const sb_backend sb_backend_dynamodb_http = {
-	SB_BACKEND_VERSION, "dynamodb+http", CAPS, ddb_open
+	.version = SB_BACKEND_VERSION,
+	.scheme = "dynamodb+http",
+	.open = ddb_open,
 };
 const sb_backend sb_backend_dynamodb_https = {
-	SB_BACKEND_VERSION, "dynamodb+https", CAPS, ddb_open
+	.version = SB_BACKEND_VERSION,
+	.scheme = "dynamodb+https",
+	.open = ddb_open,
 };

@@ -360,7 +360,7 @@ static int pg_bank_create(sb_store *st, const char *bank)
 }
 
 const sb_bank_ops pg_bank_ops = {
-	.version = SB_BACKEND_VERSION,
+	.version = SB_BANK_OPS_VERSION,
 	.add = pg_bank_add,
 	.take = pg_bank_take,
 	.settle = pg_bank_settle,

@@ -458,7 +458,7 @@ static void pg_close(sb_store *st)
 }
 
 static const sb_store_ops pg_store_ops = {
-	.version = SB_BACKEND_VERSION,
+	.version = SB_STORE_OPS_VERSION,
 	.init = pg_init,
 	.close = pg_close,
 	.claim = pg_claim,
@@ -667,12 +667,10 @@ extern const sb_backend sb_backend_postgresql, sb_backend_postgres;
 const sb_backend sb_backend_postgresql = {
 	.version = SB_BACKEND_VERSION,
 	.scheme = "postgresql",
-	.caps = SB_CAP_FUSED | SB_CAP_CROSS_PROCESS,
 	.open = pg_open,
 };
 const sb_backend sb_backend_postgres = {
 	.version = SB_BACKEND_VERSION,
 	.scheme = "postgres",
-	.caps = SB_CAP_FUSED | SB_CAP_CROSS_PROCESS,
 	.open = pg_open,
 };

@@ -256,7 +256,7 @@ static void rd_close(sb_store *base)
 }
 
 static const sb_store_ops rd_store_ops = {
-	.version = SB_BACKEND_VERSION,
+	.version = SB_STORE_OPS_VERSION,
 	.init = rd_init,
 	.close = rd_close,
 	.claim = rd_claim,
@@ -310,12 +310,10 @@ extern const sb_backend sb_backend_redis, sb_backend_redis_unix;
 const sb_backend sb_backend_redis = {
 	.version = SB_BACKEND_VERSION,
 	.scheme = "redis",
-	.caps = SB_CAP_FUSED | SB_CAP_CROSS_PROCESS,
 	.open = rd_open_tcp,
 };
 const sb_backend sb_backend_redis_unix = {
 	.version = SB_BACKEND_VERSION,
 	.scheme = "redis+unix",
-	.caps = SB_CAP_FUSED | SB_CAP_CROSS_PROCESS,
 	.open = rd_open_unix,
 };

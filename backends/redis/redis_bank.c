@@ -526,7 +526,8 @@ static int rd_create(sb_store *base, const char *bank)
 }
 
 const sb_bank_ops rd_bank_ops = {
-	.version = SB_BACKEND_VERSION,
+	.version = SB_BANK_OPS_VERSION,
+	.add_max = RD_ADD_MAX,
 	.add = rd_add,
 	.take = rd_take,
 	.settle = rd_settle,

@@ -222,7 +222,7 @@ static int rd_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
 }
 
 const sb_ledger_ops rd_ledger_ops = {
-	.version = SB_BACKEND_VERSION,
+	.version = SB_LEDGER_OPS_VERSION,
 	.get = rd_get,
 	.put_if_absent = rd_put_if_absent,
 	.export = rd_export,

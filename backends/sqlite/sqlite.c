@@ -257,14 +257,14 @@ static int sq_connect(sq_store *s, int sync_full)
 }
 
 static const sb_store_ops sq_store_ops = {
-	.version = SB_BACKEND_VERSION,
+	.version = SB_STORE_OPS_VERSION,
 	.init = sq_init,
 	.close = sq_close,
 	.claim = sb_sq_claim,
 };
 
 static const sb_bank_ops sq_bank_ops = {
-	.version = SB_BACKEND_VERSION,
+	.version = SB_BANK_OPS_VERSION,
 	.add = sb_sq_bank_add,
 	.take = sb_sq_bank_take,
 	.settle = sb_sq_bank_settle,
@@ -275,7 +275,7 @@ static const sb_bank_ops sq_bank_ops = {
 };
 
 static const sb_ledger_ops sq_ledger_ops = {
-	.version = SB_BACKEND_VERSION,
+	.version = SB_LEDGER_OPS_VERSION,
 	.get = sb_sq_ledger_get,
 	.put_if_absent = sb_sq_ledger_put,
 	.export = sb_sq_ledger_export,
@@ -320,6 +320,5 @@ extern const sb_backend sb_backend_sqlite;
 const sb_backend sb_backend_sqlite = {
 	.version = SB_BACKEND_VERSION,
 	.scheme = "sqlite",
-	.caps = SB_CAP_FUSED | SB_CAP_CROSS_PROCESS,
 	.open = sq_open,
 };

@@ -9,9 +9,14 @@
  * on top of them (README "How the protocol works").
  *
  * Rules for every slot
- * - Return SB_OK or a documented positive answer, or a negative sb_error
- *   after calling sb_seterr(st->box, ...) with a message that says what
- *   failed and where, and never contains a password or secret.
+ * - Return SB_OK, one of the answers its comment lists, or a negative
+ *   sb_error after calling sb_seterr(st->box, ...) with a message that says
+ *   what failed and where, and never contains a password or secret. The
+ *   core checks every result at the boundary: anything else (a private
+ *   code, an answer the slot may not give, SB_OK without the item) reaches
+ *   the caller as SB_EBACKEND naming the backend and the slot. After SB_OK
+ *   the core clears the box's message, so a backend that recovered from a
+ *   failure inside a slot need not.
  * - Strings given to a slot are lent for the call and have been validated
  *   by the core (UTF-8, no NUL/CR/LF, 1..SB_MAX_VALUE_LEN bytes).
  * - Items returned through `sb_item **out` are made with sb_item_new(); the
@@ -19,8 +24,16 @@
  * - A store is used by one thread at a time (the box's), but many stores,
  *   in many processes, work on the same data concurrently: every slot that
  *   writes must be atomic on the server.
- * - Vtables start with `version` and only grow at the end; the core checks
- *   optional slots for NULL.
+ * - Every struct here starts with `version`, set to its own *_VERSION
+ *   macro of the header the backend was built with. Structs only grow at
+ *   the end; the core accepts 1 <= version <= the version it knows
+ *   (libgit2's rule) and reads a slot only if the struct's version has it,
+ *   so a backend built against an older header keeps working. A newer
+ *   version than the library knows fails sb_backend_register() or the
+ *   open with SB_ENOTSUPPORTED. Optional slots may be NULL.
+ * - Thread-safety: the functions declared here may be called from any
+ *   thread, each on its own box (sb_seterr() and sb_clearerr() write the
+ *   box's message: one thread per box, as for every sb_box call).
  */
 #ifndef STORAGEBOX_BACKEND_H
 #define STORAGEBOX_BACKEND_H
@@ -31,7 +44,11 @@
 extern "C" {
 #endif
 
-#define SB_BACKEND_VERSION 1
+/** Versions of the structs of this header (see "Rules" above). */
+#define SB_BACKEND_VERSION 1   /**< sb_backend */
+#define SB_STORE_OPS_VERSION 1 /**< sb_store_ops */
+#define SB_BANK_OPS_VERSION 1  /**< sb_bank_ops */
+#define SB_LEDGER_OPS_VERSION 1 /**< sb_ledger_ops */
 
 /** One `key=value` of a URI query string, percent-decoded. */
 typedef struct {
@@ -79,6 +96,14 @@ SB_EXTERN(int) sb_uri_param_num(sb_box *box, sb_uri *uri, const char *key,
                                 const char *what, long long lo, long long hi,
                                 long long *out);
 
+/**
+ * The first query option nobody has read with sb_uri_param() yet, or NULL.
+ * The core reports it as an unknown option after open returns; a backend
+ * calls it before connecting so that a typo fails fast, without a network
+ * wait. Lent: lives as long as @p uri.
+ */
+SB_EXTERN(const char *) sb_uri_unused(const sb_uri *uri);
+
 /** Every bank operation needs a store. Embed first in a backend's struct. */
 typedef struct sb_store sb_store;
 
@@ -98,11 +123,16 @@ typedef struct {
  * backend documents otherwise.
  */
 typedef struct sb_bank_ops {
-	unsigned int version; /**< SB_BACKEND_VERSION */
+	unsigned int version; /**< SB_BANK_OPS_VERSION */
 
-	/** Required. Add @p n items as available; count the ones the bank
-	 *  already holds in any state (and repeats inside the batch) in
-	 *  @p skipped. Creates the bank if missing. All or nothing. */
+	/** Most items one add() call takes (0: no limit). The core splits a
+	 *  larger sb_box_add() batch into calls of at most this many. */
+	size_t add_max;
+
+	/** Required. Add @p n items (1 <= n <= add_max) as available; count
+	 *  the ones the bank already holds in any state (and repeats inside
+	 *  the batch) in @p skipped. Creates the bank if missing. All or
+	 *  nothing. */
 	int (*add)(uint64_t *added, uint64_t *skipped, sb_store *st,
 	           const char *bank, const char *const *items, size_t n);
 
@@ -146,7 +176,7 @@ typedef sb_export_cb sb_ledger_entry_cb;
  * written once, never changed.
  */
 typedef struct sb_ledger_ops {
-	unsigned int version; /**< SB_BACKEND_VERSION */
+	unsigned int version; /**< SB_LEDGER_OPS_VERSION */
 
 	/** Required. The entry of an id (item made with flags 0).
 	 *  @return SB_OK or SB_ENOTFOUND. */
@@ -167,7 +197,8 @@ typedef struct sb_ledger_ops {
 	int (*export)(sb_store *st, const char *ledger, sb_ledger_entry_cb cb,
 	              void *payload);
 
-	/** Required. Number of ids of @p ledger that hold an item of @p bank. */
+	/** Required. Number of ids of @p ledger that hold an item of @p bank
+	 *  (0 when the ledger does not exist). */
 	int (*count)(uint64_t *out, sb_store *st, const char *ledger,
 	             const char *bank);
 
@@ -188,7 +219,7 @@ typedef struct sb_ledger_ops {
 
 /** Lifecycle of a store and the optional fused claim. */
 typedef struct sb_store_ops {
-	unsigned int version; /**< SB_BACKEND_VERSION */
+	unsigned int version; /**< SB_STORE_OPS_VERSION */
 
 	/** Required. Create the schema/tables if missing. Idempotent. */
 	int (*init)(sb_store *st);
@@ -222,18 +253,15 @@ struct sb_store {
 	                                  returns; for sb_seterr() */
 };
 
-/** Capability bits of a backend (sb_backend.caps). */
-#define SB_CAP_FUSED   (1u << 0) /**< ops->claim is available */
-#define SB_CAP_CROSS_PROCESS (1u << 1) /**< many processes may share a store */
-
 /** A backend: registered under one URI scheme. */
 typedef struct sb_backend {
 	unsigned int version; /**< SB_BACKEND_VERSION */
 	const char *scheme;   /**< lower case, matched exactly, e.g. "sqlite" */
-	unsigned int caps;    /**< SB_CAP_* */
 	/**
-	 * Open a store. On failure call sb_seterr(box, ...) and return the
-	 * error; nothing is left allocated. On success set (*out)->box = box.
+	 * Open a store. On failure call sb_seterr(box, ...) and return a
+	 * negative sb_error; nothing is left allocated. On success set *out
+	 * to a store whose ops (and bank and ledger, where present) point to
+	 * vtables of a supported version; the core sets (*out)->box = box.
 	 * Read options with sb_uri_param().
 	 */
 	int (*open)(sb_store **out, sb_uri *uri, sb_box *box);
@@ -241,8 +269,12 @@ typedef struct sb_backend {
 
 /**
  * Register a backend at run time (before built-in ones when the scheme is
- * the same). Thread-safe. The struct must outlive its use.
- * @return SB_OK, SB_EINVALID (bad version or scheme), SB_ENOMEM
+ * the same). Thread-safe. The struct is lent for as long as the process
+ * may open its scheme (a static const struct is the usual form).
+ * @return SB_OK, SB_EINVALID (NULL, version 0, no open, or a scheme that
+ *         is not lower-case letters, digits, '+', '-', '.'),
+ *         SB_ENOTSUPPORTED (a newer version than this library knows),
+ *         SB_ENOMEM
  */
 SB_EXTERN(int) sb_backend_register(const sb_backend *backend);
 
@@ -250,12 +282,16 @@ SB_EXTERN(int) sb_backend_register(const sb_backend *backend);
  *  Thread-safe. */
 SB_EXTERN(const sb_backend *) sb_backend_find(const char *scheme);
 
-/** Set the box's error message (printf format) and return @p code. */
+/** Set the box's error message (printf format) and return @p code. A NULL
+ *  box is fine (nothing is written). */
 SB_EXTERN(int) sb_seterr(sb_box *box, int code, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 3, 4)))
 #endif
 	;
+
+/** Empty the box's error message (a NULL box is fine). */
+SB_EXTERN(void) sb_clearerr(sb_box *box);
 
 /** sb_item flag: assigned by this call. */
 #define SB_ITEM_NEW 1u

@@ -8,7 +8,7 @@
 
 #include <stdlib.h>
 
-static sb_box *open_box(const char *uri, const char *ledger_uri,
+static inline sb_box *open_box(const char *uri, const char *ledger_uri,
                         sb_protocol protocol)
 {
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
@@ -25,7 +25,7 @@ static sb_box *open_box(const char *uri, const char *ledger_uri,
 }
 
 /* Add n items "<prefix>-<i>" to a bank. */
-static void load(sb_box *box, const char *bank, const char *prefix, int n)
+static inline void load(sb_box *box, const char *bank, const char *prefix, int n)
 {
 	char **items = calloc((size_t)n, sizeof(*items));
 	sb_add_result r;
@@ -45,7 +45,7 @@ static void load(sb_box *box, const char *bank, const char *prefix, int n)
 
 /* Fetch and return a copy of the value; NULL for SB_EMPTY; "!" + code on
  * error (never NULL on error, so tests can tell). */
-static char *fetch(sb_box *box, const char *bank, const char *ledger,
+static inline char *fetch(sb_box *box, const char *bank, const char *ledger,
                    const char *id, int *rc_out)
 {
 	sb_item *it = NULL;
@@ -62,7 +62,7 @@ static char *fetch(sb_box *box, const char *bank, const char *ledger,
 	return v;
 }
 
-static sb_stats stats_of(sb_box *box, const char *bank)
+static inline sb_stats stats_of(sb_box *box, const char *bank)
 {
 	sb_stats s;
 	CHECK_RC(box, sb_box_stats(&s, box, bank, NULL), SB_OK);

@@ -24,9 +24,10 @@ enum {
 /* Items per sb_box_add call of `add` and of bench's load: a batch ends at
  * this many items or CLI_ADD_BATCH_BYTES, whichever comes first. 50,000
  * per call loads PostgreSQL 1.7x and Redis 1.25x faster than 1,000 (fewer
- * transactions and round trips), and is the most a Redis add takes in one
- * call; the byte bound keeps a batch of long items from holding a store's
- * write lock (or Redis's single thread) for long. */
+ * transactions and round trips; a store that takes fewer per call gets
+ * the batch split by the core); the byte bound keeps a batch of long items
+ * from holding a store's write lock (or Redis's single thread) for long
+ * and bounds the CLI's memory. */
 #define CLI_ADD_BATCH_ITEMS 50000
 #define CLI_ADD_BATCH_BYTES (8u << 20)
 
