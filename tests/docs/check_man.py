@@ -21,6 +21,7 @@ import re
 import shutil
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import doclib  # noqa: E402
 from doclib import DocError  # noqa: E402
