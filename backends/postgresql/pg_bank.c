@@ -8,7 +8,7 @@
 
 #define COPY_CHUNK (256 * 1024)
 
-static int no_bank(pg_store *s, const char *bank)
+static int no_bank(sb_pg_store *s, const char *bank)
 {
 	return sb_seterr(s->base.box, SB_ENOTFOUND,
 	                 "postgresql: no bank '%.200s' in schema \"%s\" on %s",
@@ -16,12 +16,12 @@ static int no_bank(pg_store *s, const char *bank)
 }
 
 /* The bank's id as text: SB_OK, SB_ENOTFOUND (no message) or an error. */
-static int bank_id(char id[24], pg_store *s, const char *bank,
+static int bank_id(char id[24], sb_pg_store *s, const char *bank,
                    const char *op)
 {
 	const char *param[1] = { bank };
 	PGresult *res;
-	int rc = pg_exec(&res, s, PG_BANK_ID, 1, param, op);
+	int rc = sb_pg_exec(&res, s, SB_PG_BANK_ID, 1, param, op);
 
 	if (rc != SB_OK)
 		return rc;
@@ -34,10 +34,10 @@ static int bank_id(char id[24], pg_store *s, const char *bank,
 	return SB_OK;
 }
 
-static int simple(pg_store *s, const char *sql, const char *op)
+static int simple(sb_pg_store *s, const char *sql, const char *op)
 {
 	PGresult *res = NULL;
-	int rc = pg_exec_sql(&res, s, sql, 0, NULL, op);
+	int rc = sb_pg_exec_sql(&res, s, sql, 0, NULL, op);
 
 	PQclear(res);
 	return rc;
@@ -53,7 +53,7 @@ static size_t escaped_len(const char *v)
 	return n;
 }
 
-static int copy_items(pg_store *s, const char *const *items, size_t n)
+static int copy_items(sb_pg_store *s, const char *const *items, size_t n)
 {
 	char *buf = malloc(COPY_CHUNK);
 	size_t used = 0, i;
@@ -97,8 +97,8 @@ static int copy_items(pg_store *s, const char *const *items, size_t n)
 	PQputCopyEnd(s->conn, ok ? NULL : "storagebox: add aborted");
 	res = PQgetResult(s->conn);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		int rc = nomem ? pg_nomem(s, "add")
-		               : pg_fail(s, res, "add (COPY)");
+		int rc = nomem ? sb_pg_nomem(s, "add")
+		               : sb_pg_fail(s, res, "add (COPY)");
 		PQclear(res);
 		while ((res = PQgetResult(s->conn)))
 			PQclear(res);
@@ -146,7 +146,7 @@ static const char *const add_sql[] = {
 };
 
 /* @p tmpl with "@." replaced by the quoted schema (no other '@' used). */
-static char *with_schema(const pg_store *s, const char *tmpl)
+static char *with_schema(const sb_pg_store *s, const char *tmpl)
 {
 	const char *at = strstr(tmpl, "@.");
 	char *out;
@@ -160,7 +160,7 @@ static char *with_schema(const pg_store *s, const char *tmpl)
 	return out;
 }
 
-static int add_batch(pg_store *s, const char *bid, const char *const *items,
+static int add_batch(sb_pg_store *s, const char *bid, const char *const *items,
                      size_t n, uint64_t *added)
 {
 	const char *param[1] = { bid };
@@ -174,15 +174,15 @@ static int add_batch(pg_store *s, const char *bid, const char *const *items,
 			res = PQexec(s->conn,
 			             "COPY pg_temp.sb_stage (item) FROM STDIN");
 			if (PQresultStatus(res) != PGRES_COPY_IN)
-				rc = pg_fail(s, res, "add (COPY)");
+				rc = sb_pg_fail(s, res, "add (COPY)");
 			PQclear(res);
 			if (rc == SB_OK)
 				rc = copy_items(s, items, n);
 			continue;
 		}
 		if (!(sql = with_schema(s, add_sql[i])))
-			return pg_nomem(s, "add");
-		rc = pg_exec_sql(&res, s, sql, strchr(sql, '$') ? 1 : 0, param,
+			return sb_pg_nomem(s, "add");
+		rc = sb_pg_exec_sql(&res, s, sql, strchr(sql, '$') ? 1 : 0, param,
 		                 "add");
 		free(sql);
 		if (rc == SB_OK && i + 1 == sizeof add_sql / sizeof *add_sql)
@@ -195,18 +195,18 @@ static int add_batch(pg_store *s, const char *bid, const char *const *items,
 static int pg_bank_add(uint64_t *added, uint64_t *skipped, sb_store *st,
                        const char *bank, const char *const *items, size_t n)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	const char *param[1] = { bank };
 	PGresult *res = NULL;
 	char bid[24];
 	int rc;
 
 	*added = *skipped = 0;
-	if ((rc = pg_ready(s, "add")) != SB_OK)
+	if ((rc = sb_pg_ready(s, "add")) != SB_OK)
 		return rc;
 	if ((rc = simple(s, "BEGIN", "add")) != SB_OK)
 		return rc;
-	rc = pg_exec(&res, s, PG_BANK_CREATE, 1, param, "add");
+	rc = sb_pg_exec(&res, s, SB_PG_BANK_CREATE, 1, param, "add");
 	PQclear(res);
 	if (rc == SB_OK && (rc = bank_id(bid, s, bank, "add")) == SB_ENOTFOUND)
 		rc = sb_seterr(s->base.box, SB_EBACKEND, "postgresql: add: bank "
@@ -216,7 +216,7 @@ static int pg_bank_add(uint64_t *added, uint64_t *skipped, sb_store *st,
 	if (rc == SB_OK)
 		rc = simple(s, "COMMIT", "add");
 	if (rc != SB_OK) {
-		pg_rollback(s);
+		sb_pg_rollback(s);
 		*added = 0;
 		return rc;
 	}
@@ -227,7 +227,7 @@ static int pg_bank_add(uint64_t *added, uint64_t *skipped, sb_store *st,
 static int pg_bank_take(sb_item **out, sb_store *st, const char *bank,
                         const char *token, int64_t now_ms)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	char now[24], hint[24];
 	const char *param[4] = { bank, token, now, hint };
 	PGresult *res;
@@ -235,16 +235,16 @@ static int pg_bank_take(sb_item **out, sb_store *st, const char *bank,
 
 	*out = NULL;
 	snprintf(now, sizeof now, "%lld", (long long)now_ms);
-	snprintf(hint, sizeof hint, "%lld", pg_hint_get(s, bank));
-	if ((rc = pg_exec(&res, s, PG_TAKE, 4, param, "take")) != SB_OK)
+	snprintf(hint, sizeof hint, "%lld", sb_pg_hint_get(s, bank));
+	if ((rc = sb_pg_exec(&res, s, SB_PG_TAKE, 4, param, "take")) != SB_OK)
 		return rc;
 	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
 	if (status == 0) {
-		pg_hint_set(s, bank, strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+		sb_pg_hint_set(s, bank, strtoll(PQgetvalue(res, 0, 1), NULL, 10));
 		*out = sb_item_newn(PQgetvalue(res, 0, 2),
 		                    (size_t)PQgetlength(res, 0, 2), bank,
 		                    strlen(bank), 0);
-		rc = *out ? SB_OK : pg_nomem(s, "take");
+		rc = *out ? SB_OK : sb_pg_nomem(s, "take");
 	} else if (status == 2) {
 		rc = SB_EMPTY;
 	} else if (status == 3) {
@@ -259,12 +259,12 @@ static int pg_bank_take(sb_item **out, sb_store *st, const char *bank,
 
 /* settle and put back: one conditional statement on (bank, item, token);
  * no row means the item is not in the expected state. */
-static int cond(pg_store *s, int id, const char *bank, const char *item,
+static int cond(sb_pg_store *s, int id, const char *bank, const char *item,
                 const char *token, const char *op)
 {
 	const char *param[3] = { bank, item, token };
 	PGresult *res;
-	int rc = pg_exec(&res, s, id, 3, param, op), hit;
+	int rc = sb_pg_exec(&res, s, id, 3, param, op), hit;
 
 	if (rc != SB_OK)
 		return rc;
@@ -281,18 +281,18 @@ static int cond(pg_store *s, int id, const char *bank, const char *item,
 static int pg_bank_settle(sb_store *st, const char *bank, const char *item,
                           const char *token)
 {
-	return cond(PG(st), PG_SETTLE, bank, item, token, "settle");
+	return cond(SB_PG(st), SB_PG_SETTLE, bank, item, token, "settle");
 }
 
 static int pg_bank_put_back(sb_store *st, const char *bank, const char *item,
                             const char *token)
 {
-	return cond(PG(st), PG_PUT_BACK, bank, item, token, "put back");
+	return cond(SB_PG(st), SB_PG_PUT_BACK, bank, item, token, "put back");
 }
 
 static int pg_bank_count(sb_bank_counts *out, sb_store *st, const char *bank)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	char bid[24];
 	const char *param[1] = { bid };
 	PGresult *res;
@@ -305,7 +305,7 @@ static int pg_bank_count(sb_bank_counts *out, sb_store *st, const char *bank)
 		return no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	rc = pg_exec_sql(&res, s, s->sql[PG_COUNT], 1, param, "count");
+	rc = sb_pg_exec_sql(&res, s, s->sql[SB_PG_COUNT], 1, param, "count");
 	if (rc != SB_OK)
 		return rc;
 	total = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -333,7 +333,7 @@ static int pg_bank_reserved(sb_store *st, const char *bank,
                             int64_t older_than_ms, sb_reservation_cb cb,
                             void *payload)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	char bid[24], older[24];
 	const char *param[2] = { bid, older };
 	res_ctx c = { cb, payload };
@@ -344,22 +344,22 @@ static int pg_bank_reserved(sb_store *st, const char *bank,
 	if (rc != SB_OK)
 		return rc;
 	snprintf(older, sizeof older, "%lld", (long long)older_than_ms);
-	return pg_each(s, PG_RESERVED, 2, param, reservation_row, &c,
+	return sb_pg_each(s, SB_PG_RESERVED, 2, param, reservation_row, &c,
 	               "list reservations");
 }
 
 static int pg_bank_create(sb_store *st, const char *bank)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	const char *param[1] = { bank };
 	PGresult *res = NULL;
-	int rc = pg_exec(&res, s, PG_BANK_CREATE, 1, param, "create bank");
+	int rc = sb_pg_exec(&res, s, SB_PG_BANK_CREATE, 1, param, "create bank");
 
 	PQclear(res);
 	return rc;
 }
 
-const sb_bank_ops pg_bank_ops = {
+const sb_bank_ops sb_pg_bank_ops = {
 	.version = SB_BANK_OPS_VERSION,
 	.add = pg_bank_add,
 	.take = pg_bank_take,

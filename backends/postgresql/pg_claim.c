@@ -30,11 +30,11 @@
 #define PG_FAULT_CLAIM "postgresql_claim_before_send"
 #define PG_FAULT_CLAIM_DONE "postgresql_claim_after_commit"
 
-int pg_claim(sb_item **out, sb_store *st, const char *bank,
+int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
              const char *ledger, const char *dedup_id, const char *token,
              int64_t now_ms)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	char hint[24];
 	const char *param[4] = { bank, ledger, dedup_id, hint };
 	PGresult *res;
@@ -47,8 +47,8 @@ int pg_claim(sb_item **out, sb_store *st, const char *bank,
 		return sb_seterr(s->base.box, SB_ERROR, "postgresql: claim: "
 		                 "injected fault at crash point '%s'",
 		                 PG_FAULT_CLAIM);
-	snprintf(hint, sizeof hint, "%lld", pg_hint_get(s, bank));
-	if ((rc = pg_exec(&res, s, PG_CLAIM, 4, param, "claim")) != SB_OK)
+	snprintf(hint, sizeof hint, "%lld", sb_pg_hint_get(s, bank));
+	if ((rc = sb_pg_exec(&res, s, SB_PG_CLAIM, 4, param, "claim")) != SB_OK)
 		return rc;
 	if (sb_fault_point(s->base.box, PG_FAULT_CLAIM_DONE)) {
 		PQclear(res);
@@ -59,14 +59,14 @@ int pg_claim(sb_item **out, sb_store *st, const char *bank,
 	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
 	if (status == 0 || status == 1) {
 		if (status == 0)
-			pg_hint_set(s, bank,
+			sb_pg_hint_set(s, bank,
 			            strtoll(PQgetvalue(res, 0, 1), NULL, 10));
 		*out = sb_item_newn(PQgetvalue(res, 0, 3),
 		                    (size_t)PQgetlength(res, 0, 3),
 		                    PQgetvalue(res, 0, 2),
 		                    (size_t)PQgetlength(res, 0, 2),
 		                    status == 0 ? SB_ITEM_NEW : 0);
-		rc = *out ? SB_OK : pg_nomem(s, "claim");
+		rc = *out ? SB_OK : sb_pg_nomem(s, "claim");
 	} else if (status == 2) {
 		/* o_seq 0: nothing of the bank is reserved (NULL from a
 		 * schema made before sb_claim() said so: don't know). */

@@ -8,7 +8,7 @@
 
 /* The entry of (ledger, id): SB_OK with *out (flags 0), SB_ENOTFOUND
  * without a message, or an error. */
-static int find(sb_item **out, pg_store *s, const char *ledger,
+static int find(sb_item **out, sb_pg_store *s, const char *ledger,
                 const char *dedup_id, const char *op)
 {
 	const char *param[2] = { ledger, dedup_id };
@@ -16,7 +16,7 @@ static int find(sb_item **out, pg_store *s, const char *ledger,
 	int rc;
 
 	*out = NULL;
-	if ((rc = pg_exec(&res, s, PG_LEDGER_GET, 2, param, op)) != SB_OK)
+	if ((rc = sb_pg_exec(&res, s, SB_PG_LEDGER_GET, 2, param, op)) != SB_OK)
 		return rc;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
@@ -27,13 +27,13 @@ static int find(sb_item **out, pg_store *s, const char *ledger,
 	                    PQgetvalue(res, 0, 0),
 	                    (size_t)PQgetlength(res, 0, 0), 0);
 	PQclear(res);
-	return *out ? SB_OK : pg_nomem(s, op);
+	return *out ? SB_OK : sb_pg_nomem(s, op);
 }
 
 static int pg_ledger_get(sb_item **out, sb_store *st, const char *ledger,
                          const char *dedup_id)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	int rc = find(out, s, ledger, dedup_id, "ledger get");
 
 	if (rc == SB_ENOTFOUND)
@@ -47,14 +47,14 @@ static int pg_ledger_put(sb_item **existing, sb_store *st,
                          const char *ledger, const char *dedup_id,
                          const char *bank, const char *item)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	const char *param[4] = { ledger, dedup_id, bank, item };
 	sb_item *have = NULL;
 	PGresult *res;
 	int rc, stored;
 
 	*existing = NULL;
-	rc = pg_exec(&res, s, PG_LEDGER_PUT, 4, param, "ledger put");
+	rc = sb_pg_exec(&res, s, SB_PG_LEDGER_PUT, 4, param, "ledger put");
 	if (rc != SB_OK)
 		return rc;
 	stored = strcmp(PQcmdTuples(res), "0") != 0;
@@ -100,20 +100,20 @@ static int pg_ledger_export(sb_store *st, const char *ledger,
 	const char *param[1] = { ledger };
 	export_ctx c = { cb, payload };
 
-	return pg_each(PG(st), PG_LEDGER_EXPORT, 1, param, export_row, &c,
+	return sb_pg_each(SB_PG(st), SB_PG_LEDGER_EXPORT, 1, param, export_row, &c,
 	               "export");
 }
 
 static int pg_ledger_count(uint64_t *out, sb_store *st, const char *ledger,
                            const char *bank)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	const char *param[2] = { ledger, bank };
 	PGresult *res;
 	int rc;
 
 	*out = 0;
-	rc = pg_exec(&res, s, PG_LEDGER_COUNT, 2, param, "ledger count");
+	rc = sb_pg_exec(&res, s, SB_PG_LEDGER_COUNT, 2, param, "ledger count");
 	if (rc != SB_OK)
 		return rc;
 	*out = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -121,7 +121,7 @@ static int pg_ledger_count(uint64_t *out, sb_store *st, const char *ledger,
 	return SB_OK;
 }
 
-const sb_ledger_ops pg_ledger_ops = {
+const sb_ledger_ops sb_pg_ledger_ops = {
 	.version = SB_LEDGER_OPS_VERSION,
 	.get = pg_ledger_get,
 	.put_if_absent = pg_ledger_put,

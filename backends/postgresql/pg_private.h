@@ -14,31 +14,31 @@
 #include <libpq-fe.h>
 
 /* Schema version in <schema>.sb_meta ('schema_version'). */
-#define PG_SCHEMA_VERSION 1
+#define SB_PG_SCHEMA_VERSION 1
 
 /* Prepared statements, prepared on first use per connection. */
 enum {
-	PG_CLAIM,
-	PG_TAKE,
-	PG_SETTLE,
-	PG_PUT_BACK,
-	PG_COUNT,
-	PG_BANK_ID,
-	PG_BANK_CREATE,
-	PG_RESERVED,
-	PG_LEDGER_GET,
-	PG_LEDGER_PUT,
-	PG_LEDGER_EXPORT,
-	PG_LEDGER_COUNT,
-	PG_N
+	SB_PG_CLAIM,
+	SB_PG_TAKE,
+	SB_PG_SETTLE,
+	SB_PG_PUT_BACK,
+	SB_PG_COUNT,
+	SB_PG_BANK_ID,
+	SB_PG_BANK_CREATE,
+	SB_PG_RESERVED,
+	SB_PG_LEDGER_GET,
+	SB_PG_LEDGER_PUT,
+	SB_PG_LEDGER_EXPORT,
+	SB_PG_LEDGER_COUNT,
+	SB_PG_N
 };
 
-#define PG_HINTS 8 /* banks whose take position a store remembers */
+#define SB_PG_HINTS 8 /* banks whose take position a store remembers */
 
 typedef struct {
 	char *bank;
 	long long seq; /* the last position taken from this bank */
-} pg_hint;
+} sb_pg_hint;
 
 typedef struct {
 	sb_store base;       /* first: the core sees an sb_store */
@@ -46,54 +46,54 @@ typedef struct {
 	char *where;         /* "host:port/db" for messages: no secrets */
 	char *password;      /* only to scrub it out of server messages */
 	char schema[64];     /* validated identifier */
-	char *sql[PG_N];     /* statement text with the schema filled in */
-	unsigned char prepared[PG_N];
+	char *sql[SB_PG_N];     /* statement text with the schema filled in */
+	unsigned char prepared[SB_PG_N];
 	long long statement_timeout_ms; /* -1: the server's setting */
 	long long query_timeout_ms; /* client-side wait per answer; 0: none */
 	int broken;          /* the connection was lost: reset before use */
-	pg_hint hints[PG_HINTS];
+	sb_pg_hint hints[SB_PG_HINTS];
 	unsigned int hint_next;
-} pg_store;
+} sb_pg_store;
 
-#define PG(st) ((pg_store *)(st))
+#define SB_PG(st) ((sb_pg_store *)(st))
 
 /* postgresql.c */
 /* Map a failed result (or NULL) to an sb_error with a message naming
  * @p op, the server and the SQLSTATE. Marks a lost connection. Does not
  * clear @p res. */
-int pg_fail(pg_store *s, PGresult *res, const char *op);
-int pg_nomem(pg_store *s, const char *op);
+int sb_pg_fail(sb_pg_store *s, PGresult *res, const char *op);
+int sb_pg_nomem(sb_pg_store *s, const char *op);
 /* Reconnect if the last call lost the connection. */
-int pg_ready(pg_store *s, const char *op);
+int sb_pg_ready(sb_pg_store *s, const char *op);
 /* Run prepared statement @p id with text parameters (lengths from
  * strlen). On success *out is the result (PGRES_TUPLES_OK or
  * PGRES_COMMAND_OK); the caller PQclear()s it. */
-int pg_exec(PGresult **out, pg_store *s, int id, int n,
+int sb_pg_exec(PGresult **out, sb_pg_store *s, int id, int n,
             const char *const *params, const char *op);
 /* Same, for statement text that is not prepared (rare calls). */
-int pg_exec_sql(PGresult **out, pg_store *s, const char *sql, int n,
+int sb_pg_exec_sql(PGresult **out, sb_pg_store *s, const char *sql, int n,
                 const char *const *params, const char *op);
 /* Run @p id in single-row mode and call @p row for each row until it
  * returns non-zero (then the rest is drained and that value returned). */
-int pg_each(pg_store *s, int id, int n, const char *const *params,
+int sb_pg_each(sb_pg_store *s, int id, int n, const char *const *params,
             int (*row)(PGresult *res, void *payload), void *payload,
             const char *op);
 /* Roll back whatever transaction is open; keeps the box's message. */
-void pg_rollback(pg_store *s);
+void sb_pg_rollback(sb_pg_store *s);
 /* The remembered take position of @p bank (0: none) and its update. */
-long long pg_hint_get(pg_store *s, const char *bank);
-void pg_hint_set(pg_store *s, const char *bank, long long seq);
+long long sb_pg_hint_get(sb_pg_store *s, const char *bank);
+void sb_pg_hint_set(sb_pg_store *s, const char *bank, long long seq);
 
 /* pg_schema.c */
 /* Create the schema if missing (idempotent, safe when racing). */
-int pg_schema_ensure(pg_store *s);
+int sb_pg_schema_ensure(sb_pg_store *s);
 /* Fill s->sql[] from the templates (schema name substituted). */
-int pg_sql_build(pg_store *s);
+int sb_pg_sql_build(sb_pg_store *s);
 
 /* pg_bank.c, pg_ledger.c, pg_claim.c */
-extern const sb_bank_ops pg_bank_ops;
-extern const sb_ledger_ops pg_ledger_ops;
-int pg_claim(sb_item **out, sb_store *st, const char *bank,
+extern const sb_bank_ops sb_pg_bank_ops;
+extern const sb_ledger_ops sb_pg_ledger_ops;
+int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
              const char *ledger, const char *dedup_id, const char *token,
              int64_t now_ms);
 

@@ -167,17 +167,17 @@ static const char schema_sql[] =
 	"INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '1')"
 	" ON CONFLICT (key) DO NOTHING;\n";
 
-static const char *const sql_templates[PG_N] = {
-	[PG_CLAIM] = "SELECT o_status, o_seq, o_bank, o_item"
+static const char *const sql_templates[SB_PG_N] = {
+	[SB_PG_CLAIM] = "SELECT o_status, o_seq, o_bank, o_item"
 	             " FROM @.sb_claim($1, $2, $3, $4::bigint)",
-	[PG_TAKE] = "SELECT o_status, o_seq, o_item"
+	[SB_PG_TAKE] = "SELECT o_status, o_seq, o_item"
 	            " FROM @.sb_take($1, $2, $3::bigint, $4::bigint)",
 	/* Also matches an item already settled with this token: idempotent. */
-	[PG_SETTLE] =
+	[SB_PG_SETTLE] =
 		"UPDATE @.sb_taken t SET settled = true FROM @.sb_bank b"
 		" WHERE b.h = " H("$1") " AND t.bank_id = b.id"
 		" AND t.h = " H("$2") " AND t.token = $3",
-	[PG_PUT_BACK] =
+	[SB_PG_PUT_BACK] =
 		"WITH d AS (DELETE FROM @.sb_taken t USING @.sb_bank b"
 		"  WHERE b.h = " H("$1") " AND t.bank_id = b.id"
 		"  AND t.h = " H("$2") " AND t.token = $3 AND NOT t.settled"
@@ -188,38 +188,38 @@ static const char *const sql_templates[PG_N] = {
 	 * unprepared with the bank's id (pg_bank.c), so each run is planned
 	 * for that bank: a generic plan used a sequential scan of every
 	 * bank's rows when one big bank dominates the statistics. */
-	[PG_COUNT] =
+	[SB_PG_COUNT] =
 		"SELECT (SELECT count(*) FROM @.sb_item"
 		"   WHERE bank_id = $1::integer),"
 		" (SELECT count(*) FROM @.sb_available"
 		"   WHERE bank_id = $1::integer),"
 		" (SELECT count(*) FROM @.sb_taken"
 		"   WHERE bank_id = $1::integer AND NOT settled)",
-	[PG_BANK_ID] = "SELECT id FROM @.sb_bank WHERE h = " H("$1"),
-	[PG_BANK_CREATE] =
+	[SB_PG_BANK_ID] = "SELECT id FROM @.sb_bank WHERE h = " H("$1"),
+	[SB_PG_BANK_CREATE] =
 		"INSERT INTO @.sb_bank (h, name) VALUES (" H("$1") ", $1)"
 		" ON CONFLICT (h) DO NOTHING",
-	[PG_RESERVED] =
+	[SB_PG_RESERVED] =
 		"SELECT item, token, since FROM @.sb_taken"
 		" WHERE bank_id = $1::integer AND NOT settled"
 		" AND since <= $2::bigint ORDER BY since",
-	[PG_LEDGER_GET] =
+	[SB_PG_LEDGER_GET] =
 		"SELECT bank, item FROM @.sb_ledger"
 		" WHERE lh = " H("$1") " AND ih = " H("$2"),
-	[PG_LEDGER_PUT] =
+	[SB_PG_LEDGER_PUT] =
 		"INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)"
 		" VALUES (" H("$1") ", " H("$2") ", $1, $2, $3, $4)"
 		" ON CONFLICT (lh, ih) DO NOTHING",
-	[PG_LEDGER_EXPORT] =
+	[SB_PG_LEDGER_EXPORT] =
 		"SELECT dedup_id, bank, item FROM @.sb_ledger"
 		" WHERE lh = " H("$1"),
-	[PG_LEDGER_COUNT] =
+	[SB_PG_LEDGER_COUNT] =
 		"SELECT count(*) FROM @.sb_ledger"
 		" WHERE lh = " H("$1") " AND bank = $2",
 };
 
 /* @p tmpl with every "@." replaced by "\"schema\".". NULL: no memory. */
-static char *fill(const pg_store *s, const char *tmpl)
+static char *fill(const sb_pg_store *s, const char *tmpl)
 {
 	size_t n = 0, sl = strlen(s->schema), len;
 	const char *p;
@@ -242,19 +242,19 @@ static char *fill(const pg_store *s, const char *tmpl)
 	return out;
 }
 
-int pg_sql_build(pg_store *s)
+int sb_pg_sql_build(sb_pg_store *s)
 {
 	int i;
 
-	for (i = 0; i < PG_N; i++)
+	for (i = 0; i < SB_PG_N; i++)
 		if (!(s->sql[i] = fill(s, sql_templates[i])))
-			return pg_nomem(s, "open");
+			return sb_pg_nomem(s, "open");
 	return SB_OK;
 }
 
 /* The version recorded in the schema: SB_OK with *version (0 if the
  * tables are missing), or an error. */
-static int read_version(pg_store *s, int *version, const char *op)
+static int read_version(sb_pg_store *s, int *version, const char *op)
 {
 	char *sql = fill(s, "SELECT value FROM @.sb_meta"
 	                    " WHERE key = 'schema_version'");
@@ -264,7 +264,7 @@ static int read_version(pg_store *s, int *version, const char *op)
 
 	*version = 0;
 	if (!sql)
-		return pg_nomem(s, op);
+		return sb_pg_nomem(s, op);
 	res = PQexec(s->conn, sql);
 	free(sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
@@ -274,42 +274,42 @@ static int read_version(pg_store *s, int *version, const char *op)
 		state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 		/* 42P01 undefined table, 3F000 undefined schema: not made yet */
 		if (!state || (strcmp(state, "42P01") && strcmp(state, "3F000")))
-			rc = pg_fail(s, res, op);
+			rc = sb_pg_fail(s, res, op);
 	}
 	PQclear(res);
 	return rc;
 }
 
-static int check_version(pg_store *s, int version)
+static int check_version(sb_pg_store *s, int version)
 {
-	if (version <= PG_SCHEMA_VERSION)
+	if (version <= SB_PG_SCHEMA_VERSION)
 		return SB_OK;
 	return sb_seterr(s->base.box, SB_EBACKEND,
 	                 "postgresql: schema \"%s\" on %s has version %d; this "
 	                 "build knows up to %d (upgrade storagebox)", s->schema,
-	                 s->where, version, PG_SCHEMA_VERSION);
+	                 s->where, version, SB_PG_SCHEMA_VERSION);
 }
 
-static int exec_simple(pg_store *s, const char *tmpl, const char *op)
+static int exec_simple(sb_pg_store *s, const char *tmpl, const char *op)
 {
 	char *sql = fill(s, tmpl);
 	PGresult *res;
 	int rc = SB_OK;
 
 	if (!sql)
-		return pg_nomem(s, op);
+		return sb_pg_nomem(s, op);
 	res = PQexec(s->conn, sql);
 	free(sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = pg_fail(s, res, op);
+		rc = sb_pg_fail(s, res, op);
 	PQclear(res);
 	return rc;
 }
 
 /* Under the lock: create what is missing. CREATE SCHEMA needs the CREATE
  * right on the database even with IF NOT EXISTS, so only when missing. */
-static int create_locked(pg_store *s, const char *op)
+static int create_locked(sb_pg_store *s, const char *op)
 {
 	const char *param[1] = { s->schema };
 	PGresult *res = NULL;
@@ -320,7 +320,7 @@ static int create_locked(pg_store *s, const char *op)
 
 	/* A failing read would abort the transaction: look it up first. */
 	snprintf(meta, sizeof meta, "\"%s\".sb_meta", s->schema);
-	rc = pg_exec_sql(&res, s, "SELECT pg_catalog.to_regclass($1) IS NULL",
+	rc = sb_pg_exec_sql(&res, s, "SELECT pg_catalog.to_regclass($1) IS NULL",
 	                 1, mparam, op);
 	if (rc != SB_OK)
 		return rc;
@@ -331,7 +331,7 @@ static int create_locked(pg_store *s, const char *op)
 		if (rc != SB_OK || version != 0)
 			return rc != SB_OK ? rc : check_version(s, version);
 	}
-	rc = pg_exec_sql(&res, s, "SELECT 1 FROM pg_catalog.pg_namespace"
+	rc = sb_pg_exec_sql(&res, s, "SELECT 1 FROM pg_catalog.pg_namespace"
 	                 " WHERE nspname = $1", 1, param, op);
 	if (rc != SB_OK)
 		return rc;
@@ -346,7 +346,7 @@ static int create_locked(pg_store *s, const char *op)
 	return exec_simple(s, schema_sql, op);
 }
 
-int pg_schema_ensure(pg_store *s)
+int sb_pg_schema_ensure(sb_pg_store *s)
 {
 	static const char *op = "create schema";
 	const char *param[1] = { s->schema };
@@ -362,7 +362,7 @@ int pg_schema_ensure(pg_store *s)
 		return rc;
 	/* First openers racing: one creates, the others wait and see it.
 	 * Two-key advisory lock: 0x73620001 ("sb", 1) + the schema's hash. */
-	rc = pg_exec_sql(&res, s, "SELECT pg_advisory_xact_lock(1935802369,"
+	rc = sb_pg_exec_sql(&res, s, "SELECT pg_advisory_xact_lock(1935802369,"
 	                 " hashtext($1))", 1, param, op);
 	PQclear(res);
 	if (rc == SB_OK)
@@ -370,6 +370,6 @@ int pg_schema_ensure(pg_store *s)
 	if (rc == SB_OK)
 		rc = exec_simple(s, "COMMIT", op);
 	if (rc != SB_OK)
-		pg_rollback(s);
+		sb_pg_rollback(s);
 	return rc;
 }

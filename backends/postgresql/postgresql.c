@@ -61,7 +61,7 @@ static const char *const pg_default_kw[][2] = {
 /* ---------------------------------------------------------------- errors */
 
 /* Copy @p msg into @p buf on one line, with the password masked. */
-static void clean_msg(const pg_store *s, const char *msg, char *buf,
+static void clean_msg(const sb_pg_store *s, const char *msg, char *buf,
                       size_t size)
 {
 	size_t n = 0, pl = s->password ? strlen(s->password) : 0;
@@ -101,13 +101,13 @@ static int is_auth_failure(PGconn *conn, const char *msg)
 	       (strstr(msg, "role \"") && strstr(msg, "does not exist"));
 }
 
-int pg_nomem(pg_store *s, const char *op)
+int sb_pg_nomem(sb_pg_store *s, const char *op)
 {
 	return sb_seterr(s->base.box, SB_ENOMEM,
 	                 "postgresql: %s on %s: out of memory", op, s->where);
 }
 
-int pg_fail(pg_store *s, PGresult *res, const char *op)
+int sb_pg_fail(sb_pg_store *s, PGresult *res, const char *op)
 {
 	char msg[384];
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
@@ -159,7 +159,7 @@ static void quiet(void *arg, const char *message)
 }
 
 /* Per-session settings, after every (re)connect. */
-static int session_setup(pg_store *s)
+static int session_setup(sb_pg_store *s)
 {
 	char ms[32];
 	const char *param[1] = { ms };
@@ -170,14 +170,14 @@ static int session_setup(pg_store *s)
 	if (s->statement_timeout_ms < 0)
 		return SB_OK;
 	snprintf(ms, sizeof ms, "%lld", s->statement_timeout_ms);
-	rc = pg_exec_sql(&res, s, "SELECT pg_catalog.set_config("
+	rc = sb_pg_exec_sql(&res, s, "SELECT pg_catalog.set_config("
 	                 "'statement_timeout', $1, false)", 1, param,
 	                 "set statement_timeout");
 	PQclear(res);
 	return rc;
 }
 
-int pg_ready(pg_store *s, const char *op)
+int sb_pg_ready(sb_pg_store *s, const char *op)
 {
 	char msg[384];
 
@@ -215,7 +215,7 @@ static long long now_ms(void)
  * connection was made. On timeout the connection is abandoned mid-query
  * (the next call resets it; the server rolls back what it had not
  * committed when it sees the socket closed). */
-static int await(pg_store *s, const char *op)
+static int await(sb_pg_store *s, const char *op)
 {
 	long long deadline = s->query_timeout_ms > 0
 	                     ? now_ms() + s->query_timeout_ms : 0;
@@ -246,7 +246,7 @@ static int await(pg_store *s, const char *op)
 }
 
 /* PQexec's result (the last one; an error wins), with the wait bounded. */
-static int collect(PGresult **out, pg_store *s, const char *op)
+static int collect(PGresult **out, sb_pg_store *s, const char *op)
 {
 	PGresult *res, *last = NULL;
 	int rc;
@@ -271,15 +271,15 @@ static int collect(PGresult **out, pg_store *s, const char *op)
 }
 
 /* A query still in flight after a timeout: any libpq call would wait for
- * it. Only pg_ready (a reset) may touch the connection then. */
-static int abandoned(pg_store *s, const char *op)
+ * it. Only sb_pg_ready (a reset) may touch the connection then. */
+static int abandoned(sb_pg_store *s, const char *op)
 {
 	return sb_seterr(s->base.box, SB_ECONNECT,
 	                 "postgresql: %s: the connection to %s is being "
 	                 "reset after a timeout", op, s->where);
 }
 
-int pg_exec_sql(PGresult **out, pg_store *s, const char *sql, int n,
+int sb_pg_exec_sql(PGresult **out, sb_pg_store *s, const char *sql, int n,
                 const char *const *params, const char *op)
 {
 	PGresult *res;
@@ -290,7 +290,7 @@ int pg_exec_sql(PGresult **out, pg_store *s, const char *sql, int n,
 		return abandoned(s, op);
 	res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
 	if (!result_ok(res)) {
-		rc = pg_fail(s, res, op);
+		rc = sb_pg_fail(s, res, op);
 		PQclear(res);
 		return rc;
 	}
@@ -298,7 +298,7 @@ int pg_exec_sql(PGresult **out, pg_store *s, const char *sql, int n,
 	return SB_OK;
 }
 
-static int prepare(pg_store *s, int id, int n, const char *op)
+static int prepare(sb_pg_store *s, int id, int n, const char *op)
 {
 	char name[16];
 	PGresult *res;
@@ -308,18 +308,18 @@ static int prepare(pg_store *s, int id, int n, const char *op)
 		return SB_OK;
 	snprintf(name, sizeof name, "sb_%d", id);
 	if (!PQsendPrepare(s->conn, name, s->sql[id], n, NULL))
-		return pg_fail(s, NULL, op);
+		return sb_pg_fail(s, NULL, op);
 	if ((rc = collect(&res, s, op)) != SB_OK)
 		return rc;
 	if (!result_ok(res))
-		rc = pg_fail(s, res, op);
+		rc = sb_pg_fail(s, res, op);
 	else
 		s->prepared[id] = 1;
 	PQclear(res);
 	return rc;
 }
 
-int pg_exec(PGresult **out, pg_store *s, int id, int n,
+int sb_pg_exec(PGresult **out, sb_pg_store *s, int id, int n,
             const char *const *params, const char *op)
 {
 	char name[16];
@@ -327,15 +327,15 @@ int pg_exec(PGresult **out, pg_store *s, int id, int n,
 	int rc;
 
 	*out = NULL;
-	if ((rc = pg_ready(s, op)) != SB_OK || (rc = prepare(s, id, n, op)))
+	if ((rc = sb_pg_ready(s, op)) != SB_OK || (rc = prepare(s, id, n, op)))
 		return rc;
 	snprintf(name, sizeof name, "sb_%d", id);
 	if (!PQsendQueryPrepared(s->conn, name, n, params, NULL, NULL, 0))
-		return pg_fail(s, NULL, op);
+		return sb_pg_fail(s, NULL, op);
 	if ((rc = collect(&res, s, op)) != SB_OK)
 		return rc;
 	if (!result_ok(res)) {
-		rc = pg_fail(s, res, op);
+		rc = sb_pg_fail(s, res, op);
 		PQclear(res);
 		return rc;
 	}
@@ -343,7 +343,7 @@ int pg_exec(PGresult **out, pg_store *s, int id, int n,
 	return SB_OK;
 }
 
-int pg_each(pg_store *s, int id, int n, const char *const *params,
+int sb_pg_each(sb_pg_store *s, int id, int n, const char *const *params,
             int (*row)(PGresult *res, void *payload), void *payload,
             const char *op)
 {
@@ -351,11 +351,11 @@ int pg_each(pg_store *s, int id, int n, const char *const *params,
 	PGresult *res;
 	int rc, stop = 0, failed = 0;
 
-	if ((rc = pg_ready(s, op)) != SB_OK || (rc = prepare(s, id, n, op)))
+	if ((rc = sb_pg_ready(s, op)) != SB_OK || (rc = prepare(s, id, n, op)))
 		return rc;
 	snprintf(name, sizeof name, "sb_%d", id);
 	if (!PQsendQueryPrepared(s->conn, name, n, params, NULL, NULL, 0))
-		return pg_fail(s, NULL, op);
+		return sb_pg_fail(s, NULL, op);
 	/* One row at a time: a ledger of millions never sits in memory. */
 	PQsetSingleRowMode(s->conn);
 	/* The callback must not call into the store, so reading on (and
@@ -372,18 +372,18 @@ int pg_each(pg_store *s, int id, int n, const char *const *params,
 			if (!stop && !failed)
 				stop = row(res, payload);
 		} else if (st != PGRES_TUPLES_OK && !failed) {
-			failed = pg_fail(s, res, op);
+			failed = sb_pg_fail(s, res, op);
 		}
 		PQclear(res);
 	}
 	if (failed)
 		return failed;
 	if (PQstatus(s->conn) == CONNECTION_BAD)
-		return pg_fail(s, NULL, op);
+		return sb_pg_fail(s, NULL, op);
 	return stop;
 }
 
-void pg_rollback(pg_store *s)
+void sb_pg_rollback(sb_pg_store *s)
 {
 	char keep[SB_ERRMSG_SIZE];
 	PGTransactionStatusType ts = PQtransactionStatus(s->conn);
@@ -399,23 +399,23 @@ void pg_rollback(pg_store *s)
 
 /* ------------------------------------------------------------------ hints */
 
-long long pg_hint_get(pg_store *s, const char *bank)
+long long sb_pg_hint_get(sb_pg_store *s, const char *bank)
 {
 	unsigned int i;
 
-	for (i = 0; i < PG_HINTS; i++)
+	for (i = 0; i < SB_PG_HINTS; i++)
 		if (s->hints[i].bank && strcmp(s->hints[i].bank, bank) == 0)
 			return s->hints[i].seq;
 	return 0;
 }
 
 /* Out of memory only loses the hint: the next take starts at 0. */
-void pg_hint_set(pg_store *s, const char *bank, long long seq)
+void sb_pg_hint_set(sb_pg_store *s, const char *bank, long long seq)
 {
 	unsigned int i;
 	char *copy;
 
-	for (i = 0; i < PG_HINTS; i++)
+	for (i = 0; i < SB_PG_HINTS; i++)
 		if (s->hints[i].bank && strcmp(s->hints[i].bank, bank) == 0) {
 			s->hints[i].seq = seq;
 			return;
@@ -423,7 +423,7 @@ void pg_hint_set(pg_store *s, const char *bank, long long seq)
 	if (!(copy = strdup(bank)))
 		return;
 	i = s->hint_next;
-	s->hint_next = (s->hint_next + 1) % PG_HINTS;
+	s->hint_next = (s->hint_next + 1) % SB_PG_HINTS;
 	free(s->hints[i].bank);
 	s->hints[i].bank = copy;
 	s->hints[i].seq = seq;
@@ -433,24 +433,24 @@ void pg_hint_set(pg_store *s, const char *bank, long long seq)
 
 static int pg_init(sb_store *st)
 {
-	pg_store *s = PG(st);
-	int rc = pg_ready(s, "init");
+	sb_pg_store *s = SB_PG(st);
+	int rc = sb_pg_ready(s, "init");
 
-	return rc != SB_OK ? rc : pg_schema_ensure(s);
+	return rc != SB_OK ? rc : sb_pg_schema_ensure(s);
 }
 
 static void pg_close(sb_store *st)
 {
-	pg_store *s = PG(st);
+	sb_pg_store *s = SB_PG(st);
 	unsigned int i;
 
 	if (!s)
 		return;
 	if (s->conn)
 		PQfinish(s->conn);
-	for (i = 0; i < PG_N; i++)
+	for (i = 0; i < SB_PG_N; i++)
 		free(s->sql[i]);
-	for (i = 0; i < PG_HINTS; i++)
+	for (i = 0; i < SB_PG_HINTS; i++)
 		free(s->hints[i].bank);
 	free(s->where);
 	free(s->password);
@@ -461,11 +461,11 @@ static const sb_store_ops pg_store_ops = {
 	.version = SB_STORE_OPS_VERSION,
 	.init = pg_init,
 	.close = pg_close,
-	.claim = pg_claim,
+	.claim = sb_pg_claim,
 };
 
 /* ?schema=, ?statement_timeout= and ?query_timeout=. */
-static int own_options(pg_store *s, sb_uri *uri)
+static int own_options(sb_pg_store *s, sb_uri *uri)
 {
 	static const char ms_what[] = "a number of milliseconds (0: none)";
 	const char *v = sb_uri_param(uri, "schema");
@@ -522,14 +522,14 @@ static void ci_add(conninfo *ci, const char *kw, const char *val)
 /* The keyword/value pairs for libpq: the URI's parts, then the libpq
  * keywords of the query (later pairs win), then what we insist on. Every
  * other option is refused here, before any connection attempt. */
-static int build_conninfo(pg_store *s, sb_uri *uri, conninfo *ci)
+static int build_conninfo(sb_pg_store *s, sb_uri *uri, conninfo *ci)
 {
 	PQconninfoOption *defs = PQconndefaults();
 	const char *unused;
 	size_t i;
 
 	if (!defs)
-		return pg_nomem(s, "open");
+		return sb_pg_nomem(s, "open");
 	if (uri->host && *uri->host)
 		ci_add(ci, "host", uri->host);
 	if (uri->port) {
@@ -551,7 +551,7 @@ static int build_conninfo(pg_store *s, sb_uri *uri, conninfo *ci)
 		if (strcmp(key, "password") == 0 && !s->password &&
 		    !(s->password = strdup(ci->val[ci->n - 1]))) {
 			PQconninfoFree(defs);
-			return pg_nomem(s, "open");
+			return sb_pg_nomem(s, "open");
 		}
 	}
 	PQconninfoFree(defs);
@@ -583,7 +583,7 @@ static int check_uri(sb_box *box, const sb_uri *uri)
 	return SB_OK;
 }
 
-static int connect_store(pg_store *s, sb_uri *uri)
+static int connect_store(sb_pg_store *s, sb_uri *uri)
 {
 	conninfo ci = { NULL, NULL, 0, "" };
 	size_t max = uri->nparams + 8 + PG_N_DEFAULT_KW;
@@ -593,14 +593,14 @@ static int connect_store(pg_store *s, sb_uri *uri)
 	ci.kw = calloc(max, sizeof *ci.kw);
 	ci.val = calloc(max, sizeof *ci.val);
 	if (!ci.kw || !ci.val)
-		rc = pg_nomem(s, "open");
+		rc = sb_pg_nomem(s, "open");
 	else
 		rc = build_conninfo(s, uri, &ci);
 	if (rc == SB_OK) {
 		/* expand_dbname 0: a dbname is a name, never a conninfo. */
 		s->conn = PQconnectdbParams(ci.kw, ci.val, 0);
 		if (!s->conn)
-			rc = pg_nomem(s, "connect");
+			rc = sb_pg_nomem(s, "connect");
 	}
 	free(ci.kw);
 	free(ci.val);
@@ -615,14 +615,14 @@ static int connect_store(pg_store *s, sb_uri *uri)
 		                 msg);
 	}
 	if ((rc = session_setup(s)) != SB_OK ||
-	    (rc = pg_sql_build(s)) != SB_OK)
+	    (rc = sb_pg_sql_build(s)) != SB_OK)
 		return rc;
-	return pg_schema_ensure(s);
+	return sb_pg_schema_ensure(s);
 }
 
 static int pg_open(sb_store **out, sb_uri *uri, sb_box *box)
 {
-	pg_store *s;
+	sb_pg_store *s;
 	const char *db;
 	int rc;
 
@@ -633,8 +633,8 @@ static int pg_open(sb_store **out, sb_uri *uri, sb_box *box)
 	if (!s)
 		return sb_seterr(box, SB_ENOMEM, "postgresql: out of memory");
 	s->base.ops = &pg_store_ops;
-	s->base.bank = &pg_bank_ops;
-	s->base.ledger = &pg_ledger_ops;
+	s->base.bank = &sb_pg_bank_ops;
+	s->base.ledger = &sb_pg_ledger_ops;
 	s->base.box = box;
 	db = uri->path && uri->path[0] == '/' && uri->path[1] ? uri->path + 1
 	                                                      : "(default)";
