@@ -8,13 +8,6 @@
 
 #define COPY_CHUNK (256 * 1024)
 
-static int no_bank(sb_pg_store *s, const char *bank)
-{
-	return sb_seterr(s->base.box, SB_ENOTFOUND,
-	                 "postgresql: no bank '%.200s' in schema \"%s\" on %s",
-	                 bank, s->schema, s->where);
-}
-
 /* The bank's id as text: SB_OK, SB_ENOTFOUND (no message) or an error. */
 static int bank_id(char id[24], sb_pg_store *s, const char *bank,
                    const char *op)
@@ -145,21 +138,6 @@ static const char *const add_sql[] = {
 	" SELECT $1::integer, item FROM pg_temp.sb_new ORDER BY ord",
 };
 
-/* @p tmpl with "@." replaced by the quoted schema (no other '@' used). */
-static char *with_schema(const sb_pg_store *s, const char *tmpl)
-{
-	const char *at = strstr(tmpl, "@.");
-	char *out;
-
-	if (!at)
-		return strdup(tmpl);
-	out = malloc(strlen(tmpl) + strlen(s->schema) + 3);
-	if (out)
-		sprintf(out, "%.*s\"%s\".%s", (int)(at - tmpl), tmpl, s->schema,
-		        at + 2);
-	return out;
-}
-
 static int add_batch(sb_pg_store *s, const char *bid, const char *const *items,
                      size_t n, uint64_t *added)
 {
@@ -180,10 +158,10 @@ static int add_batch(sb_pg_store *s, const char *bid, const char *const *items,
 				rc = copy_items(s, items, n);
 			continue;
 		}
-		if (!(sql = with_schema(s, add_sql[i])))
+		if (!(sql = sb_pg_sql_fill(s, add_sql[i])))
 			return sb_pg_nomem(s, "add");
-		rc = sb_pg_exec_sql(&res, s, sql, strchr(sql, '$') ? 1 : 0, param,
-		                 "add");
+		rc = sb_pg_exec_sql(&res, s, sql, strchr(sql, '$') ? 1 : 0,
+		                    param, "add");
 		free(sql);
 		if (rc == SB_OK && i + 1 == sizeof add_sql / sizeof *add_sql)
 			*added = strtoull(PQcmdTuples(res), NULL, 10);
@@ -240,7 +218,8 @@ static int pg_bank_take(sb_item **out, sb_store *st, const char *bank,
 		return rc;
 	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
 	if (status == 0) {
-		sb_pg_hint_set(s, bank, strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+		sb_pg_hint_set(s, bank,
+		               strtoll(PQgetvalue(res, 0, 1), NULL, 10));
 		*out = sb_item_newn(PQgetvalue(res, 0, 2),
 		                    (size_t)PQgetlength(res, 0, 2), bank,
 		                    strlen(bank), 0);
@@ -248,7 +227,7 @@ static int pg_bank_take(sb_item **out, sb_store *st, const char *bank,
 	} else if (status == 2) {
 		rc = SB_EMPTY;
 	} else if (status == 3) {
-		rc = no_bank(s, bank);
+		rc = sb_pg_no_bank(s, bank);
 	} else {
 		rc = sb_seterr(s->base.box, SB_EBACKEND, "postgresql: take on "
 		               "%s: unexpected answer from sb_take()", s->where);
@@ -302,7 +281,7 @@ static int pg_bank_count(sb_bank_counts *out, sb_store *st, const char *bank)
 	memset(out, 0, sizeof *out);
 	rc = bank_id(bid, s, bank, "count");
 	if (rc == SB_ENOTFOUND)
-		return no_bank(s, bank);
+		return sb_pg_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
 	rc = sb_pg_exec_sql(&res, s, s->sql[SB_PG_COUNT], 1, param, "count");
@@ -340,12 +319,12 @@ static int pg_bank_reserved(sb_store *st, const char *bank,
 	int rc = bank_id(bid, s, bank, "list reservations");
 
 	if (rc == SB_ENOTFOUND)
-		return no_bank(s, bank);
+		return sb_pg_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
 	snprintf(older, sizeof older, "%lld", (long long)older_than_ms);
 	return sb_pg_each(s, SB_PG_RESERVED, 2, param, reservation_row, &c,
-	               "list reservations");
+	                  "list reservations");
 }
 
 static int pg_bank_create(sb_store *st, const char *bank)
@@ -353,7 +332,8 @@ static int pg_bank_create(sb_store *st, const char *bank)
 	sb_pg_store *s = SB_PG(st);
 	const char *param[1] = { bank };
 	PGresult *res = NULL;
-	int rc = sb_pg_exec(&res, s, SB_PG_BANK_CREATE, 1, param, "create bank");
+	int rc = sb_pg_exec(&res, s, SB_PG_BANK_CREATE, 1, param,
+	                    "create bank");
 
 	PQclear(res);
 	return rc;

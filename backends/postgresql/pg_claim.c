@@ -31,8 +31,8 @@
 #define PG_FAULT_CLAIM_DONE "postgresql_claim_after_commit"
 
 int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
-             const char *ledger, const char *dedup_id, const char *token,
-             int64_t now_ms)
+                const char *ledger, const char *dedup_id, const char *token,
+                int64_t now_ms)
 {
 	sb_pg_store *s = SB_PG(st);
 	char hint[24];
@@ -59,8 +59,8 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
 	if (status == 0 || status == 1) {
 		if (status == 0)
-			sb_pg_hint_set(s, bank,
-			            strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+			sb_pg_hint_set(s, bank, strtoll(PQgetvalue(res, 0, 1),
+			                                NULL, 10));
 		*out = sb_item_newn(PQgetvalue(res, 0, 3),
 		                    (size_t)PQgetlength(res, 0, 3),
 		                    PQgetvalue(res, 0, 2),
@@ -74,9 +74,7 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 		     strcmp(PQgetvalue(res, 0, 1), "0") == 0
 		     ? SB_EMPTY_SETTLED : SB_EMPTY;
 	} else if (status == 3) {
-		rc = sb_seterr(s->base.box, SB_ENOTFOUND,
-		               "postgresql: no bank '%.200s' in schema \"%s\" on "
-		               "%s", bank, s->schema, s->where);
+		rc = sb_pg_no_bank(s, bank);
 	} else {
 		rc = sb_seterr(s->base.box, SB_EBACKEND, "postgresql: claim on "
 		               "%s: unexpected answer from sb_claim()", s->where);

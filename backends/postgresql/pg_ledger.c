@@ -71,7 +71,8 @@ static int pg_ledger_put(sb_item **existing, sb_store *st,
 		                 ledger, s->where);
 	if (rc != SB_OK)
 		return rc;
-	if (strcmp(have->value, item) == 0 && strcmp(have->bank, bank) == 0) {
+	if (strcmp(sb_item_value(have), item) == 0 &&
+	    strcmp(sb_item_bank(have), bank) == 0) {
 		sb_item_free(have);
 		return SB_OK;
 	}
@@ -100,8 +101,8 @@ static int pg_ledger_export(sb_store *st, const char *ledger,
 	const char *param[1] = { ledger };
 	export_ctx c = { cb, payload };
 
-	return sb_pg_each(SB_PG(st), SB_PG_LEDGER_EXPORT, 1, param, export_row, &c,
-	               "export");
+	return sb_pg_each(SB_PG(st), SB_PG_LEDGER_EXPORT, 1, param, export_row,
+	                  &c, "export");
 }
 
 static int pg_ledger_count(uint64_t *out, sb_store *st, const char *ledger,

@@ -218,8 +218,7 @@ static const char *const sql_templates[SB_PG_N] = {
 		" WHERE lh = " H("$1") " AND bank = $2",
 };
 
-/* @p tmpl with every "@." replaced by "\"schema\".". NULL: no memory. */
-static char *fill(const sb_pg_store *s, const char *tmpl)
+char *sb_pg_sql_fill(const sb_pg_store *s, const char *tmpl)
 {
 	size_t n = 0, sl = strlen(s->schema), len;
 	const char *p;
@@ -247,7 +246,7 @@ int sb_pg_sql_build(sb_pg_store *s)
 	int i;
 
 	for (i = 0; i < SB_PG_N; i++)
-		if (!(s->sql[i] = fill(s, sql_templates[i])))
+		if (!(s->sql[i] = sb_pg_sql_fill(s, sql_templates[i])))
 			return sb_pg_nomem(s, "open");
 	return SB_OK;
 }
@@ -256,8 +255,8 @@ int sb_pg_sql_build(sb_pg_store *s)
  * tables are missing), or an error. */
 static int read_version(sb_pg_store *s, int *version, const char *op)
 {
-	char *sql = fill(s, "SELECT value FROM @.sb_meta"
-	                    " WHERE key = 'schema_version'");
+	char *sql = sb_pg_sql_fill(s, "SELECT value FROM @.sb_meta"
+	                              " WHERE key = 'schema_version'");
 	PGresult *res;
 	const char *state;
 	int rc = SB_OK;
@@ -292,7 +291,7 @@ static int check_version(sb_pg_store *s, int version)
 
 static int exec_simple(sb_pg_store *s, const char *tmpl, const char *op)
 {
-	char *sql = fill(s, tmpl);
+	char *sql = sb_pg_sql_fill(s, tmpl);
 	PGresult *res;
 	int rc = SB_OK;
 
@@ -320,8 +319,9 @@ static int create_locked(sb_pg_store *s, const char *op)
 
 	/* A failing read would abort the transaction: look it up first. */
 	snprintf(meta, sizeof meta, "\"%s\".sb_meta", s->schema);
-	rc = sb_pg_exec_sql(&res, s, "SELECT pg_catalog.to_regclass($1) IS NULL",
-	                 1, mparam, op);
+	rc = sb_pg_exec_sql(&res, s,
+	                    "SELECT pg_catalog.to_regclass($1) IS NULL", 1,
+	                    mparam, op);
 	if (rc != SB_OK)
 		return rc;
 	missing = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -332,7 +332,7 @@ static int create_locked(sb_pg_store *s, const char *op)
 			return rc != SB_OK ? rc : check_version(s, version);
 	}
 	rc = sb_pg_exec_sql(&res, s, "SELECT 1 FROM pg_catalog.pg_namespace"
-	                 " WHERE nspname = $1", 1, param, op);
+	                    " WHERE nspname = $1", 1, param, op);
 	if (rc != SB_OK)
 		return rc;
 	missing = PQntuples(res) == 0;
@@ -363,7 +363,7 @@ int sb_pg_schema_ensure(sb_pg_store *s)
 	/* First openers racing: one creates, the others wait and see it.
 	 * Two-key advisory lock: 0x73620001 ("sb", 1) + the schema's hash. */
 	rc = sb_pg_exec_sql(&res, s, "SELECT pg_advisory_xact_lock(1935802369,"
-	                 " hashtext($1))", 1, param, op);
+	                    " hashtext($1))", 1, param, op);
 	PQclear(res);
 	if (rc == SB_OK)
 		rc = create_locked(s, op);
