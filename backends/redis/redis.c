@@ -46,16 +46,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RD_DEFAULT_PORT 6379
-#define RD_DEFAULT_TIMEOUT_MS 5000
-#define RD_DEFAULT_PREFIX "sb"
-#define RD_PREFIX_MAX 64
-#define RD_TIMEOUT_MAX_MS (24 * 3600 * 1000)
+#define SB_RD_DEFAULT_PORT 6379
+#define SB_RD_DEFAULT_TIMEOUT_MS 5000
+#define SB_RD_DEFAULT_PREFIX "sb"
+#define SB_RD_PREFIX_MAX 64
+#define SB_RD_TIMEOUT_MAX_MS (24 * 3600 * 1000)
 
-char *rd_key(rd_store *s, char kind, const char *name, size_t *len)
+char *sb_rd_key(sb_rd_store *s, char kind, const char *name, size_t *len)
 {
 	size_t nl = name ? strlen(name) : 0;
-	size_t total = s->tag_len + (kind ? 2 + nl : strlen(RK_BANKS));
+	size_t total = s->tag_len + (kind ? 2 + nl : strlen(SB_RD_KEY_BANKS));
 	char *k = malloc(total + 1);
 
 	if (!k)
@@ -66,7 +66,7 @@ char *rd_key(rd_store *s, char kind, const char *name, size_t *len)
 		k[s->tag_len + 1] = ':';
 		memcpy(k + s->tag_len + 2, name, nl);
 	} else {
-		memcpy(k + s->tag_len, RK_BANKS, strlen(RK_BANKS));
+		memcpy(k + s->tag_len, SB_RD_KEY_BANKS, strlen(SB_RD_KEY_BANKS));
 	}
 	k[total] = '\0';
 	if (len)
@@ -74,7 +74,7 @@ char *rd_key(rd_store *s, char kind, const char *name, size_t *len)
 	return k;
 }
 
-char *rd_entry_encode(const char *bank, const char *item, size_t *len)
+char *sb_rd_entry_encode(const char *bank, const char *item, size_t *len)
 {
 	size_t bl = strlen(bank), il = strlen(item);
 	char *e = malloc(bl + il + 24);
@@ -89,7 +89,7 @@ char *rd_entry_encode(const char *bank, const char *item, size_t *len)
 	return e;
 }
 
-sb_item *rd_entry_decode(const char *v, size_t len, unsigned int flags,
+sb_item *sb_rd_entry_decode(const char *v, size_t len, unsigned int flags,
                          int *malformed)
 {
 	size_t i = 0, bl = 0;
@@ -107,19 +107,19 @@ sb_item *rd_entry_decode(const char *v, size_t len, unsigned int flags,
 
 /* ------------------------------------------------------------- options */
 
-static int parse_ms(rd_store *s, sb_uri *uri, const char *key, int def,
+static int parse_ms(sb_rd_store *s, sb_uri *uri, const char *key, int def,
                     int *out)
 {
 	long long ms = def;
 	int rc = sb_uri_param_num(s->base.box, uri, key,
 	                          "a number of milliseconds (0: no limit)", 0,
-	                          RD_TIMEOUT_MAX_MS, &ms);
+	                          SB_RD_TIMEOUT_MAX_MS, &ms);
 
 	*out = (int)ms;
 	return rc;
 }
 
-static int parse_db(rd_store *s, const char *scheme, const char *v)
+static int parse_db(sb_rd_store *s, const char *scheme, const char *v)
 {
 	char *end;
 	long n;
@@ -138,7 +138,7 @@ static int prefix_ok(const char *p)
 {
 	size_t n = strlen(p), i;
 
-	if (n == 0 || n > RD_PREFIX_MAX)
+	if (n == 0 || n > SB_RD_PREFIX_MAX)
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = p[i];
@@ -150,24 +150,24 @@ static int prefix_ok(const char *p)
 	return 1;
 }
 
-static int read_options(rd_store *s, sb_uri *uri)
+static int read_options(sb_rd_store *s, sb_uri *uri)
 {
 	const char *prefix = sb_uri_param(uri, "prefix");
 	int rc;
 
-	if ((rc = parse_ms(s, uri, "connect_timeout", RD_DEFAULT_TIMEOUT_MS,
+	if ((rc = parse_ms(s, uri, "connect_timeout", SB_RD_DEFAULT_TIMEOUT_MS,
 	                   &s->connect_ms)) != SB_OK ||
-	    (rc = parse_ms(s, uri, "timeout", RD_DEFAULT_TIMEOUT_MS,
+	    (rc = parse_ms(s, uri, "timeout", SB_RD_DEFAULT_TIMEOUT_MS,
 	                   &s->timeout_ms)) != SB_OK)
 		return rc;
 	if (!prefix)
-		prefix = RD_DEFAULT_PREFIX;
+		prefix = SB_RD_DEFAULT_PREFIX;
 	if (!prefix_ok(prefix))
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "%s URI: option prefix must be 1 to %d of "
 		                 "A-Z a-z 0-9 _ . : - (no '{' or '}': it is the "
 		                 "hash tag), not '%.64s'", uri->scheme,
-		                 RD_PREFIX_MAX, prefix);
+		                 SB_RD_PREFIX_MAX, prefix);
 	s->tag_len = strlen(prefix) + 3;
 	if (!(s->tag = malloc(s->tag_len + 1)))
 		return sb_seterr(s->base.box, SB_ENOMEM, "redis: out of memory");
@@ -176,7 +176,7 @@ static int read_options(rd_store *s, sb_uri *uri)
 }
 
 /* Host, port, database or socket path, credentials. */
-static int read_address(rd_store *s, sb_uri *uri, int unix_sock)
+static int read_address(sb_rd_store *s, sb_uri *uri, int unix_sock)
 {
 	sb_box *box = s->base.box;
 	size_t wl;
@@ -211,7 +211,7 @@ static int read_address(rd_store *s, sb_uri *uri, int unix_sock)
 			p++;
 		if (*p && parse_db(s, uri->scheme, p) != SB_OK)
 			return SB_EURI;
-		s->port = uri->port ? uri->port : RD_DEFAULT_PORT;
+		s->port = uri->port ? uri->port : SB_RD_DEFAULT_PORT;
 		s->host = strdup(uri->host);
 		wl = strlen(uri->host) + 16;
 		if ((s->where = malloc(wl)))
@@ -232,16 +232,16 @@ static int rd_init(sb_store *base)
 {
 	/* Nothing to create: keys appear with the first write. Connecting
 	 * (again, if the connection was lost) proves the store answers. */
-	return rd_connect((rd_store *)base, "init");
+	return sb_rd_connect((sb_rd_store *)base, "init");
 }
 
 static void rd_close(sb_store *base)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 
 	if (!s)
 		return;
-	rd_drop(s);
+	sb_rd_drop(s);
 	if (s->password) {
 		volatile char *p = s->password;
 		while (*p)
@@ -259,22 +259,22 @@ static const sb_store_ops rd_store_ops = {
 	.version = SB_STORE_OPS_VERSION,
 	.init = rd_init,
 	.close = rd_close,
-	.claim = rd_claim,
+	.claim = sb_rd_claim,
 };
 
 static int rd_open_any(sb_store **out, sb_uri *uri, sb_box *box,
                        int unix_sock)
 {
 	const char *unused;
-	rd_store *s;
+	sb_rd_store *s;
 	int rc;
 
 	*out = NULL;
 	if (!(s = calloc(1, sizeof(*s))))
 		return sb_seterr(box, SB_ENOMEM, "redis: out of memory");
 	s->base.ops = &rd_store_ops;
-	s->base.bank = &rd_bank_ops;
-	s->base.ledger = &rd_ledger_ops;
+	s->base.bank = &sb_rd_bank_ops;
+	s->base.ledger = &sb_rd_ledger_ops;
 	s->base.box = box;
 	rc = read_address(s, uri, unix_sock);
 	if (rc == SB_OK)
@@ -285,7 +285,7 @@ static int rd_open_any(sb_store **out, sb_uri *uri, sb_box *box,
 		rc = sb_seterr(box, SB_EURI, "%s URI: unknown option '%.64s'",
 		               uri->scheme, unused);
 	if (rc == SB_OK)
-		rc = rd_connect(s, "open");
+		rc = sb_rd_connect(s, "open");
 	if (rc != SB_OK) {
 		rd_close(&s->base);
 		return rc;

@@ -21,26 +21,26 @@ static void keys_free(bank_keys *k)
 	free(k->resv);
 }
 
-static int keys_make(bank_keys *k, rd_store *s, const char *bank,
+static int keys_make(bank_keys *k, sb_rd_store *s, const char *bank,
                      const char *op)
 {
 	memset(k, 0, sizeof(*k));
-	k->banks = rd_key(s, 0, NULL, &k->banks_len);
-	k->queue = rd_key(s, RK_QUEUE, bank, &k->queue_len);
-	k->state = rd_key(s, RK_STATE, bank, &k->state_len);
-	k->resv = rd_key(s, RK_RESV, bank, &k->resv_len);
+	k->banks = sb_rd_key(s, 0, NULL, &k->banks_len);
+	k->queue = sb_rd_key(s, SB_RD_KEY_QUEUE, bank, &k->queue_len);
+	k->state = sb_rd_key(s, SB_RD_KEY_STATE, bank, &k->state_len);
+	k->resv = sb_rd_key(s, SB_RD_KEY_RESV, bank, &k->resv_len);
 	if (!k->banks || !k->queue || !k->state || !k->resv) {
 		keys_free(k);
-		return rd_nomem(s, op);
+		return sb_rd_nomem(s, op);
 	}
 	return SB_OK;
 }
 
-static int no_bank(rd_store *s, const char *bank)
+static int no_bank(sb_rd_store *s, const char *bank)
 {
 	return sb_seterr(s->base.box, SB_ENOTFOUND,
 	                 "redis: no bank '%.*s' under prefix %.*s on %s",
-	                 RD_NAME_MAX, bank, (int)s->tag_len - 1, s->tag,
+	                 SB_RD_NAME_MAX, bank, (int)s->tag_len - 1, s->tag,
 	                 s->where);
 }
 
@@ -73,7 +73,7 @@ static void chunk_args(const char **argv, size_t *lens, const bank_keys *k,
 
 /* {added, skipped} of one chunk of @p n items: the two must sum to n (a
  * reply that does not is not our script's; the caller reports them). */
-static int chunk_counts(rd_store *s, const redisReply *r, size_t n,
+static int chunk_counts(sb_rd_store *s, const redisReply *r, size_t n,
                         uint64_t *added, uint64_t *skipped, const char *op)
 {
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -82,14 +82,14 @@ static int chunk_counts(rd_store *s, const redisReply *r, size_t n,
 	    (uint64_t)r->element[0]->integer > n ||
 	    (uint64_t)r->element[1]->integer !=
 	    n - (uint64_t)r->element[0]->integer)
-		return rd_bad_reply(s, r, op);
+		return sb_rd_bad_reply(s, r, op);
 	*added += (uint64_t)r->element[0]->integer;
 	*skipped += (uint64_t)r->element[1]->integer;
 	return SB_OK;
 }
 
-/* Up to RD_ADD_CHUNK items: one script call, atomic by itself. */
-static int add_one(uint64_t *added, uint64_t *skipped, rd_store *s,
+/* Up to SB_RD_ADD_CHUNK items: one script call, atomic by itself. */
+static int add_one(uint64_t *added, uint64_t *skipped, sb_rd_store *s,
                    const bank_keys *k, const char *bank,
                    const char *const *items, size_t n)
 {
@@ -101,10 +101,10 @@ static int add_one(uint64_t *added, uint64_t *skipped, rd_store *s,
 	if (!argv || !lens) {
 		free(argv);
 		free(lens);
-		return rd_nomem(s, "add");
+		return sb_rd_nomem(s, "add");
 	}
 	chunk_args(argv, lens, k, bank, items, n);
-	rc = rd_eval(&r, s, RS_ADD, 3, 1 + (int)n, argv, lens, "add");
+	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_ADD, 3, 1 + (int)n, argv, lens, "add");
 	if (rc == SB_OK)
 		rc = chunk_counts(s, r, n, added, skipped, "add");
 	freeReplyObject(r);
@@ -118,12 +118,12 @@ static int add_one(uint64_t *added, uint64_t *skipped, rd_store *s,
  * when the chunks failed with NOSCRIPT (then none ran: no SCRIPT FLUSH
  * can run inside EXEC). */
 static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
-                          rd_store *s, const bank_keys *k, const char *bank,
+                          sb_rd_store *s, const bank_keys *k, const char *bank,
                           const char *const *items, size_t n, int use_eval)
 {
-	size_t nchunks = (n + RD_ADD_CHUNK - 1) / RD_ADD_CHUNK, i;
-	const char **argv = malloc((7 + RD_ADD_CHUNK) * sizeof(*argv));
-	size_t *lens = malloc((7 + RD_ADD_CHUNK) * sizeof(*lens));
+	size_t nchunks = (n + SB_RD_ADD_CHUNK - 1) / SB_RD_ADD_CHUNK, i;
+	const char **argv = malloc((7 + SB_RD_ADD_CHUNK) * sizeof(*argv));
+	size_t *lens = malloc((7 + SB_RD_ADD_CHUNK) * sizeof(*lens));
 	const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
 	size_t multi_len[1] = { 5 }, exec_len[1] = { 4 };
 	redisReply *r = NULL;
@@ -134,43 +134,43 @@ static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
 	if (!argv || !lens) {
 		free(argv);
 		free(lens);
-		return rd_nomem(s, "add");
+		return sb_rd_nomem(s, "add");
 	}
-	rc = rd_append(s, 1, multi, multi_len, "add");
+	rc = sb_rd_append(s, 1, multi, multi_len, "add");
 	for (i = 0; rc == SB_OK && i < nchunks; i++) {
-		size_t off = i * RD_ADD_CHUNK;
-		size_t m = n - off < RD_ADD_CHUNK ? n - off : RD_ADD_CHUNK;
+		size_t off = i * SB_RD_ADD_CHUNK;
+		size_t m = n - off < SB_RD_ADD_CHUNK ? n - off : SB_RD_ADD_CHUNK;
 		argv[0] = use_eval ? "EVAL" : "EVALSHA";
 		lens[0] = strlen(argv[0]);
-		argv[1] = use_eval ? rd_script_src[RS_ADD] : s->sha[RS_ADD];
+		argv[1] = use_eval ? sb_rd_script_src[SB_RD_SCRIPT_ADD] : s->sha[SB_RD_SCRIPT_ADD];
 		lens[1] = strlen(argv[1]);
 		argv[2] = nk;
 		lens[2] = 1;
 		chunk_args(argv, lens, k, bank, items + off, m);
-		rc = rd_append(s, (int)(7 + m), argv, lens, "add");
+		rc = sb_rd_append(s, (int)(7 + m), argv, lens, "add");
 	}
 	if (rc == SB_OK)
-		rc = rd_append(s, 1, exec, exec_len, "add");
+		rc = sb_rd_append(s, 1, exec, exec_len, "add");
 	free(argv);
 	free(lens);
 	if (rc != SB_OK) {
-		rd_drop(s); /* half a pipeline must never reach the server */
+		sb_rd_drop(s); /* half a pipeline must never reach the server */
 		return rc;
 	}
 	/* +OK for MULTI, +QUEUED per chunk, then EXEC's array. Read them
 	 * all even after an error, to keep the connection in step. */
 	for (i = 0; i < nchunks + 1; i++) {
-		if ((rc = rd_read(&r, s, "add")) != SB_OK)
+		if ((rc = sb_rd_read(&r, s, "add")) != SB_OK)
 			return rc;
 		if (r->type == REDIS_REPLY_ERROR && !other)
-			other = rd_reply_error(s, r, "add (queueing)");
+			other = sb_rd_reply_error(s, r, "add (queueing)");
 		freeReplyObject(r);
 		r = NULL;
 	}
-	if ((rc = rd_read(&r, s, "add")) != SB_OK)
+	if ((rc = sb_rd_read(&r, s, "add")) != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ERROR) { /* EXECABORT: nothing ran */
-		rc = rd_reply_error(s, r, "add");
+		rc = sb_rd_reply_error(s, r, "add");
 		freeReplyObject(r);
 		return rc;
 	}
@@ -179,12 +179,12 @@ static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
 		return other;
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != nchunks) {
-		rc = rd_bad_reply(s, r, "add");
+		rc = sb_rd_bad_reply(s, r, "add");
 		freeReplyObject(r);
 		return rc;
 	}
 	for (i = 0; i < nchunks; i++)
-		if (rd_is_noscript(r->element[i]))
+		if (sb_rd_is_noscript(r->element[i]))
 			nos++;
 	if (nos == (int)nchunks) {
 		*noscript = 1;
@@ -199,8 +199,8 @@ static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
 			               "(the others were applied): %.300s",
 			               s->where, i + 1, nchunks, e->str);
 		else
-			rc = chunk_counts(s, e, i + 1 < nchunks ? RD_ADD_CHUNK
-			                  : n - i * RD_ADD_CHUNK, added, skipped,
+			rc = chunk_counts(s, e, i + 1 < nchunks ? SB_RD_ADD_CHUNK
+			                  : n - i * SB_RD_ADD_CHUNK, added, skipped,
 			                  "add");
 	}
 	freeReplyObject(r);
@@ -210,16 +210,16 @@ static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
 /* More than one chunk: one MULTI/EXEC, so the whole call is applied at
  * once or not at all (the transaction is discarded if the connection
  * drops before EXEC; inside EXEC every chunk passes the same checks). */
-static int add_multi(uint64_t *added, uint64_t *skipped, rd_store *s,
+static int add_multi(uint64_t *added, uint64_t *skipped, sb_rd_store *s,
                      const bank_keys *k, const char *bank,
                      const char *const *items, size_t n)
 {
 	int attempt, noscript = 0, rc;
 
-	if (!s->sha[RS_ADD][0] &&
-	    (rc = rd_script_load(s, RS_ADD, "add")) != SB_OK)
+	if (!s->sha[SB_RD_SCRIPT_ADD][0] &&
+	    (rc = sb_rd_script_load(s, SB_RD_SCRIPT_ADD, "add")) != SB_OK)
 		return rc;
-	/* After NOSCRIPT, again with EVAL and the source (see rd_eval). */
+	/* After NOSCRIPT, again with EVAL and the source (see sb_rd_eval). */
 	for (attempt = 0; attempt < 2; attempt++) {
 		*added = *skipped = 0;
 		rc = add_multi_once(added, skipped, &noscript, s, k, bank, items,
@@ -234,20 +234,20 @@ static int add_multi(uint64_t *added, uint64_t *skipped, rd_store *s,
 static int rd_add(uint64_t *added, uint64_t *skipped, sb_store *base,
                   const char *bank, const char *const *items, size_t n)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	bank_keys k;
 	int rc;
 
 	*added = *skipped = 0;
-	if (n > RD_ADD_MAX)
+	if (n > SB_RD_ADD_MAX)
 		return sb_seterr(base->box, SB_ENOTSUPPORTED,
 		                 "redis: add on %s: %zu items in one call; at most "
 		                 "%d are added atomically (one transaction blocks "
 		                 "the server while it runs): add them in smaller "
-		                 "batches", s->where, n, RD_ADD_MAX);
+		                 "batches", s->where, n, SB_RD_ADD_MAX);
 	if ((rc = keys_make(&k, s, bank, "add")) != SB_OK)
 		return rc;
-	if (n <= RD_ADD_CHUNK)
+	if (n <= SB_RD_ADD_CHUNK)
 		rc = add_one(added, skipped, s, &k, bank, items, n);
 	else
 		rc = add_multi(added, skipped, s, &k, bank, items, n);
@@ -262,7 +262,7 @@ static int rd_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 static int rd_take(sb_item **out, sb_store *base, const char *bank,
                    const char *token, int64_t now_ms)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	const char *argv[10];
 	size_t lens[10];
 	redisReply *r = NULL;
@@ -287,13 +287,13 @@ static int rd_take(sb_item **out, sb_store *base, const char *bank,
 	lens[8] = strlen(token);
 	lens[9] = (size_t)snprintf(now, sizeof(now), "%" PRId64, now_ms);
 	argv[9] = now;
-	rc = rd_eval(&r, s, RS_TAKE, 4, 3, argv, lens, "take");
+	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_TAKE, 4, 3, argv, lens, "take");
 	keys_free(&k);
 	if (rc != SB_OK)
 		return rc;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    !is_int(r->element[0])) {
-		rc = rd_bad_reply(s, r, "take");
+		rc = sb_rd_bad_reply(s, r, "take");
 	} else if (r->element[0]->integer == -2) {
 		rc = no_bank(s, bank);
 	} else if (r->element[0]->integer == 0) {
@@ -302,9 +302,9 @@ static int rd_take(sb_item **out, sb_store *base, const char *bank,
 	           r->element[1]->type == REDIS_REPLY_STRING) {
 		*out = sb_item_newn(r->element[1]->str, r->element[1]->len, bank,
 		                    strlen(bank), 0);
-		rc = *out ? SB_OK : rd_nomem(s, "take");
+		rc = *out ? SB_OK : sb_rd_nomem(s, "take");
 	} else {
-		rc = rd_bad_reply(s, r, "take");
+		rc = sb_rd_bad_reply(s, r, "take");
 	}
 	freeReplyObject(r);
 	return rc;
@@ -312,7 +312,7 @@ static int rd_take(sb_item **out, sb_store *base, const char *bank,
 
 /* ------------------------------------------------- settle and put back */
 
-static int move(rd_store *s, int script, const char *bank, const char *item,
+static int move(sb_rd_store *s, int script, const char *bank, const char *item,
                 const char *token, const char *op)
 {
 	const char *argv[8];
@@ -323,7 +323,7 @@ static int move(rd_store *s, int script, const char *bank, const char *item,
 
 	if ((rc = keys_make(&k, s, bank, op)) != SB_OK)
 		return rc;
-	if (script == RS_SETTLE) { /* KEYS: state, resv */
+	if (script == SB_RD_SCRIPT_SETTLE) { /* KEYS: state, resv */
 		argv[3] = k.state;
 		lens[3] = k.state_len;
 		argv[4] = k.resv;
@@ -342,17 +342,17 @@ static int move(rd_store *s, int script, const char *bank, const char *item,
 	lens[3 + nkeys] = strlen(item);
 	argv[4 + nkeys] = token;
 	lens[4 + nkeys] = strlen(token);
-	rc = rd_eval(&r, s, script, nkeys, 2, argv, lens, op);
+	rc = sb_rd_eval(&r, s, script, nkeys, 2, argv, lens, op);
 	keys_free(&k);
 	if (rc != SB_OK)
 		return rc;
 	if (!is_int(r))
-		rc = rd_bad_reply(s, r, op);
+		rc = sb_rd_bad_reply(s, r, op);
 	else if (r->integer != 1)
 		rc = sb_seterr(s->base.box, SB_ECONFLICT,
 		               "redis: %s: item '%.*s' of bank '%.*s' on %s is "
-		               "not reserved for this token", op, RD_NAME_MAX,
-		               item, RD_NAME_MAX, bank, s->where);
+		               "not reserved for this token", op, SB_RD_NAME_MAX,
+		               item, SB_RD_NAME_MAX, bank, s->where);
 	freeReplyObject(r);
 	return rc;
 }
@@ -360,13 +360,13 @@ static int move(rd_store *s, int script, const char *bank, const char *item,
 static int rd_settle(sb_store *base, const char *bank, const char *item,
                      const char *token)
 {
-	return move((rd_store *)base, RS_SETTLE, bank, item, token, "settle");
+	return move((sb_rd_store *)base, SB_RD_SCRIPT_SETTLE, bank, item, token, "settle");
 }
 
 static int rd_put_back(sb_store *base, const char *bank, const char *item,
                        const char *token)
 {
-	return move((rd_store *)base, RS_PUT_BACK, bank, item, token,
+	return move((sb_rd_store *)base, SB_RD_SCRIPT_PUT_BACK, bank, item, token,
 	            "put back");
 }
 
@@ -374,7 +374,7 @@ static int rd_put_back(sb_store *base, const char *bank, const char *item,
 
 static int rd_count(sb_bank_counts *out, sb_store *base, const char *bank)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	const char *argv[8];
 	size_t lens[8];
 	redisReply *r = NULL;
@@ -394,7 +394,7 @@ static int rd_count(sb_bank_counts *out, sb_store *base, const char *bank)
 	lens[6] = k.resv_len;
 	argv[7] = bank;
 	lens[7] = strlen(bank);
-	rc = rd_eval(&r, s, RS_COUNT, 4, 1, argv, lens, "count");
+	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_COUNT, 4, 1, argv, lens, "count");
 	keys_free(&k);
 	if (rc != SB_OK)
 		return rc;
@@ -409,7 +409,7 @@ static int rd_count(sb_bank_counts *out, sb_store *base, const char *bank)
 		out->reserved = (uint64_t)r->element[2]->integer;
 		out->assigned = (uint64_t)r->element[3]->integer;
 	} else {
-		rc = rd_bad_reply(s, r, "count");
+		rc = sb_rd_bad_reply(s, r, "count");
 	}
 	freeReplyObject(r);
 	return rc;
@@ -424,7 +424,7 @@ static int rd_count(sb_bank_counts *out, sb_store *base, const char *bank)
 static int rd_reserved(sb_store *base, const char *bank, int64_t older_than,
                        sb_reservation_cb cb, void *payload)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	const char *a1[3], *a2[2];
 	size_t l1[3], l2[2], i;
 	redisReply *r1 = NULL, *r2 = NULL;
@@ -443,26 +443,26 @@ static int rd_reserved(sb_store *base, const char *bank, int64_t older_than,
 	l2[0] = 7;
 	a2[1] = k.resv;
 	l2[1] = k.resv_len;
-	rc = rd_append(s, 3, a1, l1, "list reservations");
+	rc = sb_rd_append(s, 3, a1, l1, "list reservations");
 	if (rc == SB_OK)
-		rc = rd_append(s, 2, a2, l2, "list reservations");
+		rc = sb_rd_append(s, 2, a2, l2, "list reservations");
 	if (rc != SB_OK)
-		rd_drop(s);
+		sb_rd_drop(s);
 	if (rc == SB_OK)
-		rc = rd_read(&r1, s, "list reservations");
+		rc = sb_rd_read(&r1, s, "list reservations");
 	if (rc == SB_OK)
-		rc = rd_read(&r2, s, "list reservations");
+		rc = sb_rd_read(&r2, s, "list reservations");
 	keys_free(&k);
 	if (rc != SB_OK)
 		goto out;
 	if (r1->type == REDIS_REPLY_ERROR || r2->type == REDIS_REPLY_ERROR) {
-		rc = rd_reply_error(s, r1->type == REDIS_REPLY_ERROR ? r1 : r2,
+		rc = sb_rd_reply_error(s, r1->type == REDIS_REPLY_ERROR ? r1 : r2,
 		                    "list reservations");
 		goto out;
 	}
 	if (!is_int(r1) || r2->type != REDIS_REPLY_ARRAY ||
 	    r2->elements % 2) {
-		rc = rd_bad_reply(s, r2, "list reservations");
+		rc = sb_rd_bad_reply(s, r2, "list reservations");
 		goto out;
 	}
 	if (r1->integer == 0) {
@@ -478,12 +478,12 @@ static int rd_reserved(sb_store *base, const char *bank, int64_t older_than,
 		if (item->type != REDIS_REPLY_STRING ||
 		    v->type != REDIS_REPLY_STRING ||
 		    !(nl = memchr(v->str, '\n', v->len))) {
-			rc = rd_bad_reply(s, v, "list reservations");
+			rc = sb_rd_bad_reply(s, v, "list reservations");
 			break;
 		}
 		since = strtoll(v->str, &end, 10);
 		if (end != nl) {
-			rc = rd_bad_reply(s, v, "list reservations");
+			rc = sb_rd_bad_reply(s, v, "list reservations");
 			break;
 		}
 		if (since <= older_than)
@@ -499,35 +499,35 @@ out:
 
 static int rd_create(sb_store *base, const char *bank)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	const char *argv[3];
 	size_t lens[3];
 	redisReply *r = NULL;
 	char *banks;
 	int rc;
 
-	if (!(banks = rd_key(s, 0, NULL, &lens[1])))
-		return rd_nomem(s, "create bank");
+	if (!(banks = sb_rd_key(s, 0, NULL, &lens[1])))
+		return sb_rd_nomem(s, "create bank");
 	argv[0] = "SADD";
 	lens[0] = 4;
 	argv[1] = banks;
 	argv[2] = bank;
 	lens[2] = strlen(bank);
-	rc = rd_command(&r, s, 3, argv, lens, "create bank");
+	rc = sb_rd_command(&r, s, 3, argv, lens, "create bank");
 	free(banks);
 	if (rc != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ERROR)
-		rc = rd_reply_error(s, r, "create bank");
+		rc = sb_rd_reply_error(s, r, "create bank");
 	else if (!is_int(r))
-		rc = rd_bad_reply(s, r, "create bank");
+		rc = sb_rd_bad_reply(s, r, "create bank");
 	freeReplyObject(r);
 	return rc;
 }
 
-const sb_bank_ops rd_bank_ops = {
+const sb_bank_ops sb_rd_bank_ops = {
 	.version = SB_BANK_OPS_VERSION,
-	.add_max = RD_ADD_MAX,
+	.add_max = SB_RD_ADD_MAX,
 	.add = rd_add,
 	.take = rd_take,
 	.settle = rd_settle,
