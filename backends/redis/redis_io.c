@@ -69,6 +69,14 @@ int sb_rd_nomem(sb_rd_store *s, const char *op)
 	                 op, s->where);
 }
 
+int sb_rd_no_bank(sb_rd_store *s, const char *bank)
+{
+	return sb_seterr(s->base.box, SB_ENOTFOUND,
+	                 "redis: no bank '%.*s' under prefix %.*s on %s",
+	                 SB_RD_NAME_MAX, bank, (int)s->tag_len - 1, s->tag,
+	                 s->where);
+}
+
 void sb_rd_drop(sb_rd_store *s)
 {
 	if (s->c) {
@@ -286,8 +294,8 @@ fail:
 	return rc;
 }
 
-int sb_rd_command(redisReply **out, sb_rd_store *s, int argc, const char **argv,
-               const size_t *lens, const char *op)
+int sb_rd_command(redisReply **out, sb_rd_store *s, int argc,
+                  const char **argv, const size_t *lens, const char *op)
 {
 	int rc;
 
@@ -297,8 +305,8 @@ int sb_rd_command(redisReply **out, sb_rd_store *s, int argc, const char **argv,
 	return raw_command(out, s, argc, argv, lens, op);
 }
 
-int sb_rd_append(sb_rd_store *s, int argc, const char **argv, const size_t *lens,
-              const char *op)
+int sb_rd_append(sb_rd_store *s, int argc, const char **argv,
+                 const size_t *lens, const char *op)
 {
 	int rc;
 

@@ -1,5 +1,5 @@
-/* The ledger repository and the fused claim of the Redis backend (key
- * layout in redis.c, scripts in redis_scripts.c). */
+/* The ledger of the Redis backend: its slots (sb_rd_ledger_ops). Key
+ * layout: redis_keys.c; scripts: redis_scripts.c. */
 #include "redis_private.h"
 
 #include <stdio.h>
@@ -14,23 +14,22 @@ static int malformed(sb_rd_store *s, const char *ledger, const char *op)
 	                 ledger, s->where);
 }
 
-/* A ledger value into an item, with the errors mapped. */
-static int decode(sb_item **out, sb_rd_store *s, const redisReply *v,
-                  unsigned int flags, const char *ledger, const char *op)
+int sb_rd_ledger_decode(sb_item **out, sb_rd_store *s, const redisReply *v,
+                        const char *ledger, const char *op)
 {
 	int bad = 0;
 
 	if (!v || v->type != REDIS_REPLY_STRING)
 		return sb_rd_bad_reply(s, v, op);
-	*out = sb_rd_entry_decode(v->str, v->len, flags, &bad);
+	*out = sb_rd_entry_decode(v->str, v->len, 0, &bad);
 	if (*out)
 		return SB_OK;
 	return bad ? malformed(s, ledger, op) : sb_rd_nomem(s, op);
 }
 
 /* HGET of @p field in the hash of kind @p kind named @p name. */
-static int rd_hget(redisReply **out, sb_rd_store *s, char kind, const char *name,
-                   const char *field, const char *op)
+static int rd_hget(redisReply **out, sb_rd_store *s, char kind,
+                   const char *name, const char *field, const char *op)
 {
 	const char *argv[3];
 	size_t lens[3];
@@ -63,12 +62,12 @@ static int rd_get(sb_item **out, sb_store *base, const char *ledger,
 	if (r->type == REDIS_REPLY_NIL)
 		rc = sb_seterr(base->box, SB_ENOTFOUND,
 		               "redis: id '%.*s' holds no item in ledger '%.*s' "
-		               "on %s", SB_RD_NAME_MAX, dedup_id, SB_RD_NAME_MAX, ledger,
-		               s->where);
+		               "on %s", SB_RD_NAME_MAX, dedup_id, SB_RD_NAME_MAX,
+		               ledger, s->where);
 	else if (r->type == REDIS_REPLY_ERROR)
 		rc = sb_rd_reply_error(s, r, "ledger get");
 	else
-		rc = decode(out, s, r, 0, ledger, "ledger get");
+		rc = sb_rd_ledger_decode(out, s, r, ledger, "ledger get");
 	freeReplyObject(r);
 	return rc;
 }
@@ -100,7 +99,8 @@ static int rd_put_if_absent(sb_item **existing, sb_store *base,
 	lens[6] = strlen(bank);
 	argv[7] = entry;
 	lens[7] = elen;
-	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_LEDGER_PUT, 2, 3, argv, lens, "ledger put");
+	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_LEDGER_PUT, 2, 3, argv, lens,
+	                "ledger put");
 	if (rc != SB_OK)
 		goto out;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
@@ -115,7 +115,8 @@ static int rd_put_if_absent(sb_item **existing, sb_store *base,
 	           memcmp(r->element[1]->str, entry, elen) == 0) {
 		rc = SB_OK; /* already exactly this (bank, item) */
 	} else {
-		rc = decode(existing, s, r->element[1], 0, ledger, "ledger put");
+		rc = sb_rd_ledger_decode(existing, s, r->element[1], ledger,
+		                         "ledger put");
 		if (rc == SB_OK)
 			rc = sb_seterr(base->box, SB_ECONFLICT,
 			               "redis: id '%.*s' already holds another item "
@@ -181,8 +182,8 @@ static int rd_export(sb_store *base, const char *ledger,
 				rc = sb_rd_bad_reply(s, page->element[i], "export");
 				break;
 			}
-			rc = decode(&it, s, page->element[i + 1], 0, ledger,
-			            "export");
+			rc = sb_rd_ledger_decode(&it, s, page->element[i + 1],
+			                         ledger, "export");
 			if (rc == SB_OK)
 				rc = cb(page->element[i]->str, sb_item_bank(it),
 				        sb_item_value(it), payload);
@@ -229,78 +230,3 @@ const sb_ledger_ops sb_rd_ledger_ops = {
 	.count = rd_ledger_count,
 	.create = NULL, /* ledgers are hashes, made by their first entry */
 };
-
-/* ---------------------------------------------------------- fused claim */
-
-#define SB_RD_FAULT_CLAIM_DONE "redis_claim_after_reply"
-
-int sb_rd_claim(sb_item **out, sb_store *base, const char *bank,
-             const char *ledger, const char *dedup_id, const char *token,
-             int64_t now_ms)
-{
-	sb_rd_store *s = (sb_rd_store *)base;
-	char *k[6];
-	const char *argv[12];
-	size_t lens[12], i;
-	redisReply *r = NULL;
-	int rc = SB_OK;
-
-	(void)now_ms; /* nothing is reserved on this path */
-	*out = NULL;
-	k[0] = sb_rd_key(s, SB_RD_KEY_LEDGER, ledger, &lens[3]);
-	k[1] = sb_rd_key(s, SB_RD_KEY_HELD, ledger, &lens[4]);
-	k[2] = sb_rd_key(s, 0, NULL, &lens[5]);
-	k[3] = sb_rd_key(s, SB_RD_KEY_QUEUE, bank, &lens[6]);
-	k[4] = sb_rd_key(s, SB_RD_KEY_STATE, bank, &lens[7]);
-	k[5] = sb_rd_key(s, SB_RD_KEY_RESV, bank, &lens[8]);
-	for (i = 0; i < 6; i++) {
-		argv[3 + i] = k[i];
-		if (!k[i])
-			rc = sb_rd_nomem(s, "claim");
-	}
-	if (rc == SB_OK) {
-		argv[9] = dedup_id;
-		lens[9] = strlen(dedup_id);
-		argv[10] = bank;
-		lens[10] = strlen(bank);
-		argv[11] = token;
-		lens[11] = strlen(token);
-		rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_CLAIM, 6, 3, argv, lens, "claim");
-	}
-	for (i = 0; i < 6; i++)
-		free(k[i]);
-	if (rc != SB_OK)
-		return rc;
-	/* Crash point (fault builds): the server ran the script and
-	 * answered; the client dies before the caller sees the item. */
-	if (sb_fault_point(base->box, SB_RD_FAULT_CLAIM_DONE)) {
-		freeReplyObject(r);
-		return sb_seterr(base->box, SB_ERROR, "redis: claim: injected "
-		                 "fault at crash point '%s' (committed)",
-		                 SB_RD_FAULT_CLAIM_DONE);
-	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER) {
-		rc = sb_rd_bad_reply(s, r, "claim");
-	} else if (r->element[0]->integer == 1 && r->elements == 2) {
-		rc = decode(out, s, r->element[1], 0, ledger, "claim");
-	} else if (r->element[0]->integer == -2) {
-		rc = sb_seterr(base->box, SB_ENOTFOUND,
-		               "redis: no bank '%.*s' under prefix %.*s on %s",
-		               SB_RD_NAME_MAX, bank, (int)s->tag_len - 1, s->tag,
-		               s->where);
-	} else if (r->element[0]->integer == 0) {
-		rc = SB_EMPTY;
-	} else if (r->element[0]->integer == 3) {
-		rc = SB_EMPTY_SETTLED;
-	} else if (r->element[0]->integer == 2 && r->elements == 2 &&
-	           r->element[1]->type == REDIS_REPLY_STRING) {
-		*out = sb_item_newn(r->element[1]->str, r->element[1]->len, bank,
-		                    strlen(bank), SB_ITEM_NEW);
-		rc = *out ? SB_OK : sb_rd_nomem(s, "claim");
-	} else {
-		rc = sb_rd_bad_reply(s, r, "claim");
-	}
-	freeReplyObject(r);
-	return rc;
-}

@@ -9,7 +9,7 @@
  * write that checks itself (HINCRBY of the held counter: wrong type or
  * not a number) goes first instead of being read beforehand.
  *
- * Keys arrive in KEYS (built in C, see the layout in redis.c); user
+ * Keys arrive in KEYS (built in C, see the layout in redis_keys.c); user
  * strings arrive in ARGV only, never inside the source. The scripts carry
  * no shebang so that they also run on Redis 6.
  *
@@ -199,8 +199,8 @@ int sb_rd_script_load(sb_rd_store *s, int id, const char *op)
  * NOSCRIPT, EVAL source nkeys: EVAL loads and runs in one step (and
  * caches the script for the next EVALSHA), so the retry cannot meet
  * NOSCRIPT again however often someone flushes. */
-int sb_rd_eval(redisReply **out, sb_rd_store *s, int id, int nkeys, int nargs,
-            const char **argv, size_t *lens, const char *op)
+int sb_rd_eval(redisReply **out, sb_rd_store *s, int id, int nkeys,
+               int nargs, const char **argv, size_t *lens, const char *op)
 {
 	/* Static strings: argv belongs to the caller. Scripts take 2-5 keys. */
 	static const char *const digits[] = { "0", "1", "2", "3", "4", "5",

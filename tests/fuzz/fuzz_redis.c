@@ -48,7 +48,7 @@ static void replies(sb_rd_store *s)
 		}
 		if (r->type == REDIS_REPLY_STRING) {
 			sb_item *it = sb_rd_entry_decode(r->str, r->len, 0,
-			                              &malformed);
+			                                 &malformed);
 			FZ_CHECK(it || malformed == 1);
 			sb_item_free(it);
 		}
