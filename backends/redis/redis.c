@@ -10,30 +10,7 @@
  * password alone `AUTH PASSWORD`. Messages name HOST:PORT or the socket
  * path, never the password.
  *
- * Key layout. Every key starts with the hash tag `{PREFIX}:`, so all the
- * keys of one prefix live in one hash slot: every script touches one slot
- * whatever bank and ledger it combines (no CROSSSLOT on Redis Cluster).
- * The price: one prefix's data sits on one cluster node; different
- * prefixes spread out. After the tag comes a one-letter kind and ':', and
- * then the name as given (bank or ledger, raw bytes): the kind sits at a
- * fixed place and the name is the whole rest, so two (kind, name) pairs
- * never make the same key, and since the first '{' of every key is the
- * tag's and its '}' the first after it, no name (with '{', '}' or
- * anything else) can change the slot.
- *   {P}:banks     SET   names of the banks (exist even when empty)
- *   {P}:q:BANK    LIST  available items, FIFO (RPUSH on add, LPOP on
- *                       take: the order items were added, like SQLite;
- *                       O(1) whatever the bank's size)
- *   {P}:s:BANK    HASH  item -> "a" available | "r" reserved | "i"TOKEN
- *                       assigned: every item the bank ever held (items are
- *                       never deleted), so re-adding one, even handed
- *                       out, is skipped (law 6) with an O(1) lookup
- *   {P}:r:BANK    HASH  item -> SINCE_MS "\n" TOKEN, the reservations of
- *                       the generic path
- *   {P}:l:LEDGER  HASH  dedup id -> LEN ":" BANK ITEM (LEN: bytes of BANK
- *                       in decimal, so the value splits one way only)
- *   {P}:c:LEDGER  HASH  bank -> ids of the ledger holding its items
- * Ids and items are hash fields and list elements, never key names.
+ * The key layout: redis_keys.c.
  *
  * hiredis 0.14 speaks to one server: Redis Cluster redirections (MOVED)
  * are reported as errors; point the URI at the node serving the slot of
@@ -46,80 +23,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RD_DEFAULT_PORT 6379
-#define RD_DEFAULT_TIMEOUT_MS 5000
-#define RD_DEFAULT_PREFIX "sb"
-#define RD_PREFIX_MAX 64
-#define RD_TIMEOUT_MAX_MS (24 * 3600 * 1000)
-
-char *rd_key(rd_store *s, char kind, const char *name, size_t *len)
-{
-	size_t nl = name ? strlen(name) : 0;
-	size_t total = s->tag_len + (kind ? 2 + nl : strlen(RK_BANKS));
-	char *k = malloc(total + 1);
-
-	if (!k)
-		return NULL;
-	memcpy(k, s->tag, s->tag_len);
-	if (kind) {
-		k[s->tag_len] = kind;
-		k[s->tag_len + 1] = ':';
-		memcpy(k + s->tag_len + 2, name, nl);
-	} else {
-		memcpy(k + s->tag_len, RK_BANKS, strlen(RK_BANKS));
-	}
-	k[total] = '\0';
-	if (len)
-		*len = total;
-	return k;
-}
-
-char *rd_entry_encode(const char *bank, const char *item, size_t *len)
-{
-	size_t bl = strlen(bank), il = strlen(item);
-	char *e = malloc(bl + il + 24);
-	int n;
-
-	if (!e)
-		return NULL;
-	n = snprintf(e, 24, "%zu:", bl);
-	memcpy(e + n, bank, bl);
-	memcpy(e + n + bl, item, il + 1);
-	*len = (size_t)n + bl + il;
-	return e;
-}
-
-sb_item *rd_entry_decode(const char *v, size_t len, unsigned int flags,
-                         int *malformed)
-{
-	size_t i = 0, bl = 0;
-
-	*malformed = 1;
-	while (i < len && i < 12 && v[i] >= '0' && v[i] <= '9')
-		bl = bl * 10 + (size_t)(v[i++] - '0');
-	if (i == 0 || i >= len || v[i] != ':' || bl == 0 ||
-	    bl >= len - i - 1)
-		return NULL; /* bank and item are never empty */
-	*malformed = 0;
-	i++;
-	return sb_item_newn(v + i + bl, len - i - bl, v + i, bl, flags);
-}
+#define SB_RD_DEFAULT_PORT 6379
+#define SB_RD_DEFAULT_TIMEOUT_MS 5000
+#define SB_RD_DEFAULT_PREFIX "sb"
+#define SB_RD_PREFIX_MAX 64
+#define SB_RD_TIMEOUT_MAX_MS (24 * 3600 * 1000)
 
 /* ------------------------------------------------------------- options */
 
-static int parse_ms(rd_store *s, sb_uri *uri, const char *key, int def,
+static int parse_ms(sb_rd_store *s, sb_uri *uri, const char *key, int def,
                     int *out)
 {
 	long long ms = def;
 	int rc = sb_uri_param_num(s->base.box, uri, key,
 	                          "a number of milliseconds (0: no limit)", 0,
-	                          RD_TIMEOUT_MAX_MS, &ms);
+	                          SB_RD_TIMEOUT_MAX_MS, &ms);
 
 	*out = (int)ms;
 	return rc;
 }
 
-static int parse_db(rd_store *s, const char *scheme, const char *v)
+static int parse_db(sb_rd_store *s, const char *scheme, const char *v)
 {
 	char *end;
 	long n;
@@ -138,7 +62,7 @@ static int prefix_ok(const char *p)
 {
 	size_t n = strlen(p), i;
 
-	if (n == 0 || n > RD_PREFIX_MAX)
+	if (n == 0 || n > SB_RD_PREFIX_MAX)
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = p[i];
@@ -150,24 +74,24 @@ static int prefix_ok(const char *p)
 	return 1;
 }
 
-static int read_options(rd_store *s, sb_uri *uri)
+static int read_options(sb_rd_store *s, sb_uri *uri)
 {
 	const char *prefix = sb_uri_param(uri, "prefix");
 	int rc;
 
-	if ((rc = parse_ms(s, uri, "connect_timeout", RD_DEFAULT_TIMEOUT_MS,
+	if ((rc = parse_ms(s, uri, "connect_timeout", SB_RD_DEFAULT_TIMEOUT_MS,
 	                   &s->connect_ms)) != SB_OK ||
-	    (rc = parse_ms(s, uri, "timeout", RD_DEFAULT_TIMEOUT_MS,
+	    (rc = parse_ms(s, uri, "timeout", SB_RD_DEFAULT_TIMEOUT_MS,
 	                   &s->timeout_ms)) != SB_OK)
 		return rc;
 	if (!prefix)
-		prefix = RD_DEFAULT_PREFIX;
+		prefix = SB_RD_DEFAULT_PREFIX;
 	if (!prefix_ok(prefix))
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "%s URI: option prefix must be 1 to %d of "
 		                 "A-Z a-z 0-9 _ . : - (no '{' or '}': it is the "
 		                 "hash tag), not '%.64s'", uri->scheme,
-		                 RD_PREFIX_MAX, prefix);
+		                 SB_RD_PREFIX_MAX, prefix);
 	s->tag_len = strlen(prefix) + 3;
 	if (!(s->tag = malloc(s->tag_len + 1)))
 		return sb_seterr(s->base.box, SB_ENOMEM, "redis: out of memory");
@@ -176,7 +100,7 @@ static int read_options(rd_store *s, sb_uri *uri)
 }
 
 /* Host, port, database or socket path, credentials. */
-static int read_address(rd_store *s, sb_uri *uri, int unix_sock)
+static int read_address(sb_rd_store *s, sb_uri *uri, int unix_sock)
 {
 	sb_box *box = s->base.box;
 	size_t wl;
@@ -211,7 +135,7 @@ static int read_address(rd_store *s, sb_uri *uri, int unix_sock)
 			p++;
 		if (*p && parse_db(s, uri->scheme, p) != SB_OK)
 			return SB_EURI;
-		s->port = uri->port ? uri->port : RD_DEFAULT_PORT;
+		s->port = uri->port ? uri->port : SB_RD_DEFAULT_PORT;
 		s->host = strdup(uri->host);
 		wl = strlen(uri->host) + 16;
 		if ((s->where = malloc(wl)))
@@ -232,16 +156,16 @@ static int rd_init(sb_store *base)
 {
 	/* Nothing to create: keys appear with the first write. Connecting
 	 * (again, if the connection was lost) proves the store answers. */
-	return rd_connect((rd_store *)base, "init");
+	return sb_rd_connect((sb_rd_store *)base, "init");
 }
 
 static void rd_close(sb_store *base)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 
 	if (!s)
 		return;
-	rd_drop(s);
+	sb_rd_drop(s);
 	if (s->password) {
 		volatile char *p = s->password;
 		while (*p)
@@ -259,22 +183,22 @@ static const sb_store_ops rd_store_ops = {
 	.version = SB_STORE_OPS_VERSION,
 	.init = rd_init,
 	.close = rd_close,
-	.claim = rd_claim,
+	.claim = sb_rd_claim,
 };
 
 static int rd_open_any(sb_store **out, sb_uri *uri, sb_box *box,
                        int unix_sock)
 {
 	const char *unused;
-	rd_store *s;
+	sb_rd_store *s;
 	int rc;
 
 	*out = NULL;
 	if (!(s = calloc(1, sizeof(*s))))
 		return sb_seterr(box, SB_ENOMEM, "redis: out of memory");
 	s->base.ops = &rd_store_ops;
-	s->base.bank = &rd_bank_ops;
-	s->base.ledger = &rd_ledger_ops;
+	s->base.bank = &sb_rd_bank_ops;
+	s->base.ledger = &sb_rd_ledger_ops;
 	s->base.box = box;
 	rc = read_address(s, uri, unix_sock);
 	if (rc == SB_OK)
@@ -285,7 +209,7 @@ static int rd_open_any(sb_store **out, sb_uri *uri, sb_box *box,
 		rc = sb_seterr(box, SB_EURI, "%s URI: unknown option '%.64s'",
 		               uri->scheme, unused);
 	if (rc == SB_OK)
-		rc = rd_connect(s, "open");
+		rc = sb_rd_connect(s, "open");
 	if (rc != SB_OK) {
 		rd_close(&s->base);
 		return rc;

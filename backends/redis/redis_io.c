@@ -63,13 +63,21 @@ static struct timeval ms_tv(int ms)
 	return tv;
 }
 
-int rd_nomem(rd_store *s, const char *op)
+int sb_rd_nomem(sb_rd_store *s, const char *op)
 {
 	return sb_seterr(s->base.box, SB_ENOMEM, "redis: %s on %s: out of memory",
 	                 op, s->where);
 }
 
-void rd_drop(rd_store *s)
+int sb_rd_no_bank(sb_rd_store *s, const char *bank)
+{
+	return sb_seterr(s->base.box, SB_ENOTFOUND,
+	                 "redis: no bank '%.*s' under prefix %.*s on %s",
+	                 SB_RD_NAME_MAX, bank, (int)s->tag_len - 1, s->tag,
+	                 s->where);
+}
+
+void sb_rd_drop(sb_rd_store *s)
 {
 	if (s->c) {
 		rd_sig g;
@@ -88,7 +96,7 @@ static int is_timeout(int err, const char *errstr)
 }
 
 /* The context failed (c->err): map it, then drop the connection. */
-static int io_error(rd_store *s, int saved_errno, const char *op)
+static int io_error(sb_rd_store *s, int saved_errno, const char *op)
 {
 	redisContext *c = s->c;
 	sb_box *box = s->base.box;
@@ -113,7 +121,7 @@ static int io_error(rd_store *s, int saved_errno, const char *op)
 			               c->errstr);
 		break;
 	case REDIS_ERR_OOM:
-		rc = rd_nomem(s, op);
+		rc = sb_rd_nomem(s, op);
 		break;
 	case REDIS_ERR_PROTOCOL:
 		rc = sb_seterr(box, SB_EBACKEND,
@@ -125,7 +133,7 @@ static int io_error(rd_store *s, int saved_errno, const char *op)
 		               s->where, c->errstr);
 		break;
 	}
-	rd_drop(s);
+	sb_rd_drop(s);
 	return rc;
 }
 
@@ -140,7 +148,7 @@ static int contains(const redisReply *r, const char *p)
 	return r->str && strstr(r->str, p) != NULL;
 }
 
-int rd_reply_error(rd_store *s, const redisReply *r, const char *op)
+int sb_rd_reply_error(sb_rd_store *s, const redisReply *r, const char *op)
 {
 	int code = SB_EBACKEND;
 	int len = r->len > 300 ? 300 : (int)r->len;
@@ -156,15 +164,15 @@ int rd_reply_error(rd_store *s, const redisReply *r, const char *op)
 	                 s->where, len, r->str ? r->str : "");
 }
 
-int rd_bad_reply(rd_store *s, const redisReply *r, const char *op)
+int sb_rd_bad_reply(sb_rd_store *s, const redisReply *r, const char *op)
 {
 	return sb_seterr(s->base.box, SB_EBACKEND,
 	                 "redis: %s on %s: unexpected reply (type %d)", op,
 	                 s->where, r ? r->type : -1);
 }
 
-/* The next reply of a test's replay reader (see rd_store.replay). */
-static int replay_next(redisReply **out, rd_store *s, const char *op)
+/* The next reply of a test's replay reader (see sb_rd_store.replay). */
+static int replay_next(redisReply **out, sb_rd_store *s, const char *op)
 {
 	void *r = NULL;
 
@@ -180,7 +188,7 @@ static int replay_next(redisReply **out, rd_store *s, const char *op)
 	return SB_OK;
 }
 
-static int raw_command(redisReply **out, rd_store *s, int argc,
+static int raw_command(redisReply **out, sb_rd_store *s, int argc,
                        const char **argv, const size_t *lens, const char *op)
 {
 	rd_sig g;
@@ -198,7 +206,7 @@ static int raw_command(redisReply **out, rd_store *s, int argc,
 }
 
 /* One setup command on a fresh connection; any error reply fails it. */
-static int setup_command(rd_store *s, int argc, const char **argv,
+static int setup_command(sb_rd_store *s, int argc, const char **argv,
                          const size_t *lens, const char *what)
 {
 	redisReply *r = NULL;
@@ -207,12 +215,12 @@ static int setup_command(rd_store *s, int argc, const char **argv,
 	if (rc != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ERROR)
-		rc = rd_reply_error(s, r, what);
+		rc = sb_rd_reply_error(s, r, what);
 	freeReplyObject(r);
 	return rc;
 }
 
-int rd_connect(rd_store *s, const char *op)
+int sb_rd_connect(sb_rd_store *s, const char *op)
 {
 	redisContext *c;
 	char dbs[16];
@@ -232,7 +240,7 @@ int rd_connect(rd_store *s, const char *op)
 		                  : redisConnect(s->host, s->port);
 	sig_restore(&g, 1);
 	if (!c)
-		return rd_nomem(s, op);
+		return sb_rd_nomem(s, op);
 	if (c->err) {
 		int timeout = is_timeout(0, c->errstr);
 		rc = sb_seterr(s->base.box, timeout ? SB_ETIMEOUT : SB_ECONNECT,
@@ -282,34 +290,34 @@ int rd_connect(rd_store *s, const char *op)
 	}
 	return SB_OK;
 fail:
-	rd_drop(s);
+	sb_rd_drop(s);
 	return rc;
 }
 
-int rd_command(redisReply **out, rd_store *s, int argc, const char **argv,
-               const size_t *lens, const char *op)
+int sb_rd_command(redisReply **out, sb_rd_store *s, int argc,
+                  const char **argv, const size_t *lens, const char *op)
 {
 	int rc;
 
 	*out = NULL;
-	if ((rc = rd_connect(s, op)) != SB_OK)
+	if ((rc = sb_rd_connect(s, op)) != SB_OK)
 		return rc;
 	return raw_command(out, s, argc, argv, lens, op);
 }
 
-int rd_append(rd_store *s, int argc, const char **argv, const size_t *lens,
-              const char *op)
+int sb_rd_append(sb_rd_store *s, int argc, const char **argv,
+                 const size_t *lens, const char *op)
 {
 	int rc;
 
-	if ((rc = rd_connect(s, op)) != SB_OK || s->replay)
+	if ((rc = sb_rd_connect(s, op)) != SB_OK || s->replay)
 		return rc;
 	if (redisAppendCommandArgv(s->c, argc, argv, lens) != REDIS_OK)
 		return io_error(s, errno, op);
 	return SB_OK;
 }
 
-int rd_read(redisReply **out, rd_store *s, const char *op)
+int sb_rd_read(redisReply **out, sb_rd_store *s, const char *op)
 {
 	void *r = NULL;
 	rd_sig g;

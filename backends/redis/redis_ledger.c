@@ -1,50 +1,49 @@
-/* The ledger repository and the fused claim of the Redis backend (key
- * layout in redis.c, scripts in redis_scripts.c). */
+/* The ledger of the Redis backend: its slots (sb_rd_ledger_ops). Key
+ * layout: redis_keys.c; scripts: redis_scripts.c. */
 #include "redis_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int malformed(rd_store *s, const char *ledger, const char *op)
+static int malformed(sb_rd_store *s, const char *ledger, const char *op)
 {
 	return sb_seterr(s->base.box, SB_EBACKEND,
 	                 "redis: %s: malformed entry in ledger '%.*s' on %s "
-	                 "(data changed outside storagebox?)", op, RD_NAME_MAX,
+	                 "(data changed outside storagebox?)", op, SB_RD_NAME_MAX,
 	                 ledger, s->where);
 }
 
-/* A ledger value into an item, with the errors mapped. */
-static int decode(sb_item **out, rd_store *s, const redisReply *v,
-                  unsigned int flags, const char *ledger, const char *op)
+int sb_rd_ledger_decode(sb_item **out, sb_rd_store *s, const redisReply *v,
+                        const char *ledger, const char *op)
 {
 	int bad = 0;
 
 	if (!v || v->type != REDIS_REPLY_STRING)
-		return rd_bad_reply(s, v, op);
-	*out = rd_entry_decode(v->str, v->len, flags, &bad);
+		return sb_rd_bad_reply(s, v, op);
+	*out = sb_rd_entry_decode(v->str, v->len, 0, &bad);
 	if (*out)
 		return SB_OK;
-	return bad ? malformed(s, ledger, op) : rd_nomem(s, op);
+	return bad ? malformed(s, ledger, op) : sb_rd_nomem(s, op);
 }
 
 /* HGET of @p field in the hash of kind @p kind named @p name. */
-static int rd_hget(redisReply **out, rd_store *s, char kind, const char *name,
-                   const char *field, const char *op)
+static int rd_hget(redisReply **out, sb_rd_store *s, char kind,
+                   const char *name, const char *field, const char *op)
 {
 	const char *argv[3];
 	size_t lens[3];
 	char *key;
 	int rc;
 
-	if (!(key = rd_key(s, kind, name, &lens[1])))
-		return rd_nomem(s, op);
+	if (!(key = sb_rd_key(s, kind, name, &lens[1])))
+		return sb_rd_nomem(s, op);
 	argv[0] = "HGET";
 	lens[0] = 4;
 	argv[1] = key;
 	argv[2] = field;
 	lens[2] = strlen(field);
-	rc = rd_command(out, s, 3, argv, lens, op);
+	rc = sb_rd_command(out, s, 3, argv, lens, op);
 	free(key);
 	return rc;
 }
@@ -52,23 +51,23 @@ static int rd_hget(redisReply **out, rd_store *s, char kind, const char *name,
 static int rd_get(sb_item **out, sb_store *base, const char *ledger,
                   const char *dedup_id)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	redisReply *r = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = rd_hget(&r, s, RK_LEDGER, ledger, dedup_id, "ledger get");
+	rc = rd_hget(&r, s, SB_RD_KEY_LEDGER, ledger, dedup_id, "ledger get");
 	if (rc != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_NIL)
 		rc = sb_seterr(base->box, SB_ENOTFOUND,
 		               "redis: id '%.*s' holds no item in ledger '%.*s' "
-		               "on %s", RD_NAME_MAX, dedup_id, RD_NAME_MAX, ledger,
-		               s->where);
+		               "on %s", SB_RD_NAME_MAX, dedup_id, SB_RD_NAME_MAX,
+		               ledger, s->where);
 	else if (r->type == REDIS_REPLY_ERROR)
-		rc = rd_reply_error(s, r, "ledger get");
+		rc = sb_rd_reply_error(s, r, "ledger get");
 	else
-		rc = decode(out, s, r, 0, ledger, "ledger get");
+		rc = sb_rd_ledger_decode(out, s, r, ledger, "ledger get");
 	freeReplyObject(r);
 	return rc;
 }
@@ -77,7 +76,7 @@ static int rd_put_if_absent(sb_item **existing, sb_store *base,
                             const char *ledger, const char *dedup_id,
                             const char *bank, const char *item)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	char *lkey, *hkey, *entry;
 	const char *argv[8];
 	size_t lens[8], elen = 0;
@@ -85,11 +84,11 @@ static int rd_put_if_absent(sb_item **existing, sb_store *base,
 	int rc;
 
 	*existing = NULL;
-	lkey = rd_key(s, RK_LEDGER, ledger, &lens[3]);
-	hkey = rd_key(s, RK_HELD, ledger, &lens[4]);
-	entry = rd_entry_encode(bank, item, &elen);
+	lkey = sb_rd_key(s, SB_RD_KEY_LEDGER, ledger, &lens[3]);
+	hkey = sb_rd_key(s, SB_RD_KEY_HELD, ledger, &lens[4]);
+	entry = sb_rd_entry_encode(bank, item, &elen);
 	if (!lkey || !hkey || !entry) {
-		rc = rd_nomem(s, "ledger put");
+		rc = sb_rd_nomem(s, "ledger put");
 		goto out;
 	}
 	argv[3] = lkey;
@@ -100,27 +99,29 @@ static int rd_put_if_absent(sb_item **existing, sb_store *base,
 	lens[6] = strlen(bank);
 	argv[7] = entry;
 	lens[7] = elen;
-	rc = rd_eval(&r, s, RS_LEDGER_PUT, 2, 3, argv, lens, "ledger put");
+	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_LEDGER_PUT, 2, 3, argv, lens,
+	                "ledger put");
 	if (rc != SB_OK)
 		goto out;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER) {
-		rc = rd_bad_reply(s, r, "ledger put");
+		rc = sb_rd_bad_reply(s, r, "ledger put");
 	} else if (r->element[0]->integer == 1) {
 		rc = SB_OK; /* stored now */
 	} else if (r->elements != 2 ||
 	           r->element[1]->type != REDIS_REPLY_STRING) {
-		rc = rd_bad_reply(s, r, "ledger put");
+		rc = sb_rd_bad_reply(s, r, "ledger put");
 	} else if (r->element[1]->len == elen &&
 	           memcmp(r->element[1]->str, entry, elen) == 0) {
 		rc = SB_OK; /* already exactly this (bank, item) */
 	} else {
-		rc = decode(existing, s, r->element[1], 0, ledger, "ledger put");
+		rc = sb_rd_ledger_decode(existing, s, r->element[1], ledger,
+		                         "ledger put");
 		if (rc == SB_OK)
 			rc = sb_seterr(base->box, SB_ECONFLICT,
 			               "redis: id '%.*s' already holds another item "
-			               "in ledger '%.*s'", RD_NAME_MAX, dedup_id,
-			               RD_NAME_MAX, ledger);
+			               "in ledger '%.*s'", SB_RD_NAME_MAX, dedup_id,
+			               SB_RD_NAME_MAX, ledger);
 	}
 out:
 	freeReplyObject(r);
@@ -136,14 +137,14 @@ out:
 static int rd_export(sb_store *base, const char *ledger,
                      sb_ledger_entry_cb cb, void *payload)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	char cursor[32] = "0", *key;
 	const char *argv[5];
 	size_t lens[5];
 	int rc = SB_OK;
 
-	if (!(key = rd_key(s, RK_LEDGER, ledger, &lens[1])))
-		return rd_nomem(s, "export");
+	if (!(key = sb_rd_key(s, SB_RD_KEY_LEDGER, ledger, &lens[1])))
+		return sb_rd_nomem(s, "export");
 	do {
 		redisReply *r = NULL, *page;
 		size_t i;
@@ -157,10 +158,10 @@ static int rd_export(sb_store *base, const char *ledger,
 		lens[3] = 5;
 		argv[4] = "1000";
 		lens[4] = 4;
-		if ((rc = rd_command(&r, s, 5, argv, lens, "export")) != SB_OK)
+		if ((rc = sb_rd_command(&r, s, 5, argv, lens, "export")) != SB_OK)
 			break;
 		if (r->type == REDIS_REPLY_ERROR) {
-			rc = rd_reply_error(s, r, "export");
+			rc = sb_rd_reply_error(s, r, "export");
 			freeReplyObject(r);
 			break;
 		}
@@ -169,7 +170,7 @@ static int rd_export(sb_store *base, const char *ledger,
 		    r->element[0]->len >= sizeof(cursor) ||
 		    r->element[1]->type != REDIS_REPLY_ARRAY ||
 		    r->element[1]->elements % 2) {
-			rc = rd_bad_reply(s, r, "export");
+			rc = sb_rd_bad_reply(s, r, "export");
 			freeReplyObject(r);
 			break;
 		}
@@ -178,11 +179,11 @@ static int rd_export(sb_store *base, const char *ledger,
 		for (i = 0; rc == SB_OK && i + 1 < page->elements; i += 2) {
 			sb_item *it = NULL;
 			if (page->element[i]->type != REDIS_REPLY_STRING) {
-				rc = rd_bad_reply(s, page->element[i], "export");
+				rc = sb_rd_bad_reply(s, page->element[i], "export");
 				break;
 			}
-			rc = decode(&it, s, page->element[i + 1], 0, ledger,
-			            "export");
+			rc = sb_rd_ledger_decode(&it, s, page->element[i + 1],
+			                         ledger, "export");
 			if (rc == SB_OK)
 				rc = cb(page->element[i]->str, sb_item_bank(it),
 				        sb_item_value(it), payload);
@@ -197,31 +198,31 @@ static int rd_export(sb_store *base, const char *ledger,
 static int rd_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
                            const char *bank)
 {
-	rd_store *s = (rd_store *)base;
+	sb_rd_store *s = (sb_rd_store *)base;
 	redisReply *r = NULL;
 	int rc;
 
 	*out = 0;
-	rc = rd_hget(&r, s, RK_HELD, ledger, bank, "ledger count");
+	rc = rd_hget(&r, s, SB_RD_KEY_HELD, ledger, bank, "ledger count");
 	if (rc != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ERROR) {
-		rc = rd_reply_error(s, r, "ledger count");
+		rc = sb_rd_reply_error(s, r, "ledger count");
 	} else if (r->type == REDIS_REPLY_STRING) {
 		char *end;
 		unsigned long long n = strtoull(r->str, &end, 10);
 		if (*end || end == r->str)
-			rc = rd_bad_reply(s, r, "ledger count");
+			rc = sb_rd_bad_reply(s, r, "ledger count");
 		else
 			*out = n;
 	} else if (r->type != REDIS_REPLY_NIL) {
-		rc = rd_bad_reply(s, r, "ledger count");
+		rc = sb_rd_bad_reply(s, r, "ledger count");
 	}
 	freeReplyObject(r);
 	return rc;
 }
 
-const sb_ledger_ops rd_ledger_ops = {
+const sb_ledger_ops sb_rd_ledger_ops = {
 	.version = SB_LEDGER_OPS_VERSION,
 	.get = rd_get,
 	.put_if_absent = rd_put_if_absent,
@@ -229,78 +230,3 @@ const sb_ledger_ops rd_ledger_ops = {
 	.count = rd_ledger_count,
 	.create = NULL, /* ledgers are hashes, made by their first entry */
 };
-
-/* ---------------------------------------------------------- fused claim */
-
-#define RD_FAULT_CLAIM_DONE "redis_claim_after_reply"
-
-int rd_claim(sb_item **out, sb_store *base, const char *bank,
-             const char *ledger, const char *dedup_id, const char *token,
-             int64_t now_ms)
-{
-	rd_store *s = (rd_store *)base;
-	char *k[6];
-	const char *argv[12];
-	size_t lens[12], i;
-	redisReply *r = NULL;
-	int rc = SB_OK;
-
-	(void)now_ms; /* nothing is reserved on this path */
-	*out = NULL;
-	k[0] = rd_key(s, RK_LEDGER, ledger, &lens[3]);
-	k[1] = rd_key(s, RK_HELD, ledger, &lens[4]);
-	k[2] = rd_key(s, 0, NULL, &lens[5]);
-	k[3] = rd_key(s, RK_QUEUE, bank, &lens[6]);
-	k[4] = rd_key(s, RK_STATE, bank, &lens[7]);
-	k[5] = rd_key(s, RK_RESV, bank, &lens[8]);
-	for (i = 0; i < 6; i++) {
-		argv[3 + i] = k[i];
-		if (!k[i])
-			rc = rd_nomem(s, "claim");
-	}
-	if (rc == SB_OK) {
-		argv[9] = dedup_id;
-		lens[9] = strlen(dedup_id);
-		argv[10] = bank;
-		lens[10] = strlen(bank);
-		argv[11] = token;
-		lens[11] = strlen(token);
-		rc = rd_eval(&r, s, RS_CLAIM, 6, 3, argv, lens, "claim");
-	}
-	for (i = 0; i < 6; i++)
-		free(k[i]);
-	if (rc != SB_OK)
-		return rc;
-	/* Crash point (fault builds): the server ran the script and
-	 * answered; the client dies before the caller sees the item. */
-	if (sb_fault_point(base->box, RD_FAULT_CLAIM_DONE)) {
-		freeReplyObject(r);
-		return sb_seterr(base->box, SB_ERROR, "redis: claim: injected "
-		                 "fault at crash point '%s' (committed)",
-		                 RD_FAULT_CLAIM_DONE);
-	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER) {
-		rc = rd_bad_reply(s, r, "claim");
-	} else if (r->element[0]->integer == 1 && r->elements == 2) {
-		rc = decode(out, s, r->element[1], 0, ledger, "claim");
-	} else if (r->element[0]->integer == -2) {
-		rc = sb_seterr(base->box, SB_ENOTFOUND,
-		               "redis: no bank '%.*s' under prefix %.*s on %s",
-		               RD_NAME_MAX, bank, (int)s->tag_len - 1, s->tag,
-		               s->where);
-	} else if (r->element[0]->integer == 0) {
-		rc = SB_EMPTY;
-	} else if (r->element[0]->integer == 3) {
-		rc = SB_EMPTY_SETTLED;
-	} else if (r->element[0]->integer == 2 && r->elements == 2 &&
-	           r->element[1]->type == REDIS_REPLY_STRING) {
-		*out = sb_item_newn(r->element[1]->str, r->element[1]->len, bank,
-		                    strlen(bank), SB_ITEM_NEW);
-		rc = *out ? SB_OK : rd_nomem(s, "claim");
-	} else {
-		rc = rd_bad_reply(s, r, "claim");
-	}
-	freeReplyObject(r);
-	return rc;
-}

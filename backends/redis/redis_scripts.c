@@ -9,7 +9,7 @@
  * write that checks itself (HINCRBY of the held counter: wrong type or
  * not a number) goes first instead of being read beforehand.
  *
- * Keys arrive in KEYS (built in C, see the layout in redis.c); user
+ * Keys arrive in KEYS (built in C, see the layout in redis_keys.c); user
  * strings arrive in ARGV only, never inside the source. The scripts carry
  * no shebang so that they also run on Redis 6.
  *
@@ -159,36 +159,36 @@ static const char ledger_put_src[] =
 "redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
 "return {1}\n";
 
-const char *const rd_script_src[RS_N] = {
-	[RS_CLAIM] = claim_src,
-	[RS_ADD] = add_src,
-	[RS_TAKE] = take_src,
-	[RS_SETTLE] = settle_src,
-	[RS_PUT_BACK] = put_back_src,
-	[RS_COUNT] = count_src,
-	[RS_LEDGER_PUT] = ledger_put_src,
+const char *const sb_rd_script_src[SB_RD_NSCRIPTS] = {
+	[SB_RD_SCRIPT_CLAIM] = claim_src,
+	[SB_RD_SCRIPT_ADD] = add_src,
+	[SB_RD_SCRIPT_TAKE] = take_src,
+	[SB_RD_SCRIPT_SETTLE] = settle_src,
+	[SB_RD_SCRIPT_PUT_BACK] = put_back_src,
+	[SB_RD_SCRIPT_COUNT] = count_src,
+	[SB_RD_SCRIPT_LEDGER_PUT] = ledger_put_src,
 };
 
-int rd_is_noscript(const redisReply *r)
+int sb_rd_is_noscript(const redisReply *r)
 {
 	return r && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
 	       memcmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-int rd_script_load(rd_store *s, int id, const char *op)
+int sb_rd_script_load(sb_rd_store *s, int id, const char *op)
 {
-	const char *argv[3] = { "SCRIPT", "LOAD", rd_script_src[id] };
-	size_t lens[3] = { 6, 4, strlen(rd_script_src[id]) };
+	const char *argv[3] = { "SCRIPT", "LOAD", sb_rd_script_src[id] };
+	size_t lens[3] = { 6, 4, strlen(sb_rd_script_src[id]) };
 	redisReply *r = NULL;
 	int rc;
 
-	rc = rd_command(&r, s, 3, argv, lens, op);
+	rc = sb_rd_command(&r, s, 3, argv, lens, op);
 	if (rc != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ERROR)
-		rc = rd_reply_error(s, r, op);
+		rc = sb_rd_reply_error(s, r, op);
 	else if (r->type != REDIS_REPLY_STRING || r->len != 40)
-		rc = rd_bad_reply(s, r, op);
+		rc = sb_rd_bad_reply(s, r, op);
 	else
 		memcpy(s->sha[id], r->str, 41);
 	freeReplyObject(r);
@@ -199,8 +199,8 @@ int rd_script_load(rd_store *s, int id, const char *op)
  * NOSCRIPT, EVAL source nkeys: EVAL loads and runs in one step (and
  * caches the script for the next EVALSHA), so the retry cannot meet
  * NOSCRIPT again however often someone flushes. */
-int rd_eval(redisReply **out, rd_store *s, int id, int nkeys, int nargs,
-            const char **argv, size_t *lens, const char *op)
+int sb_rd_eval(redisReply **out, sb_rd_store *s, int id, int nkeys,
+               int nargs, const char **argv, size_t *lens, const char *op)
 {
 	/* Static strings: argv belongs to the caller. Scripts take 2-5 keys. */
 	static const char *const digits[] = { "0", "1", "2", "3", "4", "5",
@@ -217,7 +217,7 @@ int rd_eval(redisReply **out, rd_store *s, int id, int nkeys, int nargs,
 		redisReply *r = NULL;
 		if (attempt == 0) {
 			if (!s->sha[id][0] &&
-			    (rc = rd_script_load(s, id, op)) != SB_OK)
+			    (rc = sb_rd_script_load(s, id, op)) != SB_OK)
 				return rc;
 			argv[0] = "EVALSHA";
 			lens[0] = 7;
@@ -226,20 +226,20 @@ int rd_eval(redisReply **out, rd_store *s, int id, int nkeys, int nargs,
 		} else {
 			argv[0] = "EVAL";
 			lens[0] = 4;
-			argv[1] = rd_script_src[id];
-			lens[1] = strlen(rd_script_src[id]);
+			argv[1] = sb_rd_script_src[id];
+			lens[1] = strlen(sb_rd_script_src[id]);
 		}
-		rc = rd_command(&r, s, 3 + nkeys + nargs, argv, lens, op);
+		rc = sb_rd_command(&r, s, 3 + nkeys + nargs, argv, lens, op);
 		if (rc != SB_OK)
 			return rc;
-		if (attempt == 0 && rd_is_noscript(r)) {
+		if (attempt == 0 && sb_rd_is_noscript(r)) {
 			/* Flushed, restarted or failed over: NOSCRIPT means
 			 * the script did not run, so running it again is safe. */
 			freeReplyObject(r);
 			continue;
 		}
 		if (r->type == REDIS_REPLY_ERROR) {
-			rc = rd_reply_error(s, r, op);
+			rc = sb_rd_reply_error(s, r, op);
 			freeReplyObject(r);
 			return rc;
 		}

@@ -5,7 +5,7 @@
  * could send. Selector 'a' passes each reply to the reply helpers
  * (error mapping, NOSCRIPT, ledger value decoding); the others run one
  * bank or ledger operation, or the fused claim, against a store whose
- * commands are answered in order from that reader (rd_store.replay): no
+ * commands are answered in order from that reader (sb_rd_store.replay): no
  * network. An upper-case selector starts with no script SHA known, so the
  * first reply answers SCRIPT LOAD. Checked as for DynamoDB: only sb_error
  * codes, items exactly when the contract says, a message with every
@@ -33,7 +33,7 @@ static void *create_array_capped(const redisReadTask *task, int n)
 }
 
 /* Selector 'a': every reply through the helpers that read one. */
-static void replies(rd_store *s)
+static void replies(sb_rd_store *s)
 {
 	void *v;
 
@@ -42,26 +42,26 @@ static void replies(rd_store *s)
 		int malformed = -1;
 
 		if (r->type == REDIS_REPLY_ERROR) {
-			int rc = rd_reply_error(s, r, "fuzz");
+			int rc = sb_rd_reply_error(s, r, "fuzz");
 			FZ_CHECK(rc < 0 && s->base.box->errmsg[0]);
-			(void)rd_is_noscript(r);
+			(void)sb_rd_is_noscript(r);
 		}
 		if (r->type == REDIS_REPLY_STRING) {
-			sb_item *it = rd_entry_decode(r->str, r->len, 0,
-			                              &malformed);
+			sb_item *it = sb_rd_entry_decode(r->str, r->len, 0,
+			                                 &malformed);
 			FZ_CHECK(it || malformed == 1);
 			sb_item_free(it);
 		}
-		FZ_CHECK(rd_bad_reply(s, r, "fuzz") == SB_EBACKEND);
+		FZ_CHECK(sb_rd_bad_reply(s, r, "fuzz") == SB_EBACKEND);
 		freeReplyObject(r);
 	}
 }
 
-static void run_op(rd_store *s, int op)
+static void run_op(sb_rd_store *s, int op)
 {
 	static const char *const items[4] = { "a", "b", "a", "x\"'; DROP" };
 
-	fz_store_op(&s->base, rd_claim, op, items);
+	fz_store_op(&s->base, sb_rd_claim, op, items);
 }
 
 static char where[] = "fuzz", tag[] = "{sb}:";
@@ -69,15 +69,15 @@ static char where[] = "fuzz", tag[] = "{sb}:";
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	sb_box box;
-	rd_store s;
+	sb_rd_store s;
 	int op, i;
 
 	if (size < 1 || size > FZ_MAX_INPUT)
 		return 0;
 	memset(&box, 0, sizeof(box));
 	memset(&s, 0, sizeof(s));
-	s.base.bank = &rd_bank_ops;
-	s.base.ledger = &rd_ledger_ops;
+	s.base.bank = &sb_rd_bank_ops;
+	s.base.ledger = &sb_rd_ledger_ops;
 	s.base.box = &box;
 	s.where = where;
 	s.tag = tag;
@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (!isupper(data[0]))
-		for (i = 0; i < RS_N; i++)
+		for (i = 0; i < SB_RD_NSCRIPTS; i++)
 			memset(s.sha[i], 'f', 40);
 	op = fz_op((uint8_t)tolower(data[0]), "actspnrkdguem");
 	if (op == 0)

@@ -3,7 +3,7 @@
  * server. Afterwards the parent checks every law of DESIGN.md §2 from the
  * answers and through the API (tests/common/stress_run.c), and from Redis
  * itself (the keys, read with hiredis: the layout documented in
- * backends/redis/redis.c).
+ * backends/redis/redis_keys.c).
  *
  * usage: redis_stress fused|generic WORKDIR   (server: $SB_TEST_REDIS_URI)
  * Sizes (env): SB_STRESS_PROCS (16), SB_STRESS_THREADS (4),

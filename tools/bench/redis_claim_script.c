@@ -8,6 +8,6 @@
 
 int main(void)
 {
-	return fputs(rd_script_src[RS_CLAIM], stdout) == EOF ||
+	return fputs(sb_rd_script_src[SB_RD_SCRIPT_CLAIM], stdout) == EOF ||
 	       fflush(stdout) != 0;
 }
