@@ -66,7 +66,8 @@ typedef enum {
 	SB_ENOTFOUND = -2,     /**< no such bank, or the id holds no item */
 	SB_ECONFLICT = -3,     /**< a conditional write lost (backend level) */
 	SB_EURI = -4,          /**< malformed URI, unknown scheme or option */
-	SB_ENOTSUPPORTED = -5, /**< the store cannot do this */
+	SB_ENOTSUPPORTED = -5, /**< the store cannot do this, or a struct is
+	                            newer than this library knows */
 	SB_EBACKEND = -6,      /**< the store reported an error (see message) */
 	SB_ETIMEOUT = -7,      /**< the store did not answer in time */
 	SB_EINVALID = -8,      /**< bad argument (empty id, newline, too long...) */
@@ -207,12 +208,18 @@ SB_EXTERN(const char *) sb_box_errmsg(const sb_box *box);
 SB_EXTERN(int) sb_box_init(sb_box *box, const char *bank, const char *ledger);
 
 /**
- * Add items to a bank (created if missing) as one batch. Every item is
- * checked before anything is written: one bad item fails the whole call
- * with SB_EINVALID and changes nothing. An item the bank already holds,
- * in any state (also handed out), is skipped and counted.
+ * Add items to a bank (created if missing). Every item is checked before
+ * anything is written: one bad item fails the whole call with SB_EINVALID
+ * and changes nothing. An item the bank already holds, in any state (also
+ * handed out), is skipped and counted.
  *
- * @param out   optional counts
+ * A store writes a batch all or nothing, up to its own limit per write
+ * (Redis: 50,000 items, one transaction; the others: no limit). A larger
+ * batch is written in several such writes, in order; if one fails, the
+ * writes before it stay and @p out counts them. Adding the same batch
+ * again is safe: what is already in is skipped.
+ *
+ * @param out   optional counts (also filled on a store error, see above)
  * @param items @p n strings, lent for the call
  * @return SB_OK, SB_EINVALID or a store error
  */
