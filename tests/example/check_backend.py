@@ -115,6 +115,43 @@ def check_one_registry(a, so, env, tmp):
                        'program alone')
 
 
+def run_suite(a, env, tmp):
+    """Each conformance run on the example; @return the failures."""
+    wrapper = shlex.split(os.environ.get('SB_TEST_WRAPPER', ''))
+    failures = []
+    for name, run_env in suite_runs(tmp, a.sqlite):
+        start = time.monotonic()
+        try:
+            out = doclib.run(wrapper + [a.conformance], 'conformance ' + name,
+                             env=dict(env, **run_env))
+        except DocError as e:
+            failures.append(str(e))
+            continue
+        print('ok   %s (%.2f s): %s' % (name, time.monotonic() - start,
+                                       out.strip().splitlines()[-1]))
+    return failures
+
+
+def check(a, tmp):
+    """Everything in the scratch directory TMP; @return the failures of
+    the suite's runs (a failure before them raises DocError)."""
+    stage = os.path.join(tmp, 'stage')
+    env = doclib.staged_library(a.meson, a.build, a.prefix, a.libdir, stage)
+    cflags = doclib.run(['pkg-config', '--cflags', 'storagebox'],
+                        'pkg-config', env=env).split()
+    libs = doclib.run(['pkg-config', '--libs', 'storagebox'],
+                      'pkg-config', env=env).split()
+    print('pkg-config --cflags --libs storagebox: %s' % ' '.join(cflags + libs))
+    if not any(f.startswith('-I' + stage + '/') for f in cflags):
+        raise DocError('no include directory in the install')
+    check_headers(a, cflags, env, tmp)
+    so = os.path.join(tmp, 'libsb-demo.so')
+    build_example(a, cflags + libs, env, so)
+    env.update(SB_TEST_PLUGIN=so, SB_TEST_PLUGIN_INIT=INIT)
+    check_one_registry(a, so, env, tmp)
+    return run_suite(a, env, tmp)
+
+
 def main():
     ap = argparse.ArgumentParser()
     for opt in ('--src', '--conformance', '--build', '--prefix', '--libdir'):
@@ -126,47 +163,14 @@ def main():
     a = ap.parse_args()
 
     tmp = doclib.scratch_dir('sb-example-backend-')
-    failures = []
     try:
-        stage = os.path.join(tmp, 'stage')
-        doclib.staged_install(a.meson, a.build, stage)
-        libdir = doclib.under(stage, a.prefix, a.libdir)
-        env = doclib.clean_env(extra={
-            'PKG_CONFIG_PATH': os.path.join(libdir, 'pkgconfig'),
-            'PKG_CONFIG_SYSROOT_DIR': stage,
-            'LD_LIBRARY_PATH': libdir,
-        })
-        for name in ('CPATH', 'C_INCLUDE_PATH', 'LIBRARY_PATH'):
-            env.pop(name, None)  # the install alone
-        cflags = doclib.run(['pkg-config', '--cflags', 'storagebox'],
-                            'pkg-config', env=env).split()
-        libs = doclib.run(['pkg-config', '--libs', 'storagebox'],
-                          'pkg-config', env=env).split()
-        print('pkg-config --cflags --libs storagebox: %s'
-              % ' '.join(cflags + libs))
-        if not any(f.startswith('-I' + stage + '/') for f in cflags):
-            raise DocError('no include directory in the install')
-        check_headers(a, cflags, env, tmp)
-        so = os.path.join(tmp, 'libsb-demo.so')
-        build_example(a, cflags + libs, env, so)
-        env.update(SB_TEST_PLUGIN=so, SB_TEST_PLUGIN_INIT=INIT)
-        check_one_registry(a, so, env, tmp)
-        wrapper = shlex.split(os.environ.get('SB_TEST_WRAPPER', ''))
-        for name, run_env in suite_runs(tmp, a.sqlite):
-            start = time.monotonic()
-            try:
-                out = doclib.run(wrapper + [a.conformance], 'conformance '
-                                 + name, env=dict(env, **run_env))
-                print('ok   %s (%.2f s): %s' % (name, time.monotonic() - start,
-                                               out.strip().splitlines()[-1]))
-            except DocError as e:
-                failures.append(str(e))
-                print('FAIL %s' % e)
+        failures = check(a, tmp)
     except DocError as e:
-        failures.append(str(e))
-        print('FAIL %s' % e)
+        failures = [str(e)]
     finally:
         doclib.remove_tree(tmp)
+    for f in failures:
+        print('FAIL %s' % f)
     return 1 if failures else 0
 
 
