@@ -7,7 +7,8 @@ This build tree is installed into a scratch directory (doclib's staged
 install, as for the example programs); the example is compiled from there
 alone: the installed headers, `pkg-config --cflags --libs storagebox`,
 -std=c11 -pedantic -Wall -Wextra -Werror, and the tree's sanitizers. The
-installed headers must also compile alone as C99 and C11. The conformance
+installed headers must also compile alone as C99 and C11, and the
+program of the example's README must build and run. The conformance
 program then loads the example (SB_TEST_PLUGIN, see
 tests/conformance/plugin.c) and runs the suite on `demo:` fused, generic,
 and with SQLite holding the bank or the ledger. $SB_TEST_WRAPPER (e.g.
@@ -71,22 +72,46 @@ def check_headers(a, cflags, env, tmp):
                        '%s alone as %s' % (header, std), env=env)
 
 
-def build_example(a, flags, env, so):
-    """The example as its README says, with the tree's sanitizers; it
-    must export its registration function alone."""
+def example_sources(a):
     sources = sorted(glob.glob(os.path.join(a.src, 'examples', 'backend',
                                             '*.c')))
     if not sources:
         raise DocError('no examples/backend/*.c')
+    return sources
+
+
+def build_example(a, flags, env, so):
+    """The example as its README says, with the tree's sanitizers; it
+    must export its registration function alone."""
     doclib.run(a.cc + doclib.C_FLAGS + doclib.sanitize_flags(a.sanitize) +
                ['-pedantic', '-shared', '-fPIC', '-fvisibility=hidden',
-                '-o', so] + sources + flags, 'compiling the example', env=env)
+                '-o', so] + example_sources(a) + flags, 'compiling the example',
+               env=env)
     out = doclib.run(['nm', '-D', '--defined-only', so], 'nm', env=env)
     exported = [w[2] for w in map(str.split, out.splitlines())
                 if len(w) == 3 and w[2].startswith('demo_')]
     if exported != [INIT]:
         raise DocError('the example exports %s, not %s alone'
                        % (exported, INIT))
+
+
+def check_readme_program(a, flags, env, tmp):
+    """The program of the example's README, built with the example's
+    sources (the other way to add a backend) and run."""
+    page = os.path.join(a.src, 'examples', 'backend', 'README.md')
+    progs = [b for b in doclib.blocks(page) if b.lang == 'c']
+    if len(progs) != 1:
+        raise DocError('%s: %d c blocks, not one' % (page, len(progs)))
+    src, exe = os.path.join(tmp, 'readme.c'), os.path.join(tmp, 'readme')
+    with open(src, 'w', encoding='utf-8') as f:
+        f.write(progs[0].text)
+    doclib.run(a.cc + doclib.C_FLAGS + doclib.sanitize_flags(a.sanitize) +
+               ['-I', os.path.dirname(page), '-o', exe, src] +
+               example_sources(a) + flags, progs[0].where(), env=env)
+    out = doclib.run([exe], progs[0].where(), env=env, cwd=tmp)
+    if out != 'alice gets SPRING-1\n':
+        raise DocError('%s printed %r, not the first code added'
+                       % (progs[0].where(), out))
 
 
 def check_one_registry(a, so, env, tmp):
@@ -147,6 +172,7 @@ def check(a, tmp):
     check_headers(a, cflags, env, tmp)
     so = os.path.join(tmp, 'libsb-demo.so')
     build_example(a, cflags + libs, env, so)
+    check_readme_program(a, cflags + libs, env, tmp)
     env.update(SB_TEST_PLUGIN=so, SB_TEST_PLUGIN_INIT=INIT)
     check_one_registry(a, so, env, tmp)
     return run_suite(a, env, tmp)
