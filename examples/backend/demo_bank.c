@@ -185,30 +185,19 @@ static int demo_take(sb_item **out, sb_store *st, const char *bank,
 	return rc;
 }
 
-/* The item if it is in state @p s under @p token, else NULL. */
-static demo_item *held(demo_db *db, const char *bank, const char *value,
-                      demo_state s, const char *token)
-{
-	demo_bank *b = demo_map_get(&db->banks, bank);
-	demo_item *it = b ? demo_map_get(&b->items, value) : NULL;
-
-	if (it && it->state == s && strcmp(it->token, token) == 0)
-		return it;
-	return NULL;
-}
-
 /* reserved(token) -> @p to. Settling twice is fine (idempotent). */
 static int finish(sb_store *st, const char *bank, const char *value,
                   const char *token, demo_state to)
 {
 	demo_db *db = demo_lock(st);
-	demo_item *it = held(db, bank, value, DEMO_RESERVED, token);
+	demo_bank *b = demo_map_get(&db->banks, bank);
+	demo_item *it = b ? demo_map_get(&b->items, value) : NULL;
+	int mine = it && it->token && strcmp(it->token, token) == 0;
 	int rc = SB_OK;
 
-	if (it)
-		demo_item_move(demo_map_get(&db->banks, bank), it, to, NULL, 0);
-	else if (to != DEMO_ASSIGNED ||
-	         !held(db, bank, value, DEMO_ASSIGNED, token))
+	if (mine && it->state == DEMO_RESERVED)
+		demo_item_move(b, it, to, NULL, 0);
+	else if (!(mine && it->state == DEMO_ASSIGNED && to == DEMO_ASSIGNED))
 		rc = sb_seterr(st->box, SB_ECONFLICT, "demo: the item is not "
 		               "reserved with this token");
 	demo_unlock(db);

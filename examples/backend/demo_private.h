@@ -21,7 +21,8 @@
 #include <pthread.h>
 
 /* ---- demo_map.c: string -> pointer. Keys are copied; values are the
- * caller's. Not thread-safe on its own: the owner's mutex guards it. */
+ * caller's. A zeroed demo_map is empty. Not thread-safe on its own: the
+ * owner's mutex guards it. */
 typedef struct demo_slot demo_slot;
 typedef struct {
 	demo_slot **buckets;
@@ -43,6 +44,8 @@ typedef int (*demo_map_fn)(const char *key, void *value, void *arg);
 int demo_map_each(const demo_map *m, demo_map_fn fn, void *arg);
 /* Empty the map, passing every value to @p free_value (may be NULL). */
 void demo_map_clear(demo_map *m, void (*free_value)(void *));
+/* A copy of @p s (malloc), or NULL. */
+char *demo_strdup(const char *s);
 
 /* ---- the data of one store */
 typedef enum { DEMO_AVAILABLE, DEMO_RESERVED, DEMO_ASSIGNED } demo_state;
@@ -81,7 +84,8 @@ typedef struct {
 	demo_map banks;       /* name -> demo_bank */
 	demo_map ledgers;     /* name -> demo_map of id -> demo_entry */
 	const char *name;     /* its key in the list of open stores */
-	unsigned int refs;    /* stores open on it (the list's mutex) */
+	unsigned int refs;    /* stores open on it (guarded by the list's
+	                         mutex, not by lock) */
 } demo_db;
 
 typedef struct {
@@ -93,21 +97,23 @@ typedef struct {
 /* Lock the store's db and return it; every slot starts so. */
 demo_db *demo_lock(sb_store *st);
 void demo_unlock(demo_db *db);
+/* SB_ENOMEM with a message. */
 int demo_oom(sb_store *st);
-extern const sb_bank_ops demo_bank_ops;
-extern const sb_ledger_ops demo_ledger_ops;
-void demo_bank_free(void *bank);
-void demo_ledger_free(void *ledger);
 
-/* ---- demo_bank.c (caller holds the lock) */
+/* ---- demo_bank.c (the functions: caller holds the lock) */
+extern const sb_bank_ops demo_bank_ops;
+void demo_bank_free(void *bank);
 /* The bank, or NULL after setting SB_ENOTFOUND on the box. */
 demo_bank *demo_bank_get(sb_store *st, demo_db *db, const char *name);
 /* Move @p it into state @p to (its list and the counts follow). A token
- * given is taken over; NULL keeps the item's own. */
+ * given is taken over; NULL keeps the item's own, except that an item
+ * made available again holds none. */
 void demo_item_move(demo_bank *b, demo_item *it, demo_state to,
                     char *token, int64_t now_ms);
 
-/* ---- demo_ledger.c (caller holds the lock) */
+/* ---- demo_ledger.c (the functions: caller holds the lock) */
+extern const sb_ledger_ops demo_ledger_ops;
+void demo_ledger_free(void *ledger);
 demo_entry *demo_entry_get(demo_db *db, const char *ledger, const char *id);
 /* A new entry, not yet in any ledger; NULL when out of memory. */
 demo_entry *demo_entry_new(const char *bank, const char *item);
@@ -120,8 +126,5 @@ int demo_entry_put(demo_db *db, const char *ledger, const char *id,
 int demo_claim(sb_item **out, sb_store *st, const char *bank,
                const char *ledger, const char *id, const char *token,
                int64_t now_ms);
-
-/* A copy of @p s (malloc), or NULL. */
-char *demo_strdup(const char *s);
 
 #endif
