@@ -9,11 +9,14 @@
  *   SB_TEST_PROTOCOL    fused (default: auto) | generic
  *   SB_TEST_LONG_LEN    length of the long hostile string (default 65536)
  *   SB_TEST_SEED        RNG seed, to replay a run
+ *   SB_TEST_PLUGIN, SB_TEST_PLUGIN_INIT  optional: a backend built outside
+ *                       the tree, and its registration function (plugin.c)
  * Arguments: optional case names to run only those.
  *
  * Every case uses names made unique per run, so the suite can run again
  * and again against a persistent server. */
 #include "conf.h"
+#include "plugin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +144,8 @@ static int wanted(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	if (conf_plugin_load() != 0)
+		return 1;
 	const char *ci = getenv("CI");
 	/* SB_TEST_URI_FROM / SB_TEST_LEDGER_URI_FROM name the variables that
 	 * hold the URIs: meson cannot copy one variable into another, and the

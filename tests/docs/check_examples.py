@@ -43,14 +43,8 @@ def main():
     tmp = doclib.scratch_dir('sb-examples-')
     failures = []
     try:
-        stage = os.path.join(tmp, 'stage')
-        doclib.staged_install(a.meson, a.build, stage)
-        libdir = doclib.under(stage, a.prefix, a.libdir)
-        env = doclib.clean_env(extra={
-            'PKG_CONFIG_PATH': os.path.join(libdir, 'pkgconfig'),
-            'PKG_CONFIG_SYSROOT_DIR': stage,
-            'LD_LIBRARY_PATH': libdir,
-        })
+        env = doclib.staged_library(a.meson, a.build, a.prefix, a.libdir,
+                                    os.path.join(tmp, 'stage'))
         flags = doclib.run(['pkg-config', '--cflags', '--libs', 'storagebox'],
                            'pkg-config', env=env).split()
         for src in programs:

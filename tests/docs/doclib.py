@@ -159,6 +159,22 @@ def under(dest, prefix, path):
     return os.path.join(dest, os.path.join(prefix, path).lstrip('/'))
 
 
+def staged_library(meson, build, prefix, libdir, dest):
+    """The library installed into DEST (staged_install), and the
+    environment that finds it there alone: pkg-config and the loader look
+    in DEST, and no include or library path of ours is left."""
+    staged_install(meson, build, dest)
+    lib = under(dest, prefix, libdir)
+    env = clean_env(extra={
+        'PKG_CONFIG_PATH': os.path.join(lib, 'pkgconfig'),
+        'PKG_CONFIG_SYSROOT_DIR': dest,
+        'LD_LIBRARY_PATH': lib,
+    })
+    for name in ('CPATH', 'C_INCLUDE_PATH', 'LIBRARY_PATH'):
+        env.pop(name, None)
+    return env
+
+
 # ------------------------------------------------------------- sessions
 
 def parse_session(text, where):
