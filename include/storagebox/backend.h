@@ -9,21 +9,31 @@
  * on top of them (README "How the protocol works").
  *
  * Rules for every slot
- * - Return SB_OK, one of the answers its comment lists, or a negative
- *   sb_error after calling sb_seterr(st->box, ...) with a message that says
- *   what failed and where, and never contains a password or secret. The
- *   core checks every result at the boundary: anything else (a private
+ * - Return SB_OK, one of the answers its comment lists (SB_EMPTY,
+ *   SB_ENOTFOUND, SB_ECONFLICT ...: normal outcomes, a message is
+ *   optional), or a negative sb_error after calling sb_seterr(st->box, ...)
+ *   with a message that says what failed and where, and never contains a
+ *   password or secret (the core writes a generic one if there is none).
+ *   The core checks every result at the boundary: anything else (a private
  *   code, an answer the slot may not give, SB_OK without the item) reaches
  *   the caller as SB_EBACKEND naming the backend and the slot. After SB_OK
  *   the core clears the box's message, so a backend that recovered from a
  *   failure inside a slot need not.
  * - Strings given to a slot are lent for the call and have been validated
- *   by the core (UTF-8, no NUL/CR/LF, 1..SB_MAX_VALUE_LEN bytes).
- * - Items returned through `sb_item **out` are made with sb_item_new(); the
- *   core owns them afterwards.
- * - A store is used by one thread at a time (the box's), but many stores,
- *   in many processes, work on the same data concurrently: every slot that
- *   writes must be atomic on the server.
+ *   by the core (UTF-8, no NUL/CR/LF, 1..SB_MAX_VALUE_LEN bytes), except
+ *   the reservation token: the core builds it as ledger, LF, id (so up to
+ *   2 * SB_MAX_VALUE_LEN + 1 bytes), and a backend stores it and gives it
+ *   back (sb_bank_ops.reserved) byte for byte: recovery reads the ledger
+ *   and the id out of it.
+ * - Output parameters (`*out`, `*existing`, `*added`, ...) are set to
+ *   NULL or 0 by the core before each call; a slot sets them only on the
+ *   results its comment names. Items returned through `sb_item **out` are
+ *   made with sb_item_new(); the core owns them afterwards.
+ * - A store is used by one thread at a time (the box's), but boxes on many
+ *   threads open, use and close stores of one backend at the same time
+ *   (open and close too: guard any state shared between stores), and many
+ *   stores, in many processes, work on the same data concurrently: every
+ *   slot that writes must be atomic on the server.
  * - Every struct here starts with `version`, set to its own *_VERSION
  *   macro of the header the backend was built with. Structs only grow at
  *   the end; the core accepts 1 <= version <= the version it knows
@@ -34,6 +44,12 @@
  * - Thread-safety: the functions declared here may be called from any
  *   thread, each on its own box (sb_seterr() and sb_clearerr() write the
  *   box's message: one thread per box, as for every sb_box call).
+ * - A backend outside the library (examples/backend/ is one, built against
+ *   the installed headers and `pkg-config storagebox`) registers with
+ *   sb_backend_register() before its scheme is first opened. A program
+ *   that links storagebox statically and dlopen()s such a backend must
+ *   export its own symbols (-rdynamic), or the backend registers in a
+ *   second copy of the library.
  */
 #ifndef STORAGEBOX_BACKEND_H
 #define STORAGEBOX_BACKEND_H
@@ -144,7 +160,8 @@ typedef struct sb_bank_ops {
 
 	/** Required. reserved(token) -> assigned(token). Idempotent: SB_OK if
 	 *  already assigned with this token. SB_ECONFLICT if the item is in any
-	 *  other state or held by another token (nothing changes). */
+	 *  other state, held by another token, or not in the bank (nothing
+	 *  changes). */
 	int (*settle)(sb_store *st, const char *bank, const char *item,
 	              const char *token);
 
@@ -262,15 +279,18 @@ typedef struct sb_backend {
 	 * negative sb_error; nothing is left allocated. On success set *out
 	 * to a store whose ops (and bank and ledger, where present) point to
 	 * vtables of a supported version; the core sets (*out)->box = box.
-	 * Read options with sb_uri_param().
+	 * Read options with sb_uri_param(). @p uri is lent for the call:
+	 * copy what the store keeps. Called from many threads at once.
 	 */
 	int (*open)(sb_store **out, sb_uri *uri, sb_box *box);
 } sb_backend;
 
 /**
  * Register a backend at run time (before built-in ones when the scheme is
- * the same). Thread-safe. The struct is lent for as long as the process
- * may open its scheme (a static const struct is the usual form).
+ * the same; the latest registration of a scheme wins). Thread-safe. There
+ * is no unregistering: the struct, and the code it points to, must stay
+ * for the life of the process (a static const struct is the usual form;
+ * a dlopen()ed backend is never dlclose()d).
  * @return SB_OK, SB_EINVALID (NULL, version 0, no open, or a scheme that
  *         is not lower-case letters, digits, '+', '-', '.'),
  *         SB_ENOTSUPPORTED (a newer version than this library knows),

@@ -45,8 +45,10 @@ extern "C" {
 #define SB_VERSION_NUMBER \
 	((SB_VERSION_MAJOR << 16) | (SB_VERSION_MINOR << 8) | SB_VERSION_PATCH)
 
-#if defined(_WIN32)
+#if defined(_WIN32) && defined(SB_BUILDING_LIBRARY)
 #define SB_EXTERN(type) extern __declspec(dllexport) type
+#elif defined(_WIN32)
+#define SB_EXTERN(type) extern __declspec(dllimport) type
 #elif defined(__GNUC__)
 #define SB_EXTERN(type) extern __attribute__((visibility("default"))) type
 #else
