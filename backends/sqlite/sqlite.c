@@ -68,7 +68,7 @@ static void sq_nap(void)
  * 2.2-4.4 s, and 20-60% more claims/s (fewer pointless wake-ups). */
 static int sq_busy(void *arg, int count)
 {
-	sq_store *s = arg;
+	sb_sq_store *s = arg;
 	int64_t now = sq_mono_us(), waited;
 
 	if (count == 0)
@@ -105,7 +105,7 @@ static int sq_int_row(void *out, int ncol, char **vals, char **names)
 /* sqlite3_exec, retried while the database is busy. Needed at open: many
  * processes opening a fresh file at once can get SQLITE_BUSY without the
  * busy handler being called (journal mode change, WAL recovery). */
-static int sq_exec_retry(sq_store *s, const char *sql, int *row,
+static int sq_exec_retry(sb_sq_store *s, const char *sql, int *row,
                          const char *op)
 {
 	int64_t deadline = sq_mono_us() + (int64_t)s->busy_ms * 1000;
@@ -120,27 +120,27 @@ static int sq_exec_retry(sq_store *s, const char *sql, int *row,
 	return SB_OK;
 }
 
-static int sq_schema_version(sq_store *s, int *version)
+static int sq_schema_version(sb_sq_store *s, int *version)
 {
 	*version = 0;
 	return sq_exec_retry(s, "PRAGMA user_version", version,
 	                     "read schema version");
 }
 
-static int sq_schema_check(sq_store *s, int version)
+static int sq_schema_check(sb_sq_store *s, int version)
 {
-	if (version <= SQ_SCHEMA_VERSION)
+	if (version <= SB_SQ_SCHEMA_VERSION)
 		return SB_OK;
 	return sb_seterr(s->base.box, SB_EBACKEND,
 	                 "sqlite: database '%s' has schema version %d; this "
 	                 "build knows up to %d (upgrade storagebox)", s->path,
-	                 version, SQ_SCHEMA_VERSION);
+	                 version, SB_SQ_SCHEMA_VERSION);
 }
 
 /* Create the schema if missing. The unlocked look keeps the common case
  * (schema present) free of the write lock; the look under BEGIN IMMEDIATE
  * settles the race of several first openers. */
-static int sq_schema(sq_store *s)
+static int sq_schema(sb_sq_store *s)
 {
 	int version = 0, rc;
 
@@ -165,19 +165,19 @@ static int sq_schema(sq_store *s)
 
 static int sq_init(sb_store *base)
 {
-	return sq_schema((sq_store *)base);
+	return sq_schema((sb_sq_store *)base);
 }
 
 static void sq_close(sb_store *base)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	unsigned int i;
 
 	if (!s)
 		return;
-	for (i = 0; i < SQ_N; i++)
+	for (i = 0; i < SB_SQ_N; i++)
 		sqlite3_finalize(s->stmt[i]);
-	for (i = 0; i < SQ_BANK_CACHE; i++)
+	for (i = 0; i < SB_SQ_BANK_CACHE; i++)
 		free(s->banks[i].name);
 	sqlite3_close(s->db); /* NULL is a no-op; every statement is gone */
 	free(s->path);
@@ -185,7 +185,7 @@ static void sq_close(sb_store *base)
 }
 
 /* ?synchronous= and ?busy_timeout=. */
-static int sq_options(sq_store *s, sb_uri *uri, int *sync_full)
+static int sq_options(sb_sq_store *s, sb_uri *uri, int *sync_full)
 {
 	const char *v = sb_uri_param(uri, "synchronous");
 	long long busy;
@@ -198,7 +198,7 @@ static int sq_options(sq_store *s, sb_uri *uri, int *sync_full)
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "sqlite: option synchronous must be 'full' or "
 		                 "'normal', not '%.100s'", v);
-	busy = SQ_DEFAULT_BUSY_MS;
+	busy = SB_SQ_DEFAULT_BUSY_MS;
 	rc = sb_uri_param_num(s->base.box, uri, "busy_timeout",
 	                      "a number of milliseconds", 0, INT_MAX, &busy);
 	s->busy_ms = (int)busy;
@@ -220,7 +220,7 @@ static int sq_check_uri(sb_box *box, const sb_uri *uri)
 	return SB_OK;
 }
 
-static int sq_connect(sq_store *s, int sync_full)
+static int sq_connect(sb_sq_store *s, int sync_full)
 {
 	int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
 	                         SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -285,7 +285,7 @@ static const sb_ledger_ops sq_ledger_ops = {
 
 static int sq_open(sb_store **out, sb_uri *uri, sb_box *box)
 {
-	sq_store *s;
+	sb_sq_store *s;
 	int rc, sync_full;
 
 	*out = NULL;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int sq_add_items(sq_store *s, sqlite3_int64 bid,
+static int sq_add_items(sb_sq_store *s, sqlite3_int64 bid,
                         const char *const *items, size_t n,
                         uint64_t *added, uint64_t *skipped)
 {
@@ -12,7 +12,7 @@ static int sq_add_items(sq_store *s, sqlite3_int64 bid,
 	size_t i;
 	int rc;
 
-	if ((rc = sb_sq_prep(s, SQ_ITEM_ADD, &st, "add")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_ITEM_ADD, &st, "add")) != SB_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_int64(st, 1, bid);
@@ -32,7 +32,7 @@ static int sq_add_items(sq_store *s, sqlite3_int64 bid,
 int sb_sq_bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
                        const char *bank, const char *const *items, size_t n)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_int64 bid = 0;
 	int rc, created = 0;
 
@@ -64,12 +64,12 @@ int sb_sq_bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
  * or assigned) for @p token. SB_OK with *out, SB_EMPTY, or an error. One
  * statement, so in autocommit mode it is atomic on its own. */
 /* SB_EMPTY_SETTLED if no item of the bank is reserved, else SB_EMPTY. */
-static int sq_empty_kind(sq_store *s, sqlite3_int64 bid, const char *op)
+static int sq_empty_kind(sb_sq_store *s, sqlite3_int64 bid, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, any;
 
-	if ((rc = sb_sq_prep(s, SQ_ANY_RESERVED, &st, op)) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_ANY_RESERVED, &st, op)) != SB_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, bid);
 	rc = sqlite3_step(st);
@@ -79,7 +79,7 @@ static int sq_empty_kind(sq_store *s, sqlite3_int64 bid, const char *op)
 	return rc;
 }
 
-int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
+int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt, sqlite3_int64 bid,
                        const char *bank, const char *token, int64_t now_ms,
                        const char *op)
 {
@@ -97,7 +97,7 @@ int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
 		/* The fused claim (same transaction) also tells the core
 		 * whether anything is reserved: if not, it skips its
 		 * before-empty recovery pass. */
-		return stmt == SQ_TAKE_ASSIGN ? sq_empty_kind(s, bid, op)
+		return stmt == SB_SQ_TAKE_ASSIGN ? sq_empty_kind(s, bid, op)
 		                              : SB_EMPTY;
 	}
 	if (rc != SQLITE_ROW) {
@@ -124,7 +124,7 @@ int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
 int sb_sq_bank_take(sb_item **out, sb_store *base, const char *bank,
                         const char *token, int64_t now_ms)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_int64 bid;
 	int rc;
 
@@ -134,13 +134,13 @@ int sb_sq_bank_take(sb_item **out, sb_store *base, const char *bank,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	return sb_sq_take_one(out, s, SQ_TAKE_RESERVE, bid, bank, token, now_ms,
+	return sb_sq_take_one(out, s, SB_SQ_TAKE_RESERVE, bid, bank, token, now_ms,
 	                   "take");
 }
 
 /* settle and put_back: one conditional UPDATE on (bank, item, token);
  * no row changed means the item is not in the expected state. */
-static int sq_bank_cond(sq_store *s, int stmt, const char *bank,
+static int sq_bank_cond(sb_sq_store *s, int stmt, const char *bank,
                         const char *item, const char *token, const char *op)
 {
 	sqlite3_stmt *st = NULL;
@@ -170,21 +170,21 @@ static int sq_bank_cond(sq_store *s, int stmt, const char *bank,
 int sb_sq_bank_settle(sb_store *base, const char *bank, const char *item,
                           const char *token)
 {
-	return sq_bank_cond((sq_store *)base, SQ_SETTLE, bank, item, token,
+	return sq_bank_cond((sb_sq_store *)base, SB_SQ_SETTLE, bank, item, token,
 	                    "settle");
 }
 
 int sb_sq_bank_put_back(sb_store *base, const char *bank,
                             const char *item, const char *token)
 {
-	return sq_bank_cond((sq_store *)base, SQ_PUT_BACK, bank, item, token,
+	return sq_bank_cond((sb_sq_store *)base, SB_SQ_PUT_BACK, bank, item, token,
 	                    "put back");
 }
 
 int sb_sq_bank_count(sb_bank_counts *out, sb_store *base,
                          const char *bank)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 bid;
 	int rc;
@@ -195,7 +195,7 @@ int sb_sq_bank_count(sb_bank_counts *out, sb_store *base,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	if ((rc = sb_sq_prep(s, SQ_COUNT, &st, "count")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_COUNT, &st, "count")) != SB_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, bid);
 	rc = sqlite3_step(st);
@@ -217,7 +217,7 @@ int sb_sq_bank_reserved(sb_store *base, const char *bank,
                             int64_t older_than_ms, sb_reservation_cb cb,
                             void *payload)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 bid;
 	int rc, stop = 0;
@@ -227,7 +227,7 @@ int sb_sq_bank_reserved(sb_store *base, const char *bank,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	if ((rc = sb_sq_prep(s, SQ_RESERVED, &st, "list reservations")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_RESERVED, &st, "list reservations")) != SB_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, bid);
 	sqlite3_bind_int64(st, 2, older_than_ms);
@@ -249,7 +249,7 @@ int sb_sq_bank_reserved(sb_store *base, const char *bank,
 
 int sb_sq_bank_create(sb_store *base, const char *bank)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 bid;
 	int rc;
@@ -258,7 +258,7 @@ int sb_sq_bank_create(sb_store *base, const char *bank)
 	if (rc != SB_ENOTFOUND)
 		return rc;
 	/* Autocommit: ON CONFLICT DO NOTHING makes a racing creator harmless. */
-	if ((rc = sb_sq_prep(s, SQ_BANK_CREATE, &st, "create bank")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_BANK_CREATE, &st, "create bank")) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, bank);
 	return sb_sq_run(s, st, "create bank");

@@ -3,13 +3,13 @@
 
 /* Crash point (fault builds) after the claim committed, before the caller
  * sees the item: the id holds it, a repeat returns it. The other one,
- * SQ_FAULT_CLAIM, is just before the commit (rolled back). */
-#define SQ_FAULT_CLAIM_DONE "sqlite_claim_after_commit"
+ * SB_SQ_FAULT_CLAIM, is just before the commit (rolled back). */
+#define SB_SQ_FAULT_CLAIM_DONE "sqlite_claim_after_commit"
 
 /* ---------------------------------------------------------- fused claim */
 
 /* Inside BEGIN IMMEDIATE. *fresh = 1 when it wrote a new assignment. */
-static int sq_claim_locked(sb_item **out, int *fresh, sq_store *s,
+static int sq_claim_locked(sb_item **out, int *fresh, sb_sq_store *s,
                            const char *bank, const char *ledger,
                            const char *dedup_id, const char *token,
                            int64_t now_ms)
@@ -26,7 +26,7 @@ static int sq_claim_locked(sb_item **out, int *fresh, sq_store *s,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	rc = sb_sq_take_one(out, s, SQ_TAKE_ASSIGN, bid, bank, token, now_ms,
+	rc = sb_sq_take_one(out, s, SB_SQ_TAKE_ASSIGN, bid, bank, token, now_ms,
 	                 "claim");
 	if (rc != SB_OK)
 		return rc;
@@ -44,7 +44,7 @@ int sb_sq_claim(sb_item **out, sb_store *base, const char *bank,
                     const char *ledger, const char *dedup_id,
                     const char *token, int64_t now_ms)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	int rc, fresh = 0;
 
 	/* Autocommit read first: repeat requests never take the write lock. */
@@ -57,17 +57,17 @@ int sb_sq_claim(sb_item **out, sb_store *base, const char *bank,
 	rc = sq_claim_locked(out, &fresh, s, bank, ledger, dedup_id, token,
 	                     now_ms);
 	if (rc == SB_OK && fresh) {
-		if (sb_fault_point(s->base.box, SQ_FAULT_CLAIM)) {
+		if (sb_fault_point(s->base.box, SB_SQ_FAULT_CLAIM)) {
 			sb_seterr(s->base.box, SB_ERROR,
 			          "sqlite: claim: injected fault at crash point '%s' "
-			          "(rolled back)", SQ_FAULT_CLAIM);
+			          "(rolled back)", SB_SQ_FAULT_CLAIM);
 			rc = SB_ERROR;
 			sb_sq_rollback(s);
 		} else if ((rc = sb_sq_commit(s, "claim")) == SB_OK &&
-		           sb_fault_point(s->base.box, SQ_FAULT_CLAIM_DONE)) {
+		           sb_fault_point(s->base.box, SB_SQ_FAULT_CLAIM_DONE)) {
 			rc = sb_seterr(s->base.box, SB_ERROR, "sqlite: claim: "
 			               "injected fault at crash point '%s' "
-			               "(committed)", SQ_FAULT_CLAIM_DONE);
+			               "(committed)", SB_SQ_FAULT_CLAIM_DONE);
 		}
 	} else {
 		sb_sq_rollback(s); /* nothing written, or a failure */

@@ -8,14 +8,14 @@
 
 /* The entry of (ledger, id): SB_OK with *out (flags 0), SB_ENOTFOUND
  * without a message, or an error. */
-int sb_sq_ledger_find(sb_item **out, sq_store *s, const char *ledger,
+int sb_sq_ledger_find(sb_item **out, sb_sq_store *s, const char *ledger,
                           const char *dedup_id, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((rc = sb_sq_prep(s, SQ_LEDGER_GET, &st, op)) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_LEDGER_GET, &st, op)) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, ledger);
 	sb_sq_text(st, 2, dedup_id);
@@ -40,7 +40,7 @@ int sb_sq_ledger_find(sb_item **out, sq_store *s, const char *ledger,
 int sb_sq_ledger_get(sb_item **out, sb_store *base, const char *ledger,
                          const char *dedup_id)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	int rc = sb_sq_ledger_find(out, s, ledger, dedup_id, "ledger get");
 
 	if (rc == SB_ENOTFOUND)
@@ -51,14 +51,14 @@ int sb_sq_ledger_get(sb_item **out, sb_store *base, const char *ledger,
 }
 
 /* INSERT ... ON CONFLICT DO NOTHING; *stored says whether it wrote. */
-int sb_sq_ledger_insert(int *stored, sq_store *s, const char *ledger,
+int sb_sq_ledger_insert(int *stored, sb_sq_store *s, const char *ledger,
                             const char *dedup_id, const char *bank,
                             const char *item, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = sb_sq_prep(s, SQ_LEDGER_PUT, &st, op)) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_LEDGER_PUT, &st, op)) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, ledger);
 	sb_sq_text(st, 2, dedup_id);
@@ -73,7 +73,7 @@ int sb_sq_ledger_put(sb_item **existing, sb_store *base,
                          const char *ledger, const char *dedup_id,
                          const char *bank, const char *item)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sb_item *have = NULL;
 	int rc, stored = 0;
 
@@ -105,11 +105,11 @@ int sb_sq_ledger_put(sb_item **existing, sb_store *base,
 int sb_sq_ledger_export(sb_store *base, const char *ledger,
                             sb_ledger_entry_cb cb, void *payload)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int rc, stop = 0;
 
-	if ((rc = sb_sq_prep(s, SQ_LEDGER_EXPORT, &st, "export")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_LEDGER_EXPORT, &st, "export")) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, ledger);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -129,12 +129,12 @@ int sb_sq_ledger_export(sb_store *base, const char *ledger,
 int sb_sq_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
                            const char *bank)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	*out = 0;
-	if ((rc = sb_sq_prep(s, SQ_LEDGER_COUNT, &st, "ledger count")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_LEDGER_COUNT, &st, "ledger count")) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, ledger);
 	sb_sq_text(st, 2, bank);

@@ -9,14 +9,14 @@
 
 #include <sqlite3.h>
 
-#define SQ_DEFAULT_BUSY_MS 5000
-#define SQ_BANK_CACHE 8 /* bank name -> id; a store rarely juggles more */
-#define SQ_FAULT_CLAIM "sqlite_claim_before_commit"
+#define SB_SQ_DEFAULT_BUSY_MS 5000
+#define SB_SQ_BANK_CACHE 8 /* bank name -> id; a store rarely juggles more */
+#define SB_SQ_FAULT_CLAIM "sqlite_claim_before_commit"
 
 typedef struct {
 	char *name;
 	sqlite3_int64 id;
-} sq_bank_slot;
+} sb_sq_bank_slot;
 
 typedef struct {
 	sb_store base; /* first: the core sees an sb_store */
@@ -26,27 +26,27 @@ typedef struct {
 	int64_t busy_since_us; /* start of the current wait for a lock */
 	uint32_t rng;          /* xorshift state for the busy handler's naps */
 	int opening;   /* 1 while sq_open runs: failures say "cannot open" */
-	sqlite3_stmt *stmt[SQ_N]; /* prepared on first use, kept until close */
-	sq_bank_slot banks[SQ_BANK_CACHE];
+	sqlite3_stmt *stmt[SB_SQ_N]; /* prepared on first use, kept until close */
+	sb_sq_bank_slot banks[SB_SQ_BANK_CACHE];
 	unsigned int bank_next;   /* round-robin victim */
-} sq_store;
+} sb_sq_store;
 
 /* sqlite_util.c: errors, statements, transactions, bank ids */
-int sb_sq_bank_id(sq_store *s, const char *bank, sqlite3_int64 *id,
+int sb_sq_bank_id(sb_sq_store *s, const char *bank, sqlite3_int64 *id,
                       const char *op);
-int sb_sq_bank_insert(sq_store *s, const char *bank, sqlite3_int64 *id,
+int sb_sq_bank_insert(sb_sq_store *s, const char *bank, sqlite3_int64 *id,
                           const char *op);
-int sb_sq_begin(sq_store *s, const char *op);
-void sb_sq_cache_put(sq_store *s, const char *bank, sqlite3_int64 id);
+int sb_sq_begin(sb_sq_store *s, const char *op);
+void sb_sq_cache_put(sb_sq_store *s, const char *bank, sqlite3_int64 id);
 const char *sb_sq_col(sqlite3_stmt *st, int i);
-int sb_sq_commit(sq_store *s, const char *op);
+int sb_sq_commit(sb_sq_store *s, const char *op);
 void sb_sq_done(sqlite3_stmt *st);
-int sb_sq_fail(sq_store *s, int rc, const char *op);
-int sb_sq_no_bank(sq_store *s, const char *bank);
-int sb_sq_nomem(sq_store *s, const char *op);
-int sb_sq_prep(sq_store *s, int id, sqlite3_stmt **out, const char *op);
-void sb_sq_rollback(sq_store *s);
-int sb_sq_run(sq_store *s, sqlite3_stmt *st, const char *op);
+int sb_sq_fail(sb_sq_store *s, int rc, const char *op);
+int sb_sq_no_bank(sb_sq_store *s, const char *bank);
+int sb_sq_nomem(sb_sq_store *s, const char *op);
+int sb_sq_prep(sb_sq_store *s, int id, sqlite3_stmt **out, const char *op);
+void sb_sq_rollback(sb_sq_store *s);
+int sb_sq_run(sb_sq_store *s, sqlite3_stmt *st, const char *op);
 void sb_sq_text(sqlite3_stmt *st, int i, const char *s);
 
 /* sqlite_bank.c: the bank repository */
@@ -64,7 +64,7 @@ int sb_sq_bank_settle(sb_store *base, const char *bank, const char *item,
                           const char *token);
 int sb_sq_bank_take(sb_item **out, sb_store *base, const char *bank,
                         const char *token, int64_t now_ms);
-int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
+int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt, sqlite3_int64 bid,
                        const char *bank, const char *token, int64_t now_ms,
                        const char *op);
 
@@ -73,11 +73,11 @@ int sb_sq_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
                            const char *bank);
 int sb_sq_ledger_export(sb_store *base, const char *ledger,
                             sb_ledger_entry_cb cb, void *payload);
-int sb_sq_ledger_find(sb_item **out, sq_store *s, const char *ledger,
+int sb_sq_ledger_find(sb_item **out, sb_sq_store *s, const char *ledger,
                           const char *dedup_id, const char *op);
 int sb_sq_ledger_get(sb_item **out, sb_store *base, const char *ledger,
                          const char *dedup_id);
-int sb_sq_ledger_insert(int *stored, sq_store *s, const char *ledger,
+int sb_sq_ledger_insert(int *stored, sb_sq_store *s, const char *ledger,
                             const char *dedup_id, const char *bank,
                             const char *item, const char *op);
 int sb_sq_ledger_put(sb_item **existing, sb_store *base,

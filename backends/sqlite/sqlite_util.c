@@ -10,7 +10,7 @@
 /* Map a SQLite result to an sb_error with a message naming the operation,
  * the file and SQLite's own text. Call before ROLLBACK or reset: they
  * overwrite sqlite3_errmsg(). */
-int sb_sq_fail(sq_store *s, int rc, const char *op)
+int sb_sq_fail(sb_sq_store *s, int rc, const char *op)
 {
 	sb_box *box = s->base.box;
 
@@ -33,13 +33,13 @@ int sb_sq_fail(sq_store *s, int rc, const char *op)
 	}
 }
 
-int sb_sq_nomem(sq_store *s, const char *op)
+int sb_sq_nomem(sb_sq_store *s, const char *op)
 {
 	return sb_seterr(s->base.box, SB_ENOMEM,
 	                 "sqlite: %s on '%s': out of memory", op, s->path);
 }
 
-int sb_sq_no_bank(sq_store *s, const char *bank)
+int sb_sq_no_bank(sb_sq_store *s, const char *bank)
 {
 	return sb_seterr(s->base.box, SB_ENOTFOUND,
 	                 "sqlite: no bank '%.200s' in '%s'", bank, s->path);
@@ -49,7 +49,7 @@ int sb_sq_no_bank(sq_store *s, const char *bank)
 
 /* The statement for @p id, prepared on first use: opening a store stays
  * cheap for one-shot callers such as the CLI. */
-int sb_sq_prep(sq_store *s, int id, sqlite3_stmt **out, const char *op)
+int sb_sq_prep(sb_sq_store *s, int id, sqlite3_stmt **out, const char *op)
 {
 	if (!s->stmt[id]) {
 		int rc = sqlite3_prepare_v3(s->db, sb_sq_sql[id], -1,
@@ -87,7 +87,7 @@ const char *sb_sq_col(sqlite3_stmt *st, int i)
 }
 
 /* Run a statement that returns no row we need; its error is reported. */
-int sb_sq_run(sq_store *s, sqlite3_stmt *st, const char *op)
+int sb_sq_run(sb_sq_store *s, sqlite3_stmt *st, const char *op)
 {
 	int rc;
 
@@ -104,10 +104,10 @@ int sb_sq_run(sq_store *s, sqlite3_stmt *st, const char *op)
 
 /* ---------------------------------------------------------- transactions */
 
-int sb_sq_begin(sq_store *s, const char *op)
+int sb_sq_begin(sb_sq_store *s, const char *op)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sb_sq_prep(s, SQ_BEGIN, &st, op);
+	int rc = sb_sq_prep(s, SB_SQ_BEGIN, &st, op);
 
 	return rc != SB_OK ? rc : sb_sq_run(s, st, op);
 }
@@ -115,16 +115,16 @@ int sb_sq_begin(sq_store *s, const char *op)
 /* Undo whatever is open. A failed statement may already have rolled the
  * transaction back (SQLITE_FULL, IOERR, NOMEM): only roll back if one is
  * still open, and keep the first error's message. */
-void sb_sq_rollback(sq_store *s)
+void sb_sq_rollback(sb_sq_store *s)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_get_autocommit(s->db))
 		return;
-	if (s->stmt[SQ_ROLLBACK] || sqlite3_prepare_v3(s->db,
-	        sb_sq_sql[SQ_ROLLBACK], -1, SQLITE_PREPARE_PERSISTENT,
-	        &s->stmt[SQ_ROLLBACK], NULL) == SQLITE_OK) {
-		st = s->stmt[SQ_ROLLBACK];
+	if (s->stmt[SB_SQ_ROLLBACK] || sqlite3_prepare_v3(s->db,
+	        sb_sq_sql[SB_SQ_ROLLBACK], -1, SQLITE_PREPARE_PERSISTENT,
+	        &s->stmt[SB_SQ_ROLLBACK], NULL) == SQLITE_OK) {
+		st = s->stmt[SB_SQ_ROLLBACK];
 		while (sqlite3_step(st) == SQLITE_ROW)
 			;
 		sqlite3_reset(st);
@@ -133,12 +133,12 @@ void sb_sq_rollback(sq_store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int sb_sq_commit(sq_store *s, const char *op)
+int sb_sq_commit(sb_sq_store *s, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = sb_sq_prep(s, SQ_COMMIT, &st, op);
+	rc = sb_sq_prep(s, SB_SQ_COMMIT, &st, op);
 	if (rc == SB_OK)
 		rc = sb_sq_run(s, st, op);
 	if (rc != SB_OK)
@@ -148,11 +148,11 @@ int sb_sq_commit(sq_store *s, const char *op)
 
 /* ------------------------------------------------------------------ banks */
 
-static int sq_cache_find(sq_store *s, const char *bank, sqlite3_int64 *id)
+static int sq_cache_find(sb_sq_store *s, const char *bank, sqlite3_int64 *id)
 {
 	unsigned int i;
 
-	for (i = 0; i < SQ_BANK_CACHE; i++)
+	for (i = 0; i < SB_SQ_BANK_CACHE; i++)
 		if (s->banks[i].name && strcmp(s->banks[i].name, bank) == 0) {
 			*id = s->banks[i].id;
 			return 1;
@@ -163,9 +163,9 @@ static int sq_cache_find(sq_store *s, const char *bank, sqlite3_int64 *id)
 /* Only committed ids may enter: a bank created inside a transaction that
  * is later rolled back must not be remembered. Out of memory just means
  * the next lookup asks the database again. */
-void sb_sq_cache_put(sq_store *s, const char *bank, sqlite3_int64 id)
+void sb_sq_cache_put(sb_sq_store *s, const char *bank, sqlite3_int64 id)
 {
-	sq_bank_slot *slot = &s->banks[s->bank_next];
+	sb_sq_bank_slot *slot = &s->banks[s->bank_next];
 	char *copy = strdup(bank);
 
 	if (!copy)
@@ -173,13 +173,13 @@ void sb_sq_cache_put(sq_store *s, const char *bank, sqlite3_int64 id)
 	free(slot->name);
 	slot->name = copy;
 	slot->id = id;
-	s->bank_next = (s->bank_next + 1) % SQ_BANK_CACHE;
+	s->bank_next = (s->bank_next + 1) % SB_SQ_BANK_CACHE;
 }
 
 /* The id of @p bank: SB_OK, SB_ENOTFOUND (no message) or an error. Call it
  * only before this transaction writes anything, so what it caches is
  * committed data. */
-int sb_sq_bank_id(sq_store *s, const char *bank, sqlite3_int64 *id,
+int sb_sq_bank_id(sb_sq_store *s, const char *bank, sqlite3_int64 *id,
                       const char *op)
 {
 	sqlite3_stmt *st = NULL;
@@ -187,7 +187,7 @@ int sb_sq_bank_id(sq_store *s, const char *bank, sqlite3_int64 *id,
 
 	if (sq_cache_find(s, bank, id))
 		return SB_OK;
-	if ((rc = sb_sq_prep(s, SQ_BANK_ID, &st, op)) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_BANK_ID, &st, op)) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, bank);
 	rc = sqlite3_step(st);
@@ -203,13 +203,13 @@ int sb_sq_bank_id(sq_store *s, const char *bank, sqlite3_int64 *id,
 }
 
 /* Insert the bank (inside the caller's transaction) and return its id. */
-int sb_sq_bank_insert(sq_store *s, const char *bank, sqlite3_int64 *id,
+int sb_sq_bank_insert(sb_sq_store *s, const char *bank, sqlite3_int64 *id,
                           const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = sb_sq_prep(s, SQ_BANK_CREATE, &st, op)) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_BANK_CREATE, &st, op)) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, bank);
 	rc = sqlite3_step(st);

@@ -64,8 +64,8 @@ static const char schema_sql[] =
 enum { S_BEGIN, S_COMMIT, S_ROLLBACK, S_LEDGER_GET, S_TAKE, S_LEDGER_PUT,
        S_N };
 
-/* sqlite_sql.c: SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_LEDGER_GET,
- * SQ_TAKE_ASSIGN, SQ_LEDGER_PUT. */
+/* sqlite_sql.c: SB_SQ_BEGIN, SB_SQ_COMMIT, SB_SQ_ROLLBACK, SB_SQ_LEDGER_GET,
+ * SB_SQ_TAKE_ASSIGN, SB_SQ_LEDGER_PUT. */
 static const char *const sql[S_N] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
