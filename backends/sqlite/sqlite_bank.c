@@ -1,10 +1,35 @@
 /* SQLite backend: the bank (item repository) slots. */
 #include "sqlite_private.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-static int sq_add_items(sq_store *s, sqlite3_int64 bid,
+/* Insert the bank (inside the caller's transaction) and return its id. */
+static int sq_bank_insert(sb_sq_store *s, const char *bank,
+                          sqlite3_int64 *id, const char *op)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sb_sq_prep(s, SB_SQ_BANK_CREATE, &st, op)) != SB_OK)
+		return rc;
+	sb_sq_text(st, 1, bank);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		return sb_sq_run(s, st, op); /* steps to DONE, then resets */
+	}
+	if (rc == SQLITE_DONE) { /* cannot happen under the write lock */
+		sb_sq_done(st);
+		return sb_seterr(s->base.box, SB_EBACKEND,
+		                 "sqlite: %s: bank '%.200s' appeared in '%s' "
+		                 "under the write lock", op, bank, s->path);
+	}
+	rc = sb_sq_fail(s, rc, op);
+	sb_sq_done(st);
+	return rc;
+}
+
+static int sq_add_items(sb_sq_store *s, sqlite3_int64 bid,
                         const char *const *items, size_t n,
                         uint64_t *added, uint64_t *skipped)
 {
@@ -12,7 +37,7 @@ static int sq_add_items(sq_store *s, sqlite3_int64 bid,
 	size_t i;
 	int rc;
 
-	if ((rc = sb_sq_prep(s, SQ_ITEM_ADD, &st, "add")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_ITEM_ADD, &st, "add")) != SB_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_int64(st, 1, bid);
@@ -29,10 +54,10 @@ static int sq_add_items(sq_store *s, sqlite3_int64 bid,
 	return SB_OK;
 }
 
-int sb_sq_bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
-                       const char *bank, const char *const *items, size_t n)
+static int sq_add(uint64_t *added, uint64_t *skipped, sb_store *base,
+                  const char *bank, const char *const *items, size_t n)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_int64 bid = 0;
 	int rc, created = 0;
 
@@ -42,7 +67,7 @@ int sb_sq_bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 		return rc;
 	rc = sb_sq_bank_id(s, bank, &bid, "add");
 	if (rc == SB_ENOTFOUND) {
-		rc = sb_sq_bank_insert(s, bank, &bid, "add");
+		rc = sq_bank_insert(s, bank, &bid, "add");
 		created = 1;
 	}
 	if (rc == SB_OK)
@@ -60,28 +85,10 @@ int sb_sq_bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 	return SB_OK;
 }
 
-/* Move the first available item of the bank to @p stmt's state (reserved
- * or assigned) for @p token. SB_OK with *out, SB_EMPTY, or an error. One
- * statement, so in autocommit mode it is atomic on its own. */
-/* SB_EMPTY_SETTLED if no item of the bank is reserved, else SB_EMPTY. */
-static int sq_empty_kind(sq_store *s, sqlite3_int64 bid, const char *op)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, any;
-
-	if ((rc = sb_sq_prep(s, SQ_ANY_RESERVED, &st, op)) != SB_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, bid);
-	rc = sqlite3_step(st);
-	any = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	rc = any < 0 ? sb_sq_fail(s, rc, op) : any ? SB_EMPTY : SB_EMPTY_SETTLED;
-	sb_sq_done(st);
-	return rc;
-}
-
-int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
-                       const char *bank, const char *token, int64_t now_ms,
-                       const char *op)
+/* One statement, so in autocommit mode it is atomic on its own. */
+int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt,
+                   sqlite3_int64 bid, const char *bank, const char *token,
+                   int64_t now_ms, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -94,11 +101,7 @@ int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sb_sq_done(st);
-		/* The fused claim (same transaction) also tells the core
-		 * whether anything is reserved: if not, it skips its
-		 * before-empty recovery pass. */
-		return stmt == SQ_TAKE_ASSIGN ? sq_empty_kind(s, bid, op)
-		                              : SB_EMPTY;
+		return SB_EMPTY;
 	}
 	if (rc != SQLITE_ROW) {
 		rc = sb_sq_fail(s, rc, op);
@@ -121,10 +124,10 @@ int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
 	return rc;
 }
 
-int sb_sq_bank_take(sb_item **out, sb_store *base, const char *bank,
-                        const char *token, int64_t now_ms)
+static int sq_take(sb_item **out, sb_store *base, const char *bank,
+                   const char *token, int64_t now_ms)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_int64 bid;
 	int rc;
 
@@ -134,13 +137,13 @@ int sb_sq_bank_take(sb_item **out, sb_store *base, const char *bank,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	return sb_sq_take_one(out, s, SQ_TAKE_RESERVE, bid, bank, token, now_ms,
-	                   "take");
+	return sb_sq_take_one(out, s, SB_SQ_TAKE_RESERVE, bid, bank, token,
+	                      now_ms, "take");
 }
 
 /* settle and put_back: one conditional UPDATE on (bank, item, token);
  * no row changed means the item is not in the expected state. */
-static int sq_bank_cond(sq_store *s, int stmt, const char *bank,
+static int sq_bank_cond(sb_sq_store *s, int stmt, const char *bank,
                         const char *item, const char *token, const char *op)
 {
 	sqlite3_stmt *st = NULL;
@@ -167,24 +170,23 @@ static int sq_bank_cond(sq_store *s, int stmt, const char *bank,
 	                 "not reserved for this token", op, item, bank, s->path);
 }
 
-int sb_sq_bank_settle(sb_store *base, const char *bank, const char *item,
-                          const char *token)
+static int sq_settle(sb_store *base, const char *bank, const char *item,
+                     const char *token)
 {
-	return sq_bank_cond((sq_store *)base, SQ_SETTLE, bank, item, token,
-	                    "settle");
+	return sq_bank_cond((sb_sq_store *)base, SB_SQ_SETTLE, bank, item,
+	                    token, "settle");
 }
 
-int sb_sq_bank_put_back(sb_store *base, const char *bank,
-                            const char *item, const char *token)
+static int sq_put_back(sb_store *base, const char *bank, const char *item,
+                       const char *token)
 {
-	return sq_bank_cond((sq_store *)base, SQ_PUT_BACK, bank, item, token,
-	                    "put back");
+	return sq_bank_cond((sb_sq_store *)base, SB_SQ_PUT_BACK, bank, item,
+	                    token, "put back");
 }
 
-int sb_sq_bank_count(sb_bank_counts *out, sb_store *base,
-                         const char *bank)
+static int sq_count(sb_bank_counts *out, sb_store *base, const char *bank)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 bid;
 	int rc;
@@ -195,29 +197,30 @@ int sb_sq_bank_count(sb_bank_counts *out, sb_store *base,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	if ((rc = sb_sq_prep(s, SQ_COUNT, &st, "count")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_COUNT, &st, "count")) != SB_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, bid);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = sb_sq_fail(s, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "count");
+		rc = sb_sq_fail(s, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
+		                "count");
 		sb_sq_done(st);
 		return rc;
 	}
 	/* One statement, one snapshot: the three counts are consistent. */
 	out->available = (uint64_t)sqlite3_column_int64(st, 0);
 	out->reserved = (uint64_t)sqlite3_column_int64(st, 1);
-	out->assigned = (uint64_t)sqlite3_column_int64(st, 2) - out->available -
-	                out->reserved;
+	out->assigned = (uint64_t)sqlite3_column_int64(st, 2) -
+	                out->available - out->reserved;
 	sb_sq_done(st);
 	return SB_OK;
 }
 
-int sb_sq_bank_reserved(sb_store *base, const char *bank,
-                            int64_t older_than_ms, sb_reservation_cb cb,
-                            void *payload)
+static int sq_reserved(sb_store *base, const char *bank,
+                       int64_t older_than_ms, sb_reservation_cb cb,
+                       void *payload)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 bid;
 	int rc, stop = 0;
@@ -227,7 +230,8 @@ int sb_sq_bank_reserved(sb_store *base, const char *bank,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	if ((rc = sb_sq_prep(s, SQ_RESERVED, &st, "list reservations")) != SB_OK)
+	rc = sb_sq_prep(s, SB_SQ_RESERVED, &st, "list reservations");
+	if (rc != SB_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, bid);
 	sqlite3_bind_int64(st, 2, older_than_ms);
@@ -247,9 +251,9 @@ int sb_sq_bank_reserved(sb_store *base, const char *bank,
 	return stop;
 }
 
-int sb_sq_bank_create(sb_store *base, const char *bank)
+static int sq_create(sb_store *base, const char *bank)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 bid;
 	int rc;
@@ -258,8 +262,21 @@ int sb_sq_bank_create(sb_store *base, const char *bank)
 	if (rc != SB_ENOTFOUND)
 		return rc;
 	/* Autocommit: ON CONFLICT DO NOTHING makes a racing creator harmless. */
-	if ((rc = sb_sq_prep(s, SQ_BANK_CREATE, &st, "create bank")) != SB_OK)
+	rc = sb_sq_prep(s, SB_SQ_BANK_CREATE, &st, "create bank");
+	if (rc != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, bank);
 	return sb_sq_run(s, st, "create bank");
 }
+
+const sb_bank_ops sb_sq_bank_ops = {
+	.version = SB_BANK_OPS_VERSION,
+	.add_max = 0, /* no limit: one transaction takes any batch */
+	.add = sq_add,
+	.take = sq_take,
+	.settle = sq_settle,
+	.put_back = sq_put_back,
+	.count = sq_count,
+	.reserved = sq_reserved,
+	.create = sq_create,
+};

@@ -1,21 +1,16 @@
 /* SQLite backend: the ledger (deduplication repository) slots. */
 #include "sqlite_private.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- ledger */
-
-/* The entry of (ledger, id): SB_OK with *out (flags 0), SB_ENOTFOUND
- * without a message, or an error. */
-int sb_sq_ledger_find(sb_item **out, sq_store *s, const char *ledger,
-                          const char *dedup_id, const char *op)
+int sb_sq_ledger_find(sb_item **out, sb_sq_store *s, const char *ledger,
+                      const char *dedup_id, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((rc = sb_sq_prep(s, SQ_LEDGER_GET, &st, op)) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_LEDGER_GET, &st, op)) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, ledger);
 	sb_sq_text(st, 2, dedup_id);
@@ -37,10 +32,10 @@ int sb_sq_ledger_find(sb_item **out, sq_store *s, const char *ledger,
 	return rc;
 }
 
-int sb_sq_ledger_get(sb_item **out, sb_store *base, const char *ledger,
-                         const char *dedup_id)
+static int sq_get(sb_item **out, sb_store *base, const char *ledger,
+                  const char *dedup_id)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	int rc = sb_sq_ledger_find(out, s, ledger, dedup_id, "ledger get");
 
 	if (rc == SB_ENOTFOUND)
@@ -50,15 +45,14 @@ int sb_sq_ledger_get(sb_item **out, sb_store *base, const char *ledger,
 	return rc;
 }
 
-/* INSERT ... ON CONFLICT DO NOTHING; *stored says whether it wrote. */
-int sb_sq_ledger_insert(int *stored, sq_store *s, const char *ledger,
-                            const char *dedup_id, const char *bank,
-                            const char *item, const char *op)
+int sb_sq_ledger_insert(int *stored, sb_sq_store *s, const char *ledger,
+                        const char *dedup_id, const char *bank,
+                        const char *item, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = sb_sq_prep(s, SQ_LEDGER_PUT, &st, op)) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_LEDGER_PUT, &st, op)) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, ledger);
 	sb_sq_text(st, 2, dedup_id);
@@ -69,11 +63,11 @@ int sb_sq_ledger_insert(int *stored, sq_store *s, const char *ledger,
 	return rc;
 }
 
-int sb_sq_ledger_put(sb_item **existing, sb_store *base,
-                         const char *ledger, const char *dedup_id,
-                         const char *bank, const char *item)
+static int sq_put_if_absent(sb_item **existing, sb_store *base,
+                            const char *ledger, const char *dedup_id,
+                            const char *bank, const char *item)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sb_item *have = NULL;
 	int rc, stored = 0;
 
@@ -81,7 +75,7 @@ int sb_sq_ledger_put(sb_item **existing, sb_store *base,
 	/* Entries never change once written, so the insert and the read that
 	 * follows a lost insert need no common transaction. */
 	rc = sb_sq_ledger_insert(&stored, s, ledger, dedup_id, bank, item,
-	                      "ledger put");
+	                         "ledger put");
 	if (rc != SB_OK || stored)
 		return rc;
 	rc = sb_sq_ledger_find(&have, s, ledger, dedup_id, "ledger put");
@@ -92,7 +86,8 @@ int sb_sq_ledger_put(sb_item **existing, sb_store *base,
 		                 ledger, s->path);
 	if (rc != SB_OK)
 		return rc;
-	if (strcmp(have->value, item) == 0 && strcmp(have->bank, bank) == 0) {
+	if (strcmp(sb_item_value(have), item) == 0 &&
+	    strcmp(sb_item_bank(have), bank) == 0) {
 		sb_item_free(have);
 		return SB_OK;
 	}
@@ -102,14 +97,14 @@ int sb_sq_ledger_put(sb_item **existing, sb_store *base,
 	                 "ledger '%.200s'", dedup_id, ledger);
 }
 
-int sb_sq_ledger_export(sb_store *base, const char *ledger,
-                            sb_ledger_entry_cb cb, void *payload)
+static int sq_export(sb_store *base, const char *ledger,
+                     sb_ledger_entry_cb cb, void *payload)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int rc, stop = 0;
 
-	if ((rc = sb_sq_prep(s, SQ_LEDGER_EXPORT, &st, "export")) != SB_OK)
+	if ((rc = sb_sq_prep(s, SB_SQ_LEDGER_EXPORT, &st, "export")) != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, ledger);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -126,15 +121,16 @@ int sb_sq_ledger_export(sb_store *base, const char *ledger,
 	return stop;
 }
 
-int sb_sq_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
-                           const char *bank)
+static int sq_count(uint64_t *out, sb_store *base, const char *ledger,
+                    const char *bank)
 {
-	sq_store *s = (sq_store *)base;
+	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	*out = 0;
-	if ((rc = sb_sq_prep(s, SQ_LEDGER_COUNT, &st, "ledger count")) != SB_OK)
+	rc = sb_sq_prep(s, SB_SQ_LEDGER_COUNT, &st, "ledger count");
+	if (rc != SB_OK)
 		return rc;
 	sb_sq_text(st, 1, ledger);
 	sb_sq_text(st, 2, bank);
@@ -144,8 +140,17 @@ int sb_sq_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
 		rc = SB_OK;
 	} else {
 		rc = sb_sq_fail(s, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
-		             "ledger count");
+		                "ledger count");
 	}
 	sb_sq_done(st);
 	return rc;
 }
+
+const sb_ledger_ops sb_sq_ledger_ops = {
+	.version = SB_LEDGER_OPS_VERSION,
+	.get = sq_get,
+	.put_if_absent = sq_put_if_absent,
+	.export = sq_export,
+	.count = sq_count,
+	.create = NULL, /* ledgers are rows, not objects */
+};

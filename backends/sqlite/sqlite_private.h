@@ -1,22 +1,35 @@
-/* Private to the SQLite backend (backends/sqlite/): the store and the
- * helpers its files share. Names carry sb_sq_ so that, in the static
- * library, they cannot clash with a user's symbols. */
+/* Private to the SQLite backend (backends/sqlite/): the store and what its
+ * files share. Names carry sb_sq_ (macros SB_SQ_), so that in the static
+ * library they cannot clash with a user's symbols.
+ *
+ * sqlite.c          the backend: open, init, close (the store's lifecycle)
+ * sqlite_uri.c      the URI: the path, ?synchronous= and ?busy_timeout=
+ * sqlite_connect.c  the connection: open the file, WAL, synchronous
+ * sqlite_busy.c     waiting for locks: the busy handler, retries at open
+ * sqlite_schema.c   the schema: create it, check its version
+ * sqlite_sql.c      the SQL of every statement (sqlite_sql.h)
+ * sqlite_error.c    SQLite results as sb_error codes and messages
+ * sqlite_stmt.c     prepared statements: prepare once, bind, step, reset
+ * sqlite_txn.c      transactions: begin, commit, rollback
+ * sqlite_bankid.c   bank name -> id, through a per-store cache
+ * sqlite_bank.c     the bank slots (sb_sq_bank_ops)
+ * sqlite_ledger.c   the ledger slots (sb_sq_ledger_ops)
+ * sqlite_claim.c    the fused claim */
 #ifndef SB_SQLITE_PRIVATE_H
 #define SB_SQLITE_PRIVATE_H
 
-#include "internal.h"
+#include "storagebox/backend.h"
 #include "sqlite_sql.h"
 
 #include <sqlite3.h>
 
-#define SQ_DEFAULT_BUSY_MS 5000
-#define SQ_BANK_CACHE 8 /* bank name -> id; a store rarely juggles more */
-#define SQ_FAULT_CLAIM "sqlite_claim_before_commit"
+#define SB_SQ_DEFAULT_BUSY_MS 5000
+#define SB_SQ_BANK_CACHE 8 /* bank name -> id; a store rarely juggles more */
 
 typedef struct {
 	char *name;
 	sqlite3_int64 id;
-} sq_bank_slot;
+} sb_sq_bank_slot;
 
 typedef struct {
 	sb_store base; /* first: the core sees an sb_store */
@@ -25,68 +38,89 @@ typedef struct {
 	int busy_ms;
 	int64_t busy_since_us; /* start of the current wait for a lock */
 	uint32_t rng;          /* xorshift state for the busy handler's naps */
-	int opening;   /* 1 while sq_open runs: failures say "cannot open" */
-	sqlite3_stmt *stmt[SQ_N]; /* prepared on first use, kept until close */
-	sq_bank_slot banks[SQ_BANK_CACHE];
+	int opening;   /* 1 while the store opens: failures say "cannot open" */
+	sqlite3_stmt *stmt[SB_SQ_N]; /* see sb_sq_prep() */
+	sb_sq_bank_slot banks[SB_SQ_BANK_CACHE];
 	unsigned int bank_next;   /* round-robin victim */
-} sq_store;
+} sb_sq_store;
 
-/* sqlite_util.c: errors, statements, transactions, bank ids */
-int sb_sq_bank_id(sq_store *s, const char *bank, sqlite3_int64 *id,
-                      const char *op);
-int sb_sq_bank_insert(sq_store *s, const char *bank, sqlite3_int64 *id,
-                          const char *op);
-int sb_sq_begin(sq_store *s, const char *op);
-void sb_sq_cache_put(sq_store *s, const char *bank, sqlite3_int64 id);
-const char *sb_sq_col(sqlite3_stmt *st, int i);
-int sb_sq_commit(sq_store *s, const char *op);
-void sb_sq_done(sqlite3_stmt *st);
-int sb_sq_fail(sq_store *s, int rc, const char *op);
-int sb_sq_no_bank(sq_store *s, const char *bank);
-int sb_sq_nomem(sq_store *s, const char *op);
-int sb_sq_prep(sq_store *s, int id, sqlite3_stmt **out, const char *op);
-void sb_sq_rollback(sq_store *s);
-int sb_sq_run(sq_store *s, sqlite3_stmt *st, const char *op);
+/* sqlite_uri.c. The URI's form, before anything is allocated. */
+int sb_sq_uri_check(sb_box *box, const sb_uri *uri);
+/* ?synchronous= into *sync_full, ?busy_timeout= into s->busy_ms. */
+int sb_sq_options(sb_sq_store *s, sb_uri *uri, int *sync_full);
+
+/* sqlite_connect.c. Open s->path into s->db, ready for the slots (WAL,
+ * synchronous, busy handler, schema). On failure s->db may be set: close
+ * it with the store. */
+int sb_sq_connect(sb_sq_store *s, int sync_full);
+
+/* sqlite_busy.c */
+/* Install the busy handler on s->db (waits up to s->busy_ms). */
+void sb_sq_busy_install(sb_sq_store *s);
+/* sqlite3_exec, retried while the database is busy; with @p row, the
+ * first column of the last row as an int. */
+int sb_sq_exec_retry(sb_sq_store *s, const char *sql, int *row,
+                     const char *op);
+
+/* sqlite_schema.c. Create the schema if missing, refuse a newer one. */
+int sb_sq_schema(sb_sq_store *s);
+
+/* sqlite_error.c. Each sets the box's message and returns the code. */
+/* A failed SQLite call @p rc of operation @p op. Call it before ROLLBACK
+ * or reset: they overwrite sqlite3_errmsg(). */
+int sb_sq_fail(sb_sq_store *s, int rc, const char *op);
+int sb_sq_nomem(sb_sq_store *s, const char *op);
+int sb_sq_no_bank(sb_sq_store *s, const char *bank);
+
+/* sqlite_stmt.c */
+/* The statement @p id (an SB_SQ_* of sqlite_sql.h), prepared on first use
+ * and kept in the store. */
+int sb_sq_prep(sb_sq_store *s, int id, sqlite3_stmt **out, const char *op);
+/* Bind text (lent: unbound again by sb_sq_done()). */
 void sb_sq_text(sqlite3_stmt *st, int i, const char *s);
+/* Column @p i as text; NULL only when SQLite ran out of memory. */
+const char *sb_sq_col(sqlite3_stmt *st, int i);
+/* Step to the end, then sb_sq_done(); a failure is reported. */
+int sb_sq_run(sb_sq_store *s, sqlite3_stmt *st, const char *op);
+/* Reset and unbind: ends the read snapshot, drops the lent strings. */
+void sb_sq_done(sqlite3_stmt *st);
 
-/* sqlite_bank.c: the bank repository */
-int sb_sq_bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
-                       const char *bank, const char *const *items, size_t n);
-int sb_sq_bank_count(sb_bank_counts *out, sb_store *base,
-                         const char *bank);
-int sb_sq_bank_create(sb_store *base, const char *bank);
-int sb_sq_bank_put_back(sb_store *base, const char *bank,
-                            const char *item, const char *token);
-int sb_sq_bank_reserved(sb_store *base, const char *bank,
-                            int64_t older_than_ms, sb_reservation_cb cb,
-                            void *payload);
-int sb_sq_bank_settle(sb_store *base, const char *bank, const char *item,
-                          const char *token);
-int sb_sq_bank_take(sb_item **out, sb_store *base, const char *bank,
-                        const char *token, int64_t now_ms);
-int sb_sq_take_one(sb_item **out, sq_store *s, int stmt, sqlite3_int64 bid,
-                       const char *bank, const char *token, int64_t now_ms,
-                       const char *op);
+/* sqlite_txn.c */
+int sb_sq_begin(sb_sq_store *s, const char *op); /* BEGIN IMMEDIATE */
+int sb_sq_commit(sb_sq_store *s, const char *op); /* rolls back on failure */
+void sb_sq_rollback(sb_sq_store *s); /* keeps the first error's message */
 
-/* sqlite_ledger.c: the ledger repository */
-int sb_sq_ledger_count(uint64_t *out, sb_store *base, const char *ledger,
-                           const char *bank);
-int sb_sq_ledger_export(sb_store *base, const char *ledger,
-                            sb_ledger_entry_cb cb, void *payload);
-int sb_sq_ledger_find(sb_item **out, sq_store *s, const char *ledger,
-                          const char *dedup_id, const char *op);
-int sb_sq_ledger_get(sb_item **out, sb_store *base, const char *ledger,
-                         const char *dedup_id);
-int sb_sq_ledger_insert(int *stored, sq_store *s, const char *ledger,
-                            const char *dedup_id, const char *bank,
-                            const char *item, const char *op);
-int sb_sq_ledger_put(sb_item **existing, sb_store *base,
-                         const char *ledger, const char *dedup_id,
-                         const char *bank, const char *item);
+/* sqlite_bankid.c */
+/* The id of @p bank: SB_OK, SB_ENOTFOUND (no message) or an error. Call it
+ * only before this transaction writes anything. */
+int sb_sq_bank_id(sb_sq_store *s, const char *bank, sqlite3_int64 *id,
+                  const char *op);
+/* Remember a committed bank id. */
+void sb_sq_cache_put(sb_sq_store *s, const char *bank, sqlite3_int64 id);
 
-/* sqlite_claim.c: the fused claim */
+/* sqlite_bank.c */
+extern const sb_bank_ops sb_sq_bank_ops;
+/* Move the bank's first available item to the state of @p stmt
+ * (SB_SQ_TAKE_RESERVE or SB_SQ_TAKE_ASSIGN) for @p token: SB_OK with
+ * *out, SB_EMPTY, or an error. */
+int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt,
+                   sqlite3_int64 bid, const char *bank, const char *token,
+                   int64_t now_ms, const char *op);
+
+/* sqlite_ledger.c */
+extern const sb_ledger_ops sb_sq_ledger_ops;
+/* The entry of (ledger, id): SB_OK with *out (flags 0), SB_ENOTFOUND
+ * without a message, or an error. */
+int sb_sq_ledger_find(sb_item **out, sb_sq_store *s, const char *ledger,
+                      const char *dedup_id, const char *op);
+/* INSERT ... ON CONFLICT DO NOTHING; *stored says whether it wrote. */
+int sb_sq_ledger_insert(int *stored, sb_sq_store *s, const char *ledger,
+                        const char *dedup_id, const char *bank,
+                        const char *item, const char *op);
+
+/* sqlite_claim.c */
 int sb_sq_claim(sb_item **out, sb_store *base, const char *bank,
-                    const char *ledger, const char *dedup_id,
-                    const char *token, int64_t now_ms);
+                const char *ledger, const char *dedup_id, const char *token,
+                int64_t now_ms);
 
 #endif

@@ -32,59 +32,59 @@ const char sb_sq_schema_sql[] =
 	 * takes 0.1 s per million entries, for a rare stats call. */
 	"PRAGMA user_version = 1;";
 
-#define SQ_TAKE(state)                                                   \
+#define SB_SQ_TAKE(state)                                                   \
 	"UPDATE sb_item SET state = " state ", token = ?2, since = ?3"   \
 	" WHERE id = (SELECT id FROM sb_item"                            \
 	"  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"        \
 	" RETURNING item"
 
-const char *const sb_sq_sql[SQ_N] = {
-	[SQ_BEGIN] = "BEGIN IMMEDIATE",
-	[SQ_COMMIT] = "COMMIT",
-	[SQ_ROLLBACK] = "ROLLBACK",
-	[SQ_BANK_ID] = "SELECT id FROM sb_bank WHERE name = ?1",
-	[SQ_BANK_CREATE] =
+const char *const sb_sq_sql[SB_SQ_N] = {
+	[SB_SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SB_SQ_COMMIT] = "COMMIT",
+	[SB_SQ_ROLLBACK] = "ROLLBACK",
+	[SB_SQ_BANK_ID] = "SELECT id FROM sb_bank WHERE name = ?1",
+	[SB_SQ_BANK_CREATE] =
 		"INSERT INTO sb_bank (name) VALUES (?1)"
 		" ON CONFLICT (name) DO NOTHING RETURNING id",
-	[SQ_ITEM_ADD] =
+	[SB_SQ_ITEM_ADD] =
 		"INSERT INTO sb_item (bank_id, item, state) VALUES (?1, ?2, 0)"
 		" ON CONFLICT (bank_id, item) DO NOTHING",
-	[SQ_TAKE_RESERVE] = SQ_TAKE("1"),
-	[SQ_TAKE_ASSIGN] = SQ_TAKE("2"),
+	[SB_SQ_TAKE_RESERVE] = SB_SQ_TAKE("1"),
+	[SB_SQ_TAKE_ASSIGN] = SB_SQ_TAKE("2"),
 	/* One seek in the partial index of reserved rows. */
-	[SQ_ANY_RESERVED] =
+	[SB_SQ_ANY_RESERVED] =
 		"SELECT EXISTS (SELECT 1 FROM sb_item"
 		" WHERE bank_id = ?1 AND state = 1)",
 	/* state 2 too: settling twice with the same token is fine. */
-	[SQ_SETTLE] =
+	[SB_SQ_SETTLE] =
 		"UPDATE sb_item SET state = 2"
 		" WHERE bank_id = ?1 AND item = ?2 AND token = ?3"
 		" AND state IN (1, 2)",
-	[SQ_PUT_BACK] =
+	[SB_SQ_PUT_BACK] =
 		"UPDATE sb_item SET state = 0, token = NULL, since = NULL"
 		" WHERE bank_id = ?1 AND item = ?2 AND token = ?3 AND state = 1",
 	/* available, reserved, total: each from an index alone. */
-	[SQ_COUNT] =
+	[SB_SQ_COUNT] =
 		"SELECT (SELECT count(*) FROM sb_item"
 		"        WHERE bank_id = ?1 AND state = 0),"
 		"       (SELECT count(*) FROM sb_item"
 		"        WHERE bank_id = ?1 AND state = 1),"
 		"       (SELECT count(*) FROM sb_item WHERE bank_id = ?1)",
-	[SQ_RESERVED] =
+	[SB_SQ_RESERVED] =
 		"SELECT item, token, since FROM sb_item"
 		" WHERE bank_id = ?1 AND state = 1 AND since <= ?2"
 		" ORDER BY since",
-	[SQ_LEDGER_GET] =
+	[SB_SQ_LEDGER_GET] =
 		"SELECT bank, item FROM sb_ledger"
 		" WHERE ledger = ?1 AND dedup_id = ?2",
-	[SQ_LEDGER_PUT] =
+	[SB_SQ_LEDGER_PUT] =
 		"INSERT INTO sb_ledger (ledger, dedup_id, bank, item)"
 		" VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (ledger, dedup_id) DO NOTHING",
-	[SQ_LEDGER_EXPORT] =
+	[SB_SQ_LEDGER_EXPORT] =
 		"SELECT dedup_id, bank, item FROM sb_ledger WHERE ledger = ?1",
 	/* Scans the ledger's range of the primary key (see the schema). */
-	[SQ_LEDGER_COUNT] =
+	[SB_SQ_LEDGER_COUNT] =
 		"SELECT count(*) FROM sb_ledger WHERE ledger = ?1 AND bank = ?2",
 };
 

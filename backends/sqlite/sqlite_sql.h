@@ -6,33 +6,33 @@
 #define SB_SQLITE_SQL_H
 
 /* PRAGMA user_version once the schema below exists. */
-#define SQ_SCHEMA_VERSION 1
+#define SB_SQ_SCHEMA_VERSION 1
 
 /* The schema, run inside BEGIN IMMEDIATE by the first opener. */
 extern const char sb_sq_schema_sql[];
 
 enum {
-	SQ_BEGIN,
-	SQ_COMMIT,
-	SQ_ROLLBACK,
-	SQ_BANK_ID,
-	SQ_BANK_CREATE,
-	SQ_ITEM_ADD,
-	SQ_TAKE_RESERVE,
-	SQ_TAKE_ASSIGN,
-	SQ_ANY_RESERVED,
-	SQ_SETTLE,
-	SQ_PUT_BACK,
-	SQ_COUNT,
-	SQ_RESERVED,
-	SQ_LEDGER_GET,
-	SQ_LEDGER_PUT,
-	SQ_LEDGER_EXPORT,
-	SQ_LEDGER_COUNT,
-	SQ_N
+	SB_SQ_BEGIN,
+	SB_SQ_COMMIT,
+	SB_SQ_ROLLBACK,
+	SB_SQ_BANK_ID,
+	SB_SQ_BANK_CREATE,
+	SB_SQ_ITEM_ADD,
+	SB_SQ_TAKE_RESERVE,
+	SB_SQ_TAKE_ASSIGN,
+	SB_SQ_ANY_RESERVED,
+	SB_SQ_SETTLE,
+	SB_SQ_PUT_BACK,
+	SB_SQ_COUNT,
+	SB_SQ_RESERVED,
+	SB_SQ_LEDGER_GET,
+	SB_SQ_LEDGER_PUT,
+	SB_SQ_LEDGER_EXPORT,
+	SB_SQ_LEDGER_COUNT,
+	SB_SQ_N
 };
 
 /* The SQL of each statement, by the enum above. */
-extern const char *const sb_sq_sql[SQ_N];
+extern const char *const sb_sq_sql[SB_SQ_N];
 
 #endif

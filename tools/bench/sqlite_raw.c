@@ -16,8 +16,8 @@
  *    (ON CONFLICT DO NOTHING), COMMIT;
  *  - a token "LEDGER\nID" and the time in ms, as the core passes them;
  *  - per connection: WAL, synchronous FULL or NORMAL, the busy handler of
- *    sqlite.c (random naps that shorten as the wait grows, 5 s cap), or
- *    with "timeout" SQLite's own sqlite3_busy_timeout(5000) instead, to
+ *    sqlite_busy.c (random naps that shorten as the wait grows, 5 s cap),
+ *    or with "timeout" SQLite's own sqlite3_busy_timeout(5000) instead, to
  *    measure rather than guess which is faster;
  *  - each process opens its own connection after the fork, and the clock
  *    starts when all of them are ready, as in `storagebox bench --procs`.
@@ -64,8 +64,8 @@ static const char schema_sql[] =
 enum { S_BEGIN, S_COMMIT, S_ROLLBACK, S_LEDGER_GET, S_TAKE, S_LEDGER_PUT,
        S_N };
 
-/* sqlite_sql.c: SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_LEDGER_GET,
- * SQ_TAKE_ASSIGN, SQ_LEDGER_PUT. */
+/* sqlite_sql.c: SB_SQ_BEGIN, SB_SQ_COMMIT, SB_SQ_ROLLBACK,
+ * SB_SQ_LEDGER_GET, SB_SQ_TAKE_ASSIGN, SB_SQ_LEDGER_PUT. */
 static const char *const sql[S_N] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -111,7 +111,7 @@ static void sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
-/* sqlite.c's sq_busy, line for line. */
+/* sqlite_busy.c's sq_busy, line for line. */
 static int busy(void *arg, int count)
 {
 	conn *c = arg;
@@ -141,7 +141,7 @@ static void die(sqlite3 *db, const char *what)
 	exit(1);
 }
 
-/* Like sq_exec_retry: PRAGMAs at open may see SQLITE_BUSY without the
+/* Like sb_sq_exec_retry: PRAGMAs at open may see SQLITE_BUSY without the
  * busy handler being asked. */
 static void exec_retry(sqlite3 *db, const char *q)
 {
