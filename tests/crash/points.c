@@ -365,12 +365,11 @@ void crash_points(void)
 		recover_point();
 		lease_point();
 		recover_filters();
-		/* before_put_back: staged under a held SQLite lock; on a
-		 * server, twins race until a loser dies there. */
+		/* before_put_back: twins forced into the losing order by
+		 * fault barriers; on SQLite also across two stores. */
+		crash_race();
 		if (is("sqlite"))
 			crash_staged();
-		else
-			crash_race();
 	} else if (is("sqlite")) {
 		/* Dies before commit: nothing happened. After the commit:
 		 * the id holds its item, nothing reserved. */
