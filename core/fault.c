@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,24 +74,23 @@ static void barrier_wait(const char *point, const char *path)
 	const struct timespec poll = { 0, 2 * 1000 * 1000 };
 	const char *limit = getenv("SB_FAULT_WAIT_S");
 	char *end = NULL;
-	long secs = SB_FAULT_WAIT_DEFAULT_S;
+	double secs = SB_FAULT_WAIT_DEFAULT_S;
 	int64_t deadline;
 	char why[64];
 
 	if (limit && *limit) {
-		errno = 0;
-		secs = strtol(limit, &end, 10);
-		if (errno || *end || secs < 1 || secs > 86400)
+		secs = strtod(limit, &end);
+		if (*end || !isfinite(secs) || secs <= 0 || secs > 86400)
 			barrier_fail("SB_FAULT_WAIT_S", point, "not a number of "
-			             "seconds from 1 to 86400", limit);
+			             "seconds above 0, at most 86400", limit);
 	}
-	deadline = mono_ms() + (int64_t)secs * 1000;
+	deadline = mono_ms() + (int64_t)(secs * 1000);
 	while (access(path, F_OK) != 0) {
 		if (errno != ENOENT)
 			barrier_fail("SB_FAULT_WAIT", point, strerror(errno),
 			             path);
 		if (mono_ms() >= deadline) {
-			snprintf(why, sizeof why, "gave up after %ld s waiting "
+			snprintf(why, sizeof why, "gave up after %g s waiting "
 			         "for", secs);
 			barrier_fail("SB_FAULT_WAIT", point, why, path);
 		}

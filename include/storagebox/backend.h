@@ -316,7 +316,8 @@ SB_EXTERN(sb_item *) sb_item_newn(const char *value, size_t value_len,
  * Processes can be put in a fixed order with barriers made of files:
  *  - $SB_FAULT_MARK=POINT:PATH: at each pass of POINT, create PATH;
  *  - $SB_FAULT_WAIT=POINT:PATH: at each pass of POINT, wait until PATH
- *    exists (polling; at most $SB_FAULT_WAIT_S seconds, default 120).
+ *    exists (polling; at most $SB_FAULT_WAIT_S seconds, default 120,
+ *    fractions allowed).
  * At one point the mark comes first, then the wait, then the death. A
  * barrier that cannot hold (a wait that times out, a malformed variable,
  * a mark that cannot be made) prints why to stderr and _exit()s with

@@ -162,9 +162,9 @@ static void barriers_that_cannot_hold(const char *bank, const char *ledger)
 	                          cenv.backend, cenv.mode);
 	unlink(never);
 	char *wait = t_xasprintf("SB_FAULT_WAIT=after_take:%s", never);
-	const char *timeout[] = { wait, "SB_FAULT_WAIT_S=1", NULL };
+	const char *timeout[] = { wait, "SB_FAULT_WAIT_S=0.3", NULL };
 	barrier_fails(bank, ledger, "barrier-timeout", timeout,
-	              "gave up after 1 s waiting for", 1.0);
+	              "gave up after 0.3 s waiting for", 0.3);
 	const char *malformed[] = { "SB_FAULT_WAIT=after_take", NULL };
 	barrier_fails(bank, ledger, "barrier-malformed", malformed,
 	              "not POINT:PATH", 0);
