@@ -333,8 +333,18 @@ SB_EXTERN(sb_item *) sb_item_newn(const char *value, size_t value_len,
  * crash point. When $SB_FAULT_POINT names @p point, the process kills
  * itself with SIGKILL there (after $SB_FAULT_SKIP further passes, default
  * 0; should the signal not end it, it _exit()s with SB_FAULT_EXIT_STATUS).
+ * Processes can be put in a fixed order with barriers made of files:
+ *  - $SB_FAULT_MARK=POINT:PATH: at each pass of POINT, create PATH;
+ *  - $SB_FAULT_WAIT=POINT:PATH: at each pass of POINT, wait until PATH
+ *    exists (polling; at most $SB_FAULT_WAIT_S seconds, default 120,
+ *    fractions allowed).
+ * At one point the mark comes first, then the wait, then the death. A
+ * barrier that cannot hold (a wait that times out, a malformed variable,
+ * a mark that cannot be made) prints why to stderr and _exit()s with
+ * status 87, never returns an error a caller could take for a fault.
  * A test hook may instead make it return non-zero, and the caller then
- * returns SB_ERROR as if it had died there.
+ * returns SB_ERROR as if it had died there; while a hook is set, the
+ * variables are not read.
  */
 SB_EXTERN(int) sb_fault_point(sb_box *box, const char *point);
 #define SB_FAULT_EXIT_STATUS 86

@@ -37,6 +37,11 @@ typedef struct {
  * NULL for /dev/null. Returns 0, or -1 if it could not start. */
 int cli_start(cli_proc *p, const char *const *args, const char *fault,
               const char *skip, const char *stdin_data, int slot);
+/* cli_start() with more environment: env holds "NAME=VALUE" strings and
+ * ends with NULL (the barriers of sb_fault_point: SB_FAULT_WAIT, ...). */
+int cli_start_env(cli_proc *p, const char *const *args,
+                  const char *const *env, const char *fault,
+                  const char *skip, const char *stdin_data, int slot);
 /* Wait for it; return the wait status; *out and *err (optional) receive
  * what it printed (caller frees). */
 int cli_wait(cli_proc *p, char **out, char **err);
@@ -51,6 +56,9 @@ const char *status_str(int status);
 /* 1 if status is a normal exit with @p code. */
 /* A crash point kills the process with SIGKILL (see sb_fault_point). */
 #define CRASH_POINT_DEATH (-9)
+/* The exit status of a process whose fault barrier could not hold (a
+ * wait timed out, a malformed variable): see sb_fault_point. */
+#define CRASH_BARRIER_FAILED 87
 /* Exit status @p code, or with CRASH_POINT_DEATH: killed by SIGKILL. */
 int exited_with(int status, int code);
 
@@ -78,8 +86,18 @@ void crash_kills(void);
 /* Put-back paths staged with two stores and a held lock (SQLite,
  * generic). */
 void crash_staged(void);
-/* before_put_back reached by racing twins (any store, generic). */
+/* before_put_back reached by twins forced into the losing order (any
+ * store, generic), and the barrier's own failures. */
 void crash_race(void);
+/* One forced race (race.c): twin A (a_args on a_uri) takes an item and is
+ * held at after_take until twin B (b_args on b_uri; NULL: cenv.uri) has
+ * taken one too and recorded the id with it; A then finds the id taken
+ * and must die at before_put_back, printing nothing. Both run with that
+ * crash point armed. Returns the item B printed (caller frees), or NULL
+ * after a failed check. */
+char *twins_forced(const char *a_uri, const char *const *a_args,
+                   const char *b_uri, const char *const *b_args,
+                   const char *what);
 /* Die before the k-th pass of @p point for k = 0, 1, ... until a fetch
  * (then a recover) runs through; the laws after each and at the end. */
 void crash_walk(const char *point);

@@ -115,6 +115,9 @@ int main(int argc, char **argv)
 	/* Crash points only where the test says so. */
 	unsetenv("SB_FAULT_POINT");
 	unsetenv("SB_FAULT_SKIP");
+	unsetenv("SB_FAULT_MARK");
+	unsetenv("SB_FAULT_WAIT");
+	unsetenv("SB_FAULT_WAIT_S");
 	unsetenv("STORAGEBOX_URI");
 	char *shown = t_redact_uri(cenv.uri);
 	printf("crash %s %s on %s (%s), names %s*\n", argv[3], cenv.mode, shown,

@@ -42,6 +42,13 @@ static void write_file(const char *path, const char *data)
 int cli_start(cli_proc *p, const char *const *args, const char *fault,
               const char *skip, const char *stdin_data, int slot)
 {
+	return cli_start_env(p, args, NULL, fault, skip, stdin_data, slot);
+}
+
+int cli_start_env(cli_proc *p, const char *const *args,
+                  const char *const *env, const char *fault,
+                  const char *skip, const char *stdin_data, int slot)
+{
 	const char *argv[32];
 	size_t n = 0;
 	argv[n++] = cenv.cli;
@@ -100,6 +107,8 @@ int cli_start(cli_proc *p, const char *const *args, const char *fault,
 			setenv("SB_FAULT_SKIP", skip, 1);
 		else
 			unsetenv("SB_FAULT_SKIP");
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
 		execv(cenv.cli, (char *const *)argv);
 		_exit(127);
 	}

@@ -1,17 +1,15 @@
 /* Deterministic put-back paths of the generic protocol, staged with two
- * stores and a held SQLite write lock (no knowledge of the schema):
+ * SQLite stores (no knowledge of the schema) and the fault barriers:
  *  - a client takes an item, then finds the id recorded by another client
- *    and dies before putting its item back (before_put_back);
+ *    with an item of another bank and dies before putting its item back
+ *    (before_put_back);
  *  - a client dies after its take, another records the id with another
  *    item; recovery must put the first item back. */
 #include "crash.h"
 
-#include <sqlite3.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* Run the CLI on another pair of stores. */
@@ -56,8 +54,7 @@ static void stores_init(stores *s)
 	remove_db(s->bank_db);
 	remove_db(s->ledger_db);
 	remove_db(s->other_db);
-	/* A long busy timeout: the staged client waits on our lock. */
-	s->bank_uri = t_xasprintf("sqlite:%s?busy_timeout=60000", s->bank_db);
+	s->bank_uri = t_xasprintf("sqlite:%s", s->bank_db);
 	s->other_uri = t_xasprintf("sqlite:%s", s->other_db);
 	s->ledger_uri = t_xasprintf("sqlite:%s", s->ledger_db);
 }
@@ -87,113 +84,55 @@ static void add_items(const char *uri, const char *bank, const char *data)
 }
 
 /* Both staged scenarios share the bank "sb" (3 items) in bank.db, the
- * bank "zb" (3 items) in other.db and the ledger "L" in ledger.db. */
+ * bank "zb" (6 items) in other.db and the ledger "L" in ledger.db. Here A
+ * takes from sb and is held until B has recorded the id with an item of
+ * zb; A then dies before putting its item back. */
 static void before_put_back(const stores *s)
 {
-	int reached = 0;
-	char *zitem = NULL;
-	for (int attempt = 0; attempt < 4 && !reached; attempt++) {
-		char idbuf[32];
-		snprintf(idbuf, sizeof idbuf, "twin-%d", attempt);
-		sqlite3 *db = NULL;
-		if (!CHECK(NULL, sqlite3_open_v2(s->bank_db, &db,
-		                                 SQLITE_OPEN_READWRITE, NULL) ==
-		                 SQLITE_OK &&
-		           sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
-		                        NULL) == SQLITE_OK)) {
-			sqlite3_close(db);
-			return;
-		}
-		/* A: looks at the ledger (nothing), then waits for our lock
-		 * to take an item. */
-		const char *a_args[] = { "--ledger-uri", s->ledger_uri,
-			                 "--protocol", "generic", "fetch", "sb",
-			                 "L", idbuf, NULL };
-		char *saved = cenv.uri;
-		cenv.uri = s->bank_uri;
-		cli_proc a;
-		int started = cli_start(&a, a_args, "before_put_back", NULL,
-		                        NULL, 7) == 0;
-		cenv.uri = saved;
-		if (!CHECK(NULL, started)) {
-			sqlite3_close(db);
-			return;
-		}
-		usleep(300000u << attempt); /* A reaches the lock */
-		/* B: records the id with an item of another bank. */
-		const char *b_args[] = { "--ledger-uri", s->ledger_uri, "fetch",
-			                 "zb", "L", idbuf, NULL };
-		char *bout = NULL, *berr = NULL;
-		int bs = run_on(s->other_uri, b_args, NULL, &bout, &berr);
-		CHECKF(NULL, exited_with(bs, 0), "staged B: %s: %s",
-		       status_str(bs), berr);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_close(db);
-		char *aout = NULL, *aerr = NULL;
-		int as = cli_wait(&a, &aout, &aerr);
-		trim(bout);
-		trim(aout);
-		if (exited_with(as, CRASH_POINT_DEATH)) {
-			reached = 1;
-			zitem = t_xstrdup(bout);
-			CHECKF(NULL, aout[0] == '\0', "A printed '%s'", aout);
-		} else {
-			/* A was too slow to look before B recorded: then it
-			 * must have been given B's item. Stage again. */
-			CHECKF(NULL, exited_with(as, 0) &&
-			       strcmp(aout, bout) == 0, "staged A: %s, printed "
-			       "'%s' (B got '%s'): %s", status_str(as), aout,
-			       bout, aerr);
-		}
-		free(aout);
-		free(aerr);
-		free(bout);
-		free(berr);
-		if (reached) {
-			/* A's item is still reserved in bank sb. */
-			cli_stats st;
-			char *saved2 = cenv.uri;
-			cenv.uri = s->bank_uri;
-			if (cli_get_stats(&st, "sb", NULL) == 0)
-				CHECKF(NULL, st.reserved == 1 &&
-				       st.available + st.reserved == 3,
-				       "before_put_back: reserved %llu available "
-				       "%llu", st.reserved, st.available);
-			cenv.uri = saved2;
-			/* Recovery finds the id holding zb's item: put back. */
-			const char *r_args[] = { "--ledger-uri", s->ledger_uri,
-				                 "recover", "sb", "L", NULL };
-			char *rout = NULL, *rerr = NULL;
-			int rs = run_on(s->bank_uri, r_args, NULL, &rout, &rerr);
-			CHECKF(NULL, exited_with(rs, 0) &&
-			       strcmp(trim(rout), "settled 0, put back 1") == 0,
-			       "recover after before_put_back: %s '%s' %s",
-			       status_str(rs), rout, rerr);
-			free(rout);
-			free(rerr);
-			cenv.uri = s->bank_uri;
-			if (cli_get_stats(&st, "sb", NULL) == 0)
-				CHECKF(NULL, st.reserved == 0 && st.available == 3
-				       && st.assigned == 0, "after put back: "
-				       "available %llu reserved %llu assigned "
-				       "%llu", st.available, st.reserved,
-				       st.assigned);
-			cenv.uri = saved2;
-			/* The id's answer from bank sb is zb's item. */
-			const char *f_args[] = { "--ledger-uri", s->ledger_uri,
-				                 "fetch", "sb", "L", idbuf, NULL };
-			char *fout = NULL, *ferr = NULL;
-			int fs = run_on(s->bank_uri, f_args, NULL, &fout, &ferr);
-			CHECKF(NULL, exited_with(fs, 0) &&
-			       strcmp(trim(fout), zitem) == 0,
-			       "after put back: %s gets '%s', holds '%s'",
-			       idbuf, fout, zitem);
-			free(fout);
-			free(ferr);
-		}
-	}
-	CHECKF(NULL, reached, "could not stage a client dying at "
-	       "before_put_back in 4 attempts");
+	const char *a_args[] = { "--ledger-uri", s->ledger_uri, "fetch", "sb",
+		                 "L", "twin", NULL };
+	const char *b_args[] = { "--ledger-uri", s->ledger_uri, "fetch", "zb",
+		                 "L", "twin", NULL };
+	char *zitem = twins_forced(s->bank_uri, a_args, s->other_uri, b_args,
+	                           "staged");
+	if (!zitem)
+		return;
+	/* A's item is still reserved in bank sb. */
+	cli_stats st;
+	char *saved = cenv.uri;
+	cenv.uri = s->bank_uri;
+	if (cli_get_stats(&st, "sb", NULL) == 0)
+		CHECKF(NULL, st.reserved == 1 && st.available + st.reserved == 3,
+		       "before_put_back: reserved %llu available %llu",
+		       st.reserved, st.available);
+	cenv.uri = saved;
+	/* Recovery finds the id holding zb's item: put back. */
+	const char *r_args[] = { "--ledger-uri", s->ledger_uri, "recover", "sb",
+		                 "L", NULL };
+	char *rout = NULL, *rerr = NULL;
+	int rs = run_on(s->bank_uri, r_args, NULL, &rout, &rerr);
+	CHECKF(NULL, exited_with(rs, 0) &&
+	       strcmp(trim(rout), "settled 0, put back 1") == 0,
+	       "recover after before_put_back: %s '%s' %s", status_str(rs),
+	       rout, rerr);
+	free(rout);
+	free(rerr);
+	cenv.uri = s->bank_uri;
+	if (cli_get_stats(&st, "sb", NULL) == 0)
+		CHECKF(NULL, st.reserved == 0 && st.available == 3 &&
+		       st.assigned == 0, "after put back: available %llu "
+		       "reserved %llu assigned %llu", st.available, st.reserved,
+		       st.assigned);
+	cenv.uri = saved;
+	/* The id's answer from bank sb is zb's item. */
+	const char *f_args[] = { "--ledger-uri", s->ledger_uri, "fetch", "sb",
+		                 "L", "twin", NULL };
+	char *fout = NULL, *ferr = NULL;
+	int fs = run_on(s->bank_uri, f_args, NULL, &fout, &ferr);
+	CHECKF(NULL, exited_with(fs, 0) && strcmp(trim(fout), zitem) == 0,
+	       "after put back: twin gets '%s', holds '%s'", fout, zitem);
+	free(fout);
+	free(ferr);
 	free(zitem);
 }
 
