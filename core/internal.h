@@ -110,10 +110,9 @@ int sb_slot_claim(sb_box *box, sb_item **out, const char *bank,
 typedef int (*sb_fault_hook)(const char *point, void *payload);
 void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 /* The barrier of sb_fault_point() ($SB_FAULT_WAIT, $SB_FAULT_MARK): the
- * bound of a wait, and the exit status when a barrier cannot hold (a
- * wait timed out, a variable is malformed, a mark cannot be made). */
+ * bound of a wait (its exit status is SB_FAULT_BARRIER_EXIT_STATUS, in
+ * backend.h). */
 #define SB_FAULT_WAIT_DEFAULT_S 120
-#define SB_FAULT_BARRIER_EXIT_STATUS 87
 
 /* The crash points the core passes through (the fault tests walk them). */
 #define SB_FP_AFTER_TAKE      "after_take"       /* reserved, ledger not written */

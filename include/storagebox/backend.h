@@ -340,14 +340,17 @@ SB_EXTERN(sb_item *) sb_item_newn(const char *value, size_t value_len,
  *    fractions allowed).
  * At one point the mark comes first, then the wait, then the death. A
  * barrier that cannot hold (a wait that times out, a malformed variable,
- * a mark that cannot be made) prints why to stderr and _exit()s with
- * status 87, never returns an error a caller could take for a fault.
+ * a mark that cannot be made) prints why to stderr (fault builds only:
+ * the one place the library prints) and _exit()s with
+ * SB_FAULT_BARRIER_EXIT_STATUS, never returns an error a caller could
+ * take for a fault.
  * A test hook may instead make it return non-zero, and the caller then
  * returns SB_ERROR as if it had died there; while a hook is set, the
  * variables are not read.
  */
 SB_EXTERN(int) sb_fault_point(sb_box *box, const char *point);
 #define SB_FAULT_EXIT_STATUS 86
+#define SB_FAULT_BARRIER_EXIT_STATUS 87
 
 /** Milliseconds since the Unix epoch (wall clock), for reservations. */
 SB_EXTERN(int64_t) sb_now_ms(void);

@@ -58,7 +58,7 @@ const char *status_str(int status);
 #define CRASH_POINT_DEATH (-9)
 /* The exit status of a process whose fault barrier could not hold (a
  * wait timed out, a malformed variable): see sb_fault_point. */
-#define CRASH_BARRIER_FAILED 87
+#define CRASH_BARRIER_FAILED SB_FAULT_BARRIER_EXIT_STATUS
 /* Exit status @p code, or with CRASH_POINT_DEATH: killed by SIGKILL. */
 int exited_with(int status, int code);
 
