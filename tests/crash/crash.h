@@ -5,6 +5,7 @@
 #define SB_CRASH_H
 
 #include "../common/tcommon.h"
+#include "storagebox/backend.h" /* SB_FAULT_*_EXIT_STATUS */
 
 #include <sys/types.h>
 
