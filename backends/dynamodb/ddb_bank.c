@@ -12,7 +12,7 @@
 
 #define KEY "item"
 
-static int no_bank(ddb_store *s, const char *bank)
+static int no_bank(sb_ddb_store *s, const char *bank)
 {
 	return sb_seterr(s->base.box, SB_ENOTFOUND, "bank '%s' does not exist "
 	                 "(no DynamoDB table for it at %s)", bank, s->where);
@@ -83,8 +83,8 @@ cJSON *sb_ddb_names_item(void)
 	return sb_ddb_names("#i", KEY, NULL, NULL);
 }
 
-/* Send a TransactWriteItems; DDB_CANCELED leaves the reasons in *err. */
-int sb_ddb_transact(cJSON **err, ddb_store *s, cJSON *actions,
+/* Send a TransactWriteItems; SB_DDB_CANCELED leaves the reasons in *err. */
+int sb_ddb_transact(cJSON **err, sb_ddb_store *s, cJSON *actions,
                     const char *token, const char *what)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
@@ -100,7 +100,7 @@ int sb_ddb_transact(cJSON **err, ddb_store *s, cJSON *actions,
 	}
 	rc = sb_ddb_call(&resp, s, "TransactWriteItems", body, what);
 	cJSON_Delete(body);
-	if (rc == DDB_CANCELED) {
+	if (rc == SB_DDB_CANCELED) {
 		*err = resp;
 		return rc;
 	}
@@ -137,9 +137,9 @@ static const char **distinct(const char *const *items, size_t n, size_t *m,
 /* Add v[0..n) (distinct): per item a ConditionCheck that T.held does not
  * know it and a conditional Put into T. The conditions that fail name
  * the items to skip; the rest is sent again without them. */
-#define ADD_CHUNK (DDB_TRANSACT_MAX / 2)
+#define ADD_CHUNK (SB_DDB_TRANSACT_MAX / 2)
 
-static int add_chunk(uint64_t *added, uint64_t *skipped, ddb_store *s,
+static int add_chunk(uint64_t *added, uint64_t *skipped, sb_ddb_store *s,
                      const char *avail, const char *held, const char **v,
                      size_t n)
 {
@@ -179,7 +179,7 @@ static int add_chunk(uint64_t *added, uint64_t *skipped, ddb_store *s,
 			*added += k;
 			break;
 		}
-		if (rc != DDB_CANCELED)
+		if (rc != SB_DDB_CANCELED)
 			break;
 		for (i = 0; i < 2 * k; i++) {
 			sb_ddb_reason(err, (int)i, &code);
@@ -203,7 +203,7 @@ static int add_chunk(uint64_t *added, uint64_t *skipped, ddb_store *s,
 	return rc;
 }
 
-int sb_ddb_bank_ensure(ddb_store *s, const char *avail, const char *held)
+int sb_ddb_bank_ensure(sb_ddb_store *s, const char *avail, const char *held)
 {
 	int rc = sb_ddb_ensure_table(s, avail, KEY);
 	return rc ? rc : sb_ddb_ensure_table(s, held, KEY);
@@ -212,7 +212,7 @@ int sb_ddb_bank_ensure(ddb_store *s, const char *avail, const char *held)
 static int bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
                     const char *bank, const char *const *items, size_t n)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	const char **v = NULL;
 	size_t m = 0, i;
@@ -248,7 +248,7 @@ out:
 
 /* ------------------------------------------------------------ candidates */
 
-static int scan_page(cJSON **items, ddb_store *s, const char *table,
+static int scan_page(cJSON **items, sb_ddb_store *s, const char *table,
                      int segment, int total)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
@@ -282,7 +282,7 @@ static int scan_page(cJSON **items, ddb_store *s, const char *table,
 	return SB_OK;
 }
 
-void sb_ddb_drop_candidates(ddb_store *s)
+void sb_ddb_drop_candidates(sb_ddb_store *s)
 {
 	cJSON_Delete(s->cand);
 	s->cand = NULL;
@@ -290,7 +290,7 @@ void sb_ddb_drop_candidates(ddb_store *s)
 	s->cand_table = NULL;
 }
 
-void sb_ddb_keep_candidates(ddb_store *s, const char *table, cJSON *items,
+void sb_ddb_keep_candidates(sb_ddb_store *s, const char *table, cJSON *items,
                             cJSON *from)
 {
 	cJSON *keep, *next;
@@ -314,7 +314,7 @@ void sb_ddb_keep_candidates(ddb_store *s, const char *table, cJSON *items,
 
 /* Clients that read the same page should not try its items in the same
  * order. */
-static void shuffle(ddb_store *s, cJSON *arr)
+static void shuffle(sb_ddb_store *s, cJSON *arr)
 {
 	cJSON *v[1000], *c;
 	int n = 0, i;
@@ -342,7 +342,7 @@ static void shuffle(ddb_store *s, cJSON *arr)
  * last page (under half a second old) come first; then *empty is -1, and
  * the caller rescans at the first of them that is gone (others are busy
  * on that page: a Scan is cheaper than failed transactions). */
-int sb_ddb_scan_candidates(ddb_store *s, cJSON **items, const char *table,
+int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
                            int *empty)
 {
 	int total = s->scan_segments, rc;
@@ -386,7 +386,7 @@ int sb_ddb_scan_candidates(ddb_store *s, cJSON **items, const char *table,
 
 /* Delete an issued item that reappeared in T (see ddb_claim.c). Best
  * effort: the item stays refused by the held condition either way. */
-void sb_ddb_unresurrect(ddb_store *s, const char *avail, const char *item)
+void sb_ddb_unresurrect(sb_ddb_store *s, const char *avail, const char *item)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
 	char keep[SB_ERRMSG_SIZE];
@@ -408,7 +408,7 @@ void sb_ddb_unresurrect(ddb_store *s, const char *avail, const char *item)
  * table, which tells fused claims at sell-out that reservations may exist
  * (see ddb_private.h). Put once per store and table (re-putting it is
  * harmless); never removed. */
-static int mark_generic(ddb_store *s, const char *avail, const char *held,
+static int mark_generic(sb_ddb_store *s, const char *avail, const char *held,
                         const char *bank)
 {
 	cJSON *body, *rec;
@@ -416,7 +416,7 @@ static int mark_generic(ddb_store *s, const char *avail, const char *held,
 	unsigned int i;
 	int ok = 1, rc, attempt;
 
-	for (i = 0; i < DDB_TABLE_CACHE; i++)
+	for (i = 0; i < SB_DDB_TABLE_CACHE; i++)
 		if (s->marked[i] && strcmp(s->marked[i], held) == 0)
 			return SB_OK;
 	/* No bank, no marker (nor a held table made for nothing). */
@@ -427,8 +427,8 @@ static int mark_generic(ddb_store *s, const char *avail, const char *held,
 
 		body = cJSON_CreateObject();
 		rec = cJSON_CreateObject();
-		sb_ddb_add_s(rec, KEY, DDB_GENERIC_MARK, &ok);
-		sb_ddb_add_s(rec, "state", DDB_GENERIC_STATE, &ok);
+		sb_ddb_add_s(rec, KEY, SB_DDB_GENERIC_MARK, &ok);
+		sb_ddb_add_s(rec, "state", SB_DDB_GENERIC_STATE, &ok);
 		sb_ddb_add_str(body, "TableName", held, &ok);
 		sb_ddb_put(body, "Item", rec, &ok);
 		if (!ok) {
@@ -438,7 +438,7 @@ static int mark_generic(ddb_store *s, const char *avail, const char *held,
 		rc = sb_ddb_call(&resp, s, "PutItem", body, held);
 		cJSON_Delete(body);
 		cJSON_Delete(resp);
-		if (rc != DDB_NOTABLE || attempt > 0)
+		if (rc != SB_DDB_NOTABLE || attempt > 0)
 			break;
 		/* A bank of the original: no held table yet. */
 		sb_ddb_table_forget(s, held);
@@ -446,19 +446,19 @@ static int mark_generic(ddb_store *s, const char *avail, const char *held,
 			return rc;
 	}
 	if (rc)
-		return rc == DDB_NOTABLE ? SB_EBACKEND : rc;
+		return rc == SB_DDB_NOTABLE ? SB_EBACKEND : rc;
 	if (!(copy = strdup(held)))
 		return sb_ddb_nomem(s, "take");
 	free(s->marked[s->marked_next]);
 	s->marked[s->marked_next] = copy;
-	s->marked_next = (s->marked_next + 1) % DDB_TABLE_CACHE;
+	s->marked_next = (s->marked_next + 1) % SB_DDB_TABLE_CACHE;
 	return SB_OK;
 }
 
 static int bank_take(sb_item **out, sb_store *base, const char *bank,
                      const char *token, int64_t now_ms)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	int rc, round, created = 0;
 
@@ -472,7 +472,7 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 		int empty = 0;
 
 		rc = sb_ddb_scan_candidates(s, &cands, avail, &empty);
-		if (rc == DDB_NOTABLE) {
+		if (rc == SB_DDB_NOTABLE) {
 			rc = no_bank(s, bank);
 			break;
 		}
@@ -507,7 +507,7 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 				break;
 			}
 			rc = sb_ddb_transact(&err, s, acts, NULL, avail);
-			if (rc == DDB_NOTABLE && !created) {
+			if (rc == SB_DDB_NOTABLE && !created) {
 				/* A table of the original: no held table yet. */
 				created = 1;
 				sb_ddb_table_forget(s, held);
@@ -517,7 +517,7 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 				rc = SB_EMPTY; /* rescan */
 				break;
 			}
-			if (rc == DDB_CANCELED) {
+			if (rc == SB_DDB_CANCELED) {
 				const char *c0, *c1;
 				sb_ddb_reason(err, 0, &c0);
 				sb_ddb_reason(err, 1, &c1);
@@ -542,7 +542,7 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 		if (rc != SB_EMPTY)
 			break;
 	}
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		rc = SB_EBACKEND;
 done:
 	if (rc == SB_OK || rc == SB_EMPTY)
@@ -575,7 +575,7 @@ static cJSON *token_values(const char *token, int with_reserved,
 static int bank_settle(sb_store *base, const char *bank, const char *item,
                        const char *token)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
 	char *avail = NULL, *held = NULL;
 	int ok = 1, rc;
@@ -597,7 +597,7 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
 	        : sb_ddb_nomem(s, "settle");
 	cJSON_Delete(body);
 	cJSON_Delete(resp);
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		rc = sb_seterr(s->base.box, SB_ECONFLICT, "item not reserved: "
 		               "table %s does not exist", held);
 	if (rc == SB_ECONFLICT)
@@ -614,7 +614,7 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
 static int bank_put_back(sb_store *base, const char *bank, const char *item,
                          const char *token)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	cJSON *acts, *err = NULL, *names;
 	int ok = 1, rc;
@@ -631,7 +631,7 @@ static int bank_put_back(sb_store *base, const char *bank, const char *item,
 	rc = ok ? sb_ddb_transact(&err, s, acts, NULL, avail)
 	        : (cJSON_Delete(acts), sb_ddb_nomem(s, "put back"));
 	cJSON_Delete(err);
-	if (rc == DDB_CANCELED || rc == DDB_NOTABLE)
+	if (rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE)
 		rc = sb_seterr(s->base.box, SB_ECONFLICT, "item is not reserved "
 		               "with this token in bank '%s'", bank);
 	if (rc == SB_OK)
@@ -657,7 +657,7 @@ static int state_page(const cJSON *resp, void *p)
 		const char *st = sb_ddb_get_s(it, "state");
 		if (st && strcmp(st, "reserved") == 0)
 			c->reserved++;
-		else if (!st || strcmp(st, DDB_GENERIC_STATE) != 0)
+		else if (!st || strcmp(st, SB_DDB_GENERIC_STATE) != 0)
 			c->assigned++; /* the marker row is no item */
 	}
 	return 0;
@@ -665,7 +665,7 @@ static int state_page(const cJSON *resp, void *p)
 
 static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	state_counts sc = { 0, 0 };
 	cJSON *body;
@@ -682,7 +682,7 @@ static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 	                          &out->available)
 	        : sb_ddb_nomem(s, "count");
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		rc = no_bank(s, bank);
 		goto out;
 	}
@@ -697,7 +697,7 @@ static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 	rc = ok ? sb_ddb_scan_all(s, body, held, state_page, &sc)
 	        : sb_ddb_nomem(s, "count");
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		rc = SB_OK; /* the original's table: nothing taken by us yet */
 	out->reserved = sc.reserved;
 	out->assigned = sc.assigned;
@@ -744,7 +744,7 @@ static int bank_reserved(sb_store *base, const char *bank,
                          int64_t older_than_ms, sb_reservation_cb cb,
                          void *payload)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	resv_ctx x = { older_than_ms, cb, payload, 0 };
 	cJSON *body, *vals;
@@ -764,7 +764,7 @@ static int bank_reserved(sb_store *base, const char *bank,
 	rc = ok ? sb_ddb_scan_all(s, body, held, resv_page, &x)
 	        : sb_ddb_nomem(s, "reserved");
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		rc = sb_ddb_table_exists(s, avail);
 		rc = rc == 1 ? SB_OK : rc == 0 ? no_bank(s, bank) : rc;
 	}
@@ -777,7 +777,7 @@ static int bank_reserved(sb_store *base, const char *bank,
 
 static int bank_create(sb_store *base, const char *bank)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	int rc;
 

@@ -26,7 +26,7 @@
  * so tokens come from the kernel's random source, not from the store's
  * jitter generator (two stores opened in the same second at the same
  * address would share its sequence). */
-static void request_token(ddb_store *s, char out[33])
+static void request_token(sb_ddb_store *s, char out[33])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char r[16];
@@ -56,7 +56,7 @@ static cJSON *key_item(const char *item)
 }
 
 /* The id's entry from the ledger (consistent), for the empty paths. */
-static int from_ledger(sb_item **out, ddb_store *s, const char *table,
+static int from_ledger(sb_item **out, sb_ddb_store *s, const char *table,
                        const char *dedup_id, const char *bank)
 {
 	int rc = sb_ddb_ledger_get_table(out, s, table, dedup_id);
@@ -79,7 +79,7 @@ static int from_ledger(sb_item **out, ddb_store *s, const char *table,
  * SB_EMPTY (no entry; reservations may exist), SB_ENOTFOUND (no ledger
  * entry and the batch could not tell: a table is missing, or DynamoDB
  * left keys unprocessed; the plain GetItem then decides), or an error. */
-static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
+static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
                          const char *held, const char *dedup_id,
                          const char *bank)
 {
@@ -94,7 +94,7 @@ static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
 	sb_ddb_push(lkeys, lkey, &ok);
 	sb_ddb_put(lreq, "Keys", lkeys, &ok);
 	sb_ddb_put(lreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
-	sb_ddb_push(hkeys, key_item(DDB_GENERIC_MARK), &ok);
+	sb_ddb_push(hkeys, key_item(SB_DDB_GENERIC_MARK), &ok);
 	sb_ddb_put(hreq, "Keys", hkeys, &ok);
 	sb_ddb_put(hreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
 	sb_ddb_put(req, ltable, lreq, &ok);
@@ -106,7 +106,7 @@ static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
 	}
 	rc = sb_ddb_call(&resp, s, "BatchGetItem", body, ltable);
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		sb_clearerr(s->base.box);
 		return SB_ENOTFOUND;
 	}
@@ -133,8 +133,8 @@ static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
 }
 
 /* One candidate. SB_OK (*out set, new or existing), SB_EMPTY (the item
- * went to someone else: next), DDB_NOTABLE, or an error. */
-static int try_item(sb_item **out, ddb_store *s, const char *avail,
+ * went to someone else: next), SB_DDB_NOTABLE, or an error. */
+static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
                     const char *held, const char *ltable, const char *bank,
                     const char *item, const char *dedup_id,
                     const char *token, int64_t now_ms)
@@ -167,15 +167,15 @@ static int try_item(sb_item **out, ddb_store *s, const char *avail,
 	}
 	request_token(s, crt);
 	rc = sb_ddb_transact(&err, s, acts, crt, avail);
-	if (rc == SB_OK && sb_fault_point(s->base.box, DDB_FAULT_CLAIM_DONE))
+	if (rc == SB_OK && sb_fault_point(s->base.box, SB_DDB_FAULT_CLAIM_DONE))
 		return sb_seterr(s->base.box, SB_ERROR, "DynamoDB: claim: "
 		                 "injected fault at crash point '%s' "
-		                 "(committed)", DDB_FAULT_CLAIM_DONE);
+		                 "(committed)", SB_DDB_FAULT_CLAIM_DONE);
 	if (rc == SB_OK) {
 		*out = sb_item_new(item, bank, SB_ITEM_NEW);
 		return *out ? SB_OK : sb_ddb_nomem(s, "claim");
 	}
-	if (rc != DDB_CANCELED)
+	if (rc != SB_DDB_CANCELED)
 		return rc;
 	reason = sb_ddb_reason(err, 2, &code);
 	if (code && strcmp(code, "ConditionalCheckFailed") == 0) {
@@ -214,7 +214,7 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
                  const char *ledger, const char *dedup_id, const char *token,
                  int64_t now_ms)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL, *ltable = NULL;
 	int rc, round, made = 0;
 
@@ -229,8 +229,8 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		int empty = 0;
 
 		rc = sb_ddb_scan_candidates(s, &cands, avail, &empty);
-		if (rc == DDB_NOTABLE || (rc == SB_OK && empty > 0)) {
-			int missing = rc == DDB_NOTABLE;
+		if (rc == SB_DDB_NOTABLE || (rc == SB_OK && empty > 0)) {
+			int missing = rc == SB_DDB_NOTABLE;
 			cJSON_Delete(cands);
 			/* Looks empty: the ledger decides (law 3 at sell-out),
 			 * read with the marker when the bank exists. */
@@ -256,7 +256,7 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 				continue;
 			rc = try_item(out, s, avail, held, ltable, bank, item,
 			              dedup_id, token, now_ms);
-			if (rc == DDB_NOTABLE && !made) {
+			if (rc == SB_DDB_NOTABLE && !made) {
 				/* First claim on tables of the original, or on a
 				 * new ledger: make the missing tables, then retry. */
 				made = 1;
@@ -282,7 +282,7 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		if (rc != SB_EMPTY)
 			break;
 	}
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		rc = SB_EBACKEND;
 	if (rc == SB_EMPTY && round == MAX_ROUNDS)
 		rc = sb_seterr(base->box, SB_EBUSY, "DynamoDB: bank '%s' at %s: "

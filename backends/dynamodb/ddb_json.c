@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int sb_ddb_nomem(ddb_store *s, const char *what)
+int sb_ddb_nomem(sb_ddb_store *s, const char *what)
 {
 	return sb_seterr(s->base.box, SB_ENOMEM, "DynamoDB: out of memory (%s)",
 	                 what);

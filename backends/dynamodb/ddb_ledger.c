@@ -51,7 +51,7 @@ static cJSON *key_of(const char *dedup_id)
 	return k;
 }
 
-static int bad_record(ddb_store *s, const char *table, int rc)
+static int bad_record(sb_ddb_store *s, const char *table, int rc)
 {
 	if (rc == SB_ENOMEM)
 		return sb_ddb_nomem(s, "ledger entry");
@@ -60,7 +60,7 @@ static int bad_record(ddb_store *s, const char *table, int rc)
 }
 
 /* A consistent read of one entry. SB_OK, SB_ENOTFOUND or an error. */
-int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
+int sb_ddb_ledger_get_table(sb_item **out, sb_ddb_store *s, const char *table,
                             const char *dedup_id)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
@@ -77,7 +77,7 @@ int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
 	}
 	rc = sb_ddb_call(&resp, s, "GetItem", body, table);
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		return sb_seterr(s->base.box, SB_ENOTFOUND, "no entry for this id "
 		                 "(ledger table %s does not exist)", table);
 	if (rc)
@@ -95,7 +95,7 @@ int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
 static int ledger_get(sb_item **out, sb_store *base, const char *ledger,
                       const char *dedup_id)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *table;
 	int rc;
 
@@ -108,7 +108,7 @@ static int ledger_get(sb_item **out, sb_store *base, const char *ledger,
 	return rc;
 }
 
-static int put_once(sb_item **existing, ddb_store *s, const char *table,
+static int put_once(sb_item **existing, sb_ddb_store *s, const char *table,
                     const char *dedup_id, const char *bank, const char *item)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
@@ -156,7 +156,7 @@ static int ledger_put(sb_item **existing, sb_store *base, const char *ledger,
                       const char *dedup_id, const char *bank,
                       const char *item)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *table;
 	int rc;
 
@@ -165,12 +165,12 @@ static int ledger_put(sb_item **existing, sb_store *base, const char *ledger,
 	    (rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
 		return rc;
 	rc = put_once(existing, s, table, dedup_id, bank, item);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		sb_ddb_table_forget(s, table);
 		rc = sb_ddb_ensure_table(s, table, KEY);
 		if (rc == SB_OK)
 			rc = put_once(existing, s, table, dedup_id, bank, item);
-		if (rc == DDB_NOTABLE)
+		if (rc == SB_DDB_NOTABLE)
 			rc = SB_EBACKEND;
 	}
 	if (rc == SB_ECONFLICT && *existing &&
@@ -190,7 +190,7 @@ static int ledger_put(sb_item **existing, sb_store *base, const char *ledger,
 /* Paginated Scan of a table: cb for each page's Items array. */
 typedef int (*page_cb)(const cJSON *resp, void *payload);
 
-static int scan_all(ddb_store *s, cJSON *body, const char *table,
+static int scan_all(sb_ddb_store *s, cJSON *body, const char *table,
                     page_cb cb, void *payload)
 {
 	cJSON *resp = NULL;
@@ -221,14 +221,14 @@ static int scan_all(ddb_store *s, cJSON *body, const char *table,
 }
 
 /* Also used by the bank (ddb_bank.c declares it). */
-int sb_ddb_scan_all(ddb_store *s, cJSON *body, const char *table,
+int sb_ddb_scan_all(sb_ddb_store *s, cJSON *body, const char *table,
                     int (*cb)(const cJSON *, void *), void *payload)
 {
 	return scan_all(s, body, table, cb, payload);
 }
 
 typedef struct {
-	ddb_store *s;
+	sb_ddb_store *s;
 	const char *table;
 	sb_ledger_entry_cb cb;
 	void *payload;
@@ -259,7 +259,7 @@ static int export_page(const cJSON *resp, void *p)
 static int ledger_export(sb_store *base, const char *ledger,
                          sb_ledger_entry_cb cb, void *payload)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	export_ctx x = { s, NULL, cb, payload, 0 };
 	cJSON *body;
 	char *table;
@@ -275,7 +275,7 @@ static int ledger_export(sb_store *base, const char *ledger,
 	        : sb_ddb_nomem(s, "Scan");
 	cJSON_Delete(body);
 	free(table);
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		rc = SB_OK; /* a ledger nobody wrote to: no entries */
 	if (rc == SB_OK || x.stopped)
 		sb_clearerr(base->box);
@@ -299,7 +299,7 @@ int sb_ddb_count_page(const cJSON *resp, void *p)
 static int ledger_count(uint64_t *out, sb_store *base, const char *ledger,
                         const char *bank)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	cJSON *body, *vals;
 	char *table;
 	int ok = 1, rc;
@@ -321,7 +321,7 @@ static int ledger_count(uint64_t *out, sb_store *base, const char *ledger,
 	        : sb_ddb_nomem(s, "Scan");
 	cJSON_Delete(body);
 	free(table);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		*out = 0;
 		rc = SB_OK;
 	}
@@ -332,7 +332,7 @@ static int ledger_count(uint64_t *out, sb_store *base, const char *ledger,
 
 static int ledger_create(sb_store *base, const char *ledger)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *table;
 	int rc;
 

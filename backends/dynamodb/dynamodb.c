@@ -34,12 +34,12 @@ static int table_char(char c)
  * (3..255 of [A-Za-z0-9_.-], room left for the ".held" suffix) and it
  * does not start with "sbh." (reserved for hashed names, so the mapping
  * stays one-to-one). Others become "sbh." + SHA-256 hex of the name. */
-int sb_ddb_table(ddb_store *s, char **out, const char *prefix,
+int sb_ddb_table(sb_ddb_store *s, char **out, const char *prefix,
                  const char *name, const char *suffix)
 {
 	size_t pl = strlen(prefix), nl = strlen(name), sl = strlen(suffix), i;
 	int direct = pl + nl >= 3 &&
-	             pl + nl + strlen(DDB_HELD_SUFFIX) <= DDB_MAX_TABLE_NAME &&
+	             pl + nl + strlen(SB_DDB_HELD_SUFFIX) <= SB_DDB_MAX_TABLE_NAME &&
 	             strncmp(name, "sbh.", 4) != 0;
 	char hex[65];
 
@@ -60,7 +60,7 @@ int sb_ddb_table(ddb_store *s, char **out, const char *prefix,
 	return SB_OK;
 }
 
-int sb_ddb_bank_tables(ddb_store *s, char **avail, char **held,
+int sb_ddb_bank_tables(sb_ddb_store *s, char **avail, char **held,
                        const char *bank)
 {
 	int rc;
@@ -69,38 +69,38 @@ int sb_ddb_bank_tables(ddb_store *s, char **avail, char **held,
 	if ((rc = sb_ddb_table(s, avail, s->bank_prefix, bank, "")))
 		return rc;
 	if (held && (rc = sb_ddb_table(s, held, s->bank_prefix, bank,
-	                               DDB_HELD_SUFFIX))) {
+	                               SB_DDB_HELD_SUFFIX))) {
 		free(*avail);
 		*avail = NULL;
 	}
 	return rc;
 }
 
-int sb_ddb_check_key(ddb_store *s, const char *v, const char *what)
+int sb_ddb_check_key(sb_ddb_store *s, const char *v, const char *what)
 {
 	size_t n = strlen(v);
 
-	if (n > DDB_MAX_KEY_BYTES)
+	if (n > SB_DDB_MAX_KEY_BYTES)
 		return sb_seterr(s->base.box, SB_EINVALID,
 		                 "DynamoDB: %s is %zu bytes; DynamoDB key "
 		                 "values hold at most %d bytes", what, n,
-		                 DDB_MAX_KEY_BYTES);
+		                 SB_DDB_MAX_KEY_BYTES);
 	return SB_OK;
 }
 
 /* ------------------------------------------------------------ tables */
 
-int sb_ddb_table_known(ddb_store *s, const char *table)
+int sb_ddb_table_known(sb_ddb_store *s, const char *table)
 {
 	unsigned int i;
 
-	for (i = 0; i < DDB_TABLE_CACHE; i++)
+	for (i = 0; i < SB_DDB_TABLE_CACHE; i++)
 		if (s->known[i] && strcmp(s->known[i], table) == 0)
 			return 1;
 	return 0;
 }
 
-static void remember(ddb_store *s, const char *table)
+static void remember(sb_ddb_store *s, const char *table)
 {
 	char *c = strdup(table);
 
@@ -108,22 +108,22 @@ static void remember(ddb_store *s, const char *table)
 		return; /* only a cache */
 	free(s->known[s->known_next]);
 	s->known[s->known_next] = c;
-	s->known_next = (s->known_next + 1) % DDB_TABLE_CACHE;
+	s->known_next = (s->known_next + 1) % SB_DDB_TABLE_CACHE;
 }
 
-void sb_ddb_table_forget(ddb_store *s, const char *table)
+void sb_ddb_table_forget(sb_ddb_store *s, const char *table)
 {
 	unsigned int i;
 
-	for (i = 0; i < DDB_TABLE_CACHE; i++)
+	for (i = 0; i < SB_DDB_TABLE_CACHE; i++)
 		if (s->known[i] && strcmp(s->known[i], table) == 0) {
 			free(s->known[i]);
 			s->known[i] = NULL;
 		}
 }
 
-/* 1 ACTIVE, 0 not yet, DDB_NOTABLE, or an error. */
-static int describe(ddb_store *s, const char *table)
+/* 1 ACTIVE, 0 not yet, SB_DDB_NOTABLE, or an error. */
+static int describe(sb_ddb_store *s, const char *table)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
 	const cJSON *t, *st;
@@ -145,21 +145,21 @@ static int describe(ddb_store *s, const char *table)
 	return rc;
 }
 
-int sb_ddb_table_exists(ddb_store *s, const char *table)
+int sb_ddb_table_exists(sb_ddb_store *s, const char *table)
 {
 	int rc;
 
 	if (sb_ddb_table_known(s, table))
 		return 1;
 	rc = describe(s, table);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		sb_clearerr(s->base.box);
 		return 0;
 	}
 	return rc < 0 ? rc : 1;
 }
 
-static int create(ddb_store *s, const char *table, const char *key)
+static int create(sb_ddb_store *s, const char *table, const char *key)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL, *defs, *ks, *d, *k;
 	int ok = 1, rc;
@@ -190,14 +190,14 @@ static int create(ddb_store *s, const char *table, const char *key)
 	return rc;
 }
 
-int sb_ddb_ensure_table(ddb_store *s, const char *table, const char *key)
+int sb_ddb_ensure_table(sb_ddb_store *s, const char *table, const char *key)
 {
 	int rc, waited_ms = 0;
 
 	if (sb_ddb_table_known(s, table))
 		return SB_OK;
 	rc = describe(s, table);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		if ((rc = create(s, table, key)))
 			return rc;
 		rc = 0;
@@ -208,7 +208,7 @@ int sb_ddb_ensure_table(ddb_store *s, const char *table, const char *key)
 		nanosleep(&ts, NULL);
 		waited_ms += 100;
 		rc = describe(s, table);
-		if (rc == DDB_NOTABLE)
+		if (rc == SB_DDB_NOTABLE)
 			rc = 0;
 	}
 	if (rc == 0)
@@ -224,16 +224,16 @@ int sb_ddb_ensure_table(ddb_store *s, const char *table, const char *key)
 
 /* ------------------------------------------------------------- secrets */
 
-#define DDB_TOKEN_HEADER "X-Amz-Security-Token: "
+#define SB_DDB_TOKEN_HEADER "X-Amz-Security-Token: "
 
 /* The session token, as sent in the store's constant headers; NULL. */
-static const char *session_token(const ddb_store *s)
+static const char *session_token(const sb_ddb_store *s)
 {
 	const struct curl_slist *h;
-	size_t n = strlen(DDB_TOKEN_HEADER);
+	size_t n = strlen(SB_DDB_TOKEN_HEADER);
 
 	for (h = s->headers_base; h; h = h->next)
-		if (strncmp(h->data, DDB_TOKEN_HEADER, n) == 0)
+		if (strncmp(h->data, SB_DDB_TOKEN_HEADER, n) == 0)
 			return h->data + n;
 	return NULL;
 }
@@ -241,7 +241,7 @@ static const char *session_token(const ddb_store *s)
 /* Copy server text @p in to @p out with the secret key and the session
  * token masked: an endpoint (a proxy, a fake server) may echo the request
  * headers into its error message, and the token travels in one. */
-void sb_ddb_scrub(const ddb_store *s, const char *in, char *out,
+void sb_ddb_scrub(const sb_ddb_store *s, const char *in, char *out,
                   size_t size)
 {
 	const char *secret[2] = { s->userpwd_secret, session_token(s) };
@@ -272,7 +272,7 @@ void sb_ddb_scrub(const ddb_store *s, const char *in, char *out,
 
 static void ddb_close(sb_store *base)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	unsigned int i;
 
 	if (!s)
@@ -296,7 +296,7 @@ static void ddb_close(sb_store *base)
 	free(s->ledger_prefix);
 	free(s->resp);
 	sb_ddb_drop_candidates(s);
-	for (i = 0; i < DDB_TABLE_CACHE; i++) {
+	for (i = 0; i < SB_DDB_TABLE_CACHE; i++) {
 		free(s->known[i]);
 		free(s->marked[i]);
 	}
@@ -367,7 +367,7 @@ static char *xprintf(const char *fmt, const char *a, const char *b,
 	return p;
 }
 
-static int read_uri(ddb_store *s, sb_uri *uri, sb_box *box)
+static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 {
 	const char *scheme = uri->scheme, *region, *opt_region;
 	long v;
@@ -456,7 +456,7 @@ static int read_uri(ddb_store *s, sb_uri *uri, sb_box *box)
 	return SB_OK;
 }
 
-static int read_credentials(ddb_store *s, sb_box *box)
+static int read_credentials(sb_ddb_store *s, sb_box *box)
 {
 	const char *key = env("AWS_ACCESS_KEY_ID");
 	const char *secret = env("AWS_SECRET_ACCESS_KEY");
@@ -492,7 +492,7 @@ static int read_credentials(ddb_store *s, sb_box *box)
 
 static int ddb_open(sb_store **out, sb_uri *uri, sb_box *box)
 {
-	ddb_store *s = calloc(1, sizeof(*s));
+	sb_ddb_store *s = calloc(1, sizeof(*s));
 	int rc;
 
 	*out = NULL;
@@ -518,11 +518,11 @@ static int ddb_open(sb_store **out, sb_uri *uri, sb_box *box)
 
 int sb_ddb_box_counters(sb_box *box, sb_ddb_counters *out, int reset)
 {
-	ddb_store *s;
+	sb_ddb_store *s;
 
 	if (!box || !box->bank_store || box->bank_store->ops != &ddb_store_ops)
 		return -1;
-	s = (ddb_store *)box->bank_store;
+	s = (sb_ddb_store *)box->bank_store;
 	if (out)
 		*out = s->counters;
 	if (reset)

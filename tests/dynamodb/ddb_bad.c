@@ -268,9 +268,9 @@ static void key_limits(const char *uri)
 		return;
 	char *bank = ddb_name("limits");
 	char *ledger = ddb_name("limits-ledger");
-	char *big = t_xmalloc(DDB_MAX_KEY_BYTES + 2);
-	memset(big, 'k', DDB_MAX_KEY_BYTES + 1);
-	big[DDB_MAX_KEY_BYTES + 1] = '\0';
+	char *big = t_xmalloc(SB_DDB_MAX_KEY_BYTES + 2);
+	memset(big, 'k', SB_DDB_MAX_KEY_BYTES + 1);
+	big[SB_DDB_MAX_KEY_BYTES + 1] = '\0';
 	const char *batch[] = { "fine-1", big };
 	sb_add_result ar = { 7, 7 };
 	/* One key over the limit: the batch is refused before any request. */
@@ -284,7 +284,7 @@ static void key_limits(const char *uri)
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, bank, NULL), SB_ENOTFOUND);
 	/* Exactly the limit works, as item and as id. */
-	big[DDB_MAX_KEY_BYTES] = '\0';
+	big[SB_DDB_MAX_KEY_BYTES] = '\0';
 	const char *ok[] = { "fine-1", big };
 	CHECK_RC(box, sb_box_add(&ar, box, bank, ok, 2), SB_OK);
 	CHECK(box, ar.added == 2);
@@ -306,7 +306,7 @@ static void key_limits(const char *uri)
 	CHECK(box, it && strcmp(sb_item_value(it), "m1") == 0);
 	sb_item_free(it);
 	it = NULL;
-	big[DDB_MAX_KEY_BYTES] = 'k';
+	big[SB_DDB_MAX_KEY_BYTES] = 'k';
 	sb_ddb_box_counters(box, &c0, 0);
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, big), SB_EINVALID);
 	sb_ddb_box_counters(box, &c1, 0);
@@ -348,7 +348,7 @@ static void hostile(const char *uri)
 	}
 	/* "sbh.<hash>" as a name is hashed too: it cannot land on the table
 	 * of the name it hashes. */
-	ddb_store *s = ddb_store_of(box);
+	sb_ddb_store *s = ddb_store_of(box);
 	char hex[65], *fake, *t1 = NULL, *t2 = NULL;
 	sb_ddb_sha256_hex("a b", 3, hex);
 	fake = t_xasprintf("sbh.%s", hex);

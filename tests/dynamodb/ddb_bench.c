@@ -48,7 +48,7 @@ static void *run(void *p)
 	uint64_t n = 0;
 	if (!box)
 		return NULL;
-	ddb_store *s = ddb_store_of(box);
+	sb_ddb_store *s = ddb_store_of(box);
 	char *lt = NULL;
 	sb_ddb_table(s, &lt, s->ledger_prefix, ledger, "");
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {

@@ -49,9 +49,9 @@ static inline sb_box *ddb_open_uri(const char *uri, sb_protocol proto)
 }
 
 /* The store under a box (the tests link the static library). */
-static inline ddb_store *ddb_store_of(sb_box *box)
+static inline sb_ddb_store *ddb_store_of(sb_box *box)
 {
-	return (ddb_store *)box->bank_store;
+	return (sb_ddb_store *)box->bank_store;
 }
 
 typedef struct {
@@ -77,7 +77,7 @@ static inline int ddb_scan_table(sb_box *box, const char *table,
                                  int (*fn)(const cJSON *, void *),
                                  void *payload)
 {
-	ddb_store *s = ddb_store_of(box);
+	sb_ddb_store *s = ddb_store_of(box);
 	ddb_scan_cb c = { fn, payload };
 	cJSON *body = cJSON_CreateObject();
 	int rc;
