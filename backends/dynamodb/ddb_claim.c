@@ -42,19 +42,6 @@ static void request_token(sb_ddb_store *s, char out[33])
 	out[32] = '\0';
 }
 
-static cJSON *key_item(const char *item)
-{
-	cJSON *k = cJSON_CreateObject();
-	int ok = 1;
-
-	sb_ddb_add_s(k, "item", item, &ok);
-	if (!ok) {
-		cJSON_Delete(k);
-		return NULL;
-	}
-	return k;
-}
-
 /* The id's entry from the ledger (consistent), for the empty paths. */
 static int from_ledger(sb_item **out, sb_ddb_store *s, const char *table,
                        const char *dedup_id, const char *bank)
@@ -86,15 +73,14 @@ static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
 	cJSON *body = cJSON_CreateObject(), *req = cJSON_CreateObject();
 	cJSON *lreq = cJSON_CreateObject(), *hreq = cJSON_CreateObject();
 	cJSON *lkeys = cJSON_CreateArray(), *hkeys = cJSON_CreateArray();
-	cJSON *lkey = cJSON_CreateObject(), *resp = NULL;
+	cJSON *resp = NULL;
 	const cJSON *got, *lrows, *hrows, *left;
 	int ok = 1, rc;
 
-	sb_ddb_add_s(lkey, "deduplication_id", dedup_id, &ok);
-	sb_ddb_push(lkeys, lkey, &ok);
+	sb_ddb_push(lkeys, sb_ddb_key(SB_DDB_LEDGER_KEY, dedup_id), &ok);
 	sb_ddb_put(lreq, "Keys", lkeys, &ok);
 	sb_ddb_put(lreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
-	sb_ddb_push(hkeys, key_item(SB_DDB_GENERIC_MARK), &ok);
+	sb_ddb_push(hkeys, sb_ddb_key(SB_DDB_ITEM_KEY, SB_DDB_GENERIC_MARK), &ok);
 	sb_ddb_put(hreq, "Keys", hkeys, &ok);
 	sb_ddb_put(hreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
 	sb_ddb_put(req, ltable, lreq, &ok);
@@ -118,10 +104,8 @@ static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
 	left = cJSON_GetObjectItemCaseSensitive(resp, "UnprocessedKeys");
 	if (cJSON_GetArraySize(lrows) > 0) {
 		rc = sb_ddb_ledger_item(out, cJSON_GetArrayItem(lrows, 0), bank);
-		rc = rc == SB_ENOMEM ? sb_ddb_nomem(s, "claim")
-		     : rc ? sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: a "
-		                      "record of ledger table %s has no "
-		                      "item_string", ltable) : SB_OK;
+		if (rc)
+			rc = sb_ddb_bad_record(s, ltable, rc);
 	} else if (!cJSON_IsArray(lrows) || !cJSON_IsArray(hrows) ||
 	           cJSON_GetArraySize(left) > 0) {
 		rc = SB_ENOTFOUND; /* not a full answer: ask plainly */
@@ -145,8 +129,9 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	char crt[33];
 	int ok = 1, rc;
 
-	sb_ddb_push(acts, sb_ddb_action("Delete", avail, key_item(item),
-	            "attribute_exists(#i)", sb_ddb_names_item(), NULL), &ok);
+	sb_ddb_push(acts, sb_ddb_action("Delete", avail,
+	            sb_ddb_key(SB_DDB_ITEM_KEY, item), "attribute_exists(#i)",
+	            sb_ddb_names_item(), NULL), &ok);
 	sb_ddb_push(acts, sb_ddb_action("Put", held,
 	            sb_ddb_held_record(item, "assigned", token, now_ms),
 	            "attribute_not_exists(#i)", sb_ddb_names_item(), NULL),
@@ -154,7 +139,7 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	lput = sb_ddb_action("Put", ltable,
 	                     sb_ddb_ledger_record(dedup_id, bank, item),
 	                     "attribute_not_exists(#d)",
-	                     sb_ddb_names("#d", "deduplication_id", NULL, NULL),
+	                     sb_ddb_names("#d", SB_DDB_LEDGER_KEY, NULL, NULL),
 	                     NULL);
 	if (lput)
 		sb_ddb_add_str(cJSON_GetObjectItemCaseSensitive(lput, "Put"),
@@ -181,31 +166,18 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	if (code && strcmp(code, "ConditionalCheckFailed") == 0) {
 		/* The id holds an item: the reason carries its record. */
 		const cJSON *old = cJSON_GetObjectItemCaseSensitive(reason, "Item");
-		if (cJSON_IsObject(old))
-			rc = sb_ddb_ledger_item(out, old, bank);
-		else
+		if (!cJSON_IsObject(old))
 			rc = from_ledger(out, s, ltable, dedup_id, bank);
+		else if ((rc = sb_ddb_ledger_item(out, old, bank)))
+			rc = sb_ddb_bad_record(s, ltable, rc);
 		cJSON_Delete(err);
-		if (rc == SB_ENOMEM)
-			return sb_ddb_nomem(s, "claim");
-		if (rc == SB_EBACKEND)
-			return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: a "
-			                 "record of ledger table %s has no "
-			                 "item_string", ltable);
 		return rc;
 	}
 	/* The item's conditions failed: taken by another client, or (held
 	 * known, still in T) an issued code that a plain put of the original
 	 * library re-loaded: take it out of T again, so that no client of the
 	 * original hands it out a second time. */
-	{
-		const char *c0, *c1;
-		sb_ddb_reason(err, 0, &c0);
-		sb_ddb_reason(err, 1, &c1);
-		if (c1 && strcmp(c1, "ConditionalCheckFailed") == 0 &&
-		    !(c0 && strcmp(c0, "ConditionalCheckFailed") == 0))
-			sb_ddb_unresurrect(s, avail, item);
-	}
+	sb_ddb_unresurrect(s, err, avail, item);
 	cJSON_Delete(err);
 	return SB_EMPTY;
 }
@@ -240,18 +212,14 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 			if (rc == SB_ENOTFOUND)
 				rc = from_ledger(out, s, ltable, dedup_id, bank);
 			if (rc == SB_ENOTFOUND)
-				rc = missing ? sb_seterr(base->box, SB_ENOTFOUND,
-				                         "bank '%s' does not exist "
-				                         "(no DynamoDB table for it "
-				                         "at %s)", bank, s->where)
-				             : SB_EMPTY;
+				rc = missing ? sb_ddb_no_bank(s, bank) : SB_EMPTY;
 			break;
 		}
 		if (rc)
 			break;
 		rc = SB_EMPTY;
 		cJSON_ArrayForEach(c, cands) {
-			const char *item = sb_ddb_get_s(c, "item");
+			const char *item = sb_ddb_get_s(c, SB_DDB_ITEM_KEY);
 			if (!item)
 				continue;
 			rc = try_item(out, s, avail, held, ltable, bank, item,
@@ -262,13 +230,16 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 				made = 1;
 				sb_ddb_table_forget(s, held);
 				sb_ddb_table_forget(s, ltable);
-				if ((rc = sb_ddb_ensure_table(s, held, "item")) ||
+				if ((rc = sb_ddb_ensure_table(s, held,
+				                              SB_DDB_ITEM_KEY)) ||
 				    (rc = sb_ddb_ensure_table(s, ltable,
-				                              "deduplication_id")))
+				                              SB_DDB_LEDGER_KEY)))
 					break;
 				rc = try_item(out, s, avail, held, ltable, bank,
 				              item, dedup_id, token, now_ms);
 			}
+			if (rc == SB_DDB_NOTABLE) /* made or found just now */
+				rc = sb_ddb_table_gone(s);
 			if (rc != SB_EMPTY || empty < 0)
 				break; /* done, or stale left-overs: rescan */
 		}
@@ -282,14 +253,12 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		if (rc != SB_EMPTY)
 			break;
 	}
-	if (rc == SB_DDB_NOTABLE)
-		rc = SB_EBACKEND;
 	if (rc == SB_EMPTY && round == MAX_ROUNDS)
 		rc = sb_seterr(base->box, SB_EBUSY, "DynamoDB: bank '%s' at %s: "
 		               "every candidate was taken by others %d times in "
 		               "a row", bank, s->where, MAX_ROUNDS);
 out:
-	if (rc == SB_OK || rc == SB_EMPTY || rc == SB_EMPTY_SETTLED)
+	if (rc == SB_EMPTY || rc == SB_EMPTY_SETTLED)
 		sb_clearerr(base->box);
 	free(avail);
 	free(held);

@@ -92,12 +92,7 @@ int sb_ddb_http_init(sb_ddb_store *s)
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers_base);
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 */
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS,
-	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	return SB_OK;
 }
@@ -379,7 +374,6 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 				curl_easy_getinfo(s->curl,
 				                  CURLINFO_RESPONSE_CODE, &status);
 		}
-		s->http_status = status;
 		rc = sb_ddb_answer(out, s, s->resp, s->resp_len, status, op,
 		                   what, &retry);
 		if (!retry || attempt >= s->max_retries)

@@ -37,6 +37,19 @@ cJSON *sb_ddb_n(int64_t v)
 	return o;
 }
 
+cJSON *sb_ddb_key(const char *name, const char *v)
+{
+	cJSON *k = cJSON_CreateObject();
+	int ok = 1;
+
+	sb_ddb_add_s(k, name, v, &ok);
+	if (!ok) {
+		cJSON_Delete(k);
+		return NULL;
+	}
+	return k;
+}
+
 /* obj[name] = child; a NULL child or a failed add clears *ok (and frees
  * the child), so a request with a missing part is never sent: callers
  * build the whole tree, then check ok once. */

@@ -47,13 +47,13 @@ int main(void)
 	/* Three conflicts, then the transaction goes through. */
 	sb_ddb_counters c;
 	sb_item *it = NULL;
-	sb_ddb_box_counters(box, NULL, 1);
+	ddb_box_counters(box, NULL, 1);
 	arm(SB_DDB_FAULT_CONFLICT, 3);
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "a"), SB_OK);
 	CHECK(box, it && sb_item_is_new(it));
 	sb_item_free(it);
 	it = NULL;
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, c.retries == 3 && fail_seen == 4, "retries %llu, passes %d",
 	       (unsigned long long)c.retries, fail_seen);
 	CHECKF(box, c.max_sleep_ms <= 40 && c.sleep_ms <= 3 * 40,
@@ -71,7 +71,7 @@ int main(void)
 	CHECK(box, it == NULL);
 	CHECKF(box, t_contains(sb_box_errmsg(box), "conflict"), "'%s'",
 	       sb_box_errmsg(box));
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, c.retries == 6 && fail_seen == 7, "retries %llu, passes %d",
 	       (unsigned long long)c.retries, fail_seen);
 	CHECKF(box, c.max_sleep_ms <= 40, "longest backoff %llu ms",
@@ -83,11 +83,11 @@ int main(void)
 	CHECK_RC(box, sb_box_lookup(&it, box, ledger, "b"), SB_ENOTFOUND);
 
 	/* Throttling on any request (here the stats scans). */
-	sb_ddb_box_counters(box, NULL, 1);
+	ddb_box_counters(box, NULL, 1);
 	arm(SB_DDB_FAULT_THROTTLE, 4);
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
 	CHECK(box, st.available == 2 && st.assigned == 1);
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, c.retries == 4, "retries %llu", (unsigned long long)c.retries);
 	arm(SB_DDB_FAULT_THROTTLE, -1);
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_EBUSY);
@@ -102,7 +102,7 @@ int main(void)
 		CHECK_RC(gbox, sb_box_fetch(&it, gbox, bank, ledger, "c"), SB_OK);
 		sb_item_free(it);
 		it = NULL;
-		sb_ddb_box_counters(gbox, &c, 0);
+		ddb_box_counters(gbox, &c, 0);
 		CHECKF(gbox, c.retries == 2, "retries %llu",
 		       (unsigned long long)c.retries);
 		sb_box_close(gbox);
@@ -113,10 +113,10 @@ int main(void)
 
 	/* Backoff itself: many attempts never sleep past the cap. */
 	sb_ddb_store *s = ddb_store_of(box);
-	sb_ddb_box_counters(box, NULL, 1);
+	ddb_box_counters(box, NULL, 1);
 	for (int a = 0; a < 30; a++)
 		sb_ddb_backoff(s, a);
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, c.max_sleep_ms <= 40 && c.sleep_ms > 0,
 	       "30 backoffs: longest %llu ms, total %llu ms",
 	       (unsigned long long)c.max_sleep_ms,

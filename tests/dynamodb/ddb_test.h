@@ -6,6 +6,7 @@
 
 #include "../common/tcommon.h"
 #include "backends/dynamodb/ddb_private.h"
+#include "internal.h" /* struct sb_box: the store under a box */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,14 @@ static inline sb_box *ddb_open_uri(const char *uri, sb_protocol proto)
 static inline sb_ddb_store *ddb_store_of(sb_box *box)
 {
 	return (sb_ddb_store *)box->bank_store;
+}
+
+/* The counters of a box's bank store (ddb_testing.h): -1 if it is not a
+ * DynamoDB store. */
+static inline int ddb_box_counters(sb_box *box, sb_ddb_counters *out,
+                                   int reset)
+{
+	return sb_ddb_store_counters(box->bank_store, out, reset);
 }
 
 typedef struct {

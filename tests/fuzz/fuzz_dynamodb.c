@@ -9,7 +9,7 @@
  * pure body -> result step of every request); the others run one bank or
  * ledger operation of the backend against a store whose requests are
  * answered, in order, from the input (sb_ddb_store.replay): no network.
- * Checked: results are sb_error codes (no internal DDB_* code leaks), an
+ * Checked: results are sb_error codes (no private SB_DDB_* result leaks), an
  * item comes back exactly when the contract says, every error has a
  * message; and, by the sanitizers, no bad access and no leak. */
 #include "ddb_private.h"
