@@ -10,104 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY "item"
-
-static int no_bank(ddb_store *s, const char *bank)
-{
-	return sb_seterr(s->base.box, SB_ENOTFOUND, "bank '%s' does not exist "
-	                 "(no DynamoDB table for it at %s)", bank, s->where);
-}
-
-/* {"item": {"S": v}} */
-static cJSON *key_of(const char *item)
-{
-	cJSON *k = cJSON_CreateObject();
-	int ok = 1;
-
-	sb_ddb_add_s(k, KEY, item, &ok);
-	if (!ok) {
-		cJSON_Delete(k);
-		return NULL;
-	}
-	return k;
-}
-
-/* One transaction action: {"<kind>": {TableName, Key|Item, Condition...}}.
- * @p values may be NULL. Takes ownership of @p key_or_item and values. */
-cJSON *sb_ddb_action(const char *kind, const char *table, cJSON *key_or_item,
-                     const char *cond, cJSON *names, cJSON *values)
-{
-	cJSON *a = cJSON_CreateObject(), *in = cJSON_CreateObject();
-	int ok = 1;
-
-	sb_ddb_add_str(in, "TableName", table, &ok);
-	sb_ddb_put(in, strcmp(kind, "Put") == 0 ? "Item" : "Key", key_or_item,
-	           &ok);
-	if (cond) {
-		sb_ddb_add_str(in, "ConditionExpression", cond, &ok);
-		sb_ddb_put(in, "ExpressionAttributeNames", names, &ok);
-		if (values)
-			sb_ddb_put(in, "ExpressionAttributeValues", values, &ok);
-	} else {
-		cJSON_Delete(names);
-		cJSON_Delete(values);
-	}
-	sb_ddb_put(a, kind, in, &ok);
-	if (!ok) {
-		cJSON_Delete(a);
-		return NULL;
-	}
-	return a;
-}
-
-/* The held record of a reservation or an assignment. */
-cJSON *sb_ddb_held_record(const char *item, const char *state,
-                          const char *token, int64_t since_ms)
-{
-	cJSON *o = cJSON_CreateObject();
-	int ok = 1;
-
-	sb_ddb_add_s(o, KEY, item, &ok);
-	sb_ddb_add_s(o, "state", state, &ok);
-	sb_ddb_add_s(o, "token", token, &ok);
-	sb_ddb_put(o, "since", sb_ddb_n(since_ms), &ok);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
-cJSON *sb_ddb_names_item(void)
-{
-	return sb_ddb_names("#i", KEY, NULL, NULL);
-}
-
-/* Send a TransactWriteItems; DDB_CANCELED leaves the reasons in *err. */
-int sb_ddb_transact(cJSON **err, ddb_store *s, cJSON *actions,
-                    const char *token, const char *what)
-{
-	cJSON *body = cJSON_CreateObject(), *resp = NULL;
-	int ok = 1, rc;
-
-	*err = NULL;
-	sb_ddb_put(body, "TransactItems", actions, &ok);
-	if (token)
-		sb_ddb_add_str(body, "ClientRequestToken", token, &ok);
-	if (!ok) {
-		cJSON_Delete(body);
-		return sb_ddb_nomem(s, what);
-	}
-	rc = sb_ddb_call(&resp, s, "TransactWriteItems", body, what);
-	cJSON_Delete(body);
-	if (rc == DDB_CANCELED) {
-		*err = resp;
-		return rc;
-	}
-	cJSON_Delete(resp);
-	return rc;
-}
-
 /* ------------------------------------------------------------ add */
 
 static int cmp_str(const void *a, const void *b)
@@ -137,9 +39,9 @@ static const char **distinct(const char *const *items, size_t n, size_t *m,
 /* Add v[0..n) (distinct): per item a ConditionCheck that T.held does not
  * know it and a conditional Put into T. The conditions that fail name
  * the items to skip; the rest is sent again without them. */
-#define ADD_CHUNK (DDB_TRANSACT_MAX / 2)
+#define ADD_CHUNK (SB_DDB_TRANSACT_MAX / 2)
 
-static int add_chunk(uint64_t *added, uint64_t *skipped, ddb_store *s,
+static int add_chunk(uint64_t *added, uint64_t *skipped, sb_ddb_store *s,
                      const char *avail, const char *held, const char **v,
                      size_t n)
 {
@@ -159,9 +61,11 @@ static int add_chunk(uint64_t *added, uint64_t *skipped, ddb_store *s,
 				continue;
 			map[k++] = i;
 			sb_ddb_push(acts, sb_ddb_action("ConditionCheck", held,
-			            key_of(v[i]), "attribute_not_exists(#i)",
+			            sb_ddb_key(SB_DDB_ITEM_KEY, v[i]),
+			            "attribute_not_exists(#i)",
 			            sb_ddb_names_item(), NULL), &ok);
-			sb_ddb_push(acts, sb_ddb_action("Put", avail, key_of(v[i]),
+			sb_ddb_push(acts, sb_ddb_action("Put", avail,
+			            sb_ddb_key(SB_DDB_ITEM_KEY, v[i]),
 			            "attribute_not_exists(#i)",
 			            sb_ddb_names_item(), NULL), &ok);
 		}
@@ -179,7 +83,9 @@ static int add_chunk(uint64_t *added, uint64_t *skipped, ddb_store *s,
 			*added += k;
 			break;
 		}
-		if (rc != DDB_CANCELED)
+		if (rc == SB_DDB_NOTABLE) /* the tables were just made */
+			rc = sb_ddb_table_gone(s);
+		if (rc != SB_DDB_CANCELED)
 			break;
 		for (i = 0; i < 2 * k; i++) {
 			sb_ddb_reason(err, (int)i, &code);
@@ -203,16 +109,10 @@ static int add_chunk(uint64_t *added, uint64_t *skipped, ddb_store *s,
 	return rc;
 }
 
-int sb_ddb_bank_ensure(ddb_store *s, const char *avail, const char *held)
-{
-	int rc = sb_ddb_ensure_table(s, avail, KEY);
-	return rc ? rc : sb_ddb_ensure_table(s, held, KEY);
-}
-
 static int bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
                     const char *bank, const char *const *items, size_t n)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	const char **v = NULL;
 	size_t m = 0, i;
@@ -237,169 +137,11 @@ static int bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 	for (i = 0; rc == SB_OK && i < m; i += ADD_CHUNK)
 		rc = add_chunk(added, skipped, s, avail, held, v + i,
 		               m - i < ADD_CHUNK ? m - i : ADD_CHUNK);
-	if (rc == SB_OK)
-		sb_clearerr(base->box);
 out:
 	free(v);
 	free(avail);
 	free(held);
 	return rc;
-}
-
-/* ------------------------------------------------------------ candidates */
-
-static int scan_page(cJSON **items, ddb_store *s, const char *table,
-                     int segment, int total)
-{
-	cJSON *body = cJSON_CreateObject(), *resp = NULL;
-	int ok = 1, rc;
-
-	*items = NULL;
-	sb_ddb_add_str(body, "TableName", table, &ok);
-	sb_ddb_add_num(body, "Limit", s->scan_limit, &ok);
-	sb_ddb_add_str(body, "ProjectionExpression", "#i", &ok);
-	sb_ddb_put(body, "ExpressionAttributeNames", sb_ddb_names_item(), &ok);
-	if (total > 1) {
-		sb_ddb_add_num(body, "Segment", segment, &ok);
-		sb_ddb_add_num(body, "TotalSegments", total, &ok);
-	}
-	if (!ok) {
-		cJSON_Delete(body);
-		return sb_ddb_nomem(s, "Scan");
-	}
-	rc = sb_ddb_call(&resp, s, "Scan", body, table);
-	cJSON_Delete(body);
-	if (rc)
-		return rc;
-	*items = cJSON_DetachItemFromObjectCaseSensitive(resp, "Items");
-	cJSON_Delete(resp);
-	if (!cJSON_IsArray(*items)) {
-		cJSON_Delete(*items);
-		*items = NULL;
-		return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB Scan of %s: "
-		                 "no Items in the answer", table);
-	}
-	return SB_OK;
-}
-
-void sb_ddb_drop_candidates(ddb_store *s)
-{
-	cJSON_Delete(s->cand);
-	s->cand = NULL;
-	free(s->cand_table);
-	s->cand_table = NULL;
-}
-
-void sb_ddb_keep_candidates(ddb_store *s, const char *table, cJSON *items,
-                            cJSON *from)
-{
-	cJSON *keep, *next;
-
-	sb_ddb_drop_candidates(s);
-	if (!from || !(keep = cJSON_CreateArray()) ||
-	    !(s->cand_table = strdup(table))) {
-		if (from)
-			cJSON_Delete(keep);
-		cJSON_Delete(items);
-		return;
-	}
-	for (; from; from = next) {
-		next = from->next;
-		cJSON_AddItemToArray(keep, cJSON_DetachItemViaPointer(items, from));
-	}
-	cJSON_Delete(items);
-	s->cand = keep;
-	s->cand_ms = sb_now_ms();
-}
-
-/* Clients that read the same page should not try its items in the same
- * order. */
-static void shuffle(ddb_store *s, cJSON *arr)
-{
-	cJSON *v[1000], *c;
-	int n = 0, i;
-
-	cJSON_ArrayForEach(c, arr)
-		if (n < 1000)
-			v[n++] = c;
-	for (i = n - 1; i > 0; i--) {
-		int k = (int)(sb_ddb_rand(s) % (uint32_t)(i + 1));
-		cJSON *t = v[i];
-		v[i] = v[k];
-		v[k] = t;
-	}
-	for (i = 0; i < n; i++)
-		cJSON_DetachItemViaPointer(arr, v[i]);
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, v[i]);
-}
-
-/* Candidates from a random segment, so that clients spread over the
- * table instead of fighting over its first page. The number of segments
- * adapts: full pages double it, an empty segment cuts it, and an empty
- * segment is followed by a whole-table page, whose emptiness proves the
- * bank empty (the table holds available items only). Left-overs of the
- * last page (under half a second old) come first; then *empty is -1, and
- * the caller rescans at the first of them that is gone (others are busy
- * on that page: a Scan is cheaper than failed transactions). */
-int sb_ddb_scan_candidates(ddb_store *s, cJSON **items, const char *table,
-                           int *empty)
-{
-	int total = s->scan_segments, rc;
-
-	*empty = 0;
-	if (s->cand && s->cand_table && strcmp(s->cand_table, table) == 0 &&
-	    cJSON_GetArraySize(s->cand) > 0 &&
-	    sb_now_ms() - s->cand_ms < 500) {
-		*items = s->cand;
-		s->cand = NULL;
-		sb_ddb_drop_candidates(s);
-		*empty = -1; /* from the cache: see sb_ddb_scan_candidates */
-		return SB_OK;
-	}
-	sb_ddb_drop_candidates(s);
-	rc = scan_page(items, s, table, total > 1
-	               ? (int)(sb_ddb_rand(s) % (uint32_t)total) : 0, total);
-	if (rc)
-		return rc;
-	shuffle(s, *items);
-	if (cJSON_GetArraySize(*items) >= s->scan_limit) {
-		if (s->scan_segments < 64)
-			s->scan_segments *= 2;
-		return SB_OK;
-	}
-	if (cJSON_GetArraySize(*items) > 0)
-		return SB_OK;
-	s->scan_segments = total > 4 ? total / 4 : 1;
-	if (total > 1) {
-		cJSON_Delete(*items);
-		if ((rc = scan_page(items, s, table, 0, 1)))
-			return rc;
-	}
-	*empty = cJSON_GetArraySize(*items) == 0;
-	/* Sold out: later claims look at the whole table at once, so the
-	 * crowd that keeps asking pays one Scan each, not two. */
-	if (*empty)
-		s->scan_segments = 1;
-	return SB_OK;
-}
-
-/* Delete an issued item that reappeared in T (see ddb_claim.c). Best
- * effort: the item stays refused by the held condition either way. */
-void sb_ddb_unresurrect(ddb_store *s, const char *avail, const char *item)
-{
-	cJSON *body = cJSON_CreateObject(), *resp = NULL;
-	char keep[SB_ERRMSG_SIZE];
-	int ok = 1;
-
-	memcpy(keep, s->base.box->errmsg, sizeof(keep));
-	sb_ddb_add_str(body, "TableName", avail, &ok);
-	sb_ddb_put(body, "Key", key_of(item), &ok);
-	if (ok)
-		(void)sb_ddb_call(&resp, s, "DeleteItem", body, avail);
-	cJSON_Delete(body);
-	cJSON_Delete(resp);
-	memcpy(s->base.box->errmsg, keep, sizeof(keep));
 }
 
 /* ------------------------------------------------------------ take */
@@ -408,7 +150,7 @@ void sb_ddb_unresurrect(ddb_store *s, const char *avail, const char *item)
  * table, which tells fused claims at sell-out that reservations may exist
  * (see ddb_private.h). Put once per store and table (re-putting it is
  * harmless); never removed. */
-static int mark_generic(ddb_store *s, const char *avail, const char *held,
+static int mark_generic(sb_ddb_store *s, const char *avail, const char *held,
                         const char *bank)
 {
 	cJSON *body, *rec;
@@ -416,19 +158,19 @@ static int mark_generic(ddb_store *s, const char *avail, const char *held,
 	unsigned int i;
 	int ok = 1, rc, attempt;
 
-	for (i = 0; i < DDB_TABLE_CACHE; i++)
+	for (i = 0; i < SB_DDB_TABLE_CACHE; i++)
 		if (s->marked[i] && strcmp(s->marked[i], held) == 0)
 			return SB_OK;
 	/* No bank, no marker (nor a held table made for nothing). */
 	if ((rc = sb_ddb_table_exists(s, avail)) != 1)
-		return rc == 0 ? no_bank(s, bank) : rc;
+		return rc == 0 ? sb_ddb_no_bank(s, bank) : rc;
 	for (attempt = 0; attempt < 2; attempt++) {
 		cJSON *resp = NULL;
 
 		body = cJSON_CreateObject();
 		rec = cJSON_CreateObject();
-		sb_ddb_add_s(rec, KEY, DDB_GENERIC_MARK, &ok);
-		sb_ddb_add_s(rec, "state", DDB_GENERIC_STATE, &ok);
+		sb_ddb_add_s(rec, SB_DDB_ITEM_KEY, SB_DDB_GENERIC_MARK, &ok);
+		sb_ddb_add_s(rec, "state", SB_DDB_GENERIC_STATE, &ok);
 		sb_ddb_add_str(body, "TableName", held, &ok);
 		sb_ddb_put(body, "Item", rec, &ok);
 		if (!ok) {
@@ -438,27 +180,29 @@ static int mark_generic(ddb_store *s, const char *avail, const char *held,
 		rc = sb_ddb_call(&resp, s, "PutItem", body, held);
 		cJSON_Delete(body);
 		cJSON_Delete(resp);
-		if (rc != DDB_NOTABLE || attempt > 0)
+		if (rc != SB_DDB_NOTABLE || attempt > 0)
 			break;
 		/* A bank of the original: no held table yet. */
 		sb_ddb_table_forget(s, held);
-		if ((rc = sb_ddb_ensure_table(s, held, KEY)))
+		if ((rc = sb_ddb_ensure_table(s, held, SB_DDB_ITEM_KEY)))
 			return rc;
 	}
+	if (rc == SB_DDB_NOTABLE) /* the held table was just made */
+		rc = sb_ddb_table_gone(s);
 	if (rc)
-		return rc == DDB_NOTABLE ? SB_EBACKEND : rc;
+		return rc;
 	if (!(copy = strdup(held)))
 		return sb_ddb_nomem(s, "take");
 	free(s->marked[s->marked_next]);
 	s->marked[s->marked_next] = copy;
-	s->marked_next = (s->marked_next + 1) % DDB_TABLE_CACHE;
+	s->marked_next = (s->marked_next + 1) % SB_DDB_TABLE_CACHE;
 	return SB_OK;
 }
 
 static int bank_take(sb_item **out, sb_store *base, const char *bank,
                      const char *token, int64_t now_ms)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	int rc, round, created = 0;
 
@@ -472,8 +216,8 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 		int empty = 0;
 
 		rc = sb_ddb_scan_candidates(s, &cands, avail, &empty);
-		if (rc == DDB_NOTABLE) {
-			rc = no_bank(s, bank);
+		if (rc == SB_DDB_NOTABLE) {
+			rc = sb_ddb_no_bank(s, bank);
 			break;
 		}
 		if (rc)
@@ -485,7 +229,7 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 		}
 		rc = SB_EMPTY;
 		cJSON_ArrayForEach(c, cands) {
-			const char *item = sb_ddb_get_s(c, KEY);
+			const char *item = sb_ddb_get_s(c, SB_DDB_ITEM_KEY);
 			cJSON *acts = cJSON_CreateArray(), *err = NULL;
 			int ok = 1;
 
@@ -494,8 +238,9 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 				continue;
 			}
 			sb_ddb_push(acts, sb_ddb_action("Delete", avail,
-			            key_of(item), "attribute_exists(#i)",
-			            sb_ddb_names_item(), NULL), &ok);
+			            sb_ddb_key(SB_DDB_ITEM_KEY, item),
+			            "attribute_exists(#i)", sb_ddb_names_item(),
+			            NULL), &ok);
 			sb_ddb_push(acts, sb_ddb_action("Put", held,
 			            sb_ddb_held_record(item, "reserved", token,
 			                               now_ms),
@@ -507,23 +252,22 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 				break;
 			}
 			rc = sb_ddb_transact(&err, s, acts, NULL, avail);
-			if (rc == DDB_NOTABLE && !created) {
+			if (rc == SB_DDB_NOTABLE && !created) {
 				/* A table of the original: no held table yet. */
 				created = 1;
 				sb_ddb_table_forget(s, held);
-				rc = sb_ddb_ensure_table(s, held, KEY);
+				rc = sb_ddb_ensure_table(s, held, SB_DDB_ITEM_KEY);
 				if (rc)
 					break;
 				rc = SB_EMPTY; /* rescan */
 				break;
 			}
-			if (rc == DDB_CANCELED) {
-				const char *c0, *c1;
-				sb_ddb_reason(err, 0, &c0);
-				sb_ddb_reason(err, 1, &c1);
-				if (c1 && !strcmp(c1, "ConditionalCheckFailed") &&
-				    !(c0 && !strcmp(c0, "ConditionalCheckFailed")))
-					sb_ddb_unresurrect(s, avail, item);
+			if (rc == SB_DDB_NOTABLE) {
+				rc = sb_ddb_table_gone(s);
+				break;
+			}
+			if (rc == SB_DDB_CANCELED) {
+				sb_ddb_unresurrect(s, err, avail, item);
 				cJSON_Delete(err);
 				rc = SB_EMPTY; /* taken by another: next one */
 				if (empty < 0)
@@ -542,10 +286,8 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 		if (rc != SB_EMPTY)
 			break;
 	}
-	if (rc == DDB_NOTABLE)
-		rc = SB_EBACKEND;
 done:
-	if (rc == SB_OK || rc == SB_EMPTY)
+	if (rc == SB_EMPTY)
 		sb_clearerr(base->box);
 	free(avail);
 	free(held);
@@ -575,7 +317,7 @@ static cJSON *token_values(const char *token, int with_reserved,
 static int bank_settle(sb_store *base, const char *bank, const char *item,
                        const char *token)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
 	char *avail = NULL, *held = NULL;
 	int ok = 1, rc;
@@ -585,7 +327,7 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
 		return rc;
 	}
 	sb_ddb_add_str(body, "TableName", held, &ok);
-	sb_ddb_put(body, "Key", key_of(item), &ok);
+	sb_ddb_put(body, "Key", sb_ddb_key(SB_DDB_ITEM_KEY, item), &ok);
 	sb_ddb_add_str(body, "UpdateExpression", "SET #s = :a", &ok);
 	sb_ddb_add_str(body, "ConditionExpression",
 	               "#t = :t AND (#s = :r OR #s = :a)", &ok);
@@ -597,7 +339,7 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
 	        : sb_ddb_nomem(s, "settle");
 	cJSON_Delete(body);
 	cJSON_Delete(resp);
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		rc = sb_seterr(s->base.box, SB_ECONFLICT, "item not reserved: "
 		               "table %s does not exist", held);
 	if (rc == SB_ECONFLICT)
@@ -614,7 +356,7 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
 static int bank_put_back(sb_store *base, const char *bank, const char *item,
                          const char *token)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	cJSON *acts, *err = NULL, *names;
 	int ok = 1, rc;
@@ -623,19 +365,17 @@ static int bank_put_back(sb_store *base, const char *bank, const char *item,
 		return rc;
 	acts = cJSON_CreateArray();
 	names = sb_ddb_names("#s", "state", "#t", "token");
-	sb_ddb_push(acts, sb_ddb_action("Delete", held, key_of(item),
-	            "#t = :t AND #s = :r", names, token_values(token, 1, 0)),
-	            &ok);
-	sb_ddb_push(acts, sb_ddb_action("Put", avail, key_of(item), NULL, NULL,
-	                                NULL), &ok);
+	sb_ddb_push(acts, sb_ddb_action("Delete", held,
+	            sb_ddb_key(SB_DDB_ITEM_KEY, item), "#t = :t AND #s = :r",
+	            names, token_values(token, 1, 0)), &ok);
+	sb_ddb_push(acts, sb_ddb_action("Put", avail,
+	            sb_ddb_key(SB_DDB_ITEM_KEY, item), NULL, NULL, NULL), &ok);
 	rc = ok ? sb_ddb_transact(&err, s, acts, NULL, avail)
 	        : (cJSON_Delete(acts), sb_ddb_nomem(s, "put back"));
 	cJSON_Delete(err);
-	if (rc == DDB_CANCELED || rc == DDB_NOTABLE)
+	if (rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE)
 		rc = sb_seterr(s->base.box, SB_ECONFLICT, "item is not reserved "
 		               "with this token in bank '%s'", bank);
-	if (rc == SB_OK)
-		sb_clearerr(base->box);
 	free(avail);
 	free(held);
 	return rc;
@@ -657,7 +397,7 @@ static int state_page(const cJSON *resp, void *p)
 		const char *st = sb_ddb_get_s(it, "state");
 		if (st && strcmp(st, "reserved") == 0)
 			c->reserved++;
-		else if (!st || strcmp(st, DDB_GENERIC_STATE) != 0)
+		else if (!st || strcmp(st, SB_DDB_GENERIC_STATE) != 0)
 			c->assigned++; /* the marker row is no item */
 	}
 	return 0;
@@ -665,7 +405,7 @@ static int state_page(const cJSON *resp, void *p)
 
 static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	state_counts sc = { 0, 0 };
 	cJSON *body;
@@ -682,8 +422,8 @@ static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 	                          &out->available)
 	        : sb_ddb_nomem(s, "count");
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE) {
-		rc = no_bank(s, bank);
+	if (rc == SB_DDB_NOTABLE) {
+		rc = sb_ddb_no_bank(s, bank);
 		goto out;
 	}
 	if (rc)
@@ -697,12 +437,10 @@ static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 	rc = ok ? sb_ddb_scan_all(s, body, held, state_page, &sc)
 	        : sb_ddb_nomem(s, "count");
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		rc = SB_OK; /* the original's table: nothing taken by us yet */
 	out->reserved = sc.reserved;
 	out->assigned = sc.assigned;
-	if (rc == SB_OK)
-		sb_clearerr(base->box);
 out:
 	free(avail);
 	free(held);
@@ -725,7 +463,7 @@ static int resv_page(const cJSON *resp, void *p)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, items) {
-		const char *item = sb_ddb_get_s(it, KEY);
+		const char *item = sb_ddb_get_s(it, SB_DDB_ITEM_KEY);
 		const char *token = sb_ddb_get_s(it, "token");
 		int64_t since = 0;
 		int rc;
@@ -744,7 +482,7 @@ static int bank_reserved(sb_store *base, const char *bank,
                          int64_t older_than_ms, sb_reservation_cb cb,
                          void *payload)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	resv_ctx x = { older_than_ms, cb, payload, 0 };
 	cJSON *body, *vals;
@@ -764,12 +502,12 @@ static int bank_reserved(sb_store *base, const char *bank,
 	rc = ok ? sb_ddb_scan_all(s, body, held, resv_page, &x)
 	        : sb_ddb_nomem(s, "reserved");
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE) {
-		rc = sb_ddb_table_exists(s, avail);
-		rc = rc == 1 ? SB_OK : rc == 0 ? no_bank(s, bank) : rc;
-	}
-	if (rc == SB_OK || x.stopped)
+	if (x.stopped) /* the callback's value, whatever it is */
 		sb_clearerr(base->box);
+	else if (rc == SB_DDB_NOTABLE) {
+		rc = sb_ddb_table_exists(s, avail);
+		rc = rc == 1 ? SB_OK : rc == 0 ? sb_ddb_no_bank(s, bank) : rc;
+	}
 	free(avail);
 	free(held);
 	return rc;
@@ -777,7 +515,7 @@ static int bank_reserved(sb_store *base, const char *bank,
 
 static int bank_create(sb_store *base, const char *bank)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
 	int rc;
 

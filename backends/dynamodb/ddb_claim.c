@@ -26,7 +26,7 @@
  * so tokens come from the kernel's random source, not from the store's
  * jitter generator (two stores opened in the same second at the same
  * address would share its sequence). */
-static void request_token(ddb_store *s, char out[33])
+static void request_token(sb_ddb_store *s, char out[33])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char r[16];
@@ -42,21 +42,8 @@ static void request_token(ddb_store *s, char out[33])
 	out[32] = '\0';
 }
 
-static cJSON *key_item(const char *item)
-{
-	cJSON *k = cJSON_CreateObject();
-	int ok = 1;
-
-	sb_ddb_add_s(k, "item", item, &ok);
-	if (!ok) {
-		cJSON_Delete(k);
-		return NULL;
-	}
-	return k;
-}
-
 /* The id's entry from the ledger (consistent), for the empty paths. */
-static int from_ledger(sb_item **out, ddb_store *s, const char *table,
+static int from_ledger(sb_item **out, sb_ddb_store *s, const char *table,
                        const char *dedup_id, const char *bank)
 {
 	int rc = sb_ddb_ledger_get_table(out, s, table, dedup_id);
@@ -79,22 +66,21 @@ static int from_ledger(sb_item **out, ddb_store *s, const char *table,
  * SB_EMPTY (no entry; reservations may exist), SB_ENOTFOUND (no ledger
  * entry and the batch could not tell: a table is missing, or DynamoDB
  * left keys unprocessed; the plain GetItem then decides), or an error. */
-static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
+static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
                          const char *held, const char *dedup_id,
                          const char *bank)
 {
 	cJSON *body = cJSON_CreateObject(), *req = cJSON_CreateObject();
 	cJSON *lreq = cJSON_CreateObject(), *hreq = cJSON_CreateObject();
 	cJSON *lkeys = cJSON_CreateArray(), *hkeys = cJSON_CreateArray();
-	cJSON *lkey = cJSON_CreateObject(), *resp = NULL;
+	cJSON *resp = NULL;
 	const cJSON *got, *lrows, *hrows, *left;
 	int ok = 1, rc;
 
-	sb_ddb_add_s(lkey, "deduplication_id", dedup_id, &ok);
-	sb_ddb_push(lkeys, lkey, &ok);
+	sb_ddb_push(lkeys, sb_ddb_key(SB_DDB_LEDGER_KEY, dedup_id), &ok);
 	sb_ddb_put(lreq, "Keys", lkeys, &ok);
 	sb_ddb_put(lreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
-	sb_ddb_push(hkeys, key_item(DDB_GENERIC_MARK), &ok);
+	sb_ddb_push(hkeys, sb_ddb_key(SB_DDB_ITEM_KEY, SB_DDB_GENERIC_MARK), &ok);
 	sb_ddb_put(hreq, "Keys", hkeys, &ok);
 	sb_ddb_put(hreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
 	sb_ddb_put(req, ltable, lreq, &ok);
@@ -106,7 +92,7 @@ static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
 	}
 	rc = sb_ddb_call(&resp, s, "BatchGetItem", body, ltable);
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		sb_clearerr(s->base.box);
 		return SB_ENOTFOUND;
 	}
@@ -118,10 +104,8 @@ static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
 	left = cJSON_GetObjectItemCaseSensitive(resp, "UnprocessedKeys");
 	if (cJSON_GetArraySize(lrows) > 0) {
 		rc = sb_ddb_ledger_item(out, cJSON_GetArrayItem(lrows, 0), bank);
-		rc = rc == SB_ENOMEM ? sb_ddb_nomem(s, "claim")
-		     : rc ? sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: a "
-		                      "record of ledger table %s has no "
-		                      "item_string", ltable) : SB_OK;
+		if (rc)
+			rc = sb_ddb_bad_record(s, ltable, rc);
 	} else if (!cJSON_IsArray(lrows) || !cJSON_IsArray(hrows) ||
 	           cJSON_GetArraySize(left) > 0) {
 		rc = SB_ENOTFOUND; /* not a full answer: ask plainly */
@@ -133,8 +117,8 @@ static int empty_verdict(sb_item **out, ddb_store *s, const char *ltable,
 }
 
 /* One candidate. SB_OK (*out set, new or existing), SB_EMPTY (the item
- * went to someone else: next), DDB_NOTABLE, or an error. */
-static int try_item(sb_item **out, ddb_store *s, const char *avail,
+ * went to someone else: next), SB_DDB_NOTABLE, or an error. */
+static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
                     const char *held, const char *ltable, const char *bank,
                     const char *item, const char *dedup_id,
                     const char *token, int64_t now_ms)
@@ -145,8 +129,9 @@ static int try_item(sb_item **out, ddb_store *s, const char *avail,
 	char crt[33];
 	int ok = 1, rc;
 
-	sb_ddb_push(acts, sb_ddb_action("Delete", avail, key_item(item),
-	            "attribute_exists(#i)", sb_ddb_names_item(), NULL), &ok);
+	sb_ddb_push(acts, sb_ddb_action("Delete", avail,
+	            sb_ddb_key(SB_DDB_ITEM_KEY, item), "attribute_exists(#i)",
+	            sb_ddb_names_item(), NULL), &ok);
 	sb_ddb_push(acts, sb_ddb_action("Put", held,
 	            sb_ddb_held_record(item, "assigned", token, now_ms),
 	            "attribute_not_exists(#i)", sb_ddb_names_item(), NULL),
@@ -154,7 +139,7 @@ static int try_item(sb_item **out, ddb_store *s, const char *avail,
 	lput = sb_ddb_action("Put", ltable,
 	                     sb_ddb_ledger_record(dedup_id, bank, item),
 	                     "attribute_not_exists(#d)",
-	                     sb_ddb_names("#d", "deduplication_id", NULL, NULL),
+	                     sb_ddb_names("#d", SB_DDB_LEDGER_KEY, NULL, NULL),
 	                     NULL);
 	if (lput)
 		sb_ddb_add_str(cJSON_GetObjectItemCaseSensitive(lput, "Put"),
@@ -167,45 +152,32 @@ static int try_item(sb_item **out, ddb_store *s, const char *avail,
 	}
 	request_token(s, crt);
 	rc = sb_ddb_transact(&err, s, acts, crt, avail);
-	if (rc == SB_OK && sb_fault_point(s->base.box, DDB_FAULT_CLAIM_DONE))
+	if (rc == SB_OK && sb_fault_point(s->base.box, SB_DDB_FAULT_CLAIM_DONE))
 		return sb_seterr(s->base.box, SB_ERROR, "DynamoDB: claim: "
 		                 "injected fault at crash point '%s' "
-		                 "(committed)", DDB_FAULT_CLAIM_DONE);
+		                 "(committed)", SB_DDB_FAULT_CLAIM_DONE);
 	if (rc == SB_OK) {
 		*out = sb_item_new(item, bank, SB_ITEM_NEW);
 		return *out ? SB_OK : sb_ddb_nomem(s, "claim");
 	}
-	if (rc != DDB_CANCELED)
+	if (rc != SB_DDB_CANCELED)
 		return rc;
 	reason = sb_ddb_reason(err, 2, &code);
 	if (code && strcmp(code, "ConditionalCheckFailed") == 0) {
 		/* The id holds an item: the reason carries its record. */
 		const cJSON *old = cJSON_GetObjectItemCaseSensitive(reason, "Item");
-		if (cJSON_IsObject(old))
-			rc = sb_ddb_ledger_item(out, old, bank);
-		else
+		if (!cJSON_IsObject(old))
 			rc = from_ledger(out, s, ltable, dedup_id, bank);
+		else if ((rc = sb_ddb_ledger_item(out, old, bank)))
+			rc = sb_ddb_bad_record(s, ltable, rc);
 		cJSON_Delete(err);
-		if (rc == SB_ENOMEM)
-			return sb_ddb_nomem(s, "claim");
-		if (rc == SB_EBACKEND)
-			return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: a "
-			                 "record of ledger table %s has no "
-			                 "item_string", ltable);
 		return rc;
 	}
 	/* The item's conditions failed: taken by another client, or (held
 	 * known, still in T) an issued code that a plain put of the original
 	 * library re-loaded: take it out of T again, so that no client of the
 	 * original hands it out a second time. */
-	{
-		const char *c0, *c1;
-		sb_ddb_reason(err, 0, &c0);
-		sb_ddb_reason(err, 1, &c1);
-		if (c1 && strcmp(c1, "ConditionalCheckFailed") == 0 &&
-		    !(c0 && strcmp(c0, "ConditionalCheckFailed") == 0))
-			sb_ddb_unresurrect(s, avail, item);
-	}
+	sb_ddb_unresurrect(s, err, avail, item);
 	cJSON_Delete(err);
 	return SB_EMPTY;
 }
@@ -214,7 +186,7 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
                  const char *ledger, const char *dedup_id, const char *token,
                  int64_t now_ms)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL, *ltable = NULL;
 	int rc, round, made = 0;
 
@@ -229,8 +201,8 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		int empty = 0;
 
 		rc = sb_ddb_scan_candidates(s, &cands, avail, &empty);
-		if (rc == DDB_NOTABLE || (rc == SB_OK && empty > 0)) {
-			int missing = rc == DDB_NOTABLE;
+		if (rc == SB_DDB_NOTABLE || (rc == SB_OK && empty > 0)) {
+			int missing = rc == SB_DDB_NOTABLE;
 			cJSON_Delete(cands);
 			/* Looks empty: the ledger decides (law 3 at sell-out),
 			 * read with the marker when the bank exists. */
@@ -240,35 +212,34 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 			if (rc == SB_ENOTFOUND)
 				rc = from_ledger(out, s, ltable, dedup_id, bank);
 			if (rc == SB_ENOTFOUND)
-				rc = missing ? sb_seterr(base->box, SB_ENOTFOUND,
-				                         "bank '%s' does not exist "
-				                         "(no DynamoDB table for it "
-				                         "at %s)", bank, s->where)
-				             : SB_EMPTY;
+				rc = missing ? sb_ddb_no_bank(s, bank) : SB_EMPTY;
 			break;
 		}
 		if (rc)
 			break;
 		rc = SB_EMPTY;
 		cJSON_ArrayForEach(c, cands) {
-			const char *item = sb_ddb_get_s(c, "item");
+			const char *item = sb_ddb_get_s(c, SB_DDB_ITEM_KEY);
 			if (!item)
 				continue;
 			rc = try_item(out, s, avail, held, ltable, bank, item,
 			              dedup_id, token, now_ms);
-			if (rc == DDB_NOTABLE && !made) {
+			if (rc == SB_DDB_NOTABLE && !made) {
 				/* First claim on tables of the original, or on a
 				 * new ledger: make the missing tables, then retry. */
 				made = 1;
 				sb_ddb_table_forget(s, held);
 				sb_ddb_table_forget(s, ltable);
-				if ((rc = sb_ddb_ensure_table(s, held, "item")) ||
+				if ((rc = sb_ddb_ensure_table(s, held,
+				                              SB_DDB_ITEM_KEY)) ||
 				    (rc = sb_ddb_ensure_table(s, ltable,
-				                              "deduplication_id")))
+				                              SB_DDB_LEDGER_KEY)))
 					break;
 				rc = try_item(out, s, avail, held, ltable, bank,
 				              item, dedup_id, token, now_ms);
 			}
+			if (rc == SB_DDB_NOTABLE) /* made or found just now */
+				rc = sb_ddb_table_gone(s);
 			if (rc != SB_EMPTY || empty < 0)
 				break; /* done, or stale left-overs: rescan */
 		}
@@ -282,14 +253,12 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		if (rc != SB_EMPTY)
 			break;
 	}
-	if (rc == DDB_NOTABLE)
-		rc = SB_EBACKEND;
 	if (rc == SB_EMPTY && round == MAX_ROUNDS)
 		rc = sb_seterr(base->box, SB_EBUSY, "DynamoDB: bank '%s' at %s: "
 		               "every candidate was taken by others %d times in "
 		               "a row", bank, s->where, MAX_ROUNDS);
 out:
-	if (rc == SB_OK || rc == SB_EMPTY || rc == SB_EMPTY_SETTLED)
+	if (rc == SB_EMPTY || rc == SB_EMPTY_SETTLED)
 		sb_clearerr(base->box);
 	free(avail);
 	free(held);

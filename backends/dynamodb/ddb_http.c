@@ -22,7 +22,7 @@ static void global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-uint32_t sb_ddb_rand(ddb_store *s)
+uint32_t sb_ddb_rand(sb_ddb_store *s)
 {
 	uint32_t x = s->rng;
 	x ^= x << 13;
@@ -32,7 +32,7 @@ uint32_t sb_ddb_rand(ddb_store *s)
 }
 
 /* Full jitter: sleep a random time in [0, min(cap, base * 2^attempt)]. */
-void sb_ddb_backoff(ddb_store *s, int attempt)
+void sb_ddb_backoff(sb_ddb_store *s, int attempt)
 {
 	long ceil_ms = s->backoff_base_ms;
 	long ms;
@@ -54,7 +54,7 @@ void sb_ddb_backoff(ddb_store *s, int attempt)
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 {
-	ddb_store *s = p;
+	sb_ddb_store *s = p;
 	size_t n = size * nmemb;
 
 	if (s->resp_len + n + 1 > s->resp_cap) {
@@ -73,7 +73,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 	return n;
 }
 
-int sb_ddb_http_init(ddb_store *s)
+int sb_ddb_http_init(sb_ddb_store *s)
 {
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK)
@@ -92,12 +92,7 @@ int sb_ddb_http_init(ddb_store *s)
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers_base);
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 */
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS,
-	                 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	return SB_OK;
 }
@@ -155,10 +150,10 @@ static int canceled_retryable(const cJSON *err)
 }
 
 /* A response made up by a fault point, as if the server had sent it. */
-static const char *fault_body(ddb_store *s, const char *op, long *status)
+static const char *fault_body(sb_ddb_store *s, const char *op, long *status)
 {
 	if (strcmp(op, "TransactWriteItems") == 0 &&
-	    sb_fault_point(s->base.box, DDB_FAULT_CONFLICT)) {
+	    sb_fault_point(s->base.box, SB_DDB_FAULT_CONFLICT)) {
 		*status = 400;
 		return "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
 		       "TransactionCanceledException\",\"message\":"
@@ -166,7 +161,7 @@ static const char *fault_body(ddb_store *s, const char *op, long *status)
 		       "\"CancellationReasons\":[{\"Code\":"
 		       "\"TransactionConflict\"}]}";
 	}
-	if (sb_fault_point(s->base.box, DDB_FAULT_THROTTLE)) {
+	if (sb_fault_point(s->base.box, SB_DDB_FAULT_THROTTLE)) {
 		*status = 400;
 		return "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
 		       "ProvisionedThroughputExceededException\",\"message\":"
@@ -175,7 +170,7 @@ static const char *fault_body(ddb_store *s, const char *op, long *status)
 	return NULL;
 }
 
-static int map_curl(ddb_store *s, CURLcode cc, const char *op,
+static int map_curl(sb_ddb_store *s, CURLcode cc, const char *op,
                     const char *what)
 {
 	int code = SB_ECONNECT;
@@ -211,7 +206,7 @@ static cJSON *parse_body(const char *body, size_t len)
 }
 
 /* One error answer: 1 if worth a retry, else the final result. */
-static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
+static int classify_error(sb_ddb_store *s, cJSON **out, cJSON *j, long status,
                           size_t len, const char *op, const char *what,
                           int *retry)
 {
@@ -259,7 +254,7 @@ static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
 		*out = j;
 		sb_seterr(s->base.box, SB_ECONFLICT, "DynamoDB %s (%s): %s", op,
 		          what, "transaction canceled");
-		return DDB_CANCELED;
+		return SB_DDB_CANCELED;
 	}
 	if (retryable_type(type) || status >= 500) {
 		*retry = 1;
@@ -269,7 +264,7 @@ static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
 		       type_is(type, "TransactionConflictException")
 		       ? SB_EBUSY : SB_EBACKEND;
 	} else if (type_is(type, "ResourceNotFoundException")) {
-		code = DDB_NOTABLE;
+		code = SB_DDB_NOTABLE;
 	} else if (type_is(type, "ConditionalCheckFailedException") &&
 	           conditional_op(op)) {
 		*out = j;
@@ -292,14 +287,14 @@ static int classify_error(ddb_store *s, cJSON **out, cJSON *j, long status,
 	/* Server text may echo the request: no secret or token in it. */
 	sb_ddb_scrub(s, type, clean_type, sizeof clean_type);
 	sb_ddb_scrub(s, msg, clean_msg, sizeof clean_msg);
-	sb_seterr(s->base.box, code == DDB_NOTABLE ? SB_ENOTFOUND : code,
+	sb_seterr(s->base.box, code == SB_DDB_NOTABLE ? SB_ENOTFOUND : code,
 	          "DynamoDB %s (%s) at %s: %s: %.200s", op, what, s->where,
 	          clean_type, clean_msg);
 	cJSON_Delete(j);
 	return code;
 }
 
-int sb_ddb_answer(cJSON **out, ddb_store *s, const char *body, size_t len,
+int sb_ddb_answer(cJSON **out, sb_ddb_store *s, const char *body, size_t len,
                   long status, const char *op, const char *what, int *retry)
 {
 	cJSON *j = parse_body(body, len);
@@ -319,7 +314,7 @@ int sb_ddb_answer(cJSON **out, ddb_store *s, const char *body, size_t len,
 }
 
 /* The next answer of a test's replay (see sb_ddb_replay_fn) into s->resp. */
-static CURLcode replay(ddb_store *s, const char *op, long *status)
+static CURLcode replay(sb_ddb_store *s, const char *op, long *status)
 {
 	size_t len = 0;
 	const char *b = s->replay(s->replay_ctx, op, status, &len);
@@ -331,7 +326,7 @@ static CURLcode replay(ddb_store *s, const char *op, long *status)
 	return CURLE_OK;
 }
 
-int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
+int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
                 const char *what)
 {
 	char target[64];
@@ -379,7 +374,6 @@ int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
 				curl_easy_getinfo(s->curl,
 				                  CURLINFO_RESPONSE_CODE, &status);
 		}
-		s->http_status = status;
 		rc = sb_ddb_answer(out, s, s->resp, s->resp_len, status, op,
 		                   what, &retry);
 		if (!retry || attempt >= s->max_retries)

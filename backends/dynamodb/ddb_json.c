@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int sb_ddb_nomem(ddb_store *s, const char *what)
+int sb_ddb_nomem(sb_ddb_store *s, const char *what)
 {
 	return sb_seterr(s->base.box, SB_ENOMEM, "DynamoDB: out of memory (%s)",
 	                 what);
@@ -35,6 +35,19 @@ cJSON *sb_ddb_n(int64_t v)
 		return NULL;
 	}
 	return o;
+}
+
+cJSON *sb_ddb_key(const char *name, const char *v)
+{
+	cJSON *k = cJSON_CreateObject();
+	int ok = 1;
+
+	sb_ddb_add_s(k, name, v, &ok);
+	if (!ok) {
+		cJSON_Delete(k);
+		return NULL;
+	}
+	return k;
 }
 
 /* obj[name] = child; a NULL child or a failed add clears *ok (and frees

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY "deduplication_id"
-
 int sb_ddb_ledger_item(sb_item **out, const cJSON *rec, const char *dflt_bank)
 {
 	const char *item = sb_ddb_get_s(rec, "item_string");
@@ -28,7 +26,7 @@ cJSON *sb_ddb_ledger_record(const char *dedup_id, const char *bank,
 	cJSON *o = cJSON_CreateObject();
 	int ok = 1;
 
-	sb_ddb_add_s(o, KEY, dedup_id, &ok);
+	sb_ddb_add_s(o, SB_DDB_LEDGER_KEY, dedup_id, &ok);
 	sb_ddb_add_s(o, "item_string", item, &ok);
 	sb_ddb_add_s(o, "bank", bank, &ok);
 	if (!ok) {
@@ -38,20 +36,7 @@ cJSON *sb_ddb_ledger_record(const char *dedup_id, const char *bank,
 	return o;
 }
 
-static cJSON *key_of(const char *dedup_id)
-{
-	cJSON *k = cJSON_CreateObject();
-	int ok = 1;
-
-	sb_ddb_add_s(k, KEY, dedup_id, &ok);
-	if (!ok) {
-		cJSON_Delete(k);
-		return NULL;
-	}
-	return k;
-}
-
-static int bad_record(ddb_store *s, const char *table, int rc)
+int sb_ddb_bad_record(sb_ddb_store *s, const char *table, int rc)
 {
 	if (rc == SB_ENOMEM)
 		return sb_ddb_nomem(s, "ledger entry");
@@ -60,7 +45,7 @@ static int bad_record(ddb_store *s, const char *table, int rc)
 }
 
 /* A consistent read of one entry. SB_OK, SB_ENOTFOUND or an error. */
-int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
+int sb_ddb_ledger_get_table(sb_item **out, sb_ddb_store *s, const char *table,
                             const char *dedup_id)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
@@ -69,7 +54,7 @@ int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
 
 	*out = NULL;
 	sb_ddb_add_str(body, "TableName", table, &ok);
-	sb_ddb_put(body, "Key", key_of(dedup_id), &ok);
+	sb_ddb_put(body, "Key", sb_ddb_key(SB_DDB_LEDGER_KEY, dedup_id), &ok);
 	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
 	if (!ok) {
 		cJSON_Delete(body);
@@ -77,7 +62,7 @@ int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
 	}
 	rc = sb_ddb_call(&resp, s, "GetItem", body, table);
 	cJSON_Delete(body);
-	if (rc == DDB_NOTABLE)
+	if (rc == SB_DDB_NOTABLE)
 		return sb_seterr(s->base.box, SB_ENOTFOUND, "no entry for this id "
 		                 "(ledger table %s does not exist)", table);
 	if (rc)
@@ -89,13 +74,13 @@ int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
 	}
 	rc = sb_ddb_ledger_item(out, it, NULL);
 	cJSON_Delete(resp);
-	return rc ? bad_record(s, table, rc) : SB_OK;
+	return rc ? sb_ddb_bad_record(s, table, rc) : SB_OK;
 }
 
 static int ledger_get(sb_item **out, sb_store *base, const char *ledger,
                       const char *dedup_id)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *table;
 	int rc;
 
@@ -108,7 +93,7 @@ static int ledger_get(sb_item **out, sb_store *base, const char *ledger,
 	return rc;
 }
 
-static int put_once(sb_item **existing, ddb_store *s, const char *table,
+static int put_once(sb_item **existing, sb_ddb_store *s, const char *table,
                     const char *dedup_id, const char *bank, const char *item)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
@@ -120,7 +105,7 @@ static int put_once(sb_item **existing, ddb_store *s, const char *table,
 	sb_ddb_add_str(body, "ConditionExpression", "attribute_not_exists(#d)",
 	               &ok);
 	sb_ddb_put(body, "ExpressionAttributeNames",
-	           sb_ddb_names("#d", KEY, NULL, NULL), &ok);
+	           sb_ddb_names("#d", SB_DDB_LEDGER_KEY, NULL, NULL), &ok);
 	sb_ddb_add_str(body, "ReturnValuesOnConditionCheckFailure", "ALL_OLD",
 	               &ok);
 	if (!ok) {
@@ -138,7 +123,7 @@ static int put_once(sb_item **existing, ddb_store *s, const char *table,
 	old = resp ? cJSON_GetObjectItemCaseSensitive(resp, "Item") : NULL;
 	if (cJSON_IsObject(old)) {
 		rc = sb_ddb_ledger_item(existing, old, NULL);
-		rc = rc ? bad_record(s, table, rc) : SB_ECONFLICT;
+		rc = rc ? sb_ddb_bad_record(s, table, rc) : SB_ECONFLICT;
 	} else {
 		rc = sb_ddb_ledger_get_table(existing, s, table, dedup_id);
 		if (rc == SB_OK)
@@ -156,7 +141,7 @@ static int ledger_put(sb_item **existing, sb_store *base, const char *ledger,
                       const char *dedup_id, const char *bank,
                       const char *item)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *table;
 	int rc;
 
@@ -165,13 +150,13 @@ static int ledger_put(sb_item **existing, sb_store *base, const char *ledger,
 	    (rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
 		return rc;
 	rc = put_once(existing, s, table, dedup_id, bank, item);
-	if (rc == DDB_NOTABLE) {
+	if (rc == SB_DDB_NOTABLE) {
 		sb_ddb_table_forget(s, table);
-		rc = sb_ddb_ensure_table(s, table, KEY);
+		rc = sb_ddb_ensure_table(s, table, SB_DDB_LEDGER_KEY);
 		if (rc == SB_OK)
 			rc = put_once(existing, s, table, dedup_id, bank, item);
-		if (rc == DDB_NOTABLE)
-			rc = SB_EBACKEND;
+		if (rc == SB_DDB_NOTABLE) /* the table was just made */
+			rc = sb_ddb_table_gone(s);
 	}
 	if (rc == SB_ECONFLICT && *existing &&
 	    strcmp(sb_item_value(*existing), item) == 0 &&
@@ -181,54 +166,12 @@ static int ledger_put(sb_item **existing, sb_store *base, const char *ledger,
 		*existing = NULL;
 		rc = SB_OK;
 	}
-	if (rc == SB_OK)
-		sb_clearerr(base->box);
 	free(table);
 	return rc;
 }
 
-/* Paginated Scan of a table: cb for each page's Items array. */
-typedef int (*page_cb)(const cJSON *resp, void *payload);
-
-static int scan_all(ddb_store *s, cJSON *body, const char *table,
-                    page_cb cb, void *payload)
-{
-	cJSON *resp = NULL;
-	int rc;
-
-	for (;;) {
-		const cJSON *lek;
-		rc = sb_ddb_call(&resp, s, "Scan", body, table);
-		if (rc)
-			return rc;
-		if ((rc = cb(resp, payload))) {
-			cJSON_Delete(resp);
-			return rc;
-		}
-		lek = cJSON_GetObjectItemCaseSensitive(resp, "LastEvaluatedKey");
-		if (!cJSON_IsObject(lek) || !lek->child) {
-			cJSON_Delete(resp);
-			return SB_OK;
-		}
-		cJSON_DeleteItemFromObjectCaseSensitive(body, "ExclusiveStartKey");
-		if (!cJSON_AddItemToObject(body, "ExclusiveStartKey",
-		                           cJSON_Duplicate(lek, 1))) {
-			cJSON_Delete(resp);
-			return sb_ddb_nomem(s, "Scan");
-		}
-		cJSON_Delete(resp);
-	}
-}
-
-/* Also used by the bank (ddb_bank.c declares it). */
-int sb_ddb_scan_all(ddb_store *s, cJSON *body, const char *table,
-                    int (*cb)(const cJSON *, void *), void *payload)
-{
-	return scan_all(s, body, table, cb, payload);
-}
-
 typedef struct {
-	ddb_store *s;
+	sb_ddb_store *s;
 	const char *table;
 	sb_ledger_entry_cb cb;
 	void *payload;
@@ -242,12 +185,12 @@ static int export_page(const cJSON *resp, void *p)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, items) {
-		const char *id = sb_ddb_get_s(it, KEY);
+		const char *id = sb_ddb_get_s(it, SB_DDB_LEDGER_KEY);
 		const char *item = sb_ddb_get_s(it, "item_string");
 		const char *bank = sb_ddb_get_s(it, "bank");
 		int rc;
 		if (!id || !item)
-			return bad_record(x->s, x->table, SB_EBACKEND);
+			return sb_ddb_bad_record(x->s, x->table, SB_EBACKEND);
 		if ((rc = x->cb(id, bank ? bank : "", item, x->payload))) {
 			x->stopped = 1;
 			return rc;
@@ -259,7 +202,7 @@ static int export_page(const cJSON *resp, void *p)
 static int ledger_export(sb_store *base, const char *ledger,
                          sb_ledger_entry_cb cb, void *payload)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	export_ctx x = { s, NULL, cb, payload, 0 };
 	cJSON *body;
 	char *table;
@@ -271,35 +214,21 @@ static int ledger_export(sb_store *base, const char *ledger,
 	body = cJSON_CreateObject();
 	sb_ddb_add_str(body, "TableName", table, &ok);
 	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
-	rc = ok ? scan_all(s, body, table, export_page, &x)
+	rc = ok ? sb_ddb_scan_all(s, body, table, export_page, &x)
 	        : sb_ddb_nomem(s, "Scan");
 	cJSON_Delete(body);
 	free(table);
-	if (rc == DDB_NOTABLE)
-		rc = SB_OK; /* a ledger nobody wrote to: no entries */
-	if (rc == SB_OK || x.stopped)
+	if (x.stopped) /* the callback's value, whatever it is */
 		sb_clearerr(base->box);
+	else if (rc == SB_DDB_NOTABLE)
+		rc = SB_OK; /* a ledger nobody wrote to: no entries */
 	return rc;
-}
-
-static int count_page(const cJSON *resp, void *p)
-{
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, "Count");
-
-	if (cJSON_IsNumber(c) && c->valuedouble > 0)
-		*(uint64_t *)p += (uint64_t)c->valuedouble;
-	return 0;
-}
-
-int sb_ddb_count_page(const cJSON *resp, void *p)
-{
-	return count_page(resp, p);
 }
 
 static int ledger_count(uint64_t *out, sb_store *base, const char *ledger,
                         const char *bank)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	cJSON *body, *vals;
 	char *table;
 	int ok = 1, rc;
@@ -317,28 +246,26 @@ static int ledger_count(uint64_t *out, sb_store *base, const char *ledger,
 	           sb_ddb_names("#b", "bank", NULL, NULL), &ok);
 	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
 	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
-	rc = ok ? scan_all(s, body, table, count_page, out)
+	rc = ok ? sb_ddb_scan_all(s, body, table, sb_ddb_count_page, out)
 	        : sb_ddb_nomem(s, "Scan");
 	cJSON_Delete(body);
 	free(table);
-	if (rc == DDB_NOTABLE) {
-		*out = 0;
+	if (rc == SB_DDB_NOTABLE) {
+		*out = 0; /* a ledger nobody wrote to */
 		rc = SB_OK;
 	}
-	if (rc == SB_OK)
-		sb_clearerr(base->box);
 	return rc;
 }
 
 static int ledger_create(sb_store *base, const char *ledger)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *table;
 	int rc;
 
 	if ((rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
 		return rc;
-	rc = sb_ddb_ensure_table(s, table, KEY);
+	rc = sb_ddb_ensure_table(s, table, SB_DDB_LEDGER_KEY);
 	free(table);
 	return rc;
 }

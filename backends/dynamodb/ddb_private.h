@@ -1,6 +1,22 @@
 /* Private to the DynamoDB backend (backends/dynamodb/): the store and the
- * helpers its files share. Names carry sb_ddb_ so that, in the static
- * library, they cannot clash with a user's symbols.
+ * helpers its files share. Names carry sb_ddb_ (macros SB_DDB_) so that,
+ * in the static library, they cannot clash with a user's symbols. Only
+ * include/storagebox/backend.h is used of the core.
+ *
+ * dynamodb.c        open, URI options, credentials, close, the vtables of
+ *                   the store and the backend, the test counters
+ * ddb_table.c       table names, and tables made on demand and cached
+ * ddb_http.c        one request: signing (libcurl), retries, answers
+ * ddb_json.c        DynamoDB's typed JSON
+ * ddb_txn.c         the writes that move items: transaction actions,
+ *                   TransactWriteItems, undoing a re-loaded item
+ * ddb_scan.c        paginated Scan of a whole table
+ * ddb_candidates.c  the claim's candidate pages and their cache
+ * ddb_bank.c        the bank slots
+ * ddb_ledger.c      the ledger slots
+ * ddb_claim.c       the fused claim
+ * ddb_sha256.c      SHA-256 for hashed table names
+ * ddb_testing.h     counters for the tests and the benchmark
  *
  * Layout (README-dynamodb): one table per bank and one per ledger, as the
  * original library has them. A bank B uses
@@ -10,48 +26,45 @@
  *   T(B).held  hash key `item` (S): items taken by storagebox, with `state`
  *              ("reserved" | "assigned"), `token` and `since` (N, ms);
  *              plus, once the generic path has taken from the bank, one
- *              marker row keyed DDB_GENERIC_MARK with state "generic"
+ *              marker row keyed SB_DDB_GENERIC_MARK with state "generic"
  *              (a line feed is no valid item): without it no item of the
  *              bank can be reserved, which lets a claim at sell-out skip
  *              the core's recovery pass (SB_EMPTY_SETTLED).
  * A ledger L uses T(L): hash key `deduplication_id` (S), `item_string` (S)
- * and `bank` (S, storagebox's addition). */
+ * and `bank` (S, storagebox's addition).
+ *
+ * Private results: sb_ddb_call() and a few helpers answer SB_DDB_NOTABLE
+ * and SB_DDB_CANCELED besides the sb_error codes. Every slot turns them
+ * into an answer or an sb_error before it returns: they never leave the
+ * backend (the core would report one as a contract violation). */
 #ifndef SB_DDB_PRIVATE_H
 #define SB_DDB_PRIVATE_H
 
-#include "internal.h"
+#include "ddb_testing.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#define DDB_HELD_SUFFIX ".held"
-#define DDB_GENERIC_MARK "\n"          /* held-table key of the marker */
-#define DDB_GENERIC_STATE "generic"    /* its state */
+#define SB_DDB_ITEM_KEY "item" /* hash key of T(B) and T(B).held */
+#define SB_DDB_LEDGER_KEY "deduplication_id" /* hash key of T(L) */
+#define SB_DDB_HELD_SUFFIX ".held"
+#define SB_DDB_GENERIC_MARK "\n"       /* held-table key of the marker */
+#define SB_DDB_GENERIC_STATE "generic" /* its state */
 /* DynamoDB's own limits. */
-#define DDB_MAX_TABLE_NAME 255
-#define DDB_MAX_KEY_BYTES 2048          /* partition key value */
-#define DDB_MAX_ITEM_BYTES (400 * 1024) /* whole item */
-#define DDB_TRANSACT_MAX 100            /* actions per TransactWriteItems */
+#define SB_DDB_MAX_TABLE_NAME 255
+#define SB_DDB_MAX_KEY_BYTES 2048 /* partition key value */
+#define SB_DDB_TRANSACT_MAX 100   /* actions per TransactWriteItems */
 
-#define DDB_FAULT_CONFLICT "dynamodb_transaction_conflict"
-#define DDB_FAULT_THROTTLE "dynamodb_throttle"
+#define SB_DDB_FAULT_CONFLICT "dynamodb_transaction_conflict"
+#define SB_DDB_FAULT_THROTTLE "dynamodb_throttle"
 /* After the claim's transaction succeeded, before the caller sees it. */
-#define DDB_FAULT_CLAIM_DONE "dynamodb_claim_after_commit"
+#define SB_DDB_FAULT_CLAIM_DONE "dynamodb_claim_after_commit"
 
-/* Internal result of a request beyond the sb_error codes. */
-#define DDB_NOTABLE 100  /* ResourceNotFoundException: the table is missing */
-#define DDB_CANCELED 101 /* TransactionCanceledException: see reasons */
-#define DDB_RETRY 102    /* throttled or conflicted: back off and resend */
+/* Private results of a request (see above), outside the sb_error range. */
+#define SB_DDB_NOTABLE 100  /* ResourceNotFoundException: a table is missing */
+#define SB_DDB_CANCELED 101 /* TransactionCanceledException: see reasons */
 
-/* Counters the benchmark and the retry tests read. */
-typedef struct {
-	uint64_t requests;  /* HTTP requests sent */
-	uint64_t retries;   /* requests re-sent after a retryable answer */
-	uint64_t sleep_ms;  /* total backoff slept */
-	uint64_t max_sleep_ms; /* longest single backoff */
-} sb_ddb_counters;
-
-#define DDB_TABLE_CACHE 16
+#define SB_DDB_TABLE_CACHE 16
 
 /* Test seam (tests/fuzz): when a store's replay is set, sb_ddb_call sends
  * nothing and takes each answer (HTTP status, body) from it instead; NULL
@@ -83,42 +96,45 @@ typedef struct {
 	int scan_limit;
 	sb_ddb_counters counters;
 	/* Tables known to exist and be ACTIVE (saves DescribeTable calls). */
-	char *known[DDB_TABLE_CACHE];
+	char *known[SB_DDB_TABLE_CACHE];
 	unsigned int known_next;
 	/* Held tables this store has put the generic marker in. */
-	char *marked[DDB_TABLE_CACHE];
+	char *marked[SB_DDB_TABLE_CACHE];
 	unsigned int marked_next;
 	/* Last response */
 	char *resp;
 	size_t resp_len, resp_cap;
-	long http_status;
 	char err_type[128]; /* short AWS error type of the last failure */
 	sb_ddb_replay_fn replay; /* NULL: real HTTP (see above) */
 	void *replay_ctx;
-} ddb_store;
+} sb_ddb_store;
 
 /* ddb_http.c */
 /* Send one request (op = "GetItem", ...) with a JSON body; on SB_OK
  * *out is the parsed response (caller frees). On failure a message is set
- * and the result is an sb_error, DDB_NOTABLE, or DDB_CANCELED (then *out
- * holds the error body for the cancellation reasons). Retryable failures
- * (throttling, conflicts, 5xx) are retried here with capped exponential
- * backoff and jitter, unless @p no_retry. */
-int sb_ddb_call(cJSON **out, ddb_store *s, const char *op, cJSON *body,
+ * (naming @p op, @p what and the AWS error type, also kept in
+ * s->err_type) and the result is an sb_error, SB_DDB_NOTABLE, or, with
+ * the error body in *out, SB_DDB_CANCELED (TransactWriteItems: the
+ * cancellation reasons) or SB_ECONFLICT (a conditional PutItem,
+ * UpdateItem or DeleteItem: the ALL_OLD item, if asked for). Retryable
+ * failures (throttling, conflicts, 5xx) are retried here with capped
+ * exponential backoff and jitter. */
+int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
                 const char *what);
 /* One answer as sb_ddb_call sees it: HTTP @p status and @p len bytes of
  * @p body (no NUL needed) -> the result sb_ddb_call would return, with
  * *out and the message set alike; *retry is 1 if it is worth re-sending.
  * No network: the fuzz target of tests/fuzz calls it directly. */
-int sb_ddb_answer(cJSON **out, ddb_store *s, const char *body, size_t len,
+int sb_ddb_answer(cJSON **out, sb_ddb_store *s, const char *body, size_t len,
                   long status, const char *op, const char *what, int *retry);
-int sb_ddb_http_init(ddb_store *s);
-void sb_ddb_backoff(ddb_store *s, int attempt);
-uint32_t sb_ddb_rand(ddb_store *s);
+int sb_ddb_http_init(sb_ddb_store *s);
+void sb_ddb_backoff(sb_ddb_store *s, int attempt);
+uint32_t sb_ddb_rand(sb_ddb_store *s);
 
 /* ddb_json.c */
 cJSON *sb_ddb_s(const char *v);            /* {"S": v} */
 cJSON *sb_ddb_n(int64_t v);                /* {"N": "v"} */
+cJSON *sb_ddb_key(const char *name, const char *v); /* {name: {"S": v}} */
 void sb_ddb_put(cJSON *obj, const char *name, cJSON *child, int *ok);
 void sb_ddb_add_s(cJSON *obj, const char *name, const char *v, int *ok);
 void sb_ddb_add_str(cJSON *obj, const char *name, const char *v, int *ok);
@@ -128,71 +144,98 @@ const char *sb_ddb_get_s(const cJSON *item, const char *name);
 int sb_ddb_get_n(const cJSON *item, const char *name, int64_t *out);
 cJSON *sb_ddb_names(const char *n1, const char *v1, const char *n2,
                     const char *v2);
-int sb_ddb_nomem(ddb_store *s, const char *what);
+int sb_ddb_nomem(sb_ddb_store *s, const char *what);
 /* The cancellation reason codes of a TransactionCanceledException body,
  * index i: "None", "ConditionalCheckFailed", ...; NULL if absent. */
 const cJSON *sb_ddb_reason(const cJSON *err, int i, const char **code);
 
-/* dynamodb.c: table names */
+/* ddb_table.c */
+/* 1 if @p c may appear in a table name ([A-Za-z0-9_.-]). */
+int sb_ddb_table_char(char c);
 /* The table of bank (or ledger) @p name: the name itself when it is a
  * valid table name, else "sbh." + SHA-256 hex of the name. */
-int sb_ddb_table(ddb_store *s, char **out, const char *prefix,
+int sb_ddb_table(sb_ddb_store *s, char **out, const char *prefix,
                  const char *name, const char *suffix);
-int sb_ddb_bank_tables(ddb_store *s, char **avail, char **held,
+int sb_ddb_bank_tables(sb_ddb_store *s, char **avail, char **held,
                        const char *bank);
-/* Make sure a table exists and is ACTIVE (create it, PAY_PER_REQUEST). */
-int sb_ddb_ensure_table(ddb_store *s, const char *table, const char *key);
-int sb_ddb_table_known(ddb_store *s, const char *table);
+/* Make sure a table exists and is ACTIVE (create it, PAY_PER_REQUEST):
+ * SB_OK or an sb_error, never a private result. */
+int sb_ddb_ensure_table(sb_ddb_store *s, const char *table, const char *key);
+/* Both tables of a bank (sb_ddb_ensure_table). */
+int sb_ddb_bank_ensure(sb_ddb_store *s, const char *avail, const char *held);
+int sb_ddb_table_known(sb_ddb_store *s, const char *table);
 /* 1 if the table exists (any status), 0 if not, or an error. */
-int sb_ddb_table_exists(ddb_store *s, const char *table);
-void sb_ddb_table_forget(ddb_store *s, const char *table);
-int sb_ddb_check_key(ddb_store *s, const char *v, const char *what);
+int sb_ddb_table_exists(sb_ddb_store *s, const char *table);
+void sb_ddb_table_forget(sb_ddb_store *s, const char *table);
+/* After SB_DDB_NOTABLE from a request whose tables were just made or
+ * found: SB_EBACKEND, the answer's message (request, table, AWS error
+ * type) and what it means (deleted while in use, or an endpoint that is
+ * not DynamoDB). */
+int sb_ddb_table_gone(sb_ddb_store *s);
+/* SB_ENOTFOUND: no table for bank @p bank (with the message). */
+int sb_ddb_no_bank(sb_ddb_store *s, const char *bank);
+int sb_ddb_check_key(sb_ddb_store *s, const char *v, const char *what);
 void sb_ddb_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* ddb_bank.c */
+/* ddb_txn.c */
+/* One transaction action {kind: {TableName, Key|Item, Condition...}};
+ * takes @p key_or_item, @p names and @p values (may be NULL). */
 cJSON *sb_ddb_action(const char *kind, const char *table, cJSON *key_or_item,
                      const char *cond, cJSON *names, cJSON *values);
 cJSON *sb_ddb_held_record(const char *item, const char *state,
                           const char *token, int64_t since_ms);
-cJSON *sb_ddb_names_item(void);
-int sb_ddb_transact(cJSON **err, ddb_store *s, cJSON *actions,
+cJSON *sb_ddb_names_item(void); /* {"#i": "item"} */
+/* Send a TransactWriteItems; SB_DDB_CANCELED leaves the reasons in *err. */
+int sb_ddb_transact(cJSON **err, sb_ddb_store *s, cJSON *actions,
                     const char *token, const char *what);
-int sb_ddb_bank_ensure(ddb_store *s, const char *avail, const char *held);
-void sb_ddb_unresurrect(ddb_store *s, const char *avail, const char *item);
-extern const sb_bank_ops sb_ddb_bank_ops;
+/* After a canceled move of @p item out of @p avail (reasons in @p err):
+ * if only the held table's condition failed, the item was issued and then
+ * re-loaded into @p avail by the original library: delete it there. */
+void sb_ddb_unresurrect(sb_ddb_store *s, const cJSON *err, const char *avail,
+                        const char *item);
+
+/* ddb_scan.c */
+/* Scan @p table page by page with @p body (its ExclusiveStartKey is
+ * rewritten); @p cb gets each response and may stop with its non-zero
+ * value. */
+int sb_ddb_scan_all(sb_ddb_store *s, cJSON *body, const char *table,
+                    int (*cb)(const cJSON *, void *), void *payload);
+/* A page callback adding the response's Count to *(uint64_t *)p. */
+int sb_ddb_count_page(const cJSON *resp, void *p);
+
+/* ddb_candidates.c */
 /* Candidate items of the bank's available table: left over from the
  * last page, or a fresh page of a random segment (shuffled). */
-int sb_ddb_scan_candidates(ddb_store *s, cJSON **items, const char *table,
+int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
                            int *whole_table_empty);
 /* Keep the candidates of @p items from @p from on (NULL: none) for the
  * next claim; frees @p items. */
-void sb_ddb_keep_candidates(ddb_store *s, const char *table, cJSON *items,
+void sb_ddb_keep_candidates(sb_ddb_store *s, const char *table, cJSON *items,
                             cJSON *from);
-void sb_ddb_drop_candidates(ddb_store *s);
+void sb_ddb_drop_candidates(sb_ddb_store *s);
+
+/* ddb_bank.c */
+extern const sb_bank_ops sb_ddb_bank_ops;
 
 /* ddb_ledger.c */
-int sb_ddb_scan_all(ddb_store *s, cJSON *body, const char *table,
-                    int (*cb)(const cJSON *, void *), void *payload);
-int sb_ddb_count_page(const cJSON *resp, void *p);
 extern const sb_ledger_ops sb_ddb_ledger_ops;
 int sb_ddb_ledger_item(sb_item **out, const cJSON *rec, const char *dflt_bank);
-int sb_ddb_ledger_get_table(sb_item **out, ddb_store *s, const char *table,
+int sb_ddb_ledger_get_table(sb_item **out, sb_ddb_store *s, const char *table,
                             const char *dedup_id);
 cJSON *sb_ddb_ledger_record(const char *dedup_id, const char *bank,
                             const char *item);
+/* What a failed sb_ddb_ledger_item() means: SB_ENOMEM, or SB_EBACKEND for
+ * a record of @p table without item_string; with a message. */
+int sb_ddb_bad_record(sb_ddb_store *s, const char *table, int rc);
 
 /* ddb_claim.c */
 int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
                  const char *ledger, const char *dedup_id, const char *token,
                  int64_t now_ms);
 
-/* For tests and the benchmark: the counters of a box's bank store if it is
- * a DynamoDB store (else -1). */
-int sb_ddb_box_counters(sb_box *box, sb_ddb_counters *out, int reset);
-
 /* dynamodb.c: copy server text with the secret key and session token
  * masked ("***"), cut to @p size. */
-void sb_ddb_scrub(const ddb_store *s, const char *in, char *out,
+void sb_ddb_scrub(const sb_ddb_store *s, const char *in, char *out,
                   size_t size);
 
 #endif

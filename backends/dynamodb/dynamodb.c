@@ -1,16 +1,19 @@
-/* DynamoDB backend: URIs, credentials, open/close, table names and table
- * creation, the vtables. See ddb_private.h for the layout and
- * /work/notes/README-dynamodb.md for what it means for the original
- * library's users.
+/* DynamoDB backend: the URI and its options, credentials, open and close,
+ * the vtables of the store and the backend, the test counters. See
+ * ddb_private.h for the files and the layout of the tables.
  *
  *   dynamodb://REGION                     https://dynamodb.REGION.amazonaws.com
  *   dynamodb+http://host[:port]?region=R  a local endpoint (DynamoDB Local)
  *   dynamodb+https://host[:port]?region=R
- * Options: region, bank_prefix, ledger_prefix, connect_timeout (ms,
- * default 3000), timeout (ms for a whole request, connect included,
- * default 8000: a silent server fails in under 10 s; a timed-out request
- * is not retried), max_retries, backoff_base (ms), backoff_cap (ms),
- * scan_limit. Credentials come from the environment only. */
+ * A region looks like an AWS one (us-east-1, ap-southeast-2,
+ * us-gov-west-1); any_region=1 lets a custom endpoint take any name of
+ * A-Z a-z 0-9 - _ . (DynamoDB Local accepts any region).
+ * Options: region, any_region, bank_prefix, ledger_prefix,
+ * connect_timeout (ms, default 3000), timeout (ms for a whole request,
+ * connect included, default 8000: a silent server fails in under 10 s;
+ * a timed-out request is not retried), max_retries, backoff_base (ms),
+ * backoff_cap (ms), scan_limit. Credentials come from the environment
+ * only. */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -22,218 +25,18 @@
 
 static const sb_store_ops ddb_store_ops;
 
-/* ------------------------------------------------------------ table names */
-
-static int table_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-}
-
-/* A name is used as its table's name when DynamoDB accepts it as one
- * (3..255 of [A-Za-z0-9_.-], room left for the ".held" suffix) and it
- * does not start with "sbh." (reserved for hashed names, so the mapping
- * stays one-to-one). Others become "sbh." + SHA-256 hex of the name. */
-int sb_ddb_table(ddb_store *s, char **out, const char *prefix,
-                 const char *name, const char *suffix)
-{
-	size_t pl = strlen(prefix), nl = strlen(name), sl = strlen(suffix), i;
-	int direct = pl + nl >= 3 &&
-	             pl + nl + strlen(DDB_HELD_SUFFIX) <= DDB_MAX_TABLE_NAME &&
-	             strncmp(name, "sbh.", 4) != 0;
-	char hex[65];
-
-	for (i = 0; direct && i < nl; i++)
-		direct = table_char(name[i]);
-	if (direct) {
-		*out = malloc(pl + nl + sl + 1);
-		if (!*out)
-			return sb_ddb_nomem(s, "table name");
-		snprintf(*out, pl + nl + sl + 1, "%s%s%s", prefix, name, suffix);
-		return SB_OK;
-	}
-	sb_ddb_sha256_hex(name, nl, hex);
-	*out = malloc(pl + 4 + 64 + sl + 1);
-	if (!*out)
-		return sb_ddb_nomem(s, "table name");
-	snprintf(*out, pl + 4 + 64 + sl + 1, "%ssbh.%s%s", prefix, hex, suffix);
-	return SB_OK;
-}
-
-int sb_ddb_bank_tables(ddb_store *s, char **avail, char **held,
-                       const char *bank)
-{
-	int rc;
-
-	*avail = *held = NULL;
-	if ((rc = sb_ddb_table(s, avail, s->bank_prefix, bank, "")))
-		return rc;
-	if (held && (rc = sb_ddb_table(s, held, s->bank_prefix, bank,
-	                               DDB_HELD_SUFFIX))) {
-		free(*avail);
-		*avail = NULL;
-	}
-	return rc;
-}
-
-int sb_ddb_check_key(ddb_store *s, const char *v, const char *what)
-{
-	size_t n = strlen(v);
-
-	if (n > DDB_MAX_KEY_BYTES)
-		return sb_seterr(s->base.box, SB_EINVALID,
-		                 "DynamoDB: %s is %zu bytes; DynamoDB key "
-		                 "values hold at most %d bytes", what, n,
-		                 DDB_MAX_KEY_BYTES);
-	return SB_OK;
-}
-
-/* ------------------------------------------------------------ tables */
-
-int sb_ddb_table_known(ddb_store *s, const char *table)
-{
-	unsigned int i;
-
-	for (i = 0; i < DDB_TABLE_CACHE; i++)
-		if (s->known[i] && strcmp(s->known[i], table) == 0)
-			return 1;
-	return 0;
-}
-
-static void remember(ddb_store *s, const char *table)
-{
-	char *c = strdup(table);
-
-	if (!c)
-		return; /* only a cache */
-	free(s->known[s->known_next]);
-	s->known[s->known_next] = c;
-	s->known_next = (s->known_next + 1) % DDB_TABLE_CACHE;
-}
-
-void sb_ddb_table_forget(ddb_store *s, const char *table)
-{
-	unsigned int i;
-
-	for (i = 0; i < DDB_TABLE_CACHE; i++)
-		if (s->known[i] && strcmp(s->known[i], table) == 0) {
-			free(s->known[i]);
-			s->known[i] = NULL;
-		}
-}
-
-/* 1 ACTIVE, 0 not yet, DDB_NOTABLE, or an error. */
-static int describe(ddb_store *s, const char *table)
-{
-	cJSON *body = cJSON_CreateObject(), *resp = NULL;
-	const cJSON *t, *st;
-	int ok = 1, rc;
-
-	sb_ddb_add_str(body, "TableName", table, &ok);
-	if (!ok) {
-		cJSON_Delete(body);
-		return sb_ddb_nomem(s, "DescribeTable");
-	}
-	rc = sb_ddb_call(&resp, s, "DescribeTable", body, table);
-	cJSON_Delete(body);
-	if (rc)
-		return rc;
-	t = cJSON_GetObjectItemCaseSensitive(resp, "Table");
-	st = t ? cJSON_GetObjectItemCaseSensitive(t, "TableStatus") : NULL;
-	rc = cJSON_IsString(st) && strcmp(st->valuestring, "ACTIVE") == 0;
-	cJSON_Delete(resp);
-	return rc;
-}
-
-int sb_ddb_table_exists(ddb_store *s, const char *table)
-{
-	int rc;
-
-	if (sb_ddb_table_known(s, table))
-		return 1;
-	rc = describe(s, table);
-	if (rc == DDB_NOTABLE) {
-		sb_clearerr(s->base.box);
-		return 0;
-	}
-	return rc < 0 ? rc : 1;
-}
-
-static int create(ddb_store *s, const char *table, const char *key)
-{
-	cJSON *body = cJSON_CreateObject(), *resp = NULL, *defs, *ks, *d, *k;
-	int ok = 1, rc;
-
-	defs = cJSON_CreateArray();
-	ks = cJSON_CreateArray();
-	d = cJSON_CreateObject();
-	k = cJSON_CreateObject();
-	sb_ddb_add_str(d, "AttributeName", key, &ok);
-	sb_ddb_add_str(d, "AttributeType", "S", &ok);
-	sb_ddb_add_str(k, "AttributeName", key, &ok);
-	sb_ddb_add_str(k, "KeyType", "HASH", &ok);
-	sb_ddb_push(defs, d, &ok);
-	sb_ddb_push(ks, k, &ok);
-	sb_ddb_add_str(body, "TableName", table, &ok);
-	sb_ddb_put(body, "AttributeDefinitions", defs, &ok);
-	sb_ddb_put(body, "KeySchema", ks, &ok);
-	sb_ddb_add_str(body, "BillingMode", "PAY_PER_REQUEST", &ok);
-	if (!ok) {
-		cJSON_Delete(body);
-		return sb_ddb_nomem(s, "CreateTable");
-	}
-	rc = sb_ddb_call(&resp, s, "CreateTable", body, table);
-	cJSON_Delete(body);
-	cJSON_Delete(resp);
-	if (rc && strcmp(s->err_type, "ResourceInUseException") == 0)
-		rc = SB_OK; /* another client created it first */
-	return rc;
-}
-
-int sb_ddb_ensure_table(ddb_store *s, const char *table, const char *key)
-{
-	int rc, waited_ms = 0;
-
-	if (sb_ddb_table_known(s, table))
-		return SB_OK;
-	rc = describe(s, table);
-	if (rc == DDB_NOTABLE) {
-		if ((rc = create(s, table, key)))
-			return rc;
-		rc = 0;
-	}
-	/* A new table takes a moment (seconds on AWS) to become ACTIVE. */
-	while (rc == 0 && waited_ms < 120000) {
-		struct timespec ts = { 0, 100 * 1000000L };
-		nanosleep(&ts, NULL);
-		waited_ms += 100;
-		rc = describe(s, table);
-		if (rc == DDB_NOTABLE)
-			rc = 0;
-	}
-	if (rc == 0)
-		return sb_seterr(s->base.box, SB_ETIMEOUT, "DynamoDB: table %s at "
-		                 "%s did not become ACTIVE in 120 s", table,
-		                 s->where);
-	if (rc < 0)
-		return rc;
-	remember(s, table);
-	sb_clearerr(s->base.box);
-	return SB_OK;
-}
-
 /* ------------------------------------------------------------- secrets */
 
-#define DDB_TOKEN_HEADER "X-Amz-Security-Token: "
+#define SB_DDB_TOKEN_HEADER "X-Amz-Security-Token: "
 
 /* The session token, as sent in the store's constant headers; NULL. */
-static const char *session_token(const ddb_store *s)
+static const char *session_token(const sb_ddb_store *s)
 {
 	const struct curl_slist *h;
-	size_t n = strlen(DDB_TOKEN_HEADER);
+	size_t n = strlen(SB_DDB_TOKEN_HEADER);
 
 	for (h = s->headers_base; h; h = h->next)
-		if (strncmp(h->data, DDB_TOKEN_HEADER, n) == 0)
+		if (strncmp(h->data, SB_DDB_TOKEN_HEADER, n) == 0)
 			return h->data + n;
 	return NULL;
 }
@@ -241,7 +44,7 @@ static const char *session_token(const ddb_store *s)
 /* Copy server text @p in to @p out with the secret key and the session
  * token masked: an endpoint (a proxy, a fake server) may echo the request
  * headers into its error message, and the token travels in one. */
-void sb_ddb_scrub(const ddb_store *s, const char *in, char *out,
+void sb_ddb_scrub(const sb_ddb_store *s, const char *in, char *out,
                   size_t size)
 {
 	const char *secret[2] = { s->userpwd_secret, session_token(s) };
@@ -272,7 +75,7 @@ void sb_ddb_scrub(const ddb_store *s, const char *in, char *out,
 
 static void ddb_close(sb_store *base)
 {
-	ddb_store *s = (ddb_store *)base;
+	sb_ddb_store *s = (sb_ddb_store *)base;
 	unsigned int i;
 
 	if (!s)
@@ -296,7 +99,7 @@ static void ddb_close(sb_store *base)
 	free(s->ledger_prefix);
 	free(s->resp);
 	sb_ddb_drop_candidates(s);
-	for (i = 0; i < DDB_TABLE_CACHE; i++) {
+	for (i = 0; i < SB_DDB_TABLE_CACHE; i++) {
 		free(s->known[i]);
 		free(s->marked[i]);
 	}
@@ -326,16 +129,97 @@ static int num_opt(sb_uri *uri, sb_box *box, const char *key, long lo,
 	return rc;
 }
 
-static int word_ok(const char *s, int dash_ok)
+/* Host names and any_region names: letters, digits, - . _ only. */
+static int name_ok(const char *s)
 {
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      (dash_ok && (*s == '-' || *s == '.' ||
-		                   (*s >= 'A' && *s <= 'Z') || *s == '_'))))
+		if (!sb_ddb_table_char(*s))
 			return 0;
 	return 1;
+}
+
+static int lower(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static int digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* An AWS region name, [a-z]{2}(-[a-z]+)+-[0-9]+: us-east-1,
+ * ap-southeast-2, us-gov-west-1, cn-north-1. */
+static int aws_region(const char *r)
+{
+	int words = 0;
+
+	if (!lower(r[0]) || !lower(r[1]))
+		return 0;
+	for (r += 2; r[0] == '-' && lower(r[1]); words++)
+		for (r++; lower(*r); r++)
+			;
+	if (!words || r[0] != '-' || !digit(r[1]))
+		return 0;
+	for (r++; digit(*r); r++)
+		;
+	return *r == '\0';
+}
+
+/* The signing region: the host of dynamodb://REGION; for a custom
+ * endpoint ?region=, else $AWS_REGION, else $AWS_DEFAULT_REGION. It must
+ * look like an AWS region (a typo would otherwise show up only as a
+ * signature or DNS error), unless a custom endpoint says any_region=1:
+ * DynamoDB Local takes any name. Then it is still a plain name, since it
+ * goes into curl's SigV4 scope "aws:amz:REGION:dynamodb". */
+static int read_region(sb_uri *uri, sb_box *box, const char **out)
+{
+	const char *opt = sb_uri_param(uri, "region"), *r = opt, *from;
+	int custom = strcmp(uri->scheme, "dynamodb") != 0;
+	long long any = 0;
+	int rc;
+
+	if ((rc = sb_uri_param_num(box, uri, "any_region", "0 or 1", 0, 1,
+	                           &any)))
+		return rc;
+	if (!custom) {
+		if (opt && strcmp(opt, uri->host) != 0)
+			return sb_seterr(box, SB_EURI, "%s: two regions given",
+			                 uri->redacted);
+		if (any)
+			return sb_seterr(box, SB_EURI, "%s: any_region is for "
+			                 "custom endpoints (dynamodb+http, "
+			                 "dynamodb+https): dynamodb://REGION "
+			                 "makes the host name of the region",
+			                 uri->redacted);
+		r = uri->host;
+		from = "in the host";
+	} else if (opt) {
+		from = "of the region option";
+	} else if ((r = env("AWS_REGION"))) {
+		from = "of $AWS_REGION";
+	} else if ((r = env("AWS_DEFAULT_REGION"))) {
+		from = "of $AWS_DEFAULT_REGION";
+	} else {
+		return sb_seterr(box, SB_EURI, "%s: no region: add ?region=R "
+		                 "or set AWS_REGION", uri->redacted);
+	}
+	if (any && (!name_ok(r) || strlen(r) > 64))
+		return sb_seterr(box, SB_EURI, "%s: the region name %s may hold "
+		                 "only A-Z a-z 0-9 - _ . (at most 64)",
+		                 uri->redacted, from);
+	if (!any && !aws_region(r))
+		return sb_seterr(box, SB_EURI, "%s: the region %s does not look "
+		                 "like an AWS region: two lower-case letters, "
+		                 "one or more -words, then -number, e.g. "
+		                 "us-east-1, ap-southeast-2, us-gov-west-1 (a "
+		                 "local endpoint that takes any name: "
+		                 "dynamodb+http://HOST:PORT?region=NAME&"
+		                 "any_region=1)", uri->redacted, from);
+	*out = r;
+	return SB_OK;
 }
 
 static int prefix_opt(sb_uri *uri, sb_box *box, const char *key, char **out)
@@ -346,7 +230,7 @@ static int prefix_opt(sb_uri *uri, sb_box *box, const char *key, char **out)
 	if (!v)
 		v = "";
 	for (p = v; *p; p++)
-		if (!table_char(*p))
+		if (!sb_ddb_table_char(*p))
 			break;
 	if (*p || strlen(v) > 64)
 		return sb_seterr(box, SB_EURI, "%s: option %s may hold only "
@@ -367,9 +251,9 @@ static char *xprintf(const char *fmt, const char *a, const char *b,
 	return p;
 }
 
-static int read_uri(ddb_store *s, sb_uri *uri, sb_box *box)
+static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 {
-	const char *scheme = uri->scheme, *region, *opt_region;
+	const char *scheme = uri->scheme, *region = NULL;
 	long v;
 	int rc;
 
@@ -385,29 +269,13 @@ static int read_uri(ddb_store *s, sb_uri *uri, sb_box *box)
 	if (uri->path && *uri->path && strcmp(uri->path, "/") != 0)
 		return sb_seterr(box, SB_EURI, "%s: a DynamoDB URI has no path",
 		                 uri->redacted);
-	opt_region = sb_uri_param(uri, "region");
-	if (strcmp(scheme, "dynamodb") == 0) {
-		if (uri->port)
-			return sb_seterr(box, SB_EURI, "%s: dynamodb://REGION takes "
-			                 "no port (use dynamodb+https://host:port)",
-			                 uri->redacted);
-		region = uri->host;
-		if (opt_region && strcmp(opt_region, region) != 0)
-			return sb_seterr(box, SB_EURI, "%s: two regions given",
-			                 uri->redacted);
-	} else {
-		region = opt_region ? opt_region : env("AWS_REGION");
-		if (!region)
-			region = env("AWS_DEFAULT_REGION");
-		if (!region)
-			return sb_seterr(box, SB_EURI, "%s: no region: add "
-			                 "?region=R or set AWS_REGION",
-			                 uri->redacted);
-	}
-	if (!word_ok(region, 0) && !word_ok(region, 1))
-		return sb_seterr(box, SB_EURI, "%s: bad region name",
+	if (strcmp(scheme, "dynamodb") == 0 && uri->port)
+		return sb_seterr(box, SB_EURI, "%s: dynamodb://REGION takes no "
+		                 "port (use dynamodb+https://host:port)",
 		                 uri->redacted);
-	if (!word_ok(uri->host, 1) && uri->host[0] != '[')
+	if ((rc = read_region(uri, box, &region)))
+		return rc;
+	if (!name_ok(uri->host) && uri->host[0] != '[')
 		return sb_seterr(box, SB_EURI, "%s: bad host name",
 		                 uri->redacted);
 	if (!(s->region = strdup(region)))
@@ -456,7 +324,7 @@ static int read_uri(ddb_store *s, sb_uri *uri, sb_box *box)
 	return SB_OK;
 }
 
-static int read_credentials(ddb_store *s, sb_box *box)
+static int read_credentials(sb_ddb_store *s, sb_box *box)
 {
 	const char *key = env("AWS_ACCESS_KEY_ID");
 	const char *secret = env("AWS_SECRET_ACCESS_KEY");
@@ -492,7 +360,7 @@ static int read_credentials(ddb_store *s, sb_box *box)
 
 static int ddb_open(sb_store **out, sb_uri *uri, sb_box *box)
 {
-	ddb_store *s = calloc(1, sizeof(*s));
+	sb_ddb_store *s = calloc(1, sizeof(*s));
 	int rc;
 
 	*out = NULL;
@@ -516,13 +384,12 @@ static int ddb_open(sb_store **out, sb_uri *uri, sb_box *box)
 	return SB_OK;
 }
 
-int sb_ddb_box_counters(sb_box *box, sb_ddb_counters *out, int reset)
+int sb_ddb_store_counters(sb_store *st, sb_ddb_counters *out, int reset)
 {
-	ddb_store *s;
+	sb_ddb_store *s = (sb_ddb_store *)st;
 
-	if (!box || !box->bank_store || box->bank_store->ops != &ddb_store_ops)
+	if (!st || st->ops != &ddb_store_ops)
 		return -1;
-	s = (ddb_store *)box->bank_store;
 	if (out)
 		*out = s->counters;
 	if (reset)

@@ -1,13 +1,20 @@
-/* DynamoDB bad input: URIs, missing credentials, an unreachable endpoint
- * (within the timeout), an HTTP error page or a silent server instead of
- * DynamoDB (a tiny server in a thread), DynamoDB's key limit, hostile
- * strings and names round-trip, and no secret in any message. */
+/* DynamoDB bad input: URIs and regions, missing credentials, an
+ * unreachable endpoint (within the timeout), an HTTP error page, a silent
+ * server or a server that cannot create tables instead of DynamoDB (a
+ * tiny server in a thread; the last one also through the CLI),
+ * DynamoDB's key limit, hostile strings and names round-trip, and no
+ * secret in any message.
+ *
+ * Usage: ddb_bad PATH/TO/storagebox */
 #include "ddb_test.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #define SECRET "wJalrXUtnFEMI-s3cr3t-KEY"
 #define TOKEN "FQoGZXIvYXdzE-t0k3n-SESSION"
@@ -133,6 +140,41 @@ static void expect_fetch_fails(const char *uri, int want, const char *needle,
 	sb_box_close(box);
 }
 
+/* What a region looks like, and the escape for local endpoints. */
+static void regions(void)
+{
+	static const char *good[] = {
+		"dynamodb://us-east-1", "dynamodb://ap-southeast-2",
+		"dynamodb://us-gov-west-1", "dynamodb://cn-north-1",
+		"dynamodb+http://127.0.0.1:1?region=eu-central-1",
+		/* DynamoDB Local takes any region name. */
+		"dynamodb+http://127.0.0.1:1?region=local&any_region=1",
+		"dynamodb+http://127.0.0.1:1?region=EU_WEST.1&any_region=1",
+		"dynamodb+https://127.0.0.1:1?region=us-east-1&any_region=0",
+	};
+	char *r1 = getenv("AWS_REGION") ? t_xstrdup(getenv("AWS_REGION")) : NULL;
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		int rc = open_rc(good[i], NULL);
+		CHECKF(NULL, rc == SB_OK, "open '%s': %d (%s)", good[i], rc, msg);
+	}
+	/* The message says what a region looks like. */
+	CHECK_RC(NULL, open_rc("dynamodb://EU_WEST.1", NULL), SB_EURI);
+	CHECKF(NULL, t_contains(msg, "region") && t_contains(msg, "us-east-1") &&
+	       t_contains(msg, "any_region=1"), "'%s'", msg);
+	/* From the environment too, and the message says from where. */
+	setenv("AWS_REGION", "Local", 1);
+	CHECK_RC(NULL, open_rc("dynamodb+http://127.0.0.1:1", NULL), SB_EURI);
+	CHECKF(NULL, t_contains(msg, "$AWS_REGION"), "'%s'", msg);
+	CHECK_RC(NULL, open_rc("dynamodb+http://127.0.0.1:1?any_region=1",
+	                       NULL), SB_OK);
+	if (r1)
+		setenv("AWS_REGION", r1, 1);
+	else
+		unsetenv("AWS_REGION");
+	free(r1);
+}
+
 static void uri_errors(void)
 {
 	static const char *bad[] = {
@@ -148,6 +190,21 @@ static void uri_errors(void)
 		"dynamodb+http://127.0.0.1:1?region=us-east-1&bogus=1",
 		"dynamodb+http://AKIDEXAMPLE:s3cretpw@127.0.0.1:1?region=us-east-1",
 		"dynamodb://us-east-1?region=eu-west-1",
+		/* Regions that do not look like AWS ones, and the escape
+		 * (any_region=1) where it does not apply or cannot help. */
+		"dynamodb://EU_WEST.1",
+		"dynamodb://eu-west",
+		"dynamodb://us-east-1a",
+		"dynamodb://useast-1",
+		"dynamodb://u-east-1",
+		"dynamodb://us--east-1",
+		"dynamodb://us-east-",
+		"dynamodb+http://127.0.0.1:1?region=EU_WEST.1",
+		"dynamodb+http://127.0.0.1:1?region=us-east-1%0a",
+		"dynamodb://us-east-1?any_region=1",
+		"dynamodb+http://127.0.0.1:1?region=us-east-1&any_region=2",
+		"dynamodb+http://127.0.0.1:1?region=a:b&any_region=1",
+		"dynamodb+http://127.0.0.1:1?region=a%2Fb&any_region=1",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int rc = open_rc(bad[i], NULL);
@@ -174,6 +231,7 @@ static void uri_errors(void)
 	free(r2);
 	/* The regional endpoint opens without a request. */
 	CHECK_RC(NULL, open_rc("dynamodb://us-east-1", NULL), SB_OK);
+	regions();
 }
 
 static void credentials(const char *uri)
@@ -261,6 +319,118 @@ static void error_pages(void)
 	tiny_stop(&t);
 }
 
+/* Run the CLI with @p argv (NULL-terminated, argv[0] its path) for at
+ * most @p max_s seconds; its output goes to @p out and @p err (read back
+ * into them, cut to @p size). The exit status, or -1 if it did not exit
+ * in time (then it is killed) or could not run. */
+static int run_cli(char *const *argv, double max_s, char *out, char *err,
+                   size_t size)
+{
+	char path[2][64];
+	char *dst[2] = { out, err };
+	int fd[2], status = -1, i;
+	double t0 = t_now_s();
+	pid_t pid;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path[i], sizeof path[i], "/tmp/ddb-bad-cli-%ld-%d",
+		         (long)getpid(), i);
+		fd[i] = open(path[i], O_RDWR | O_CREAT | O_TRUNC, 0600);
+	}
+	pid = fd[0] >= 0 && fd[1] >= 0 ? fork() : -1;
+	if (pid == 0) {
+		dup2(fd[0], 1);
+		dup2(fd[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	while (pid > 0 && waitpid(pid, &status, WNOHANG) == 0) {
+		if (t_now_s() - t0 > max_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			status = -1;
+			break;
+		}
+		t_nap_ms(20);
+	}
+	for (i = 0; i < 2; i++) {
+		ssize_t n = fd[i] >= 0 ? pread(fd[i], dst[i], size - 1, 0) : -1;
+		dst[i][n > 0 ? n : 0] = '\0';
+		if (fd[i] >= 0)
+			close(fd[i]);
+		unlink(path[i]);
+	}
+	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A server that answers every request, CreateTable included, with
+ * ResourceNotFoundException (no DynamoDB does; a proxy or a mock of the
+ * wrong service may). The backend's private "no table" result must
+ * become an error naming the table and the AWS error type: through the
+ * API, a negative code; through the CLI, exit 1 (it printed "added 0"
+ * and exited 0). */
+static void table_never_made(const char *cli)
+{
+	static const char json[] =
+		"{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+		"ResourceNotFoundException\",\"message\":"
+		"\"Requested resource not found\"}";
+	static const char *items[] = { "n1", "n2" };
+	char page[512], out[2048], err[2048], file[64];
+	sb_add_result ar = { 7, 7 };
+	sb_box *box = NULL;
+	tiny t;
+	char *u;
+	FILE *f;
+	int rc;
+
+	snprintf(page, sizeof page, "HTTP/1.1 400 Bad Request\r\n"
+	         "Content-Type: application/x-amz-json-1.0\r\n"
+	         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	         strlen(json), json);
+	tiny_start(&t, page);
+	u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1"
+	                "&timeout=3000", t.port);
+	if (CHECKF(NULL, open_rc(u, &box) == SB_OK, "open %s: %s", u, msg)) {
+		rc = sb_box_add(&ar, box, "rnf-bank", items, 2);
+		CHECKF(box, rc < 0 && rc == SB_EBACKEND, "add: %d", rc);
+		CHECK(box, ar.added == 0);
+		const char *m = sb_box_errmsg(box);
+		CHECKF(box, t_contains(m, "rnf-bank") &&
+		       t_contains(m, "ResourceNotFoundException") &&
+		       t_contains(m, "CreateTable") &&
+		       !t_contains(m, "contract"), "add: '%s'", m);
+		no_secret(m);
+		/* Creating the bank and ledger ahead fails alike. */
+		CHECK_RC(box, sb_box_init(box, "rnf-bank", "rnf-ledger"),
+		         SB_EBACKEND);
+		CHECKF(box, t_contains(sb_box_errmsg(box), "rnf-bank") &&
+		       t_contains(sb_box_errmsg(box),
+		                  "ResourceNotFoundException"),
+		       "init: '%s'", sb_box_errmsg(box));
+		sb_box_close(box);
+	}
+
+	snprintf(file, sizeof file, "/tmp/ddb-bad-items-%ld", (long)getpid());
+	if ((f = fopen(file, "w"))) {
+		fputs("n1\nn2\n", f);
+		fclose(f);
+	}
+	char *argv[] = { (char *)cli, "--uri", u, "add", "rnf-bank", file,
+	                 NULL };
+	rc = run_cli(argv, 60.0, out, err, sizeof out);
+	CHECKF(NULL, rc == 1, "storagebox add: exit %d (stdout '%s', "
+	       "stderr '%s')", rc, out, err);
+	CHECKF(NULL, !t_contains(out, "added"), "stdout: '%s'", out);
+	CHECKF(NULL, t_contains(err, "rnf-bank") &&
+	       t_contains(err, "ResourceNotFoundException"), "stderr: '%s'",
+	       err);
+	no_secret(err);
+	unlink(file);
+	free(u);
+	tiny_stop(&t);
+}
+
 static void key_limits(const char *uri)
 {
 	sb_box *box = ddb_open_uri(uri, SB_PROTOCOL_AUTO);
@@ -268,23 +438,23 @@ static void key_limits(const char *uri)
 		return;
 	char *bank = ddb_name("limits");
 	char *ledger = ddb_name("limits-ledger");
-	char *big = t_xmalloc(DDB_MAX_KEY_BYTES + 2);
-	memset(big, 'k', DDB_MAX_KEY_BYTES + 1);
-	big[DDB_MAX_KEY_BYTES + 1] = '\0';
+	char *big = t_xmalloc(SB_DDB_MAX_KEY_BYTES + 2);
+	memset(big, 'k', SB_DDB_MAX_KEY_BYTES + 1);
+	big[SB_DDB_MAX_KEY_BYTES + 1] = '\0';
 	const char *batch[] = { "fine-1", big };
 	sb_add_result ar = { 7, 7 };
 	/* One key over the limit: the batch is refused before any request. */
 	sb_ddb_counters c0, c1;
-	sb_ddb_box_counters(box, &c0, 0);
+	ddb_box_counters(box, &c0, 0);
 	CHECK_RC(box, sb_box_add(&ar, box, bank, batch, 2), SB_EINVALID);
-	sb_ddb_box_counters(box, &c1, 0);
+	ddb_box_counters(box, &c1, 0);
 	CHECK(box, c1.requests == c0.requests);
 	CHECKF(box, t_contains(sb_box_errmsg(box), "2048"), "'%s'",
 	       sb_box_errmsg(box));
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, bank, NULL), SB_ENOTFOUND);
 	/* Exactly the limit works, as item and as id. */
-	big[DDB_MAX_KEY_BYTES] = '\0';
+	big[SB_DDB_MAX_KEY_BYTES] = '\0';
 	const char *ok[] = { "fine-1", big };
 	CHECK_RC(box, sb_box_add(&ar, box, bank, ok, 2), SB_OK);
 	CHECK(box, ar.added == 2);
@@ -306,10 +476,10 @@ static void key_limits(const char *uri)
 	CHECK(box, it && strcmp(sb_item_value(it), "m1") == 0);
 	sb_item_free(it);
 	it = NULL;
-	big[DDB_MAX_KEY_BYTES] = 'k';
-	sb_ddb_box_counters(box, &c0, 0);
+	big[SB_DDB_MAX_KEY_BYTES] = 'k';
+	ddb_box_counters(box, &c0, 0);
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, big), SB_EINVALID);
-	sb_ddb_box_counters(box, &c1, 0);
+	ddb_box_counters(box, &c1, 0);
 	CHECK(box, c1.requests == c0.requests && it == NULL);
 	CHECK_RC(box, sb_box_lookup(&it, box, ledger, big), SB_EINVALID);
 	free(big);
@@ -348,7 +518,7 @@ static void hostile(const char *uri)
 	}
 	/* "sbh.<hash>" as a name is hashed too: it cannot land on the table
 	 * of the name it hashes. */
-	ddb_store *s = ddb_store_of(box);
+	sb_ddb_store *s = ddb_store_of(box);
 	char hex[65], *fake, *t1 = NULL, *t2 = NULL;
 	sb_ddb_sha256_hex("a b", 3, hex);
 	fake = t_xasprintf("sbh.%s", hex);
@@ -365,16 +535,21 @@ static void hostile(const char *uri)
 	sb_box_close(box);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *uri = ddb_test_uri();
 
+	if (argc != 2) {
+		fprintf(stderr, "usage: ddb_bad PATH/TO/storagebox\n");
+		return 2;
+	}
 	/* Every message below must hide these. */
 	setenv("AWS_SESSION_TOKEN", TOKEN, 1);
 	uri_errors();
 	credentials(uri);
 	unreachable();
 	error_pages();
+	table_never_made(argv[1]);
 	unsetenv("AWS_SESSION_TOKEN");
 	key_limits(uri);
 	hostile(uri);

@@ -21,7 +21,7 @@ static double per_fetch(sb_box *box, const char *b, const char *l,
 {
 	sb_ddb_counters c;
 	int bad = 0;
-	sb_ddb_box_counters(box, NULL, 1);
+	ddb_box_counters(box, NULL, 1);
 	for (int i = 0; i < n; i++) {
 		char id[64];
 		sb_item *it = NULL;
@@ -30,7 +30,7 @@ static double per_fetch(sb_box *box, const char *b, const char *l,
 			bad++;
 		sb_item_free(it);
 	}
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, bad == 0, "%d fetches (%s) did not answer %d", bad, fmt,
 	       want_rc);
 	return (double)c.requests / n;
@@ -48,7 +48,7 @@ static void *run(void *p)
 	uint64_t n = 0;
 	if (!box)
 		return NULL;
-	ddb_store *s = ddb_store_of(box);
+	sb_ddb_store *s = ddb_store_of(box);
 	char *lt = NULL;
 	sb_ddb_table(s, &lt, s->ledger_prefix, ledger, "");
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
@@ -76,7 +76,7 @@ static void *run(void *p)
 	}
 	done_ops[j->idx] = n;
 	sb_ddb_counters c;
-	sb_ddb_box_counters(box, &c, 0);
+	ddb_box_counters(box, &c, 0);
 	__atomic_add_fetch(&req_sum, c.requests, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&retry_sum, c.retries, __ATOMIC_SEQ_CST);
 	free(lt);

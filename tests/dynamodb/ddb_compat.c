@@ -7,7 +7,7 @@
 #include "ddb_test.h"
 
 static sb_box *box;
-static ddb_store *s;
+static sb_ddb_store *s;
 
 static int raw(const char *op, const char *json, cJSON **out)
 {

@@ -16,11 +16,11 @@ static uint64_t requests_of(sb_box *box, const char *bank,
 	sb_item *it = NULL;
 	int rc;
 
-	sb_ddb_box_counters(box, NULL, 1);
+	ddb_box_counters(box, NULL, 1);
 	rc = sb_box_fetch(&it, box, bank, ledger, id);
 	CHECKF(box, rc == want, "fetch %s: %d, want %d", id, rc, want);
 	sb_item_free(it);
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	return c.requests;
 }
 

@@ -47,13 +47,13 @@ int main(void)
 	/* Three conflicts, then the transaction goes through. */
 	sb_ddb_counters c;
 	sb_item *it = NULL;
-	sb_ddb_box_counters(box, NULL, 1);
-	arm(DDB_FAULT_CONFLICT, 3);
+	ddb_box_counters(box, NULL, 1);
+	arm(SB_DDB_FAULT_CONFLICT, 3);
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "a"), SB_OK);
 	CHECK(box, it && sb_item_is_new(it));
 	sb_item_free(it);
 	it = NULL;
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, c.retries == 3 && fail_seen == 4, "retries %llu, passes %d",
 	       (unsigned long long)c.retries, fail_seen);
 	CHECKF(box, c.max_sleep_ms <= 40 && c.sleep_ms <= 3 * 40,
@@ -66,12 +66,12 @@ int main(void)
 
 	/* Conflicts that never end: max_retries re-sends, then SB_EBUSY,
 	 * every backoff within the cap, and no change in the tables. */
-	arm(DDB_FAULT_CONFLICT, -1);
+	arm(SB_DDB_FAULT_CONFLICT, -1);
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "b"), SB_EBUSY);
 	CHECK(box, it == NULL);
 	CHECKF(box, t_contains(sb_box_errmsg(box), "conflict"), "'%s'",
 	       sb_box_errmsg(box));
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, c.retries == 6 && fail_seen == 7, "retries %llu, passes %d",
 	       (unsigned long long)c.retries, fail_seen);
 	CHECKF(box, c.max_sleep_ms <= 40, "longest backoff %llu ms",
@@ -83,26 +83,26 @@ int main(void)
 	CHECK_RC(box, sb_box_lookup(&it, box, ledger, "b"), SB_ENOTFOUND);
 
 	/* Throttling on any request (here the stats scans). */
-	sb_ddb_box_counters(box, NULL, 1);
-	arm(DDB_FAULT_THROTTLE, 4);
+	ddb_box_counters(box, NULL, 1);
+	arm(SB_DDB_FAULT_THROTTLE, 4);
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
 	CHECK(box, st.available == 2 && st.assigned == 1);
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, c.retries == 4, "retries %llu", (unsigned long long)c.retries);
-	arm(DDB_FAULT_THROTTLE, -1);
+	arm(SB_DDB_FAULT_THROTTLE, -1);
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_EBUSY);
 	CHECKF(box, t_contains(sb_box_errmsg(box),
 	                       "ProvisionedThroughputExceededException"),
 	       "'%s'", sb_box_errmsg(box));
 
 	/* The generic path retries too (take and put_if_absent). */
-	arm(DDB_FAULT_CONFLICT, 2);
+	arm(SB_DDB_FAULT_CONFLICT, 2);
 	sb_box *gbox = ddb_open_uri(uri, SB_PROTOCOL_GENERIC);
 	if (gbox) {
 		CHECK_RC(gbox, sb_box_fetch(&it, gbox, bank, ledger, "c"), SB_OK);
 		sb_item_free(it);
 		it = NULL;
-		sb_ddb_box_counters(gbox, &c, 0);
+		ddb_box_counters(gbox, &c, 0);
 		CHECKF(gbox, c.retries == 2, "retries %llu",
 		       (unsigned long long)c.retries);
 		sb_box_close(gbox);
@@ -112,11 +112,11 @@ int main(void)
 	CHECK(box, st.available == 1 && st.assigned == 2 && st.reserved == 0);
 
 	/* Backoff itself: many attempts never sleep past the cap. */
-	ddb_store *s = ddb_store_of(box);
-	sb_ddb_box_counters(box, NULL, 1);
+	sb_ddb_store *s = ddb_store_of(box);
+	ddb_box_counters(box, NULL, 1);
 	for (int a = 0; a < 30; a++)
 		sb_ddb_backoff(s, a);
-	sb_ddb_box_counters(box, &c, 1);
+	ddb_box_counters(box, &c, 1);
 	CHECKF(box, c.max_sleep_ms <= 40 && c.sleep_ms > 0,
 	       "30 backoffs: longest %llu ms, total %llu ms",
 	       (unsigned long long)c.max_sleep_ms,

@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.assigned, (unsigned long long)st.held);
 
 	/* And from the tables themselves. */
-	ddb_store *s = ddb_store_of(box);
+	sb_ddb_store *s = ddb_store_of(box);
 	char *avail_t = NULL, *held_t = NULL, *ledger_t = NULL;
 	sb_ddb_bank_tables(s, &avail_t, &held_t, bank);
 	sb_ddb_table(s, &ledger_t, s->ledger_prefix, ledger, "");

@@ -6,6 +6,7 @@
 
 #include "../common/tcommon.h"
 #include "backends/dynamodb/ddb_private.h"
+#include "internal.h" /* struct sb_box: the store under a box */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,9 +50,17 @@ static inline sb_box *ddb_open_uri(const char *uri, sb_protocol proto)
 }
 
 /* The store under a box (the tests link the static library). */
-static inline ddb_store *ddb_store_of(sb_box *box)
+static inline sb_ddb_store *ddb_store_of(sb_box *box)
 {
-	return (ddb_store *)box->bank_store;
+	return (sb_ddb_store *)box->bank_store;
+}
+
+/* The counters of a box's bank store (ddb_testing.h): -1 if it is not a
+ * DynamoDB store. */
+static inline int ddb_box_counters(sb_box *box, sb_ddb_counters *out,
+                                   int reset)
+{
+	return sb_ddb_store_counters(box->bank_store, out, reset);
 }
 
 typedef struct {
@@ -77,7 +86,7 @@ static inline int ddb_scan_table(sb_box *box, const char *table,
                                  int (*fn)(const cJSON *, void *),
                                  void *payload)
 {
-	ddb_store *s = ddb_store_of(box);
+	sb_ddb_store *s = ddb_store_of(box);
 	ddb_scan_cb c = { fn, payload };
 	cJSON *body = cJSON_CreateObject();
 	int rc;

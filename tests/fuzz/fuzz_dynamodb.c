@@ -8,8 +8,8 @@
  * digits is a 200. Selector 'a' feeds each answer to sb_ddb_answer (the
  * pure body -> result step of every request); the others run one bank or
  * ledger operation of the backend against a store whose requests are
- * answered, in order, from the input (ddb_store.replay): no network.
- * Checked: results are sb_error codes (no internal DDB_* code leaks), an
+ * answered, in order, from the input (sb_ddb_store.replay): no network.
+ * Checked: results are sb_error codes (no private SB_DDB_* result leaks), an
  * item comes back exactly when the contract says, every error has a
  * message; and, by the sanitizers, no bad access and no leak. */
 #include "ddb_private.h"
@@ -62,7 +62,7 @@ static const char *next_answer(void *p, const char *op, long *status,
 }
 
 /* Selector 'a': each answer alone through sb_ddb_answer. */
-static void answers(ddb_store *s, fz_records *rec)
+static void answers(sb_ddb_store *s, fz_records *rec)
 {
 	const uint8_t *r;
 	size_t n;
@@ -83,14 +83,14 @@ static void answers(ddb_store *s, fz_records *rec)
 		rc = sb_ddb_answer(&out, s, copy, len, status, "TransactWriteItems",
 		                   "fuzz", &retry);
 		FZ_CHECK(retry == 0 || retry == 1);
-		FZ_CHECK(rc == SB_OK || rc == DDB_CANCELED || rc == DDB_NOTABLE ||
+		FZ_CHECK(rc == SB_OK || rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE ||
 		         rc < 0);
-		FZ_CHECK((rc == SB_OK || rc == DDB_CANCELED || rc == SB_ECONFLICT)
+		FZ_CHECK((rc == SB_OK || rc == SB_DDB_CANCELED || rc == SB_ECONFLICT)
 		         == (out != NULL));
 		FZ_CHECK(rc == SB_OK || s->base.box->errmsg[0]);
 		FZ_CHECK(!retry || rc != SB_OK);
 		/* What the callers read out of an answer. */
-		for (i = 0; rc == DDB_CANCELED && sb_ddb_reason(out, i, &code); i++)
+		for (i = 0; rc == SB_DDB_CANCELED && sb_ddb_reason(out, i, &code); i++)
 			;
 		if (out && sb_ddb_ledger_item(&it, cJSON_GetObjectItemCaseSensitive(
 		                              out, "Item"), "b") == SB_OK)
@@ -100,7 +100,7 @@ static void answers(ddb_store *s, fz_records *rec)
 	}
 }
 
-static void run_op(ddb_store *s, int op)
+static void run_op(sb_ddb_store *s, int op)
 {
 	static const char *const items[4] = { "a", "b", "a", "{\"S\":\"x\"}" };
 
@@ -112,7 +112,7 @@ static char where[] = "fuzz", no_prefix[] = "";
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	sb_box box;
-	ddb_store s;
+	sb_ddb_store s;
 	replay_ctx x;
 	unsigned int i;
 	int op;
@@ -144,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_op(&s, op);
 
 	sb_ddb_drop_candidates(&s);
-	for (i = 0; i < DDB_TABLE_CACHE; i++) {
+	for (i = 0; i < SB_DDB_TABLE_CACHE; i++) {
 		free(s.known[i]);
 		free(s.marked[i]);
 	}
