@@ -367,7 +367,7 @@ static void hostile(const char *uri)
 
 int main(void)
 {
-	const char *uri = ddb_test_uri();
+	const char *uri = t_env_need("SB_TEST_DYNAMODB_URI");
 
 	/* Every message below must hide these. */
 	setenv("AWS_SESSION_TOKEN", TOKEN, 1);

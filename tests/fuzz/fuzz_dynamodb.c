@@ -82,13 +82,13 @@ static void answers(ddb_store *s, fz_records *rec)
 		memcpy(copy, b, len);
 		rc = sb_ddb_answer(&out, s, copy, len, status, "TransactWriteItems",
 		                   "fuzz", &retry);
-		FZ_CHECK(retry == 0 || retry == 1);
-		FZ_CHECK(rc == SB_OK || rc == DDB_CANCELED || rc == DDB_NOTABLE ||
+		CHECK(NULL, retry == 0 || retry == 1);
+		CHECK(NULL, rc == SB_OK || rc == DDB_CANCELED || rc == DDB_NOTABLE ||
 		         rc < 0);
-		FZ_CHECK((rc == SB_OK || rc == DDB_CANCELED || rc == SB_ECONFLICT)
+		CHECK(NULL, (rc == SB_OK || rc == DDB_CANCELED || rc == SB_ECONFLICT)
 		         == (out != NULL));
-		FZ_CHECK(rc == SB_OK || s->base.box->errmsg[0]);
-		FZ_CHECK(!retry || rc != SB_OK);
+		CHECK(NULL, rc == SB_OK || s->base.box->errmsg[0]);
+		CHECK(NULL, !retry || rc != SB_OK);
 		/* What the callers read out of an answer. */
 		for (i = 0; rc == DDB_CANCELED && sb_ddb_reason(out, i, &code); i++)
 			;
