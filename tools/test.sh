@@ -188,8 +188,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 run_tsan_tree build-tsan
 
 # Memcheck over build-ci's binaries (built above: no third build).
-vg_conformance build-ci
-vg_cli build-ci
+vg_tree build-ci
 
 # Fuzzing in its short form, when the fuzz targets exist.
 if [ -f tools/fuzz.sh ]; then
