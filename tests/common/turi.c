@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char T_URI_NONE[] = "";
+/* Told apart by its address: a part given as "" is a part, not this. */
+const char T_URI_NONE[] = "(none)";
 
 const char *t_env_need(const char *name)
 {
@@ -108,9 +109,10 @@ char *t_uri_edit(const char *uri, const t_uri_parts *with)
 	sb_uri *u = t_uri_parse(uri);
 	const char *user = part(u->user, with->user);
 	const char *pw = part(u->password, with->password);
-	const char *host = with->host ? with->host : u->host;
+	const char *host = with->host ? with->host : u->host ? u->host : "";
 	const char *query = strchr(u->text, '?');
 	int port = with->port > 0 ? with->port : with->port < 0 ? 0 : u->port;
+	int v6 = strchr(host, ':') != NULL; /* an IPv6 literal: in brackets */
 	char *euser = encode(user ? user : "", "");
 	char *epw = encode(pw ? pw : "", "");
 	char *epath = encode(with->path ? with->path : u->path, "/");
@@ -123,12 +125,9 @@ char *t_uri_edit(const char *uri, const t_uri_parts *with)
 	}
 	if (port)
 		snprintf(ports, sizeof ports, ":%d", port);
-	/* A ':' in the host is an IPv6 literal: in brackets. */
 	out = t_xasprintf("%s://%s%s%s%s%s%s%s%s%s%s", u->scheme, euser,
 	                  pw ? ":" : "", epw, user || pw ? "@" : "",
-	                  strchr(host ? host : "", ':') ? "[" : "",
-	                  host ? host : "",
-	                  strchr(host ? host : "", ':') ? "]" : "", ports, epath,
+	                  v6 ? "[" : "", host, v6 ? "]" : "", ports, epath,
 	                  query ? query : "");
 	free(euser);
 	free(epw);
