@@ -2,12 +2,15 @@
 # The CLI contract of DESIGN.md section 6, checked from the outside.
 # usage: cli_test.sh PATH/TO/storagebox
 #
-# The store: $SB_TEST_URI, or the variable that $SB_TEST_URI_FROM names (a
-# server, whose URI holds a password that meson's env must not); named
-# but unset, the test exits 77 (skipped), or 1 when CI=true. With a store,
-# only the part that needs one runs, there (names unique per run: the
-# server may be shared; the URI goes through $STORAGEBOX_URI, never on a
-# command line). Without, all of it runs on SQLite files in a temp dir.
+# Two parts. With a store, the part that needs one runs there: a session
+# of every command, and a bench of threads and processes. The store is
+# $SB_TEST_URI, or the variable that $SB_TEST_URI_FROM names (a server,
+# whose URI holds a password that meson's env must not); named but unset,
+# the test exits 77 (skipped), or 1 when CI=true. Names are unique per
+# run (the server may be shared); the URI goes through $STORAGEBOX_URI,
+# never on a command line. Without a store, the rest runs, on SQLite files
+# in a temp dir: help and usage, input and output formats, exit codes,
+# two stores, URI resolution, secrets, the demo.
 # $SB_TEST_WRAPPER, when set, goes in front of every CLI call (split on
 # spaces): tools/lib/valgrind.sh runs the CLI under memcheck so. The CLI
 # exits 0 to 5 (DESIGN §6): any other status (a crash, or the wrapper's
@@ -71,7 +74,9 @@ finish() {
 
 # ------------------------------------------------------------ the store
 # One session on $STORE: init, add, fetch (fused and generic, repeated),
-# stats, export, recover, an empty bank and a missing one.
+# stats, export, recover, an empty bank, a missing one, a usage error;
+# then a bench (threads and forked processes in one call: it checks the
+# box law).
 store_session() {
 	local tag="cli$$-$RANDOM" first
 	local bank="$tag-bank" ledger="$tag-ledger"
@@ -108,14 +113,16 @@ store_session() {
 	run fetch "$tag-nobank" "$ledger" id-9
 	expect_rc 1 "store: fetch from a missing bank"
 	expect "$(contains "$ERR" "$tag-nobank"; echo $?)" "store: missing bank named"
+	run fetch "$bank"
+	expect_rc 2 "store: usage error"
+	run bench --items 40 --clients 2 --procs 2 --quiet
+	expect_rc 0 "store: bench with 2 processes of 2 threads"
 }
 
 if [ -n "$STORE" ]; then
 	store_session
 	finish
 fi
-STORE=sqlite:$T/store.db
-store_session
 
 # ------------------------------------------------------------ help, usage
 run --help
@@ -364,10 +371,5 @@ expect "$(contains "$OUT" 'verdict:'; echo $?)" "demo prints its verdict"
 run --protocol generic demo --workers 4 --seed 7
 expect_rc 0 "demo on the generic path"
 expect "$(contains "$OUT" 'verdict:'; echo $?)" "generic demo verdict"
-
-# ------------------------------------------------------------ bench
-# Threads and forked processes in one call; it checks the box law itself.
-run --uri "sqlite:$T/bench.db" bench --items 40 --clients 2 --procs 2 --quiet
-expect_rc 0 "bench with 2 processes of 2 threads"
 
 finish

@@ -1,18 +1,27 @@
 # shellcheck shell=bash
 # Sourced by tools/test.sh: Valgrind memcheck over one built tree, on every
-# store, in one `meson test --wrapper tools/lib/memcheck.sh` (one pool of
-# test slots, the longest test first):
+# store, in one `meson test --wrapper tools/lib/memcheck.sh`:
 #   - the conformance runs on one store each (suite 'conformance' but not
 #     'mixed': the mixed runs add no code of their own and would double
 #     the time);
-#   - the CLI contract (suite 'cli': all of it on SQLite, its store part
-#     on every server), every CLI call under valgrind (the contract puts
-#     the wrapper's $SB_TEST_WRAPPER in front of each).
+#   - the CLI contract's store part on every store (suite 'cli-store': a
+#     session of every command and a bench of threads and forked
+#     processes, tests/cli/cli_test.sh), every CLI call under valgrind
+#     (the contract puts the wrapper's $SB_TEST_WRAPPER in front of each).
+#     The rest of the contract (help, usage, formats on SQLite files) runs
+#     in the plain and ASan trees only: under valgrind it would add about
+#     100 CLI processes, 80 s of CPU, for no store code.
 # A test fails on a memcheck error (status 97, memcheck.sh); then every
 # process's log must show none either (a forked process's error does not
 # reach its parent's status), and there must be logs at all.
-# Expects log, section, count_meson_tests, ROOT, NUM_PROCESSES and the
+# Expects log, section, count_meson_tests, ROOT, NUM_PROCESSES (set before
+# sourcing) and the
 # TOTAL_*/FAILURES variables of tools/test.sh.
+
+# Tests at once. Valgrind runs the threads of a process one at a time, and
+# the server runs wait on their servers (DynamoDB Local above all): twice
+# the cores keeps them busy.
+VG_PROCESSES=$((2 * NUM_PROCESSES))
 
 # vg_slow_pg URI: URI with a connect timeout of 60 s. Under valgrind
 # PostgreSQL's SCRAM handshake (4096 rounds of HMAC) alone can take longer
@@ -35,10 +44,10 @@ vg_tree() {
 	rm -f "$dir"/meson-logs/valgrind*.json
 	# valgrind makes a process 10 to 50 times slower.
 	meson test -C "$dir" --no-rebuild --print-errorlogs \
-		--num-processes "$NUM_PROCESSES" --logbase valgrind \
+		--num-processes "$VG_PROCESSES" --logbase valgrind \
 		--wrapper "bash $ROOT/tools/lib/memcheck.sh $logs" \
 		--timeout-multiplier 3 \
-		--suite conformance --suite cli --no-suite mixed || rc=$?
+		--suite conformance --suite cli-store --no-suite mixed || rc=$?
 	# meson names the log after --logbase and the wrapper's program.
 	json=("$dir"/meson-logs/valgrind*.json)
 	count_meson_tests "$dir (valgrind)" "${json[0]}" "$rc"
