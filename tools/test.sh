@@ -12,8 +12,8 @@
 # then the hardening runs:
 #   build-tsan  ThreadSanitizer, the multi-threaded stress on every store
 #               (tools/lib/tsan.sh)
-#   valgrind    memcheck of build-ci's conformance program and CLI on
-#               every store (tools/lib/valgrind.sh)
+#   valgrind    memcheck of build-ci's conformance program and CLI
+#               contract on every store (tools/lib/valgrind.sh)
 #   fuzz        tools/fuzz.sh, 60 s per target (one counted test)
 # A skipped test counts as a failure: every suite must run, every time.
 # Re-running reuses the build trees. The last line printed is
@@ -63,45 +63,48 @@ setup_tree() {
 	fi
 }
 
-# result_lines LOG RESULT...: the lines of meson's testlog.json (one JSON
-# object per test) whose result is one of these. A test's own output is
-# escaped inside its line, so only the real "result" field can match.
-result_lines() {
-	local log=$1 pattern
-	shift
-	pattern=$(printf '"result": "%s"\\|' "$@")
-	grep "${pattern%\\|}" "$log" || true
-}
+# meson_results JSON: the tests of one `meson test` run, read from its
+# testlog JSON (one object per line) with Python's json module: a first
+# line "PASSED FAILED SKIPPED", then "failed NAME" or "skipped NAME" for
+# each test that did not pass. Every result but OK and EXPECTEDFAIL
+# (FAIL, TIMEOUT, ERROR, ...) is a failure; SKIP is counted apart.
+meson_results() {
+	python3 - "$1" <<-'EOF'
+	import json
+	import sys
 
-# count_results LOG RESULT...: how many tests ended so.
-count_results() { result_lines "$@" | grep -c . || true; }
-
-# note_tests DIR LOG WHY RESULT...: add the names of those tests to FAILURES.
-note_tests() {
-	local dir=$1 log=$2 why=$3 name
-	shift 3
-	while IFS= read -r name; do
-		FAILURES+=("$dir: $why: $name")
-	done < <(result_lines "$log" "$@" |
-		sed 's/^{"name": "\(\([^"\\]\|\\.\)*\)".*/\1/')
+	counts = {"passed": 0, "failed": 0, "skipped": 0}
+	notes = []
+	with open(sys.argv[1], encoding="utf-8") as log:
+	    for line in log:
+	        if not line.strip():
+	            continue
+	        test = json.loads(line)
+	        kind = {"OK": "passed", "EXPECTEDFAIL": "passed",
+	                "SKIP": "skipped"}.get(test["result"], "failed")
+	        counts[kind] += 1
+	        if kind != "passed":
+	            notes.append(f"{kind} {test['name']}")
+	print(counts["passed"], counts["failed"], counts["skipped"])
+	print("\n".join(notes))
+	EOF
 }
 
 # count_meson_tests LABEL JSON STATUS: add the results of one `meson test`
 # run (its testlog JSON and exit status) to the totals.
 count_meson_tests() {
-	local label=$1 json=$2 rc=$3
-	if [ -z "$json" ] || [ ! -s "$json" ]; then
-		FAILURES+=("$label: meson test ran no test (status $rc)")
+	local label=$1 json=$2 rc=$3 results passed failed skipped note
+	if [ -z "$json" ] || [ ! -s "$json" ] ||
+		! results=$(meson_results "$json"); then
+		FAILURES+=("$label: no test ran, or no readable log (status $rc)")
 		TOTAL_FAILED=$((TOTAL_FAILED + 1))
 		return 0
 	fi
-	local passed failed skipped
-	passed=$(count_results "$json" OK EXPECTEDFAIL)
-	failed=$(count_results "$json" FAIL UNEXPECTEDPASS TIMEOUT ERROR INTERRUPT)
-	skipped=$(count_results "$json" SKIP)
-	note_tests "$label" "$json" failed FAIL UNEXPECTEDPASS TIMEOUT ERROR INTERRUPT
+	read -r passed failed skipped <<<"$results"
+	while IFS= read -r note; do
+		[ -z "$note" ] || FAILURES+=("$label: ${note/ /: }")
+	done < <(tail -n +2 <<<"$results")
 	# A skip means a suite did not prove what it tests: a failure.
-	note_tests "$label" "$json" skipped SKIP
 	failed=$((failed + skipped))
 	if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
 		FAILURES+=("$label: meson test exited with status $rc")
@@ -186,8 +189,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 run_tsan_tree build-tsan
 
 # Memcheck over build-ci's binaries (built above: no third build).
-vg_conformance build-ci
-vg_cli build-ci
+vg_tree build-ci
 
 # Fuzzing in its short form, when the fuzz targets exist.
 if [ -f tools/fuzz.sh ]; then

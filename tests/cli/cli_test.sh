@@ -1,10 +1,36 @@
 #!/usr/bin/env bash
 # The CLI contract of DESIGN.md section 6, checked from the outside.
 # usage: cli_test.sh PATH/TO/storagebox
+#
+# Two parts. With a store, the part that needs one runs there: a session
+# of every command, and a bench of threads and processes. The store is
+# $SB_TEST_URI, or the variable that $SB_TEST_URI_FROM names (a server,
+# whose URI holds a password that meson's env must not); named but unset,
+# the test exits 77 (skipped), or 1 when CI=true. Names are unique per
+# run (the server may be shared); the URI goes through $STORAGEBOX_URI,
+# never on a command line. Without a store, the rest runs, on SQLite files
+# in a temp dir: help and usage, input and output formats, exit codes,
+# two stores, URI resolution, secrets, the demo.
+# $SB_TEST_WRAPPER, when set, goes in front of every CLI call (split on
+# spaces): tools/lib/valgrind.sh runs the CLI under memcheck so. The CLI
+# exits 0 to 5 (DESIGN §6): any other status (a crash, or the wrapper's
+# error status) fails the call's check.
 # Every check is counted; the last line is "N passed, N failed".
 set -euo pipefail
 
 SB=$(readlink -f "${1:?usage: cli_test.sh STORAGEBOX}")
+read -ra WRAP <<<"${SB_TEST_WRAPPER:-}"
+STORE=${SB_TEST_URI:-}
+if [ -n "${SB_TEST_URI_FROM:-}" ]; then
+	STORE=${!SB_TEST_URI_FROM:-}
+	if [ -z "$STORE" ] && [ "${CI:-}" = true ]; then
+		echo "$SB_TEST_URI_FROM not set (CI=true: a skip is a failure)" >&2
+		exit 1
+	elif [ -z "$STORE" ]; then
+		echo "$SB_TEST_URI_FROM not set: skipped" >&2
+		exit 77
+	fi
+fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/sb-cli-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -20,16 +46,18 @@ fail() {
 		"$(head -c 400 "$T/err")" >&2
 }
 
-# run [ARGS...]: the CLI with stdin from $IN (default /dev/null); sets RC,
-# and OUT/ERR (trailing newlines stripped); raw output in $T/out, $T/err.
+# run [ARGS...]: the CLI (behind $SB_TEST_WRAPPER) with stdin from $IN
+# (default /dev/null); sets RC, and OUT/ERR (trailing newlines stripped);
+# raw output in $T/out, $T/err.
 IN=/dev/null
 run() {
 	set +e
-	"$SB" "$@" <"$IN" >"$T/out" 2>"$T/err"
+	"${WRAP[@]}" "$SB" "$@" <"$IN" >"$T/out" 2>"$T/err"
 	RC=$?
 	set -e
 	OUT=$(cat "$T/out")
 	ERR=$(cat "$T/err")
+	[ "$RC" -le 5 ] || fail "exit $RC: a crash, or the wrapper's error"
 }
 expect_rc() { # WANT WHAT
 	if [ "$RC" -eq "$1" ]; then pass; else fail "$2: exit $RC, want $1"; fi
@@ -38,6 +66,63 @@ expect() { # CONDITION-STATUS WHAT  (use: expect "$(test ...; echo $?)" what)
 	if [ "$1" -eq 0 ]; then pass; else fail "$2"; fi
 }
 contains() { [[ $1 == *"$2"* ]]; }
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+	exit
+}
+
+# ------------------------------------------------------------ the store
+# One session on $STORE: init, add, fetch (fused and generic, repeated),
+# stats, export, recover, an empty bank, a missing one, a usage error;
+# then a bench (threads and forked processes in one call: it checks the
+# box law).
+store_session() {
+	local tag="cli$$-$RANDOM" first
+	local bank="$tag-bank" ledger="$tag-ledger"
+	local -x STORAGEBOX_URI=$STORE
+	run init "$bank" "$ledger"
+	expect_rc 0 "store: init"
+	IN=$T/in
+	printf 'item-1\nitem-2\nitem-2\n' >"$IN"
+	run add "$bank" -
+	IN=/dev/null
+	expect "$(test "$RC" -eq 0 -a "$OUT" = "added 2, skipped 1"; echo $?)" \
+		"store: add counts the repeat as skipped"
+	run fetch "$bank" "$ledger" id-1
+	first=$OUT
+	expect "$(test "$RC" -eq 0 && [[ $first == item-[12] ]]; echo $?)" \
+		"store: fetch prints a loaded item ('$first')"
+	run --protocol generic fetch "$bank" "$ledger" id-1
+	expect "$(test "$RC" -eq 0 -a "$OUT" = "$first"; echo $?)" \
+		"store: the repeat on the generic path gets the same item"
+	run stats "$bank" "$ledger"
+	expect "$(test "$RC" -eq 0 -a "$OUT" = $'available: 1\nreserved: 0\nassigned: 1\nheld: 1'; echo $?)" \
+		"store: stats"
+	run export "$ledger"
+	expect "$(test "$RC" -eq 0 -a "$OUT" = $'dedup_id,bank,item\r\nid-1,'"$bank,$first"$'\r'; echo $?)" \
+		"store: export"
+	run recover "$bank" "$ledger" --min-age 0
+	expect "$(test "$RC" -eq 0 -a "$OUT" = "settled 0, put back 0"; echo $?)" \
+		"store: recover"
+	run --protocol generic fetch "$bank" "$ledger" id-2
+	expect "$(test "$RC" -eq 0 -a -n "$OUT" -a "$OUT" != "$first"; echo $?)" \
+		"store: a new id on the generic path gets the other item"
+	run fetch "$bank" "$ledger" id-3
+	expect_rc 3 "store: fetch from the empty bank"
+	run fetch "$tag-nobank" "$ledger" id-9
+	expect_rc 1 "store: fetch from a missing bank"
+	expect "$(contains "$ERR" "$tag-nobank"; echo $?)" "store: missing bank named"
+	run fetch "$bank"
+	expect_rc 2 "store: usage error"
+	run bench --items 40 --clients 2 --procs 2 --quiet
+	expect_rc 0 "store: bench with 2 processes of 2 threads"
+}
+
+if [ -n "$STORE" ]; then
+	store_session
+	finish
+fi
 
 # ------------------------------------------------------------ help, usage
 run --help
@@ -259,9 +344,13 @@ expect "$(contains "$OUT" 'available: 3'; echo $?)" "\$STORAGEBOX_URI: stats"
 STORAGEBOX_URI="sqlite:$T/env.db" run --uri "sqlite:$T/other.db" stats eb
 expect_rc 1 "--uri wins over \$STORAGEBOX_URI"
 mkdir defdir
-(cd defdir && "$SB" add db ../items.txt >/dev/null 2>&1) || true
+cd defdir
+run add db ../items.txt
+cd "$T"
 expect "$(test -s defdir/storagebox.db; echo $?)" "default: sqlite:storagebox.db in the current dir"
-OUT=$(cd defdir && "$SB" stats db 2>&1) || true
+cd defdir
+run stats db
+cd "$T"
 expect "$(contains "$OUT" 'available: 3'; echo $?)" "default store read back"
 
 # ------------------------------------------------------------ secrets
@@ -283,5 +372,4 @@ run --protocol generic demo --workers 4 --seed 7
 expect_rc 0 "demo on the generic path"
 expect "$(contains "$OUT" 'verdict:'; echo $?)" "generic demo verdict"
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

@@ -275,7 +275,7 @@ char **st_check_answers(const st_params *p, const size_t *order)
 {
 	size_t nreq = p->ids * p->repeat;
 	char **held = t_xcalloc(p->ids, sizeof *held);
-	char *got = t_xcalloc(nreq, 1);
+	char *got = t_xcalloc(nreq, 1), *empty = t_xcalloc(nreq, 1);
 	t_map owner;
 	t_map_init(&owner);
 	size_t errors = 0, empties = 0, oks = 0, dup = 0, bad = 0;
@@ -303,6 +303,7 @@ char **st_check_answers(const st_params *p, const size_t *order)
 			}
 			if (rc == SB_EMPTY) {
 				empties++;
+				empty[req] = 1;
 				continue;
 			}
 			if (rc != SB_OK) {
@@ -339,9 +340,14 @@ char **st_check_answers(const st_params *p, const size_t *order)
 		unlink(path);
 		free(path);
 	}
-	size_t missing = 0;
-	for (size_t r = 0; r < nreq; r++)
+	size_t missing = 0, false_empty = 0;
+	for (size_t r = 0; r < nreq; r++) {
 		missing += !got[r];
+		/* Law 3: an id that holds an item is never told "empty". */
+		false_empty += empty[r] && held[order[r]];
+	}
+	CHECKF(NULL, false_empty == 0, "law 3: %zu empty answers to ids "
+	       "holding an item", false_empty);
 	CHECKF(NULL, errors == 0, "%zu requests got no answer", errors);
 	CHECKF(NULL, missing == 0 && dup == 0 && bad == 0,
 	       "%zu requests unanswered, %zu twice, %zu bad lines", missing,
@@ -350,6 +356,7 @@ char **st_check_answers(const st_params *p, const size_t *order)
 	       empties, errors);
 	t_map_free(&owner);
 	free(got);
+	free(empty);
 	return held;
 }
 

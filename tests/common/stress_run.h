@@ -1,9 +1,10 @@
-/* The stress harness shared by the SQLite, PostgreSQL and Redis stress
- * tests: processes x threads (one box, so one connection, per thread)
+/* The stress harness shared by the SQLite, PostgreSQL, Redis and DynamoDB
+ * stress tests: processes x threads (one box, so one connection, per thread)
  * fetch ids of one bank and ledger in a shuffled order, each id several
  * times; the parent then checks every law of DESIGN.md §2 from the
  * answers and through the API. Each test adds its own look at the store
- * itself (the SQLite file, the PostgreSQL tables, the Redis keys).
+ * itself (the SQLite file, the PostgreSQL tables, the Redis keys, the
+ * DynamoDB tables).
  *
  * Items are "stress-item-NNNNN", ids "stress-id-NNNNN". Sizes come from
  * the environment: SB_STRESS_PROCS, SB_STRESS_THREADS, SB_STRESS_ITEMS,

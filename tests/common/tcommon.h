@@ -1,42 +1,14 @@
-/* Shared helpers of the storagebox test programs (not the unit tests):
- * a counting check macro that keeps going, a seeded RNG, a string map
- * and small string utilities. Tests only use the public API. */
+/* Shared helpers of the storagebox test programs: the check harness
+ * (check.h), the test stores' URIs (turi.h), a seeded RNG, a string map
+ * and small string and time utilities. */
 #ifndef SB_TCOMMON_H
 #define SB_TCOMMON_H
 
-#include "storagebox/storagebox.h"
+#include "check.h"
+#include "turi.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Meson's "skipped" exit status. */
-#define T_SKIP 77
-
-/* Counters of every check so far (thread-safe). */
-int t_passed(void);
-int t_failed(void);
-
-/* Record one check. On failure print file:line, the expression, the
- * optional printf message and the box's errmsg (box may be NULL). */
-int t_check(int ok, const sb_box *box, const char *file, int line,
-            const char *expr, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 6, 7)))
-#endif
-	;
-
-#define CHECK(box, cond) \
-	t_check((cond) != 0, (box), __FILE__, __LINE__, #cond, NULL)
-#define CHECKF(box, cond, ...) \
-	t_check((cond) != 0, (box), __FILE__, __LINE__, #cond, __VA_ARGS__)
-/* rc must equal want; prints both codes by name on failure. */
-#define CHECK_RC(box, rc, want) \
-	t_check_rc((box), __FILE__, __LINE__, #rc, (rc), (want))
-int t_check_rc(const sb_box *box, const char *file, int line,
-               const char *expr, int rc, int want);
-
-/* Print "N passed, N failed" alone on a line; return the exit status. */
-int t_summary(void);
 
 /* Seeded xorshift64* generator: tests print their seed for a rerun. */
 typedef struct { uint64_t s; } t_rng;
@@ -73,10 +45,6 @@ int t_map_put(t_map *m, const char *key, const char *val);
 /* The value, or NULL. */
 const char *t_map_get(const t_map *m, const char *key);
 /* Iterate: for (size_t i = 0; i < m->cap; i++) if (m->keys[i]) ... */
-
-/* A copy of a URI with any password replaced by "***" (caller frees):
- * test logs never show a secret. */
-char *t_redact_uri(const char *uri);
 
 /* Does s contain needle? NULL-safe. */
 int t_contains(const char *s, const char *needle);

@@ -5,7 +5,7 @@
  *                       that is a failure instead)
  *   SB_TEST_LEDGER_URI  optional: ledgers in another store (generic path)
  *   SB_TEST_URI_FROM, SB_TEST_LEDGER_URI_FROM  optional: read the URI
- *                       from the variable they name instead
+ *                       from the variable they name instead (unset: skip)
  *   SB_TEST_PROTOCOL    fused (default: auto) | generic
  *   SB_TEST_LONG_LEN    length of the long hostile string (default 65536)
  *   SB_TEST_SEED        RNG seed, to replay a run
@@ -146,35 +146,11 @@ int main(int argc, char **argv)
 {
 	if (conf_plugin_load() != 0)
 		return 1;
-	const char *ci = getenv("CI");
 	/* SB_TEST_URI_FROM / SB_TEST_LEDGER_URI_FROM name the variables that
-	 * hold the URIs: meson cannot copy one variable into another, and the
-	 * server URIs come from the test script (SB_TEST_PG_URI, ...). */
-	const char *from = getenv("SB_TEST_URI_FROM");
-	const char *lfrom = getenv("SB_TEST_LEDGER_URI_FROM");
-	conf.uri = from && *from ? getenv(from) : getenv("SB_TEST_URI");
-	if (!conf.uri || !*conf.uri) {
-		if (ci && strcmp(ci, "true") == 0) {
-			fprintf(stderr, "%s not set (CI=true: a skip is "
-			                "a failure)\n", from && *from ? from : "SB_TEST_URI");
-			return 1;
-		}
-		fprintf(stderr, "%s not set: skipped\n",
-		        from && *from ? from : "SB_TEST_URI");
-		return T_SKIP;
-	}
-	conf.ledger_uri = lfrom && *lfrom ? getenv(lfrom)
-	                                  : getenv("SB_TEST_LEDGER_URI");
-	if (lfrom && *lfrom && (!conf.ledger_uri || !*conf.ledger_uri)) {
-		/* Named but unset: the server is missing. Running on the bank
-		 * store alone would pass without testing the mix. */
-		fprintf(stderr, "%s not set%s\n", lfrom,
-		        ci && strcmp(ci, "true") == 0
-		                ? " (CI=true: a skip is a failure)" : ": skipped");
-		return ci && strcmp(ci, "true") == 0 ? 1 : T_SKIP;
-	}
-	if (conf.ledger_uri && !*conf.ledger_uri)
-		conf.ledger_uri = NULL;
+	 * hold the URIs (turi.h). A ledger store that is named but unset
+	 * skips: running on the bank store alone would not test the mix. */
+	conf.uri = t_env_store("SB_TEST_URI", 1);
+	conf.ledger_uri = t_env_store("SB_TEST_LEDGER_URI", 0);
 	const char *proto = getenv("SB_TEST_PROTOCOL");
 	if (!proto || !*proto || strcmp(proto, "fused") == 0 ||
 	    strcmp(proto, "auto") == 0) {
@@ -186,8 +162,7 @@ int main(int argc, char **argv)
 		                "not '%s'\n", proto);
 		return 1;
 	}
-	const char *ll = getenv("SB_TEST_LONG_LEN");
-	conf.long_len = ll && *ll ? (size_t)strtoul(ll, NULL, 10) : 65536;
+	conf.long_len = t_env_size("SB_TEST_LONG_LEN", 65536);
 	conf.seed = t_seed();
 	conf.prefix = t_xasprintf("c%lx.%ld.%04x.", (long)time(NULL),
 	                          (long)getpid(),

@@ -7,7 +7,7 @@
  *   neither           SQLite file DIR/crash-<mode>-<part>.db
  * A sqlite: URI names a scratch file: it is removed first.
  * A named variable that is unset means the server is missing: exit 77
- * (skipped), or 1 when CI=true (a skip is a failure there).
+ * (skipped), or 1 when CI=true (a skip is a failure there; turi.h).
  *   points  processes die at each reachable crash point (needs a build
  *           with -Dfault_injection=true), then recover
  *   kills   1,000 concurrent fetches, 40% SIGKILLed at random moments,
@@ -37,27 +37,16 @@ static void remove_sqlite(const char *db)
 	}
 }
 
-/* The store's URI (caller frees), or NULL after printing why not. */
-static char *store_uri(const char *part, int *code)
+/* The store's URI (caller frees); exits when a named one is unset. */
+static char *store_uri(const char *part)
 {
-	const char *from = getenv("SB_TEST_URI_FROM");
-	const char *ci = getenv("CI");
-	int in_ci = ci && strcmp(ci, "true") == 0;
-	const char *uri = from && *from ? getenv(from) : getenv("SB_TEST_URI");
-	if (uri && *uri) {
-		if (strncmp(uri, "sqlite:", 7) == 0) {
-			char *db = t_xstrdup(uri + 7);
-			db[strcspn(db, "?")] = '\0';
-			remove_sqlite(db);
-			free(db);
-		}
+	const char *uri = t_env_store("SB_TEST_URI", 0);
+	if (uri) {
+		sb_uri *u = t_uri_parse(uri);
+		if (strcmp(u->scheme, "sqlite") == 0)
+			remove_sqlite(u->path);
+		sb_uri_free(u);
 		return t_xstrdup(uri);
-	}
-	if (from && *from) {
-		fprintf(stderr, "%s not set%s\n", from,
-		        in_ci ? " (CI=true: a skip is a failure)" : ": skipped");
-		*code = in_ci ? 1 : T_SKIP;
-		return NULL;
 	}
 	char *db = t_xasprintf("%s/crash-%s-%s.db", cenv.dir, cenv.mode, part);
 	remove_sqlite(db);
@@ -99,10 +88,7 @@ int main(int argc, char **argv)
 	cenv.mode = argv[2];
 	cenv.generic = strcmp(argv[2], "generic") == 0;
 	cenv.dir = argv[4];
-	int code = 1;
-	cenv.uri = store_uri(argv[3], &code);
-	if (!cenv.uri)
-		return code;
+	cenv.uri = store_uri(argv[3]);
 	cenv.backend = backend_of(cenv.uri);
 	if (!cenv.backend) {
 		fprintf(stderr, "crash: no known backend for this URI\n");

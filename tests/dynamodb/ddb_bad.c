@@ -537,7 +537,7 @@ static void hostile(const char *uri)
 
 int main(int argc, char **argv)
 {
-	const char *uri = ddb_test_uri();
+	const char *uri = t_env_need("SB_TEST_DYNAMODB_URI");
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: ddb_bad PATH/TO/storagebox\n");

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	seconds = argc > 3 ? atof(argv[3]) : 10;
 	if (clients < 1 || clients > 64)
 		clients = 8;
-	uri = ddb_test_uri();
+	uri = t_env_need("SB_TEST_DYNAMODB_URI");
 	sb_box *box = ddb_open_uri(uri, SB_PROTOCOL_AUTO);
 	if (!box)
 		return t_summary();

@@ -88,7 +88,7 @@ static char *py_claim(const char *bt, const char *lt, const char *id)
 
 int main(void)
 {
-	const char *uri = ddb_test_uri();
+	const char *uri = t_env_need("SB_TEST_DYNAMODB_URI");
 	box = ddb_open_uri(uri, SB_PROTOCOL_AUTO);
 	if (!box)
 		return t_summary();

@@ -26,7 +26,7 @@ static uint64_t requests_of(sb_box *box, const char *bank,
 
 int main(void)
 {
-	const char *uri = ddb_test_uri();
+	const char *uri = t_env_need("SB_TEST_DYNAMODB_URI");
 	sb_box *box = ddb_open_uri(uri, SB_PROTOCOL_AUTO);
 	sb_box *gen = ddb_open_uri(uri, SB_PROTOCOL_GENERIC);
 	char *bank = ddb_name("req-bank"), *ledger = ddb_name("req-ledger");

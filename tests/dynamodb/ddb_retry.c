@@ -31,7 +31,7 @@ static void arm(const char *point, int times)
 
 int main(void)
 {
-	const char *base = ddb_test_uri();
+	const char *base = t_env_need("SB_TEST_DYNAMODB_URI");
 	char *uri = t_xasprintf("%s%smax_retries=6&backoff_base=5&backoff_cap=40",
 	                        base, strchr(base, '?') ? "&" : "?");
 	sb_box *box = ddb_open_uri(uri, SB_PROTOCOL_AUTO);

@@ -1,6 +1,6 @@
-/* Shared by the DynamoDB test programs: the server URI from the test
- * script, skip/CI rules, unique names, and a raw look at the tables
- * through the backend's own request function. */
+/* Shared by the DynamoDB test programs (the server's URI is
+ * $SB_TEST_DYNAMODB_URI: t_env_need): unique names, and a raw look at the
+ * tables through the backend's own request function. */
 #ifndef SB_DDB_TEST_H
 #define SB_DDB_TEST_H
 
@@ -13,19 +13,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* $SB_TEST_DYNAMODB_URI, or exit 77 (1 with CI=true). */
-static inline const char *ddb_test_uri(void)
-{
-	const char *u = getenv("SB_TEST_DYNAMODB_URI");
-	const char *ci = getenv("CI");
-
-	if (u && *u)
-		return u;
-	fprintf(stderr, "SB_TEST_DYNAMODB_URI not set: %s\n",
-	        ci && strcmp(ci, "true") == 0 ? "CI=true, failing" : "skipped");
-	exit(ci && strcmp(ci, "true") == 0 ? 1 : T_SKIP);
-}
 
 /* "<tag>-<time>-<pid>-<n>": unique per run, a valid table name. */
 static inline char *ddb_name(const char *tag)

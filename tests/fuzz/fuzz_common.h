@@ -1,8 +1,13 @@
-/* Shared by the backend fuzz targets: an input is an operation selector
+/* Shared by the fuzz targets: the input bound and the checks (check.h,
+ * aborting). For the backend targets an input is an operation selector
  * (one byte) and then the server's answers, one per request, separated
- * by NUL bytes. The targets set up the store in-process: no server. */
+ * by NUL bytes; they set up the store in-process: no server. */
 #ifndef SB_FUZZ_COMMON_H
 #define SB_FUZZ_COMMON_H
+
+/* A failed check aborts: the fuzzer reports it as a crash. */
+#define T_CHECK_ABORTS 1
+#include "../common/check.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,10 +17,6 @@
 
 /* Inputs are bounded (and tools/fuzz.sh passes -max_len to match). */
 #define FZ_MAX_INPUT (64 * 1024)
-
-#define FZ_CHECK(c) do { if (!(c)) { \
-	fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-	abort(); } } while (0)
 
 /* The operation of the first byte: its index in @p letters if it is one
  * of them (the seeds are readable), else byte modulo their number. */

@@ -9,7 +9,7 @@
  * pure body -> result step of every request); the others run one bank or
  * ledger operation of the backend against a store whose requests are
  * answered, in order, from the input (sb_ddb_store.replay): no network.
- * Checked: results are sb_error codes (no private SB_DDB_* result leaks), an
+ * Checked: results are sb_error codes (no internal DDB_* code leaks), an
  * item comes back exactly when the contract says, every error has a
  * message; and, by the sanitizers, no bad access and no leak. */
 #include "ddb_private.h"
@@ -82,13 +82,13 @@ static void answers(sb_ddb_store *s, fz_records *rec)
 		memcpy(copy, b, len);
 		rc = sb_ddb_answer(&out, s, copy, len, status, "TransactWriteItems",
 		                   "fuzz", &retry);
-		FZ_CHECK(retry == 0 || retry == 1);
-		FZ_CHECK(rc == SB_OK || rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE ||
+		CHECK(NULL, retry == 0 || retry == 1);
+		CHECK(NULL, rc == SB_OK || rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE ||
 		         rc < 0);
-		FZ_CHECK((rc == SB_OK || rc == SB_DDB_CANCELED || rc == SB_ECONFLICT)
+		CHECK(NULL, (rc == SB_OK || rc == SB_DDB_CANCELED || rc == SB_ECONFLICT)
 		         == (out != NULL));
-		FZ_CHECK(rc == SB_OK || s->base.box->errmsg[0]);
-		FZ_CHECK(!retry || rc != SB_OK);
+		CHECK(NULL, rc == SB_OK || s->base.box->errmsg[0]);
+		CHECK(NULL, !retry || rc != SB_OK);
 		/* What the callers read out of an answer. */
 		for (i = 0; rc == SB_DDB_CANCELED && sb_ddb_reason(out, i, &code); i++)
 			;

@@ -4,17 +4,12 @@
  * item must obey what lines.h promises. */
 #include "lines.h"
 #include "internal.h"
+#include "fuzz_common.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_INPUT (64 * 1024)
-
-#define CHECK(c) do { if (!(c)) { \
-	fprintf(stderr, "fuzz_lines: %s:%d: %s\n", __FILE__, __LINE__, #c); \
-	abort(); } } while (0)
 
 static void check_items(const cli_lines *l, const uint8_t *data, size_t size)
 {
@@ -29,15 +24,15 @@ static void check_items(const cli_lines *l, const uint8_t *data, size_t size)
 		nonempty += m > 0;
 		pos += n + (nl != NULL);
 	}
-	CHECK(l->n == nonempty);
+	CHECK(NULL, l->n == nonempty);
 	for (i = 0; i < l->n; i++) {
 		size_t len = strlen(l->items[i]);
 
-		CHECK(len > 0);
-		CHECK(l->items[i] >= l->buf && l->items[i] < l->buf + size);
-		CHECK(!memchr(l->items[i], '\n', len));
-		CHECK(!memchr(l->items[i], '\r', len));
-		CHECK(sb_validate_reason(l->items[i], len) == NULL);
+		CHECK(NULL, len > 0);
+		CHECK(NULL, l->items[i] >= l->buf && l->items[i] < l->buf + size);
+		CHECK(NULL, !memchr(l->items[i], '\n', len));
+		CHECK(NULL, !memchr(l->items[i], '\r', len));
+		CHECK(NULL, sb_validate_reason(l->items[i], len) == NULL);
 	}
 }
 
@@ -48,14 +43,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ra, rb;
 	FILE *f;
 
-	if (size > MAX_INPUT)
+	if (size > FZ_MAX_INPUT)
 		return 0;
 	ra = cli_lines_from_buf(&a, (const char *)data, size, ea, sizeof(ea));
-	CHECK(ra == 0 || ra == -1);
+	CHECK(NULL, ra == 0 || ra == -1);
 	if (ra == 0)
 		check_items(&a, data, size);
 	else
-		CHECK(a.buf == NULL && a.items == NULL && a.n == 0 &&
+		CHECK(NULL, a.buf == NULL && a.items == NULL && a.n == 0 &&
 		      strncmp(ea, "line ", 5) == 0);
 
 	/* fmemopen of 0 bytes fails on glibc: nothing to compare then. */
@@ -65,14 +60,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		rb = cli_lines_from_file(&b, f, eb, sizeof(eb));
 		fclose(f);
-		CHECK(rb == ra);
+		CHECK(NULL, rb == ra);
 		if (rb == 0) {
-			CHECK(b.n == a.n);
+			CHECK(NULL, b.n == a.n);
 			for (i = 0; i < a.n; i++)
-				CHECK(strcmp(a.items[i], b.items[i]) == 0);
+				CHECK(NULL, strcmp(a.items[i], b.items[i]) == 0);
 			cli_lines_free(&b);
 		} else {
-			CHECK(strcmp(ea, eb) == 0);
+			CHECK(NULL, strcmp(ea, eb) == 0);
 		}
 	}
 	if (ra == 0)

@@ -43,16 +43,16 @@ static void replies(sb_rd_store *s)
 
 		if (r->type == REDIS_REPLY_ERROR) {
 			int rc = sb_rd_reply_error(s, r, "fuzz");
-			FZ_CHECK(rc < 0 && s->base.box->errmsg[0]);
+			CHECK(NULL, rc < 0 && s->base.box->errmsg[0]);
 			(void)sb_rd_is_noscript(r);
 		}
 		if (r->type == REDIS_REPLY_STRING) {
 			sb_item *it = sb_rd_entry_decode(r->str, r->len, 0,
-			                                 &malformed);
-			FZ_CHECK(it || malformed == 1);
+			                              &malformed);
+			CHECK(NULL, it || malformed == 1);
 			sb_item_free(it);
 		}
-		FZ_CHECK(sb_rd_bad_reply(s, r, "fuzz") == SB_EBACKEND);
+		CHECK(NULL, sb_rd_bad_reply(s, r, "fuzz") == SB_EBACKEND);
 		freeReplyObject(r);
 	}
 }

@@ -23,7 +23,7 @@ static int fz_on_resv(const char *item, const char *token, int64_t since,
 	int *n = p;
 
 	(void)since;
-	FZ_CHECK(item && token);
+	CHECK(NULL, item && token);
 	return ++*n >= 3 ? 7 : 0; /* the third one stops: 7 comes back */
 }
 
@@ -32,7 +32,7 @@ static int fz_on_entry(const char *id, const char *bank, const char *item,
 {
 	int *n = p;
 
-	FZ_CHECK(id && bank && item);
+	CHECK(NULL, id && bank && item);
 	return ++*n >= 3 ? 7 : 0;
 }
 
@@ -49,12 +49,12 @@ static inline void fz_store_op(sb_store *st, fz_claim_fn claim, int op,
 	switch (op) {
 	case 1: /* c */
 		rc = claim(&it, st, "bank", "ledger", "id", "tok", 1000);
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
+		CHECK(NULL, (rc == SB_OK) == (it != NULL));
 		sb_item_free(it);
 		break;
 	case 2: /* t */
 		rc = st->bank->take(&it, st, "bank", "tok", 1000);
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
+		CHECK(NULL, (rc == SB_OK) == (it != NULL));
 		sb_item_free(it);
 		break;
 	case 3: /* s */
@@ -68,7 +68,7 @@ static inline void fz_store_op(sb_store *st, fz_claim_fn claim, int op,
 		break;
 	case 6: /* r */
 		rc = st->bank->reserved(st, "bank", 5000, fz_on_resv, &n);
-		FZ_CHECK(n < 3 || rc == 7);
+		CHECK(NULL, n < 3 || rc == 7);
 		if (rc == 7)
 			return;
 		break;
@@ -77,22 +77,22 @@ static inline void fz_store_op(sb_store *st, fz_claim_fn claim, int op,
 		break;
 	case 8: /* d */
 		rc = st->bank->add(&added, &skipped, st, "bank", items, 4);
-		FZ_CHECK(rc != SB_OK || added + skipped == 4);
+		CHECK(NULL, rc != SB_OK || added + skipped == 4);
 		break;
 	case 9: /* g */
 		rc = st->ledger->get(&it, st, "ledger", "id");
-		FZ_CHECK((rc == SB_OK) == (it != NULL));
+		CHECK(NULL, (rc == SB_OK) == (it != NULL));
 		sb_item_free(it);
 		break;
 	case 10: /* u */
 		rc = st->ledger->put_if_absent(&it, st, "ledger", "id", "bank",
 		                               "a");
-		FZ_CHECK((rc == SB_ECONFLICT) == (it != NULL));
+		CHECK(NULL, (rc == SB_ECONFLICT) == (it != NULL));
 		sb_item_free(it);
 		break;
 	case 11: /* e */
 		rc = st->ledger->export(st, "ledger", fz_on_entry, &n);
-		FZ_CHECK(n < 3 || rc == 7);
+		CHECK(NULL, n < 3 || rc == 7);
 		if (rc == 7)
 			return;
 		break;
@@ -106,9 +106,9 @@ static inline void fz_store_op(sb_store *st, fz_claim_fn claim, int op,
 	/* SB_FUZZ_DEBUG=1: say what each input did (for writing seeds). */
 	if (getenv("SB_FUZZ_DEBUG"))
 		fprintf(stderr, "op %d: rc %d: %s\n", op, rc, st->box->errmsg);
-	FZ_CHECK(rc == SB_OK || rc == SB_EMPTY || rc < 0 ||
+	CHECK(NULL, rc == SB_OK || rc == SB_EMPTY || rc < 0 ||
 	         (rc == SB_EMPTY_SETTLED && op == 1));
-	FZ_CHECK(rc >= 0 || st->box->errmsg[0]);
+	CHECK(NULL, rc >= 0 || st->box->errmsg[0]);
 }
 
 #endif

@@ -12,79 +12,20 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *hd_env_uri(const char *name)
-{
-	const char *v = getenv(name), *ci = getenv("CI");
-	int in_ci = ci && strcmp(ci, "true") == 0;
-
-	if (v && *v)
-		return v;
-	fprintf(stderr, "%s not set: %s\n", name,
-	        in_ci ? "CI=true, failing" : "skipped");
-	exit(in_ci ? 1 : T_SKIP);
-}
-
-double hd_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The authority of a URI: [start, end) after "://". */
-static void authority(const char *uri, const char **start, const char **hp,
-                      const char **end)
-{
-	const char *a = strstr(uri, "://"), *p;
-
-	a = a ? a + 3 : uri;
-	*start = a;
-	*end = a + strcspn(a, "/?");
-	*hp = a;
-	for (p = a; p < *end; p++)
-		if (*p == '@')
-			*hp = p + 1;
-}
-
 char *hd_uri_port(const char *uri, int port)
 {
-	const char *a, *hp, *end;
-
-	authority(uri, &a, &hp, &end);
-	return t_xasprintf("%.*s127.0.0.1:%d%s", (int)(hp - uri), uri, port,
-	                   end);
-}
-
-char *hd_uri_opt(const char *uri, const char *opt)
-{
-	return t_xasprintf("%s%s%s", uri, strchr(uri, '?') ? "&" : "?", opt);
-}
-
-char *hd_uri_password(const char *uri)
-{
-	const char *a, *hp, *end, *colon;
-
-	authority(uri, &a, &hp, &end);
-	if (hp == a)
-		return NULL;
-	colon = memchr(a, ':', (size_t)(hp - 1 - a));
-	if (!colon)
-		return NULL;
-	return t_xasprintf("%.*s", (int)(hp - 1 - colon - 1), colon + 1);
+	return t_uri_edit(uri, &(t_uri_parts){ .host = "127.0.0.1",
+	                                       .port = port });
 }
 
 int hd_uri_hostport(const char *uri, char *host, size_t hsize, int *port)
 {
-	const char *a, *hp, *end, *colon;
+	sb_uri *u = t_uri_parse(uri);
 
-	authority(uri, &a, &hp, &end);
-	colon = memchr(hp, ':', (size_t)(end - hp));
-	if (!colon || hp == colon)
-		return 0;
-	snprintf(host, hsize, "%.*s", (int)(colon - hp), hp);
-	*port = atoi(colon + 1);
-	return *port > 0;
+	snprintf(host, hsize, "%s", u->host ? u->host : "");
+	*port = u->port;
+	sb_uri_free(u);
+	return *port > 0 && *host;
 }
 
 static int listener(int *port)

@@ -1,8 +1,8 @@
-/* Helpers of the hardening tests (tests/hardening): server URIs from the
- * environment with the skip/CI rule, URI surgery (another port, one more
- * option), a monotonic clock, and small TCP servers run in threads: a
- * closed port, a silent server, and a proxy to a real server that can be
- * muted (it stops passing bytes both ways, the connection stays up). */
+/* Helpers of the hardening tests (tests/hardening): URIs on another port
+ * (the server URIs come from the environment: t_env_need), and small TCP
+ * servers run in threads: a closed port, a silent server, and a proxy to a
+ * real server that can be muted (it stops passing bytes both ways, the
+ * connection stays up). */
 #ifndef SB_HD_H
 #define SB_HD_H
 
@@ -10,17 +10,9 @@
 
 #include <pthread.h>
 
-/* The value of env var @p name, or exit 77 (1 with CI=true). */
-const char *hd_env_uri(const char *name);
-/* Seconds on the monotonic clock. */
-double hd_now(void);
-/* @p uri with its host:port (after any user:password@) replaced by
- * 127.0.0.1:@p port (caller frees). */
+/* @p uri with its host and port replaced by 127.0.0.1:@p port (caller
+ * frees). */
 char *hd_uri_port(const char *uri, int port);
-/* @p uri with "?opt" or "&opt" appended (caller frees). */
-char *hd_uri_opt(const char *uri, const char *opt);
-/* The password of user:password@ in @p uri (caller frees), or NULL. */
-char *hd_uri_password(const char *uri);
 /* The host and port of @p uri's authority. 0 if none. */
 int hd_uri_hostport(const char *uri, char *host, size_t hsize, int *port);
 

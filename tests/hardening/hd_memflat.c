@@ -50,10 +50,8 @@ static char *store_uri(const char *backend, const char *dir)
 	}
 #if defined(HD_WITH_REDIS)
 	if (strcmp(backend, "redis") == 0) {
-		const char *server = hd_env_uri("SB_TEST_REDIS_URI");
-		const char *a = strstr(server, "://") + 3;
-		int auth = (int)(a - server) + (int)strcspn(a, "/?");
-		db_uri = t_xasprintf("%.*s/12", auth, server);
+		const char *server = t_env_need("SB_TEST_REDIS_URI");
+		db_uri = t_uri_edit(server, &(t_uri_parts){ .path = "/12" });
 		return t_xasprintf("%s?prefix=hdmem%s", db_uri, tag);
 	}
 #endif
@@ -155,7 +153,7 @@ static void *fetch_run(void *arg)
 			__atomic_store_n(&rss_10k, rss_kib(), __ATOMIC_RELAXED);
 		if (k % 200000 == 0)
 			printf("  %7zu fetches, %.1f s, RSS %ld KiB\n", k,
-			       hd_now() - t_start, rss_kib());
+			       t_now_s() - t_start, rss_kib());
 	}
 	return NULL;
 }
@@ -181,9 +179,9 @@ int main(int argc, char **argv)
 	uri = store_uri(backend, dir);
 	if (!(box = hd_open(uri, SB_PROTOCOL_AUTO)))
 		return t_summary();
-	t0 = hd_now();
+	t0 = t_now_s();
 	add_bank(box, n);
-	t_add = hd_now() - t0;
+	t_add = t_now_s() - t0;
 	printf("%s: added %zu items in %.1f s; RSS %ld KiB\n", backend, n,
 	       t_add, rss_kib());
 	for (i = 0; i < nthreads; i++) {
@@ -195,7 +193,7 @@ int main(int argc, char **argv)
 		if (!w[i].box)
 			return t_summary();
 	}
-	t_start = t0 = hd_now();
+	t_start = t0 = t_now_s();
 	for (i = 0; i < nthreads; i++)
 		if (pthread_create(&w[i].th, NULL, fetch_run, &w[i]) != 0) {
 			perror("pthread_create");
@@ -205,7 +203,7 @@ int main(int argc, char **argv)
 		pthread_join(w[i].th, NULL);
 		fails += w[i].fails;
 	}
-	t_fetch = hd_now() - t0;
+	t_fetch = t_now_s() - t0;
 	rss_end = rss_kib();
 	CHECKF(box, fails == 0, "%zu fetches failed", fails);
 	CHECK_RC(box, sb_box_stats(&st, box, "big", "ids"), SB_OK);

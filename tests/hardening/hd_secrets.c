@@ -75,17 +75,13 @@ static int try_uri(const char *what, const char *uri, int want)
 
 /* ---------------------------------------------- PostgreSQL and Redis */
 
-/* The server URI with user:password replaced (user may be ""). */
-static char *with_auth(const char *server, const char *user, const char *pw)
+/* The server URI with user:password replaced (user may be ""; both
+ * are percent-encoded in the URI), and its path when @p path is not NULL. */
+static char *with_auth(const char *server, const char *user, const char *pw,
+                       const char *path)
 {
-	const char *a = strstr(server, "://") + 3, *end = a + strcspn(a, "/?");
-	const char *hp = a, *p;
-
-	for (p = a; p < end; p++)
-		if (*p == '@')
-			hp = p + 1;
-	return t_xasprintf("%.*s%s:%s@%s", (int)(a - server), server, user, pw,
-	                   hp);
+	return t_uri_edit(server, &(t_uri_parts){ .user = user, .password = pw,
+	                                          .path = path });
 }
 
 static void password_uris(const char *server, int pg)
@@ -93,16 +89,16 @@ static void password_uris(const char *server, int pg)
 	char *u, *v;
 	hd_silent sil;
 	const char *user = pg ? "sbtest" : "";
-	const char *pws[] = { PW_PLAIN, PW_ENC };
+	const char *pws[] = { PW_PLAIN, PW_DEC }; /* in the URI: PW_ENC */
 
 	for (int i = 0; i < 2; i++) {
 		char what[64];
 		printf(" password %s:\n", i ? "percent-encoded" : "plain");
-		u = with_auth(server, user, pws[i]);
+		u = with_auth(server, user, pws[i], NULL);
 		try_uri("wrong password", u, SB_EAUTH);
 		free(u);
 		u = with_auth(server, pg ? "nosuchrole_hd" : "nosuchuser",
-		              pws[i]);
+		              pws[i], NULL);
 		try_uri("unknown user", u, SB_EAUTH);
 		v = hd_uri_port(u, hd_closed_port());
 		try_uri("refused port", v, SB_ECONNECT);
@@ -110,7 +106,7 @@ static void password_uris(const char *server, int pg)
 		hd_silent_start(&sil);
 		v = hd_uri_port(u, sil.port);
 		free(u);
-		u = hd_uri_opt(v, pg ? "connect_timeout=2"
+		u = t_uri_opt(v, pg ? "connect_timeout=2"
 		                     : "connect_timeout=800&timeout=800");
 		/* libpq says "timeout expired" only in text: SB_ECONNECT. */
 		try_uri("silent server", u, pg ? SB_ECONNECT : SB_ETIMEOUT);
@@ -123,8 +119,8 @@ static void password_uris(const char *server, int pg)
 			pg ? "query_timeout=x" : "connect_timeout=x",
 		};
 		for (int j = 0; j < 4; j++) {
-			u = with_auth(server, user, pws[i]);
-			v = hd_uri_opt(u, bad_opts[j]);
+			u = with_auth(server, user, pws[i], NULL);
+			v = t_uri_opt(u, bad_opts[j]);
 			snprintf(what, sizeof what, "option %.28s", bad_opts[j]);
 			try_uri(what, v, SB_EURI);
 			free(u);
@@ -133,32 +129,22 @@ static void password_uris(const char *server, int pg)
 		if (pg) {
 			/* The password as a libpq keyword in the query. */
 			u = t_xasprintf("%s%spassword=%s", server,
-			                strchr(server, '?') ? "&" : "?", pws[i]);
+			                strchr(server, '?') ? "&" : "?",
+			                i ? PW_ENC : PW_PLAIN);
 			try_uri("password= in the query", u, SB_EAUTH);
 			free(u);
-			u = with_auth(server, user, pws[i]);
-			v = t_xasprintf("%.*s/nosuchdb_hd", (int)strcspn(
-			                strstr(u, "@"), "/?") +
-			                (int)(strstr(u, "@") - u), u);
-			try_uri("missing database", v, 0);
-			free(u);
-			free(v);
-		} else {
-			u = with_auth(server, user, pws[i]);
-			v = t_xasprintf("%.*s/99999", (int)strcspn(
-			                strstr(u, "@"), "/?") +
-			                (int)(strstr(u, "@") - u), u);
-			try_uri("missing database", v, 0);
-			free(u);
-			free(v);
 		}
+		u = with_auth(server, user, pws[i],
+		              pg ? "/nosuchdb_hd" : "/99999");
+		try_uri("missing database", u, 0);
+		free(u);
 	}
 }
 
 /* The real password must not show in the errors of a working box. */
 static void working_box(const char *server)
 {
-	char *pw = hd_uri_password(server);
+	char *pw = t_uri_password(server);
 	sb_box *box;
 	sb_item *it = NULL;
 	char *big;
@@ -344,7 +330,7 @@ static void ddb_cases(const char *server)
 	free(u);
 	hd_silent_start(&sil);
 	u = hd_uri_port(server, sil.port);
-	char *v = hd_uri_opt(u, "timeout=800");
+	char *v = t_uri_opt(u, "timeout=800");
 	try_uri("silent server", v, SB_ETIMEOUT);
 	free(v);
 	free(u);
@@ -353,7 +339,7 @@ static void ddb_cases(const char *server)
 		echo_srv e;
 		echo_start(&e, m);
 		u = hd_uri_port(server, e.port);
-		v = hd_uri_opt(u, "max_retries=1&backoff_base=1&backoff_cap=2");
+		v = t_uri_opt(u, "max_retries=1&backoff_base=1&backoff_cap=2");
 		try_uri(modes[m], v, want[m]);
 		free(v);
 		free(u);
@@ -382,7 +368,7 @@ static void ddb_cases(const char *server)
 	try_uri("no AWS_ACCESS_KEY_ID", server, SB_EAUTH);
 	setenv("AWS_ACCESS_KEY_ID", key, 1);
 	free(key);
-	u = hd_uri_opt(server, "timeout=abc");
+	u = t_uri_opt(server, "timeout=abc");
 	try_uri("bad option", u, SB_EURI);
 	free(u);
 	u = t_xasprintf("dynamodb+http://AKID:%s@127.0.0.1:1?region=us-east-1",
@@ -401,12 +387,12 @@ int main(int argc, char **argv)
 	leaks[nleaks++] = PW_DEC;
 	if (strcmp(b, "postgresql") == 0 || strcmp(b, "redis") == 0) {
 		int pg = b[0] == 'p';
-		server = hd_env_uri(pg ? "SB_TEST_PG_URI" : "SB_TEST_REDIS_URI");
+		server = t_env_need(pg ? "SB_TEST_PG_URI" : "SB_TEST_REDIS_URI");
 		printf("%s:\n", b);
 		password_uris(server, pg);
 		working_box(server);
 	} else if (strcmp(b, "dynamodb") == 0) {
-		server = hd_env_uri("SB_TEST_DYNAMODB_URI");
+		server = t_env_need("SB_TEST_DYNAMODB_URI");
 		printf("dynamodb:\n");
 		ddb_cases(server);
 	} else {

@@ -45,7 +45,7 @@ static int first_call(const char *uri, double *secs, char *msg, size_t size)
 {
 	sb_box *box = NULL;
 	sb_item *it = NULL;
-	double t0 = hd_now();
+	double t0 = t_now_s();
 	int rc = sb_box_open(&box, uri, NULL, msg, size);
 
 	if (rc == SB_OK) {
@@ -54,7 +54,7 @@ static int first_call(const char *uri, double *secs, char *msg, size_t size)
 		sb_item_free(it);
 		sb_box_close(box);
 	}
-	*secs = hd_now() - t0;
+	*secs = t_now_s() - t0;
 	return rc;
 }
 
@@ -93,7 +93,7 @@ static void case_unreachable(const char *server)
 	/* The requirement: finite, and under 10 s with no option set. The
 	 * lower bound shows the client did wait for an answer. */
 	expect_fail("silent, defaults", u, 1.0, 9.9, 0);
-	v = hd_uri_opt(u, info->short_opt);
+	v = t_uri_opt(u, info->short_opt);
 	expect_fail("silent, short option", v, info->short_s * 0.7,
 	            info->short_s + 2.5, 0);
 	free(v);
@@ -110,9 +110,9 @@ static void muted_fetch(const char *what, sb_box *box, hd_proxy *px,
 	int rc;
 
 	px->mute = 1;
-	t0 = hd_now();
+	t0 = t_now_s();
 	rc = sb_box_fetch(&it, box, bank, ledger, id);
-	t0 = hd_now() - t0;
+	t0 = t_now_s() - t0;
 	px->mute = 0;
 	printf("  %-34s %-28s %5.2f s\n", what, sb_strerror(rc), t0);
 	CHECKF(box, rc == SB_ETIMEOUT || rc == SB_ECONNECT, "%s: %s", what,
@@ -153,7 +153,7 @@ static void case_silent_after_connect(const char *server)
 		muted_fetch("fused, defaults", box, &px, "id-b", 1.0, 9.9);
 		sb_box_close(box);
 	}
-	v = hd_uri_opt(u, info->short_opt);
+	v = t_uri_opt(u, info->short_opt);
 	if ((box = hd_open(v, SB_PROTOCOL_GENERIC))) {
 		muted_fetch("generic, short option", box, &px, "id-c",
 		            info->short_s * 0.7, info->short_s + 2.5);
@@ -189,8 +189,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	info = &infos[i];
-	server = hd_env_uri(info->env);
-	password = hd_uri_password(server);
+	server = t_env_need(info->env);
+	password = t_uri_password(server);
 	bank = t_xasprintf("hdt-%lx-%ld", (long)time(NULL), (long)getpid());
 	ledger = t_xasprintf("%s-l", bank);
 	case_unreachable(server);

@@ -21,7 +21,7 @@ static hd_lines tables_before;
 static char *box_uri(const char *arg)
 {
 	(void)arg;
-	server = hd_env_uri("SB_TEST_DYNAMODB_URI");
+	server = t_env_need("SB_TEST_DYNAMODB_URI");
 	snprintf(box_prefix, sizeof box_prefix, "hdi%s-", hd_run_tag());
 	snprintf(sen_prefix, sizeof sen_prefix, "hds%s-", hd_run_tag());
 	return t_xasprintf("%s%sbank_prefix=%s&ledger_prefix=%s", server,
@@ -50,17 +50,13 @@ static void list_tables(hd_lines *out)
 {
 	const char *key = getenv("AWS_ACCESS_KEY_ID");
 	const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
-	char endpoint[256], region[64] = "us-east-1", *start = NULL;
-	const char *q = strstr(server, "region=");
-	char host[64];
-	int port;
+	char endpoint[256], region[64], *start = NULL;
+	sb_uri *u = t_uri_parse(server);
+	const char *r = sb_uri_param(u, "region");
 
-	if (q)
-		snprintf(region, sizeof region, "%.*s", (int)strcspn(q + 7, "&"),
-		         q + 7);
-	if (!CHECK(NULL, hd_uri_hostport(server, host, sizeof host, &port)))
-		return;
-	snprintf(endpoint, sizeof endpoint, "http://%s:%d/", host, port);
+	snprintf(region, sizeof region, "%s", r ? r : "us-east-1");
+	snprintf(endpoint, sizeof endpoint, "http://%s:%d/", u->host, u->port);
+	sb_uri_free(u);
 	for (;;) {
 		CURL *c = curl_easy_init();
 		struct curl_slist *h = NULL;

@@ -16,13 +16,13 @@ static char schema[64], sentinel[80];
 static char *box_uri(const char *arg)
 {
 	(void)arg;
-	server = hd_env_uri("SB_TEST_PG_URI");
+	server = t_env_need("SB_TEST_PG_URI");
 	snprintf(schema, sizeof schema, "hdinj_%s", hd_run_tag());
 	snprintf(sentinel, sizeof sentinel, "public.hd_sentinel_%s",
 	         hd_run_tag());
 	char *opt = t_xasprintf("schema=%s", schema), *u;
 
-	u = hd_uri_opt(server, opt);
+	u = t_uri_opt(server, opt);
 	free(opt);
 	return u;
 }

@@ -17,14 +17,12 @@ static char prefix[64], mine[80];
 
 static char *box_uri(const char *arg)
 {
-	const char *server = hd_env_uri("SB_TEST_REDIS_URI");
-	const char *a = strstr(server, "://") + 3;
-	size_t auth = (size_t)(a - server) + strcspn(a, "/?");
+	const char *server = t_env_need("SB_TEST_REDIS_URI");
 
 	(void)arg;
 	snprintf(prefix, sizeof prefix, "hdrun%s", hd_run_tag());
 	snprintf(mine, sizeof mine, "{%s}:", prefix);
-	db_uri = t_xasprintf("%.*s/11", (int)auth, server);
+	db_uri = t_uri_edit(server, &(t_uri_parts){ .path = "/11" });
 	return t_xasprintf("%s?prefix=%s", db_uri, prefix);
 }
 

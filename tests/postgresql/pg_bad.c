@@ -21,34 +21,20 @@ static const char *uri;
 static char *password;
 static char *tag;
 
-/* The test URI with its authority's password replaced, or user@host part
- * replaced by @p authority, path by @p path, and @p query appended. */
+/* The test URI with its password replaced (NULL: none), its path
+ * replaced (NULL: kept) and @p query appended (NULL: none). */
 static char *uri_with(const char *new_pw, const char *path,
                       const char *query)
 {
-	const char *a = strstr(uri, "://") + 3;
-	size_t alen = strcspn(a, "/?");
-	const char *at = NULL;
-	for (size_t i = 0; i < alen; i++)
-		if (a[i] == '@')
-			at = a + i;
-	const char *colon = at ? memchr(a, ':', (size_t)(at - a)) : NULL;
-	const char *hostport = at ? at + 1 : a;
-	size_t hplen = alen - (size_t)(hostport - a);
-	char *user = colon ? t_xasprintf("%.*s", (int)(colon - a), a)
-	               : at ? t_xasprintf("%.*s", (int)(at - a), a)
-	                    : t_xstrdup("");
-	const char *rest = a + alen; /* "/db?..." */
-	size_t plen = strcspn(rest, "?");
-	const char *oldq = rest[plen] == '?' ? rest + plen + 1 : "";
-	char *out = t_xasprintf("postgresql://%s%s%s%s%.*s%s%.*s%s%s%s%s",
-	        user, new_pw ? ":" : "", new_pw ? new_pw : "",
-	        *user ? "@" : "", (int)hplen, hostport,
-	        path ? path : "", path ? 0 : (int)plen, rest,
-	        *oldq || query ? "?" : "", oldq,
-	        *oldq && query ? "&" : "", query ? query : "");
-	free(user);
-	return out;
+	t_uri_parts with = { .password = new_pw ? new_pw : T_URI_NONE,
+	                     .path = path };
+	char *u = t_uri_edit(uri, &with), *q;
+
+	if (!query)
+		return u;
+	q = t_uri_opt(u, query);
+	free(u);
+	return q;
 }
 
 static char *with_query(const char *query)
@@ -144,8 +130,8 @@ static void case_connect_errors(void)
 	u = uri_with(NULL, NULL, NULL);
 	open_fails(u, SB_EAUTH, NULL, 15);
 	free(u);
-	u = t_xasprintf("postgresql://nosuchrole_x:s3cretWRONGpw@127.0.0.1:%s",
-	                strrchr(strstr(uri, "@"), ':') + 1);
+	u = t_uri_edit(uri, &(t_uri_parts){ .user = "nosuchrole_x",
+	                                   .password = "s3cretWRONGpw" });
 	open_fails(u, SB_EAUTH, NULL, 15);
 	free(u);
 
@@ -541,8 +527,8 @@ static void case_schema(void)
 
 int main(void)
 {
-	uri = pgt_uri();
-	password = pgt_password(uri);
+	uri = t_env_need("SB_TEST_PG_URI");
+	password = t_uri_password(uri);
 	tag = t_xasprintf("pgbad-%lx-%ld", (long)time(NULL), (long)getpid());
 	char *ru = t_redact_uri(uri);
 	printf("pg bad input on %s\n", ru);

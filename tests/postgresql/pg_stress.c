@@ -102,15 +102,10 @@ int main(int argc, char **argv)
 	st_params p = { .retry = restart };
 	if (st_init(&p, "pg stress", argv[1], 8, 4, 5000, 8000) != 0)
 		return 2;
-	p.uri = pgt_uri();
-	if (restart && !getenv("SB_TEST_PG_CTL")) {
-		const char *ci = getenv("CI");
-		fprintf(stderr, "SB_TEST_PG_CTL not set: cannot restart the "
-		                "server%s\n", ci && !strcmp(ci, "true") ? "" :
-		                ": skipped");
-		return ci && !strcmp(ci, "true") ? 1 : T_SKIP;
-	}
-	char *password = pgt_password(p.uri);
+	p.uri = t_env_need("SB_TEST_PG_URI");
+	if (restart)
+		t_env_need("SB_TEST_PG_CTL"); /* restarts the server */
+	char *password = t_uri_password(p.uri);
 	p.secret = password;
 	uint64_t seed = t_seed();
 	char *tag = t_xasprintf("pgstress-%s%s-%lx-%ld", p.mode,

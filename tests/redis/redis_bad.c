@@ -19,26 +19,24 @@
 #include <unistd.h>
 
 static const char *server; /* $SB_TEST_REDIS_URI */
-static char password[256];
+static char *password;     /* its password, decoded */
 static char hostport[300];
 static char *db9;          /* server URI on database 9 */
 
-/* Split the test URI: redis://:PASSWORD@HOST:PORT/0 */
-static int parse_server(void)
+/* The parts of the test URI (redis://:PASSWORD@HOST:PORT/0). */
+static void parse_server(void)
 {
-	const char *p = strstr(server, "://"), *at, *colon, *slash;
-	if (!p || !(at = strchr(p, '@')))
-		return -1;
-	colon = memchr(p + 3, ':', (size_t)(at - p - 3));
-	if (!colon)
-		return -1;
-	snprintf(password, sizeof password, "%.*s", (int)(at - colon - 1),
-	         colon + 1);
-	slash = strchr(at, '/');
-	snprintf(hostport, sizeof hostport, "%.*s",
-	         (int)(slash ? slash - at - 1 : (long)strlen(at + 1)), at + 1);
-	db9 = t_xasprintf("redis://:%s@%s/9", password, hostport);
-	return 0;
+	sb_uri *u = t_uri_parse(server);
+
+	if (!u->password || !*u->password) {
+		fprintf(stderr, "SB_TEST_REDIS_URI has no password: the "
+		                "credential cases need one\n");
+		exit(1);
+	}
+	password = t_xstrdup(u->password);
+	snprintf(hostport, sizeof hostport, "%s:%d", u->host, u->port);
+	sb_uri_free(u);
+	db9 = t_uri_edit(server, &(t_uri_parts){ .path = "/9" });
 }
 
 /* Open must fail with @p want in at most @p max_s seconds; the message
@@ -173,7 +171,7 @@ static void case_credentials(void)
 		close(lfd);
 
 	/* A database that does not exist. */
-	u = t_xasprintf("redis://:%s@%s/99999", password, hostport);
+	u = t_uri_edit(server, &(t_uri_parts){ .path = "/99999" });
 	m = open_fails(u, SB_EBACKEND, 5);
 	CHECKF(NULL, t_contains(m, "SELECT"), "'%s'", m);
 	free(u);
@@ -270,7 +268,7 @@ static void case_connection_loss(void)
 	printf("connection loss\n");
 	char *prefix = rt_prefix("loss");
 	char *opt = t_xasprintf("prefix=%s", prefix);
-	char *uri = rt_with(db9, opt);
+	char *uri = t_uri_opt(db9, opt);
 	sb_box *box = open_ok(uri, SB_PROTOCOL_AUTO);
 	redisContext *c = rt_connect(db9);
 	if (box && CHECK(NULL, c != NULL)) {
@@ -381,7 +379,7 @@ static void case_hostile(void)
 		return;
 	char *prefix = rt_prefix("hostile");
 	char *opt = t_xasprintf("prefix=%s", prefix);
-	char *uri = rt_with(db9, opt);
+	char *uri = t_uri_opt(db9, opt);
 	/* Decoys that look like our keys. */
 	char *d1 = t_xasprintf("{%s}x:q:bank", prefix);
 	char *d2 = t_xasprintf("%s:q:bank", prefix);
@@ -555,7 +553,7 @@ static void case_script_atomic(void)
 	printf("failing scripts change nothing\n");
 	char *prefix = rt_prefix("atomic");
 	char *opt = t_xasprintf("prefix=%s", prefix);
-	char *uri = rt_with(db9, opt);
+	char *uri = t_uri_opt(db9, opt);
 	sb_box *fused = open_ok(uri, SB_PROTOCOL_AUTO);
 	sb_box *generic = open_ok(uri, SB_PROTOCOL_GENERIC);
 	redisContext *c = rt_connect(db9);
@@ -636,7 +634,7 @@ static void case_bulk(void)
 	/* A long timeout: the transaction at the cap may take seconds on a
 	 * machine as busy as a CI runner running other suites. */
 	char *opt = t_xasprintf("prefix=%s&timeout=60000", prefix);
-	char *uri = rt_with(db9, opt);
+	char *uri = t_uri_opt(db9, opt);
 	sb_box *box = open_ok(uri, SB_PROTOCOL_AUTO);
 	if (!box)
 		goto out;
@@ -692,14 +690,8 @@ out:
 
 int main(void)
 {
-	server = rt_uri();
-	if (!server)
-		return rt_skip_status();
-	if (parse_server() != 0) {
-		fprintf(stderr, "cannot parse SB_TEST_REDIS_URI (want "
-		                "redis://:PASSWORD@HOST:PORT/DB)\n");
-		return 1;
-	}
+	server = t_env_need("SB_TEST_REDIS_URI");
+	parse_server();
 	case_credentials();
 	case_uris();
 	case_connection_loss();
@@ -707,5 +699,6 @@ int main(void)
 	case_script_atomic();
 	case_bulk();
 	free(db9);
+	free(password);
 	return t_summary();
 }

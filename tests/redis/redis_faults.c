@@ -211,7 +211,7 @@ static void run_phase(const char *phase, void (*fault)(void), int pace)
 {
 	char *prefix = rt_prefix(phase);
 	char *opt = t_xasprintf("prefix=%s", prefix);
-	uri = rt_with(server, opt);
+	uri = t_uri_opt(server, opt);
 	free(opt);
 	printf("%s: prefix %s, %d threads, %d items, %d ids x %d\n", phase,
 	       prefix, NTHREADS, NITEMS, NIDS, REPEAT);
@@ -331,9 +331,7 @@ static void restart_server(void)
 
 int main(void)
 {
-	server = rt_uri();
-	if (!server)
-		return rt_skip_status();
+	server = t_env_need("SB_TEST_REDIS_URI");
 	uint64_t seed = t_seed();
 	t_rng rng;
 	t_rng_seed(&rng, seed);

@@ -164,16 +164,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s fused|generic WORKDIR\n", argv[0]);
 		return 2;
 	}
-	const char *server = rt_uri();
-	if (!server)
-		return rt_skip_status();
+	const char *server = t_env_need("SB_TEST_REDIS_URI");
 	st_params p = { .bank = "stress-bank", .ledger = "stress-ledger" };
 	if (st_init(&p, "stress", argv[1], 16, 4, 5000, 8000) != 0)
 		return 2;
 	char *prefix = rt_prefix(argv[1]);
 	char *stem = t_xasprintf("%s/redis-stress-%s", argv[2], prefix);
 	char *opt = t_xasprintf("prefix=%s", prefix);
-	char *uri = rt_with(server, opt);
+	char *uri = t_uri_opt(server, opt);
 	free(opt);
 	p.stem = stem;
 	p.uri = uri;

@@ -7,29 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int rt_skip_status(void)
-{
-	const char *ci = getenv("CI");
-	return ci && strcmp(ci, "true") == 0 ? 1 : T_SKIP;
-}
-
-const char *rt_uri(void)
-{
-	const char *u = getenv("SB_TEST_REDIS_URI");
-	if (!u || !*u) {
-		fprintf(stderr, "SB_TEST_REDIS_URI not set: %s\n",
-		        rt_skip_status() == 1 ? "a failure with CI=true"
-		                              : "skipped");
-		return NULL;
-	}
-	return u;
-}
-
-char *rt_with(const char *uri, const char *opt)
-{
-	return t_xasprintf("%s%s%s", uri, strchr(uri, '?') ? "&" : "?", opt);
-}
-
 char *rt_prefix(const char *tag)
 {
 	static int n;
@@ -37,35 +14,18 @@ char *rt_prefix(const char *tag)
 	                   (long)getpid(), n++);
 }
 
-/* redis://[user][:pass]@host:port[/db] -> parts (test URIs only). */
+/* The parts of a redis:// URI, read with the core's parser. */
 redisContext *rt_connect(const char *uri)
 {
-	char host[256] = "127.0.0.1", pass[256] = "", user[128] = "";
-	int port = 6379, db = 0;
-	const char *p = strstr(uri, "://");
-	if (!p) {
-		fprintf(stderr, "rt_connect: bad URI\n");
-		return NULL;
-	}
-	p += 3;
-	const char *at = strchr(p, '@');
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (colon) {
-			snprintf(user, sizeof user, "%.*s", (int)(colon - p), p);
-			snprintf(pass, sizeof pass, "%.*s", (int)(at - colon - 1),
-			         colon + 1);
-		}
-		p = at + 1;
-	}
-	const char *colon = strchr(p, ':');
-	const char *slash = strchr(p, '/');
-	if (colon) {
-		snprintf(host, sizeof host, "%.*s", (int)(colon - p), p);
-		port = atoi(colon + 1);
-	}
-	if (slash)
-		db = atoi(slash + 1);
+	sb_uri *u = t_uri_parse(uri);
+	char host[256], pass[256], user[128];
+	int port = u->port ? u->port : 6379;
+	int db = *u->path ? atoi(u->path + 1) : 0;
+
+	snprintf(host, sizeof host, "%s", *u->host ? u->host : "127.0.0.1");
+	snprintf(pass, sizeof pass, "%s", u->password ? u->password : "");
+	snprintf(user, sizeof user, "%s", u->user ? u->user : "");
+	sb_uri_free(u);
 	struct timeval tv = { 5, 0 };
 	redisContext *c = redisConnectWithTimeout(host, port, tv);
 	if (!c || c->err) {

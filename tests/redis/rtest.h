@@ -1,6 +1,6 @@
-/* Helpers of the Redis test programs: the server URI from the test
- * script, a direct hiredis connection to look at Redis itself, and the
- * Redis Cluster key slot (CRC16) to check the hash-tag layout. */
+/* Helpers of the Redis test programs: a direct hiredis connection to look
+ * at Redis itself, and the Redis Cluster key slot (CRC16) to check the
+ * hash-tag layout. The server's URI is $SB_TEST_REDIS_URI (t_env_need). */
 #ifndef SB_RTEST_H
 #define SB_RTEST_H
 
@@ -8,13 +8,6 @@
 
 #include <hiredis/hiredis.h>
 
-/* $SB_TEST_REDIS_URI, or NULL after printing why; then exit with
- * rt_skip_status() (77, or 1 when CI=true). */
-const char *rt_uri(void);
-int rt_skip_status(void);
-
-/* The URI with "prefix=P" appended (caller frees). */
-char *rt_with(const char *uri, const char *opt);
 /* A prefix unique to this run: "tag-<time>-<pid>" (caller frees). */
 char *rt_prefix(const char *tag);
 

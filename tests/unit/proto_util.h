@@ -4,9 +4,11 @@
 
 #include "internal.h"
 #include "memory.h"
-#include "unit.h"
+#include "../common/check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static inline sb_box *open_box(const char *uri, const char *ledger_uri,
                         sb_protocol protocol)
@@ -37,7 +39,7 @@ static inline void load(sb_box *box, const char *bank, const char *prefix, int n
 	}
 	CHECK_RC(box, sb_box_add(&r, box, bank, (const char *const *)items,
 	                         (size_t)n), SB_OK);
-	CHECK(r.added == (uint64_t)n);
+	CHECK(NULL, r.added == (uint64_t)n);
 	for (i = 0; i < n; i++)
 		free(items[i]);
 	free(items);

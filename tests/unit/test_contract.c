@@ -51,19 +51,19 @@ static void versions(void)
 	char err[SB_ERRMSG_SIZE];
 	sb_box *box = NULL;
 
-	CHECK(sb_backend_register(&v0) == SB_EINVALID);
-	CHECK(sb_backend_register(&vnext) == SB_ENOTSUPPORTED);
-	CHECK(sb_backend_find("vnext") == NULL);
+	CHECK(NULL, sb_backend_register(&v0) == SB_EINVALID);
+	CHECK(NULL, sb_backend_register(&vnext) == SB_ENOTSUPPORTED);
+	CHECK(NULL, sb_backend_find("vnext") == NULL);
 
 	o.version = 0;
-	CHECK(sb_box_open(&box, "memory:v", &o, err, sizeof err) ==
+	CHECK(NULL, sb_box_open(&box, "memory:v", &o, err, sizeof err) ==
 	      SB_EINVALID);
-	CHECK(strstr(err, "sb_open_opts") && strstr(err, "version 0"));
+	CHECK(NULL, strstr(err, "sb_open_opts") && strstr(err, "version 0"));
 	o.version = SB_OPEN_OPTS_VERSION + 1;
-	CHECK(sb_box_open(&box, "memory:v", &o, err, sizeof err) ==
+	CHECK(NULL, sb_box_open(&box, "memory:v", &o, err, sizeof err) ==
 	      SB_ENOTSUPPORTED);
-	CHECK(strstr(err, "sb_open_opts") && strstr(err, "newer"));
-	CHECK(box == NULL);
+	CHECK(NULL, strstr(err, "sb_open_opts") && strstr(err, "newer"));
+	CHECK(NULL, box == NULL);
 
 	box = open_box("memory:v", NULL, SB_PROTOCOL_AUTO);
 	load(box, "b", "it", 1);
@@ -72,7 +72,7 @@ static void versions(void)
 	ro.version = SB_RECOVER_OPTS_VERSION + 1;
 	CHECK_RC(box, sb_box_recover(NULL, box, "b", "L", &ro),
 	         SB_ENOTSUPPORTED);
-	CHECK(strstr(sb_box_errmsg(box), "sb_recover_opts") != NULL);
+	CHECK(NULL, strstr(sb_box_errmsg(box), "sb_recover_opts") != NULL);
 	ro.version = SB_RECOVER_OPTS_VERSION;
 	CHECK_RC(box, sb_box_recover(NULL, box, "b", "L", &ro), SB_OK);
 	sb_box_close(box);
@@ -87,7 +87,7 @@ static void vtables(void)
 	char err[SB_ERRMSG_SIZE];
 	sb_box *box;
 
-	CHECK(sb_backend_register(&alt) == SB_OK);
+	CHECK(NULL, sb_backend_register(&alt) == SB_OK);
 	/* A private memory store lends us memory's vtables. */
 	{
 		sb_store *st = NULL;
@@ -95,7 +95,7 @@ static void vtables(void)
 		memset(&uri, 0, sizeof uri);
 		uri.scheme = "memory";
 		uri.path = "";
-		CHECK(sb_backend_find("memory")->open(&st, &uri, NULL) == SB_OK);
+		CHECK(NULL, sb_backend_find("memory")->open(&st, &uri, NULL) == SB_OK);
 		s0 = *st->ops;
 		b0 = *st->bank;
 		l0 = *st->ledger;
@@ -104,62 +104,62 @@ static void vtables(void)
 	alt_store = s0;
 	alt_bank = b0;
 	alt_ledger = l0;
-	CHECK(alt_try(err, sizeof err) == SB_OK);
+	CHECK(NULL, alt_try(err, sizeof err) == SB_OK);
 
 	alt_store.version = SB_STORE_OPS_VERSION + 1;
-	CHECK(alt_try(err, sizeof err) == SB_ENOTSUPPORTED);
-	CHECK(strstr(err, "alt backend's store vtable") && strstr(err, "newer"));
+	CHECK(NULL, alt_try(err, sizeof err) == SB_ENOTSUPPORTED);
+	CHECK(NULL, strstr(err, "alt backend's store vtable") && strstr(err, "newer"));
 	alt_store = s0;
 
 	alt_bank.version = 0;
-	CHECK(alt_try(err, sizeof err) == SB_EINVALID);
-	CHECK(strstr(err, "alt backend's bank vtable") != NULL);
+	CHECK(NULL, alt_try(err, sizeof err) == SB_EINVALID);
+	CHECK(NULL, strstr(err, "alt backend's bank vtable") != NULL);
 	alt_bank = b0;
 
 	alt_ledger.version = SB_LEDGER_OPS_VERSION + 1;
-	CHECK(alt_try(err, sizeof err) == SB_ENOTSUPPORTED);
-	CHECK(strstr(err, "ledger vtable") != NULL);
+	CHECK(NULL, alt_try(err, sizeof err) == SB_ENOTSUPPORTED);
+	CHECK(NULL, strstr(err, "ledger vtable") != NULL);
 	alt_ledger = l0;
 
 	alt_bank.take = NULL;
-	CHECK(alt_try(err, sizeof err) == SB_EINVALID);
-	CHECK(strstr(err, "'take'") != NULL);
+	CHECK(NULL, alt_try(err, sizeof err) == SB_EINVALID);
+	CHECK(NULL, strstr(err, "'take'") != NULL);
 	alt_bank = b0;
 
 	alt_ledger.put_if_absent = NULL;
-	CHECK(alt_try(err, sizeof err) == SB_EINVALID);
-	CHECK(strstr(err, "'put_if_absent'") != NULL);
+	CHECK(NULL, alt_try(err, sizeof err) == SB_EINVALID);
+	CHECK(NULL, strstr(err, "'put_if_absent'") != NULL);
 	alt_ledger = l0;
 
 	/* open itself answering outside the contract */
 	alt_open_rc = 100;
-	CHECK(alt_try(err, sizeof err) == SB_EBACKEND);
-	CHECK(strstr(err, "alt backend") && strstr(err, "100"));
+	CHECK(NULL, alt_try(err, sizeof err) == SB_EBACKEND);
+	CHECK(NULL, strstr(err, "alt backend") && strstr(err, "100"));
 	alt_open_rc = SB_ECONNECT;
-	CHECK(alt_try(err, sizeof err) == SB_ECONNECT);
-	CHECK(strstr(err, "told to fail") != NULL);
+	CHECK(NULL, alt_try(err, sizeof err) == SB_ECONNECT);
+	CHECK(NULL, strstr(err, "told to fail") != NULL);
 	alt_open_rc = 0;
 
 	/* Splitting a batch: a store that takes 3 items per call. */
 	alt_bank.add_max = 3;
 	box = NULL;
-	CHECK(sb_box_open(&box, "alt:x", NULL, err, sizeof err) == SB_OK);
+	CHECK(NULL, sb_box_open(&box, "alt:x", NULL, err, sizeof err) == SB_OK);
 	if (box) {
 		const char *items[10] = { "a", "b", "c", "d", "e", "f", "g",
 		                          "h", "i", "i" };
 		sb_add_result r;
 		CHECK_RC(box, sb_box_add(&r, box, "split", items, 10), SB_OK);
-		CHECK(r.added == 9 && r.skipped == 1);
+		CHECK(NULL, r.added == 9 && r.skipped == 1);
 		/* The third call of three fails: two calls' items stay. */
-		CHECK(sb__memory_fail("alt-store", SB_MEMORY_ADD, 3,
+		CHECK(NULL, sb__memory_fail("alt-store", SB_MEMORY_ADD, 3,
 		                      SB_ECONNECT, SB_MEMORY_FAIL_BEFORE) == 0);
 		{
 			const char *more[8] = { "1", "2", "3", "4", "5", "6",
 			                        "7", "8" };
 			CHECK_RC(box, sb_box_add(&r, box, "split2", more, 8),
 			         SB_ECONNECT);
-			CHECK(r.added == 6 && r.skipped == 0);
-			CHECK(stats_of(box, "split2").available == 6);
+			CHECK(NULL, r.added == 6 && r.skipped == 0);
+			CHECK(NULL, stats_of(box, "split2").available == 6);
 		}
 		sb_box_close(box);
 	}
@@ -169,7 +169,7 @@ static void vtables(void)
 /* A planned result of one slot, then the public call that runs it. */
 static void plan(const char *store, sb_memory_slot slot, int code)
 {
-	CHECK(sb__memory_fail(store, slot, 1, code, SB_MEMORY_FAIL_BEFORE) ==
+	CHECK(NULL, sb__memory_fail(store, slot, 1, code, SB_MEMORY_FAIL_BEFORE) ==
 	      0);
 }
 
@@ -194,23 +194,23 @@ static void boundary(void)
 	 * error, and nothing was added. */
 	plan("bd", SB_MEMORY_ADD, 100);
 	CHECK_RC(box, sb_box_add(&r, box, "b", one, 1), SB_EBACKEND);
-	CHECK(r.added == 0 && mentions(box, "memory backend", "slot add"));
-	CHECK(stats_of(box, "b").available == 4);
+	CHECK(NULL, r.added == 0 && mentions(box, "memory backend", "slot add"));
+	CHECK(NULL, stats_of(box, "b").available == 4);
 
 	/* SB_OK without an item, from the fused claim and from take. */
 	plan("bd", SB_MEMORY_CLAIM, SB_OK);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u1"), SB_EBACKEND);
-	CHECK(it == NULL && mentions(box, "claim", "without an item"));
+	CHECK(NULL, it == NULL && mentions(box, "claim", "without an item"));
 	plan("bd", SB_MEMORY_TAKE, SB_OK);
 	CHECK_RC(gen, sb_box_fetch(&it, gen, "b", "L", "u1"), SB_EBACKEND);
-	CHECK(it == NULL && mentions(gen, "take", "without an item"));
+	CHECK(NULL, it == NULL && mentions(gen, "take", "without an item"));
 
 	/* Answers a slot may not give. */
 	plan("bd", SB_MEMORY_CLAIM, SB_ECONFLICT);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u1"), SB_EBACKEND);
 	plan("bd", SB_MEMORY_CLAIM, -1000);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u1"), SB_EBACKEND);
-	CHECK(mentions(box, "claim", "-1000"));
+	CHECK(NULL, mentions(box, "claim", "-1000"));
 	plan("bd", SB_MEMORY_LEDGER_COUNT, SB_EMPTY);
 	CHECK_RC(box, sb_box_stats(&st, box, "b", "L"), SB_EBACKEND);
 	plan("bd", SB_MEMORY_COUNT, SB_ENOTFOUND); /* allowed: no bank */
@@ -226,15 +226,15 @@ static void boundary(void)
 	 * call that succeeds has no message left. */
 	plan("bd", SB_MEMORY_CLAIM, SB_ECONNECT);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u1"), SB_ECONNECT);
-	CHECK(mentions(box, "injected failure", "claim"));
+	CHECK(NULL, mentions(box, "injected failure", "claim"));
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u1"), SB_OK);
-	CHECK(sb_box_errmsg(box)[0] == '\0');
+	CHECK(NULL, sb_box_errmsg(box)[0] == '\0');
 	sb_item_free(it);
 	it = NULL;
 
 	/* Nothing planned went astray: the box law holds. */
 	st = stats_of(box, "b");
-	CHECK(st.available == 3 && st.assigned == 1 && st.reserved == 0);
+	CHECK(NULL, st.available == 3 && st.assigned == 1 && st.reserved == 0);
 	sb_box_close(gen);
 	sb_box_close(box);
 }
@@ -260,9 +260,9 @@ static void callbacks(void)
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_OK);
 	sb_item_free(it);
 	v = 100;
-	CHECK(sb_box_export(box, "L", stop_with, &v) == 100);
+	CHECK(NULL, sb_box_export(box, "L", stop_with, &v) == 100);
 	v = SB_ECONFLICT;
-	CHECK(sb_box_export(box, "L", stop_with, &v) == SB_ECONFLICT);
+	CHECK(NULL, sb_box_export(box, "L", stop_with, &v) == SB_ECONFLICT);
 	v = 0;
 	CHECK_RC(box, sb_box_export(box, "L", stop_with, &v), SB_OK);
 	plan("cb", SB_MEMORY_EXPORT, 100);
@@ -276,5 +276,5 @@ int main(void)
 	vtables();
 	boundary();
 	callbacks();
-	return unit_done();
+	return t_summary();
 }

@@ -18,7 +18,7 @@ static sb_box *generic(const char *name)
 static void fail_next(const char *store, sb_memory_slot slot, int code,
                       sb_memory_when when)
 {
-	CHECK(sb__memory_fail(store, slot, 1, code, when) == 0);
+	CHECK(NULL, sb__memory_fail(store, slot, 1, code, when) == 0);
 }
 
 /* Recover @p bank for L and check what it did. */
@@ -27,8 +27,8 @@ static void recover_expect(sb_box *box, const char *bank, uint64_t settled,
 {
 	sb_recover_result r;
 	CHECK_RC(box, sb_box_recover(&r, box, bank, "L", NULL), SB_OK);
-	CHECK(r.settled == settled && r.put_back == put_back);
-	CHECK(stats_of(box, bank).reserved == 0);
+	CHECK(NULL, r.settled == settled && r.put_back == put_back);
+	CHECK(NULL, stats_of(box, bank).reserved == 0);
 }
 
 /* The id holds @p want (and a fetch now says so, as a repeat). */
@@ -37,12 +37,12 @@ static void holds(sb_box *box, const char *bank, const char *id,
 {
 	sb_item *it = NULL;
 	CHECK_RC(box, sb_box_lookup(&it, box, "L", id), SB_OK);
-	CHECK_STR(sb_item_value(it), want);
+	CHECK_STR(NULL, sb_item_value(it), want);
 	sb_item_free(it);
 	it = NULL;
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, "L", id), SB_OK);
-	CHECK_STR(sb_item_value(it), want);
-	CHECK(it && !sb_item_is_new(it));
+	CHECK_STR(NULL, sb_item_value(it), want);
+	CHECK(NULL, it && !sb_item_is_new(it));
 	sb_item_free(it);
 }
 
@@ -58,14 +58,14 @@ static void record_fails(void)
 	fail_next("rf", SB_MEMORY_PUT_IF_ABSENT, SB_ECONNECT,
 	          SB_MEMORY_FAIL_BEFORE);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_ECONNECT);
-	CHECK(it == NULL);
+	CHECK(NULL, it == NULL);
 	st = stats_of(box, "b");
-	CHECK(st.reserved == 1 && st.available == 2 && st.assigned == 0);
+	CHECK(NULL, st.reserved == 1 && st.available == 2 && st.assigned == 0);
 	CHECK_RC(box, sb_box_lookup(&it, box, "L", "u"), SB_ENOTFOUND);
 	recover_expect(box, "b", 1, 0);
 	holds(box, "b", "u", "it-0");
 	st = stats_of(box, "b");
-	CHECK(st.assigned == 1 && st.available == 2);
+	CHECK(NULL, st.assigned == 1 && st.available == 2);
 	sb_box_close(box);
 }
 
@@ -81,11 +81,11 @@ static void record_reply_lost(void)
 	fail_next("rl", SB_MEMORY_PUT_IF_ABSENT, SB_ETIMEOUT,
 	          SB_MEMORY_FAIL_AFTER);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_ETIMEOUT);
-	CHECK(it == NULL);
+	CHECK(NULL, it == NULL);
 	holds(box, "b", "u", "it-0");
-	CHECK(stats_of(box, "b").reserved == 1);
+	CHECK(NULL, stats_of(box, "b").reserved == 1);
 	recover_expect(box, "b", 1, 0);
-	CHECK(stats_of(box, "b").available == 2);
+	CHECK(NULL, stats_of(box, "b").available == 2);
 	sb_box_close(box);
 }
 
@@ -99,11 +99,11 @@ static void settle_fails(void)
 	load(box, "b", "it", 2);
 	fail_next("sf", SB_MEMORY_SETTLE, SB_ECONNECT, SB_MEMORY_FAIL_BEFORE);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_OK);
-	CHECK(it && sb_item_is_new(it));
-	CHECK_STR(sb_item_value(it), "it-0");
-	CHECK(sb_box_errmsg(box)[0] == '\0');
+	CHECK(NULL, it && sb_item_is_new(it));
+	CHECK_STR(NULL, sb_item_value(it), "it-0");
+	CHECK(NULL, sb_box_errmsg(box)[0] == '\0');
 	sb_item_free(it);
-	CHECK(stats_of(box, "b").reserved == 1);
+	CHECK(NULL, stats_of(box, "b").reserved == 1);
 	recover_expect(box, "b", 1, 0);
 	holds(box, "b", "u", "it-0");
 	sb_box_close(box);
@@ -126,14 +126,14 @@ static void put_back_fails(void)
 	fail_next("pb", SB_MEMORY_GET, SB_ENOTFOUND, SB_MEMORY_FAIL_BEFORE);
 	fail_next("pb", SB_MEMORY_PUT_BACK, SB_ECONNECT, SB_MEMORY_FAIL_BEFORE);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_OK);
-	CHECK(it && !sb_item_is_new(it));
-	CHECK_STR(sb_item_value(it), "it-0");
+	CHECK(NULL, it && !sb_item_is_new(it));
+	CHECK_STR(NULL, sb_item_value(it), "it-0");
 	sb_item_free(it);
 	st = stats_of(box, "b");
-	CHECK(st.reserved == 1 && st.assigned == 1 && st.available == 1);
+	CHECK(NULL, st.reserved == 1 && st.assigned == 1 && st.available == 1);
 	recover_expect(box, "b", 0, 1);
 	st = stats_of(box, "b");
-	CHECK(st.assigned == 1 && st.available == 2);
+	CHECK(NULL, st.assigned == 1 && st.available == 2);
 	holds(box, "b", "u", "it-0");
 	sb_box_close(box);
 }
@@ -167,7 +167,7 @@ static void take_fails(void)
 	fail_next("tf", SB_MEMORY_TAKE, SB_EBUSY, SB_MEMORY_FAIL_BEFORE);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_EBUSY);
 	st = stats_of(box, "b");
-	CHECK(st.available == 2 && st.reserved == 0);
+	CHECK(NULL, st.available == 2 && st.reserved == 0);
 	CHECK_RC(box, sb_box_lookup(&it, box, "L", "u"), SB_ENOTFOUND);
 	sb_box_close(box);
 }
@@ -183,10 +183,10 @@ static void claim_reply_lost(void)
 	load(box, "b", "it", 2);
 	fail_next("cl", SB_MEMORY_CLAIM, SB_ECONNECT, SB_MEMORY_FAIL_AFTER);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_ECONNECT);
-	CHECK(it == NULL);
+	CHECK(NULL, it == NULL);
 	holds(box, "b", "u", "it-0");
 	st = stats_of(box, "b");
-	CHECK(st.assigned == 1 && st.available == 1 && st.reserved == 0);
+	CHECK(NULL, st.assigned == 1 && st.available == 1 && st.reserved == 0);
 	sb_box_close(box);
 }
 
@@ -199,5 +199,5 @@ int main(void)
 	listing_fails();
 	take_fails();
 	claim_reply_lost();
-	return unit_done();
+	return t_summary();
 }

@@ -32,7 +32,7 @@ static int hook(const char *point, void *payload)
 static void conserved(sb_box *box, const char *bank, uint64_t total)
 {
 	sb_stats s = stats_of(box, bank);
-	CHECK(s.available + s.reserved + s.assigned == total);
+	CHECK(NULL, s.available + s.reserved + s.assigned == total);
 }
 
 /* Die at @p point during a generic fetch; recovery rolls forward. */
@@ -53,31 +53,31 @@ static void die_then_recover(const char *point, int expect_settled)
 	sb__fault_set_hook(hook, &p);
 	v = fetch(box, "bk", "L", "victim", &rc);
 	sb__fault_set_hook(NULL, NULL);
-	CHECK(p.fired && rc == SB_ERROR);
-	CHECK(strstr(sb_box_errmsg(box), point) != NULL);
+	CHECK(NULL, p.fired && rc == SB_ERROR);
+	CHECK(NULL, strstr(sb_box_errmsg(box), point) != NULL);
 	free(v);
 	s = stats_of(box, "bk");
-	CHECK(s.reserved == 1);
+	CHECK(NULL, s.reserved == 1);
 	conserved(box, "bk", 3);
 
 	/* A fresh reservation is not touched by a fetch of another id. */
 	v = fetch(other, "bk", "L", "bystander", &rc);
-	CHECK(rc == SB_OK);
+	CHECK(NULL, rc == SB_OK);
 	free(v);
-	CHECK(stats_of(box, "bk").reserved == 1);
+	CHECK(NULL, stats_of(box, "bk").reserved == 1);
 
 	CHECK_RC(box, sb_box_recover(&rr, box, "bk", "L", NULL), SB_OK);
-	CHECK(rr.settled == (uint64_t)expect_settled);
-	CHECK(rr.put_back == 0 && rr.foreign == 0);
+	CHECK(NULL, rr.settled == (uint64_t)expect_settled);
+	CHECK(NULL, rr.put_back == 0 && rr.foreign == 0);
 	s = stats_of(box, "bk");
-	CHECK(s.reserved == 0 && s.assigned == 2 && s.available == 1);
+	CHECK(NULL, s.reserved == 0 && s.assigned == 2 && s.available == 1);
 	/* The victim holds the item recovery recorded; a retry returns it. */
 	v = fetch(other, "bk", "L", "victim", &rc);
-	CHECK(rc == SB_OK && v);
+	CHECK(NULL, rc == SB_OK && v);
 	free(v);
-	CHECK(stats_of(box, "bk").assigned == 2);
+	CHECK(NULL, stats_of(box, "bk").assigned == 2);
 	CHECK_RC(box, sb_box_recover(&rr, box, "bk", "L", NULL), SB_OK);
-	CHECK(rr.settled == 0 && rr.put_back == 0);
+	CHECK(NULL, rr.settled == 0 && rr.put_back == 0);
 	sb_box_close(other);
 	sb_box_close(box);
 }
@@ -103,12 +103,12 @@ static void twin_race(sb_protocol twin_protocol, int bank_size)
 	sb__fault_set_hook(hook, &p);
 	va = fetch(a, "bk", "L", "dup", &rc);
 	sb__fault_set_hook(NULL, NULL);
-	CHECK(p.fired);
-	CHECK(rc == SB_OK && p.twin_rc == SB_OK);
-	CHECK(va && p.twin_value && strcmp(va, p.twin_value) == 0);
+	CHECK(NULL, p.fired);
+	CHECK(NULL, rc == SB_OK && p.twin_rc == SB_OK);
+	CHECK(NULL, va && p.twin_value && strcmp(va, p.twin_value) == 0);
 	s = stats_of(a, "bk");
-	CHECK(s.assigned == 1 && s.reserved == 0);
-	CHECK(s.available == (uint64_t)bank_size - 1);
+	CHECK(NULL, s.assigned == 1 && s.reserved == 0);
+	CHECK(NULL, s.available == (uint64_t)bank_size - 1);
 	free(va);
 	free(p.twin_value);
 	sb_box_close(b);
@@ -150,18 +150,18 @@ static void die_before_put_back(void)
 	v = fetch(a, "bk", "L", "dup", &rc);
 	sb__fault_set_hook(NULL, NULL);
 	/* Dying there does not change the answer: the twin's item. */
-	CHECK(q.next == 2 && q.steps[0].twin_rc == SB_OK);
-	CHECK(rc == SB_OK && v && q.steps[0].twin_value &&
+	CHECK(NULL, q.next == 2 && q.steps[0].twin_rc == SB_OK);
+	CHECK(NULL, rc == SB_OK && v && q.steps[0].twin_value &&
 	      strcmp(v, q.steps[0].twin_value) == 0);
 	free(v);
 	free(q.steps[0].twin_value);
 	s = stats_of(a, "bk");
-	CHECK(s.reserved == 1 && s.assigned == 1);
+	CHECK(NULL, s.reserved == 1 && s.assigned == 1);
 	conserved(a, "bk", 3);
 	CHECK_RC(a, sb_box_recover(&rr, a, "bk", "L", NULL), SB_OK);
-	CHECK(rr.put_back == 1 && rr.settled == 0);
+	CHECK(NULL, rr.put_back == 1 && rr.settled == 0);
 	s = stats_of(a, "bk");
-	CHECK(s.reserved == 0 && s.assigned == 1 && s.available == 2);
+	CHECK(NULL, s.reserved == 0 && s.assigned == 1 && s.available == 2);
 	sb_box_close(b);
 	sb_box_close(a);
 }
@@ -184,10 +184,10 @@ static void recovery_dies(void)
 	sb__fault_set_hook(hook, &r);
 	CHECK_RC(box, sb_box_recover(&rr, box, "bk", "L", NULL), SB_ERROR);
 	sb__fault_set_hook(NULL, NULL);
-	CHECK(stats_of(box, "bk").reserved == 1);
+	CHECK(NULL, stats_of(box, "bk").reserved == 1);
 	CHECK_RC(box, sb_box_recover(&rr, box, "bk", "L", NULL), SB_OK);
-	CHECK(rr.settled == 1);
-	CHECK(stats_of(box, "bk").reserved == 0);
+	CHECK(NULL, rr.settled == 1);
+	CHECK(NULL, stats_of(box, "bk").reserved == 0);
 	conserved(box, "bk", 2);
 	sb_box_close(box);
 }
@@ -210,15 +210,15 @@ static void stale_before_empty(void)
 	free(v);
 	/* lease=60: the fused box leaves the young reservation alone. */
 	v = fetch(fused, "bk", "L", "late", &rc);
-	CHECK(rc == SB_EMPTY);
-	CHECK(stats_of(box, "bk").reserved == 1);
+	CHECK(NULL, rc == SB_EMPTY);
+	CHECK(NULL, stats_of(box, "bk").reserved == 1);
 	/* lease=0 (the default): rolled forward into the ledger. */
 	v = fetch(box, "bk", "L", "later", &rc);
-	CHECK(rc == SB_EMPTY && v == NULL);
-	CHECK(stats_of(box, "bk").reserved == 0);
+	CHECK(NULL, rc == SB_EMPTY && v == NULL);
+	CHECK(NULL, stats_of(box, "bk").reserved == 0);
 	w = fetch(fused, "bk", "L", "dead", &rc);
-	CHECK(rc == SB_OK);
-	CHECK_STR(w, "only-0");
+	CHECK(NULL, rc == SB_OK);
+	CHECK_STR(NULL, w, "only-0");
 	free(w);
 	sb_box_close(fused);
 	sb_box_close(box);
@@ -242,25 +242,25 @@ static void sellout_with_reservation(void)
 	v = fetch(gen, "bk", "L", "dead", &rc);
 	sb__fault_set_hook(NULL, NULL);
 	free(v);
-	CHECK(p.fired && stats_of(box, "bk").reserved == 1);
+	CHECK(NULL, p.fired && stats_of(box, "bk").reserved == 1);
 	v = fetch(box, "bk", "L", "a", &rc);
-	CHECK(rc == SB_OK);
+	CHECK(NULL, rc == SB_OK);
 	free(v);
 
-	CHECK(sb__memory_calls("swr", &c0) == 0);
+	CHECK(NULL, sb__memory_calls("swr", &c0) == 0);
 	v = fetch(box, "bk", "L", "b", &rc);
-	CHECK(rc == SB_EMPTY && v == NULL);
-	CHECK(sb__memory_calls("swr", &c1) == 0);
-	CHECK(c1.claim - c0.claim == 2 && c1.reserved - c0.reserved == 1);
-	CHECK(stats_of(box, "bk").reserved == 0);
+	CHECK(NULL, rc == SB_EMPTY && v == NULL);
+	CHECK(NULL, sb__memory_calls("swr", &c1) == 0);
+	CHECK(NULL, c1.claim - c0.claim == 2 && c1.reserved - c0.reserved == 1);
+	CHECK(NULL, stats_of(box, "bk").reserved == 0);
 
 	v = fetch(box, "bk", "L", "c", &rc);
-	CHECK(rc == SB_EMPTY && v == NULL);
-	CHECK(sb__memory_calls("swr", &c2) == 0);
-	CHECK(c2.claim - c1.claim == 1 && c2.reserved == c1.reserved);
+	CHECK(NULL, rc == SB_EMPTY && v == NULL);
+	CHECK(NULL, sb__memory_calls("swr", &c2) == 0);
+	CHECK(NULL, c2.claim - c1.claim == 1 && c2.reserved == c1.reserved);
 
 	v = fetch(box, "bk", "L", "dead", &rc);
-	CHECK(rc == SB_OK && v && strcmp(v, "it-0") == 0);
+	CHECK(NULL, rc == SB_OK && v && strcmp(v, "it-0") == 0);
 	free(v);
 	conserved(box, "bk", 2);
 	sb_box_close(box);
@@ -282,10 +282,10 @@ static void twin_at_sellout(void)
 	sb__fault_set_hook(hook, &p);
 	va = fetch(a, "bk", "L", "dup", &rc);
 	sb__fault_set_hook(NULL, NULL);
-	CHECK(rc == SB_OK && p.twin_rc == SB_OK);
-	CHECK(va && p.twin_value && strcmp(va, p.twin_value) == 0);
-	CHECK(stats_of(a, "bk").assigned == 1);
-	CHECK(stats_of(a, "bk").reserved == 0);
+	CHECK(NULL, rc == SB_OK && p.twin_rc == SB_OK);
+	CHECK(NULL, va && p.twin_value && strcmp(va, p.twin_value) == 0);
+	CHECK(NULL, stats_of(a, "bk").assigned == 1);
+	CHECK(NULL, stats_of(a, "bk").reserved == 0);
 	free(va);
 	free(p.twin_value);
 	sb_box_close(b);
@@ -307,9 +307,9 @@ static void foreign_ledger(void)
 	sb__fault_set_hook(NULL, NULL);
 	free(v);
 	CHECK_RC(box, sb_box_recover(&rr, box, "bk", "ledger-B", NULL), SB_OK);
-	CHECK(rr.foreign == 1 && rr.settled == 0);
+	CHECK(NULL, rr.foreign == 1 && rr.settled == 0);
 	CHECK_RC(box, sb_box_recover(&rr, box, "bk", "ledger-A", NULL), SB_OK);
-	CHECK(rr.settled == 1 && rr.foreign == 0);
+	CHECK(NULL, rr.settled == 1 && rr.foreign == 0);
 	sb_box_close(box);
 }
 
@@ -317,7 +317,7 @@ int main(void)
 {
 #if !SB_FAULT_INJECTION
 	fprintf(stderr, "built without -Dfault_injection=true\n");
-	return 77;
+	return T_SKIP;
 #endif
 	die_then_recover(SB_FP_AFTER_TAKE, 1);
 	die_then_recover(SB_FP_AFTER_RECORD, 1);
@@ -330,5 +330,5 @@ int main(void)
 	twin_at_sellout();
 	sellout_with_reservation();
 	foreign_ledger();
-	return unit_done();
+	return t_summary();
 }

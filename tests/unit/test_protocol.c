@@ -14,32 +14,32 @@ static void path_choice(void)
 
 	/* One store, auto: one fused call per fetch, nothing else. */
 	v = fetch(fused, "bank", "L", "u1", NULL);
-	CHECK(v && v[0] != '!');
+	CHECK(NULL, v && v[0] != '!');
 	free(v);
-	CHECK(sb__memory_calls("pc", &c) == 0);
-	CHECK(c.claim == 1 && c.take == 0 && c.get == 0 && c.put_if_absent == 0);
+	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
+	CHECK(NULL, c.claim == 1 && c.take == 0 && c.get == 0 && c.put_if_absent == 0);
 
 	/* Forced generic: get, take, put_if_absent, settle; a repeat is one get. */
 	v = fetch(generic, "bank", "L", "u2", NULL);
-	CHECK(v && v[0] != '!');
+	CHECK(NULL, v && v[0] != '!');
 	free(v);
-	CHECK(sb__memory_calls("pc", &c) == 0);
-	CHECK(c.claim == 1 && c.take == 1 && c.get == 1 && c.put_if_absent == 1 &&
+	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
+	CHECK(NULL, c.claim == 1 && c.take == 1 && c.get == 1 && c.put_if_absent == 1 &&
 	      c.settle == 1);
 	v = fetch(generic, "bank", "L", "u2", NULL);
 	free(v);
-	CHECK(sb__memory_calls("pc", &c) == 0);
-	CHECK(c.get == 2 && c.take == 1);
+	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
+	CHECK(NULL, c.get == 2 && c.take == 1);
 
 	/* Two stores: generic without being asked; ledger calls go to the
 	 * ledger store, bank calls to the bank store. */
 	v = fetch(mixed, "bank", "L", "u3", NULL);
-	CHECK(v && v[0] != '!');
+	CHECK(NULL, v && v[0] != '!');
 	free(v);
-	CHECK(sb__memory_calls("pc", &c) == 0);
-	CHECK(c.claim == 1 && c.take == 2 && c.get == 2 && c.settle == 2);
-	CHECK(sb__memory_calls("pc-ledger", &c) == 0);
-	CHECK(c.claim == 0 && c.take == 0 && c.get == 1 && c.put_if_absent == 1);
+	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
+	CHECK(NULL, c.claim == 1 && c.take == 2 && c.get == 2 && c.settle == 2);
+	CHECK(NULL, sb__memory_calls("pc-ledger", &c) == 0);
+	CHECK(NULL, c.claim == 0 && c.take == 0 && c.get == 1 && c.put_if_absent == 1);
 
 	sb_box_close(mixed);
 	sb_box_close(generic);
@@ -60,24 +60,24 @@ static void sellout_cost(void)
 		char id[8];
 		snprintf(id, sizeof id, "u%d", i);
 		v = fetch(box, "bank", "L", id, &rc);
-		CHECK(rc == SB_OK);
+		CHECK(NULL, rc == SB_OK);
 		free(v);
 	}
-	CHECK(sb__memory_calls("soc", &before) == 0);
+	CHECK(NULL, sb__memory_calls("soc", &before) == 0);
 	for (i = 0; i < 5; i++) {
 		char id[8];
 		snprintf(id, sizeof id, "late%d", i);
 		v = fetch(box, "bank", "L", id, &rc);
-		CHECK(rc == SB_EMPTY && v == NULL);
-		CHECK_STR(sb_box_errmsg(box), "bank is empty");
+		CHECK(NULL, rc == SB_EMPTY && v == NULL);
+		CHECK_STR(NULL, sb_box_errmsg(box), "bank is empty");
 	}
 	/* A repeat still gets its item after the sell-out (law 3). */
 	v = fetch(box, "bank", "L", "u1", &rc);
-	CHECK(rc == SB_OK && v && strcmp(v, "it-1") == 0);
+	CHECK(NULL, rc == SB_OK && v && strcmp(v, "it-1") == 0);
 	free(v);
-	CHECK(sb__memory_calls("soc", &after) == 0);
-	CHECK(after.claim - before.claim == 6);
-	CHECK(after.reserved == before.reserved && after.get == before.get &&
+	CHECK(NULL, sb__memory_calls("soc", &after) == 0);
+	CHECK(NULL, after.claim - before.claim == 6);
+	CHECK(NULL, after.reserved == before.reserved && after.get == before.get &&
 	      after.take == before.take);
 	sb_box_close(box);
 }
@@ -95,46 +95,46 @@ static void law(sb_protocol protocol, const char *store, const char *lstore)
 	load(box, "class2", "c2", 2);
 
 	a = fetch(box, "class1", "students", "ann", &rc);
-	CHECK(rc == SB_OK);
+	CHECK(NULL, rc == SB_OK);
 	b = fetch(box, "class1", "students", "bob", &rc);
-	CHECK(rc == SB_OK);
-	CHECK(a && b && strcmp(a, b) != 0);
+	CHECK(NULL, rc == SB_OK);
+	CHECK(NULL, a && b && strcmp(a, b) != 0);
 	c = fetch(box, "class1", "students", "cy", &rc);
-	CHECK(rc == SB_EMPTY && c == NULL);
-	CHECK_STR(sb_box_errmsg(box), "bank is empty");
+	CHECK(NULL, rc == SB_EMPTY && c == NULL);
+	CHECK_STR(NULL, sb_box_errmsg(box), "bank is empty");
 
 	/* After sell-out, holders still get their item. */
 	again = fetch(box, "class1", "students", "ann", &rc);
-	CHECK(rc == SB_OK);
-	CHECK_STR(again, a);
+	CHECK(NULL, rc == SB_OK);
+	CHECK_STR(NULL, again, a);
 	free(again);
 
 	/* Shared ledger: ann asks class2 and gets her class1 item back. */
 	CHECK_RC(box, sb_box_fetch(&it, box, "class2", "students", "ann"), SB_OK);
-	CHECK_STR(sb_item_value(it), a);
-	CHECK_STR(sb_item_bank(it), "class1");
-	CHECK(sb_item_is_new(it) == 0);
+	CHECK_STR(NULL, sb_item_value(it), a);
+	CHECK_STR(NULL, sb_item_bank(it), "class1");
+	CHECK(NULL, sb_item_is_new(it) == 0);
 	sb_item_free(it);
 	s = stats_of(box, "class2");
-	CHECK(s.available == 2 && s.reserved == 0 && s.assigned == 0);
+	CHECK(NULL, s.available == 2 && s.reserved == 0 && s.assigned == 0);
 	d = fetch(box, "class2", "students", "cy", &rc);
-	CHECK(rc == SB_OK && d && strncmp(d, "c2-", 3) == 0);
+	CHECK(NULL, rc == SB_OK && d && strncmp(d, "c2-", 3) == 0);
 
 	/* Conservation and lookup. */
 	s = stats_of(box, "class1");
-	CHECK(s.available == 0 && s.reserved == 0 && s.assigned == 2);
+	CHECK(NULL, s.available == 0 && s.reserved == 0 && s.assigned == 2);
 	CHECK_RC(box, sb_box_stats(&s, box, "class1", "students"), SB_OK);
-	CHECK(s.held == 2);
+	CHECK(NULL, s.held == 2);
 	CHECK_RC(box, sb_box_lookup(&it, box, "students", "bob"), SB_OK);
-	CHECK_STR(sb_item_value(it), b);
+	CHECK_STR(NULL, sb_item_value(it), b);
 	sb_item_free(it);
 	CHECK_RC(box, sb_box_lookup(&it, box, "students", "nobody"), SB_ENOTFOUND);
-	CHECK(it == NULL);
+	CHECK(NULL, it == NULL);
 
 	/* Missing bank: an error, not "empty"; holders still answered. */
 	CHECK_RC(box, sb_box_fetch(&it, box, "nosuch", "students", "zed"),
 	         SB_ENOTFOUND);
-	CHECK(strstr(sb_box_errmsg(box), "nosuch") != NULL);
+	CHECK(NULL, strstr(sb_box_errmsg(box), "nosuch") != NULL);
 	CHECK_RC(box, sb_box_fetch(&it, box, "nosuch", "students", "ann"), SB_OK);
 	sb_item_free(it);
 
@@ -157,8 +157,8 @@ static void bad_input(void)
 
 	load(box, "b", "x", 1);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", NULL), SB_EINVALID);
-	CHECK(it == NULL);
-	CHECK(strstr(sb_box_errmsg(box), "dedup id") != NULL);
+	CHECK(NULL, it == NULL);
+	CHECK(NULL, strstr(sb_box_errmsg(box), "dedup id") != NULL);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", ""), SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "a\nb"), SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "a\rb"), SB_EINVALID);
@@ -168,22 +168,22 @@ static void bad_input(void)
 	CHECK_RC(box, sb_box_fetch(&it, box, NULL, "L", "u"), SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "", "u"), SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(NULL, box, "b", "L", "u"), SB_EINVALID);
-	CHECK(sb_box_fetch(&it, NULL, "b", "L", "u") == SB_EINVALID);
+	CHECK(NULL, sb_box_fetch(&it, NULL, "b", "L", "u") == SB_EINVALID);
 	memset(big, 'a', SB_MAX_VALUE_LEN + 1);
 	big[SB_MAX_VALUE_LEN + 1] = '\0';
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", big), SB_EINVALID);
-	CHECK(strstr(sb_box_errmsg(box), "longer") != NULL);
+	CHECK(NULL, strstr(sb_box_errmsg(box), "longer") != NULL);
 	big[SB_MAX_VALUE_LEN] = '\0'; /* exactly the limit is fine */
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", big), SB_OK);
 	sb_item_free(it);
 
 	CHECK_RC(box, sb_box_add(&r, box, "b", items, 2), SB_EINVALID);
-	CHECK(strstr(sb_box_errmsg(box), "item 2") != NULL);
+	CHECK(NULL, strstr(sb_box_errmsg(box), "item 2") != NULL);
 	s = stats_of(box, "b");
-	CHECK(s.available == 0 && s.assigned == 1); /* "ok" was not added */
+	CHECK(NULL, s.available == 0 && s.assigned == 1); /* "ok" was not added */
 	CHECK_RC(box, sb_box_add(&r, box, "b", NULL, 1), SB_EINVALID);
-	CHECK(sb__memory_calls("bad", &c) == 0);
-	CHECK(c.claim == 1); /* only the one valid fetch reached the store */
+	CHECK(NULL, sb__memory_calls("bad", &c) == 0);
+	CHECK(NULL, c.claim == 1); /* only the one valid fetch reached the store */
 	free(big);
 	sb_box_close(box);
 }
@@ -198,21 +198,21 @@ static void adding(void)
 	char *v;
 
 	CHECK_RC(box, sb_box_add(&r, box, "bk", batch, 4), SB_OK);
-	CHECK(r.added == 3 && r.skipped == 1);
+	CHECK(NULL, r.added == 3 && r.skipped == 1);
 	v = fetch(box, "bk", "L", "u", NULL);
-	CHECK_STR(v, "a");
+	CHECK_STR(NULL, v, "a");
 	free(v);
 	CHECK_RC(box, sb_box_add(&r, box, "bk", batch, 4), SB_OK);
-	CHECK(r.added == 0 && r.skipped == 4);
+	CHECK(NULL, r.added == 0 && r.skipped == 4);
 	s = stats_of(box, "bk");
-	CHECK(s.available == 2 && s.assigned == 1);
+	CHECK(NULL, s.available == 2 && s.assigned == 1);
 	CHECK_RC(box, sb_box_add(&r, box, "empty", NULL, 0), SB_OK);
 	s = stats_of(box, "empty");
-	CHECK(s.available == 0);
+	CHECK(NULL, s.available == 0);
 	CHECK_RC(box, sb_box_stats(&s, box, "never", NULL), SB_ENOTFOUND);
 	CHECK_RC(box, sb_box_init(box, "made", "led"), SB_OK);
 	s = stats_of(box, "made");
-	CHECK(s.available == 0);
+	CHECK(NULL, s.available == 0);
 	sb_box_close(box);
 }
 
@@ -225,5 +225,5 @@ int main(void)
 	law(SB_PROTOCOL_AUTO, "memory:law-mixed", "memory:law-mixed-ledger");
 	bad_input();
 	adding();
-	return unit_done();
+	return t_summary();
 }

@@ -1,9 +1,11 @@
 /* The backend registry: built-ins, runtime registration, exact scheme
  * matching, and the error for a scheme this build lacks. */
 #include "internal.h"
-#include "unit.h"
+#include "../common/check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int has_scheme(const char *want)
 {
@@ -43,70 +45,70 @@ int main(void)
 	sb_box *box = NULL;
 	size_t before;
 
-	CHECK(has_scheme("memory"));
+	CHECK(NULL, has_scheme("memory"));
 #if SB_HAVE_SQLITE
-	CHECK(has_scheme("sqlite"));
-	CHECK(sb_backend_find("sqlite") != NULL);
+	CHECK(NULL, has_scheme("sqlite"));
+	CHECK(NULL, sb_backend_find("sqlite") != NULL);
 #endif
-	CHECK(sb_backend_find("MEMORY") == sb_backend_find("memory"));
-	CHECK(sb_backend_find("mem") == NULL);     /* no prefix matching */
-	CHECK(sb_backend_find("memoryx") == NULL);
-	CHECK(sb_backend_find(NULL) == NULL);
-	CHECK(sb_backend_list(NULL, 0) >= 1);
+	CHECK(NULL, sb_backend_find("MEMORY") == sb_backend_find("memory"));
+	CHECK(NULL, sb_backend_find("mem") == NULL);     /* no prefix matching */
+	CHECK(NULL, sb_backend_find("memoryx") == NULL);
+	CHECK(NULL, sb_backend_find(NULL) == NULL);
+	CHECK(NULL, sb_backend_list(NULL, 0) >= 1);
 
 	/* Unknown scheme: the message names it and lists what exists. */
-	CHECK(sb_box_open(&box, "nosuch:x", NULL, err, sizeof(err)) == SB_EURI);
-	CHECK(box == NULL);
-	CHECK(strstr(err, "'nosuch'") != NULL);
-	CHECK(strstr(err, "memory") != NULL);
+	CHECK(NULL, sb_box_open(&box, "nosuch:x", NULL, err, sizeof(err)) == SB_EURI);
+	CHECK(NULL, box == NULL);
+	CHECK(NULL, strstr(err, "'nosuch'") != NULL);
+	CHECK(NULL, strstr(err, "memory") != NULL);
 #if SB_HAVE_SQLITE
-	CHECK(strstr(err, "sqlite") != NULL);
+	CHECK(NULL, strstr(err, "sqlite") != NULL);
 #endif
 
-	CHECK(sb_backend_register(NULL) == SB_EINVALID);
-	CHECK(sb_backend_register(&bad_version) == SB_ENOTSUPPORTED);
-	CHECK(sb_backend_register(&bad_scheme) == SB_EINVALID);
+	CHECK(NULL, sb_backend_register(NULL) == SB_EINVALID);
+	CHECK(NULL, sb_backend_register(&bad_version) == SB_ENOTSUPPORTED);
+	CHECK(NULL, sb_backend_register(&bad_scheme) == SB_EINVALID);
 	before = sb_backend_list(NULL, 0);
-	CHECK(sb_backend_register(&fake) == SB_OK);
-	CHECK(sb_backend_find("Fake") == &fake);
-	CHECK(has_scheme("fake"));
-	CHECK(sb_backend_list(NULL, 0) == before + 1);
+	CHECK(NULL, sb_backend_register(&fake) == SB_OK);
+	CHECK(NULL, sb_backend_find("Fake") == &fake);
+	CHECK(NULL, has_scheme("fake"));
+	CHECK(NULL, sb_backend_list(NULL, 0) == before + 1);
 
 	/* Options: read ones pass, unread ones are reported by name. */
-	CHECK(sb_box_open(&box, "fake:x?known=1", NULL, err, sizeof(err)) == SB_OK);
-	CHECK(fake_opened == 1);
+	CHECK(NULL, sb_box_open(&box, "fake:x?known=1", NULL, err, sizeof(err)) == SB_OK);
+	CHECK(NULL, fake_opened == 1);
 	sb_box_close(box);
 	box = NULL;
-	CHECK(sb_box_open(&box, "fake:x?known=1&typo=2", NULL, err,
+	CHECK(NULL, sb_box_open(&box, "fake:x?known=1&typo=2", NULL, err,
 	                  sizeof(err)) == SB_EURI);
-	CHECK(box == NULL);
-	CHECK(strstr(err, "typo") != NULL);
+	CHECK(NULL, box == NULL);
+	CHECK(NULL, strstr(err, "typo") != NULL);
 	/* The core's own option is consumed by the core. */
-	CHECK(sb_box_open(&box, "fake:x?lease=1", NULL, err, sizeof(err)) == SB_OK);
+	CHECK(NULL, sb_box_open(&box, "fake:x?lease=1", NULL, err, sizeof(err)) == SB_OK);
 	sb_box_close(box);
 	box = NULL;
-	CHECK(sb_box_open(&box, "fake:x?lease=-1", NULL, err, sizeof(err)) == SB_EURI);
-	CHECK(sb_box_open(&box, "fake:x?lease=abc", NULL, err, sizeof(err)) == SB_EURI);
-	CHECK(strstr(err, "lease") != NULL);
+	CHECK(NULL, sb_box_open(&box, "fake:x?lease=-1", NULL, err, sizeof(err)) == SB_EURI);
+	CHECK(NULL, sb_box_open(&box, "fake:x?lease=abc", NULL, err, sizeof(err)) == SB_EURI);
+	CHECK(NULL, strstr(err, "lease") != NULL);
 
 	/* A registration shadows a built-in of the same scheme, once. */
-	CHECK(sb_backend_register(&fake_memory) == SB_OK);
-	CHECK(sb_backend_find("memory") == &fake_memory);
-	CHECK(sb_backend_list(NULL, 0) == before + 1);
+	CHECK(NULL, sb_backend_register(&fake_memory) == SB_OK);
+	CHECK(NULL, sb_backend_find("memory") == &fake_memory);
+	CHECK(NULL, sb_backend_list(NULL, 0) == before + 1);
 
 	/* Bad open options. */
 	{
 		sb_open_opts o = SB_OPEN_OPTS_INIT;
 		o.version = 42;
-		CHECK(sb_box_open(&box, "fake:x", &o, err, sizeof(err)) ==
-		      SB_ENOTSUPPORTED);
+		CHECK(NULL, sb_box_open(&box, "fake:x", &o, err, sizeof(err)) ==
+		            SB_ENOTSUPPORTED);
 		o.version = SB_OPEN_OPTS_VERSION;
 		o.protocol = (sb_protocol)7;
-		CHECK(sb_box_open(&box, "fake:x", &o, err, sizeof(err)) == SB_EINVALID);
-		CHECK(sb_box_open(NULL, "fake:x", NULL, err, sizeof(err)) == SB_EINVALID);
+		CHECK(NULL, sb_box_open(&box, "fake:x", &o, err, sizeof(err)) == SB_EINVALID);
+		CHECK(NULL, sb_box_open(NULL, "fake:x", NULL, err, sizeof(err)) == SB_EINVALID);
 	}
-	CHECK(strcmp(sb_strerror(SB_EMPTY), sb_strerror(SB_OK)) != 0);
-	CHECK(strcmp(sb_strerror(-1000), "unknown result code") == 0);
-	CHECK_STR(sb_version(), SB_VERSION_STRING);
-	return unit_done();
+	CHECK(NULL, strcmp(sb_strerror(SB_EMPTY), sb_strerror(SB_OK)) != 0);
+	CHECK(NULL, strcmp(sb_strerror(-1000), "unknown result code") == 0);
+	CHECK_STR(NULL, sb_version(), SB_VERSION_STRING);
+	return t_summary();
 }

@@ -43,8 +43,12 @@ trap stop_servers EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# uri_password URI: the password of scheme://[user]:PASSWORD@host..., or
-# nothing (the test servers' passwords need no percent-decoding).
+# uri_password URI: the password of scheme://[user]:PASSWORD@host..., as
+# written in the URI, or nothing. Not the core's parser (the C tests read
+# passwords with it, tests/common/turi.c): the logs hold the URI as
+# written, so redact_logs needs the raw form, and this runs without a
+# built tree (bench.sh before its build, test.sh after a failed one). The
+# test servers' passwords are alphanumeric: raw and decoded are the same.
 uri_password() { sed -n 's|^[a-z+]*://[^:@/]*:\([^@/]*\)@.*|\1|p' <<<"$1"; }
 
 # redact_logs DIR...: replace the test servers' passwords (read from the
