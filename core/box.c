@@ -24,7 +24,8 @@ static int read_lease(sb_box *box, sb_uri *uri, int *seen)
 	    secs * 1000 > (double)SB_MAX_LEASE_MS)
 		return sb_seterr(box, SB_EURI,
 		                 "%s URI: option lease must be a number of seconds "
-		                 "from 0 to 86400", uri->scheme);
+		                 "from 0 to 86400",
+		                 uri->scheme);
 	if (!*seen)
 		box->lease_ms = (int64_t)(secs * 1000);
 	*seen = 1;
@@ -52,7 +53,8 @@ static int open_store(sb_store **out, const char **scheme, sb_box *box,
 		sb_backend_names(names, sizeof(names));
 		rc = sb_seterr(box, SB_EURI,
 		               "no backend for '%.64s' (built without it?); this "
-		               "build has: %s", uri->scheme, names);
+		               "build has: %s",
+		               uri->scheme, names);
 		goto out;
 	}
 	/* Built-in backends are checked here too: one rule for all. */
@@ -63,11 +65,14 @@ static int open_store(sb_store **out, const char **scheme, sb_box *box,
 	rc = be->open(&st, uri, box);
 	if (rc) {
 		if (rc > 0 || rc < SB_EAUTH) /* not an sb_error */
-			rc = sb_seterr(box, SB_EBACKEND, "%s backend: open "
+			rc = sb_seterr(box, SB_EBACKEND,
+			               "%s backend: open "
 			               "returned %d, which the backend contract "
-			               "does not allow", be->scheme, rc);
+			               "does not allow",
+			               be->scheme, rc);
 		if (!sb_box_errmsg(box)[0])
-			sb_seterr(box, rc, "%s: cannot open store", uri->scheme);
+			sb_seterr(box, rc, "%s: cannot open store",
+			          uri->scheme);
 		goto out;
 	}
 	if ((rc = sb_store_check(box, be->scheme, st))) {
@@ -100,7 +105,8 @@ int sb_box_open(sb_box **out, const char *uri, const sb_open_opts *opts,
 		errbuf[0] = '\0';
 	if (!out) {
 		if (errbuf && errbuf_size)
-			snprintf(errbuf, errbuf_size, "sb_box_open: out is NULL");
+			snprintf(errbuf, errbuf_size,
+			         "sb_box_open: out is NULL");
 		return SB_EINVALID;
 	}
 	*out = NULL;
@@ -112,8 +118,10 @@ int sb_box_open(sb_box **out, const char *uri, const sb_open_opts *opts,
 	if (opts->protocol != SB_PROTOCOL_AUTO &&
 	    opts->protocol != SB_PROTOCOL_GENERIC) {
 		if (errbuf && errbuf_size)
-			snprintf(errbuf, errbuf_size, "sb_box_open: protocol %d is "
-			         "not an sb_protocol", (int)opts->protocol);
+			snprintf(errbuf, errbuf_size,
+			         "sb_box_open: protocol %d is "
+			         "not an sb_protocol",
+			         (int)opts->protocol);
 		return SB_EINVALID;
 	}
 	box = calloc(1, sizeof(*box));
@@ -130,7 +138,8 @@ int sb_box_open(sb_box **out, const char *uri, const sb_open_opts *opts,
 	if (!rc) {
 		/* The same URI means the same store: one connection, and the
 		 * fused claim becomes possible. */
-		if (opts->ledger_uri && (!uri || strcmp(opts->ledger_uri, uri) != 0))
+		if (opts->ledger_uri &&
+		    (!uri || strcmp(opts->ledger_uri, uri) != 0))
 			rc = open_store(&box->ledger_store, &box->ledger_scheme,
 			                box, opts->ledger_uri, &lease_seen);
 		else {
@@ -191,8 +200,8 @@ int sb_box_init(sb_box *box, const char *bank, const char *ledger)
 	if (box->ledger_store != box->bank_store &&
 	    (rc = sb_slot_init(box, box->ledger_store)))
 		return rc;
-	if (bank && ((rc = need_bank(box)) ||
-	             (rc = sb_slot_bank_create(box, bank))))
+	if (bank &&
+	    ((rc = need_bank(box)) || (rc = sb_slot_bank_create(box, bank))))
 		return rc;
 	if (ledger && ((rc = need_ledger(box)) ||
 	               (rc = sb_slot_ledger_create(box, ledger))))
@@ -248,7 +257,8 @@ int sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
 	int rc;
 
 	if (!out)
-		return box ? sb_seterr(box, SB_EINVALID, "out is NULL") : SB_EINVALID;
+		return box ? sb_seterr(box, SB_EINVALID, "out is NULL")
+		           : SB_EINVALID;
 	*out = NULL;
 	if (!box)
 		return SB_EINVALID;
@@ -276,7 +286,8 @@ int sb_box_stats(sb_stats *out, sb_box *box, const char *bank,
 		return sb_seterr(box, SB_EINVALID, "out is NULL");
 	memset(out, 0, sizeof(*out));
 	sb_clearerr(box);
-	if ((rc = sb_validate(box, bank, "bank name")) || (rc = need_bank(box)) ||
+	if ((rc = sb_validate(box, bank, "bank name")) ||
+	    (rc = need_bank(box)) ||
 	    (ledger && ((rc = sb_validate(box, ledger, "ledger name")) ||
 	                (rc = need_ledger(box)))))
 		return rc;

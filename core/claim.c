@@ -53,8 +53,7 @@ static void give_back(sb_box *box, const char *bank, const char *item,
 }
 
 static int generic_claim(sb_item **out, sb_box *box, const char *bank,
-                         const char *ledger, const char *id,
-                         const char *token)
+                         const char *ledger, const char *id, const char *token)
 {
 	sb_item *taken = NULL, *existing = NULL;
 	int rc;
@@ -126,7 +125,8 @@ int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
 	int rc;
 
 	if (!out)
-		return box ? sb_seterr(box, SB_EINVALID, "out is NULL") : SB_EINVALID;
+		return box ? sb_seterr(box, SB_EINVALID, "out is NULL")
+		           : SB_EINVALID;
 	*out = NULL;
 	if (!box)
 		return SB_EINVALID;
@@ -152,7 +152,8 @@ int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
 		 * have come back, here or through a racing put back. */
 		rc = sb__recover(&rr, box, bank, ledger, box->lease_ms, token);
 		if (rc == SB_OK)
-			rc = claim_once(out, box, bank, ledger, dedup_id, token);
+			rc = claim_once(out, box, bank, ledger, dedup_id,
+			                token);
 		if (rc == SB_EMPTY_SETTLED)
 			rc = SB_EMPTY;
 	}

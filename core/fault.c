@@ -81,8 +81,10 @@ static void barrier_wait(const char *point, const char *path)
 	if (limit && *limit) {
 		secs = strtod(limit, &end);
 		if (*end || !isfinite(secs) || secs <= 0 || secs > 86400)
-			barrier_fail("SB_FAULT_WAIT_S", point, "not a number of "
-			             "seconds above 0, at most 86400", limit);
+			barrier_fail("SB_FAULT_WAIT_S", point,
+			             "not a number of "
+			             "seconds above 0, at most 86400",
+			             limit);
 	}
 	deadline = mono_ms() + (int64_t)(secs * 1000);
 	while (access(path, F_OK) != 0) {
@@ -90,8 +92,10 @@ static void barrier_wait(const char *point, const char *path)
 			barrier_fail("SB_FAULT_WAIT", point, strerror(errno),
 			             path);
 		if (mono_ms() >= deadline) {
-			snprintf(why, sizeof why, "gave up after %g s waiting "
-			         "for", secs);
+			snprintf(why, sizeof why,
+			         "gave up after %g s waiting "
+			         "for",
+			         secs);
 			barrier_fail("SB_FAULT_WAIT", point, why, path);
 		}
 		nanosleep(&poll, NULL);
@@ -114,7 +118,8 @@ int sb_fault_point(sb_box *box, const char *point)
 	if (fault_hook) {
 		if (fault_hook(point, fault_payload))
 			return sb_seterr(box, SB_ERROR,
-			                 "injected fault at crash point '%s'", point);
+			                 "injected fault at crash point '%s'",
+			                 point);
 		return 0;
 	}
 	/* Mark, then wait, then die: two processes can meet at a point

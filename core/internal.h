@@ -17,9 +17,10 @@ struct sb_item {
 struct sb_box {
 	sb_store *bank_store;   /* where banks live */
 	sb_store *ledger_store; /* == bank_store when one URI serves both */
-	const char *bank_scheme, *ledger_scheme; /* their backends, for messages */
+	const char *bank_scheme,
+	    *ledger_scheme; /* their backends, for messages */
 	sb_protocol protocol;
-	int64_t lease_ms;       /* reservations older than this are stale */
+	int64_t lease_ms; /* reservations older than this are stale */
 	char errmsg[SB_ERRMSG_SIZE];
 };
 
@@ -56,8 +57,7 @@ int sb_token_split(const char *token, size_t *ledger_len, const char **id);
  * least min_age_ms old (0: all), and, whatever their age, those holding
  * own_token (NULL: none): a twin request for the same id still in flight. */
 int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int64_t min_age_ms,
-                const char *own_token);
+                const char *ledger, int64_t min_age_ms, const char *own_token);
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);
@@ -115,9 +115,10 @@ void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 #define SB_FAULT_WAIT_DEFAULT_S 120
 
 /* The crash points the core passes through (the fault tests walk them). */
-#define SB_FP_AFTER_TAKE      "after_take"       /* reserved, ledger not written */
-#define SB_FP_AFTER_RECORD    "after_record"     /* ledger written, not settled */
-#define SB_FP_BEFORE_PUT_BACK "before_put_back"  /* lost the race, item still reserved */
+#define SB_FP_AFTER_TAKE   "after_take"   /* reserved, ledger not written */
+#define SB_FP_AFTER_RECORD "after_record" /* ledger written, not settled */
+#define SB_FP_BEFORE_PUT_BACK \
+	"before_put_back" /* lost the race, item still reserved */
 #define SB_FP_RECOVER_AFTER_RECORD "recover_after_record"
 
 #endif

@@ -70,8 +70,8 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 	size_t llen;
 	int rc;
 
-	if (sb_token_split(r->token, &llen, &id) ||
-	    strlen(ledger) != llen || memcmp(r->token, ledger, llen) != 0) {
+	if (sb_token_split(r->token, &llen, &id) || strlen(ledger) != llen ||
+	    memcmp(r->token, ledger, llen) != 0) {
 		out->foreign++;
 		return SB_OK;
 	}
@@ -112,7 +112,8 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 	rc = sb_slot_reserved(box, bank, own_token ? INT64_MAX : older_than,
 	                      collect, &l);
 	if (l.oom)
-		rc = sb_seterr(box, SB_ENOMEM, "out of memory listing reservations");
+		rc = sb_seterr(box, SB_ENOMEM,
+		               "out of memory listing reservations");
 	for (i = 0; rc == SB_OK && i < l.n; i++)
 		rc = roll_forward(out, box, bank, ledger, &l.v[i]);
 	free_list(&l);
@@ -132,12 +133,13 @@ int sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
 	if (!box)
 		return SB_EINVALID;
 	sb_clearerr(box);
-	if (opts && (rc = sb_version_check(box, NULL, 0, "sb_recover_opts",
-	                                   opts->version,
-	                                   SB_RECOVER_OPTS_VERSION)))
+	if (opts &&
+	    (rc = sb_version_check(box, NULL, 0, "sb_recover_opts",
+	                           opts->version, SB_RECOVER_OPTS_VERSION)))
 		return rc;
 	if (opts && opts->min_age_ms < 0)
-		return sb_seterr(box, SB_EINVALID, "recover options: min_age_ms "
+		return sb_seterr(box, SB_EINVALID,
+		                 "recover options: min_age_ms "
 		                 "is negative");
 	if ((rc = sb_validate(box, bank, "bank name")) ||
 	    (rc = sb_validate(box, ledger, "ledger name")))

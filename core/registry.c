@@ -22,7 +22,7 @@ extern const sb_backend sb_backend_redis, sb_backend_redis_unix;
 #endif
 #if SB_HAVE_DYNAMODB
 extern const sb_backend sb_backend_dynamodb, sb_backend_dynamodb_http,
-	sb_backend_dynamodb_https;
+    sb_backend_dynamodb_https;
 #endif
 
 static const sb_backend *const builtin[] = {
@@ -30,16 +30,13 @@ static const sb_backend *const builtin[] = {
 	&sb_backend_sqlite,
 #endif
 #if SB_HAVE_POSTGRESQL
-	&sb_backend_postgresql,
-	&sb_backend_postgres,
+	&sb_backend_postgresql,     &sb_backend_postgres,
 #endif
 #if SB_HAVE_REDIS
-	&sb_backend_redis,
-	&sb_backend_redis_unix,
+	&sb_backend_redis,          &sb_backend_redis_unix,
 #endif
 #if SB_HAVE_DYNAMODB
-	&sb_backend_dynamodb,
-	&sb_backend_dynamodb_http,
+	&sb_backend_dynamodb,       &sb_backend_dynamodb_http,
 	&sb_backend_dynamodb_https,
 #endif
 	&sb_backend_memory,
@@ -118,7 +115,8 @@ static size_t each_scheme(void (*fn)(const char *, void *), void *payload)
 	pthread_mutex_lock(&reg_lock);
 	for (n = registered; n; n = n->next) {
 		for (m = registered; m != n; m = m->next)
-			if (strcasecmp(m->backend->scheme, n->backend->scheme) == 0)
+			if (strcasecmp(m->backend->scheme,
+			               n->backend->scheme) == 0)
 				break;
 		if (m == n) {
 			fn(n->backend->scheme, payload);
@@ -127,7 +125,8 @@ static size_t each_scheme(void (*fn)(const char *, void *), void *payload)
 	}
 	for (i = 0; i < NBUILTIN; i++) {
 		for (m = registered; m; m = m->next)
-			if (strcasecmp(m->backend->scheme, builtin[i]->scheme) == 0)
+			if (strcasecmp(m->backend->scheme,
+			               builtin[i]->scheme) == 0)
 				break;
 		if (!m) {
 			fn(builtin[i]->scheme, payload);

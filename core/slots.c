@@ -23,7 +23,8 @@ static int allowed(int rc, unsigned int answers)
 static int violation(sb_box *box, const char *scheme, const char *slot,
                      const char *what, int rc)
 {
-	return sb_seterr(box, SB_EBACKEND, "%s backend: slot %s %s (result "
+	return sb_seterr(box, SB_EBACKEND,
+	                 "%s backend: slot %s %s (result "
 	                 "%d), which the backend contract does not allow",
 	                 scheme, slot, what, rc);
 }
@@ -46,17 +47,20 @@ static int check(sb_box *box, const char *scheme, const char *slot, int rc,
 			          slot, sb_strerror(rc));
 		return rc;
 	}
-	return violation(box, scheme, slot, "returned an unexpected result", rc);
+	return violation(box, scheme, slot, "returned an unexpected result",
+	                 rc);
 }
 
 /* A slot that hands out an item: one exactly when it says SB_OK. */
-static int check_item(sb_box *box, const char *scheme, const char *slot,
-                      int rc, unsigned int answers, sb_item **out)
+static int check_item(sb_box *box, const char *scheme, const char *slot, int rc,
+                      unsigned int answers, sb_item **out)
 {
 	rc = check(box, scheme, slot, rc, answers);
 	if (rc == SB_OK && !*out)
-		rc = violation(box, scheme, slot, "returned SB_OK without an "
-		               "item", SB_OK);
+		rc = violation(box, scheme, slot,
+		               "returned SB_OK without an "
+		               "item",
+		               SB_OK);
 	if (rc != SB_OK && *out) {
 		sb_item_free(*out);
 		*out = NULL;
@@ -64,7 +68,7 @@ static int check_item(sb_box *box, const char *scheme, const char *slot,
 	return rc;
 }
 
-#define BANK(box) ((box)->bank_store)
+#define BANK(box)   ((box)->bank_store)
 #define LEDGER(box) ((box)->ledger_store)
 
 int sb_slot_init(sb_box *box, sb_store *st)
@@ -80,7 +84,8 @@ int sb_slot_add(sb_box *box, uint64_t *added, uint64_t *skipped,
 	*added = *skipped = 0;
 	return check(box, box->bank_scheme, "add",
 	             BANK(box)->bank->add(added, skipped, BANK(box), bank,
-	                                  items, n), 0);
+	                                  items, n),
+	             0);
 }
 
 int sb_slot_take(sb_box *box, sb_item **out, const char *bank,

@@ -14,9 +14,12 @@
 
 static int hexval(int c)
 {
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -96,8 +99,8 @@ static char *redact(const char *text, const char *pw, size_t pwlen)
 	return out;
 }
 
-static int parse_authority(sb_uri *u, const char *a, size_t alen,
-                           char *err, size_t errlen)
+static int parse_authority(sb_uri *u, const char *a, size_t alen, char *err,
+                           size_t errlen)
 {
 	const char *at = NULL, *hp, *end = a + alen, *colon = NULL, *p;
 	const char *why = NULL;
@@ -111,14 +114,18 @@ static int parse_authority(sb_uri *u, const char *a, size_t alen,
 		size_t ulen = pc ? (size_t)(pc - a) : (size_t)(at - a);
 		u->user = pct_decode(a, ulen, &why);
 		if (!u->user)
-			return fail(err, errlen, "malformed URI: user name: %s", why);
+			return fail(err, errlen, "malformed URI: user name: %s",
+			            why);
 		if (pc) {
-			u->password = pct_decode(pc + 1, (size_t)(at - pc - 1), &why);
+			u->password = pct_decode(pc + 1, (size_t)(at - pc - 1),
+			                         &why);
 			if (!u->password)
-				return fail(err, errlen, "malformed URI: password: %s",
+				return fail(err, errlen,
+				            "malformed URI: password: %s",
 				            "bad percent-escape");
 			free(u->redacted);
-			u->redacted = redact(u->text, pc + 1, (size_t)(at - pc - 1));
+			u->redacted = redact(u->text, pc + 1,
+			                     (size_t)(at - pc - 1));
 			if (!u->redacted)
 				return fail(err, errlen, "%s", "out of memory");
 		}
@@ -137,7 +144,8 @@ static int parse_authority(sb_uri *u, const char *a, size_t alen,
 		colon = p < end ? p : NULL;
 	} else {
 		colon = memchr(hp, ':', (size_t)(end - hp));
-		u->host = pct_decode(hp, (size_t)((colon ? colon : end) - hp), &why);
+		u->host = pct_decode(hp, (size_t)((colon ? colon : end) - hp),
+		                     &why);
 	}
 	if (!u->host)
 		return fail(err, errlen, "malformed URI: host: %s", why);
@@ -145,7 +153,8 @@ static int parse_authority(sb_uri *u, const char *a, size_t alen,
 		long port = 0;
 		const char *q = colon + 1;
 		if (q == end)
-			return fail(err, errlen, "malformed URI: %s", "empty port");
+			return fail(err, errlen, "malformed URI: %s",
+			            "empty port");
 		for (; q < end; q++) {
 			if (!isdigit((unsigned char)*q))
 				return fail(err, errlen, "malformed URI: %s",
@@ -189,11 +198,14 @@ static int parse_query(sb_uri *u, const char *q, char *err, size_t errlen)
 		prm = &u->params[u->nparams];
 		memset(prm, 0, sizeof(*prm));
 		prm->key = pct_decode(q, (size_t)(eq - q), &why);
-		prm->value = prm->key ? pct_decode(eq + 1, len - (size_t)(eq - q) - 1, &why)
-		                      : NULL;
+		prm->value = prm->key
+		                 ? pct_decode(eq + 1,
+		                              len - (size_t)(eq - q) - 1, &why)
+		                 : NULL;
 		u->nparams++; /* counted now so sb_uri_free frees a half-made one */
 		if (!prm->key || !prm->value)
-			return fail(err, errlen, "malformed URI: query option: %s", why);
+			return fail(err, errlen,
+			            "malformed URI: query option: %s", why);
 		q += len + (amp ? 1 : 0);
 		if (!amp)
 			break;
@@ -301,9 +313,11 @@ int sb_uri_param_num(sb_box *box, sb_uri *uri, const char *key,
 	n = strtoll(v, &end, 10);
 	/* strtoll alone would take spaces, a sign and out-of-range input */
 	if (*v < '0' || *v > '9' || *end || errno || n < lo || n > hi)
-		return sb_seterr(box, SB_EURI, "%s URI: option %s must be %s "
-		                 "from %lld to %lld, not '%.64s'", uri->scheme,
-		                 key, what ? what : "a whole number", lo, hi, v);
+		return sb_seterr(box, SB_EURI,
+		                 "%s URI: option %s must be %s "
+		                 "from %lld to %lld, not '%.64s'",
+		                 uri->scheme, key,
+		                 what ? what : "a whole number", lo, hi, v);
 	*out = n;
 	return SB_OK;
 }

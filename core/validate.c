@@ -15,10 +15,17 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 
 	if (c < 0x80)
 		return 1;
-	if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
-	else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
-	else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
-	else return 0;
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
 	if (left < n)
 		return 0;
 	for (i = 1; i < n; i++) {

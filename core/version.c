@@ -18,14 +18,17 @@ int sb_version_check(sb_box *box, char *err, size_t errlen, const char *what,
 		return SB_OK;
 	if (version == 0) {
 		rc = SB_EINVALID;
-		snprintf(msg, sizeof msg, "%s has version 0: initialise it with "
-		         "its *_INIT macro or set its version field", what);
+		snprintf(msg, sizeof msg,
+		         "%s has version 0: initialise it with "
+		         "its *_INIT macro or set its version field",
+		         what);
 	} else {
 		rc = SB_ENOTSUPPORTED;
-		snprintf(msg, sizeof msg, "%s has version %u, newer than this "
+		snprintf(msg, sizeof msg,
+		         "%s has version %u, newer than this "
 		         "library knows (%u, storagebox %s): build against the "
-		         "headers of the library you run", what, version, current,
-		         SB_VERSION);
+		         "headers of the library you run",
+		         what, version, current, SB_VERSION);
 	}
 	if (err && errlen)
 		snprintf(err, errlen, "%s", msg);
@@ -36,8 +39,10 @@ int sb_version_check(sb_box *box, char *err, size_t errlen, const char *what,
 static int missing(sb_box *box, const char *scheme, const char *table,
                    const char *slot)
 {
-	return sb_seterr(box, SB_EINVALID, "%s backend: its %s vtable has no "
-	                 "'%s' slot, which is required", scheme, table, slot);
+	return sb_seterr(box, SB_EINVALID,
+	                 "%s backend: its %s vtable has no "
+	                 "'%s' slot, which is required",
+	                 scheme, table, slot);
 }
 
 int sb_store_check(sb_box *box, const char *scheme, const sb_store *st)
@@ -46,8 +51,10 @@ int sb_store_check(sb_box *box, const char *scheme, const sb_store *st)
 	int rc;
 
 	if (!st || !st->ops)
-		return sb_seterr(box, SB_EINVALID, "%s backend: open returned "
-		                 "SB_OK without a store", scheme);
+		return sb_seterr(box, SB_EINVALID,
+		                 "%s backend: open returned "
+		                 "SB_OK without a store",
+		                 scheme);
 	snprintf(what, sizeof what, "%s backend's store vtable", scheme);
 	if ((rc = sb_version_check(box, NULL, 0, what, st->ops->version,
 	                           SB_STORE_OPS_VERSION)))
@@ -65,23 +72,27 @@ int sb_store_check(sb_box *box, const char *scheme, const sb_store *st)
 		if (!b->add || !b->take || !b->settle || !b->put_back ||
 		    !b->count || !b->reserved || !b->create)
 			return missing(box, scheme, "bank",
-			               !b->add ? "add" : !b->take ? "take" :
-			               !b->settle ? "settle" :
-			               !b->put_back ? "put_back" :
-			               !b->count ? "count" :
-			               !b->reserved ? "reserved" : "create");
+			               !b->add        ? "add"
+			               : !b->take     ? "take"
+			               : !b->settle   ? "settle"
+			               : !b->put_back ? "put_back"
+			               : !b->count    ? "count"
+			               : !b->reserved ? "reserved"
+			                              : "create");
 	}
 	if (st->ledger) {
 		const sb_ledger_ops *l = st->ledger;
-		snprintf(what, sizeof what, "%s backend's ledger vtable", scheme);
+		snprintf(what, sizeof what, "%s backend's ledger vtable",
+		         scheme);
 		if ((rc = sb_version_check(box, NULL, 0, what, l->version,
 		                           SB_LEDGER_OPS_VERSION)))
 			return rc;
 		if (!l->get || !l->put_if_absent || !l->export || !l->count)
 			return missing(box, scheme, "ledger",
-			               !l->get ? "get" :
-			               !l->put_if_absent ? "put_if_absent" :
-			               !l->export ? "export" : "count");
+			               !l->get             ? "get"
+			               : !l->put_if_absent ? "put_if_absent"
+			               : !l->export        ? "export"
+			                                   : "count");
 	}
 	return SB_OK;
 }

@@ -27,7 +27,9 @@ static int on_click(sb_box *box, const char *ip)
 static int count_row(const char *ip, const char *bank, const char *item,
                      void *payload)
 {
-	(void)ip; (void)bank; (void)item;
+	(void)ip;
+	(void)bank;
+	(void)item;
 	++*(long *)payload;
 	return 0; /* go on */
 }
@@ -46,7 +48,8 @@ int main(void)
 		return 1;
 	}
 	for (int i = 0; i < LINKS; i++) {
-		snprintf(links[i], sizeof links[i], "https://example.com/r/%05d", i);
+		snprintf(links[i], sizeof links[i],
+		         "https://example.com/r/%05d", i);
 		items[i] = links[i];
 	}
 	if (sb_box_add(NULL, box, "referral-links", items, LINKS) != SB_OK) {
@@ -58,12 +61,13 @@ int main(void)
 	/* 6,000 addresses click, three times each. */
 	for (int click = 0; click < 3; click++)
 		for (int i = 0; i < 6000; i++) {
-			snprintf(ip, sizeof ip, "10.0.%d.%d", i / 250, i % 250 + 1);
+			snprintf(ip, sizeof ip, "10.0.%d.%d", i / 250,
+			         i % 250 + 1);
 			int r = on_click(box, ip);
 			answers[r < 0 ? 3 : r]++;
 		}
-	printf("new %ld, repeats %ld, too late %ld, errors %ld\n",
-	       answers[1], answers[0], answers[2], answers[3]);
+	printf("new %ld, repeats %ld, too late %ld, errors %ld\n", answers[1],
+	       answers[0], answers[2], answers[3]);
 
 	/* Read without claiming. */
 	if (sb_box_lookup(&known, box, "referral-ips", "10.0.0.1") == SB_OK) {

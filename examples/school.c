@@ -44,12 +44,12 @@ int main(void)
 		return 1;
 	}
 
-	seat(box, "class-1", "ann");  /* c1-seat-1 in class-1 */
-	seat(box, "class-2", "ann");  /* c1-seat-1 in class-1 (kept) */
-	seat(box, "class-2", "bob");  /* c2-seat-1 in class-2 */
-	seat(box, "class-3", "cid");  /* c3-seat-1 in class-3 */
-	seat(box, "class-3", "dan");  /* class is full */
-	seat(box, "class-1", "dan");  /* c1-seat-2 in class-1 */
+	seat(box, "class-1", "ann"); /* c1-seat-1 in class-1 */
+	seat(box, "class-2", "ann"); /* c1-seat-1 in class-1 (kept) */
+	seat(box, "class-2", "bob"); /* c2-seat-1 in class-2 */
+	seat(box, "class-3", "cid"); /* c3-seat-1 in class-3 */
+	seat(box, "class-3", "dan"); /* class is full */
+	seat(box, "class-1", "dan"); /* c1-seat-2 in class-1 */
 
 	if (sb_box_stats(&st, box, "class-2", "students") == SB_OK)
 		printf("class-2: available %" PRIu64 ", assigned %" PRIu64

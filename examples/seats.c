@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <storagebox/storagebox.h>
 
-#define ROWS 103
+#define ROWS          103
 #define SEATS_PER_ROW 100
-#define SEATS (ROWS * SEATS_PER_ROW)
-#define BUYERS 11000
-#define SERVERS 8
+#define SEATS         (ROWS * SEATS_PER_ROW)
+#define BUYERS        11000
+#define SERVERS       8
 
 static const char *uri = "sqlite:event.db";
 static char seat_names[SEATS][16];
@@ -35,15 +35,16 @@ static void *serve(void *arg)
 		snprintf(buyer, sizeof buyer, "buyer-%05d", b);
 		for (int click = 0; click < 2; click++) {
 			sb_item *seat;
-			int rc = sb_box_fetch(&seat, box, "concert", "concert-buyers",
-			                      buyer);
+			int rc = sb_box_fetch(&seat, box, "concert",
+			                      "concert-buyers", buyer);
 			if (rc == SB_OK) {
 				ts->booked += sb_item_is_new(seat);
 				sb_item_free(seat);
 			} else if (rc == SB_EMPTY) {
 				ts->sold_out += click == 0;
 			} else {
-				fprintf(stderr, "%s: %s\n", buyer, sb_box_errmsg(box));
+				fprintf(stderr, "%s: %s\n", buyer,
+				        sb_box_errmsg(box));
 			}
 		}
 	}

@@ -14,7 +14,8 @@ int main(int argc, char **argv)
 	sb_box *box;
 	int rc;
 
-	if (sb_box_open(&box, "sqlite:shop.db", NULL, err, sizeof err) != SB_OK) {
+	if (sb_box_open(&box, "sqlite:shop.db", NULL, err, sizeof err) !=
+	    SB_OK) {
 		fprintf(stderr, "cannot open the store: %s\n", err);
 		return 1;
 	}
@@ -30,8 +31,8 @@ int main(int argc, char **argv)
 		sb_box_close(box);
 		return 1;
 	}
-	printf("added %" PRIu64 ", skipped %" PRIu64 "\n",
-	       added.added, added.skipped);
+	printf("added %" PRIu64 ", skipped %" PRIu64 "\n", added.added,
+	       added.skipped);
 
 	/* The user presses "get my voucher", as often as they like, on any
 	 * of your servers: they always get the same code. */

@@ -15,6 +15,8 @@
 #   valgrind    memcheck of build-ci's conformance program and CLI
 #               contract on every store (tools/lib/valgrind.sh)
 #   fuzz        tools/fuzz.sh, 60 s per target (one counted test)
+#   format      tools/format.sh: every C file as .clang-format lays it out
+#               (one counted test)
 # A skipped test counts as a failure: every suite must run, every time.
 # Re-running reuses the build trees. The last line printed is
 # "N passed, N failed", summed over all runs; the exit status is 0 only
@@ -29,7 +31,8 @@ ROOT=$PWD
 # (libc6-dev, only recommended by gcc, comes as a dependency of
 # libsqlite3-dev; python3 comes with meson. groff-base renders the man page
 # for the docs-man test.)
-PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev valgrind groff-base)
+PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev valgrind groff-base
+	clang-format)
 
 # Servers started before the tests, in this order (start_<name> below).
 SERVERS=(sqlite)
@@ -191,10 +194,11 @@ run_tsan_tree build-tsan
 # Memcheck over build-ci's binaries (built above: no third build).
 vg_tree build-ci
 
-# Fuzzing in its short form, when the fuzz targets exist.
-if [ -f tools/fuzz.sh ]; then
-	run_step "fuzz (tools/fuzz.sh 60)" bash tools/fuzz.sh 60
-fi
+# The C layout of the whole tree.
+run_step "format (tools/format.sh)" bash tools/format.sh
+
+# Fuzzing in its short form.
+run_step "fuzz (tools/fuzz.sh 60)" bash tools/fuzz.sh 60
 
 section "stopping servers"
 redact_logs build-ci build-asan build-tsan

@@ -60,14 +60,20 @@ static int add_chunk(uint64_t *added, uint64_t *skipped, sb_ddb_store *s,
 			if (skip[i])
 				continue;
 			map[k++] = i;
-			sb_ddb_push(acts, sb_ddb_action("ConditionCheck", held,
-			            sb_ddb_key(SB_DDB_ITEM_KEY, v[i]),
-			            "attribute_not_exists(#i)",
-			            sb_ddb_names_item(), NULL), &ok);
-			sb_ddb_push(acts, sb_ddb_action("Put", avail,
-			            sb_ddb_key(SB_DDB_ITEM_KEY, v[i]),
-			            "attribute_not_exists(#i)",
-			            sb_ddb_names_item(), NULL), &ok);
+			sb_ddb_push(acts,
+			            sb_ddb_action("ConditionCheck", held,
+			                          sb_ddb_key(SB_DDB_ITEM_KEY,
+			                                     v[i]),
+			                          "attribute_not_exists(#i)",
+			                          sb_ddb_names_item(), NULL),
+			            &ok);
+			sb_ddb_push(acts,
+			            sb_ddb_action("Put", avail,
+			                          sb_ddb_key(SB_DDB_ITEM_KEY,
+			                                     v[i]),
+			                          "attribute_not_exists(#i)",
+			                          sb_ddb_names_item(), NULL),
+			            &ok);
 		}
 		if (k == 0) {
 			cJSON_Delete(acts);
@@ -89,7 +95,8 @@ static int add_chunk(uint64_t *added, uint64_t *skipped, sb_ddb_store *s,
 			break;
 		for (i = 0; i < 2 * k; i++) {
 			sb_ddb_reason(err, (int)i, &code);
-			if (code && strcmp(code, "ConditionalCheckFailed") == 0 &&
+			if (code &&
+			    strcmp(code, "ConditionalCheckFailed") == 0 &&
 			    !skip[map[i / 2]]) {
 				skip[map[i / 2]] = 1;
 				(*skipped)++;
@@ -98,9 +105,11 @@ static int add_chunk(uint64_t *added, uint64_t *skipped, sb_ddb_store *s,
 		}
 		cJSON_Delete(err);
 		if (!any) {
-			rc = sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: adding "
+			rc = sb_seterr(s->base.box, SB_EBACKEND,
+			               "DynamoDB: adding "
 			               "to table %s at %s: transaction canceled "
-			               "(%s)", avail, s->where, "no condition failed");
+			               "(%s)",
+			               avail, s->where, "no condition failed");
 			break;
 		}
 		rc = SB_OK;
@@ -228,7 +237,8 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 			break;
 		}
 		rc = SB_EMPTY;
-		cJSON_ArrayForEach(c, cands) {
+		cJSON_ArrayForEach(c, cands)
+		{
 			const char *item = sb_ddb_get_s(c, SB_DDB_ITEM_KEY);
 			cJSON *acts = cJSON_CreateArray(), *err = NULL;
 			int ok = 1;
@@ -237,15 +247,22 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 				cJSON_Delete(acts);
 				continue;
 			}
-			sb_ddb_push(acts, sb_ddb_action("Delete", avail,
-			            sb_ddb_key(SB_DDB_ITEM_KEY, item),
-			            "attribute_exists(#i)", sb_ddb_names_item(),
-			            NULL), &ok);
-			sb_ddb_push(acts, sb_ddb_action("Put", held,
-			            sb_ddb_held_record(item, "reserved", token,
-			                               now_ms),
-			            "attribute_not_exists(#i)",
-			            sb_ddb_names_item(), NULL), &ok);
+			sb_ddb_push(acts,
+			            sb_ddb_action("Delete", avail,
+			                          sb_ddb_key(SB_DDB_ITEM_KEY,
+			                                     item),
+			                          "attribute_exists(#i)",
+			                          sb_ddb_names_item(), NULL),
+			            &ok);
+			sb_ddb_push(acts,
+			            sb_ddb_action("Put", held,
+			                          sb_ddb_held_record(item,
+			                                             "reserved",
+			                                             token,
+			                                             now_ms),
+			                          "attribute_not_exists(#i)",
+			                          sb_ddb_names_item(), NULL),
+			            &ok);
 			if (!ok) {
 				cJSON_Delete(acts);
 				rc = sb_ddb_nomem(s, "take");
@@ -256,7 +273,8 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 				/* A table of the original: no held table yet. */
 				created = 1;
 				sb_ddb_table_forget(s, held);
-				rc = sb_ddb_ensure_table(s, held, SB_DDB_ITEM_KEY);
+				rc = sb_ddb_ensure_table(s, held,
+				                         SB_DDB_ITEM_KEY);
 				if (rc)
 					break;
 				rc = SB_EMPTY; /* rescan */
@@ -333,18 +351,22 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
 	               "#t = :t AND (#s = :r OR #s = :a)", &ok);
 	sb_ddb_put(body, "ExpressionAttributeNames",
 	           sb_ddb_names("#s", "state", "#t", "token"), &ok);
-	sb_ddb_put(body, "ExpressionAttributeValues",
-	           token_values(token, 1, 1), &ok);
+	sb_ddb_put(body, "ExpressionAttributeValues", token_values(token, 1, 1),
+	           &ok);
 	rc = ok ? sb_ddb_call(&resp, s, "UpdateItem", body, held)
 	        : sb_ddb_nomem(s, "settle");
 	cJSON_Delete(body);
 	cJSON_Delete(resp);
 	if (rc == SB_DDB_NOTABLE)
-		rc = sb_seterr(s->base.box, SB_ECONFLICT, "item not reserved: "
-		               "table %s does not exist", held);
+		rc = sb_seterr(s->base.box, SB_ECONFLICT,
+		               "item not reserved: "
+		               "table %s does not exist",
+		               held);
 	if (rc == SB_ECONFLICT)
-		sb_seterr(s->base.box, SB_ECONFLICT, "item is not reserved with "
-		          "this token in bank '%s'", bank);
+		sb_seterr(s->base.box, SB_ECONFLICT,
+		          "item is not reserved with "
+		          "this token in bank '%s'",
+		          bank);
 	free(avail);
 	free(held);
 	return rc;
@@ -365,17 +387,25 @@ static int bank_put_back(sb_store *base, const char *bank, const char *item,
 		return rc;
 	acts = cJSON_CreateArray();
 	names = sb_ddb_names("#s", "state", "#t", "token");
-	sb_ddb_push(acts, sb_ddb_action("Delete", held,
-	            sb_ddb_key(SB_DDB_ITEM_KEY, item), "#t = :t AND #s = :r",
-	            names, token_values(token, 1, 0)), &ok);
-	sb_ddb_push(acts, sb_ddb_action("Put", avail,
-	            sb_ddb_key(SB_DDB_ITEM_KEY, item), NULL, NULL, NULL), &ok);
+	sb_ddb_push(acts,
+	            sb_ddb_action("Delete", held,
+	                          sb_ddb_key(SB_DDB_ITEM_KEY, item),
+	                          "#t = :t AND #s = :r", names,
+	                          token_values(token, 1, 0)),
+	            &ok);
+	sb_ddb_push(acts,
+	            sb_ddb_action("Put", avail,
+	                          sb_ddb_key(SB_DDB_ITEM_KEY, item), NULL, NULL,
+	                          NULL),
+	            &ok);
 	rc = ok ? sb_ddb_transact(&err, s, acts, NULL, avail)
 	        : (cJSON_Delete(acts), sb_ddb_nomem(s, "put back"));
 	cJSON_Delete(err);
 	if (rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE)
-		rc = sb_seterr(s->base.box, SB_ECONFLICT, "item is not reserved "
-		               "with this token in bank '%s'", bank);
+		rc = sb_seterr(s->base.box, SB_ECONFLICT,
+		               "item is not reserved "
+		               "with this token in bank '%s'",
+		               bank);
 	free(avail);
 	free(held);
 	return rc;
@@ -393,7 +423,8 @@ static int state_page(const cJSON *resp, void *p)
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, items) {
+	cJSON_ArrayForEach(it, items)
+	{
 		const char *st = sb_ddb_get_s(it, "state");
 		if (st && strcmp(st, "reserved") == 0)
 			c->reserved++;
@@ -462,7 +493,8 @@ static int resv_page(const cJSON *resp, void *p)
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, items) {
+	cJSON_ArrayForEach(it, items)
+	{
 		const char *item = sb_ddb_get_s(it, SB_DDB_ITEM_KEY);
 		const char *token = sb_ddb_get_s(it, "token");
 		int64_t since = 0;

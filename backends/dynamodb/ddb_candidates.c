@@ -35,8 +35,10 @@ static int scan_page(cJSON **items, sb_ddb_store *s, const char *table,
 	if (!cJSON_IsArray(*items)) {
 		cJSON_Delete(*items);
 		*items = NULL;
-		return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB Scan of %s: "
-		                 "no Items in the answer", table);
+		return sb_seterr(s->base.box, SB_EBACKEND,
+		                 "DynamoDB Scan of %s: "
+		                 "no Items in the answer",
+		                 table);
 	}
 	return SB_OK;
 }
@@ -64,7 +66,8 @@ void sb_ddb_keep_candidates(sb_ddb_store *s, const char *table, cJSON *items,
 	}
 	for (; from; from = next) {
 		next = from->next;
-		cJSON_AddItemToArray(keep, cJSON_DetachItemViaPointer(items, from));
+		cJSON_AddItemToArray(keep,
+		                     cJSON_DetachItemViaPointer(items, from));
 	}
 	cJSON_Delete(items);
 	s->cand = keep;
@@ -78,9 +81,7 @@ static void shuffle(sb_ddb_store *s, cJSON *arr)
 	cJSON *v[1000], *c;
 	int n = 0, i;
 
-	cJSON_ArrayForEach(c, arr)
-		if (n < 1000)
-			v[n++] = c;
+	cJSON_ArrayForEach(c, arr) if (n < 1000) v[n++] = c;
 	for (i = n - 1; i > 0; i--) {
 		int k = (int)(sb_ddb_rand(s) % (uint32_t)(i + 1));
 		cJSON *t = v[i];
@@ -108,8 +109,7 @@ int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
 
 	*empty = 0;
 	if (s->cand && s->cand_table && strcmp(s->cand_table, table) == 0 &&
-	    cJSON_GetArraySize(s->cand) > 0 &&
-	    sb_now_ms() - s->cand_ms < 500) {
+	    cJSON_GetArraySize(s->cand) > 0 && sb_now_ms() - s->cand_ms < 500) {
 		*items = s->cand;
 		s->cand = NULL;
 		sb_ddb_drop_candidates(s);
@@ -117,8 +117,9 @@ int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
 		return SB_OK;
 	}
 	sb_ddb_drop_candidates(s);
-	rc = scan_page(items, s, table, total > 1
-	               ? (int)(sb_ddb_rand(s) % (uint32_t)total) : 0, total);
+	rc = scan_page(items, s, table,
+	               total > 1 ? (int)(sb_ddb_rand(s) % (uint32_t)total) : 0,
+	               total);
 	if (rc)
 		return rc;
 	shuffle(s, *items);

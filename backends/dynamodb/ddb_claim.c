@@ -35,7 +35,8 @@ static void request_token(sb_ddb_store *s, char out[33])
 
 	for (i = 0; i < 16; i++) {
 		unsigned char b = got == (ssize_t)sizeof(r)
-		                  ? r[i] : (unsigned char)sb_ddb_rand(s);
+		                      ? r[i]
+		                      : (unsigned char)sb_ddb_rand(s);
 		out[2 * i] = hex[b >> 4];
 		out[2 * i + 1] = hex[b & 15];
 	}
@@ -80,7 +81,8 @@ static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
 	sb_ddb_push(lkeys, sb_ddb_key(SB_DDB_LEDGER_KEY, dedup_id), &ok);
 	sb_ddb_put(lreq, "Keys", lkeys, &ok);
 	sb_ddb_put(lreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
-	sb_ddb_push(hkeys, sb_ddb_key(SB_DDB_ITEM_KEY, SB_DDB_GENERIC_MARK), &ok);
+	sb_ddb_push(hkeys, sb_ddb_key(SB_DDB_ITEM_KEY, SB_DDB_GENERIC_MARK),
+	            &ok);
 	sb_ddb_put(hreq, "Keys", hkeys, &ok);
 	sb_ddb_put(hreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
 	sb_ddb_put(req, ltable, lreq, &ok);
@@ -103,14 +105,16 @@ static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
 	hrows = cJSON_GetObjectItemCaseSensitive(got, held);
 	left = cJSON_GetObjectItemCaseSensitive(resp, "UnprocessedKeys");
 	if (cJSON_GetArraySize(lrows) > 0) {
-		rc = sb_ddb_ledger_item(out, cJSON_GetArrayItem(lrows, 0), bank);
+		rc = sb_ddb_ledger_item(out, cJSON_GetArrayItem(lrows, 0),
+		                        bank);
 		if (rc)
 			rc = sb_ddb_bad_record(s, ltable, rc);
 	} else if (!cJSON_IsArray(lrows) || !cJSON_IsArray(hrows) ||
 	           cJSON_GetArraySize(left) > 0) {
 		rc = SB_ENOTFOUND; /* not a full answer: ask plainly */
 	} else {
-		rc = cJSON_GetArraySize(hrows) > 0 ? SB_EMPTY : SB_EMPTY_SETTLED;
+		rc = cJSON_GetArraySize(hrows) > 0 ? SB_EMPTY
+		                                   : SB_EMPTY_SETTLED;
 	}
 	cJSON_Delete(resp);
 	return rc;
@@ -120,8 +124,8 @@ static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
  * went to someone else: next), SB_DDB_NOTABLE, or an error. */
 static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
                     const char *held, const char *ltable, const char *bank,
-                    const char *item, const char *dedup_id,
-                    const char *token, int64_t now_ms)
+                    const char *item, const char *dedup_id, const char *token,
+                    int64_t now_ms)
 {
 	cJSON *acts = cJSON_CreateArray(), *err = NULL, *lput;
 	const cJSON *reason;
@@ -129,12 +133,18 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	char crt[33];
 	int ok = 1, rc;
 
-	sb_ddb_push(acts, sb_ddb_action("Delete", avail,
-	            sb_ddb_key(SB_DDB_ITEM_KEY, item), "attribute_exists(#i)",
-	            sb_ddb_names_item(), NULL), &ok);
-	sb_ddb_push(acts, sb_ddb_action("Put", held,
-	            sb_ddb_held_record(item, "assigned", token, now_ms),
-	            "attribute_not_exists(#i)", sb_ddb_names_item(), NULL),
+	sb_ddb_push(acts,
+	            sb_ddb_action("Delete", avail,
+	                          sb_ddb_key(SB_DDB_ITEM_KEY, item),
+	                          "attribute_exists(#i)", sb_ddb_names_item(),
+	                          NULL),
+	            &ok);
+	sb_ddb_push(acts,
+	            sb_ddb_action("Put", held,
+	                          sb_ddb_held_record(item, "assigned", token,
+	                                             now_ms),
+	                          "attribute_not_exists(#i)",
+	                          sb_ddb_names_item(), NULL),
 	            &ok);
 	lput = sb_ddb_action("Put", ltable,
 	                     sb_ddb_ledger_record(dedup_id, bank, item),
@@ -153,9 +163,11 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	request_token(s, crt);
 	rc = sb_ddb_transact(&err, s, acts, crt, avail);
 	if (rc == SB_OK && sb_fault_point(s->base.box, SB_DDB_FAULT_CLAIM_DONE))
-		return sb_seterr(s->base.box, SB_ERROR, "DynamoDB: claim: "
+		return sb_seterr(s->base.box, SB_ERROR,
+		                 "DynamoDB: claim: "
 		                 "injected fault at crash point '%s' "
-		                 "(committed)", SB_DDB_FAULT_CLAIM_DONE);
+		                 "(committed)",
+		                 SB_DDB_FAULT_CLAIM_DONE);
 	if (rc == SB_OK) {
 		*out = sb_item_new(item, bank, SB_ITEM_NEW);
 		return *out ? SB_OK : sb_ddb_nomem(s, "claim");
@@ -165,7 +177,8 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	reason = sb_ddb_reason(err, 2, &code);
 	if (code && strcmp(code, "ConditionalCheckFailed") == 0) {
 		/* The id holds an item: the reason carries its record. */
-		const cJSON *old = cJSON_GetObjectItemCaseSensitive(reason, "Item");
+		const cJSON *old = cJSON_GetObjectItemCaseSensitive(reason,
+		                                                    "Item");
 		if (!cJSON_IsObject(old))
 			rc = from_ledger(out, s, ltable, dedup_id, bank);
 		else if ((rc = sb_ddb_ledger_item(out, old, bank)))
@@ -210,15 +223,18 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 			             : empty_verdict(out, s, ltable, held,
 			                             dedup_id, bank);
 			if (rc == SB_ENOTFOUND)
-				rc = from_ledger(out, s, ltable, dedup_id, bank);
+				rc = from_ledger(out, s, ltable, dedup_id,
+				                 bank);
 			if (rc == SB_ENOTFOUND)
-				rc = missing ? sb_ddb_no_bank(s, bank) : SB_EMPTY;
+				rc = missing ? sb_ddb_no_bank(s, bank)
+				             : SB_EMPTY;
 			break;
 		}
 		if (rc)
 			break;
 		rc = SB_EMPTY;
-		cJSON_ArrayForEach(c, cands) {
+		cJSON_ArrayForEach(c, cands)
+		{
 			const char *item = sb_ddb_get_s(c, SB_DDB_ITEM_KEY);
 			if (!item)
 				continue;
@@ -247,16 +263,19 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		 * the id held another item) for the next claim. */
 		if (rc == SB_OK && c)
 			sb_ddb_keep_candidates(s, avail, cands,
-			                       sb_item_is_new(*out) ? c->next : c);
+			                       sb_item_is_new(*out) ? c->next
+			                                            : c);
 		else
 			cJSON_Delete(cands);
 		if (rc != SB_EMPTY)
 			break;
 	}
 	if (rc == SB_EMPTY && round == MAX_ROUNDS)
-		rc = sb_seterr(base->box, SB_EBUSY, "DynamoDB: bank '%s' at %s: "
+		rc = sb_seterr(base->box, SB_EBUSY,
+		               "DynamoDB: bank '%s' at %s: "
 		               "every candidate was taken by others %d times in "
-		               "a row", bank, s->where, MAX_ROUNDS);
+		               "a row",
+		               bank, s->where, MAX_ROUNDS);
 out:
 	if (rc == SB_EMPTY || rc == SB_EMPTY_SETTLED)
 		sb_clearerr(base->box);

@@ -87,7 +87,8 @@ int sb_ddb_http_init(sb_ddb_store *s)
 	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
 	curl_easy_setopt(s->curl, CURLOPT_USERNAME, s->userpwd_key);
 	curl_easy_setopt(s->curl, CURLOPT_PASSWORD, s->userpwd_secret);
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	                 s->connect_timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
@@ -181,12 +182,13 @@ static int map_curl(sb_ddb_store *s, CURLcode cc, const char *op,
 		code = SB_ENOMEM;
 	snprintf(s->err_type, sizeof(s->err_type), "%s", "curl");
 	if (code == SB_ETIMEOUT)
-		return sb_seterr(s->base.box, code, "DynamoDB %s (%s) at %s: no "
-		                 "answer within %ld ms (connect %ld ms): %s", op,
-		                 what, s->where, s->timeout_ms,
+		return sb_seterr(s->base.box, code,
+		                 "DynamoDB %s (%s) at %s: no "
+		                 "answer within %ld ms (connect %ld ms): %s",
+		                 op, what, s->where, s->timeout_ms,
 		                 s->connect_timeout_ms, curl_easy_strerror(cc));
-	return sb_seterr(s->base.box, code, "DynamoDB %s (%s) at %s: %s",
-	                 op, what, s->where, curl_easy_strerror(cc));
+	return sb_seterr(s->base.box, code, "DynamoDB %s (%s) at %s: %s", op,
+	                 what, s->where, curl_easy_strerror(cc));
 }
 
 /* Parse a body; NULL if it is not a JSON object. */
@@ -210,7 +212,8 @@ static int classify_error(sb_ddb_store *s, cJSON **out, cJSON *j, long status,
                           size_t len, const char *op, const char *what,
                           int *retry)
 {
-	const cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, "__type") : NULL;
+	const cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, "__type")
+	                   : NULL;
 	const cJSON *m = NULL;
 	const char *type, *msg;
 	char clean_type[128], clean_msg[256];
@@ -224,9 +227,11 @@ static int classify_error(sb_ddb_store *s, cJSON **out, cJSON *j, long status,
 		*retry = status >= 500;
 		return sb_seterr(s->base.box, SB_EBACKEND,
 		                 "DynamoDB %s (%s) at %s: HTTP %ld with %s "
-		                 "instead of a DynamoDB error", op, what,
-		                 s->where, status, !len ? "an empty body"
-		                 : was_json ? "JSON" : "a body that is not JSON");
+		                 "instead of a DynamoDB error",
+		                 op, what, s->where, status,
+		                 !len       ? "an empty body"
+		                 : was_json ? "JSON"
+		                            : "a body that is not JSON");
 	}
 	type = short_type(t->valuestring);
 	snprintf(s->err_type, sizeof(s->err_type), "%s", type);
@@ -258,18 +263,22 @@ static int classify_error(sb_ddb_store *s, cJSON **out, cJSON *j, long status,
 	}
 	if (retryable_type(type) || status >= 500) {
 		*retry = 1;
-		code = type_is(type, "ProvisionedThroughputExceededException") ||
-		       type_is(type, "ThrottlingException") ||
-		       type_is(type, "RequestLimitExceeded") ||
-		       type_is(type, "TransactionConflictException")
-		       ? SB_EBUSY : SB_EBACKEND;
+		code = type_is(type,
+		               "ProvisionedThroughputExceededException") ||
+		               type_is(type, "ThrottlingException") ||
+		               type_is(type, "RequestLimitExceeded") ||
+		               type_is(type, "TransactionConflictException")
+		           ? SB_EBUSY
+		           : SB_EBACKEND;
 	} else if (type_is(type, "ResourceNotFoundException")) {
 		code = SB_DDB_NOTABLE;
 	} else if (type_is(type, "ConditionalCheckFailedException") &&
 	           conditional_op(op)) {
 		*out = j;
-		sb_seterr(s->base.box, SB_ECONFLICT, "DynamoDB %s (%s): "
-		          "condition failed", op, what);
+		sb_seterr(s->base.box, SB_ECONFLICT,
+		          "DynamoDB %s (%s): "
+		          "condition failed",
+		          op, what);
 		return SB_ECONFLICT;
 	} else if (type_is(type, "UnrecognizedClientException") ||
 	           type_is(type, "InvalidSignatureException") ||
@@ -305,9 +314,10 @@ int sb_ddb_answer(cJSON **out, sb_ddb_store *s, const char *body, size_t len,
 		return classify_error(s, out, j, status, len, op, what, retry);
 	if (!j) {
 		snprintf(s->err_type, sizeof(s->err_type), "bad JSON");
-		return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB %s (%s) at "
-		                 "%s: HTTP 200 with a body that is not JSON", op,
-		                 what, s->where);
+		return sb_seterr(s->base.box, SB_EBACKEND,
+		                 "DynamoDB %s (%s) at "
+		                 "%s: HTTP 200 with a body that is not JSON",
+		                 op, what, s->where);
 	}
 	*out = j;
 	return SB_OK;
@@ -372,7 +382,8 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 			}
 			if (!s->replay)
 				curl_easy_getinfo(s->curl,
-				                  CURLINFO_RESPONSE_CODE, &status);
+				                  CURLINFO_RESPONSE_CODE,
+				                  &status);
 		}
 		rc = sb_ddb_answer(out, s, s->resp, s->resp_len, status, op,
 		                   what, &retry);

@@ -40,8 +40,10 @@ int sb_ddb_bad_record(sb_ddb_store *s, const char *table, int rc)
 {
 	if (rc == SB_ENOMEM)
 		return sb_ddb_nomem(s, "ledger entry");
-	return sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: a record of "
-	                 "ledger table %s has no item_string (S)", table);
+	return sb_seterr(s->base.box, SB_EBACKEND,
+	                 "DynamoDB: a record of "
+	                 "ledger table %s has no item_string (S)",
+	                 table);
 }
 
 /* A consistent read of one entry. SB_OK, SB_ENOTFOUND or an error. */
@@ -63,14 +65,17 @@ int sb_ddb_ledger_get_table(sb_item **out, sb_ddb_store *s, const char *table,
 	rc = sb_ddb_call(&resp, s, "GetItem", body, table);
 	cJSON_Delete(body);
 	if (rc == SB_DDB_NOTABLE)
-		return sb_seterr(s->base.box, SB_ENOTFOUND, "no entry for this id "
-		                 "(ledger table %s does not exist)", table);
+		return sb_seterr(s->base.box, SB_ENOTFOUND,
+		                 "no entry for this id "
+		                 "(ledger table %s does not exist)",
+		                 table);
 	if (rc)
 		return rc;
 	it = cJSON_GetObjectItemCaseSensitive(resp, "Item");
 	if (!cJSON_IsObject(it)) {
 		cJSON_Delete(resp);
-		return sb_seterr(s->base.box, SB_ENOTFOUND, "no entry for this id");
+		return sb_seterr(s->base.box, SB_ENOTFOUND,
+		                 "no entry for this id");
 	}
 	rc = sb_ddb_ledger_item(out, it, NULL);
 	cJSON_Delete(resp);
@@ -101,7 +106,8 @@ static int put_once(sb_item **existing, sb_ddb_store *s, const char *table,
 	int ok = 1, rc;
 
 	sb_ddb_add_str(body, "TableName", table, &ok);
-	sb_ddb_put(body, "Item", sb_ddb_ledger_record(dedup_id, bank, item), &ok);
+	sb_ddb_put(body, "Item", sb_ddb_ledger_record(dedup_id, bank, item),
+	           &ok);
 	sb_ddb_add_str(body, "ConditionExpression", "attribute_not_exists(#d)",
 	               &ok);
 	sb_ddb_put(body, "ExpressionAttributeNames",
@@ -129,17 +135,18 @@ static int put_once(sb_item **existing, sb_ddb_store *s, const char *table,
 		if (rc == SB_OK)
 			rc = SB_ECONFLICT;
 		else if (rc == SB_ENOTFOUND)
-			rc = sb_seterr(s->base.box, SB_EBACKEND, "DynamoDB: "
+			rc = sb_seterr(s->base.box, SB_EBACKEND,
+			               "DynamoDB: "
 			               "ledger table %s: condition failed but "
-			               "the entry is missing", table);
+			               "the entry is missing",
+			               table);
 	}
 	cJSON_Delete(resp);
 	return rc;
 }
 
 static int ledger_put(sb_item **existing, sb_store *base, const char *ledger,
-                      const char *dedup_id, const char *bank,
-                      const char *item)
+                      const char *dedup_id, const char *bank, const char *item)
 {
 	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *table;
@@ -184,7 +191,8 @@ static int export_page(const cJSON *resp, void *p)
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, items) {
+	cJSON_ArrayForEach(it, items)
+	{
 		const char *id = sb_ddb_get_s(it, SB_DDB_LEDGER_KEY);
 		const char *item = sb_ddb_get_s(it, "item_string");
 		const char *bank = sb_ddb_get_s(it, "bank");

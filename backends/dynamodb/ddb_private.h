@@ -45,23 +45,23 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#define SB_DDB_ITEM_KEY "item" /* hash key of T(B) and T(B).held */
-#define SB_DDB_LEDGER_KEY "deduplication_id" /* hash key of T(L) */
-#define SB_DDB_HELD_SUFFIX ".held"
-#define SB_DDB_GENERIC_MARK "\n"       /* held-table key of the marker */
-#define SB_DDB_GENERIC_STATE "generic" /* its state */
+#define SB_DDB_ITEM_KEY       "item" /* hash key of T(B) and T(B).held */
+#define SB_DDB_LEDGER_KEY     "deduplication_id" /* hash key of T(L) */
+#define SB_DDB_HELD_SUFFIX    ".held"
+#define SB_DDB_GENERIC_MARK   "\n"      /* held-table key of the marker */
+#define SB_DDB_GENERIC_STATE  "generic" /* its state */
 /* DynamoDB's own limits. */
 #define SB_DDB_MAX_TABLE_NAME 255
-#define SB_DDB_MAX_KEY_BYTES 2048 /* partition key value */
-#define SB_DDB_TRANSACT_MAX 100   /* actions per TransactWriteItems */
+#define SB_DDB_MAX_KEY_BYTES  2048 /* partition key value */
+#define SB_DDB_TRANSACT_MAX   100  /* actions per TransactWriteItems */
 
-#define SB_DDB_FAULT_CONFLICT "dynamodb_transaction_conflict"
-#define SB_DDB_FAULT_THROTTLE "dynamodb_throttle"
+#define SB_DDB_FAULT_CONFLICT   "dynamodb_transaction_conflict"
+#define SB_DDB_FAULT_THROTTLE   "dynamodb_throttle"
 /* After the claim's transaction succeeded, before the caller sees it. */
 #define SB_DDB_FAULT_CLAIM_DONE "dynamodb_claim_after_commit"
 
 /* Private results of a request (see above), outside the sb_error range. */
-#define SB_DDB_NOTABLE 100  /* ResourceNotFoundException: a table is missing */
+#define SB_DDB_NOTABLE  100 /* ResourceNotFoundException: a table is missing */
 #define SB_DDB_CANCELED 101 /* TransactionCanceledException: see reasons */
 
 #define SB_DDB_TABLE_CACHE 16
@@ -69,15 +69,15 @@
 /* Test seam (tests/fuzz): when a store's replay is set, sb_ddb_call sends
  * nothing and takes each answer (HTTP status, body) from it instead; NULL
  * means the connection failed. The library itself never sets it. */
-typedef const char *(*sb_ddb_replay_fn)(void *ctx, const char *op,
-                                        long *status, size_t *len);
+typedef const char *(*sb_ddb_replay_fn)(void *ctx, const char *op, long *status,
+                                        size_t *len);
 
 typedef struct {
 	sb_store base; /* first: the core sees an sb_store */
 	CURL *curl;
 	struct curl_slist *headers_base; /* content type, session token */
-	char *endpoint;    /* "https://dynamodb.R.amazonaws.com/" or custom */
-	char *where;       /* endpoint for messages (no secrets in it) */
+	char *endpoint; /* "https://dynamodb.R.amazonaws.com/" or custom */
+	char *where;    /* endpoint for messages (no secrets in it) */
 	char *region;
 	char *sigv4;       /* "aws:amz:REGION:dynamodb" */
 	char *userpwd_key; /* access key id */
@@ -87,7 +87,7 @@ typedef struct {
 	int max_retries;
 	long backoff_base_ms, backoff_cap_ms;
 	uint32_t rng;
-	int scan_segments;   /* adaptive: grows when pages are full */
+	int scan_segments; /* adaptive: grows when pages are full */
 	/* Candidates left over from the last Scan page (hints only: every
 	 * take is conditional), so a claim usually costs one request. */
 	char *cand_table;
@@ -104,7 +104,7 @@ typedef struct {
 	/* Last response */
 	char *resp;
 	size_t resp_len, resp_cap;
-	char err_type[128]; /* short AWS error type of the last failure */
+	char err_type[128];      /* short AWS error type of the last failure */
 	sb_ddb_replay_fn replay; /* NULL: real HTTP (see above) */
 	void *replay_ctx;
 } sb_ddb_store;
@@ -132,8 +132,8 @@ void sb_ddb_backoff(sb_ddb_store *s, int attempt);
 uint32_t sb_ddb_rand(sb_ddb_store *s);
 
 /* ddb_json.c */
-cJSON *sb_ddb_s(const char *v);            /* {"S": v} */
-cJSON *sb_ddb_n(int64_t v);                /* {"N": "v"} */
+cJSON *sb_ddb_s(const char *v);                     /* {"S": v} */
+cJSON *sb_ddb_n(int64_t v);                         /* {"N": "v"} */
 cJSON *sb_ddb_key(const char *name, const char *v); /* {name: {"S": v}} */
 void sb_ddb_put(cJSON *obj, const char *name, cJSON *child, int *ok);
 void sb_ddb_add_s(cJSON *obj, const char *name, const char *v, int *ok);

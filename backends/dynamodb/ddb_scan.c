@@ -16,16 +16,18 @@ int sb_ddb_scan_all(sb_ddb_store *s, cJSON *body, const char *table,
 			cJSON_Delete(resp);
 			return rc;
 		}
-		lek = cJSON_GetObjectItemCaseSensitive(resp, "LastEvaluatedKey");
+		lek = cJSON_GetObjectItemCaseSensitive(resp,
+		                                       "LastEvaluatedKey");
 		if (!cJSON_IsObject(lek) || !lek->child) {
 			cJSON_Delete(resp);
 			return SB_OK;
 		}
-		cJSON_DeleteItemFromObjectCaseSensitive(body, "ExclusiveStartKey");
+		cJSON_DeleteItemFromObjectCaseSensitive(body,
+		                                        "ExclusiveStartKey");
 		next = cJSON_Duplicate(lek, 1);
 		cJSON_Delete(resp);
-		if (!next || !cJSON_AddItemToObject(body, "ExclusiveStartKey",
-		                                    next)) {
+		if (!next ||
+		    !cJSON_AddItemToObject(body, "ExclusiveStartKey", next)) {
 			cJSON_Delete(next);
 			return sb_ddb_nomem(s, "Scan");
 		}

@@ -25,7 +25,8 @@ int sb_ddb_table(sb_ddb_store *s, char **out, const char *prefix,
 {
 	size_t pl = strlen(prefix), nl = strlen(name), sl = strlen(suffix), i;
 	int direct = pl + nl >= 3 &&
-	             pl + nl + strlen(SB_DDB_HELD_SUFFIX) <= SB_DDB_MAX_TABLE_NAME &&
+	             pl + nl + strlen(SB_DDB_HELD_SUFFIX) <=
+	                 SB_DDB_MAX_TABLE_NAME &&
 	             strncmp(name, "sbh.", 4) != 0;
 	char hex[65];
 
@@ -35,7 +36,8 @@ int sb_ddb_table(sb_ddb_store *s, char **out, const char *prefix,
 		*out = malloc(pl + nl + sl + 1);
 		if (!*out)
 			return sb_ddb_nomem(s, "table name");
-		snprintf(*out, pl + nl + sl + 1, "%s%s%s", prefix, name, suffix);
+		snprintf(*out, pl + nl + sl + 1, "%s%s%s", prefix, name,
+		         suffix);
 		return SB_OK;
 	}
 	sb_ddb_sha256_hex(name, nl, hex);
@@ -69,8 +71,8 @@ int sb_ddb_check_key(sb_ddb_store *s, const char *v, const char *what)
 	if (n > SB_DDB_MAX_KEY_BYTES)
 		return sb_seterr(s->base.box, SB_EINVALID,
 		                 "DynamoDB: %s is %zu bytes; DynamoDB key "
-		                 "values hold at most %d bytes", what, n,
-		                 SB_DDB_MAX_KEY_BYTES);
+		                 "values hold at most %d bytes",
+		                 what, n, SB_DDB_MAX_KEY_BYTES);
 	return SB_OK;
 }
 
@@ -78,8 +80,10 @@ int sb_ddb_check_key(sb_ddb_store *s, const char *v, const char *what)
 
 int sb_ddb_no_bank(sb_ddb_store *s, const char *bank)
 {
-	return sb_seterr(s->base.box, SB_ENOTFOUND, "bank '%s' does not exist "
-	                 "(no DynamoDB table for it at %s)", bank, s->where);
+	return sb_seterr(s->base.box, SB_ENOTFOUND,
+	                 "bank '%s' does not exist "
+	                 "(no DynamoDB table for it at %s)",
+	                 bank, s->where);
 }
 
 int sb_ddb_table_known(sb_ddb_store *s, const char *table)
@@ -129,7 +133,8 @@ static int with_answer(sb_ddb_store *s, const char *table, const char *why)
 
 int sb_ddb_table_gone(sb_ddb_store *s)
 {
-	return with_answer(s, NULL, "the tables of this request were made or "
+	return with_answer(s, NULL,
+	                   "the tables of this request were made or "
 	                   "found just before: deleted meanwhile, or the "
 	                   "endpoint is not DynamoDB");
 }
@@ -198,9 +203,10 @@ static int create(sb_ddb_store *s, const char *table, const char *key)
 	cJSON_Delete(body);
 	cJSON_Delete(resp);
 	if (rc && strcmp(s->err_type, "ResourceInUseException") == 0)
-		rc = SB_OK; /* another client created it first */
+		rc = SB_OK;       /* another client created it first */
 	if (rc == SB_DDB_NOTABLE) /* no DynamoDB answers CreateTable so */
-		rc = with_answer(s, table, "cannot be created: is the endpoint "
+		rc = with_answer(s, table,
+		                 "cannot be created: is the endpoint "
 		                 "DynamoDB?");
 	return rc;
 }
@@ -227,9 +233,10 @@ int sb_ddb_ensure_table(sb_ddb_store *s, const char *table, const char *key)
 			rc = 0;
 	}
 	if (rc == 0)
-		return sb_seterr(s->base.box, SB_ETIMEOUT, "DynamoDB: table %s at "
-		                 "%s did not become ACTIVE in 120 s", table,
-		                 s->where);
+		return sb_seterr(s->base.box, SB_ETIMEOUT,
+		                 "DynamoDB: table %s at "
+		                 "%s did not become ACTIVE in 120 s",
+		                 table, s->where);
 	if (rc < 0)
 		return rc;
 	remember(s, table);

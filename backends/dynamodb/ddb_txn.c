@@ -21,7 +21,8 @@ cJSON *sb_ddb_action(const char *kind, const char *table, cJSON *key_or_item,
 		sb_ddb_add_str(in, "ConditionExpression", cond, &ok);
 		sb_ddb_put(in, "ExpressionAttributeNames", names, &ok);
 		if (values)
-			sb_ddb_put(in, "ExpressionAttributeValues", values, &ok);
+			sb_ddb_put(in, "ExpressionAttributeValues", values,
+			           &ok);
 	} else {
 		cJSON_Delete(names);
 		cJSON_Delete(values);

@@ -44,8 +44,7 @@ static const char *session_token(const sb_ddb_store *s)
 /* Copy server text @p in to @p out with the secret key and the session
  * token masked: an endpoint (a proxy, a fake server) may echo the request
  * headers into its error message, and the token travels in one. */
-void sb_ddb_scrub(const sb_ddb_store *s, const char *in, char *out,
-                  size_t size)
+void sb_ddb_scrub(const sb_ddb_store *s, const char *in, char *out, size_t size)
 {
 	const char *secret[2] = { s->userpwd_secret, session_token(s) };
 	size_t len[2], n = 0;
@@ -119,8 +118,8 @@ static const char *env(const char *name)
 }
 
 /* A number option in [lo, hi]; absent: *out unchanged. */
-static int num_opt(sb_uri *uri, sb_box *box, const char *key, long lo,
-                   long hi, long *out)
+static int num_opt(sb_uri *uri, sb_box *box, const char *key, long lo, long hi,
+                   long *out)
 {
 	long long n = *out;
 	int rc = sb_uri_param_num(box, uri, key, NULL, lo, hi, &n);
@@ -189,7 +188,8 @@ static int read_region(sb_uri *uri, sb_box *box, const char **out)
 			return sb_seterr(box, SB_EURI, "%s: two regions given",
 			                 uri->redacted);
 		if (any)
-			return sb_seterr(box, SB_EURI, "%s: any_region is for "
+			return sb_seterr(box, SB_EURI,
+			                 "%s: any_region is for "
 			                 "custom endpoints (dynamodb+http, "
 			                 "dynamodb+https): dynamodb://REGION "
 			                 "makes the host name of the region",
@@ -203,21 +203,26 @@ static int read_region(sb_uri *uri, sb_box *box, const char **out)
 	} else if ((r = env("AWS_DEFAULT_REGION"))) {
 		from = "of $AWS_DEFAULT_REGION";
 	} else {
-		return sb_seterr(box, SB_EURI, "%s: no region: add ?region=R "
-		                 "or set AWS_REGION", uri->redacted);
+		return sb_seterr(box, SB_EURI,
+		                 "%s: no region: add ?region=R "
+		                 "or set AWS_REGION",
+		                 uri->redacted);
 	}
 	if (any && (!name_ok(r) || strlen(r) > 64))
-		return sb_seterr(box, SB_EURI, "%s: the region name %s may hold "
+		return sb_seterr(box, SB_EURI,
+		                 "%s: the region name %s may hold "
 		                 "only A-Z a-z 0-9 - _ . (at most 64)",
 		                 uri->redacted, from);
 	if (!any && !aws_region(r))
-		return sb_seterr(box, SB_EURI, "%s: the region %s does not look "
+		return sb_seterr(box, SB_EURI,
+		                 "%s: the region %s does not look "
 		                 "like an AWS region: two lower-case letters, "
 		                 "one or more -words, then -number, e.g. "
 		                 "us-east-1, ap-southeast-2, us-gov-west-1 (a "
 		                 "local endpoint that takes any name: "
 		                 "dynamodb+http://HOST:PORT?region=NAME&"
-		                 "any_region=1)", uri->redacted, from);
+		                 "any_region=1)",
+		                 uri->redacted, from);
 	*out = r;
 	return SB_OK;
 }
@@ -233,9 +238,10 @@ static int prefix_opt(sb_uri *uri, sb_box *box, const char *key, char **out)
 		if (!sb_ddb_table_char(*p))
 			break;
 	if (*p || strlen(v) > 64)
-		return sb_seterr(box, SB_EURI, "%s: option %s may hold only "
-		                 "A-Z a-z 0-9 _ - . (at most 64)", uri->redacted,
-		                 key);
+		return sb_seterr(box, SB_EURI,
+		                 "%s: option %s may hold only "
+		                 "A-Z a-z 0-9 _ - . (at most 64)",
+		                 uri->redacted, key);
 	*out = strdup(v);
 	return *out ? SB_OK : sb_seterr(box, SB_ENOMEM, "out of memory");
 }
@@ -258,19 +264,23 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 	int rc;
 
 	if (uri->user || uri->password)
-		return sb_seterr(box, SB_EURI, "%s: credentials do not go in a "
+		return sb_seterr(box, SB_EURI,
+		                 "%s: credentials do not go in a "
 		                 "DynamoDB URI; set AWS_ACCESS_KEY_ID and "
-		                 "AWS_SECRET_ACCESS_KEY", uri->redacted);
+		                 "AWS_SECRET_ACCESS_KEY",
+		                 uri->redacted);
 	if (!uri->has_authority || !uri->host || !*uri->host)
 		return sb_seterr(box, SB_EURI, "%s: expected %s://%s",
 		                 uri->redacted, scheme,
 		                 strcmp(scheme, "dynamodb") == 0
-		                 ? "REGION" : "HOST[:PORT]?region=REGION");
+		                     ? "REGION"
+		                     : "HOST[:PORT]?region=REGION");
 	if (uri->path && *uri->path && strcmp(uri->path, "/") != 0)
 		return sb_seterr(box, SB_EURI, "%s: a DynamoDB URI has no path",
 		                 uri->redacted);
 	if (strcmp(scheme, "dynamodb") == 0 && uri->port)
-		return sb_seterr(box, SB_EURI, "%s: dynamodb://REGION takes no "
+		return sb_seterr(box, SB_EURI,
+		                 "%s: dynamodb://REGION takes no "
 		                 "port (use dynamodb+https://host:port)",
 		                 uri->redacted);
 	if ((rc = read_region(uri, box, &region)))
@@ -289,7 +299,9 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 			snprintf(port, sizeof(port), ":%d", uri->port);
 		s->endpoint = xprintf("%s://%s%s/",
 		                      strcmp(scheme, "dynamodb+http") == 0
-		                      ? "http" : "https", uri->host, port);
+		                          ? "http"
+		                          : "https",
+		                      uri->host, port);
 	}
 	s->sigv4 = xprintf("aws:amz:%s:%s%s", region, "dynamodb", "");
 	if (!s->endpoint || !s->sigv4 || !(s->where = strdup(s->endpoint)))
@@ -333,7 +345,8 @@ static int read_credentials(sb_ddb_store *s, sb_box *box)
 	char *line;
 
 	if (!key || !secret)
-		return sb_seterr(box, SB_EAUTH, "DynamoDB at %s: no credentials: "
+		return sb_seterr(box, SB_EAUTH,
+		                 "DynamoDB at %s: no credentials: "
 		                 "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
 		                 s->where);
 	if (!(s->userpwd_key = strdup(key)) ||

@@ -5,8 +5,9 @@
 #include "memory_private.h"
 
 static const char *const slot_names[SB_MEMORY_NSLOTS] = {
-	"init", "add", "take", "settle", "put_back", "count", "reserved",
-	"create", "get", "put_if_absent", "export", "ledger count", "claim",
+	"init",   "add",          "take",   "settle", "put_back",
+	"count",  "reserved",     "create", "get",    "put_if_absent",
+	"export", "ledger count", "claim",
 };
 
 sb_mem_fault sb_mem_enter(sb_mem_db *db, sb_memory_slot slot)
@@ -25,8 +26,10 @@ int sb_mem_leave(sb_store *st, sb_mem_fault f, int rc)
 {
 	if (!f.when)
 		return rc;
-	sb_seterr(st->box, f.code, "memory: injected failure of %s %s its "
-	          "work (code %d)", slot_names[f.slot],
+	sb_seterr(st->box, f.code,
+	          "memory: injected failure of %s %s its "
+	          "work (code %d)",
+	          slot_names[f.slot],
 	          f.when == SB_MEMORY_FAIL_BEFORE ? "before" : "after", f.code);
 	return f.code;
 }

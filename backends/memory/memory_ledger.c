@@ -57,8 +57,9 @@ static int mem_get(sb_item **out, sb_store *st, const char *ledger,
 	f = sb_mem_enter(db, SB_MEMORY_GET);
 	if (f.when != SB_MEMORY_FAIL_BEFORE &&
 	    (e = sb_mem_find_entry(db, ledger, id)))
-		rc = (*out = sb_item_new(e->value, e->bank, 0)) ? SB_OK
-		                                                 : sb_mem_oom(st);
+		rc = (*out = sb_item_new(e->value, e->bank, 0))
+		         ? SB_OK
+		         : sb_mem_oom(st);
 	pthread_mutex_unlock(&db->lock);
 	return sb_mem_leave(st, f, rc);
 }
@@ -101,8 +102,9 @@ static int mem_export(sb_store *st, const char *ledger, sb_ledger_entry_cb cb,
 
 	pthread_mutex_lock(&db->lock);
 	f = sb_mem_enter(db, SB_MEMORY_EXPORT);
-	for (i = 0; f.when != SB_MEMORY_FAIL_BEFORE && rc == SB_OK &&
-	            i < db->nentries; i++)
+	for (i = 0;
+	     f.when != SB_MEMORY_FAIL_BEFORE && rc == SB_OK && i < db->nentries;
+	     i++)
 		if (strcmp(db->entries[i].ledger, ledger) == 0)
 			rc = cb(db->entries[i].id, db->entries[i].bank,
 			        db->entries[i].value, payload);

@@ -13,7 +13,11 @@
 
 #include <pthread.h>
 
-enum { SB_MEM_AVAILABLE, SB_MEM_RESERVED, SB_MEM_ASSIGNED };
+enum {
+	SB_MEM_AVAILABLE,
+	SB_MEM_RESERVED,
+	SB_MEM_ASSIGNED
+};
 
 typedef struct {
 	char *bank, *value, *token;

@@ -187,8 +187,10 @@ static int pg_bank_add(uint64_t *added, uint64_t *skipped, sb_store *st,
 	rc = sb_pg_exec(&res, s, SB_PG_BANK_CREATE, 1, param, "add");
 	PQclear(res);
 	if (rc == SB_OK && (rc = bank_id(bid, s, bank, "add")) == SB_ENOTFOUND)
-		rc = sb_seterr(s->base.box, SB_EBACKEND, "postgresql: add: bank "
-		               "'%.200s' vanished on %s", bank, s->where);
+		rc = sb_seterr(s->base.box, SB_EBACKEND,
+		               "postgresql: add: bank "
+		               "'%.200s' vanished on %s",
+		               bank, s->where);
 	if (rc == SB_OK && n > 0)
 		rc = add_batch(s, bid, items, n, added);
 	if (rc == SB_OK)
@@ -229,8 +231,10 @@ static int pg_bank_take(sb_item **out, sb_store *st, const char *bank,
 	} else if (status == 3) {
 		rc = sb_pg_no_bank(s, bank);
 	} else {
-		rc = sb_seterr(s->base.box, SB_EBACKEND, "postgresql: take on "
-		               "%s: unexpected answer from sb_take()", s->where);
+		rc = sb_seterr(s->base.box, SB_EBACKEND,
+		               "postgresql: take on "
+		               "%s: unexpected answer from sb_take()",
+		               s->where);
 	}
 	PQclear(res);
 	return rc;
@@ -253,8 +257,8 @@ static int cond(sb_pg_store *s, int id, const char *bank, const char *item,
 		return SB_OK;
 	return sb_seterr(s->base.box, SB_ECONFLICT,
 	                 "postgresql: %s: item '%.200s' of bank '%.200s' on %s "
-	                 "is not reserved for this token", op, item, bank,
-	                 s->where);
+	                 "is not reserved for this token",
+	                 op, item, bank, s->where);
 }
 
 static int pg_bank_settle(sb_store *st, const char *bank, const char *item,

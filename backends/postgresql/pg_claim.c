@@ -27,7 +27,7 @@
  * caller sees the item (the id holds it; a repeat returns it). The second
  * is what a client dying while the answer is on the wire leaves: the
  * server cannot tell the two apart. */
-#define PG_FAULT_CLAIM "postgresql_claim_before_send"
+#define PG_FAULT_CLAIM      "postgresql_claim_before_send"
 #define PG_FAULT_CLAIM_DONE "postgresql_claim_after_commit"
 
 int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
@@ -44,7 +44,8 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 	(void)now_ms;
 	*out = NULL;
 	if (sb_fault_point(s->base.box, PG_FAULT_CLAIM))
-		return sb_seterr(s->base.box, SB_ERROR, "postgresql: claim: "
+		return sb_seterr(s->base.box, SB_ERROR,
+		                 "postgresql: claim: "
 		                 "injected fault at crash point '%s'",
 		                 PG_FAULT_CLAIM);
 	snprintf(hint, sizeof hint, "%lld", sb_pg_hint_get(s, bank));
@@ -52,15 +53,16 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 		return rc;
 	if (sb_fault_point(s->base.box, PG_FAULT_CLAIM_DONE)) {
 		PQclear(res);
-		return sb_seterr(s->base.box, SB_ERROR, "postgresql: claim: "
+		return sb_seterr(s->base.box, SB_ERROR,
+		                 "postgresql: claim: "
 		                 "injected fault at crash point '%s' (committed)",
 		                 PG_FAULT_CLAIM_DONE);
 	}
 	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
 	if (status == 0 || status == 1) {
 		if (status == 0)
-			sb_pg_hint_set(s, bank, strtoll(PQgetvalue(res, 0, 1),
-			                                NULL, 10));
+			sb_pg_hint_set(s, bank,
+			               strtoll(PQgetvalue(res, 0, 1), NULL, 10));
 		*out = sb_item_newn(PQgetvalue(res, 0, 3),
 		                    (size_t)PQgetlength(res, 0, 3),
 		                    PQgetvalue(res, 0, 2),
@@ -71,13 +73,16 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 		/* o_seq 0: nothing of the bank is reserved (NULL from a
 		 * schema made before sb_claim() said so: don't know). */
 		rc = !PQgetisnull(res, 0, 1) &&
-		     strcmp(PQgetvalue(res, 0, 1), "0") == 0
-		     ? SB_EMPTY_SETTLED : SB_EMPTY;
+		             strcmp(PQgetvalue(res, 0, 1), "0") == 0
+		         ? SB_EMPTY_SETTLED
+		         : SB_EMPTY;
 	} else if (status == 3) {
 		rc = sb_pg_no_bank(s, bank);
 	} else {
-		rc = sb_seterr(s->base.box, SB_EBACKEND, "postgresql: claim on "
-		               "%s: unexpected answer from sb_claim()", s->where);
+		rc = sb_seterr(s->base.box, SB_EBACKEND,
+		               "postgresql: claim on "
+		               "%s: unexpected answer from sb_claim()",
+		               s->where);
 	}
 	PQclear(res);
 	return rc;

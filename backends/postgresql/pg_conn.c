@@ -13,10 +13,8 @@
 /* libpq keywords we set when the URI does not: a silent or dead server
  * fails in seconds, not never (libpq's defaults). */
 static const char *const default_kw[][2] = {
-	{ "connect_timeout", "5" },
-	{ "keepalives_idle", "10" },
-	{ "keepalives_interval", "5" },
-	{ "keepalives_count", "3" },
+	{ "connect_timeout", "5" },      { "keepalives_idle", "10" },
+	{ "keepalives_interval", "5" },  { "keepalives_count", "3" },
 	{ "tcp_user_timeout", "20000" },
 };
 #define N_DEFAULT_KW (sizeof default_kw / sizeof *default_kw)
@@ -41,9 +39,10 @@ static int session_setup(sb_pg_store *s)
 	if (s->statement_timeout_ms < 0)
 		return SB_OK;
 	snprintf(ms, sizeof ms, "%lld", s->statement_timeout_ms);
-	rc = sb_pg_exec_sql(&res, s, "SELECT pg_catalog.set_config("
-	                    "'statement_timeout', $1, false)", 1, param,
-	                    "set statement_timeout");
+	rc = sb_pg_exec_sql(&res, s,
+	                    "SELECT pg_catalog.set_config("
+	                    "'statement_timeout', $1, false)",
+	                    1, param, "set statement_timeout");
 	PQclear(res);
 	return rc;
 }
@@ -59,8 +58,10 @@ int sb_pg_ready(sb_pg_store *s, const char *op)
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		code = sb_pg_refused(s, msg, sizeof msg);
 		s->broken = 1;
-		return sb_seterr(s->base.box, code, "postgresql: %s: cannot "
-		                 "reconnect to %s: %s", op, s->where, msg);
+		return sb_seterr(s->base.box, code,
+		                 "postgresql: %s: cannot "
+		                 "reconnect to %s: %s",
+		                 op, s->where, msg);
 	}
 	s->broken = 0;
 	return session_setup(s);
@@ -126,7 +127,8 @@ static int build_conninfo(sb_pg_store *s, sb_uri *uri, conninfo *ci)
 	if ((unused = sb_uri_unused(uri)))
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "postgresql URI: unknown option '%.64s' (neither "
-		                 "a storagebox option nor a libpq keyword)", unused);
+		                 "a storagebox option nor a libpq keyword)",
+		                 unused);
 	for (i = 0; i < N_DEFAULT_KW; i++)
 		if (!sb_uri_param(uri, default_kw[i][0]))
 			ci_add(ci, default_kw[i][0], default_kw[i][1]);
@@ -162,8 +164,10 @@ int sb_pg_connect(sb_pg_store *s, sb_uri *uri)
 	PQsetNoticeProcessor(s->conn, quiet, NULL);
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		rc = sb_pg_refused(s, msg, sizeof msg);
-		return sb_seterr(s->base.box, rc, "postgresql: cannot connect "
-		                 "to %s: %s", s->where, msg);
+		return sb_seterr(s->base.box, rc,
+		                 "postgresql: cannot connect "
+		                 "to %s: %s",
+		                 s->where, msg);
 	}
 	return session_setup(s);
 }

@@ -80,18 +80,19 @@ int sb_pg_fail(sb_pg_store *s, PGresult *res, const char *op)
 		s->broken = 1;
 		return sb_seterr(s->base.box, SB_ECONNECT,
 		                 "postgresql: connection to %s lost during %s "
-		                 "(the next call reconnects)%s%s%s: %s", s->where,
-		                 op, state ? " (SQLSTATE " : "",
+		                 "(the next call reconnects)%s%s%s: %s",
+		                 s->where, op, state ? " (SQLSTATE " : "",
 		                 state ? state : "", state ? ")" : "", msg);
 	}
 	if (!state)
 		return sb_seterr(s->base.box, SB_EBACKEND,
-		                 "postgresql: %s failed on %s: %s", op, s->where,
-		                 msg);
+		                 "postgresql: %s failed on %s: %s", op,
+		                 s->where, msg);
 	if (strcmp(state, "57014") == 0)
 		return sb_seterr(s->base.box, SB_ETIMEOUT,
 		                 "postgresql: %s on %s: canceled by statement "
-		                 "timeout (SQLSTATE 57014): %s", op, s->where, msg);
+		                 "timeout (SQLSTATE 57014): %s",
+		                 op, s->where, msg);
 	if (strncmp(state, "28", 2) == 0)
 		code = SB_EAUTH;
 	else if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||

@@ -32,7 +32,8 @@ static long long mono_ms(void)
 static int await(sb_pg_store *s, const char *op)
 {
 	long long deadline = s->query_timeout_ms > 0
-	                     ? mono_ms() + s->query_timeout_ms : 0;
+	                         ? mono_ms() + s->query_timeout_ms
+	                         : 0;
 
 	for (;;) {
 		struct pollfd pfd;
@@ -90,7 +91,8 @@ static int abandoned(sb_pg_store *s, const char *op)
 {
 	return sb_seterr(s->base.box, SB_ECONNECT,
 	                 "postgresql: %s: the connection to %s is being "
-	                 "reset after a timeout", op, s->where);
+	                 "reset after a timeout",
+	                 op, s->where);
 }
 
 int sb_pg_exec_sql(PGresult **out, sb_pg_store *s, const char *sql, int n,

@@ -39,13 +39,14 @@ static int pg_ledger_get(sb_item **out, sb_store *st, const char *ledger,
 	if (rc == SB_ENOTFOUND)
 		sb_seterr(s->base.box, SB_ENOTFOUND,
 		          "postgresql: id '%.200s' holds no item in ledger "
-		          "'%.200s' on %s", dedup_id, ledger, s->where);
+		          "'%.200s' on %s",
+		          dedup_id, ledger, s->where);
 	return rc;
 }
 
-static int pg_ledger_put(sb_item **existing, sb_store *st,
-                         const char *ledger, const char *dedup_id,
-                         const char *bank, const char *item)
+static int pg_ledger_put(sb_item **existing, sb_store *st, const char *ledger,
+                         const char *dedup_id, const char *bank,
+                         const char *item)
 {
 	sb_pg_store *s = SB_PG(st);
 	const char *param[4] = { ledger, dedup_id, bank, item };
@@ -67,8 +68,8 @@ static int pg_ledger_put(sb_item **existing, sb_store *st,
 	if (rc == SB_ENOTFOUND)
 		return sb_seterr(s->base.box, SB_EBACKEND,
 		                 "postgresql: ledger put: entry of id '%.200s' in "
-		                 "ledger '%.200s' on %s vanished", dedup_id,
-		                 ledger, s->where);
+		                 "ledger '%.200s' on %s vanished",
+		                 dedup_id, ledger, s->where);
 	if (rc != SB_OK)
 		return rc;
 	if (strcmp(sb_item_value(have), item) == 0 &&
@@ -79,7 +80,8 @@ static int pg_ledger_put(sb_item **existing, sb_store *st,
 	*existing = have;
 	return sb_seterr(s->base.box, SB_ECONFLICT,
 	                 "postgresql: id '%.200s' already holds another item in "
-	                 "ledger '%.200s'", dedup_id, ledger);
+	                 "ledger '%.200s'",
+	                 dedup_id, ledger);
 }
 
 typedef struct {

@@ -50,16 +50,16 @@ typedef struct {
 } sb_pg_hint;
 
 typedef struct {
-	sb_store base;       /* first: the core sees an sb_store */
+	sb_store base; /* first: the core sees an sb_store */
 	PGconn *conn;
-	char *where;         /* "host:port/db" for messages: no secrets */
-	char *password;      /* only to scrub it out of server messages */
-	char schema[64];     /* validated identifier */
-	char *sql[SB_PG_N];  /* statement text with the schema filled in */
+	char *where;        /* "host:port/db" for messages: no secrets */
+	char *password;     /* only to scrub it out of server messages */
+	char schema[64];    /* validated identifier */
+	char *sql[SB_PG_N]; /* statement text with the schema filled in */
 	unsigned char prepared[SB_PG_N];
 	long long statement_timeout_ms; /* -1: the server's setting */
 	long long query_timeout_ms; /* client-side wait per answer; 0: none */
-	int broken;          /* the connection was lost: reset before use */
+	int broken; /* the connection was lost: reset before use */
 	sb_pg_hint hints[SB_PG_HINTS];
 	unsigned int hint_next;
 } sb_pg_store;

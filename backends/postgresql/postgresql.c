@@ -44,7 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_SCHEMA "storagebox"
+#define DEFAULT_SCHEMA           "storagebox"
 #define DEFAULT_QUERY_TIMEOUT_MS 8000LL
 
 static int pg_init(sb_store *st)
@@ -98,7 +98,8 @@ static int own_options(sb_pg_store *s, sb_uri *uri)
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "postgresql URI: option schema must match "
 		                 "[a-z_][a-z0-9_]* (at most 63 characters, not "
-		                 "pg_...), not '%.80s'", v);
+		                 "pg_...), not '%.80s'",
+		                 v);
 	memcpy(s->schema, v, i + 1);
 	s->statement_timeout_ms = -1;
 	rc = sb_uri_param_num(s->base.box, uri, "statement_timeout", ms_what, 0,
@@ -118,13 +119,14 @@ static int check_uri(sb_box *box, const sb_uri *uri)
 	if (!uri->has_authority)
 		return sb_seterr(box, SB_EURI,
 		                 "%s URIs are %s://[user[:password]@][host][:port]"
-		                 "[/dbname][?option=value...]", uri->scheme,
-		                 uri->scheme);
+		                 "[/dbname][?option=value...]",
+		                 uri->scheme, uri->scheme);
 	if (uri->path && *uri->path &&
 	    (uri->path[0] != '/' || strchr(uri->path + 1, '/')))
 		return sb_seterr(box, SB_EURI,
 		                 "%s URI: the path must be one database name, "
-		                 "not '%.80s'", uri->scheme, uri->path);
+		                 "not '%.80s'",
+		                 uri->scheme, uri->path);
 	return SB_OK;
 }
 

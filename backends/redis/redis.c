@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SB_RD_DEFAULT_PORT 6379
+#define SB_RD_DEFAULT_PORT       6379
 #define SB_RD_DEFAULT_TIMEOUT_MS 5000
-#define SB_RD_DEFAULT_PREFIX "sb"
-#define SB_RD_PREFIX_MAX 64
-#define SB_RD_TIMEOUT_MAX_MS (24 * 3600 * 1000)
+#define SB_RD_DEFAULT_PREFIX     "sb"
+#define SB_RD_PREFIX_MAX         64
+#define SB_RD_TIMEOUT_MAX_MS     (24 * 3600 * 1000)
 
 /* ------------------------------------------------------------- options */
 
@@ -53,7 +53,8 @@ static int parse_db(sb_rd_store *s, const char *scheme, const char *v)
 	if (*v < '0' || *v > '9' || *end || errno || n > INT_MAX)
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "%s URI: the database must be a number, not "
-		                 "'%.64s'", scheme, v);
+		                 "'%.64s'",
+		                 scheme, v);
 	s->db = (int)n;
 	return SB_OK;
 }
@@ -90,11 +91,12 @@ static int read_options(sb_rd_store *s, sb_uri *uri)
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "%s URI: option prefix must be 1 to %d of "
 		                 "A-Z a-z 0-9 _ . : - (no '{' or '}': it is the "
-		                 "hash tag), not '%.64s'", uri->scheme,
-		                 SB_RD_PREFIX_MAX, prefix);
+		                 "hash tag), not '%.64s'",
+		                 uri->scheme, SB_RD_PREFIX_MAX, prefix);
 	s->tag_len = strlen(prefix) + 3;
 	if (!(s->tag = malloc(s->tag_len + 1)))
-		return sb_seterr(s->base.box, SB_ENOMEM, "redis: out of memory");
+		return sb_seterr(s->base.box, SB_ENOMEM,
+		                 "redis: out of memory");
 	snprintf(s->tag, s->tag_len + 1, "{%s}:", prefix);
 	return SB_OK;
 }
@@ -128,9 +130,10 @@ static int read_address(sb_rd_store *s, sb_uri *uri, int unix_sock)
 	} else {
 		const char *p = uri->path ? uri->path : "";
 		if (!uri->has_authority || !uri->host || !*uri->host)
-			return sb_seterr(box, SB_EURI,
-			                 "redis URI has no host: "
-			                 "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+			return sb_seterr(
+			    box, SB_EURI,
+			    "redis URI has no host: "
+			    "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
 		if (*p == '/')
 			p++;
 		if (*p && parse_db(s, uri->scheme, p) != SB_OK)
@@ -186,8 +189,7 @@ static const sb_store_ops rd_store_ops = {
 	.claim = sb_rd_claim,
 };
 
-static int rd_open_any(sb_store **out, sb_uri *uri, sb_box *box,
-                       int unix_sock)
+static int rd_open_any(sb_store **out, sb_uri *uri, sb_box *box, int unix_sock)
 {
 	const char *unused;
 	sb_rd_store *s;

@@ -32,7 +32,7 @@ static int chunk_counts(sb_rd_store *s, const redisReply *r, size_t n,
 	    r->element[0]->integer < 0 || r->element[1]->integer < 0 ||
 	    (uint64_t)r->element[0]->integer > n ||
 	    (uint64_t)r->element[1]->integer !=
-	    n - (uint64_t)r->element[0]->integer)
+	        n - (uint64_t)r->element[0]->integer)
 		return sb_rd_bad_reply(s, r, op);
 	*added += (uint64_t)r->element[0]->integer;
 	*skipped += (uint64_t)r->element[1]->integer;
@@ -71,8 +71,8 @@ static int add_one(uint64_t *added, uint64_t *skipped, sb_rd_store *s,
  * can run inside EXEC). */
 static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
                           sb_rd_store *s, const sb_rd_bank_keys *k,
-                          const char *bank, const char *const *items,
-                          size_t n, int use_eval)
+                          const char *bank, const char *const *items, size_t n,
+                          int use_eval)
 {
 	size_t nchunks = (n + SB_RD_ADD_CHUNK - 1) / SB_RD_ADD_CHUNK, i;
 	const char **argv = malloc((7 + SB_RD_ADD_CHUNK) * sizeof(*argv));
@@ -92,7 +92,8 @@ static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
 	rc = sb_rd_append(s, 1, multi, multi_len, "add");
 	for (i = 0; rc == SB_OK && i < nchunks; i++) {
 		size_t off = i * SB_RD_ADD_CHUNK;
-		size_t m = n - off < SB_RD_ADD_CHUNK ? n - off : SB_RD_ADD_CHUNK;
+		size_t m = n - off < SB_RD_ADD_CHUNK ? n - off
+		                                     : SB_RD_ADD_CHUNK;
 		argv[0] = use_eval ? "EVAL" : "EVALSHA";
 		lens[0] = strlen(argv[0]);
 		argv[1] = use_eval ? sb_rd_script_src[SB_RD_SCRIPT_ADD]
@@ -153,9 +154,11 @@ static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
 			               "(the others were applied): %.300s",
 			               s->where, i + 1, nchunks, e->str);
 		else
-			rc = chunk_counts(s, e, i + 1 < nchunks ? SB_RD_ADD_CHUNK
-			                  : n - i * SB_RD_ADD_CHUNK, added, skipped,
-			                  "add");
+			rc = chunk_counts(s, e,
+			                  i + 1 < nchunks
+			                      ? SB_RD_ADD_CHUNK
+			                      : n - i * SB_RD_ADD_CHUNK,
+			                  added, skipped, "add");
 	}
 	freeReplyObject(r);
 	return rc;
@@ -176,8 +179,8 @@ static int add_multi(uint64_t *added, uint64_t *skipped, sb_rd_store *s,
 	/* After NOSCRIPT, again with EVAL and the source (see sb_rd_eval). */
 	for (attempt = 0; attempt < 2; attempt++) {
 		*added = *skipped = 0;
-		rc = add_multi_once(added, skipped, &noscript, s, k, bank, items,
-		                    n, attempt);
+		rc = add_multi_once(added, skipped, &noscript, s, k, bank,
+		                    items, n, attempt);
 		if (rc != SB_OK || !noscript)
 			return rc;
 	}
@@ -198,7 +201,8 @@ int sb_rd_bank_add(uint64_t *added, uint64_t *skipped, sb_rd_store *s,
 	if (n > SB_RD_ADD_MAX)
 		return sb_seterr(s->base.box, SB_EINVALID,
 		                 "redis: add on %s: %zu items in one call, more "
-		                 "than add_max (%d)", s->where, n, SB_RD_ADD_MAX);
+		                 "than add_max (%d)",
+		                 s->where, n, SB_RD_ADD_MAX);
 	if ((rc = sb_rd_bank_keys_make(&k, s, bank, "add")) != SB_OK)
 		return rc;
 	if (n <= SB_RD_ADD_CHUNK)

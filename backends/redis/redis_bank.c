@@ -45,8 +45,8 @@ static int rd_take(sb_item **out, sb_store *base, const char *bank,
 		rc = SB_EMPTY;
 	} else if (r->element[0]->integer == 2 && r->elements == 2 &&
 	           r->element[1]->type == REDIS_REPLY_STRING) {
-		*out = sb_item_newn(r->element[1]->str, r->element[1]->len, bank,
-		                    strlen(bank), 0);
+		*out = sb_item_newn(r->element[1]->str, r->element[1]->len,
+		                    bank, strlen(bank), 0);
 		rc = *out ? SB_OK : sb_rd_nomem(s, "take");
 	} else {
 		rc = sb_rd_bad_reply(s, r, "take");
@@ -57,8 +57,8 @@ static int rd_take(sb_item **out, sb_store *base, const char *bank,
 
 /* ------------------------------------------------- settle and put back */
 
-static int move(sb_rd_store *s, int script, const char *bank,
-                const char *item, const char *token, const char *op)
+static int move(sb_rd_store *s, int script, const char *bank, const char *item,
+                const char *token, const char *op)
 {
 	const char *argv[8];
 	size_t lens[8];
@@ -86,8 +86,9 @@ static int move(sb_rd_store *s, int script, const char *bank,
 	else if (r->integer != 1)
 		rc = sb_seterr(s->base.box, SB_ECONFLICT,
 		               "redis: %s: item '%.*s' of bank '%.*s' on %s is "
-		               "not reserved for this token", op, SB_RD_NAME_MAX,
-		               item, SB_RD_NAME_MAX, bank, s->where);
+		               "not reserved for this token",
+		               op, SB_RD_NAME_MAX, item, SB_RD_NAME_MAX, bank,
+		               s->where);
 	freeReplyObject(r);
 	return rc;
 }

@@ -56,7 +56,8 @@ int sb_rd_bank_reserved(sb_rd_store *s, const char *bank, int64_t older_than,
 	sb_rd_bank_keys k;
 	int rc;
 
-	if ((rc = sb_rd_bank_keys_make(&k, s, bank, "list reservations")) != SB_OK)
+	if ((rc = sb_rd_bank_keys_make(&k, s, bank, "list reservations")) !=
+	    SB_OK)
 		return rc;
 	a1[0] = "SISMEMBER";
 	l1[0] = 9;
@@ -81,7 +82,8 @@ int sb_rd_bank_reserved(sb_rd_store *s, const char *bank, int64_t older_than,
 	if (rc != SB_OK)
 		goto out;
 	if (r1->type == REDIS_REPLY_ERROR || r2->type == REDIS_REPLY_ERROR) {
-		rc = sb_rd_reply_error(s, r1->type == REDIS_REPLY_ERROR ? r1 : r2,
+		rc = sb_rd_reply_error(s,
+		                       r1->type == REDIS_REPLY_ERROR ? r1 : r2,
 		                       "list reservations");
 		goto out;
 	}
@@ -95,7 +97,8 @@ int sb_rd_bank_reserved(sb_rd_store *s, const char *bank, int64_t older_than,
 		goto out;
 	}
 	for (i = 0; rc == SB_OK && i + 1 < r2->elements; i += 2) {
-		const redisReply *item = r2->element[i], *v = r2->element[i + 1];
+		const redisReply *item = r2->element[i],
+				 *v = r2->element[i + 1];
 		const char *nl;
 		char *end;
 		long long since;

@@ -50,7 +50,8 @@ int sb_rd_claim(sb_item **out, sb_store *base, const char *bank,
 	 * answered; the client dies before the caller sees the item. */
 	if (sb_fault_point(base->box, SB_RD_FAULT_CLAIM_DONE)) {
 		freeReplyObject(r);
-		return sb_seterr(base->box, SB_ERROR, "redis: claim: injected "
+		return sb_seterr(base->box, SB_ERROR,
+		                 "redis: claim: injected "
 		                 "fault at crash point '%s' (committed)",
 		                 SB_RD_FAULT_CLAIM_DONE);
 	}
@@ -68,8 +69,8 @@ int sb_rd_claim(sb_item **out, sb_store *base, const char *bank,
 		rc = SB_EMPTY_SETTLED;
 	} else if (r->element[0]->integer == 2 && r->elements == 2 &&
 	           r->element[1]->type == REDIS_REPLY_STRING) {
-		*out = sb_item_newn(r->element[1]->str, r->element[1]->len, bank,
-		                    strlen(bank), SB_ITEM_NEW);
+		*out = sb_item_newn(r->element[1]->str, r->element[1]->len,
+		                    bank, strlen(bank), SB_ITEM_NEW);
 		rc = *out ? SB_OK : sb_rd_nomem(s, "claim");
 	} else {
 		rc = sb_rd_bad_reply(s, r, "claim");

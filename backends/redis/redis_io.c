@@ -65,8 +65,8 @@ static struct timeval ms_tv(int ms)
 
 int sb_rd_nomem(sb_rd_store *s, const char *op)
 {
-	return sb_seterr(s->base.box, SB_ENOMEM, "redis: %s on %s: out of memory",
-	                 op, s->where);
+	return sb_seterr(s->base.box, SB_ENOMEM,
+	                 "redis: %s on %s: out of memory", op, s->where);
 }
 
 int sb_rd_no_bank(sb_rd_store *s, const char *bank)
@@ -106,7 +106,8 @@ static int io_error(sb_rd_store *s, int saved_errno, const char *op)
 	case REDIS_ERR_EOF:
 		rc = sb_seterr(box, SB_ECONNECT,
 		               "redis: %s on %s: the server closed the connection "
-		               "(the next call reconnects)", op, s->where);
+		               "(the next call reconnects)",
+		               op, s->where);
 		break;
 	case REDIS_ERR_IO:
 		if (is_timeout(saved_errno, c->errstr))
@@ -117,16 +118,14 @@ static int io_error(sb_rd_store *s, int saved_errno, const char *op)
 		else
 			rc = sb_seterr(box, SB_ECONNECT,
 			               "redis: %s on %s: connection lost: %s (the "
-			               "next call reconnects)", op, s->where,
-			               c->errstr);
+			               "next call reconnects)",
+			               op, s->where, c->errstr);
 		break;
-	case REDIS_ERR_OOM:
-		rc = sb_rd_nomem(s, op);
-		break;
+	case REDIS_ERR_OOM: rc = sb_rd_nomem(s, op); break;
 	case REDIS_ERR_PROTOCOL:
 		rc = sb_seterr(box, SB_EBACKEND,
-		               "redis: %s on %s: %s (is it a Redis server?)", op,
-		               s->where, c->errstr);
+		               "redis: %s on %s: %s (is it a Redis server?)",
+		               op, s->where, c->errstr);
 		break;
 	default:
 		rc = sb_seterr(box, SB_EBACKEND, "redis: %s on %s: %s", op,
@@ -231,13 +230,15 @@ int sb_rd_connect(sb_rd_store *s, const char *op)
 		return SB_OK;
 	sig_block(&g);
 	if (s->unix_sock)
-		c = s->connect_ms ? redisConnectUnixWithTimeout(s->host,
-		                                                ms_tv(s->connect_ms))
-		                  : redisConnectUnix(s->host);
+		c = s->connect_ms
+		        ? redisConnectUnixWithTimeout(s->host,
+		                                      ms_tv(s->connect_ms))
+		        : redisConnectUnix(s->host);
 	else
-		c = s->connect_ms ? redisConnectWithTimeout(s->host, s->port,
-		                                            ms_tv(s->connect_ms))
-		                  : redisConnect(s->host, s->port);
+		c = s->connect_ms
+		        ? redisConnectWithTimeout(s->host, s->port,
+		                                  ms_tv(s->connect_ms))
+		        : redisConnect(s->host, s->port);
 	sig_restore(&g, 1);
 	if (!c)
 		return sb_rd_nomem(s, op);
@@ -253,8 +254,8 @@ int sb_rd_connect(sb_rd_store *s, const char *op)
 	/* Always: 0 clears whatever the connect left (no limit). */
 	if (redisSetTimeout(c, ms_tv(s->timeout_ms)) != REDIS_OK) {
 		rc = sb_seterr(s->base.box, SB_ECONNECT,
-		               "redis: %s: cannot set the timeout on %s: %s", op,
-		               s->where, c->errstr);
+		               "redis: %s: cannot set the timeout on %s: %s",
+		               op, s->where, c->errstr);
 		redisFree(c);
 		return rc;
 	}
@@ -294,8 +295,8 @@ fail:
 	return rc;
 }
 
-int sb_rd_command(redisReply **out, sb_rd_store *s, int argc,
-                  const char **argv, const size_t *lens, const char *op)
+int sb_rd_command(redisReply **out, sb_rd_store *s, int argc, const char **argv,
+                  const size_t *lens, const char *op)
 {
 	int rc;
 
@@ -328,7 +329,8 @@ int sb_rd_read(redisReply **out, sb_rd_store *s, const char *op)
 		return replay_next(out, s, op);
 	if (!s->c)
 		return sb_seterr(s->base.box, SB_ECONNECT,
-		                 "redis: %s on %s: connection lost", op, s->where);
+		                 "redis: %s on %s: connection lost", op,
+		                 s->where);
 	sig_block(&g);
 	st = redisGetReply(s->c, &r);
 	saved = errno;

@@ -44,7 +44,8 @@ char *sb_rd_key(sb_rd_store *s, char kind, const char *name, size_t *len)
 		k[s->tag_len + 1] = ':';
 		memcpy(k + s->tag_len + 2, name, nl);
 	} else {
-		memcpy(k + s->tag_len, SB_RD_KEY_BANKS, strlen(SB_RD_KEY_BANKS));
+		memcpy(k + s->tag_len, SB_RD_KEY_BANKS,
+		       strlen(SB_RD_KEY_BANKS));
 	}
 	k[total] = '\0';
 	if (len)
@@ -75,21 +76,19 @@ sb_item *sb_rd_entry_decode(const char *v, size_t len, unsigned int flags,
 	*malformed = 1;
 	while (i < len && i < 12 && v[i] >= '0' && v[i] <= '9')
 		bl = bl * 10 + (size_t)(v[i++] - '0');
-	if (i == 0 || i >= len || v[i] != ':' || bl == 0 ||
-	    bl >= len - i - 1)
+	if (i == 0 || i >= len || v[i] != ':' || bl == 0 || bl >= len - i - 1)
 		return NULL; /* bank and item are never empty */
 	*malformed = 0;
 	i++;
 	return sb_item_newn(v + i + bl, len - i - bl, v + i, bl, flags);
 }
 
-
 int sb_rd_bank_keys_args(const char **argv, size_t *lens,
                          const sb_rd_bank_keys *k, int first, int n)
 {
 	const char *key[4] = { k->banks, k->queue, k->state, k->resv };
 	size_t len[4] = { k->banks_len, k->queue_len, k->state_len,
-	                  k->resv_len };
+		          k->resv_len };
 	int i;
 
 	for (i = 0; i < n; i++) {
@@ -107,8 +106,8 @@ void sb_rd_bank_keys_free(sb_rd_bank_keys *k)
 	free(k->resv);
 }
 
-int sb_rd_bank_keys_make(sb_rd_bank_keys *k, sb_rd_store *s,
-                         const char *bank, const char *op)
+int sb_rd_bank_keys_make(sb_rd_bank_keys *k, sb_rd_store *s, const char *bank,
+                         const char *op)
 {
 	memset(k, 0, sizeof(*k));
 	k->banks = sb_rd_key(s, 0, NULL, &k->banks_len);

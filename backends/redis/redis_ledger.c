@@ -10,8 +10,8 @@ static int malformed(sb_rd_store *s, const char *ledger, const char *op)
 {
 	return sb_seterr(s->base.box, SB_EBACKEND,
 	                 "redis: %s: malformed entry in ledger '%.*s' on %s "
-	                 "(data changed outside storagebox?)", op, SB_RD_NAME_MAX,
-	                 ledger, s->where);
+	                 "(data changed outside storagebox?)",
+	                 op, SB_RD_NAME_MAX, ledger, s->where);
 }
 
 int sb_rd_ledger_decode(sb_item **out, sb_rd_store *s, const redisReply *v,
@@ -62,8 +62,9 @@ static int rd_get(sb_item **out, sb_store *base, const char *ledger,
 	if (r->type == REDIS_REPLY_NIL)
 		rc = sb_seterr(base->box, SB_ENOTFOUND,
 		               "redis: id '%.*s' holds no item in ledger '%.*s' "
-		               "on %s", SB_RD_NAME_MAX, dedup_id, SB_RD_NAME_MAX,
-		               ledger, s->where);
+		               "on %s",
+		               SB_RD_NAME_MAX, dedup_id, SB_RD_NAME_MAX, ledger,
+		               s->where);
 	else if (r->type == REDIS_REPLY_ERROR)
 		rc = sb_rd_reply_error(s, r, "ledger get");
 	else
@@ -120,8 +121,9 @@ static int rd_put_if_absent(sb_item **existing, sb_store *base,
 		if (rc == SB_OK)
 			rc = sb_seterr(base->box, SB_ECONFLICT,
 			               "redis: id '%.*s' already holds another item "
-			               "in ledger '%.*s'", SB_RD_NAME_MAX, dedup_id,
-			               SB_RD_NAME_MAX, ledger);
+			               "in ledger '%.*s'",
+			               SB_RD_NAME_MAX, dedup_id, SB_RD_NAME_MAX,
+			               ledger);
 	}
 out:
 	freeReplyObject(r);
@@ -134,8 +136,8 @@ out:
 /* HSCAN: the ledger hash only grows (entries are never deleted), and a
  * Redis hash that never shrinks is scanned without repeats; entries
  * added during the export may or may not appear. */
-static int rd_export(sb_store *base, const char *ledger,
-                     sb_ledger_entry_cb cb, void *payload)
+static int rd_export(sb_store *base, const char *ledger, sb_ledger_entry_cb cb,
+                     void *payload)
 {
 	sb_rd_store *s = (sb_rd_store *)base;
 	char cursor[32] = "0", *key;
@@ -158,7 +160,8 @@ static int rd_export(sb_store *base, const char *ledger,
 		lens[3] = 5;
 		argv[4] = "1000";
 		lens[4] = 4;
-		if ((rc = sb_rd_command(&r, s, 5, argv, lens, "export")) != SB_OK)
+		if ((rc = sb_rd_command(&r, s, 5, argv, lens, "export")) !=
+		    SB_OK)
 			break;
 		if (r->type == REDIS_REPLY_ERROR) {
 			rc = sb_rd_reply_error(s, r, "export");
@@ -179,7 +182,8 @@ static int rd_export(sb_store *base, const char *ledger,
 		for (i = 0; rc == SB_OK && i + 1 < page->elements; i += 2) {
 			sb_item *it = NULL;
 			if (page->element[i]->type != REDIS_REPLY_STRING) {
-				rc = sb_rd_bad_reply(s, page->element[i], "export");
+				rc = sb_rd_bad_reply(s, page->element[i],
+				                     "export");
 				break;
 			}
 			rc = sb_rd_ledger_decode(&it, s, page->element[i + 1],

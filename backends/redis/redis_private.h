@@ -49,22 +49,22 @@ enum {
  * is one MULTI/EXEC, which blocks the server while it runs (some 50-100
  * ms for 50,000 items on an idle server, far more on a busy one; and it
  * must answer within the command timeout). */
-#define SB_RD_ADD_MAX 50000
+#define SB_RD_ADD_MAX   50000
 
 /* Names in messages are cut to this many bytes. */
 #define SB_RD_NAME_MAX 200
 
 typedef struct {
-	sb_store base;      /* first: the core sees an sb_store */
-	redisContext *c;    /* NULL: not connected (reconnect on next call) */
-	int unix_sock;      /* 1: path, 0: host:port */
-	char *host;         /* or socket path */
+	sb_store base;   /* first: the core sees an sb_store */
+	redisContext *c; /* NULL: not connected (reconnect on next call) */
+	int unix_sock;   /* 1: path, 0: host:port */
+	char *host;      /* or socket path */
 	int port;
 	char *user, *password; /* AUTH; never in a message */
 	int db;
 	int connect_ms, timeout_ms; /* 0: no limit */
-	char *where;        /* "host:port" or the socket path, for messages */
-	char *tag;          /* "{prefix}:" */
+	char *where; /* "host:port" or the socket path, for messages */
+	char *tag;   /* "{prefix}:" */
 	size_t tag_len;
 	/* "" until loaded (per server; NOSCRIPT reloads) */
 	char sha[SB_RD_NSCRIPTS][41];
@@ -87,8 +87,8 @@ typedef struct {
 char *sb_rd_key(sb_rd_store *s, char kind, const char *name, size_t *len);
 /* The keys of @p bank into @p k (freed with sb_rd_bank_keys_free); SB_OK
  * or SB_ENOMEM with a message naming @p op. */
-int sb_rd_bank_keys_make(sb_rd_bank_keys *k, sb_rd_store *s,
-                         const char *bank, const char *op);
+int sb_rd_bank_keys_make(sb_rd_bank_keys *k, sb_rd_store *s, const char *bank,
+                         const char *op);
 void sb_rd_bank_keys_free(sb_rd_bank_keys *k);
 /* Keys @p first to @p first + @p n - 1 of (banks, queue, state, resv),
  * the order every bank script takes them in, into argv[0..n-1] and lens.
@@ -114,8 +114,8 @@ void sb_rd_drop(sb_rd_store *s);
 /* Run one command (argv with lengths). On an I/O failure the connection is
  * dropped and the error set; a Redis error reply is returned as a reply
  * (type REDIS_REPLY_ERROR) for the caller to map. */
-int sb_rd_command(redisReply **out, sb_rd_store *s, int argc,
-                  const char **argv, const size_t *lens, const char *op);
+int sb_rd_command(redisReply **out, sb_rd_store *s, int argc, const char **argv,
+                  const size_t *lens, const char *op);
 
 /* Pipelining: append, then read the replies in order. */
 int sb_rd_append(sb_rd_store *s, int argc, const char **argv,
@@ -141,8 +141,8 @@ static inline int sb_rd_is_int(const redisReply *r)
  * EVALSHA, the SHA and the key count), then the keys, then the args;
  * SCRIPT LOAD first if this store has no SHA yet, and on NOSCRIPT load it
  * and retry once. Error replies are mapped (never returned). */
-int sb_rd_eval(redisReply **out, sb_rd_store *s, int id, int nkeys,
-               int nargs, const char **argv, size_t *lens, const char *op);
+int sb_rd_eval(redisReply **out, sb_rd_store *s, int id, int nkeys, int nargs,
+               const char **argv, size_t *lens, const char *op);
 /* Load script @p id (SCRIPT LOAD) and remember its SHA. */
 int sb_rd_script_load(sb_rd_store *s, int id, const char *op);
 /* Is this reply a NOSCRIPT error? */
@@ -157,9 +157,8 @@ int sb_rd_bank_add(uint64_t *added, uint64_t *skipped, sb_rd_store *s,
                    const char *bank, const char *const *items, size_t n);
 /* redis_bank_read.c: the count and reserved slots. */
 int sb_rd_bank_count(sb_bank_counts *out, sb_rd_store *s, const char *bank);
-int sb_rd_bank_reserved(sb_rd_store *s, const char *bank,
-                        int64_t older_than_ms, sb_reservation_cb cb,
-                        void *payload);
+int sb_rd_bank_reserved(sb_rd_store *s, const char *bank, int64_t older_than_ms,
+                        sb_reservation_cb cb, void *payload);
 
 /* ---- redis_ledger.c */
 

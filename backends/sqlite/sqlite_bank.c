@@ -4,8 +4,8 @@
 #include <string.h>
 
 /* Insert the bank (inside the caller's transaction) and return its id. */
-static int sq_bank_insert(sb_sq_store *s, const char *bank,
-                          sqlite3_int64 *id, const char *op)
+static int sq_bank_insert(sb_sq_store *s, const char *bank, sqlite3_int64 *id,
+                          const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -22,7 +22,8 @@ static int sq_bank_insert(sb_sq_store *s, const char *bank,
 		sb_sq_done(st);
 		return sb_seterr(s->base.box, SB_EBACKEND,
 		                 "sqlite: %s: bank '%.200s' appeared in '%s' "
-		                 "under the write lock", op, bank, s->path);
+		                 "under the write lock",
+		                 op, bank, s->path);
 	}
 	rc = sb_sq_fail(s, rc, op);
 	sb_sq_done(st);
@@ -30,8 +31,8 @@ static int sq_bank_insert(sb_sq_store *s, const char *bank,
 }
 
 static int sq_add_items(sb_sq_store *s, sqlite3_int64 bid,
-                        const char *const *items, size_t n,
-                        uint64_t *added, uint64_t *skipped)
+                        const char *const *items, size_t n, uint64_t *added,
+                        uint64_t *skipped)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
@@ -86,9 +87,9 @@ static int sq_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 }
 
 /* One statement, so in autocommit mode it is atomic on its own. */
-int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt,
-                   sqlite3_int64 bid, const char *bank, const char *token,
-                   int64_t now_ms, const char *op)
+int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt, sqlite3_int64 bid,
+                   const char *bank, const char *token, int64_t now_ms,
+                   const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -110,8 +111,8 @@ int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt,
 	}
 	if (sb_sq_col(st, 0))
 		*out = sb_item_newn(sb_sq_col(st, 0),
-		                    (size_t)sqlite3_column_bytes(st, 0),
-		                    bank, strlen(bank), SB_ITEM_NEW);
+		                    (size_t)sqlite3_column_bytes(st, 0), bank,
+		                    strlen(bank), SB_ITEM_NEW);
 	/* Step to DONE even without memory: in autocommit mode that commits,
 	 * and the item must not stay half-taken. */
 	rc = sb_sq_run(s, st, op);
@@ -167,7 +168,8 @@ static int sq_bank_cond(sb_sq_store *s, int stmt, const char *bank,
 	}
 	return sb_seterr(s->base.box, SB_ECONFLICT,
 	                 "sqlite: %s: item '%.200s' of bank '%.200s' in '%s' is "
-	                 "not reserved for this token", op, item, bank, s->path);
+	                 "not reserved for this token",
+	                 op, item, bank, s->path);
 }
 
 static int sq_settle(sb_store *base, const char *bank, const char *item,
@@ -210,15 +212,14 @@ static int sq_count(sb_bank_counts *out, sb_store *base, const char *bank)
 	/* One statement, one snapshot: the three counts are consistent. */
 	out->available = (uint64_t)sqlite3_column_int64(st, 0);
 	out->reserved = (uint64_t)sqlite3_column_int64(st, 1);
-	out->assigned = (uint64_t)sqlite3_column_int64(st, 2) -
-	                out->available - out->reserved;
+	out->assigned = (uint64_t)sqlite3_column_int64(st, 2) - out->available -
+	                out->reserved;
 	sb_sq_done(st);
 	return SB_OK;
 }
 
-static int sq_reserved(sb_store *base, const char *bank,
-                       int64_t older_than_ms, sb_reservation_cb cb,
-                       void *payload)
+static int sq_reserved(sb_store *base, const char *bank, int64_t older_than_ms,
+                       sb_reservation_cb cb, void *payload)
 {
 	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;

@@ -81,8 +81,7 @@ static int sq_int_row(void *out, int ncol, char **vals, char **names)
 /* Needed at open: many processes opening a fresh file at once can get
  * SQLITE_BUSY without the busy handler being called (journal mode change,
  * WAL recovery). */
-int sb_sq_exec_retry(sb_sq_store *s, const char *sql, int *row,
-                     const char *op)
+int sb_sq_exec_retry(sb_sq_store *s, const char *sql, int *row, const char *op)
 {
 	int64_t deadline = sq_mono_us() + (int64_t)s->busy_ms * 1000;
 	int rc;

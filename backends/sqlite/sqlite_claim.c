@@ -4,7 +4,7 @@
 /* Crash points (fault builds): just before the claim commits (rolled
  * back), and after it committed, before the caller sees the item (the id
  * holds it, a repeat returns it). */
-#define SB_SQ_FAULT_CLAIM "sqlite_claim_before_commit"
+#define SB_SQ_FAULT_CLAIM      "sqlite_claim_before_commit"
 #define SB_SQ_FAULT_CLAIM_DONE "sqlite_claim_after_commit"
 
 /* What the claim answers when the bank has no available item: also tell
@@ -21,7 +21,8 @@ static int sq_empty_kind(sb_sq_store *s, sqlite3_int64 bid, const char *op)
 	rc = sqlite3_step(st);
 	any = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
 	rc = any < 0 ? sb_sq_fail(s, rc, op)
-	             : any ? SB_EMPTY : SB_EMPTY_SETTLED;
+	     : any   ? SB_EMPTY
+	             : SB_EMPTY_SETTLED;
 	sb_sq_done(st);
 	return rc;
 }
@@ -44,8 +45,8 @@ static int sq_claim_locked(sb_item **out, int *fresh, sb_sq_store *s,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	rc = sb_sq_take_one(out, s, SB_SQ_TAKE_ASSIGN, bid, bank, token,
-	                    now_ms, "claim");
+	rc = sb_sq_take_one(out, s, SB_SQ_TAKE_ASSIGN, bid, bank, token, now_ms,
+	                    "claim");
 	if (rc == SB_EMPTY)
 		return sq_empty_kind(s, bid, "claim");
 	if (rc != SB_OK)
@@ -56,7 +57,8 @@ static int sq_claim_locked(sb_item **out, int *fresh, sb_sq_store *s,
 	if (rc == SB_OK && !stored) /* we hold the write lock and looked */
 		rc = sb_seterr(s->base.box, SB_EBACKEND,
 		               "sqlite: claim: ledger entry appeared in '%s' "
-		               "under the write lock", s->path);
+		               "under the write lock",
+		               s->path);
 	return rc;
 }
 
@@ -80,14 +82,17 @@ int sb_sq_claim(sb_item **out, sb_store *base, const char *bank,
 		if (sb_fault_point(s->base.box, SB_SQ_FAULT_CLAIM)) {
 			sb_seterr(s->base.box, SB_ERROR,
 			          "sqlite: claim: injected fault at crash point "
-			          "'%s' (rolled back)", SB_SQ_FAULT_CLAIM);
+			          "'%s' (rolled back)",
+			          SB_SQ_FAULT_CLAIM);
 			rc = SB_ERROR;
 			sb_sq_rollback(s);
 		} else if ((rc = sb_sq_commit(s, "claim")) == SB_OK &&
 		           sb_fault_point(s->base.box, SB_SQ_FAULT_CLAIM_DONE)) {
-			rc = sb_seterr(s->base.box, SB_ERROR, "sqlite: claim: "
+			rc = sb_seterr(s->base.box, SB_ERROR,
+			               "sqlite: claim: "
 			               "injected fault at crash point '%s' "
-			               "(committed)", SB_SQ_FAULT_CLAIM_DONE);
+			               "(committed)",
+			               SB_SQ_FAULT_CLAIM_DONE);
 		}
 	} else {
 		sb_sq_rollback(s); /* nothing written, or a failure */

@@ -3,8 +3,10 @@
 
 int sb_sq_connect(sb_sq_store *s, int sync_full)
 {
-	int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
-	                         SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(s->path, &s->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                             SQLITE_OPEN_NOMUTEX,
+	                         NULL);
 
 	if (rc != SQLITE_OK) {
 		if (!s->db || (rc & 0xff) == SQLITE_NOMEM)
@@ -26,8 +28,9 @@ int sb_sq_connect(sb_sq_store *s, int sync_full)
 	rc = sb_sq_exec_retry(s, "PRAGMA journal_mode=WAL", NULL,
 	                      "set WAL mode");
 	if (rc == SB_OK)
-		rc = sb_sq_exec_retry(s, sync_full ? "PRAGMA synchronous=FULL"
-		                                   : "PRAGMA synchronous=NORMAL",
+		rc = sb_sq_exec_retry(s,
+		                      sync_full ? "PRAGMA synchronous=FULL"
+		                                : "PRAGMA synchronous=NORMAL",
 		                      NULL, "set synchronous");
 	if (rc == SB_OK)
 		rc = sb_sq_schema(s);

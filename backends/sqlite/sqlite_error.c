@@ -11,9 +11,9 @@ int sb_sq_fail(sb_sq_store *s, int rc, const char *op)
 	case SQLITE_LOCKED:
 		return sb_seterr(box, SB_EBUSY,
 		                 "sqlite: %s: database '%s' is locked "
-		                 "(busy_timeout %d ms)", op, s->path, s->busy_ms);
-	case SQLITE_NOMEM:
-		return sb_sq_nomem(s, op);
+		                 "(busy_timeout %d ms)",
+		                 op, s->path, s->busy_ms);
+	case SQLITE_NOMEM: return sb_sq_nomem(s, op);
 	default:
 		if (s->opening)
 			return sb_seterr(box, SB_EBACKEND,

@@ -21,7 +21,8 @@ int sb_sq_ledger_find(sb_item **out, sb_sq_store *s, const char *ledger,
 			*out = sb_item_newn(item,
 			                    (size_t)sqlite3_column_bytes(st, 1),
 			                    bank,
-			                    (size_t)sqlite3_column_bytes(st, 0), 0);
+			                    (size_t)sqlite3_column_bytes(st, 0),
+			                    0);
 		rc = *out ? SB_OK : sb_sq_nomem(s, op);
 	} else if (rc == SQLITE_DONE) {
 		rc = SB_ENOTFOUND;
@@ -41,7 +42,8 @@ static int sq_get(sb_item **out, sb_store *base, const char *ledger,
 	if (rc == SB_ENOTFOUND)
 		sb_seterr(s->base.box, SB_ENOTFOUND,
 		          "sqlite: id '%.200s' holds no item in ledger '%.200s' "
-		          "of '%s'", dedup_id, ledger, s->path);
+		          "of '%s'",
+		          dedup_id, ledger, s->path);
 	return rc;
 }
 
@@ -82,8 +84,8 @@ static int sq_put_if_absent(sb_item **existing, sb_store *base,
 	if (rc == SB_ENOTFOUND)
 		return sb_seterr(s->base.box, SB_EBACKEND,
 		                 "sqlite: ledger put: entry of id '%.200s' in "
-		                 "ledger '%.200s' of '%s' vanished", dedup_id,
-		                 ledger, s->path);
+		                 "ledger '%.200s' of '%s' vanished",
+		                 dedup_id, ledger, s->path);
 	if (rc != SB_OK)
 		return rc;
 	if (strcmp(sb_item_value(have), item) == 0 &&
@@ -94,11 +96,12 @@ static int sq_put_if_absent(sb_item **existing, sb_store *base,
 	*existing = have;
 	return sb_seterr(s->base.box, SB_ECONFLICT,
 	                 "sqlite: id '%.200s' already holds another item in "
-	                 "ledger '%.200s'", dedup_id, ledger);
+	                 "ledger '%.200s'",
+	                 dedup_id, ledger);
 }
 
-static int sq_export(sb_store *base, const char *ledger,
-                     sb_ledger_entry_cb cb, void *payload)
+static int sq_export(sb_store *base, const char *ledger, sb_ledger_entry_cb cb,
+                     void *payload)
 {
 	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;
@@ -109,7 +112,7 @@ static int sq_export(sb_store *base, const char *ledger,
 	sb_sq_text(st, 1, ledger);
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = sb_sq_col(st, 0), *bank = sb_sq_col(st, 1),
-		           *item = sb_sq_col(st, 2);
+			   *item = sb_sq_col(st, 2);
 		if (!id || !bank || !item)
 			stop = sb_sq_nomem(s, "export");
 		else

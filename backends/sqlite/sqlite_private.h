@@ -24,7 +24,7 @@
 #include <sqlite3.h>
 
 #define SB_SQ_DEFAULT_BUSY_MS 5000
-#define SB_SQ_BANK_CACHE 8 /* bank name -> id; a store rarely juggles more */
+#define SB_SQ_BANK_CACHE      8 /* bank name -> id; a store rarely juggles more */
 
 typedef struct {
 	char *name;
@@ -34,14 +34,14 @@ typedef struct {
 typedef struct {
 	sb_store base; /* first: the core sees an sb_store */
 	sqlite3 *db;
-	char *path;    /* for messages; SQLite paths hold no secrets */
+	char *path; /* for messages; SQLite paths hold no secrets */
 	int busy_ms;
 	int64_t busy_since_us; /* start of the current wait for a lock */
 	uint32_t rng;          /* xorshift state for the busy handler's naps */
-	int opening;   /* 1 while the store opens: failures say "cannot open" */
+	int opening; /* 1 while the store opens: failures say "cannot open" */
 	sqlite3_stmt *stmt[SB_SQ_N]; /* see sb_sq_prep() */
 	sb_sq_bank_slot banks[SB_SQ_BANK_CACHE];
-	unsigned int bank_next;   /* round-robin victim */
+	unsigned int bank_next; /* round-robin victim */
 } sb_sq_store;
 
 /* sqlite_uri.c. The URI's form, before anything is allocated. */
@@ -59,8 +59,7 @@ int sb_sq_connect(sb_sq_store *s, int sync_full);
 void sb_sq_busy_install(sb_sq_store *s);
 /* sqlite3_exec, retried while the database is busy; with @p row, the
  * first column of the last row as an int. */
-int sb_sq_exec_retry(sb_sq_store *s, const char *sql, int *row,
-                     const char *op);
+int sb_sq_exec_retry(sb_sq_store *s, const char *sql, int *row, const char *op);
 
 /* sqlite_schema.c. Create the schema if missing, refuse a newer one. */
 int sb_sq_schema(sb_sq_store *s);
@@ -86,7 +85,7 @@ int sb_sq_run(sb_sq_store *s, sqlite3_stmt *st, const char *op);
 void sb_sq_done(sqlite3_stmt *st);
 
 /* sqlite_txn.c */
-int sb_sq_begin(sb_sq_store *s, const char *op); /* BEGIN IMMEDIATE */
+int sb_sq_begin(sb_sq_store *s, const char *op);  /* BEGIN IMMEDIATE */
 int sb_sq_commit(sb_sq_store *s, const char *op); /* rolls back on failure */
 void sb_sq_rollback(sb_sq_store *s); /* keeps the first error's message */
 
@@ -103,9 +102,9 @@ extern const sb_bank_ops sb_sq_bank_ops;
 /* Move the bank's first available item to the state of @p stmt
  * (SB_SQ_TAKE_RESERVE or SB_SQ_TAKE_ASSIGN) for @p token: SB_OK with
  * *out, SB_EMPTY, or an error. */
-int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt,
-                   sqlite3_int64 bid, const char *bank, const char *token,
-                   int64_t now_ms, const char *op);
+int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt, sqlite3_int64 bid,
+                   const char *bank, const char *token, int64_t now_ms,
+                   const char *op);
 
 /* sqlite_ledger.c */
 extern const sb_ledger_ops sb_sq_ledger_ops;

@@ -15,8 +15,8 @@ static int sq_schema_check(sb_sq_store *s, int version)
 		return SB_OK;
 	return sb_seterr(s->base.box, SB_EBACKEND,
 	                 "sqlite: database '%s' has schema version %d; this "
-	                 "build knows up to %d (upgrade storagebox)", s->path,
-	                 version, SB_SQ_SCHEMA_VERSION);
+	                 "build knows up to %d (upgrade storagebox)",
+	                 s->path, version, SB_SQ_SCHEMA_VERSION);
 }
 
 /* The unlocked look keeps the common case (schema present) free of the
@@ -35,7 +35,8 @@ int sb_sq_schema(sb_sq_store *s)
 	rc = sq_schema_version(s, &version);
 	if (rc == SB_OK && version == 0) {
 		rc = sqlite3_exec(s->db, sb_sq_schema_sql, NULL, NULL, NULL);
-		rc = rc == SQLITE_OK ? SB_OK : sb_sq_fail(s, rc, "create schema");
+		rc = rc == SQLITE_OK ? SB_OK
+		                     : sb_sq_fail(s, rc, "create schema");
 	} else if (rc == SB_OK) {
 		rc = sq_schema_check(s, version);
 	}

@@ -20,15 +20,17 @@ void sb_sq_rollback(sb_sq_store *s)
 
 	if (sqlite3_get_autocommit(s->db))
 		return;
-	if (s->stmt[SB_SQ_ROLLBACK] || sqlite3_prepare_v3(s->db,
-	        sb_sq_sql[SB_SQ_ROLLBACK], -1, SQLITE_PREPARE_PERSISTENT,
-	        &s->stmt[SB_SQ_ROLLBACK], NULL) == SQLITE_OK) {
+	if (s->stmt[SB_SQ_ROLLBACK] ||
+	    sqlite3_prepare_v3(s->db, sb_sq_sql[SB_SQ_ROLLBACK], -1,
+	                       SQLITE_PREPARE_PERSISTENT,
+	                       &s->stmt[SB_SQ_ROLLBACK], NULL) == SQLITE_OK) {
 		st = s->stmt[SB_SQ_ROLLBACK];
 		while (sqlite3_step(st) == SQLITE_ROW)
 			;
 		sqlite3_reset(st);
 	}
-	if (!sqlite3_get_autocommit(s->db)) /* last resort, never leave it open */
+	if (!sqlite3_get_autocommit(
+		s->db)) /* last resort, never leave it open */
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -33,7 +33,8 @@ int sb_sq_options(sb_sq_store *s, sb_uri *uri, int *sync_full)
 	else if (v && strcasecmp(v, "full") != 0)
 		return sb_seterr(s->base.box, SB_EURI,
 		                 "sqlite: option synchronous must be 'full' or "
-		                 "'normal', not '%.100s'", v);
+		                 "'normal', not '%.100s'",
+		                 v);
 	busy = SB_SQ_DEFAULT_BUSY_MS;
 	rc = sb_uri_param_num(s->base.box, uri, "busy_timeout",
 	                      "a number of milliseconds", 0, INT_MAX, &busy);

@@ -9,14 +9,16 @@
 
 static demo_list *list_of(demo_bank *b, demo_state s)
 {
-	return s == DEMO_AVAILABLE ? &b->available
-	     : s == DEMO_RESERVED ? &b->reserved : NULL;
+	return s == DEMO_AVAILABLE  ? &b->available
+	       : s == DEMO_RESERVED ? &b->reserved
+	                            : NULL;
 }
 
 static uint64_t *count_of(demo_bank *b, demo_state s)
 {
-	return s == DEMO_AVAILABLE ? &b->counts.available
-	     : s == DEMO_RESERVED ? &b->counts.reserved : &b->counts.assigned;
+	return s == DEMO_AVAILABLE  ? &b->counts.available
+	       : s == DEMO_RESERVED ? &b->counts.reserved
+	                            : &b->counts.assigned;
 }
 
 static void unlink_item(demo_list *l, demo_item *it)
@@ -71,7 +73,8 @@ demo_bank *demo_bank_get(sb_store *st, demo_db *db, const char *name)
 {
 	demo_bank *b = demo_map_get(&db->banks, name);
 	if (!b)
-		sb_seterr(st->box, SB_ENOTFOUND, "demo: no bank '%.200s'", name);
+		sb_seterr(st->box, SB_ENOTFOUND, "demo: no bank '%.200s'",
+		          name);
 	return b;
 }
 
@@ -198,7 +201,8 @@ static int finish(sb_store *st, const char *bank, const char *value,
 	if (mine && it->state == DEMO_RESERVED)
 		demo_item_move(b, it, to, NULL, 0);
 	else if (!(mine && it->state == DEMO_ASSIGNED && to == DEMO_ASSIGNED))
-		rc = sb_seterr(st->box, SB_ECONFLICT, "demo: the item is not "
+		rc = sb_seterr(st->box, SB_ECONFLICT,
+		               "demo: the item is not "
 		               "reserved with this token");
 	demo_unlock(db);
 	return rc;

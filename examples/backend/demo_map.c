@@ -10,7 +10,7 @@ struct demo_slot {
 	demo_slot *next; /* in the bucket */
 	uint64_t hash;
 	void *value;
-	char key[];      /* the copy of the key */
+	char key[]; /* the copy of the key */
 };
 
 /* 64-bit FNV-1a. */

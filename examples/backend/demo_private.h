@@ -48,13 +48,17 @@ void demo_map_clear(demo_map *m, void (*free_value)(void *));
 char *demo_strdup(const char *s);
 
 /* ---- the data of one store */
-typedef enum { DEMO_AVAILABLE, DEMO_RESERVED, DEMO_ASSIGNED } demo_state;
+typedef enum {
+	DEMO_AVAILABLE,
+	DEMO_RESERVED,
+	DEMO_ASSIGNED
+} demo_state;
 
 typedef struct demo_item {
 	const char *value; /* the key in demo_bank.items */
 	demo_state state;
-	char *token;       /* reserved or assigned: the holder (NULL else) */
-	int64_t since_ms;  /* reserved: since when */
+	char *token;      /* reserved or assigned: the holder (NULL else) */
+	int64_t since_ms; /* reserved: since when */
 	/* Links in the bank's list of its state (assigned items are in
 	 * none: they never move again). */
 	struct demo_item *prev, *next;
@@ -65,11 +69,11 @@ typedef struct {
 } demo_list;
 
 typedef struct {
-	demo_map items;       /* value -> demo_item, every item ever added:
+	demo_map items;      /* value -> demo_item, every item ever added:
 	                         an item handed out is never added again */
-	demo_list available;  /* a FIFO: take from the head, put back at
+	demo_list available; /* a FIFO: take from the head, put back at
 	                         the tail */
-	demo_list reserved;   /* what recovery walks */
+	demo_list reserved;  /* what recovery walks */
 	sb_bank_counts counts;
 } demo_bank;
 
@@ -108,8 +112,8 @@ demo_bank *demo_bank_get(sb_store *st, demo_db *db, const char *name);
 /* Move @p it into state @p to (its list and the counts follow). A token
  * given is taken over; NULL keeps the item's own, except that an item
  * made available again holds none. */
-void demo_item_move(demo_bank *b, demo_item *it, demo_state to,
-                    char *token, int64_t now_ms);
+void demo_item_move(demo_bank *b, demo_item *it, demo_state to, char *token,
+                    int64_t now_ms);
 
 /* ---- demo_ledger.c (the functions: caller holds the lock) */
 extern const sb_ledger_ops demo_ledger_ops;

@@ -97,7 +97,8 @@ static int demo_open(sb_store **out, sb_uri *uri, sb_box *box)
 	demo_store *ds;
 
 	if (uri->has_authority || !uri->path || !*uri->path)
-		return sb_seterr(box, SB_EURI, "demo: the URI is demo:NAME (a "
+		return sb_seterr(box, SB_EURI,
+		                 "demo: the URI is demo:NAME (a "
 		                 "name, no '//host')");
 	if (!(ds = calloc(1, sizeof *ds)))
 		return sb_seterr(box, SB_ENOMEM, "demo: out of memory");

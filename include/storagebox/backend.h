@@ -61,9 +61,9 @@ extern "C" {
 #endif
 
 /** Versions of the structs of this header (see "Rules" above). */
-#define SB_BACKEND_VERSION 1   /**< sb_backend */
-#define SB_STORE_OPS_VERSION 1 /**< sb_store_ops */
-#define SB_BANK_OPS_VERSION 1  /**< sb_bank_ops */
+#define SB_BACKEND_VERSION    1 /**< sb_backend */
+#define SB_STORE_OPS_VERSION  1 /**< sb_store_ops */
+#define SB_BANK_OPS_VERSION   1 /**< sb_bank_ops */
 #define SB_LEDGER_OPS_VERSION 1 /**< sb_ledger_ops */
 
 /** One `key=value` of a URI query string, percent-decoded. */
@@ -79,17 +79,17 @@ typedef struct {
  * (port: 0). Backends read it and never reparse `text`.
  */
 typedef struct sb_uri {
-	char *scheme;       /**< lower-cased, e.g. "sqlite" */
+	char *scheme; /**< lower-cased, e.g. "sqlite" */
 	char *user;
-	char *password;     /**< never put it in a message */
+	char *password; /**< never put it in a message */
 	char *host;
 	int port;
-	int has_authority;  /**< 1 if the URI had `//` */
-	char *path;         /**< may be "" */
+	int has_authority; /**< 1 if the URI had `//` */
+	char *path;        /**< may be "" */
 	sb_uri_param_t *params;
 	size_t nparams;
-	char *text;         /**< the URI as given (may hold a password) */
-	char *redacted;     /**< the URI with any password replaced by "***":
+	char *text;     /**< the URI as given (may hold a password) */
+	char *redacted; /**< the URI with any password replaced by "***":
 	                         the only form fit for a message */
 } sb_uri;
 
@@ -108,9 +108,9 @@ SB_EXTERN(const char *) sb_uri_param(sb_uri *uri, const char *key);
  * "a whole number") and the range. Marks the option used, as
  * sb_uri_param() does. Thread-safety: as sb_seterr() on @p box.
  */
-SB_EXTERN(int) sb_uri_param_num(sb_box *box, sb_uri *uri, const char *key,
-                                const char *what, long long lo, long long hi,
-                                long long *out);
+SB_EXTERN(int)
+sb_uri_param_num(sb_box *box, sb_uri *uri, const char *key, const char *what,
+                 long long lo, long long hi, long long *out);
 
 /**
  * The first query option nobody has read with sb_uri_param() yet, or NULL.
@@ -304,11 +304,12 @@ SB_EXTERN(const sb_backend *) sb_backend_find(const char *scheme);
 
 /** Set the box's error message (printf format) and return @p code. A NULL
  *  box is fine (nothing is written). */
-SB_EXTERN(int) sb_seterr(sb_box *box, int code, const char *fmt, ...)
+SB_EXTERN(int)
+sb_seterr(sb_box *box, int code, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 3, 4)))
+    __attribute__((format(printf, 3, 4)))
 #endif
-	;
+    ;
 
 /** Empty the box's error message (a NULL box is fine). */
 SB_EXTERN(void) sb_clearerr(sb_box *box);
@@ -320,13 +321,13 @@ SB_EXTERN(void) sb_clearerr(sb_box *box);
  * Make an item (the one allocator for items). Copies both strings.
  * @return the item, or NULL when out of memory
  */
-SB_EXTERN(sb_item *) sb_item_new(const char *value, const char *bank,
-                                 unsigned int flags);
+SB_EXTERN(sb_item *)
+sb_item_new(const char *value, const char *bank, unsigned int flags);
 
 /** sb_item_new() with explicit lengths (strings need not be terminated). */
-SB_EXTERN(sb_item *) sb_item_newn(const char *value, size_t value_len,
-                                  const char *bank, size_t bank_len,
-                                  unsigned int flags);
+SB_EXTERN(sb_item *)
+sb_item_newn(const char *value, size_t value_len, const char *bank,
+             size_t bank_len, unsigned int flags);
 
 /**
  * Fault injection (builds with -Dfault_injection=true; 0 otherwise): a named
@@ -349,7 +350,7 @@ SB_EXTERN(sb_item *) sb_item_newn(const char *value, size_t value_len,
  * variables are not read.
  */
 SB_EXTERN(int) sb_fault_point(sb_box *box, const char *point);
-#define SB_FAULT_EXIT_STATUS 86
+#define SB_FAULT_EXIT_STATUS         86
 #define SB_FAULT_BARRIER_EXIT_STATUS 87
 
 /** Milliseconds since the Unix epoch (wall clock), for reservations. */

@@ -37,9 +37,9 @@
 extern "C" {
 #endif
 
-#define SB_VERSION_MAJOR 0
-#define SB_VERSION_MINOR 1
-#define SB_VERSION_PATCH 0
+#define SB_VERSION_MAJOR  0
+#define SB_VERSION_MINOR  1
+#define SB_VERSION_PATCH  0
 #define SB_VERSION_STRING "0.1.0"
 /** Version as one comparable number: 0x00MMmmpp. */
 #define SB_VERSION_NUMBER \
@@ -58,13 +58,13 @@ extern "C" {
 /** Longest bank name, ledger name, id or item accepted, in bytes. */
 #define SB_MAX_VALUE_LEN (256u * 1024u)
 /** Size of the message buffer kept on a handle (and of sb_box_open's). */
-#define SB_ERRMSG_SIZE 512
+#define SB_ERRMSG_SIZE   512
 
 /** Result codes. Errors are negative; answers that are not errors are >= 0. */
 typedef enum {
-	SB_OK = 0,             /**< success */
-	SB_EMPTY = 1,          /**< the bank has no item for this id: a normal answer */
-	SB_ERROR = -1,         /**< unclassified failure */
+	SB_OK = 0,     /**< success */
+	SB_EMPTY = 1,  /**< the bank has no item for this id: a normal answer */
+	SB_ERROR = -1, /**< unclassified failure */
 	SB_ENOTFOUND = -2,     /**< no such bank, or the id holds no item */
 	SB_ECONFLICT = -3,     /**< a conditional write lost (backend level) */
 	SB_EURI = -4,          /**< malformed URI, unknown scheme or option */
@@ -72,11 +72,11 @@ typedef enum {
 	                            newer than this library knows */
 	SB_EBACKEND = -6,      /**< the store reported an error (see message) */
 	SB_ETIMEOUT = -7,      /**< the store did not answer in time */
-	SB_EINVALID = -8,      /**< bad argument (empty id, newline, too long...) */
-	SB_ENOMEM = -9,        /**< out of memory */
-	SB_EBUSY = -10,        /**< the store stayed locked past its busy timeout */
-	SB_ECONNECT = -11,     /**< cannot reach the store, or the connection was lost */
-	SB_EAUTH = -12         /**< the store refused the credentials */
+	SB_EINVALID = -8, /**< bad argument (empty id, newline, too long...) */
+	SB_ENOMEM = -9,   /**< out of memory */
+	SB_EBUSY = -10,   /**< the store stayed locked past its busy timeout */
+	SB_ECONNECT = -11, /**< cannot reach the store, or the connection was lost */
+	SB_EAUTH = -12 /**< the store refused the credentials */
 } sb_error;
 
 /** Which claim protocol sb_box_fetch() runs (see README). */
@@ -97,12 +97,15 @@ typedef struct sb_item sb_item;
 #define SB_OPEN_OPTS_VERSION 1
 /** Options for sb_box_open(). Initialise with SB_OPEN_OPTS_INIT. */
 typedef struct {
-	unsigned int version;   /**< SB_OPEN_OPTS_VERSION */
+	unsigned int version; /**< SB_OPEN_OPTS_VERSION */
 	/** URI of the store that keeps the ledgers; NULL: the bank's store. */
 	const char *ledger_uri;
-	sb_protocol protocol;   /**< default SB_PROTOCOL_AUTO */
+	sb_protocol protocol; /**< default SB_PROTOCOL_AUTO */
 } sb_open_opts;
-#define SB_OPEN_OPTS_INIT { SB_OPEN_OPTS_VERSION, NULL, SB_PROTOCOL_AUTO }
+#define SB_OPEN_OPTS_INIT                                    \
+	{                                                    \
+		SB_OPEN_OPTS_VERSION, NULL, SB_PROTOCOL_AUTO \
+	}
 
 /** Counts of one bank. Conservation: items added = available + reserved +
  *  assigned, always. */
@@ -127,11 +130,14 @@ typedef struct {
 #define SB_RECOVER_OPTS_VERSION 1
 /** Options for sb_box_recover(). Initialise with SB_RECOVER_OPTS_INIT. */
 typedef struct {
-	unsigned int version;  /**< SB_RECOVER_OPTS_VERSION */
+	unsigned int version; /**< SB_RECOVER_OPTS_VERSION */
 	/** Only reservations at least this old (milliseconds); 0: all. */
 	int64_t min_age_ms;
 } sb_recover_opts;
-#define SB_RECOVER_OPTS_INIT { SB_RECOVER_OPTS_VERSION, 0 }
+#define SB_RECOVER_OPTS_INIT               \
+	{                                  \
+		SB_RECOVER_OPTS_VERSION, 0 \
+	}
 
 /** What sb_box_recover() did. */
 typedef struct {
@@ -185,9 +191,9 @@ SB_EXTERN(size_t) sb_backend_list(const char **names, size_t max);
  * @return SB_OK, SB_EURI, SB_EINVALID, SB_ENOMEM, or a backend error
  *         (SB_EBACKEND, SB_ECONNECT, SB_EAUTH, SB_ETIMEOUT, SB_EBUSY)
  */
-SB_EXTERN(int) sb_box_open(sb_box **out, const char *uri,
-                           const sb_open_opts *opts, char *errbuf,
-                           size_t errbuf_size);
+SB_EXTERN(int)
+sb_box_open(sb_box **out, const char *uri, const sb_open_opts *opts,
+            char *errbuf, size_t errbuf_size);
 
 /** Close a box and free it. NULL is fine. */
 SB_EXTERN(void) sb_box_close(sb_box *box);
@@ -225,8 +231,9 @@ SB_EXTERN(int) sb_box_init(sb_box *box, const char *bank, const char *ledger);
  * @param items @p n strings, lent for the call
  * @return SB_OK, SB_EINVALID or a store error
  */
-SB_EXTERN(int) sb_box_add(sb_add_result *out, sb_box *box, const char *bank,
-                          const char *const *items, size_t n);
+SB_EXTERN(int)
+sb_box_add(sb_add_result *out, sb_box *box, const char *bank,
+           const char *const *items, size_t n);
 
 /**
  * The claim: the item this id holds in @p ledger (from any bank), else a
@@ -241,8 +248,9 @@ SB_EXTERN(int) sb_box_add(sb_add_result *out, sb_box *box, const char *bank,
  *         SB_ENOTFOUND (the bank was never created), SB_EINVALID, or a
  *         store error (the item, if any was touched, is left recoverable)
  */
-SB_EXTERN(int) sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
-                            const char *ledger, const char *dedup_id);
+SB_EXTERN(int)
+sb_box_fetch(sb_item **out, sb_box *box, const char *bank, const char *ledger,
+             const char *dedup_id);
 
 /**
  * Look up an id without claiming anything.
@@ -250,8 +258,9 @@ SB_EXTERN(int) sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
  * @param out receives the item on SB_OK (caller frees)
  * @return SB_OK, SB_ENOTFOUND (the id holds nothing), or an error
  */
-SB_EXTERN(int) sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
-                             const char *dedup_id);
+SB_EXTERN(int)
+sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
+              const char *dedup_id);
 
 /**
  * Counts of a bank; with a ledger also how many of its ids hold an item of
@@ -260,16 +269,16 @@ SB_EXTERN(int) sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
  * @param ledger NULL or a ledger name
  * @return SB_OK, SB_ENOTFOUND (no such bank) or an error
  */
-SB_EXTERN(int) sb_box_stats(sb_stats *out, sb_box *box, const char *bank,
-                            const char *ledger);
+SB_EXTERN(int)
+sb_box_stats(sb_stats *out, sb_box *box, const char *bank, const char *ledger);
 
 /**
  * Call @p cb once for every assignment of a ledger, in no particular order.
  *
  * @return SB_OK, the callback's non-zero value if it stopped, or an error
  */
-SB_EXTERN(int) sb_box_export(sb_box *box, const char *ledger, sb_export_cb cb,
-                             void *payload);
+SB_EXTERN(int)
+sb_box_export(sb_box *box, const char *ledger, sb_export_cb cb, void *payload);
 
 /**
  * Roll forward the reservations of a bank that were made for @p ledger
@@ -281,9 +290,9 @@ SB_EXTERN(int) sb_box_export(sb_box *box, const char *ledger, sb_export_cb cb,
  * @param opts NULL: every reservation, whatever its age
  * @return SB_OK, SB_ENOTFOUND (no such bank) or an error
  */
-SB_EXTERN(int) sb_box_recover(sb_recover_result *out, sb_box *box,
-                              const char *bank, const char *ledger,
-                              const sb_recover_opts *opts);
+SB_EXTERN(int)
+sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
+               const char *ledger, const sb_recover_opts *opts);
 
 /** The item's value. Lent; lives as long as the item. */
 SB_EXTERN(const char *) sb_item_value(const sb_item *item);

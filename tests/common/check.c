@@ -66,8 +66,8 @@ int t_check(int ok, const sb_box *box, const char *file, int line,
 	return 0;
 }
 
-int t_check_rc(const sb_box *box, const char *file, int line,
-               const char *expr, int rc, int want)
+int t_check_rc(const sb_box *box, const char *file, int line, const char *expr,
+               int rc, int want)
 {
 	if (rc == want)
 		return t_check(1, box, file, line, expr, NULL);
@@ -75,8 +75,8 @@ int t_check_rc(const sb_box *box, const char *file, int line,
 	               rc, sb_strerror(rc), want, sb_strerror(want));
 }
 
-int t_check_str(const sb_box *box, const char *file, int line,
-                const char *expr, const char *a, const char *b)
+int t_check_str(const sb_box *box, const char *file, int line, const char *expr,
+                const char *a, const char *b)
 {
 	if (a && b && strcmp(a, b) == 0)
 		return t_check(1, box, file, line, expr, NULL);
@@ -102,8 +102,8 @@ void t_skip(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s\n", in_ci ? " (CI=true: a skip is a failure)"
-	                             : ": skipped");
+	fprintf(stderr, "%s\n",
+	        in_ci ? " (CI=true: a skip is a failure)" : ": skipped");
 	fflush(NULL);
 	exit(in_ci ? 1 : T_SKIP);
 }

@@ -28,15 +28,15 @@
 int t_check(int ok, const sb_box *box, const char *file, int line,
             const char *expr, const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 6, 7)))
+    __attribute__((format(printf, 6, 7)))
 #endif
-	;
+    ;
 /* rc must equal want; prints both codes by name on failure. */
-int t_check_rc(const sb_box *box, const char *file, int line,
-               const char *expr, int rc, int want);
+int t_check_rc(const sb_box *box, const char *file, int line, const char *expr,
+               int rc, int want);
 /* a and b are equal strings; prints both on failure. */
-int t_check_str(const sb_box *box, const char *file, int line,
-                const char *expr, const char *a, const char *b);
+int t_check_str(const sb_box *box, const char *file, int line, const char *expr,
+                const char *a, const char *b);
 
 #ifdef T_CHECK_ABORTS
 #define T_CHECKED_(ok) ((ok) ? 1 : (abort(), 0))
@@ -46,14 +46,14 @@ int t_check_str(const sb_box *box, const char *file, int line,
 
 #define CHECK(box, cond) \
 	T_CHECKED_(t_check((cond) != 0, (box), __FILE__, __LINE__, #cond, NULL))
-#define CHECKF(box, cond, ...) \
+#define CHECKF(box, cond, ...)                                            \
 	T_CHECKED_(t_check((cond) != 0, (box), __FILE__, __LINE__, #cond, \
 	                   __VA_ARGS__))
 #define CHECK_RC(box, rc, want) \
 	T_CHECKED_(t_check_rc((box), __FILE__, __LINE__, #rc, (rc), (want)))
 #define CHECK_STR(box, a, b) \
-	T_CHECKED_(t_check_str((box), __FILE__, __LINE__, #a " == " #b, (a), \
-	                       (b)))
+	T_CHECKED_(          \
+	    t_check_str((box), __FILE__, __LINE__, #a " == " #b, (a), (b)))
 
 /* Counters of every check so far. */
 int t_passed(void);
@@ -68,8 +68,8 @@ int t_summary(void);
  * printf format and must not hold a secret. */
 void t_skip(const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 1, 2), noreturn))
+    __attribute__((format(printf, 1, 2), noreturn))
 #endif
-	;
+    ;
 
 #endif

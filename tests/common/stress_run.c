@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 typedef struct {
-	size_t req;  /* index into the request order */
+	size_t req; /* index into the request order */
 	int rc;
 	char *value;
 	char *bank;
@@ -22,9 +22,9 @@ typedef struct {
 	const size_t *order; /* request -> id index */
 	size_t worker;       /* global worker number */
 	size_t nworkers;
-	answer *out;         /* this worker's answers */
+	answer *out; /* this worker's answers */
 	size_t nout;
-	int bad_errors;      /* errors not allowed, or showing the secret */
+	int bad_errors; /* errors not allowed, or showing the secret */
 } worker;
 
 int st_init(st_params *p, const char *name, const char *mode, size_t procs,
@@ -96,8 +96,10 @@ void st_setup(const st_params *p)
 	for (size_t i = 0; i < p->items; i++)
 		items[i] = t_xasprintf("stress-item-%05zu", i);
 	sb_add_result res = { 0, 0 };
-	CHECK_RC(box, sb_box_add(&res, box, p->bank,
-	                         (const char *const *)items, p->items), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&res, box, p->bank, (const char *const *)items,
+	                    p->items),
+	         SB_OK);
 	CHECK(box, res.added == p->items && res.skipped == 0);
 	for (size_t i = 0; i < p->items; i++)
 		free(items[i]);
@@ -175,8 +177,7 @@ static char *results_path(const st_params *p, size_t proc)
 }
 
 /* Child process: run the threads, write "req rc value bank" lines. */
-static int child(const st_params *p, const size_t *order, size_t proc,
-                 int gate)
+static int child(const st_params *p, const size_t *order, size_t proc, int gate)
 {
 	char c;
 	/* Wait until every process exists, so all start together. */
@@ -186,8 +187,13 @@ static int child(const st_params *p, const size_t *order, size_t proc,
 	worker *ws = t_xcalloc(p->threads, sizeof *ws);
 	pthread_t *th = t_xcalloc(p->threads, sizeof *th);
 	for (size_t t = 0; t < p->threads; t++) {
-		ws[t] = (worker){ p, order, proc * p->threads + t,
-		                  p->procs * p->threads, NULL, 0, 0 };
+		ws[t] = (worker){ p,
+			          order,
+			          proc * p->threads + t,
+			          p->procs * p->threads,
+			          NULL,
+			          0,
+			          0 };
 		if (pthread_create(&th[t], NULL, work, &ws[t]) != 0) {
 			fprintf(stderr, "pthread_create failed\n");
 			return 1;
@@ -265,8 +271,8 @@ double st_run(st_params *p, uint64_t seed, size_t **order_out,
 	double secs = t_now_s() - t0;
 	free(pids);
 	printf("%s %s: %zu requests by %zu workers in %.2f s: %.0f "
-	       "requests/s; %ld failed calls (retried)\n", p->name, p->mode,
-	       nreq, p->procs * p->threads, secs,
+	       "requests/s; %ld failed calls (retried)\n",
+	       p->name, p->mode, nreq, p->procs * p->threads, secs,
 	       secs > 0 ? (double)nreq / secs : 0.0, *p->errors);
 	return secs;
 }
@@ -291,7 +297,8 @@ char **st_check_answers(const st_params *p, const size_t *order)
 		int rc;
 		while (fgets(line, sizeof line, f)) {
 			if (sscanf(line, "%zu %d %127s %127s", &req, &rc, val,
-			           bank) != 4 || req >= nreq) {
+			           bank) != 4 ||
+			    req >= nreq) {
 				bad++;
 				continue;
 			}
@@ -326,9 +333,11 @@ char **st_check_answers(const st_params *p, const size_t *order)
 				snprintf(idk, sizeof idk, "%zu", id);
 				/* Law 1: no item held by two ids. */
 				if (!t_map_put(&owner, val, idk))
-					CHECKF(NULL, 0, "item %s to ids %s and "
-					       "%s", val,
-					       t_map_get(&owner, val), idk);
+					CHECKF(NULL, 0,
+					       "item %s to ids %s and "
+					       "%s",
+					       val, t_map_get(&owner, val),
+					       idk);
 			} else {
 				/* Laws 2 and 3: one item per id, always. */
 				CHECKF(NULL, strcmp(held[id], val) == 0,
@@ -346,8 +355,10 @@ char **st_check_answers(const st_params *p, const size_t *order)
 		/* Law 3: an id that holds an item is never told "empty". */
 		false_empty += empty[r] && held[order[r]];
 	}
-	CHECKF(NULL, false_empty == 0, "law 3: %zu empty answers to ids "
-	       "holding an item", false_empty);
+	CHECKF(NULL, false_empty == 0,
+	       "law 3: %zu empty answers to ids "
+	       "holding an item",
+	       false_empty);
 	CHECKF(NULL, errors == 0, "%zu requests got no answer", errors);
 	CHECKF(NULL, missing == 0 && dup == 0 && bad == 0,
 	       "%zu requests unanswered, %zu twice, %zu bad lines", missing,
@@ -402,8 +413,8 @@ size_t st_check_api(const st_params *p, char **held)
 	CHECKF(box, st.available + st.reserved + st.assigned == p->items,
 	       "conservation: %llu + %llu + %llu != %zu",
 	       (unsigned long long)st.available,
-	       (unsigned long long)st.reserved,
-	       (unsigned long long)st.assigned, p->items);
+	       (unsigned long long)st.reserved, (unsigned long long)st.assigned,
+	       p->items);
 
 	size_t want = p->items < p->ids ? p->items : p->ids;
 	CHECKF(box, st.assigned == holders && st.held == holders,
@@ -412,7 +423,8 @@ size_t st_check_api(const st_params *p, char **held)
 	       holders);
 	/* Law 5: with items left, no id may have been told "empty". */
 	if (st.available > 0)
-		CHECKF(box, holders == p->ids, "%llu items available but only "
+		CHECKF(box, holders == p->ids,
+		       "%llu items available but only "
 		       "%zu of %zu ids hold one",
 		       (unsigned long long)st.available, holders, p->ids);
 	if (p->protocol == SB_PROTOCOL_AUTO)
@@ -431,7 +443,8 @@ size_t st_check_api(const st_params *p, char **held)
 		snprintf(id, sizeof id, "stress-id-%05zu", i);
 		const char *e = t_map_get(&seen, id);
 		if (!held[i]) {
-			CHECKF(box, !e, "%s holds %s but was told empty", id, e);
+			CHECKF(box, !e, "%s holds %s but was told empty", id,
+			       e);
 			continue;
 		}
 		char *w = t_xasprintf("%s %s", held[i], p->bank);

@@ -18,18 +18,18 @@
 #include <stddef.h>
 
 typedef struct {
-	const char *name;    /* for the output: "stress", "pg stress", ... */
+	const char *name; /* for the output: "stress", "pg stress", ... */
 	size_t procs, threads, items, ids, repeat;
 	sb_protocol protocol;
-	const char *mode;    /* "fused" or "generic" */
-	const char *uri;     /* every box, the setup's too */
+	const char *mode; /* "fused" or "generic" */
+	const char *uri;  /* every box, the setup's too */
 	const char *bank, *ledger;
-	const char *stem;    /* the result files: STEM.results.N */
-	const char *secret;  /* must appear in no message (NULL: none) */
-	int retry;           /* a server restarts during the run: a call may
+	const char *stem;   /* the result files: STEM.results.N */
+	const char *secret; /* must appear in no message (NULL: none) */
+	int retry;          /* a server restarts during the run: a call may
 	                        fail with SB_ECONNECT, and is retried (60 s) */
-	long *progress;      /* answers so far, shared with the children */
-	long *errors;        /* failed calls, shared */
+	long *progress;     /* answers so far, shared with the children */
+	long *errors;       /* failed calls, shared */
 } st_params;
 
 /* Sizes from the environment (else the defaults given) and the protocol

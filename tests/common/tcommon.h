@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 /* Seeded xorshift64* generator: tests print their seed for a rerun. */
-typedef struct { uint64_t s; } t_rng;
+typedef struct {
+	uint64_t s;
+} t_rng;
 void t_rng_seed(t_rng *r, uint64_t seed);
 uint64_t t_rng_next(t_rng *r);
 /* Uniform in [0, n). n > 0. */
@@ -27,9 +29,9 @@ void *t_xrealloc(void *p, size_t n);
 char *t_xstrdup(const char *s);
 char *t_xasprintf(const char *fmt, ...)
 #if defined(__GNUC__)
-	__attribute__((format(printf, 1, 2)))
+    __attribute__((format(printf, 1, 2)))
 #endif
-	;
+    ;
 
 /* A string -> string map with copied keys and values. */
 typedef struct {

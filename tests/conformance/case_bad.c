@@ -26,7 +26,8 @@ static void take_snap(snap *s, sb_box *box, const char *bank,
 {
 	memset(s, 0, sizeof *s);
 	CHECK_RC(box, sb_box_stats(&s->st, box, bank, ledger), SB_OK);
-	CHECK_RC(box, sb_box_export(box, ledger, count_cb, &s->exported), SB_OK);
+	CHECK_RC(box, sb_box_export(box, ledger, count_cb, &s->exported),
+	         SB_OK);
 }
 
 /* The message of the last expect_bad() (snapshots may clear the box's). */
@@ -47,7 +48,8 @@ static void expect_bad_(sb_box *box, int rc, int want, const char *what,
 	snap after;
 	take_snap(&after, box, bank, ledger);
 	t_check(memcmp(&before->st, &after.st, sizeof after.st) == 0 &&
-	        before->exported == after.exported, box, file, line, expr,
+	            before->exported == after.exported,
+	        box, file, line, expr,
 	        "data changed: available %llu->%llu assigned %llu->%llu "
 	        "exported %zu->%zu",
 	        (unsigned long long)before->st.available,
@@ -56,9 +58,9 @@ static void expect_bad_(sb_box *box, int rc, int want, const char *what,
 	        (unsigned long long)after.st.assigned, before->exported,
 	        after.exported);
 }
-#define expect_bad(rc, want, what) \
-	expect_bad_(box, (rc), (want), (what), bank, ledger, &before, __FILE__, \
-	            __LINE__)
+#define expect_bad(rc, want, what)                                    \
+	expect_bad_(box, (rc), (want), (what), bank, ledger, &before, \
+	            __FILE__, __LINE__)
 
 /* Fetch that must fail; also checks *out is NULL afterwards. */
 static int bad_fetch(sb_box *box, const char *bank, const char *ledger,
@@ -93,7 +95,10 @@ void case_bad_input(void)
 	toolong[toolong_len] = '\0';
 
 	/* Bad ids. */
-	static const struct { const char *s; const char *what; } bad[] = {
+	static const struct {
+		const char *s;
+		const char *what;
+	} bad[] = {
 		{ "", "empty" },
 		{ "a\nb", "LF inside" },
 		{ "\n", "LF only" },
@@ -236,9 +241,9 @@ void case_bad_input(void)
 }
 
 /* Open must fail with @p want, leave *out NULL and explain why. */
-static void expect_open_fail_(const char *uri, const char *ledger_uri,
-                              int want, char *err, size_t errlen,
-                              const char *file, int line)
+static void expect_open_fail_(const char *uri, const char *ledger_uri, int want,
+                              char *err, size_t errlen, const char *file,
+                              int line)
 {
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	o.ledger_uri = ledger_uri;
@@ -256,7 +261,7 @@ static void expect_open_fail_(const char *uri, const char *ledger_uri,
 	t_check(!t_contains(err, "s3cretpw"), NULL, file, line, expr,
 	        "message shows the password: %s", err);
 }
-#define expect_open_fail(uri, luri, want) \
+#define expect_open_fail(uri, luri, want)                                   \
 	expect_open_fail_((uri), (luri), (want), err, sizeof err, __FILE__, \
 	                  __LINE__)
 
@@ -265,18 +270,20 @@ void case_open_errors(void)
 	char err[SB_ERRMSG_SIZE];
 
 	CHECK(NULL, strcmp(sb_version(), SB_VERSION_STRING) == 0);
-	static const int codes[] = { SB_OK, SB_EMPTY, SB_ERROR, SB_ENOTFOUND,
-		SB_ECONFLICT, SB_EURI, SB_ENOTSUPPORTED, SB_EBACKEND,
-		SB_ETIMEOUT, SB_EINVALID, SB_ENOMEM, SB_EBUSY, SB_ECONNECT,
-		SB_EAUTH };
+	static const int codes[] = {
+		SB_OK,        SB_EMPTY,    SB_ERROR,         SB_ENOTFOUND,
+		SB_ECONFLICT, SB_EURI,     SB_ENOTSUPPORTED, SB_EBACKEND,
+		SB_ETIMEOUT,  SB_EINVALID, SB_ENOMEM,        SB_EBUSY,
+		SB_ECONNECT,  SB_EAUTH
+	};
 	size_t nc = sizeof codes / sizeof codes[0];
 	for (size_t i = 0; i < nc; i++) {
 		const char *s = sb_strerror(codes[i]);
 		CHECKF(NULL, s && *s, "sb_strerror(%d)", codes[i]);
 		for (size_t j = 0; j < i && s; j++)
 			CHECKF(NULL, strcmp(s, sb_strerror(codes[j])) != 0,
-			       "codes %d and %d share '%s'", codes[i],
-			       codes[j], s);
+			       "codes %d and %d share '%s'", codes[i], codes[j],
+			       s);
 	}
 	CHECK(NULL, sb_strerror(-12345) && *sb_strerror(-12345));
 
@@ -298,7 +305,8 @@ void case_open_errors(void)
 	}
 
 	expect_open_fail("nosuch://x", NULL, SB_EURI);
-	CHECKF(NULL, t_contains(err, "nosuch"), "'%s' names not the scheme", err);
+	CHECKF(NULL, t_contains(err, "nosuch"), "'%s' names not the scheme",
+	       err);
 	for (size_t i = 0; i < n; i++)
 		CHECKF(NULL, t_contains(err, names[i]),
 		       "'%s' does not list scheme %s", err, names[i]);
@@ -308,11 +316,14 @@ void case_open_errors(void)
 	expect_open_fail("://x", NULL, SB_EURI);
 	expect_open_fail(":", NULL, SB_EURI);
 	expect_open_fail("memory:x?lease=abc", NULL, SB_EURI);
-	CHECKF(NULL, t_contains(err, "lease"), "'%s' names not the option", err);
+	CHECKF(NULL, t_contains(err, "lease"), "'%s' names not the option",
+	       err);
 	expect_open_fail("memory:x?bogus=1", NULL, SB_EURI);
-	CHECKF(NULL, t_contains(err, "bogus"), "'%s' names not the option", err);
+	CHECKF(NULL, t_contains(err, "bogus"), "'%s' names not the option",
+	       err);
 	expect_open_fail("nosuch://user:s3cretpw@host/x", NULL, SB_EURI);
-	expect_open_fail("memory://user:s3cretpw@host/x?bogus=1", NULL, SB_EURI);
+	expect_open_fail("memory://user:s3cretpw@host/x?bogus=1", NULL,
+	                 SB_EURI);
 
 	/* The same option errors on the store under test. */
 	const char *sep = strchr(conf.uri, '?') ? "&" : "?";
@@ -335,7 +346,7 @@ void case_open_errors(void)
 	memset(tiny, 'Q', sizeof tiny);
 	box = (sb_box *)&box;
 	CHECK(NULL, sb_box_open(&box, "nosuch://x", NULL, tiny, sizeof tiny) ==
-	      SB_EURI);
+	                SB_EURI);
 	CHECK(NULL, memchr(tiny, '\0', sizeof tiny) != NULL);
 	box = (sb_box *)&box;
 	int rc = sb_box_open(&box, NULL, NULL, err, sizeof err);

@@ -94,7 +94,8 @@ void case_fetch(void)
 
 	int is_new = -1;
 	char *got_bank = NULL;
-	char *first = conf_fetch_ok(box, bank, ledger, "id-0", &is_new, &got_bank);
+	char *first = conf_fetch_ok(box, bank, ledger, "id-0", &is_new,
+	                            &got_bank);
 	CHECKF(box, in_list(items, 10, first), "'%s' not loaded", first);
 	CHECK(box, is_new == 1);
 	CHECKF(box, got_bank && strcmp(got_bank, bank) == 0, "bank '%s'",
@@ -102,7 +103,8 @@ void case_fetch(void)
 	free(got_bank);
 	got_bank = NULL;
 
-	char *again = conf_fetch_ok(box, bank, ledger, "id-0", &is_new, &got_bank);
+	char *again = conf_fetch_ok(box, bank, ledger, "id-0", &is_new,
+	                            &got_bank);
 	CHECKF(box, first && again && strcmp(first, again) == 0,
 	       "repeat gave '%s', first '%s'", again, first);
 	CHECK(box, is_new == 0);
@@ -120,8 +122,9 @@ void case_fetch(void)
 		       seen[i]);
 		CHECK(box, is_new == 1);
 		for (int j = 0; j < i; j++)
-			CHECKF(box, !seen[i] || !seen[j] ||
-			       strcmp(seen[i], seen[j]) != 0,
+			CHECKF(box,
+			       !seen[i] || !seen[j] ||
+			           strcmp(seen[i], seen[j]) != 0,
 			       "ids %d and %d both got '%s'", i, j,
 			       seen[i] ? seen[i] : "(null)");
 	}
@@ -146,10 +149,13 @@ void case_fetch(void)
 
 	sb_stats st;
 	CHECK_RC(box, conf_stats(&st, box, bank, ledger), SB_OK);
-	CHECKF(box, st.available == 4 && st.assigned == 6 && st.reserved == 0 &&
-	       st.held == 6, "available %llu assigned %llu reserved %llu held %llu",
-	       (unsigned long long)st.available, (unsigned long long)st.assigned,
-	       (unsigned long long)st.reserved, (unsigned long long)st.held);
+	CHECKF(box,
+	       st.available == 4 && st.assigned == 6 && st.reserved == 0 &&
+	           st.held == 6,
+	       "available %llu assigned %llu reserved %llu held %llu",
+	       (unsigned long long)st.available,
+	       (unsigned long long)st.assigned, (unsigned long long)st.reserved,
+	       (unsigned long long)st.held);
 	conf_check_conservation(box, bank, 10);
 
 	for (int i = 0; i < 6; i++)
@@ -178,7 +184,7 @@ void case_sold_out(void)
 		CHECK(box, in_list(items, 3, got[i]));
 	}
 	CHECK(box, got[0] && got[1] && got[2] && strcmp(got[0], got[1]) &&
-	      strcmp(got[1], got[2]) && strcmp(got[0], got[2]));
+	               strcmp(got[1], got[2]) && strcmp(got[0], got[2]));
 
 	sb_item *it = (sb_item *)&it;
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "d"), SB_EMPTY);
@@ -189,7 +195,8 @@ void case_sold_out(void)
 			int is_new = -1;
 			char *again = conf_fetch_ok(box, bank, ledger, ids[i],
 			                            &is_new, NULL);
-			CHECKF(box, again && got[i] && strcmp(again, got[i]) == 0,
+			CHECKF(box,
+			       again && got[i] && strcmp(again, got[i]) == 0,
 			       "id %s after sell-out: '%s', had '%s'", ids[i],
 			       again, got[i]);
 			CHECK(box, is_new == 0);
@@ -237,7 +244,8 @@ void case_classes(void)
 		conf_add(box, cls[c], CITEMS(items[c]), 4, 4, 0);
 	}
 
-	char *s1 = conf_fetch_ok(box, cls[0], students, "student-1", NULL, NULL);
+	char *s1 = conf_fetch_ok(box, cls[0], students, "student-1", NULL,
+	                         NULL);
 	CHECK(box, in_list(items[0], 4, s1));
 
 	sb_stats before, after;
@@ -253,13 +261,14 @@ void case_classes(void)
 	CHECK(box, is_new == 0);
 	CHECK_RC(box, conf_stats(&after, box, cls[1], students), SB_OK);
 	CHECK(box, stats_equal(&before, &after));
-	CHECK(box, after.available == 4 && after.assigned == 0 &&
-	      after.held == 0);
+	CHECK(box,
+	      after.available == 4 && after.assigned == 0 && after.held == 0);
 	free(from);
 	free(s1b);
 
 	/* A second student enrols in class 2 first, then asks class 3. */
-	char *s2 = conf_fetch_ok(box, cls[1], students, "student-2", NULL, NULL);
+	char *s2 = conf_fetch_ok(box, cls[1], students, "student-2", NULL,
+	                         NULL);
 	CHECK(box, in_list(items[1], 4, s2));
 	from = NULL;
 	char *s2b = conf_fetch_ok(box, cls[2], students, "student-2", NULL,
@@ -274,9 +283,11 @@ void case_classes(void)
 	uint64_t want_held[3] = { 1, 1, 0 };
 	for (int c = 0; c < 3; c++) {
 		CHECK_RC(box, conf_stats(&st, box, cls[c], students), SB_OK);
-		CHECKF(box, st.held == want_held[c] &&
-		       st.assigned == want_held[c], "class%d held %llu "
-		       "assigned %llu", c + 1, (unsigned long long)st.held,
+		CHECKF(box,
+		       st.held == want_held[c] && st.assigned == want_held[c],
+		       "class%d held %llu "
+		       "assigned %llu",
+		       c + 1, (unsigned long long)st.held,
 		       (unsigned long long)st.assigned);
 		conf_check_conservation(box, cls[c], 4);
 	}
@@ -298,7 +309,8 @@ void case_classes(void)
 	free(s1c);
 	char *ghost = conf_name("no-such-class");
 	from = NULL;
-	char *s1d = conf_fetch_ok(box, ghost, students, "student-1", NULL, &from);
+	char *s1d = conf_fetch_ok(box, ghost, students, "student-1", NULL,
+	                          &from);
 	CHECK(box, s1 && s1d && strcmp(s1, s1d) == 0);
 	CHECK(box, from && strcmp(from, cls[0]) == 0);
 	free(from);
@@ -345,8 +357,9 @@ void case_readd_issued(void)
 		snprintf(id, sizeof id, "u%d", i);
 		got[i] = conf_fetch_ok(box, bank, ledger, id, NULL, NULL);
 		for (int j = 0; j < i; j++)
-			CHECKF(box, !got[i] || !got[j] ||
-			       strcmp(got[i], got[j]) != 0,
+			CHECKF(box,
+			       !got[i] || !got[j] ||
+			           strcmp(got[i], got[j]) != 0,
 			       "'%s' handed out twice (u%d, u%d)",
 			       got[i] ? got[i] : "(null)", j, i);
 	}
@@ -383,7 +396,7 @@ void case_stats(void)
 	CHECK_RC(box, sb_box_init(box, NULL, NULL), SB_OK);
 	CHECK_RC(box, conf_stats(&st, box, bank, ledger), SB_OK);
 	CHECK(box, st.available == 0 && st.reserved == 0 && st.assigned == 0 &&
-	      st.held == 0);
+	               st.held == 0);
 	sb_item *it = (sb_item *)&it;
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "early"), SB_EMPTY);
 	CHECK(box, it == NULL);
@@ -399,7 +412,8 @@ void case_stats(void)
 			char idbuf[16];
 			snprintf(idbuf, sizeof idbuf, "s%d", id++);
 			const char *l = k == 2 ? ledger2 : ledger;
-			char *v = conf_fetch_ok(box, bank, l, idbuf, NULL, NULL);
+			char *v = conf_fetch_ok(box, bank, l, idbuf, NULL,
+			                        NULL);
 			free(v);
 			if (k == 2)
 				held2++;
@@ -410,8 +424,9 @@ void case_stats(void)
 		char *v = conf_fetch_ok(box, bank, ledger, "s0", NULL, NULL);
 		free(v);
 		CHECK_RC(box, conf_stats(&st, box, bank, ledger), SB_OK);
-		CHECKF(box, st.held == held && st.assigned == held + held2 &&
-		       st.available == loaded - held - held2,
+		CHECKF(box,
+		       st.held == held && st.assigned == held + held2 &&
+		           st.available == loaded - held - held2,
 		       "step %d: held %llu assigned %llu available %llu", step,
 		       (unsigned long long)st.held,
 		       (unsigned long long)st.assigned,

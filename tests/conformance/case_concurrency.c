@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NTHREADS 8
+#define NTHREADS   8
 #define PER_THREAD 100
-#define NITEMS 300
-#define NIDS 400 /* each requested twice: NTHREADS * PER_THREAD requests */
+#define NITEMS     300
+#define NIDS       400 /* each requested twice: NTHREADS * PER_THREAD requests */
 
 typedef struct {
-	size_t id;  /* index of the id */
+	size_t id; /* index of the id */
 	int rc;
 	char *value;
 	char *bank;
@@ -81,7 +81,7 @@ void case_concurrency(void)
 	worker ws[NTHREADS];
 	for (int t = 0; t < NTHREADS; t++) {
 		ws[t] = (worker){ reqs + (size_t)t * PER_THREAD, bank, ledger,
-		                  &start, 0 };
+			          &start, 0 };
 		if (pthread_create(&th[t], NULL, run, &ws[t]) != 0) {
 			fprintf(stderr, "pthread_create failed\n");
 			exit(99);
@@ -135,14 +135,17 @@ void case_concurrency(void)
 		int rc = sb_box_lookup(&it, box, ledger, id);
 		if (rc == SB_OK) {
 			holders++;
-			CHECKF(box, answer[i] &&
-			       strcmp(answer[i], sb_item_value(it)) == 0,
+			CHECKF(box,
+			       answer[i] &&
+			           strcmp(answer[i], sb_item_value(it)) == 0,
 			       "id %zu holds %s, answered %s", i,
 			       sb_item_value(it), answer[i] ? answer[i] : "-");
 		} else {
 			CHECK_RC(box, rc, SB_ENOTFOUND);
-			CHECKF(box, !answer[i], "id %zu answered %s, holds "
-			       "nothing", i, answer[i]);
+			CHECKF(box, !answer[i],
+			       "id %zu answered %s, holds "
+			       "nothing",
+			       i, answer[i]);
 		}
 		sb_item_free(it);
 	}

@@ -6,10 +6,10 @@
 #include <string.h>
 
 typedef struct {
-	t_map seen;      /* id -> "bank\nitem" as exported */
+	t_map seen; /* id -> "bank\nitem" as exported */
 	int calls;
-	int dups;        /* an id exported twice */
-	int stop_after;  /* > 0: return 7 at that call */
+	int dups;       /* an id exported twice */
+	int stop_after; /* > 0: return 7 at that call */
 } export_acc;
 
 static int export_cb(const char *id, const char *bank, const char *item,
@@ -197,9 +197,12 @@ void case_hostile(void)
 
 		int is_new = -1;
 		char *got_bank = NULL;
-		char *v = conf_fetch_ok(box, bank, ledger, h, &is_new, &got_bank);
-		CHECKF(box, v && strcmp(v, h) == 0, "string %zu: item came "
-		       "back as '%s'", i, v ? v : "(none)");
+		char *v = conf_fetch_ok(box, bank, ledger, h, &is_new,
+		                        &got_bank);
+		CHECKF(box, v && strcmp(v, h) == 0,
+		       "string %zu: item came "
+		       "back as '%s'",
+		       i, v ? v : "(none)");
 		CHECKF(box, got_bank && strcmp(got_bank, bank) == 0,
 		       "string %zu: bank came back as '%s'", i,
 		       got_bank ? got_bank : "(none)");
@@ -214,8 +217,9 @@ void case_hostile(void)
 		free(v);
 		sb_item *it = NULL;
 		CHECK_RC(box, sb_box_lookup(&it, box, ledger, h), SB_OK);
-		CHECKF(box, it && strcmp(sb_item_value(it), h) == 0 &&
-		       strcmp(sb_item_bank(it), bank) == 0,
+		CHECKF(box,
+		       it && strcmp(sb_item_value(it), h) == 0 &&
+		           strcmp(sb_item_bank(it), bank) == 0,
 		       "string %zu: lookup", i);
 		sb_item_free(it);
 
@@ -229,8 +233,9 @@ void case_hostile(void)
 
 		sb_stats st;
 		CHECK_RC(box, conf_stats(&st, box, bank, ledger), SB_OK);
-		CHECKF(box, st.assigned == 1 && st.held == 1 &&
-		       st.available == 0, "string %zu: stats", i);
+		CHECKF(box,
+		       st.assigned == 1 && st.held == 1 && st.available == 0,
+		       "string %zu: stats", i);
 		it = (sb_item *)&it;
 		CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "another"),
 		         SB_EMPTY);

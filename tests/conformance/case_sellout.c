@@ -30,8 +30,9 @@ static sb_box *open_generic(void)
 
 	o.ledger_uri = conf.ledger_uri;
 	o.protocol = SB_PROTOCOL_GENERIC;
-	if (!CHECKF(NULL, sb_box_open(&box, conf.uri, &o, err, sizeof err) ==
-	            SB_OK, "open %s: %s", conf.uri, err))
+	if (!CHECKF(NULL,
+	            sb_box_open(&box, conf.uri, &o, err, sizeof err) == SB_OK,
+	            "open %s: %s", conf.uri, err))
 		return NULL;
 	return box;
 }
@@ -101,6 +102,7 @@ out:
 	sb_box_close(gen);
 	sb_box_close(box);
 #else
-	printf("    (sellout_reserved needs a fault-injection build: not run)\n");
+	printf(
+	    "    (sellout_reserved needs a fault-injection build: not run)\n");
 #endif
 }

@@ -33,7 +33,7 @@ void conf_check_conservation_(sb_box *box, const char *bank, uint64_t loaded,
 void conf_add_(sb_box *box, const char *bank, const char *const *items,
                size_t n, uint64_t want_added, uint64_t want_skipped,
                const char *file, int line);
-#define conf_add(box, bank, items, n, added, skipped) \
+#define conf_add(box, bank, items, n, added, skipped)                        \
 	conf_add_((box), (bank), (items), (n), (added), (skipped), __FILE__, \
 	          __LINE__)
 /* Fetch and expect SB_OK; returns a copy of the value (caller frees) or
@@ -41,7 +41,7 @@ void conf_add_(sb_box *box, const char *bank, const char *const *items,
 char *conf_fetch_ok_(sb_box *box, const char *bank, const char *ledger,
                      const char *id, int *is_new, char **bank_out,
                      const char *file, int line);
-#define conf_fetch_ok(box, bank, ledger, id, is_new, bank_out) \
+#define conf_fetch_ok(box, bank, ledger, id, is_new, bank_out)              \
 	conf_fetch_ok_((box), (bank), (ledger), (id), (is_new), (bank_out), \
 	               __FILE__, __LINE__)
 

@@ -65,8 +65,7 @@ void conf_check_conservation_(sb_box *box, const char *bank, uint64_t loaded,
 		return;
 	t_check(st.available + st.reserved + st.assigned == loaded, box, file,
 	        line, "available + reserved + assigned == loaded",
-	        "%llu + %llu + %llu != %llu",
-	        (unsigned long long)st.available,
+	        "%llu + %llu + %llu != %llu", (unsigned long long)st.available,
 	        (unsigned long long)st.reserved,
 	        (unsigned long long)st.assigned, (unsigned long long)loaded);
 	t_check(st.reserved == 0, box, file, line, "reserved == 0",
@@ -84,7 +83,8 @@ void conf_add_(sb_box *box, const char *bank, const char *const *items,
 	int rc = sb_box_add(&res, box, bank, items, n);
 	t_check_rc(box, file, line, "sb_box_add", rc, SB_OK);
 	t_check(res.added == want_added && res.skipped == want_skipped, box,
-	        file, line, "add counts", "added %llu skipped %llu, want %llu %llu",
+	        file, line, "add counts",
+	        "added %llu skipped %llu, want %llu %llu",
 	        (unsigned long long)res.added, (unsigned long long)res.skipped,
 	        (unsigned long long)want_added,
 	        (unsigned long long)want_skipped);
@@ -158,8 +158,10 @@ int main(int argc, char **argv)
 	} else if (strcmp(proto, "generic") == 0) {
 		conf.protocol = SB_PROTOCOL_GENERIC;
 	} else {
-		fprintf(stderr, "SB_TEST_PROTOCOL must be fused or generic, "
-		                "not '%s'\n", proto);
+		fprintf(stderr,
+		        "SB_TEST_PROTOCOL must be fused or generic, "
+		        "not '%s'\n",
+		        proto);
 		return 1;
 	}
 	conf.long_len = t_env_size("SB_TEST_LONG_LEN", 65536);
@@ -170,7 +172,8 @@ int main(int argc, char **argv)
 	char *ru = t_redact_uri(conf.uri);
 	char *rl = t_redact_uri(conf.ledger_uri ? conf.ledger_uri : "-");
 	printf("conformance: uri=%s ledger_uri=%s protocol=%s seed=%llu "
-	       "prefix=%s\n", ru, rl,
+	       "prefix=%s\n",
+	       ru, rl,
 	       conf.protocol == SB_PROTOCOL_GENERIC ? "generic" : "auto",
 	       (unsigned long long)conf.seed, conf.prefix);
 	fflush(stdout);

@@ -46,10 +46,12 @@ int conf_plugin_load(void)
 	}
 	if (dlsym(RTLD_DEFAULT, "sb_backend_register") !=
 	    (void *)sb_backend_register) {
-		fprintf(stderr, "SB_TEST_PLUGIN: this program does not export "
-		                "its sb_* functions (link it with export_dynamic): "
-		                "%s would register in another copy of the "
-		                "library\n", path);
+		fprintf(stderr,
+		        "SB_TEST_PLUGIN: this program does not export "
+		        "its sb_* functions (link it with export_dynamic): "
+		        "%s would register in another copy of the "
+		        "library\n",
+		        path);
 		return -1;
 	}
 	*(void **)&reg = dlsym(h, init); /* POSIX's way to a function */
@@ -58,13 +60,15 @@ int conf_plugin_load(void)
 		return -1;
 	}
 	if ((rc = reg()) != SB_OK) {
-		fprintf(stderr, "SB_TEST_PLUGIN: %s() failed: %d %s\n", init, rc,
-		        sb_strerror(rc));
+		fprintf(stderr, "SB_TEST_PLUGIN: %s() failed: %d %s\n", init,
+		        rc, sb_strerror(rc));
 		return -1;
 	}
 	if (sb_backend_list(NULL, 0) != before + 1) {
-		fprintf(stderr, "SB_TEST_PLUGIN: %s() returned SB_OK, but no new "
-		                "scheme reached this program's registry\n", init);
+		fprintf(stderr,
+		        "SB_TEST_PLUGIN: %s() returned SB_OK, but no new "
+		        "scheme reached this program's registry\n",
+		        init);
 		return -1;
 	}
 	return 0;

@@ -28,8 +28,10 @@ static void expect_fail(const char *uri, int want, const char *needle)
 	CHECKF(NULL, box == NULL, "%s: box set on failure", uri);
 	CHECKF(NULL, err[0] != '\0', "%s: no message", uri);
 	if (needle)
-		CHECKF(NULL, t_contains(err, needle), "%s: message '%s' does "
-		       "not mention '%s'", uri, err, needle);
+		CHECKF(NULL, t_contains(err, needle),
+		       "%s: message '%s' does "
+		       "not mention '%s'",
+		       uri, err, needle);
 	if (rc == SB_OK)
 		sb_box_close(box);
 }
@@ -66,7 +68,8 @@ int main(int argc, char **argv)
 
 	/* A path that cannot be created: an error naming the path. */
 	expect_fail("sqlite:/nonexistent-dir/x.db", 0, "/nonexistent-dir/x.db");
-	expect_fail("sqlite:///nonexistent-dir/x.db", 0, "/nonexistent-dir/x.db");
+	expect_fail("sqlite:///nonexistent-dir/x.db", 0,
+	            "/nonexistent-dir/x.db");
 	/* A directory is not a database. */
 	char *u = t_xasprintf("sqlite:%s", dir);
 	expect_fail(u, 0, NULL);
@@ -86,7 +89,8 @@ int main(int argc, char **argv)
 
 	/* Every documented form works. */
 	u = t_xasprintf("sqlite:%s/rel.db?synchronous=normal&busy_timeout=2000"
-	                "&lease=3", dir);
+	                "&lease=3",
+	                dir);
 	expect_works(u);
 	free(u);
 	u = t_xasprintf("sqlite:%s/full.db?synchronous=full", dir);

@@ -10,13 +10,13 @@
 #include <sys/types.h>
 
 typedef struct {
-	const char *cli;  /* path of the storagebox executable */
-	char *uri;        /* the store under test */
-	int generic;      /* pass --protocol generic */
-	const char *dir;  /* scratch dir for output files */
-	const char *mode; /* "fused" or "generic" */
+	const char *cli;     /* path of the storagebox executable */
+	char *uri;           /* the store under test */
+	int generic;         /* pass --protocol generic */
+	const char *dir;     /* scratch dir for output files */
+	const char *mode;    /* "fused" or "generic" */
 	const char *backend; /* "sqlite", "postgresql", "redis", "dynamodb" */
-	char *prefix;     /* unique per run: the servers are shared */
+	char *prefix;        /* unique per run: the servers are shared */
 	/* 0 where `stats` is not one snapshot (DynamoDB scans two tables one
 	 * after the other): sums are exact only while nothing runs. */
 	int snapshot_stats;
@@ -40,9 +40,9 @@ int cli_start(cli_proc *p, const char *const *args, const char *fault,
               const char *skip, const char *stdin_data, int slot);
 /* cli_start() with more environment: env holds "NAME=VALUE" strings and
  * ends with NULL (the barriers of sb_fault_point: SB_FAULT_WAIT, ...). */
-int cli_start_env(cli_proc *p, const char *const *args,
-                  const char *const *env, const char *fault,
-                  const char *skip, const char *stdin_data, int slot);
+int cli_start_env(cli_proc *p, const char *const *args, const char *const *env,
+                  const char *fault, const char *skip, const char *stdin_data,
+                  int slot);
 /* Wait for it; return the wait status; *out and *err (optional) receive
  * what it printed (caller frees). */
 int cli_wait(cli_proc *p, char **out, char **err);
@@ -56,7 +56,7 @@ int cli_run(const char *const *args, const char *fault, const char *skip,
 const char *status_str(int status);
 /* 1 if status is a normal exit with @p code. */
 /* A crash point kills the process with SIGKILL (see sb_fault_point). */
-#define CRASH_POINT_DEATH (-9)
+#define CRASH_POINT_DEATH    (-9)
 /* The exit status of a process whose fault barrier could not hold (a
  * wait timed out, a malformed variable): see sb_fault_point. */
 #define CRASH_BARRIER_FAILED SB_FAULT_BARRIER_EXIT_STATUS
@@ -122,8 +122,7 @@ int check_conservation(const char *bank, const char *ledger, cli_stats *st,
                        const char *when, unsigned nitems);
 /* After a full recover: every law, and each victim (idfmt % k) gets an
  * item, the one it holds if any. */
-void check_recovered_n(const char *bank, const char *ledger,
-                       const char *point, unsigned nitems,
-                       const char *idfmt, int nvictims);
+void check_recovered_n(const char *bank, const char *ledger, const char *point,
+                       unsigned nitems, const char *idfmt, int nvictims);
 
 #endif

@@ -12,21 +12,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONC 16
+#define CONC   16
 #define NITEMS 165 /* two thirds of the ids get one: sell-out included */
-#define NIDS 250
-#define REPEAT 4 /* NIDS x REPEAT = 1,000 fetches with kills */
-#define EVERY 50 /* a recover and a stats job per this many fetches */
+#define NIDS   250
+#define REPEAT 4  /* NIDS x REPEAT = 1,000 fetches with kills */
+#define EVERY  50 /* a recover and a stats job per this many fetches */
 
 /* cenv.prefix + "kill-bank" / "kill-ledger": unique to the run. */
 static char *BANK, *LEDGER;
 
-typedef enum { J_FETCH, J_RECOVER, J_STATS } job_kind;
+typedef enum {
+	J_FETCH,
+	J_RECOVER,
+	J_STATS
+} job_kind;
 
 typedef struct {
 	job_kind kind;
 	size_t id;
-	int kill;          /* 1: SIGKILL it at kill_at_us after start */
+	int kill; /* 1: SIGKILL it at kill_at_us after start */
 	int64_t kill_at_us;
 	int64_t start_us;
 	int sent_kill;
@@ -34,13 +38,13 @@ typedef struct {
 } job;
 
 typedef struct {
-	char *answer[NIDS];  /* the item each id was answered */
-	t_map owner;         /* item -> id */
+	char *answer[NIDS]; /* the item each id was answered */
+	t_map owner;        /* item -> id */
 	size_t ok, empty, killed, errors;
-	unsigned long recovered;     /* settled + put back by recover jobs */
+	unsigned long recovered; /* settled + put back by recover jobs */
 	unsigned long long max_reserved; /* seen by mid-run stats */
-	size_t torn_stats;   /* mid-run sums off (no-snapshot stores only) */
-	double mean_us;      /* of fetches that ran to the end */
+	size_t torn_stats; /* mid-run sums off (no-snapshot stores only) */
+	double mean_us;    /* of fetches that ran to the end */
 	t_rng rng;
 } tally;
 
@@ -63,8 +67,9 @@ static void start_job(job *j, int slot, tally *t)
 	const char *fetch[] = { "fetch", "--", BANK, LEDGER, id, NULL };
 	const char *recover[] = { "recover", "--", BANK, LEDGER, NULL };
 	const char *stats[] = { "stats", "--", BANK, LEDGER, NULL };
-	const char *const *args = j->kind == J_FETCH ? fetch :
-	                          j->kind == J_RECOVER ? recover : stats;
+	const char *const *args = j->kind == J_FETCH     ? fetch
+	                          : j->kind == J_RECOVER ? recover
+	                                                 : stats;
 	if (j->kill) {
 		/* Anywhere from exec to the end of a typical run. */
 		int64_t span = (int64_t)(t->mean_us * 1.3) + 1;
@@ -127,16 +132,19 @@ static void finish_job(job *j, int status, tally *t)
 		CHECKF(NULL, killed || exited_with(status, 0),
 		       "recover: %s: %s", status_str(status), err);
 		if (exited_with(status, 0) &&
-		    CHECKF(NULL, sscanf(out, "settled %lu, put back %lu", &a,
-		                        &b) == 2, "recover printed '%s'", out))
+		    CHECKF(NULL,
+		           sscanf(out, "settled %lu, put back %lu", &a, &b) == 2,
+		           "recover printed '%s'", out))
 			t->recovered += a + b;
 	} else {
 		unsigned long long a, r, s, h;
 		int ok = CHECKF(NULL, exited_with(status, 0), "stats: %s: %s",
 		                status_str(status), err) &&
-		         CHECKF(NULL, sscanf(out, "available: %llu\nreserved: "
-		                             "%llu\nassigned: %llu\nheld: %llu",
-		                             &a, &r, &s, &h) == 4,
+		         CHECKF(NULL,
+		                sscanf(out,
+		                       "available: %llu\nreserved: "
+		                       "%llu\nassigned: %llu\nheld: %llu",
+		                       &a, &r, &s, &h) == 4,
 		                "stats printed '%s'", out);
 		/* Conservation at any instant, with fetches dying around. */
 		if (ok && r > t->max_reserved)
@@ -144,8 +152,10 @@ static void finish_job(job *j, int status, tally *t)
 		if (ok && !cenv.snapshot_stats)
 			t->torn_stats += a + r + s != NITEMS;
 		else if (ok)
-			CHECKF(NULL, a + r + s == NITEMS, "mid-run stats: %llu + "
-			       "%llu + %llu != %d", a, r, s, NITEMS);
+			CHECKF(NULL, a + r + s == NITEMS,
+			       "mid-run stats: %llu + "
+			       "%llu + %llu != %d",
+			       a, r, s, NITEMS);
 	}
 	free(out);
 	free(err);
@@ -200,12 +210,11 @@ static double calibrate(void)
 	for (int i = 0; i < 4; i++) {
 		char id[16];
 		snprintf(id, sizeof id, "c%d", i);
-		const char *args[] = { "fetch", "--", cbank, cledger, id,
-		                       NULL };
+		const char *args[] = { "fetch", "--", cbank, cledger, id, NULL };
 		char *out = NULL, *err = NULL;
 		int status = cli_run(args, NULL, NULL, NULL, &out, &err);
-		CHECKF(NULL, exited_with(status, 0), "calibration fetch: %s: %s",
-		       status_str(status), err);
+		CHECKF(NULL, exited_with(status, 0),
+		       "calibration fetch: %s: %s", status_str(status), err);
 		free(out);
 		free(err);
 	}
@@ -240,21 +249,22 @@ void crash_kills(void)
 	job *jobs = t_xcalloc(njobs, sizeof *jobs);
 	size_t n = 0;
 	for (size_t i = 0; i < nfetch; i++) {
-		jobs[n++] = (job){ .kind = J_FETCH, .id = order[i],
-		                   .kill = t_rng_below(&t.rng, 10) < 4 };
+		jobs[n++] = (job){ .kind = J_FETCH,
+			           .id = order[i],
+			           .kill = t_rng_below(&t.rng, 10) < 4 };
 		if (i % EVERY == EVERY / 2)
 			jobs[n++] = (job){ .kind = J_STATS };
 		if (i % EVERY == EVERY - 1)
 			jobs[n++] = (job){ .kind = J_RECOVER,
-			                   .kill = t_rng_below(&t.rng, 4) == 0 };
+				           .kill = t_rng_below(&t.rng, 4) == 0 };
 	}
 	int64_t t0 = now_us();
 	run_jobs(jobs, n, &t);
 	printf("kills: %zu fetches: %zu answered, %zu empty, %zu killed, %zu "
-	       "errors in %.1f s\n", nfetch, t.ok, t.empty, t.killed, t.errors,
+	       "errors in %.1f s\n",
+	       nfetch, t.ok, t.empty, t.killed, t.errors,
 	       (double)(now_us() - t0) / 1e6);
-	CHECKF(NULL, t.killed >= 20, "only %zu fetches were killed",
-	       t.killed);
+	CHECKF(NULL, t.killed >= 20, "only %zu fetches were killed", t.killed);
 
 	/* Recover, then the state must add up. */
 	const char *rargs[] = { "recover", "--", BANK, LEDGER, NULL };
@@ -268,10 +278,12 @@ void crash_kills(void)
 	/* How often the kills hit the generic path between take and settle
 	 * (always 0 on the fused path: it never reserves). */
 	printf("kills: recover rolled %lu reservations forward; mid-run stats "
-	       "saw up to %llu reserved\n", t.recovered, t.max_reserved);
+	       "saw up to %llu reserved\n",
+	       t.recovered, t.max_reserved);
 	if (!cenv.snapshot_stats)
 		printf("kills: %zu mid-run stats were not a snapshot (checked "
-		       "exactly only at rest)\n", t.torn_stats);
+		       "exactly only at rest)\n",
+		       t.torn_stats);
 	if (!cenv.generic)
 		CHECKF(NULL, t.recovered == 0 && t.max_reserved == 0,
 		       "the fused path left reservations");
@@ -299,10 +311,12 @@ void crash_kills(void)
 		const char *item = strchr(ex.vals[i], '\n') + 1;
 		unsigned k;
 		char tail;
-		CHECKF(NULL, strncmp(ex.vals[i], BANK, strlen(BANK)) == 0 &&
-		       ex.vals[i][strlen(BANK)] == '\n' &&
-		       sscanf(item, "kill-item-%u%c", &k, &tail) == 1 &&
-		       k < NITEMS, "export: unknown entry %s -> %s", ex.keys[i],
+		CHECKF(NULL,
+		       strncmp(ex.vals[i], BANK, strlen(BANK)) == 0 &&
+		           ex.vals[i][strlen(BANK)] == '\n' &&
+		           sscanf(item, "kill-item-%u%c", &k, &tail) == 1 &&
+		           k < NITEMS,
+		       "export: unknown entry %s -> %s", ex.keys[i],
 		       ex.vals[i]);
 		CHECKF(NULL, t_map_put(&items, item, ex.keys[i]),
 		       "%s held by %s and %s", item, t_map_get(&items, item),
@@ -335,10 +349,12 @@ void crash_kills(void)
 	size_t want = NIDS < NITEMS ? NIDS : NITEMS;
 	CHECKF(NULL, t.ok == want && t.empty == NIDS - want && t.errors == 0,
 	       "refetch: %zu answered, %zu empty, %zu errors (had %zu "
-	       "holders)", t.ok, t.empty, t.errors, before);
+	       "holders)",
+	       t.ok, t.empty, t.errors, before);
 	if (cli_get_stats(&st, BANK, LEDGER) == 0)
-		CHECKF(NULL, st.available == NITEMS - want && st.reserved == 0 &&
-		       st.assigned == want && st.held == want,
+		CHECKF(NULL,
+		       st.available == NITEMS - want && st.reserved == 0 &&
+		           st.assigned == want && st.held == want,
 		       "end: available %llu reserved %llu assigned %llu held %llu",
 		       st.available, st.reserved, st.assigned, st.held);
 	t_map_init(&ex);
@@ -350,8 +366,9 @@ void crash_kills(void)
 		id_name(id, sizeof id, i);
 		const char *e = t_map_get(&ex, id);
 		holders += t.answer[i] != NULL;
-		CHECKF(NULL, !t.answer[i] == !e, "%s: answered %s, holds %s", id,
-		       t.answer[i] ? t.answer[i] : "nothing", e ? e : "nothing");
+		CHECKF(NULL, !t.answer[i] == !e, "%s: answered %s, holds %s",
+		       id, t.answer[i] ? t.answer[i] : "nothing",
+		       e ? e : "nothing");
 	}
 	CHECK(NULL, holders == want && t.owner.n == want);
 	t_map_free(&ex);

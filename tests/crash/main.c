@@ -78,10 +78,13 @@ static const char *backend_of(const char *uri)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5 || (strcmp(argv[2], "fused") && strcmp(argv[2], "generic")) ||
+	if (argc != 5 ||
+	    (strcmp(argv[2], "fused") && strcmp(argv[2], "generic")) ||
 	    (strcmp(argv[3], "points") && strcmp(argv[3], "kills"))) {
-		fprintf(stderr, "usage: %s STORAGEBOX fused|generic points|kills "
-		                "DIR\n", argv[0]);
+		fprintf(stderr,
+		        "usage: %s STORAGEBOX fused|generic points|kills "
+		        "DIR\n",
+		        argv[0]);
 		return 2;
 	}
 	cenv.cli = argv[1];

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NITEMS 10
+#define NITEMS   10
 #define NVICTIMS 3
 
 /* Fetch that must die (SIGKILL) at @p point and print nothing. */
@@ -34,10 +34,13 @@ char *fetch_ok(const char *bank, const char *ledger, const char *id,
 	char *out = NULL, *err = NULL;
 	int status = cli_run(args, point, skip, NULL, &out, &err);
 	size_t len = strlen(out);
-	int ok = CHECKF(NULL, exited_with(status, 0) && len > 1 &&
-	                out[len - 1] == '\n', "fetch %s (fault %s skip %s): %s, "
-	                "out '%s', err '%s'", id, point ? point : "-",
-	                skip ? skip : "-", status_str(status), out, err);
+	int ok = CHECKF(NULL,
+	                exited_with(status, 0) && len > 1 &&
+	                    out[len - 1] == '\n',
+	                "fetch %s (fault %s skip %s): %s, "
+	                "out '%s', err '%s'",
+	                id, point ? point : "-", skip ? skip : "-",
+	                status_str(status), out, err);
 	free(err);
 	if (!ok) {
 		free(out);
@@ -60,8 +63,9 @@ int run_recover(const char *bank, const char *ledger, const char *point,
 	                point ? point : "-", skip ? skip : "-",
 	                status_str(status), want_exit, err);
 	if (ok && want_exit == 0)
-		ok = CHECKF(NULL, sscanf(out, "settled %lu, put back %lu",
-		                         settled, put_back) == 2,
+		ok = CHECKF(NULL,
+		            sscanf(out, "settled %lu, put back %lu", settled,
+		                   put_back) == 2,
 		            "recover printed '%s'", out);
 	free(out);
 	free(err);
@@ -73,17 +77,19 @@ int check_conservation(const char *bank, const char *ledger, cli_stats *st,
 {
 	if (cli_get_stats(st, bank, ledger) != 0)
 		return -1;
-	return CHECKF(NULL, st->available + st->reserved + st->assigned ==
-	              nitems, "%s: %llu + %llu + %llu != %u", when,
-	              st->available, st->reserved, st->assigned, nitems) ? 0 : -1;
+	return CHECKF(NULL,
+	              st->available + st->reserved + st->assigned == nitems,
+	              "%s: %llu + %llu + %llu != %u", when, st->available,
+	              st->reserved, st->assigned, nitems)
+	           ? 0
+	           : -1;
 }
 
 /* After recover: nothing reserved, the ledger and the bank agree, no item
  * is held twice, every victim (idfmt with k < nvictims) now gets an item,
  * the same one if it holds one. */
-void check_recovered_n(const char *bank, const char *ledger,
-                       const char *point, unsigned nitems,
-                       const char *idfmt, int nvictims)
+void check_recovered_n(const char *bank, const char *ledger, const char *point,
+                       unsigned nitems, const char *idfmt, int nvictims)
 {
 	cli_stats st;
 	check_conservation(bank, ledger, &st, point, nitems);
@@ -108,14 +114,17 @@ void check_recovered_n(const char *bank, const char *ledger,
 		char *v = fetch_ok(bank, ledger, id, NULL, NULL);
 		if (e && v)
 			CHECKF(NULL, strcmp(strchr(e, '\n') + 1, v) == 0,
-			       "%s: %s holds %s, fetch gave %s", point, id, e, v);
+			       "%s: %s holds %s, fetch gave %s", point, id, e,
+			       v);
 		free(v);
 	}
 	t_map_free(&items);
 	t_map_free(&ex);
 	if (cli_get_stats(&st, bank, ledger) == 0)
-		CHECKF(NULL, st.reserved == 0, "%s: %llu reserved after the "
-		       "victims fetched again", point, st.reserved);
+		CHECKF(NULL, st.reserved == 0,
+		       "%s: %llu reserved after the "
+		       "victims fetched again",
+		       point, st.reserved);
 }
 
 static void check_recovered(const char *bank, const char *ledger,
@@ -151,9 +160,10 @@ static void fetch_point(const char *point, int records, int reserves,
 
 	cli_stats st;
 	check_conservation(bank, ledger, &st, point, NITEMS);
-	CHECKF(NULL, st.reserved == (unsigned long long)(reserves ? NVICTIMS : 0)
-	       && st.assigned == (unsigned long long)(assigns ? 1 + NVICTIMS
-	                                                      : 1),
+	CHECKF(NULL,
+	       st.reserved == (unsigned long long)(reserves ? NVICTIMS : 0) &&
+	           st.assigned ==
+	               (unsigned long long)(assigns ? 1 + NVICTIMS : 1),
 	       "%s before recover: reserved %llu assigned %llu", point,
 	       st.reserved, st.assigned);
 	t_map ex;
@@ -202,7 +212,8 @@ static void recover_point(void)
 		check_conservation(bank, ledger, &st, point, NITEMS);
 		/* Skip 0 dies after recording the first reservation it
 		 * handles; skip 1 settles that one, records a second, dies. */
-		CHECKF(NULL, st.reserved == (unsigned long long)(NVICTIMS - skip),
+		CHECKF(NULL,
+		       st.reserved == (unsigned long long)(NVICTIMS - skip),
 		       "%s skip %d: reserved %llu", point, skip, st.reserved);
 		CHECKF(NULL, st.assigned == (unsigned long long)skip,
 		       "%s skip %d: assigned %llu", point, skip, st.assigned);
@@ -271,7 +282,8 @@ static void lease_point(void)
 	free(out);
 	free(err);
 	if (cli_get_stats(&st, bank, ledger) == 0)
-		CHECKF(NULL, st.reserved == 0 && st.assigned == 1 && st.held == 1,
+		CHECKF(NULL,
+		       st.reserved == 0 && st.assigned == 1 && st.held == 1,
 		       "past the lease: reserved %llu assigned %llu held %llu",
 		       st.reserved, st.assigned, st.held);
 	char *v = fetch_ok(bank, ledger, "dead", NULL, NULL);
@@ -295,17 +307,19 @@ static void recover_filters(void)
 	const char *args[] = { "recover", "--", bank, lb, NULL };
 	char *out = NULL, *err = NULL;
 	int status = cli_run(args, NULL, NULL, NULL, &out, &err);
-	CHECKF(NULL, exited_with(status, 0) &&
-	       strcmp(out, "settled 0, put back 0, foreign 1\n") == 0,
-	       "recover of another ledger: %s '%s' %s", status_str(status),
-	       out, err);
+	CHECKF(NULL,
+	       exited_with(status, 0) &&
+	           strcmp(out, "settled 0, put back 0, foreign 1\n") == 0,
+	       "recover of another ledger: %s '%s' %s", status_str(status), out,
+	       err);
 	free(out);
 	free(err);
-	const char *young[] = { "recover", "--min-age", "600", "--", bank, la,
-		                NULL };
+	const char *young[] = { "recover", "--min-age", "600", "--",
+		                bank,      la,          NULL };
 	status = cli_run(young, NULL, NULL, NULL, &out, &err);
-	CHECKF(NULL, exited_with(status, 0) &&
-	       strcmp(out, "settled 0, put back 0\n") == 0,
+	CHECKF(NULL,
+	       exited_with(status, 0) &&
+	           strcmp(out, "settled 0, put back 0\n") == 0,
 	       "recover --min-age 600: %s '%s' %s", status_str(status), out,
 	       err);
 	free(out);
@@ -316,13 +330,13 @@ static void recover_filters(void)
 		       "left alone: reserved %llu held %llu", st.reserved,
 		       st.held);
 	unsigned long settled = 0, put_back = 0;
-	if (run_recover(bank, la, NULL, NULL, 0, &settled,
-	                &put_back) == 0)
+	if (run_recover(bank, la, NULL, NULL, 0, &settled, &put_back) == 0)
 		CHECKF(NULL, settled == 1 && put_back == 0,
 		       "recover of its ledger: settled %lu put back %lu",
 		       settled, put_back);
 	if (cli_get_stats(&st, bank, la) == 0)
-		CHECKF(NULL, st.reserved == 0 && st.assigned == 1 && st.held == 1,
+		CHECKF(NULL,
+		       st.reserved == 0 && st.assigned == 1 && st.held == 1,
 		       "recovered: reserved %llu assigned %llu held %llu",
 		       st.reserved, st.assigned, st.held);
 	char *v = fetch_ok(bank, lb, "victim-a", NULL, NULL);
@@ -351,7 +365,8 @@ static void fused_skips_generic_points(void)
 	}
 	cli_stats st;
 	if (cli_get_stats(&st, bank, ledger) == 0)
-		CHECKF(NULL, st.reserved == 0 && st.assigned == 3 && st.held == 3,
+		CHECKF(NULL,
+		       st.reserved == 0 && st.assigned == 3 && st.held == 3,
 		       "fused: reserved %llu assigned %llu held %llu",
 		       st.reserved, st.assigned, st.held);
 	free(ledger);

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ROUNDS 3
+#define ROUNDS     3
 #define RACE_ITEMS (2 * ROUNDS + 2)
 
 static void touch(const char *path)
@@ -105,15 +105,19 @@ char *twins_forced(const char *a_uri, const char *const *a_args,
 		}
 	}
 	if (out[1]) {
-		CHECKF(NULL, exited_with(status[0], CRASH_POINT_DEATH) &&
-		       out[0][0] == '\0', "%s: twin A did not die at "
-		       "before_put_back: %s, printed '%s': %s", what,
-		       status_str(status[0]), out[0], err[0]);
+		CHECKF(NULL,
+		       exited_with(status[0], CRASH_POINT_DEATH) &&
+		           out[0][0] == '\0',
+		       "%s: twin A did not die at "
+		       "before_put_back: %s, printed '%s': %s",
+		       what, status_str(status[0]), out[0], err[0]);
 		size_t len = strlen(out[1]);
-		if (CHECKF(NULL, exited_with(status[1], 0) && len > 1 &&
-		           out[1][len - 1] == '\n', "%s: twin B: %s, printed "
-		           "'%s': %s", what, status_str(status[1]), out[1],
-		           err[1])) {
+		if (CHECKF(NULL,
+		           exited_with(status[1], 0) && len > 1 &&
+		               out[1][len - 1] == '\n',
+		           "%s: twin B: %s, printed "
+		           "'%s': %s",
+		           what, status_str(status[1]), out[1], err[1])) {
 			out[1][len - 1] = '\0';
 			item = t_xstrdup(out[1]);
 		}
@@ -133,22 +137,21 @@ char *twins_forced(const char *a_uri, const char *const *a_args,
 
 /* A fetch whose barrier cannot hold: it must end with
  * CRASH_BARRIER_FAILED, print nothing, and say why on stderr. */
-static void barrier_fails(const char *bank, const char *ledger,
-                          const char *id, const char *const *env,
-                          const char *why, double min_s)
+static void barrier_fails(const char *bank, const char *ledger, const char *id,
+                          const char *const *env, const char *why, double min_s)
 {
 	const char *args[] = { "fetch", "--", bank, ledger, id, NULL };
 	cli_proc p;
 	double t0 = t_now_s();
-	if (!CHECK(NULL, cli_start_env(&p, args, env, NULL, NULL, NULL, 0) ==
-	                 0))
+	if (!CHECK(NULL, cli_start_env(&p, args, env, NULL, NULL, NULL, 0) == 0))
 		return;
 	char *out = NULL, *err = NULL;
 	int status = cli_wait(&p, &out, &err);
 	double secs = t_now_s() - t0;
-	CHECKF(NULL, exited_with(status, CRASH_BARRIER_FAILED) &&
-	       out[0] == '\0' && t_contains(err, why) &&
-	       t_contains(err, "after_take") && secs >= min_s && secs < 60,
+	CHECKF(NULL,
+	       exited_with(status, CRASH_BARRIER_FAILED) && out[0] == '\0' &&
+	           t_contains(err, why) && t_contains(err, "after_take") &&
+	           secs >= min_s && secs < 60,
 	       "%s: %s after %.1f s, printed '%s', said '%s' (want '%s')", id,
 	       status_str(status), secs, out, err, why);
 	free(out);
@@ -204,10 +207,12 @@ void crash_race(void)
 		       "race: recover settled %lu put back %lu, want 0 and %d",
 		       settled, put_back, ROUNDS);
 	if (check_conservation(bank, ledger, &st, "race", RACE_ITEMS) == 0)
-		CHECKF(NULL, st.reserved == 0 && st.held == ROUNDS &&
-		       st.assigned == ROUNDS,
+		CHECKF(NULL,
+		       st.reserved == 0 && st.held == ROUNDS &&
+		           st.assigned == ROUNDS,
 		       "race after recover: reserved %llu assigned %llu held "
-		       "%llu", st.reserved, st.assigned, st.held);
+		       "%llu",
+		       st.reserved, st.assigned, st.held);
 	/* Every round's id holds what its survivor was told. */
 	t_map ex;
 	t_map_init(&ex);
@@ -218,11 +223,14 @@ void crash_race(void)
 		snprintf(id, sizeof id, "twin-%d", r);
 		const char *e = t_map_get(&ex, id);
 		char *v = fetch_ok(bank, ledger, id, NULL, NULL);
-		CHECKF(NULL, answer[r] && e && v &&
-		       strcmp(strchr(e, '\n') + 1, answer[r]) == 0 &&
-		       strcmp(v, answer[r]) == 0, "race: %s was told %s, holds "
-		       "%s, now gets %s", id, answer[r] ? answer[r] : "-",
-		       e ? e : "-", v ? v : "-");
+		CHECKF(NULL,
+		       answer[r] && e && v &&
+		           strcmp(strchr(e, '\n') + 1, answer[r]) == 0 &&
+		           strcmp(v, answer[r]) == 0,
+		       "race: %s was told %s, holds "
+		       "%s, now gets %s",
+		       id, answer[r] ? answer[r] : "-", e ? e : "-",
+		       v ? v : "-");
 		free(v);
 		free(answer[r]);
 	}
@@ -233,8 +241,10 @@ void crash_race(void)
 		barriers_that_cannot_hold(bank, ledger);
 		if (check_conservation(bank, ledger, &st, "barriers",
 		                       RACE_ITEMS) == 0)
-			CHECKF(NULL, st.reserved == 3, "barriers: reserved %llu, "
-			       "want 3", st.reserved);
+			CHECKF(NULL, st.reserved == 3,
+			       "barriers: reserved %llu, "
+			       "want 3",
+			       st.reserved);
 		if (run_recover(bank, ledger, NULL, NULL, 0, &settled,
 		                &put_back) == 0)
 			CHECKF(NULL, settled == 3 && put_back == 0,

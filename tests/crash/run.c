@@ -45,9 +45,9 @@ int cli_start(cli_proc *p, const char *const *args, const char *fault,
 	return cli_start_env(p, args, NULL, fault, skip, stdin_data, slot);
 }
 
-int cli_start_env(cli_proc *p, const char *const *args,
-                  const char *const *env, const char *fault,
-                  const char *skip, const char *stdin_data, int slot)
+int cli_start_env(cli_proc *p, const char *const *args, const char *const *env,
+                  const char *fault, const char *skip, const char *stdin_data,
+                  int slot)
 {
 	const char *argv[32];
 	size_t n = 0;
@@ -153,7 +153,8 @@ const char *status_str(int status)
 	if (WIFEXITED(status))
 		snprintf(buf, sizeof buf, "exit %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, sizeof buf, "killed by signal %d", WTERMSIG(status));
+		snprintf(buf, sizeof buf, "killed by signal %d",
+		         WTERMSIG(status));
 	else
 		snprintf(buf, sizeof buf, "status %#x", status);
 	return buf;
@@ -171,7 +172,8 @@ static int parse_count(const char *text, const char *name,
                        unsigned long long *v)
 {
 	size_t nl = strlen(name);
-	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l) {
+	for (const char *l = text; l && *l;
+	     l = strchr(l, '\n'), l = l ? l + 1 : l) {
 		if (strncmp(l, name, nl) == 0 && l[nl] == ':') {
 			char *end;
 			*v = strtoull(l + nl + 1, &end, 10);
@@ -190,10 +192,14 @@ int cli_get_stats(cli_stats *st, const char *bank, const char *ledger)
 	                status_str(status), err);
 	memset(st, 0, sizeof *st);
 	if (ok)
-		ok = CHECKF(NULL, parse_count(out, "available", &st->available) == 0 &&
-		            parse_count(out, "reserved", &st->reserved) == 0 &&
-		            parse_count(out, "assigned", &st->assigned) == 0 &&
-		            (!ledger || parse_count(out, "held", &st->held) == 0),
+		ok = CHECKF(NULL,
+		            parse_count(out, "available", &st->available) == 0 &&
+		                parse_count(out, "reserved", &st->reserved) ==
+		                    0 &&
+		                parse_count(out, "assigned", &st->assigned) ==
+		                    0 &&
+		                (!ledger ||
+		                 parse_count(out, "held", &st->held) == 0),
 		            "stats output: '%s'", out);
 	free(out);
 	free(err);
@@ -296,8 +302,8 @@ int cli_add_items(const char *bank, const char *prefix, size_t n)
 	char *data = t_xmalloc(cap);
 	data[0] = '\0';
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(data + len, cap - len, "%s%zu\n", prefix,
-		                        i);
+		len += (size_t)snprintf(data + len, cap - len, "%s%zu\n",
+		                        prefix, i);
 	const char *args[] = { "add", "--", bank, "-", NULL };
 	char *out = NULL, *err = NULL;
 	int status = cli_run(args, NULL, NULL, data, &out, &err);

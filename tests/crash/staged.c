@@ -89,10 +89,12 @@ static void add_items(const char *uri, const char *bank, const char *data)
  * zb; A then dies before putting its item back. */
 static void before_put_back(const stores *s)
 {
-	const char *a_args[] = { "--ledger-uri", s->ledger_uri, "fetch", "sb",
-		                 "L", "twin", NULL };
-	const char *b_args[] = { "--ledger-uri", s->ledger_uri, "fetch", "zb",
-		                 "L", "twin", NULL };
+	const char *a_args[] = {
+		"--ledger-uri", s->ledger_uri, "fetch", "sb", "L", "twin", NULL
+	};
+	const char *b_args[] = {
+		"--ledger-uri", s->ledger_uri, "fetch", "zb", "L", "twin", NULL
+	};
 	char *zitem = twins_forced(s->bank_uri, a_args, s->other_uri, b_args,
 	                           "staged");
 	if (!zitem)
@@ -102,31 +104,35 @@ static void before_put_back(const stores *s)
 	char *saved = cenv.uri;
 	cenv.uri = s->bank_uri;
 	if (cli_get_stats(&st, "sb", NULL) == 0)
-		CHECKF(NULL, st.reserved == 1 && st.available + st.reserved == 3,
+		CHECKF(NULL,
+		       st.reserved == 1 && st.available + st.reserved == 3,
 		       "before_put_back: reserved %llu available %llu",
 		       st.reserved, st.available);
 	cenv.uri = saved;
 	/* Recovery finds the id holding zb's item: put back. */
-	const char *r_args[] = { "--ledger-uri", s->ledger_uri, "recover", "sb",
-		                 "L", NULL };
+	const char *r_args[] = { "--ledger-uri", s->ledger_uri, "recover",
+		                 "sb",           "L",           NULL };
 	char *rout = NULL, *rerr = NULL;
 	int rs = run_on(s->bank_uri, r_args, NULL, &rout, &rerr);
-	CHECKF(NULL, exited_with(rs, 0) &&
-	       strcmp(trim(rout), "settled 0, put back 1") == 0,
+	CHECKF(NULL,
+	       exited_with(rs, 0) &&
+	           strcmp(trim(rout), "settled 0, put back 1") == 0,
 	       "recover after before_put_back: %s '%s' %s", status_str(rs),
 	       rout, rerr);
 	free(rout);
 	free(rerr);
 	cenv.uri = s->bank_uri;
 	if (cli_get_stats(&st, "sb", NULL) == 0)
-		CHECKF(NULL, st.reserved == 0 && st.available == 3 &&
-		       st.assigned == 0, "after put back: available %llu "
-		       "reserved %llu assigned %llu", st.available, st.reserved,
-		       st.assigned);
+		CHECKF(NULL,
+		       st.reserved == 0 && st.available == 3 && st.assigned == 0,
+		       "after put back: available %llu "
+		       "reserved %llu assigned %llu",
+		       st.available, st.reserved, st.assigned);
 	cenv.uri = saved;
 	/* The id's answer from bank sb is zb's item. */
-	const char *f_args[] = { "--ledger-uri", s->ledger_uri, "fetch", "sb",
-		                 "L", "twin", NULL };
+	const char *f_args[] = {
+		"--ledger-uri", s->ledger_uri, "fetch", "sb", "L", "twin", NULL
+	};
 	char *fout = NULL, *ferr = NULL;
 	int fs = run_on(s->bank_uri, f_args, NULL, &fout, &ferr);
 	CHECKF(NULL, exited_with(fs, 0) && strcmp(trim(fout), zitem) == 0,
@@ -140,27 +146,30 @@ static void before_put_back(const stores *s)
  * reserved item back. */
 static void recover_puts_back(const stores *s)
 {
-	const char *a_args[] = { "--ledger-uri", s->ledger_uri, "fetch", "sb",
-		                 "L", "late", NULL };
+	const char *a_args[] = {
+		"--ledger-uri", s->ledger_uri, "fetch", "sb", "L", "late", NULL
+	};
 	char *out = NULL, *err = NULL;
 	int st_a = run_on(s->bank_uri, a_args, "after_take", &out, &err);
 	CHECKF(NULL, exited_with(st_a, CRASH_POINT_DEATH), "after_take: %s: %s",
 	       status_str(st_a), err);
 	free(out);
 	free(err);
-	const char *b_args[] = { "--ledger-uri", s->ledger_uri, "fetch", "zb",
-		                 "L", "late", NULL };
+	const char *b_args[] = {
+		"--ledger-uri", s->ledger_uri, "fetch", "zb", "L", "late", NULL
+	};
 	int st_b = run_on(s->other_uri, b_args, NULL, &out, &err);
 	CHECKF(NULL, exited_with(st_b, 0), "record elsewhere: %s: %s",
 	       status_str(st_b), err);
 	char *zitem = t_xstrdup(trim(out));
 	free(out);
 	free(err);
-	const char *r_args[] = { "--ledger-uri", s->ledger_uri, "recover", "sb",
-		                 "L", NULL };
+	const char *r_args[] = { "--ledger-uri", s->ledger_uri, "recover",
+		                 "sb",           "L",           NULL };
 	int rs = run_on(s->bank_uri, r_args, NULL, &out, &err);
-	CHECKF(NULL, exited_with(rs, 0) &&
-	       strcmp(trim(out), "settled 0, put back 1") == 0,
+	CHECKF(NULL,
+	       exited_with(rs, 0) &&
+	           strcmp(trim(out), "settled 0, put back 1") == 0,
 	       "recover: %s '%s' %s", status_str(rs), out, err);
 	free(out);
 	free(err);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define WALK_ITEMS 20
-#define WALK_MAX 16 /* a fetch makes far fewer requests */
+#define WALK_MAX   16 /* a fetch makes far fewer requests */
 
 /* One run of ARGS dying at the k-th pass: 1 if it died, 0 if it ran
  * through (exit 0), -1 otherwise (a failed check). */
@@ -25,8 +25,12 @@ static int walk_step(const char *const *args, const char *point, int k,
 	int status = cli_run(args, point, skip, NULL, &out, &err);
 	int rc = -1;
 	if (exited_with(status, CRASH_POINT_DEATH))
-		rc = CHECKF(NULL, out[0] == '\0', "%s died at %s #%d but "
-		            "printed '%s'", what, point, k, out) ? 1 : -1;
+		rc = CHECKF(NULL, out[0] == '\0',
+		            "%s died at %s #%d but "
+		            "printed '%s'",
+		            what, point, k, out)
+		         ? 1
+		         : -1;
 	else if (exited_with(status, 0))
 		rc = 0;
 	else
@@ -52,10 +56,13 @@ void crash_walk(const char *point)
 			fetch_deaths++;
 		/* At rest after each death: nothing lost, and the fused path
 		 * never leaves anything reserved. */
-		if (check_conservation(bank, ledger, &st, point,
-		                       WALK_ITEMS) == 0 && !cenv.generic)
-			CHECKF(NULL, st.reserved == 0, "%s: fused fetch #%d left "
-			       "%llu reserved", point, k, st.reserved);
+		if (check_conservation(bank, ledger, &st, point, WALK_ITEMS) ==
+		        0 &&
+		    !cenv.generic)
+			CHECKF(NULL, st.reserved == 0,
+			       "%s: fused fetch #%d left "
+			       "%llu reserved",
+			       point, k, st.reserved);
 	}
 	int nids = k;
 	CHECKF(NULL, rc == 0, "%s: fetch #%d still %s", point, k - 1,
@@ -69,7 +76,8 @@ void crash_walk(const char *point)
 	CHECKF(NULL, rc == 0, "%s: recover #%d still %s", point, k - 1,
 	       rc == 1 ? "died" : "failed");
 	printf("walk %s: fetches died before each of %d requests, recover "
-	       "before each of %d\n", point, fetch_deaths, recover_deaths);
+	       "before each of %d\n",
+	       point, fetch_deaths, recover_deaths);
 	/* The point is reached on both paths: a fetch of a new id always
 	 * writes through a transaction. */
 	CHECKF(NULL, fetch_deaths >= 1, "%s: never reached by a fetch", point);

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 
 #define SECRET "wJalrXUtnFEMI-s3cr3t-KEY"
-#define TOKEN "FQoGZXIvYXdzE-t0k3n-SESSION"
+#define TOKEN  "FQoGZXIvYXdzE-t0k3n-SESSION"
 
 static char msg[SB_ERRMSG_SIZE];
 
@@ -37,8 +37,10 @@ static int open_rc(const char *uri, sb_box **out)
 
 static void no_secret(const char *m)
 {
-	CHECKF(NULL, !t_contains(m, SECRET) && !t_contains(m, TOKEN) &&
-	       !t_contains(m, "s3cretpw"), "message shows a secret: %s", m);
+	CHECKF(NULL,
+	       !t_contains(m, SECRET) && !t_contains(m, TOKEN) &&
+	           !t_contains(m, "s3cretpw"),
+	       "message shows a secret: %s", m);
 }
 
 /* ---- a tiny HTTP server on loopback: answers every request with a
@@ -67,7 +69,8 @@ static void *tiny_run(void *p)
 		ssize_t n = recv(c, buf, sizeof buf, 0);
 		(void)n;
 		if (t->reply) {
-			ssize_t w = send(c, t->reply, strlen(t->reply), MSG_NOSIGNAL);
+			ssize_t w = send(c, t->reply, strlen(t->reply),
+			                 MSG_NOSIGNAL);
 			(void)w;
 			close(c);
 		} else {
@@ -133,8 +136,10 @@ static void expect_fetch_fails(const char *uri, int want, const char *needle,
 	const char *m = sb_box_errmsg(box);
 	CHECKF(box, t_contains(m, needle), "message '%s' lacks '%s'", m,
 	       needle);
-	CHECKF(box, t_contains(m, "127.0.0.1"), "message '%s' names not "
-	       "the endpoint", m);
+	CHECKF(box, t_contains(m, "127.0.0.1"),
+	       "message '%s' names not "
+	       "the endpoint",
+	       m);
 	CHECKF(box, took < max_s, "took %.1f s (limit %.1f)", took, max_s);
 	no_secret(m);
 	sb_box_close(box);
@@ -144,30 +149,37 @@ static void expect_fetch_fails(const char *uri, int want, const char *needle,
 static void regions(void)
 {
 	static const char *good[] = {
-		"dynamodb://us-east-1", "dynamodb://ap-southeast-2",
-		"dynamodb://us-gov-west-1", "dynamodb://cn-north-1",
+		"dynamodb://us-east-1",
+		"dynamodb://ap-southeast-2",
+		"dynamodb://us-gov-west-1",
+		"dynamodb://cn-north-1",
 		"dynamodb+http://127.0.0.1:1?region=eu-central-1",
 		/* DynamoDB Local takes any region name. */
 		"dynamodb+http://127.0.0.1:1?region=local&any_region=1",
 		"dynamodb+http://127.0.0.1:1?region=EU_WEST.1&any_region=1",
 		"dynamodb+https://127.0.0.1:1?region=us-east-1&any_region=0",
 	};
-	char *r1 = getenv("AWS_REGION") ? t_xstrdup(getenv("AWS_REGION")) : NULL;
+	char *r1 = getenv("AWS_REGION") ? t_xstrdup(getenv("AWS_REGION"))
+	                                : NULL;
 
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		int rc = open_rc(good[i], NULL);
-		CHECKF(NULL, rc == SB_OK, "open '%s': %d (%s)", good[i], rc, msg);
+		CHECKF(NULL, rc == SB_OK, "open '%s': %d (%s)", good[i], rc,
+		       msg);
 	}
 	/* The message says what a region looks like. */
 	CHECK_RC(NULL, open_rc("dynamodb://EU_WEST.1", NULL), SB_EURI);
-	CHECKF(NULL, t_contains(msg, "region") && t_contains(msg, "us-east-1") &&
-	       t_contains(msg, "any_region=1"), "'%s'", msg);
+	CHECKF(NULL,
+	       t_contains(msg, "region") && t_contains(msg, "us-east-1") &&
+	           t_contains(msg, "any_region=1"),
+	       "'%s'", msg);
 	/* From the environment too, and the message says from where. */
 	setenv("AWS_REGION", "Local", 1);
 	CHECK_RC(NULL, open_rc("dynamodb+http://127.0.0.1:1", NULL), SB_EURI);
 	CHECKF(NULL, t_contains(msg, "$AWS_REGION"), "'%s'", msg);
-	CHECK_RC(NULL, open_rc("dynamodb+http://127.0.0.1:1?any_region=1",
-	                       NULL), SB_OK);
+	CHECK_RC(NULL,
+	         open_rc("dynamodb+http://127.0.0.1:1?any_region=1", NULL),
+	         SB_OK);
 	if (r1)
 		setenv("AWS_REGION", r1, 1);
 	else
@@ -208,14 +220,17 @@ static void uri_errors(void)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int rc = open_rc(bad[i], NULL);
-		CHECKF(NULL, rc == SB_EURI, "open '%s': %d (%s)", bad[i], rc, msg);
+		CHECKF(NULL, rc == SB_EURI, "open '%s': %d (%s)", bad[i], rc,
+		       msg);
 		CHECKF(NULL, msg[0] != '\0', "open '%s': no message", bad[i]);
 		no_secret(msg);
 	}
 	/* No region anywhere. */
-	char *r1 = getenv("AWS_REGION") ? t_xstrdup(getenv("AWS_REGION")) : NULL;
+	char *r1 = getenv("AWS_REGION") ? t_xstrdup(getenv("AWS_REGION"))
+	                                : NULL;
 	char *r2 = getenv("AWS_DEFAULT_REGION")
-	           ? t_xstrdup(getenv("AWS_DEFAULT_REGION")) : NULL;
+	               ? t_xstrdup(getenv("AWS_DEFAULT_REGION"))
+	               : NULL;
 	unsetenv("AWS_REGION");
 	unsetenv("AWS_DEFAULT_REGION");
 	CHECK_RC(NULL, open_rc("dynamodb+http://127.0.0.1:1", NULL), SB_EURI);
@@ -236,8 +251,11 @@ static void uri_errors(void)
 
 static void credentials(const char *uri)
 {
-	char *key = t_xstrdup(getenv("AWS_ACCESS_KEY_ID") ? getenv("AWS_ACCESS_KEY_ID") : "fake");
-	char *sec = t_xstrdup(getenv("AWS_SECRET_ACCESS_KEY") ? getenv("AWS_SECRET_ACCESS_KEY") : "fake");
+	char *key = t_xstrdup(
+	    getenv("AWS_ACCESS_KEY_ID") ? getenv("AWS_ACCESS_KEY_ID") : "fake");
+	char *sec = t_xstrdup(getenv("AWS_SECRET_ACCESS_KEY")
+	                          ? getenv("AWS_SECRET_ACCESS_KEY")
+	                          : "fake");
 
 	unsetenv("AWS_ACCESS_KEY_ID");
 	CHECK_RC(NULL, open_rc(uri, NULL), SB_EAUTH);
@@ -264,27 +282,29 @@ static void unreachable(void)
 	int port = t.port;
 	tiny_stop(&t);
 	char *u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1"
-	                      "&connect_timeout=2000&timeout=3000", port);
+	                      "&connect_timeout=2000&timeout=3000",
+	                      port);
 	expect_fetch_fails(u, SB_ECONNECT, "DynamoDB", 5.0);
 	free(u);
 }
 
 static void error_pages(void)
 {
-	static const char page500[] =
-		"HTTP/1.1 500 Internal Server Error\r\n"
-		"Content-Type: text/html\r\nContent-Length: 48\r\n"
-		"Connection: close\r\n\r\n"
-		"<html><body><h1>500 Oops</h1></body></html>\n\n\n\n\n";
-	static const char page200[] =
-		"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-		"Content-Length: 26\r\nConnection: close\r\n\r\n"
-		"<html>not dynamodb</html>\n";
-	static const char json403[] =
-		"{\"__type\":\"com.amazon.coral.service#"
-		"UnrecognizedClientException\",\"message\":\"bad token\"}";
+	static const char
+	    page500[] = "HTTP/1.1 500 Internal Server Error\r\n"
+			"Content-Type: text/html\r\nContent-Length: 48\r\n"
+			"Connection: close\r\n\r\n"
+			"<html><body><h1>500 Oops</h1></body></html>\n\n\n\n\n";
+	static const char
+	    page200[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+			"Content-Length: 26\r\nConnection: close\r\n\r\n"
+			"<html>not dynamodb</html>\n";
+	static const char
+	    json403[] = "{\"__type\":\"com.amazon.coral.service#"
+			"UnrecognizedClientException\",\"message\":\"bad token\"}";
 	char page403[512];
-	snprintf(page403, sizeof page403, "HTTP/1.1 400 Bad Request\r\n"
+	snprintf(page403, sizeof page403,
+	         "HTTP/1.1 400 Bad Request\r\n"
 	         "Content-Type: application/x-amz-json-1.0\r\n"
 	         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 	         strlen(json403), json403);
@@ -293,19 +313,22 @@ static void error_pages(void)
 
 	tiny_start(&t, page500);
 	u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1"
-	                "&max_retries=2&backoff_base=1&backoff_cap=5", t.port);
+	                "&max_retries=2&backoff_base=1&backoff_cap=5",
+	                t.port);
 	expect_fetch_fails(u, SB_EBACKEND, "HTTP 500", 5.0);
 	free(u);
 	tiny_stop(&t);
 
 	tiny_start(&t, page200);
-	u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1", t.port);
+	u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1",
+	                t.port);
 	expect_fetch_fails(u, SB_EBACKEND, "not JSON", 5.0);
 	free(u);
 	tiny_stop(&t);
 
 	tiny_start(&t, page403);
-	u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1", t.port);
+	u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1",
+	                t.port);
 	expect_fetch_fails(u, SB_EAUTH, "UnrecognizedClientException", 5.0);
 	free(u);
 	tiny_stop(&t);
@@ -313,7 +336,8 @@ static void error_pages(void)
 	/* A server that never answers: the request timeout ends it. */
 	tiny_start(&t, NULL);
 	u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1"
-	                "&timeout=500&max_retries=0", t.port);
+	                "&timeout=500&max_retries=0",
+	                t.port);
 	expect_fetch_fails(u, SB_ETIMEOUT, "no answer within 500 ms", 3.0);
 	free(u);
 	tiny_stop(&t);
@@ -371,10 +395,10 @@ static int run_cli(char *const *argv, double max_s, char *out, char *err,
  * and exited 0). */
 static void table_never_made(const char *cli)
 {
-	static const char json[] =
-		"{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-		"ResourceNotFoundException\",\"message\":"
-		"\"Requested resource not found\"}";
+	static const char
+	    json[] = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+		     "ResourceNotFoundException\",\"message\":"
+		     "\"Requested resource not found\"}";
 	static const char *items[] = { "n1", "n2" };
 	char page[512], out[2048], err[2048], file[64];
 	sb_add_result ar = { 7, 7 };
@@ -384,29 +408,34 @@ static void table_never_made(const char *cli)
 	FILE *f;
 	int rc;
 
-	snprintf(page, sizeof page, "HTTP/1.1 400 Bad Request\r\n"
+	snprintf(page, sizeof page,
+	         "HTTP/1.1 400 Bad Request\r\n"
 	         "Content-Type: application/x-amz-json-1.0\r\n"
 	         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 	         strlen(json), json);
 	tiny_start(&t, page);
 	u = t_xasprintf("dynamodb+http://127.0.0.1:%d?region=us-east-1"
-	                "&timeout=3000", t.port);
+	                "&timeout=3000",
+	                t.port);
 	if (CHECKF(NULL, open_rc(u, &box) == SB_OK, "open %s: %s", u, msg)) {
 		rc = sb_box_add(&ar, box, "rnf-bank", items, 2);
 		CHECKF(box, rc < 0 && rc == SB_EBACKEND, "add: %d", rc);
 		CHECK(box, ar.added == 0);
 		const char *m = sb_box_errmsg(box);
-		CHECKF(box, t_contains(m, "rnf-bank") &&
-		       t_contains(m, "ResourceNotFoundException") &&
-		       t_contains(m, "CreateTable") &&
-		       !t_contains(m, "contract"), "add: '%s'", m);
+		CHECKF(box,
+		       t_contains(m, "rnf-bank") &&
+		           t_contains(m, "ResourceNotFoundException") &&
+		           t_contains(m, "CreateTable") &&
+		           !t_contains(m, "contract"),
+		       "add: '%s'", m);
 		no_secret(m);
 		/* Creating the bank and ledger ahead fails alike. */
 		CHECK_RC(box, sb_box_init(box, "rnf-bank", "rnf-ledger"),
 		         SB_EBACKEND);
-		CHECKF(box, t_contains(sb_box_errmsg(box), "rnf-bank") &&
-		       t_contains(sb_box_errmsg(box),
-		                  "ResourceNotFoundException"),
+		CHECKF(box,
+		       t_contains(sb_box_errmsg(box), "rnf-bank") &&
+		           t_contains(sb_box_errmsg(box),
+		                      "ResourceNotFoundException"),
 		       "init: '%s'", sb_box_errmsg(box));
 		sb_box_close(box);
 	}
@@ -416,15 +445,19 @@ static void table_never_made(const char *cli)
 		fputs("n1\nn2\n", f);
 		fclose(f);
 	}
-	char *argv[] = { (char *)cli, "--uri", u, "add", "rnf-bank", file,
-	                 NULL };
+	char *argv[] = {
+		(char *)cli, "--uri", u, "add", "rnf-bank", file, NULL
+	};
 	rc = run_cli(argv, 60.0, out, err, sizeof out);
-	CHECKF(NULL, rc == 1, "storagebox add: exit %d (stdout '%s', "
-	       "stderr '%s')", rc, out, err);
+	CHECKF(NULL, rc == 1,
+	       "storagebox add: exit %d (stdout '%s', "
+	       "stderr '%s')",
+	       rc, out, err);
 	CHECKF(NULL, !t_contains(out, "added"), "stdout: '%s'", out);
-	CHECKF(NULL, t_contains(err, "rnf-bank") &&
-	       t_contains(err, "ResourceNotFoundException"), "stderr: '%s'",
-	       err);
+	CHECKF(NULL,
+	       t_contains(err, "rnf-bank") &&
+	           t_contains(err, "ResourceNotFoundException"),
+	       "stderr: '%s'", err);
 	no_secret(err);
 	unlink(file);
 	free(u);
@@ -493,9 +526,17 @@ static void key_limits(const char *uri)
 static void hostile(const char *uri)
 {
 	static const char *strs[] = {
-		"{\"S\":\"x\"}", "#i", ":t", "attribute_exists(#i)",
-		"\\u0000", "\"", "'; DROP TABLE x; --", "caf\xc3\xa9 \xf0\x9f\x8e\x9f",
-		" leading and trailing ", "a,b", "sbh.0000",
+		"{\"S\":\"x\"}",
+		"#i",
+		":t",
+		"attribute_exists(#i)",
+		"\\u0000",
+		"\"",
+		"'; DROP TABLE x; --",
+		"caf\xc3\xa9 \xf0\x9f\x8e\x9f",
+		" leading and trailing ",
+		"a,b",
+		"sbh.0000",
 	};
 	size_t n = sizeof strs / sizeof strs[0];
 	sb_box *box = ddb_open_uri(uri, SB_PROTOCOL_AUTO);
@@ -509,9 +550,12 @@ static void hostile(const char *uri)
 		CHECK_RC(box, sb_box_add(&ar, box, bank, strs + i, 1), SB_OK);
 		CHECK(box, ar.added == 1);
 		sb_item *it = NULL;
-		CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, strs[i]), SB_OK);
-		CHECKF(box, it && strcmp(sb_item_value(it), strs[i]) == 0 &&
-		       strcmp(sb_item_bank(it), bank) == 0, "string %zu", i);
+		CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, strs[i]),
+		         SB_OK);
+		CHECKF(box,
+		       it && strcmp(sb_item_value(it), strs[i]) == 0 &&
+		           strcmp(sb_item_bank(it), bank) == 0,
+		       "string %zu", i);
 		sb_item_free(it);
 		free(bank);
 		free(ledger);
@@ -527,7 +571,10 @@ static void hostile(const char *uri)
 	CHECKF(box, t1 && t2 && strcmp(t1, t2) != 0, "%s vs %s", t1, t2);
 	CHECK(box, t1 && strcmp(t1, fake) == 0);
 	sb_ddb_sha256_hex("abc", 3, hex);
-	CHECK(box, strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+	CHECK(box,
+	      strcmp(hex,
+	             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") ==
+	          0);
 	free(t1);
 	free(t2);
 	free(fake);

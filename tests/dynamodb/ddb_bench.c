@@ -55,7 +55,8 @@ static void *run(void *p)
 		char id[64];
 		sb_item *it = NULL;
 		int rc;
-		snprintf(id, sizeof id, "c%d-%llu", j->idx, (unsigned long long)n);
+		snprintf(id, sizeof id, "c%d-%llu", j->idx,
+		         (unsigned long long)n);
 		if (j->mode == 0) {
 			rc = sb_box_fetch(&it, box, bank, ledger, id);
 			if (rc == SB_EMPTY)
@@ -132,7 +133,8 @@ int main(int argc, char **argv)
 	char *its[100];
 	for (int i = 0; i < 100; i++)
 		its[i] = t_xasprintf("count-%03d", i);
-	CHECK_RC(box, sb_box_add(NULL, box, b, (const char *const *)its, 100), SB_OK);
+	CHECK_RC(box, sb_box_add(NULL, box, b, (const char *const *)its, 100),
+	         SB_OK);
 	CHECK_RC(box, sb_box_init(box, b, l), SB_OK);
 	sb_item *it = NULL;
 	sb_box_fetch(&it, box, b, l, "warm-up"); /* table caches, segments */
@@ -154,7 +156,8 @@ int main(int argc, char **argv)
 		big[i] = t_xasprintf("seat-%06zu", i);
 	double t0 = t_now_s();
 	sb_add_result ar;
-	CHECK_RC(box, sb_box_add(&ar, box, bank, (const char *const *)big, items),
+	CHECK_RC(box,
+	         sb_box_add(&ar, box, bank, (const char *const *)big, items),
 	         SB_OK);
 	double add_s = t_now_s() - t0;
 	printf("add: %zu items in %.2f s (%.0f items/s)\n", items, add_s,
@@ -165,13 +168,15 @@ int main(int argc, char **argv)
 	double claims = rate(clients, 0);
 	double gets = rate(clients, 1);
 	printf("%d clients: %.0f claims/s, plain GetItem %.0f requests/s, "
-	       "ratio %.2f\n", clients, claims, gets, claims / gets);
+	       "ratio %.2f\n",
+	       clients, claims, gets, claims / gets);
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
-	CHECKF(box, st.available + st.assigned == items && st.held == st.assigned,
+	CHECKF(box,
+	       st.available + st.assigned == items && st.held == st.assigned,
 	       "law check: available %llu assigned %llu held %llu",
-	       (unsigned long long)st.available, (unsigned long long)st.assigned,
-	       (unsigned long long)st.held);
+	       (unsigned long long)st.available,
+	       (unsigned long long)st.assigned, (unsigned long long)st.held);
 	for (size_t i = 0; i < items; i++)
 		free(big[i]);
 	free(big);

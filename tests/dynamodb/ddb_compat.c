@@ -32,7 +32,8 @@ static void create_table(const char *t, const char *key)
 	                      "[{\"AttributeName\":\"%s\",\"AttributeType\":\"S\"}],"
 	                      "\"KeySchema\":[{\"AttributeName\":\"%s\","
 	                      "\"KeyType\":\"HASH\"}],\"BillingMode\":"
-	                      "\"PAY_PER_REQUEST\"}", t, key, key);
+	                      "\"PAY_PER_REQUEST\"}",
+	                      t, key, key);
 	CHECK_RC(box, raw("CreateTable", j, NULL), SB_OK);
 	free(j);
 }
@@ -40,7 +41,8 @@ static void create_table(const char *t, const char *key)
 static void py_put_item(const char *t, const char *item)
 {
 	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Item\":{\"item\":"
-	                      "{\"S\":\"%s\"}}}", t, item);
+	                      "{\"S\":\"%s\"}}}",
+	                      t, item);
 	CHECK_RC(box, raw("PutItem", j, NULL), SB_OK);
 	free(j);
 }
@@ -56,11 +58,13 @@ static char *py_claim(const char *bt, const char *lt, const char *id)
 	raw("Scan", j, &resp);
 	free(j);
 	const cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(resp, "Items")) {
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(resp, "Items"))
+	{
 		const char *item = sb_ddb_get_s(it, "item");
 		cJSON *del = NULL;
 		j = t_xasprintf("{\"TableName\":\"%s\",\"Key\":{\"item\":{\"S\":"
-		                "\"%s\"}},\"ReturnValues\":\"ALL_OLD\"}", bt, item);
+		                "\"%s\"}},\"ReturnValues\":\"ALL_OLD\"}",
+		                bt, item);
 		int rc = raw("DeleteItem", j, &del);
 		free(j);
 		int had = rc == SB_OK &&
@@ -117,22 +121,29 @@ int main(void)
 	sb_item_free(it);
 	/* The Python user asks storagebox: gets the Python record (no bank
 	 * attribute: reported as the bank asked). */
-	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "py-user@example.com"),
+	CHECK_RC(box,
+	         sb_box_fetch(&it, box, bank, ledger, "py-user@example.com"),
 	         SB_OK);
-	CHECK(box, it && !sb_item_is_new(it) && strcmp(sb_item_value(it), py1) == 0 &&
-	      strcmp(sb_item_bank(it), bank) == 0);
+	CHECK(box, it && !sb_item_is_new(it) &&
+	               strcmp(sb_item_value(it), py1) == 0 &&
+	               strcmp(sb_item_bank(it), bank) == 0);
 	sb_item_free(it);
 	/* The storagebox user asks the Python service: the ledger answers
 	 * first in its flow too (GetItem of deduplication_id): item_string. */
 	cJSON *resp = NULL;
 	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Key\":{\"deduplication_id\":"
-	                      "{\"S\":\"sb-user\"}},\"ConsistentRead\":true}", ledger);
+	                      "{\"S\":\"sb-user\"}},\"ConsistentRead\":true}",
+	                      ledger);
 	CHECK_RC(box, raw("GetItem", j, &resp), SB_OK);
 	free(j);
-	CHECK(box, sb1 && sb_ddb_get_s(cJSON_GetObjectItemCaseSensitive(resp, "Item"),
-	                               "item_string") &&
-	      strcmp(sb_ddb_get_s(cJSON_GetObjectItemCaseSensitive(resp, "Item"),
-	                          "item_string"), sb1) == 0);
+	CHECK(box,
+	      sb1 &&
+	          sb_ddb_get_s(cJSON_GetObjectItemCaseSensitive(resp, "Item"),
+	                       "item_string") &&
+	          strcmp(sb_ddb_get_s(cJSON_GetObjectItemCaseSensitive(resp,
+	                                                               "Item"),
+	                              "item_string"),
+	                 sb1) == 0);
 	cJSON_Delete(resp);
 
 	/* Someone re-loads the whole code list with the original (plain
@@ -172,10 +183,13 @@ int main(void)
 	j = t_xasprintf("{\"TableName\":\"%s\",\"ConsistentRead\":true}", bank);
 	CHECK_RC(box, raw("Scan", j, &sc), SB_OK);
 	free(j);
-	left = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sc, "Items"));
+	left = (size_t)cJSON_GetArraySize(
+	    cJSON_GetObjectItemCaseSensitive(sc, "Items"));
 	cJSON_Delete(sc);
-	CHECKF(box, left == 0, "%zu items left in the bank table (the issued "
-	       "code should have been removed)", left);
+	CHECKF(box, left == 0,
+	       "%zu items left in the bank table (the issued "
+	       "code should have been removed)",
+	       left);
 	char *py2 = py_claim(bank, ledger, "py-user-2");
 	CHECK(NULL, py2 == NULL);
 
@@ -184,8 +198,8 @@ int main(void)
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
 	CHECKF(box, st.available == 0 && st.assigned == 6 && st.held == 6,
 	       "available %llu assigned %llu held %llu",
-	       (unsigned long long)st.available, (unsigned long long)st.assigned,
-	       (unsigned long long)st.held);
+	       (unsigned long long)st.available,
+	       (unsigned long long)st.assigned, (unsigned long long)st.held);
 
 	t_map_free(&seen);
 	free(py1);

@@ -9,8 +9,8 @@
 
 #define ITEMS 40
 
-static uint64_t requests_of(sb_box *box, const char *bank,
-                            const char *ledger, const char *id, int want)
+static uint64_t requests_of(sb_box *box, const char *bank, const char *ledger,
+                            const char *id, int want)
 {
 	sb_ddb_counters c;
 	sb_item *it = NULL;
@@ -40,8 +40,9 @@ int main(void)
 		return t_summary();
 	for (i = 0; i < ITEMS; i++)
 		items[i] = t_xasprintf("req-item-%d", i);
-	CHECK_RC(box, sb_box_add(&ar, box, bank, (const char *const *)items,
-	                         ITEMS), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&ar, box, bank, (const char *const *)items, ITEMS),
+	         SB_OK);
 	/* The first claim on a new ledger makes its tables: not counted. */
 	requests_of(box, bank, ledger, "warm-up", SB_OK);
 
@@ -66,8 +67,10 @@ int main(void)
 	       (double)rsum / rcount);
 	printf("new id: %.2f requests per fetch on average, at most %llu\n",
 	       (double)sum / (ITEMS - 1), (unsigned long long)most);
-	CHECKF(box, sum <= 2 * (uint64_t)(ITEMS - 1), "new id: %.2f requests "
-	       "per fetch", (double)sum / (ITEMS - 1));
+	CHECKF(box, sum <= 2 * (uint64_t)(ITEMS - 1),
+	       "new id: %.2f requests "
+	       "per fetch",
+	       (double)sum / (ITEMS - 1));
 
 	/* The first fetch to find the bank empty may read a segment, then
 	 * the whole table; after it, every store looks at the whole table. */
@@ -97,15 +100,20 @@ int main(void)
 
 		CHECK_RC(box, sb_box_add(&ar, box, bank, more, 1), SB_OK);
 		requests_of(gen, bank, ledger, "gen-1", SB_OK);
-		n = requests_of(box, bank, ledger, "late-after-generic", SB_EMPTY);
+		n = requests_of(box, bank, ledger, "late-after-generic",
+		                SB_EMPTY);
 		printf("new id after sell-out, bank used by a generic client: "
-		       "%llu requests\n", (unsigned long long)n);
-		CHECKF(box, n > 2, "the recovery pass must run once a generic "
+		       "%llu requests\n",
+		       (unsigned long long)n);
+		CHECKF(box, n > 2,
+		       "the recovery pass must run once a generic "
 		       "client used the bank (%llu requests)",
 		       (unsigned long long)n);
 		CHECK_RC(box, sb_box_stats(&st, box, bank, NULL), SB_OK);
-		CHECKF(box, st.available == 0 && st.reserved == 0 &&
-		       st.assigned == ITEMS + 1, "stats: available %llu "
+		CHECKF(box,
+		       st.available == 0 && st.reserved == 0 &&
+		           st.assigned == ITEMS + 1,
+		       "stats: available %llu "
 		       "reserved %llu assigned %llu (the marker row counted?)",
 		       (unsigned long long)st.available,
 		       (unsigned long long)st.reserved,

@@ -6,7 +6,7 @@
 #include "ddb_test.h"
 
 static const char *fail_point;
-static int fail_left;  /* fail this many more passes (-1: always) */
+static int fail_left; /* fail this many more passes (-1: always) */
 static int fail_seen;
 
 static int hook(const char *point, void *payload)
@@ -88,18 +88,21 @@ int main(void)
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
 	CHECK(box, st.available == 2 && st.assigned == 1);
 	ddb_box_counters(box, &c, 1);
-	CHECKF(box, c.retries == 4, "retries %llu", (unsigned long long)c.retries);
+	CHECKF(box, c.retries == 4, "retries %llu",
+	       (unsigned long long)c.retries);
 	arm(SB_DDB_FAULT_THROTTLE, -1);
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_EBUSY);
-	CHECKF(box, t_contains(sb_box_errmsg(box),
-	                       "ProvisionedThroughputExceededException"),
+	CHECKF(box,
+	       t_contains(sb_box_errmsg(box),
+	                  "ProvisionedThroughputExceededException"),
 	       "'%s'", sb_box_errmsg(box));
 
 	/* The generic path retries too (take and put_if_absent). */
 	arm(SB_DDB_FAULT_CONFLICT, 2);
 	sb_box *gbox = ddb_open_uri(uri, SB_PROTOCOL_GENERIC);
 	if (gbox) {
-		CHECK_RC(gbox, sb_box_fetch(&it, gbox, bank, ledger, "c"), SB_OK);
+		CHECK_RC(gbox, sb_box_fetch(&it, gbox, bank, ledger, "c"),
+		         SB_OK);
 		sb_item_free(it);
 		it = NULL;
 		ddb_box_counters(gbox, &c, 0);

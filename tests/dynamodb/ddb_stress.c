@@ -40,8 +40,7 @@ static int held_row(const cJSON *it, void *p)
 	const char *tok = sb_ddb_get_s(it, "token");
 	const char *id = item ? t_map_get(c->owner, item) : NULL;
 	/* The generic path's marker row (README, table layout) is no item. */
-	if (item && strcmp(item, "\n") == 0 && st &&
-	    strcmp(st, "generic") == 0)
+	if (item && strcmp(item, "\n") == 0 && st && strcmp(st, "generic") == 0)
 		return 0;
 	c->n++;
 	if (st && strcmp(st, "reserved") == 0)
@@ -79,38 +78,48 @@ static void check_tables(const st_params *p, char **held, size_t holders)
 	t_map_init(&lown);
 	scan_ctx lc = { p, &lown, 0, 0, 0, 0 };
 	CHECK_RC(box, ddb_scan_table(box, ledger_t, ledger_row, &lc), SB_OK);
-	CHECKF(box, lc.n == holders && lc.bad == 0, "ledger table: %zu rows "
-	       "(%zu holders), %zu bad or item twice", lc.n, holders, lc.bad);
+	CHECKF(box, lc.n == holders && lc.bad == 0,
+	       "ledger table: %zu rows "
+	       "(%zu holders), %zu bad or item twice",
+	       lc.n, holders, lc.bad);
 	for (size_t i = 0; i < p->ids; i++) {
 		char id[32];
 		snprintf(id, sizeof id, "stress-id-%05zu", i);
 		const char *v = held[i] ? t_map_get(&lown, held[i]) : NULL;
 		if (held[i])
-			CHECKF(box, v && strcmp(v, id) == 0, "%s: answer %s, "
-			       "ledger says %s", id, held[i], v ? v : "(none)");
+			CHECKF(box, v && strcmp(v, id) == 0,
+			       "%s: answer %s, "
+			       "ledger says %s",
+			       id, held[i], v ? v : "(none)");
 	}
 	scan_ctx hc = { p, &lown, 0, 0, 0, 0 };
 	CHECK_RC(box, ddb_scan_table(box, held_t, held_row, &hc), SB_OK);
-	CHECKF(box, hc.n == holders && hc.assigned == holders &&
-	       hc.reserved == 0 && hc.bad == 0, "held table: %zu rows, %llu "
-	       "assigned, %llu reserved, %zu not matching the ledger", hc.n,
-	       (unsigned long long)hc.assigned,
+	CHECKF(box,
+	       hc.n == holders && hc.assigned == holders && hc.reserved == 0 &&
+	           hc.bad == 0,
+	       "held table: %zu rows, %llu "
+	       "assigned, %llu reserved, %zu not matching the ledger",
+	       hc.n, (unsigned long long)hc.assigned,
 	       (unsigned long long)hc.reserved, hc.bad);
 	size_t left = 0;
 	CHECK_RC(box, ddb_scan_table(box, avail_t, count_row, &left), SB_OK);
-	CHECKF(box, left == p->items - holders, "available table: %zu rows, "
-	       "want %zu", left, p->items - holders);
+	CHECKF(box, left == p->items - holders,
+	       "available table: %zu rows, "
+	       "want %zu",
+	       left, p->items - holders);
 
 	/* Re-adding everything: all skipped (law 6), nothing resurrected. */
 	char **items = t_xcalloc(p->items, sizeof *items);
 	for (size_t i = 0; i < p->items; i++)
 		items[i] = t_xasprintf("stress-item-%05zu", i);
 	sb_add_result ar = { 0, 0 };
-	CHECK_RC(box, sb_box_add(&ar, box, p->bank, (const char *const *)items,
-	                         p->items), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&ar, box, p->bank, (const char *const *)items,
+	                    p->items),
+	         SB_OK);
 	CHECKF(box, ar.added == 0 && ar.skipped == p->items,
-	       "re-add: added %llu skipped %llu",
-	       (unsigned long long)ar.added, (unsigned long long)ar.skipped);
+	       "re-add: added %llu skipped %llu", (unsigned long long)ar.added,
+	       (unsigned long long)ar.skipped);
 	for (size_t i = 0; i < p->items; i++)
 		free(items[i]);
 	free(items);
@@ -139,8 +148,9 @@ int main(int argc, char **argv)
 	p.stem = stem;
 	uint64_t seed = t_seed();
 	printf("ddb stress %s: %zu processes x %zu threads, %zu items, %zu ids "
-	       "x %zu, seed %llu, bank %s\n", p.mode, p.procs, p.threads,
-	       p.items, p.ids, p.repeat, (unsigned long long)seed, bank);
+	       "x %zu, seed %llu, bank %s\n",
+	       p.mode, p.procs, p.threads, p.items, p.ids, p.repeat,
+	       (unsigned long long)seed, bank);
 	fflush(stdout);
 
 	st_setup(&p);

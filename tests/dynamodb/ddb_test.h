@@ -44,8 +44,7 @@ static inline sb_ddb_store *ddb_store_of(sb_box *box)
 
 /* The counters of a box's bank store (ddb_testing.h): -1 if it is not a
  * DynamoDB store. */
-static inline int ddb_box_counters(sb_box *box, sb_ddb_counters *out,
-                                   int reset)
+static inline int ddb_box_counters(sb_box *box, sb_ddb_counters *out, int reset)
 {
 	return sb_ddb_store_counters(box->bank_store, out, reset);
 }
@@ -62,9 +61,8 @@ static inline int ddb_scan_page_(const cJSON *resp, void *p)
 	const cJSON *it;
 	int rc;
 
-	cJSON_ArrayForEach(it, items)
-		if ((rc = c->fn(it, c->payload)))
-			return rc;
+	cJSON_ArrayForEach(it,
+	                   items) if ((rc = c->fn(it, c->payload))) return rc;
 	return 0;
 }
 

@@ -18,7 +18,7 @@
 /* A claim could otherwise wait 100 ms per DescribeTable answer that is
  * not ACTIVE: keep each input fast. */
 #define MAX_DESCRIBE 4
-#define MAX_ANSWERS 64
+#define MAX_ANSWERS  64
 
 typedef struct {
 	fz_records rec;
@@ -80,20 +80,24 @@ static void answers(sb_ddb_store *s, fz_records *rec)
 		if (!copy)
 			return;
 		memcpy(copy, b, len);
-		rc = sb_ddb_answer(&out, s, copy, len, status, "TransactWriteItems",
-		                   "fuzz", &retry);
+		rc = sb_ddb_answer(&out, s, copy, len, status,
+		                   "TransactWriteItems", "fuzz", &retry);
 		CHECK(NULL, retry == 0 || retry == 1);
-		CHECK(NULL, rc == SB_OK || rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE ||
-		         rc < 0);
-		CHECK(NULL, (rc == SB_OK || rc == SB_DDB_CANCELED || rc == SB_ECONFLICT)
-		         == (out != NULL));
+		CHECK(NULL, rc == SB_OK || rc == SB_DDB_CANCELED ||
+		                rc == SB_DDB_NOTABLE || rc < 0);
+		CHECK(NULL, (rc == SB_OK || rc == SB_DDB_CANCELED ||
+		             rc == SB_ECONFLICT) == (out != NULL));
 		CHECK(NULL, rc == SB_OK || s->base.box->errmsg[0]);
 		CHECK(NULL, !retry || rc != SB_OK);
 		/* What the callers read out of an answer. */
-		for (i = 0; rc == SB_DDB_CANCELED && sb_ddb_reason(out, i, &code); i++)
+		for (i = 0;
+		     rc == SB_DDB_CANCELED && sb_ddb_reason(out, i, &code); i++)
 			;
-		if (out && sb_ddb_ledger_item(&it, cJSON_GetObjectItemCaseSensitive(
-		                              out, "Item"), "b") == SB_OK)
+		if (out &&
+		    sb_ddb_ledger_item(&it,
+		                       cJSON_GetObjectItemCaseSensitive(out,
+		                                                        "Item"),
+		                       "b") == SB_OK)
 			sb_item_free(it);
 		cJSON_Delete(out);
 		free(copy);

@@ -29,7 +29,8 @@ static void check_items(const cli_lines *l, const uint8_t *data, size_t size)
 		size_t len = strlen(l->items[i]);
 
 		CHECK(NULL, len > 0);
-		CHECK(NULL, l->items[i] >= l->buf && l->items[i] < l->buf + size);
+		CHECK(NULL,
+		      l->items[i] >= l->buf && l->items[i] < l->buf + size);
 		CHECK(NULL, !memchr(l->items[i], '\n', len));
 		CHECK(NULL, !memchr(l->items[i], '\r', len));
 		CHECK(NULL, sb_validate_reason(l->items[i], len) == NULL);
@@ -51,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_items(&a, data, size);
 	else
 		CHECK(NULL, a.buf == NULL && a.items == NULL && a.n == 0 &&
-		      strncmp(ea, "line ", 5) == 0);
+		                strncmp(ea, "line ", 5) == 0);
 
 	/* fmemopen of 0 bytes fails on glibc: nothing to compare then. */
 	f = size ? fmemopen((void *)data, size, "rb") : NULL;
@@ -64,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rb == 0) {
 			CHECK(NULL, b.n == a.n);
 			for (i = 0; i < a.n; i++)
-				CHECK(NULL, strcmp(a.items[i], b.items[i]) == 0);
+				CHECK(NULL,
+				      strcmp(a.items[i], b.items[i]) == 0);
 			cli_lines_free(&b);
 		} else {
 			CHECK(NULL, strcmp(ea, eb) == 0);

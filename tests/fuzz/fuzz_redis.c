@@ -48,7 +48,7 @@ static void replies(sb_rd_store *s)
 		}
 		if (r->type == REDIS_REPLY_STRING) {
 			sb_item *it = sb_rd_entry_decode(r->str, r->len, 0,
-			                              &malformed);
+			                                 &malformed);
 			CHECK(NULL, it || malformed == 1);
 			sb_item_free(it);
 		}
@@ -90,8 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		capped_functions.createArray = create_array_capped;
 	}
 	s.replay->fn = &capped_functions;
-	if (size > 1 &&
-	    redisReaderFeed(s.replay, (const char *)data + 1, size - 1) != REDIS_OK) {
+	if (size > 1 && redisReaderFeed(s.replay, (const char *)data + 1,
+	                                size - 1) != REDIS_OK) {
 		redisReaderFree(s.replay);
 		return 0;
 	}

@@ -57,24 +57,16 @@ static inline void fz_store_op(sb_store *st, fz_claim_fn claim, int op,
 		CHECK(NULL, (rc == SB_OK) == (it != NULL));
 		sb_item_free(it);
 		break;
-	case 3: /* s */
-		rc = st->bank->settle(st, "bank", "a", "tok");
-		break;
-	case 4: /* p */
-		rc = st->bank->put_back(st, "bank", "a", "tok");
-		break;
-	case 5: /* n */
-		rc = st->bank->count(&bc, st, "bank");
-		break;
+	case 3: /* s */ rc = st->bank->settle(st, "bank", "a", "tok"); break;
+	case 4: /* p */ rc = st->bank->put_back(st, "bank", "a", "tok"); break;
+	case 5: /* n */ rc = st->bank->count(&bc, st, "bank"); break;
 	case 6: /* r */
 		rc = st->bank->reserved(st, "bank", 5000, fz_on_resv, &n);
 		CHECK(NULL, n < 3 || rc == 7);
 		if (rc == 7)
 			return;
 		break;
-	case 7: /* k */
-		rc = st->bank->create(st, "bank");
-		break;
+	case 7: /* k */ rc = st->bank->create(st, "bank"); break;
 	case 8: /* d */
 		rc = st->bank->add(&added, &skipped, st, "bank", items, 4);
 		CHECK(NULL, rc != SB_OK || added + skipped == 4);
@@ -107,7 +99,7 @@ static inline void fz_store_op(sb_store *st, fz_claim_fn claim, int op,
 	if (getenv("SB_FUZZ_DEBUG"))
 		fprintf(stderr, "op %d: rc %d: %s\n", op, rc, st->box->errmsg);
 	CHECK(NULL, rc == SB_OK || rc == SB_EMPTY || rc < 0 ||
-	         (rc == SB_EMPTY_SETTLED && op == 1));
+	                (rc == SB_EMPTY_SETTLED && op == 1));
 	CHECK(NULL, rc >= 0 || st->box->errmsg[0]);
 }
 

@@ -16,7 +16,8 @@ static void check_parsed(sb_uri *u, const char *text)
 {
 	size_t i, j;
 
-	CHECK(NULL, u->scheme && *u->scheme && u->text && u->redacted && u->path);
+	CHECK(NULL,
+	      u->scheme && *u->scheme && u->text && u->redacted && u->path);
 	CHECK(NULL, strcmp(u->text, text) == 0);
 	for (i = 0; u->scheme[i]; i++)
 		CHECK(NULL, !(u->scheme[i] >= 'A' && u->scheme[i] <= 'Z'));
@@ -31,7 +32,8 @@ static void check_parsed(sb_uri *u, const char *text)
 	for (i = 0; i < u->nparams; i++) {
 		const char *last = NULL;
 
-		CHECK(NULL, u->params[i].key && *u->params[i].key && u->params[i].value);
+		CHECK(NULL, u->params[i].key && *u->params[i].key &&
+		                u->params[i].value);
 		for (j = 0; j < u->nparams; j++)
 			if (strcmp(u->params[j].key, u->params[i].key) == 0)
 				last = u->params[j].value;

@@ -80,10 +80,12 @@ int main(int argc, char **argv)
 		struct stat st;
 
 		if (stat(argv[i], &st) != 0) {
-			fprintf(stderr, "replay: no such file or directory: %s\n",
+			fprintf(stderr,
+			        "replay: no such file or directory: %s\n",
 			        argv[i]);
 			rc = 1;
-		} else if (S_ISDIR(st.st_mode) ? run_dir(argv[i]) : run_file(argv[i])) {
+		} else if (S_ISDIR(st.st_mode) ? run_dir(argv[i])
+		                               : run_file(argv[i])) {
 			rc = 1;
 		}
 	}

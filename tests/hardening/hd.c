@@ -14,8 +14,8 @@
 
 char *hd_uri_port(const char *uri, int port)
 {
-	return t_uri_edit(uri, &(t_uri_parts){ .host = "127.0.0.1",
-	                                       .port = port });
+	return t_uri_edit(uri,
+	                  &(t_uri_parts){ .host = "127.0.0.1", .port = port });
 }
 
 int hd_uri_hostport(const char *uri, char *host, size_t hsize, int *port)
@@ -155,7 +155,8 @@ static void *proxy_run(void *arg)
 		if (poll(f, (nfds_t)nf, 20) <= 0)
 			continue;
 		for (i = n - 1; i >= 0; i--) {
-			short a = f[1 + 2 * i].revents, b = f[2 + 2 * i].revents;
+			short a = f[1 + 2 * i].revents,
+			      b = f[2 + 2 * i].revents;
 			int ok = 1;
 			if (a)
 				ok = pass(cl[i], sv[i]);
@@ -256,8 +257,10 @@ int hd_lines_same(const hd_lines *a, const hd_lines *b, const char *what)
 			break;
 	if (i == a->n && i == b->n)
 		return 1;
-	fprintf(stderr, "%s changed (%zu lines before, %zu after): before "
-	        "'%.200s', after '%.200s'\n", what, a->n, b->n,
-	        i < a->n ? a->v[i] : "(end)", i < b->n ? b->v[i] : "(end)");
+	fprintf(stderr,
+	        "%s changed (%zu lines before, %zu after): before "
+	        "'%.200s', after '%.200s'\n",
+	        what, a->n, b->n, i < a->n ? a->v[i] : "(end)",
+	        i < b->n ? b->v[i] : "(end)");
 	return 0;
 }

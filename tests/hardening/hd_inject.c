@@ -18,19 +18,49 @@
 #define LONG_NAME (64 * 1024)
 
 static const char *const hostile[] = {
-	"'", "''", "\"", "`", "'; DROP TABLE x;--",
+	"'",
+	"''",
+	"\"",
+	"`",
+	"'; DROP TABLE x;--",
 	"'); DROP TABLE sb_bank; DELETE FROM sb_ledger; --",
-	"\\", "\\\\'", "\\N", "NULL", "%", "_", "*", "?", "$1", "@.",
-	"]]", "--[[", "]] .. redis.call('FLUSHALL') .. [[", "%s%d%n%%",
-	"\"}{\"", "\\u0000", "\\\"", "}{", "{\"S\":\"x\"}", "{\"#i\":1}",
-	"{}", "{", "}", "{sb}", "{hd}:q:x", ":", "\t tab",
-	"caf\xc3\xa9 \xf0\x9f\x8e\x9f", "\xe2\x80\xae" "rtl", " lead space",
-	"sbh.0000", "x.held",
+	"\\",
+	"\\\\'",
+	"\\N",
+	"NULL",
+	"%",
+	"_",
+	"*",
+	"?",
+	"$1",
+	"@.",
+	"]]",
+	"--[[",
+	"]] .. redis.call('FLUSHALL') .. [[",
+	"%s%d%n%%",
+	"\"}{\"",
+	"\\u0000",
+	"\\\"",
+	"}{",
+	"{\"S\":\"x\"}",
+	"{\"#i\":1}",
+	"{}",
+	"{",
+	"}",
+	"{sb}",
+	"{hd}:q:x",
+	":",
+	"\t tab",
+	"caf\xc3\xa9 \xf0\x9f\x8e\x9f",
+	"\xe2\x80\xae"
+	"rtl",
+	" lead space",
+	"sbh.0000",
+	"x.held",
 };
 #define N_HOSTILE (sizeof hostile / sizeof *hostile)
 /* Names: a subset (each costs tables on some stores), all kinds. */
-static const unsigned name_pick[] = { 4, 5, 7, 18, 19, 20, 24, 26, 30, 33,
-                                      36 };
+static const unsigned name_pick[] = { 4, 5, 7, 18, 19, 20, 24, 26, 30, 33, 36 };
 #define N_NAMES (sizeof name_pick / sizeof *name_pick)
 
 static const hd_view *view;
@@ -99,8 +129,8 @@ static void round_trip(sb_box *box, const char *bname, const char *lname,
 	sb_stats st;
 	size_t i, j;
 
-	CHECK_RC(box, sb_box_add(&ar, box, bname, (const char *const *)strs,
-	                         n), SB_OK);
+	CHECK_RC(box, sb_box_add(&ar, box, bname, (const char *const *)strs, n),
+	         SB_OK);
 	CHECKF(box, ar.added == n, "added %llu of %zu",
 	       (unsigned long long)ar.added, n);
 	for (i = 0; i < n; i++) {
@@ -110,8 +140,10 @@ static void round_trip(sb_box *box, const char *bname, const char *lname,
 		            sb_strerror(rc)))
 			continue;
 		got[i] = t_xstrdup(sb_item_value(it));
-		CHECKF(box, strcmp(sb_item_bank(it), bname) == 0, "bank of "
-		       "id %zu differs", i);
+		CHECKF(box, strcmp(sb_item_bank(it), bname) == 0,
+		       "bank of "
+		       "id %zu differs",
+		       i);
 		sb_item_free(it);
 		for (j = 0; j < n; j++)
 			if (strcmp(strs[j], got[i]) == 0)
@@ -127,25 +159,30 @@ static void round_trip(sb_box *box, const char *bname, const char *lname,
 			continue;
 		CHECK_RC(box, sb_box_fetch(&it, box, bname, lname, strs[i]),
 		         SB_OK);
-		CHECKF(box, it && strcmp(sb_item_value(it), got[i]) == 0 &&
-		       !sb_item_is_new(it), "repeat of id %zu", i);
+		CHECKF(box,
+		       it && strcmp(sb_item_value(it), got[i]) == 0 &&
+		           !sb_item_is_new(it),
+		       "repeat of id %zu", i);
 		sb_item_free(it);
 		it = NULL;
 		CHECK_RC(box, sb_box_lookup(&it, box, lname, strs[i]), SB_OK);
-		CHECKF(box, it && strcmp(sb_item_value(it), got[i]) == 0 &&
-		       strcmp(sb_item_bank(it), bname) == 0, "lookup of id %zu",
-		       i);
+		CHECKF(box,
+		       it && strcmp(sb_item_value(it), got[i]) == 0 &&
+		           strcmp(sb_item_bank(it), bname) == 0,
+		       "lookup of id %zu", i);
 		sb_item_free(it);
 	}
 	CHECK_RC(box, sb_box_export(box, lname, export_cb, &ec), SB_OK);
 	CHECKF(box, ec.seen == n && ec.bad == 0, "export: %zu rows, %d wrong",
 	       ec.seen, ec.bad);
 	CHECK_RC(box, sb_box_stats(&st, box, bname, lname), SB_OK);
-	CHECKF(box, st.assigned == n && st.available == 0 && st.reserved == 0
-	       && st.held == n, "stats %llu/%llu/%llu held %llu",
+	CHECKF(box,
+	       st.assigned == n && st.available == 0 && st.reserved == 0 &&
+	           st.held == n,
+	       "stats %llu/%llu/%llu held %llu",
 	       (unsigned long long)st.available,
-	       (unsigned long long)st.reserved,
-	       (unsigned long long)st.assigned, (unsigned long long)st.held);
+	       (unsigned long long)st.reserved, (unsigned long long)st.assigned,
+	       (unsigned long long)st.held);
 	for (i = 0; i < n; i++)
 		free(got[i]);
 	free(got);
@@ -206,8 +243,10 @@ int main(int argc, char **argv)
 		if (all[i] && strcmp(all[i]->name, b) == 0)
 			view = all[i];
 	if (!view) {
-		fprintf(stderr, "usage: hd_inject BACKEND [dir] (backend not "
-		        "built or unknown: '%s')\n", b);
+		fprintf(stderr,
+		        "usage: hd_inject BACKEND [dir] (backend not "
+		        "built or unknown: '%s')\n",
+		        b);
 		return 1;
 	}
 	snprintf(tag, sizeof tag, "%lx%ld", (long)time(NULL), (long)getpid());

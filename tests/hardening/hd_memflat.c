@@ -65,7 +65,8 @@ static void cleanup(const char *backend, const char *dir)
 	if (strcmp(backend, "sqlite") == 0) {
 		const char *sfx[] = { "", "-wal", "-shm", "-journal" };
 		for (int i = 0; i < 4; i++) {
-			char *p = t_xasprintf("%s/hd-memflat.db%s", dir, sfx[i]);
+			char *p = t_xasprintf("%s/hd-memflat.db%s", dir,
+			                      sfx[i]);
 			unlink(p);
 			free(p);
 		}
@@ -86,8 +87,9 @@ static void cleanup(const char *backend, const char *dir)
 		}
 		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
 		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			const char *argv[2] = { "UNLINK",
-			                        r->element[1]->element[i]->str };
+			const char *argv[2] = {
+				"UNLINK", r->element[1]->element[i]->str
+			};
 			size_t lens[2] = { 6, r->element[1]->element[i]->len };
 			redisReply *d = redisCommandArgv(c, 2, argv, lens);
 			if (d)
@@ -112,8 +114,9 @@ static void add_bank(sb_box *box, size_t n)
 		sb_add_result ar = { 0, 0 };
 		for (k = 0; k < m; k++)
 			snprintf(items[k], 16, "m%07zu", i + k);
-		if (!CHECK_RC(box, sb_box_add(&ar, box, "big",
-		                              (const char *const *)items, m),
+		if (!CHECK_RC(box,
+		              sb_box_add(&ar, box, "big",
+		                         (const char *const *)items, m),
 		              SB_OK))
 			break;
 		CHECK(box, ar.added == m);
@@ -130,7 +133,7 @@ typedef struct {
 	pthread_t th;
 } worker;
 
-static size_t done;     /* fetches so far, all threads */
+static size_t done; /* fetches so far, all threads */
 static long rss_10k = -1;
 static double t_start;
 
@@ -212,9 +215,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)st.assigned,
 	       (unsigned long long)st.available, (unsigned long long)st.held);
 	printf("%s: %zu fetches (%zu thread%s) in %.1f s (%.0f/s); RSS after "
-	       "10,000: %ld KiB, at the end: %ld KiB\n", backend, n, nthreads,
-	       nthreads > 1 ? "s" : "", t_fetch, (double)n / t_fetch, rss_10k,
-	       rss_end);
+	       "10,000: %ld KiB, at the end: %ld KiB\n",
+	       backend, n, nthreads, nthreads > 1 ? "s" : "", t_fetch,
+	       (double)n / t_fetch, rss_10k, rss_end);
 	if (n >= 10000)
 		CHECKF(box, rss_10k > 0 && rss_end <= rss_10k + rss_10k / 20,
 		       "RSS grew from %ld KiB to %ld KiB (more than 5%%)",

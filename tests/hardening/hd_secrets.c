@@ -25,11 +25,11 @@
 #include <unistd.h>
 
 /* Distinctive pieces: a message holding any of them leaks a secret. */
-#define PW_PLAIN "HdS3cretPW"        /* as given in the URI */
-#define PW_ENC   "HdS3%40cr%3Aet%2FPW" /* percent-encoded "HdS3@cr:et/PW" */
-#define PW_DEC   "HdS3@cr:et/PW"
+#define PW_PLAIN   "HdS3cretPW"          /* as given in the URI */
+#define PW_ENC     "HdS3%40cr%3Aet%2FPW" /* percent-encoded "HdS3@cr:et/PW" */
+#define PW_DEC     "HdS3@cr:et/PW"
 #define DDB_SECRET "HdSecretKEY/wJalrXUtnFEMI+K7MDENG"
-#define DDB_TOKEN "HdSessionTOKEN+FwoGZXIvYXdzEP//////////wEaD"
+#define DDB_TOKEN  "HdSessionTOKEN+FwoGZXIvYXdzEP//////////wEaD"
 
 static const char *leaks[8];
 static int nleaks;
@@ -41,11 +41,15 @@ static void no_secret(const char *what, const char *msg)
 
 	CHECKF(NULL, msg && *msg, "%s: no message", what);
 	for (i = 0; i < nleaks; i++)
-		CHECKF(NULL, !t_contains(msg, leaks[i]), "%s: message shows "
-		       "secret #%d: %s", what, i, msg);
+		CHECKF(NULL, !t_contains(msg, leaks[i]),
+		       "%s: message shows "
+		       "secret #%d: %s",
+		       what, i, msg);
 	/* Pieces long enough to be meaningful on their own. */
-	CHECKF(NULL, !t_contains(msg, "S3cret") && !t_contains(msg, "cr:et") &&
-	       !t_contains(msg, "wJalrXUtnFEMI") && !t_contains(msg, "FwoGZXIv"),
+	CHECKF(NULL,
+	       !t_contains(msg, "S3cret") && !t_contains(msg, "cr:et") &&
+	           !t_contains(msg, "wJalrXUtnFEMI") &&
+	           !t_contains(msg, "FwoGZXIv"),
 	       "%s: message shows part of a secret: %s", what, msg);
 }
 
@@ -80,7 +84,8 @@ static int try_uri(const char *what, const char *uri, int want)
 static char *with_auth(const char *server, const char *user, const char *pw,
                        const char *path)
 {
-	return t_uri_edit(server, &(t_uri_parts){ .user = user, .password = pw,
+	return t_uri_edit(server, &(t_uri_parts){ .user = user,
+	                                          .password = pw,
 	                                          .path = path });
 }
 
@@ -107,21 +112,23 @@ static void password_uris(const char *server, int pg)
 		v = hd_uri_port(u, sil.port);
 		free(u);
 		u = t_uri_opt(v, pg ? "connect_timeout=2"
-		                     : "connect_timeout=800&timeout=800");
+		                    : "connect_timeout=800&timeout=800");
 		/* libpq says "timeout expired" only in text: SB_ECONNECT. */
 		try_uri("silent server", u, pg ? SB_ECONNECT : SB_ETIMEOUT);
 		hd_silent_stop(&sil);
 		free(u);
 		free(v);
 		const char *bad_opts[] = {
-			"bogus_option=1", pg ? "statement_timeout=-5" : "timeout=-5",
+			"bogus_option=1",
+			pg ? "statement_timeout=-5" : "timeout=-5",
 			pg ? "schema=Bad-Schema" : "prefix=bad{prefix}",
 			pg ? "query_timeout=x" : "connect_timeout=x",
 		};
 		for (int j = 0; j < 4; j++) {
 			u = with_auth(server, user, pws[i], NULL);
 			v = t_uri_opt(u, bad_opts[j]);
-			snprintf(what, sizeof what, "option %.28s", bad_opts[j]);
+			snprintf(what, sizeof what, "option %.28s",
+			         bad_opts[j]);
 			try_uri(what, v, SB_EURI);
 			free(u);
 			free(v);
@@ -174,7 +181,13 @@ static void working_box(const char *server)
 
 /* ---------------------------------------------------------- DynamoDB */
 
-enum { ECHO_JSON, ECHO_AUTH, ECHO_500, ECHO_200, ECHO_TYPE };
+enum {
+	ECHO_JSON,
+	ECHO_AUTH,
+	ECHO_500,
+	ECHO_200,
+	ECHO_TYPE
+};
 
 typedef struct {
 	int fd, port, mode;
@@ -208,7 +221,7 @@ static size_t read_request(int c, char *buf, size_t size)
 		} else if (head_end) {
 			const char *cl = strstr(buf, "Content-Length:");
 			if (n >= (size_t)(head_end + 4 - buf) +
-			         (cl ? (size_t)atol(cl + 15) : 0))
+			             (cl ? (size_t)atol(cl + 15) : 0))
 				break;
 		}
 	}
@@ -256,25 +269,31 @@ static void *echo_run(void *arg)
 		read_request(c, req, sizeof req);
 		echo_text(req, text, sizeof text);
 		char body[45000];
-		const char *status = "400 Bad Request", *ctype =
-		        "application/x-amz-json-1.0";
+		const char *status = "400 Bad Request",
+			   *ctype = "application/x-amz-json-1.0";
 		if (e->mode == ECHO_TYPE) {
 			/* The echo in the error's type instead. */
-			snprintf(body, sizeof body, "{\"__type\":\"com.amazon."
-			         "coral#%s\",\"message\":\"m\"}", text);
+			snprintf(body, sizeof body,
+			         "{\"__type\":\"com.amazon."
+			         "coral#%s\",\"message\":\"m\"}",
+			         text);
 		} else if (e->mode == ECHO_JSON || e->mode == ECHO_AUTH) {
-			snprintf(body, sizeof body, "{\"__type\":\"com.amazon."
+			snprintf(body, sizeof body,
+			         "{\"__type\":\"com.amazon."
 			         "coral.validate#%s\",\"message\":\"%s\"}",
-			         e->mode == ECHO_JSON ? "ValidationException"
-			                              : "UnrecognizedClientException",
+			         e->mode == ECHO_JSON
+			             ? "ValidationException"
+			             : "UnrecognizedClientException",
 			         text);
 		} else {
 			snprintf(body, sizeof body, "<html>%s</html>", text);
-			status = e->mode == ECHO_500 ? "500 Internal Server Error"
-			                             : "200 OK";
+			status = e->mode == ECHO_500
+			             ? "500 Internal Server Error"
+			             : "200 OK";
 			ctype = "text/html";
 		}
-		snprintf(reply, sizeof reply, "HTTP/1.1 %s\r\nContent-Type: %s"
+		snprintf(reply, sizeof reply,
+		         "HTTP/1.1 %s\r\nContent-Type: %s"
 		         "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
 		         status, ctype, strlen(body), body);
 		ssize_t w = send(c, reply, strlen(reply), MSG_NOSIGNAL);
@@ -309,12 +328,12 @@ static void echo_stop(echo_srv *e)
 static void ddb_cases(const char *server)
 {
 	static const char *modes[] = { "echo as ValidationException",
-	                               "echo as UnrecognizedClient",
-	                               "echo in a 500 page",
-	                               "echo in a 200 non-JSON",
-	                               "echo as the error type" };
+		                       "echo as UnrecognizedClient",
+		                       "echo in a 500 page",
+		                       "echo in a 200 non-JSON",
+		                       "echo as the error type" };
 	static const int want[] = { SB_EINVALID, SB_EAUTH, SB_EBACKEND,
-	                            SB_EBACKEND, SB_EBACKEND };
+		                    SB_EBACKEND, SB_EBACKEND };
 	hd_silent sil;
 	char *u;
 
@@ -352,18 +371,20 @@ static void ddb_cases(const char *server)
 		char *id = t_xmalloc(3001);
 		memset(id, 'k', 3000);
 		id[3000] = '\0';
-		CHECK_RC(box, sb_box_add(NULL, box, bank, (const char *[]){ id },
-		                         1), SB_EINVALID);
+		CHECK_RC(box,
+		         sb_box_add(NULL, box, bank, (const char *[]){ id }, 1),
+		         SB_EINVALID);
 		no_secret("add, item over the key limit", sb_box_errmsg(box));
-		CHECK_RC(box, sb_box_fetch(&it, box, "hd-no-such-bank-xyz", "l",
-		                           "i"), SB_ENOTFOUND);
+		CHECK_RC(box,
+		         sb_box_fetch(&it, box, "hd-no-such-bank-xyz", "l", "i"),
+		         SB_ENOTFOUND);
 		no_secret("fetch, missing bank", sb_box_errmsg(box));
 		free(id);
 		sb_box_close(box);
 	}
 	/* Missing key id with the secret still set. */
-	char *key = t_xstrdup(getenv("AWS_ACCESS_KEY_ID")
-	                      ? getenv("AWS_ACCESS_KEY_ID") : "fake");
+	char *key = t_xstrdup(
+	    getenv("AWS_ACCESS_KEY_ID") ? getenv("AWS_ACCESS_KEY_ID") : "fake");
 	unsetenv("AWS_ACCESS_KEY_ID");
 	try_uri("no AWS_ACCESS_KEY_ID", server, SB_EAUTH);
 	setenv("AWS_ACCESS_KEY_ID", key, 1);
@@ -387,7 +408,8 @@ int main(int argc, char **argv)
 	leaks[nleaks++] = PW_DEC;
 	if (strcmp(b, "postgresql") == 0 || strcmp(b, "redis") == 0) {
 		int pg = b[0] == 'p';
-		server = t_env_need(pg ? "SB_TEST_PG_URI" : "SB_TEST_REDIS_URI");
+		server = t_env_need(pg ? "SB_TEST_PG_URI"
+		                       : "SB_TEST_REDIS_URI");
 		printf("%s:\n", b);
 		password_uris(server, pg);
 		working_box(server);
@@ -396,7 +418,8 @@ int main(int argc, char **argv)
 		printf("dynamodb:\n");
 		ddb_cases(server);
 	} else {
-		fprintf(stderr, "usage: hd_secrets postgresql|redis|dynamodb\n");
+		fprintf(stderr,
+		        "usage: hd_secrets postgresql|redis|dynamodb\n");
 		return 1;
 	}
 	free(bank);

@@ -34,9 +34,9 @@ static const backend_info *info;
 
 static void no_password(const char *m, const char *what)
 {
-	CHECKF(NULL, !password || strlen(password) < 4 ||
-	       !t_contains(m, password), "%s: message shows the password",
-	       what);
+	CHECKF(NULL,
+	       !password || strlen(password) < 4 || !t_contains(m, password),
+	       "%s: message shows the password", what);
 }
 
 /* Open and, if that worked (DynamoDB connects lazily), fetch once: the
@@ -72,8 +72,10 @@ static void expect_fail(const char *what, const char *uri, double min_s,
 	else
 		CHECKF(NULL, rc == SB_ETIMEOUT || rc == SB_ECONNECT,
 		       "%s: %s (%s)", what, sb_strerror(rc), msg);
-	CHECKF(NULL, secs >= min_s && secs <= max_s, "%s: failed after "
-	       "%.2f s, expected %.1f..%.1f s", what, secs, min_s, max_s);
+	CHECKF(NULL, secs >= min_s && secs <= max_s,
+	       "%s: failed after "
+	       "%.2f s, expected %.1f..%.1f s",
+	       what, secs, min_s, max_s);
 	CHECKF(NULL, *msg != '\0', "%s: no message", what);
 	no_password(msg, what);
 }
@@ -117,8 +119,10 @@ static void muted_fetch(const char *what, sb_box *box, hd_proxy *px,
 	printf("  %-34s %-28s %5.2f s\n", what, sb_strerror(rc), t0);
 	CHECKF(box, rc == SB_ETIMEOUT || rc == SB_ECONNECT, "%s: %s", what,
 	       sb_strerror(rc));
-	CHECKF(box, t0 >= min_s && t0 <= max_s, "%s: failed after %.2f s, "
-	       "expected %.1f..%.1f s", what, t0, min_s, max_s);
+	CHECKF(box, t0 >= min_s && t0 <= max_s,
+	       "%s: failed after %.2f s, "
+	       "expected %.1f..%.1f s",
+	       what, t0, min_s, max_s);
 	no_password(sb_box_errmsg(box), what);
 	sb_item_free(it);
 	/* The silence is over: the same box reconnects and answers, and the
@@ -163,9 +167,10 @@ static void case_silent_after_connect(const char *server)
 		sb_stats st;
 		CHECK_RC(box, sb_box_stats(&st, box, bank, NULL), SB_OK);
 		/* Nothing lost or given twice across the timeouts. */
-		CHECKF(box, st.available + st.reserved + st.assigned == 6 &&
-		       st.assigned >= 3, "stats %llu/%llu/%llu",
-		       (unsigned long long)st.available,
+		CHECKF(box,
+		       st.available + st.reserved + st.assigned == 6 &&
+		           st.assigned >= 3,
+		       "stats %llu/%llu/%llu", (unsigned long long)st.available,
 		       (unsigned long long)st.reserved,
 		       (unsigned long long)st.assigned);
 		sb_box_close(box);
@@ -182,10 +187,12 @@ int main(int argc, char **argv)
 
 	backend = argc > 1 ? argv[1] : "";
 	i = strcmp(backend, "postgresql") == 0 ? 0
-	    : strcmp(backend, "redis") == 0 ? 1
-	    : strcmp(backend, "dynamodb") == 0 ? 2 : 3;
+	    : strcmp(backend, "redis") == 0    ? 1
+	    : strcmp(backend, "dynamodb") == 0 ? 2
+	                                       : 3;
 	if (i == 3) {
-		fprintf(stderr, "usage: hd_timeout postgresql|redis|dynamodb\n");
+		fprintf(stderr,
+		        "usage: hd_timeout postgresql|redis|dynamodb\n");
 		return 1;
 	}
 	info = &infos[i];

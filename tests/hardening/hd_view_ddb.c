@@ -65,13 +65,16 @@ static void list_tables(hd_lines *out)
 		                            secret ? secret : "fake");
 		char *sigv4 = t_xasprintf("aws:amz:%s:dynamodb", region);
 		char *req = start ? t_xasprintf("{\"ExclusiveStartTableName\":"
-		                                "\"%s\"}", start)
+		                                "\"%s\"}",
+		                                start)
 		                  : t_xstrdup("{}");
 		long status = 0;
 		cJSON *j, *names, *last, *it;
 
-		h = curl_slist_append(h, "Content-Type: application/x-amz-json-1.0");
-		h = curl_slist_append(h, "X-Amz-Target: DynamoDB_20120810.ListTables");
+		h = curl_slist_append(h,
+		                      "Content-Type: application/x-amz-json-1.0");
+		h = curl_slist_append(h,
+		                      "X-Amz-Target: DynamoDB_20120810.ListTables");
 		curl_easy_setopt(c, CURLOPT_URL, endpoint);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req);
@@ -98,10 +101,10 @@ static void list_tables(hd_lines *out)
 			return;
 		}
 		names = cJSON_GetObjectItemCaseSensitive(j, "TableNames");
-		cJSON_ArrayForEach(it, names)
-			if (cJSON_IsString(it))
-				hd_lines_add(out, t_xstrdup(it->valuestring));
-		last = cJSON_GetObjectItemCaseSensitive(j, "LastEvaluatedTableName");
+		cJSON_ArrayForEach(it, names) if (cJSON_IsString(it))
+		    hd_lines_add(out, t_xstrdup(it->valuestring));
+		last = cJSON_GetObjectItemCaseSensitive(j,
+		                                        "LastEvaluatedTableName");
 		if (cJSON_IsString(last))
 			start = t_xstrdup(last->valuestring);
 		cJSON_Delete(j);
@@ -156,9 +159,9 @@ static void fingerprint(hd_lines *out)
 	if (box) {
 		CHECK_RC(box, sb_box_stats(&st, box, "x", "sb_ledger"), SB_OK);
 		hd_lines_add(out, t_xasprintf("sentinel stats %llu %llu %llu",
-		             (unsigned long long)st.available,
-		             (unsigned long long)st.assigned,
-		             (unsigned long long)st.held));
+		                              (unsigned long long)st.available,
+		                              (unsigned long long)st.assigned,
+		                              (unsigned long long)st.held));
 		CHECK_RC(box, sb_box_export(box, "sb_ledger", export_line, out),
 		         SB_OK);
 		sb_box_close(box);
@@ -172,7 +175,8 @@ static void fingerprint(hd_lines *out)
 		while (j < now.n && strcmp(now.v[j], tables_before.v[i]) < 0)
 			j++;
 		if (j == now.n || strcmp(now.v[j], tables_before.v[i]) != 0) {
-			fprintf(stderr, "table %s is gone\n", tables_before.v[i]);
+			fprintf(stderr, "table %s is gone\n",
+			        tables_before.v[i]);
 			lost++;
 		}
 	}
@@ -180,7 +184,8 @@ static void fingerprint(hd_lines *out)
 		if (strstr(now.v[i], hd_run_tag()) &&
 		    strncmp(now.v[i], box_prefix, strlen(box_prefix)) != 0 &&
 		    strncmp(now.v[i], sen_prefix, strlen(sen_prefix)) != 0) {
-			fprintf(stderr, "table %s is outside the box\n", now.v[i]);
+			fprintf(stderr, "table %s is outside the box\n",
+			        now.v[i]);
 			foreign++;
 		}
 	hd_lines_add(out, t_xasprintf("tables lost %zu, outside %zu", lost,

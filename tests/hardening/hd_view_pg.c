@@ -43,8 +43,8 @@ static void exec(PGconn *c, const char *sql)
 	PGresult *r = PQexec(c, sql);
 	ExecStatusType st = PQresultStatus(r);
 
-	CHECKF(NULL, st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK,
-	       "%s: %s", sql, PQerrorMessage(c));
+	CHECKF(NULL, st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s",
+	       sql, PQerrorMessage(c));
 	PQclear(r);
 }
 
@@ -54,7 +54,8 @@ static void setup(void)
 	char *sql = t_xasprintf("CREATE TABLE %s (k text PRIMARY KEY, v text);"
 	                        " INSERT INTO %s VALUES ('x', 'untouched'),"
 	                        " ('sb_bank', 'named like a table'),"
-	                        " ('sb_ledger', ''';--')", sentinel, sentinel);
+	                        " ('sb_ledger', ''';--')",
+	                        sentinel, sentinel);
 
 	exec(c, sql);
 	free(sql);
@@ -67,8 +68,7 @@ static void setup(void)
 	PQfinish(c);
 }
 
-static void rows(PGconn *c, const char *sql, const char *kind,
-                 hd_lines *out)
+static void rows(PGconn *c, const char *sql, const char *kind, hd_lines *out)
 {
 	const char *param[1] = { schema };
 	PGresult *r = PQexecParams(c, sql, strchr(sql, '$') ? 1 : 0, NULL,
@@ -90,13 +90,17 @@ static void fingerprint(hd_lines *out)
 
 	/* Other suites may add and drop their own schemas meanwhile: only
 	 * the ones the box could reach by a name are listed. */
-	rows(c, "SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text"
-	        " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-	        " ON n.oid = c.relnamespace WHERE n.nspname IN"
-	        " ('public', $1) AND c.relkind IN ('r', 'v', 'S',"
-	        " 'i', 'f', 'p', 'm')", "relation", out);
-	rows(c, "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname IN"
-	        " ('public', $1)", "schema", out);
+	rows(c,
+	     "SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text"
+	     " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+	     " ON n.oid = c.relnamespace WHERE n.nspname IN"
+	     " ('public', $1) AND c.relkind IN ('r', 'v', 'S',"
+	     " 'i', 'f', 'p', 'm')",
+	     "relation", out);
+	rows(c,
+	     "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname IN"
+	     " ('public', $1)",
+	     "schema", out);
 	rows(c, sql, "sentinel", out);
 	free(sql);
 	PQfinish(c);

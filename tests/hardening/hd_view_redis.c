@@ -35,8 +35,8 @@ static redisContext *conn(void)
 	return c;
 }
 
-static void cmd(redisContext *c, const char *a, const char *b,
-                const char *d, const char *e)
+static void cmd(redisContext *c, const char *a, const char *b, const char *d,
+                const char *e)
 {
 	redisReply *r = rt_cmd(c, a, b, d, e, NULL);
 
@@ -113,7 +113,9 @@ static void cleanup(void)
 		}
 		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
 		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			const char *argv[2] = { "DEL", r->element[1]->element[i]->str };
+			const char *argv[2] = {
+				"DEL", r->element[1]->element[i]->str
+			};
 			size_t lens[2] = { 3, r->element[1]->element[i]->len };
 			redisReply *d = redisCommandArgv(c, 2, argv, lens);
 			if (d)

@@ -31,7 +31,8 @@ static sqlite3 *db_open(void)
 	sqlite3 *db = NULL;
 
 	if (sqlite3_open(path, &db) != SQLITE_OK) {
-		fprintf(stderr, "sqlite3_open %s: %s\n", path, sqlite3_errmsg(db));
+		fprintf(stderr, "sqlite3_open %s: %s\n", path,
+		        sqlite3_errmsg(db));
 		exit(1);
 	}
 	sqlite3_busy_timeout(db, 10000);
@@ -58,13 +59,13 @@ static void setup(void)
 	sqlite3_close(db);
 }
 
-static void rows(sqlite3 *db, const char *sql, const char *kind,
-                 hd_lines *out)
+static void rows(sqlite3 *db, const char *sql, const char *kind, hd_lines *out)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (!CHECKF(NULL, sqlite3_prepare_v2(db, sql, -1, &st, NULL) ==
-	            SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db)))
+	if (!CHECKF(NULL,
+	            sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK,
+	            "%s: %s", sql, sqlite3_errmsg(db)))
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const unsigned char *a = sqlite3_column_text(st, 0);
@@ -80,8 +81,8 @@ static void fingerprint(hd_lines *out)
 {
 	sqlite3 *db = db_open();
 
-	rows(db, "SELECT type || ' ' || name, sql FROM sqlite_master",
-	     "schema", out);
+	rows(db, "SELECT type || ' ' || name, sql FROM sqlite_master", "schema",
+	     out);
 	rows(db, "SELECT k, v FROM hd_sentinel", "sentinel", out);
 	sqlite3_close(db);
 }

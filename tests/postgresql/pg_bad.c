@@ -23,11 +23,10 @@ static char *tag;
 
 /* The test URI with its password replaced (NULL: none), its path
  * replaced (NULL: kept) and @p query appended (NULL: none). */
-static char *uri_with(const char *new_pw, const char *path,
-                      const char *query)
+static char *uri_with(const char *new_pw, const char *path, const char *query)
 {
 	t_uri_parts with = { .password = new_pw ? new_pw : T_URI_NONE,
-	                     .path = path };
+		             .path = path };
 	char *u = t_uri_edit(uri, &with), *q;
 
 	if (!query)
@@ -58,8 +57,8 @@ static void open_fails_(const char *u, int want, const char *must_name,
 		sb_box_close(box);
 	t_check(err[0] != '\0', NULL, file, line, ru, "no message");
 	t_check(!t_contains(err, "s3cretWRONGpw") &&
-	        !(password && t_contains(err, password)), NULL, file, line, ru,
-	        "message shows a password: %s", err);
+	            !(password && t_contains(err, password)),
+	        NULL, file, line, ru, "message shows a password: %s", err);
 	if (must_name)
 		t_check(t_contains(err, must_name), NULL, file, line, ru,
 		        "message does not name '%s': %s", must_name, err);
@@ -131,7 +130,7 @@ static void case_connect_errors(void)
 	open_fails(u, SB_EAUTH, NULL, 15);
 	free(u);
 	u = t_uri_edit(uri, &(t_uri_parts){ .user = "nosuchrole_x",
-	                                   .password = "s3cretWRONGpw" });
+	                                    .password = "s3cretWRONGpw" });
 	open_fails(u, SB_EAUTH, NULL, 15);
 	free(u);
 
@@ -142,7 +141,8 @@ static void case_connect_errors(void)
 	free(db);
 
 	u = t_xasprintf("postgresql://sbtest:s3cretWRONGpw@127.0.0.1:%d/sbtest"
-	                "?connect_timeout=2", closed_port());
+	                "?connect_timeout=2",
+	                closed_port());
 	open_fails(u, SB_ECONNECT, "127.0.0.1", 5);
 	free(u);
 	/* A server that accepts the TCP connection (the kernel does, from
@@ -150,11 +150,14 @@ static void case_connect_errors(void)
 	 * the wait. */
 	int port = 0, fd = silent_listener(&port);
 	u = t_xasprintf("postgres://sbtest:s3cretWRONGpw@127.0.0.1:%d/sbtest"
-	                "?connect_timeout=2&sslmode=disable", port);
+	                "?connect_timeout=2&sslmode=disable",
+	                port);
 	double t0 = t_now_s();
 	open_fails(u, SB_ECONNECT, "127.0.0.1", 6);
-	CHECKF(NULL, t_now_s() - t0 >= 1.5, "gave up after %.1f s, before "
-	       "the connect timeout", t_now_s() - t0);
+	CHECKF(NULL, t_now_s() - t0 >= 1.5,
+	       "gave up after %.1f s, before "
+	       "the connect timeout",
+	       t_now_s() - t0);
 	close(fd);
 	free(u);
 }
@@ -162,7 +165,10 @@ static void case_connect_errors(void)
 static void case_options(void)
 {
 	printf("options:\n");
-	static const struct { const char *q; const char *name; } bad[] = {
+	static const struct {
+		const char *q;
+		const char *name;
+	} bad[] = {
 		{ "schema=Bad-Name", "schema" },
 		{ "schema=pg_catalog", "schema" },
 		{ "schema=", "schema" },
@@ -201,8 +207,9 @@ static void add_items(sb_box *box, const char *bank, size_t n)
 	char **items = t_xcalloc(n, sizeof *items);
 	for (size_t i = 0; i < n; i++)
 		items[i] = t_xasprintf("item-%zu", i);
-	CHECK_RC(box, sb_box_add(NULL, box, bank, (const char *const *)items,
-	                         n), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(NULL, box, bank, (const char *const *)items, n),
+	         SB_OK);
 	for (size_t i = 0; i < n; i++)
 		free(items[i]);
 	free(items);
@@ -267,14 +274,18 @@ static void case_lost_connection(void)
 
 	PGconn *c = pgt_connect(uri);
 	const char *p[1] = { app };
-	long long n = pgt_num(c, "SELECT count(pg_terminate_backend(pid))"
-	                         " FROM pg_stat_activity"
-	                         " WHERE application_name = $1", 1, p);
+	long long n = pgt_num(c,
+	                      "SELECT count(pg_terminate_backend(pid))"
+	                      " FROM pg_stat_activity"
+	                      " WHERE application_name = $1",
+	                      1, p);
 	CHECKF(NULL, n == 1, "terminated %lld backends", n);
-	for (int i = 0; i < 100 && pgt_num(c, "SELECT count(*) FROM"
-	                                      " pg_stat_activity WHERE"
-	                                      " application_name = $1", 1,
-	                                   p) > 0; i++)
+	for (int i = 0; i < 100 && pgt_num(c,
+	                                   "SELECT count(*) FROM"
+	                                   " pg_stat_activity WHERE"
+	                                   " application_name = $1",
+	                                   1, p) > 0;
+	     i++)
 		usleep(20000);
 	PQfinish(c);
 
@@ -289,7 +300,7 @@ static void case_lost_connection(void)
 	/* The next call reconnects and gets the same item. */
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, bank, "victim"), SB_OK);
 	CHECK(box, it && first && strcmp(sb_item_value(it), first) == 0 &&
-	      !sb_item_is_new(it));
+	               !sb_item_is_new(it));
 	sb_item_free(it);
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, bank, bank), SB_OK);
@@ -303,8 +314,10 @@ static void case_lost_connection(void)
 /* A string of @p len bytes of mixed UTF-8 and SQL/COPY metacharacters. */
 static char *hostile_long(size_t len, unsigned seed)
 {
-	static const char *const parts[] = { "'", "\"", "\\", "\t", "\\N",
-		"\\.", ";", "$1", "%s", "é", "Ω", "✓", "😀", "--", " ", "x" };
+	static const char *const parts[] = { "'",   "\"",  "\\", "\t",
+		                             "\\N", "\\.", ";",  "$1",
+		                             "%s",  "é",   "Ω",  "✓",
+		                             "😀",   "--",  " ",  "x" };
 	char *s = t_xmalloc(len + 1);
 	size_t n = 0;
 	t_rng r;
@@ -337,8 +350,8 @@ static int exp_cb(const char *id, const char *bank, const char *item,
 
 static void hostile_run(sb_protocol protocol)
 {
-	printf("hostile (%s):\n", protocol == SB_PROTOCOL_AUTO ? "fused"
-	                                                       : "generic");
+	printf("hostile (%s):\n",
+	       protocol == SB_PROTOCOL_AUTO ? "fused" : "generic");
 	sb_box *box = open_ok(uri, protocol);
 	if (!box)
 		return;
@@ -346,13 +359,23 @@ static void hostile_run(sb_protocol protocol)
 	char *longbank = t_xasprintf("%s%s", tag, lb); /* unique per run */
 	free(lb);
 	char *bank = t_xasprintf("%s'; DROP TABLE storagebox.sb_ledger; --"
-	                         "\"b\\\t%d", tag, protocol);
+	                         "\"b\\\t%d",
+	                         tag, protocol);
 	char *ledger = t_xasprintf("%s-\\N-'l'-Ω-%d", tag, protocol);
 	char *items[] = {
 		"'; DROP TABLE storagebox.sb_available; --",
-		"\"quoted\"", "back\\slash", "\\N", "\\.", "tab\there",
-		"Ωmega ✓ 😀", "$1", "%s%n", hostile_long(65536, 7 + protocol),
-		"\\", "'", "\"",
+		"\"quoted\"",
+		"back\\slash",
+		"\\N",
+		"\\.",
+		"tab\there",
+		"Ωmega ✓ 😀",
+		"$1",
+		"%s%n",
+		hostile_long(65536, 7 + protocol),
+		"\\",
+		"'",
+		"\"",
 	};
 	size_t n = sizeof items / sizeof items[0];
 	const char *batch[16];
@@ -362,19 +385,30 @@ static void hostile_run(sb_protocol protocol)
 	batch[n + 1] = "\\"; /* and one more */
 	sb_add_result res = { 0, 0 };
 	CHECK_RC(box, sb_box_add(&res, box, bank, batch, n + 2), SB_OK);
-	CHECKF(box, res.added == n && res.skipped == 2, "added %llu "
-	       "skipped %llu", (unsigned long long)res.added,
-	       (unsigned long long)res.skipped);
+	CHECKF(box, res.added == n && res.skipped == 2,
+	       "added %llu "
+	       "skipped %llu",
+	       (unsigned long long)res.added, (unsigned long long)res.skipped);
 	CHECK_RC(box, sb_box_add(&res, box, bank, batch, n), SB_OK);
 	CHECK(box, res.added == 0 && res.skipped == n);
 	const char *one[1] = { items[0] };
 	CHECK_RC(box, sb_box_add(&res, box, longbank, one, 1), SB_OK);
 	CHECK(box, res.added == 1);
 
-	char *ids[] = { "'; DROP TABLE storagebox.sb_bank; --", "\"id\"",
-		"\\N", "tab\tid", "Ωid 😀", hostile_long(65536, 11 + protocol),
-		"$2", "\\", "x'y\"z\\", "%d", "a b", "--", "last",
-		"overflow" };
+	char *ids[] = { "'; DROP TABLE storagebox.sb_bank; --",
+		        "\"id\"",
+		        "\\N",
+		        "tab\tid",
+		        "Ωid 😀",
+		        hostile_long(65536, 11 + protocol),
+		        "$2",
+		        "\\",
+		        "x'y\"z\\",
+		        "%d",
+		        "a b",
+		        "--",
+		        "last",
+		        "overflow" };
 	size_t nid = sizeof ids / sizeof ids[0];
 	t_map got, owners;
 	t_map_init(&got);
@@ -394,8 +428,10 @@ static void hostile_run(sb_protocol protocol)
 			CHECK(box, sb_item_is_new(it) == (rep == 0));
 			if (rep == 0) {
 				t_map_put(&got, ids[i], sb_item_value(it));
-				CHECKF(box, t_map_put(&owners, sb_item_value(it),
-				                      ids[i]), "item given twice");
+				CHECKF(box,
+				       t_map_put(&owners, sb_item_value(it),
+				                 ids[i]),
+				       "item given twice");
 			} else {
 				CHECK(box, strcmp(t_map_get(&got, ids[i]),
 				                  sb_item_value(it)) == 0);
@@ -412,13 +448,13 @@ static void hostile_run(sb_protocol protocol)
 	CHECK_RC(box, sb_box_fetch(&it, box, longbank, ledger, "long-bank-id"),
 	         SB_OK);
 	CHECK(box, it && strcmp(sb_item_bank(it), longbank) == 0 &&
-	      strcmp(sb_item_value(it), items[0]) == 0);
+	               strcmp(sb_item_value(it), items[0]) == 0);
 	sb_item_free(it);
 	it = NULL;
 	/* Lookups and export return the same bytes. */
 	CHECK_RC(box, sb_box_lookup(&it, box, ledger, ids[5]), SB_OK);
-	CHECK(box, it && strcmp(sb_item_value(it), t_map_get(&got, ids[5])) ==
-	      0);
+	CHECK(box,
+	      it && strcmp(sb_item_value(it), t_map_get(&got, ids[5])) == 0);
 	sb_item_free(it);
 	t_map exp;
 	t_map_init(&exp);
@@ -433,12 +469,14 @@ static void hostile_run(sb_protocol protocol)
 	}
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
-	CHECK(box, st.available == 0 && st.reserved == 0 &&
-	      st.assigned == n && st.held == n);
+	CHECK(box, st.available == 0 && st.reserved == 0 && st.assigned == n &&
+	               st.held == n);
 	/* The tables are all there. */
 	PGconn *c = pgt_connect(uri);
-	CHECK(NULL, pgt_num(c, "SELECT count(*) FROM pg_tables WHERE"
-	                       " schemaname = 'storagebox'", 0, NULL) == 6);
+	CHECK(NULL, pgt_num(c,
+	                    "SELECT count(*) FROM pg_tables WHERE"
+	                    " schemaname = 'storagebox'",
+	                    0, NULL) == 6);
 	PQfinish(c);
 	t_map_free(&exp);
 	t_map_free(&got);
@@ -479,7 +517,9 @@ static void case_schema(void)
 	char *u = with_query(q);
 	free(q);
 	/* Eight first opens of a new schema at once. */
-	enum { NR = 8 };
+	enum {
+		NR = 8
+	};
 	pthread_t th[NR];
 	racer rs[NR];
 	pthread_barrier_t go;
@@ -511,8 +551,10 @@ static void case_schema(void)
 	sb_box_close(dflt);
 	PGconn *c = pgt_connect(uri);
 	const char *p[1] = { schema };
-	CHECK(NULL, pgt_num(c, "SELECT count(*) FROM pg_catalog.pg_tables"
-	                       " WHERE schemaname = $1", 1, p) == 6);
+	CHECK(NULL, pgt_num(c,
+	                    "SELECT count(*) FROM pg_catalog.pg_tables"
+	                    " WHERE schemaname = $1",
+	                    1, p) == 6);
 	char *drop = t_xasprintf("DROP SCHEMA \"%s\" CASCADE", schema);
 	PGresult *r = PQexec(c, drop);
 	CHECKF(NULL, PQresultStatus(r) == PGRES_COMMAND_OK, "%s",

@@ -28,46 +28,63 @@ static void check_tables(const st_params *p, size_t holders)
 {
 	PGconn *c = pgt_connect(p->uri);
 	const char *pb[1] = { p->bank };
-	long long bid = pgt_num(c, "SELECT id FROM storagebox.sb_bank"
-	                           " WHERE name = $1", 1, pb);
+	long long bid = pgt_num(c,
+	                        "SELECT id FROM storagebox.sb_bank"
+	                        " WHERE name = $1",
+	                        1, pb);
 	char bids[24];
 	snprintf(bids, sizeof bids, "%lld", bid);
 	const char *pl[3] = { bids, p->ledger, p->bank };
-	long long items = pgt_num(c, "SELECT count(*) FROM storagebox.sb_item"
-	                             " WHERE bank_id = $1", 1, pl);
-	long long avail = pgt_num(c, "SELECT count(*) FROM"
-	                             " storagebox.sb_available"
-	                             " WHERE bank_id = $1", 1, pl);
-	long long reserved = pgt_num(c, "SELECT count(*) FROM"
-	                                " storagebox.sb_taken WHERE bank_id = $1"
-	                                " AND NOT settled", 1, pl);
-	long long entries = pgt_num(c, "SELECT count(*) FROM"
-	                               " storagebox.sb_ledger WHERE ledger = $2"
-	                               " AND bank = $3 AND $1 <> ''", 3, pl);
-	long long twice = pgt_num(c, "SELECT count(*) FROM (SELECT item FROM"
-	                             " storagebox.sb_ledger WHERE ledger = $2"
-	                             " AND $1 <> '' GROUP BY item"
-	                             " HAVING count(*) > 1) d", 2, pl);
-	long long both = pgt_num(c, "SELECT count(*) FROM"
-	                            " storagebox.sb_available a JOIN"
-	                            " storagebox.sb_ledger l ON l.item = a.item"
-	                            " AND l.ledger = $2 WHERE a.bank_id = $1",
+	long long items = pgt_num(c,
+	                          "SELECT count(*) FROM storagebox.sb_item"
+	                          " WHERE bank_id = $1",
+	                          1, pl);
+	long long avail = pgt_num(c,
+	                          "SELECT count(*) FROM"
+	                          " storagebox.sb_available"
+	                          " WHERE bank_id = $1",
+	                          1, pl);
+	long long reserved = pgt_num(c,
+	                             "SELECT count(*) FROM"
+	                             " storagebox.sb_taken WHERE bank_id = $1"
+	                             " AND NOT settled",
+	                             1, pl);
+	long long entries = pgt_num(c,
+	                            "SELECT count(*) FROM"
+	                            " storagebox.sb_ledger WHERE ledger = $2"
+	                            " AND bank = $3 AND $1 <> ''",
+	                            3, pl);
+	long long twice = pgt_num(c,
+	                          "SELECT count(*) FROM (SELECT item FROM"
+	                          " storagebox.sb_ledger WHERE ledger = $2"
+	                          " AND $1 <> '' GROUP BY item"
+	                          " HAVING count(*) > 1) d",
+	                          2, pl);
+	long long both = pgt_num(c,
+	                         "SELECT count(*) FROM"
+	                         " storagebox.sb_available a JOIN"
+	                         " storagebox.sb_ledger l ON l.item = a.item"
+	                         " AND l.ledger = $2 WHERE a.bank_id = $1",
 	                         2, pl);
-	long long dupav = pgt_num(c, "SELECT count(*) - count(DISTINCT item)"
-	                             " FROM storagebox.sb_available"
-	                             " WHERE bank_id = $1", 1, pl);
+	long long dupav = pgt_num(c,
+	                          "SELECT count(*) - count(DISTINCT item)"
+	                          " FROM storagebox.sb_available"
+	                          " WHERE bank_id = $1",
+	                          1, pl);
 	printf("tables: %lld items, %lld available, %lld reserved, %lld "
-	       "ledger entries\n", items, avail, reserved, entries);
+	       "ledger entries\n",
+	       items, avail, reserved, entries);
 	CHECKF(NULL, items == (long long)p->items, "sb_item has %lld", items);
 	CHECKF(NULL, reserved == 0, "sb_taken: %lld reserved", reserved);
 	CHECKF(NULL, avail + entries + reserved == (long long)p->items,
 	       "conservation in the tables: %lld + %lld + %lld != %zu", avail,
 	       entries, reserved, p->items);
-	CHECKF(NULL, entries == (long long)holders, "ledger rows %lld, "
-	       "holders %zu", entries, holders);
+	CHECKF(NULL, entries == (long long)holders,
+	       "ledger rows %lld, "
+	       "holders %zu",
+	       entries, holders);
 	CHECKF(NULL, twice == 0, "%lld items held by two ids", twice);
-	CHECKF(NULL, both == 0, "%lld items both available and assigned",
-	       both);
+	CHECKF(NULL, both == 0, "%lld items both available and assigned", both);
 	CHECKF(NULL, dupav == 0, "%lld items available twice", dupav);
 	PQfinish(c);
 }
@@ -120,9 +137,10 @@ int main(int argc, char **argv)
 	p.ledger = ledger;
 	char *ru = t_redact_uri(p.uri);
 	printf("pg stress %s%s: %zu processes x %zu threads, %zu items, %zu "
-	       "ids x %zu, seed %llu, %s, bank %s\n", p.mode,
-	       restart ? " with a server restart" : "", p.procs, p.threads,
-	       p.items, p.ids, p.repeat, (unsigned long long)seed, ru, p.bank);
+	       "ids x %zu, seed %llu, %s, bank %s\n",
+	       p.mode, restart ? " with a server restart" : "", p.procs,
+	       p.threads, p.items, p.ids, p.repeat, (unsigned long long)seed,
+	       ru, p.bank);
 	free(ru);
 	fflush(stdout);
 

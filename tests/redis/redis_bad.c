@@ -21,7 +21,7 @@
 static const char *server; /* $SB_TEST_REDIS_URI */
 static char *password;     /* its password, decoded */
 static char hostport[300];
-static char *db9;          /* server URI on database 9 */
+static char *db9; /* server URI on database 9 */
 
 /* The parts of the test URI (redis://:PASSWORD@HOST:PORT/0). */
 static void parse_server(void)
@@ -56,8 +56,8 @@ static const char *open_fails_(const char *uri, int want, double max_s,
 	t_check_rc(NULL, file, line, expr, rc, want);
 	t_check(box == NULL && err[0], NULL, file, line, expr,
 	        "box %p, message '%s'", (void *)box, err);
-	t_check(!t_contains(err, password) && !t_contains(err, "s3cret"),
-	        NULL, file, line, expr, "message shows a password: %s", err);
+	t_check(!t_contains(err, password) && !t_contains(err, "s3cret"), NULL,
+	        file, line, expr, "message shows a password: %s", err);
 	t_check(took <= max_s, NULL, file, line, expr,
 	        "took %.2f s (limit %.2f s)", took, max_s);
 	sb_box_close(box);
@@ -151,17 +151,19 @@ static void case_credentials(void)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t alen = sizeof a;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (CHECK(NULL, lfd >= 0 && bind(lfd, (struct sockaddr *)&a,
-	                                 sizeof a) == 0 &&
-	          listen(lfd, 0) == 0 &&
-	          getsockname(lfd, (struct sockaddr *)&a, &alen) == 0)) {
+	if (CHECK(NULL,
+	          lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	              listen(lfd, 0) == 0 &&
+	              getsockname(lfd, (struct sockaddr *)&a, &alen) == 0)) {
 		for (; nf < 8; nf++) { /* fill the queue */
-			fillers[nf] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			fillers[nf] = socket(AF_INET,
+			                     SOCK_STREAM | SOCK_NONBLOCK, 0);
 			connect(fillers[nf], (struct sockaddr *)&a, sizeof a);
 		}
 		usleep(100000);
 		u = t_xasprintf("redis://:s3cret@127.0.0.1:%d/0?connect_timeout="
-		                "400&timeout=400", ntohs(a.sin_port));
+		                "400&timeout=400",
+		                ntohs(a.sin_port));
 		m = open_fails(u, SB_ETIMEOUT, 3);
 		free(u);
 		while (nf > 0)
@@ -244,8 +246,8 @@ static void kill_others(redisContext *c)
 				continue;
 			char ids[32];
 			snprintf(ids, sizeof ids, "%lld", id);
-			redisReply *k = rt_cmd(c, "CLIENT", "KILL", "ID",
-			                       ids, NULL);
+			redisReply *k = rt_cmd(c, "CLIENT", "KILL", "ID", ids,
+			                       NULL);
 			killed += k && k->type == REDIS_REPLY_INTEGER &&
 			          k->integer == 1;
 			if (k)
@@ -289,18 +291,24 @@ static void case_connection_loss(void)
 			if (round == 1) {
 				char **big = big_items();
 				sb_add_result res;
-				rc = sb_box_add(&res, box, "big", (const char *const *)big,
+				rc = sb_box_add(&res, box, "big",
+				                (const char *const *)big,
 				                BIG_N);
-				CHECKF(box, rc == SB_ECONNECT, "add on a killed "
-				       "connection: %d", rc);
+				CHECKF(box, rc == SB_ECONNECT,
+				       "add on a killed "
+				       "connection: %d",
+				       rc);
 				printf("  lost during a bulk add: %s\n",
 				       sb_box_errmsg(box));
 				sb_stats st;
-				CHECK_RC(box, sb_box_stats(&st, box, "big", NULL),
+				CHECK_RC(box,
+				         sb_box_stats(&st, box, "big", NULL),
 				         SB_ENOTFOUND);
-				CHECK_RC(box, sb_box_add(&res, box, "big",
-				                         (const char *const *)big,
-				                         BIG_N), SB_OK);
+				CHECK_RC(box,
+				         sb_box_add(&res, box, "big",
+				                    (const char *const *)big,
+				                    BIG_N),
+				         SB_OK);
 				CHECK(box, res.added == BIG_N);
 				for (size_t i = 0; i < BIG_N; i++)
 					free(big[i]);
@@ -311,26 +319,32 @@ static void case_connection_loss(void)
 			sigset_t cur, pend;
 			pthread_sigmask(SIG_BLOCK, NULL, &cur);
 			sigpending(&pend);
-			CHECKF(NULL, !sigismember(&cur, SIGPIPE) &&
-			       !sigismember(&pend, SIGPIPE),
+			CHECKF(NULL,
+			       !sigismember(&cur, SIGPIPE) &&
+			           !sigismember(&pend, SIGPIPE),
 			       "SIGPIPE left blocked or pending");
-			CHECKF(box, rc == SB_ECONNECT, "fetch on a killed "
-			       "connection: %d", rc);
-			CHECKF(box, t_contains(sb_box_errmsg(box), hostport) &&
-			       !t_contains(sb_box_errmsg(box), password),
+			CHECKF(box, rc == SB_ECONNECT,
+			       "fetch on a killed "
+			       "connection: %d",
+			       rc);
+			CHECKF(box,
+			       t_contains(sb_box_errmsg(box), hostport) &&
+			           !t_contains(sb_box_errmsg(box), password),
 			       "message: %s", sb_box_errmsg(box));
 			printf("  lost: %s\n", sb_box_errmsg(box));
 			sb_item_free(it);
 			it = NULL;
 			/* The next call reconnects; the first one may or may not
 			 * have run on the server: either way one answer. */
-			CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", id),
+			CHECK_RC(box,
+			         sb_box_fetch(&it, box, "bank", "ledger", id),
 			         SB_OK);
 			sb_item_free(it);
 		}
 		sb_stats st;
 		CHECK_RC(box, sb_box_stats(&st, box, "bank", "ledger"), SB_OK);
-		CHECK(box, st.assigned == 2 && st.available == 2 && st.held == 2);
+		CHECK(box,
+		      st.assigned == 2 && st.available == 2 && st.held == 2);
 	}
 	if (c)
 		redisFree(c);
@@ -396,13 +410,19 @@ static void case_hostile(void)
 	char *long_bank = long_string(65536, "{b}\xc3\xa9:q:");
 	char *long_id = long_string(65536, "}{\"'\xe2\x82\xac");
 	char *long_item = long_string(65536, "{it}em:\"x\" ");
-	const char *banks[] = { "{bank}", "}{", "bank:q:x", "bank", "a:s:a",
-	                        "\"quoted\" 'bank'", "\xf0\x9f\x8e\x9f tickets",
-	                        long_bank };
+	const char *banks[] = { "{bank}",
+		                "}{",
+		                "bank:q:x",
+		                "bank",
+		                "a:s:a",
+		                "\"quoted\" 'bank'",
+		                "\xf0\x9f\x8e\x9f tickets",
+		                long_bank };
 	const char *ledgers[] = { "{ledger}", "l:l:l", long_bank };
-	const char *items[] = { "{sb}", "}", "{", "a\"b'c", "\xe2\x98\x83",
-	                        "x:s:y", "5:bankitem", long_item, "  spaced  ",
-	                        "\\back\\slash" };
+	const char *items[] = {
+		"{sb}",  "}",          "{",       "a\"b'c",     "\xe2\x98\x83",
+		"x:s:y", "5:bankitem", long_item, "  spaced  ", "\\back\\slash"
+	};
 	size_t nb = sizeof banks / sizeof banks[0];
 	size_t nl = sizeof ledgers / sizeof ledgers[0];
 	size_t ni = sizeof items / sizeof items[0];
@@ -421,8 +441,14 @@ static void case_hostile(void)
 	}
 	t_map want;
 	t_map_init(&want);
-	const char *ids[] = { "{id}", "}{", "\"; DROP TABLE x; --", "\xc3\xa9t\xc3\xa9",
-	                      long_id, "id:l:x", "*", "?" };
+	const char *ids[] = { "{id}",
+		              "}{",
+		              "\"; DROP TABLE x; --",
+		              "\xc3\xa9t\xc3\xa9",
+		              long_id,
+		              "id:l:x",
+		              "*",
+		              "?" };
 	size_t nids = sizeof ids / sizeof ids[0];
 	size_t k = 0;
 	for (size_t l = 0; l < nl; l++) {
@@ -430,39 +456,50 @@ static void case_hostile(void)
 			sb_box *box = (k % 2) ? generic : fused;
 			const char *bank = banks[k % nb];
 			sb_item *it = NULL;
-			if (!CHECK_RC(box, sb_box_fetch(&it, box, bank, ledgers[l],
-			                                ids[i]), SB_OK))
+			if (!CHECK_RC(box,
+			              sb_box_fetch(&it, box, bank, ledgers[l],
+			                           ids[i]),
+			              SB_OK))
 				continue;
 			CHECKF(box, strcmp(sb_item_bank(it), bank) == 0,
 			       "bank did not round-trip");
 			int known = 0;
 			for (size_t j = 0; j < ni; j++)
-				known |= strcmp(sb_item_value(it), items[j]) == 0;
-			CHECKF(box, known, "item did not round-trip (%zu bytes)",
+				known |= strcmp(sb_item_value(it), items[j]) ==
+				         0;
+			CHECKF(box, known,
+			       "item did not round-trip (%zu bytes)",
 			       strlen(sb_item_value(it)));
 			char *key = t_xasprintf("%zu\n%s", l, ids[i]);
-			char *v = t_xasprintf("%s\n%s", bank, sb_item_value(it));
+			char *v = t_xasprintf("%s\n%s", bank,
+			                      sb_item_value(it));
 			t_map_put(&want, key, v);
 			sb_item_free(it);
 			/* Repeat through the other protocol and lookup. */
 			sb_box *other = box == fused ? generic : fused;
 			it = NULL;
-			CHECK_RC(other, sb_box_fetch(&it, other, banks[(k + 1) % nb],
-			                             ledgers[l], ids[i]), SB_OK);
+			CHECK_RC(other,
+			         sb_box_fetch(&it, other, banks[(k + 1) % nb],
+			                      ledgers[l], ids[i]),
+			         SB_OK);
 			if (it) {
-				char *v2 = t_xasprintf("%s\n%s", sb_item_bank(it),
+				char *v2 = t_xasprintf("%s\n%s",
+				                       sb_item_bank(it),
 				                       sb_item_value(it));
-				CHECKF(other, strcmp(v, v2) == 0 && !sb_item_is_new(it),
+				CHECKF(other,
+				       strcmp(v, v2) == 0 && !sb_item_is_new(it),
 				       "repeat gave another item");
 				free(v2);
 			}
 			sb_item_free(it);
 			it = NULL;
-			CHECK_RC(fused, sb_box_lookup(&it, fused, ledgers[l], ids[i]),
+			CHECK_RC(fused,
+			         sb_box_lookup(&it, fused, ledgers[l], ids[i]),
 			         SB_OK);
 			if (it) {
-				CHECK(fused, strcmp(sb_item_bank(it), bank) == 0 &&
-				      strstr(v, sb_item_value(it)) != NULL);
+				CHECK(fused,
+				      strcmp(sb_item_bank(it), bank) == 0 &&
+				          strstr(v, sb_item_value(it)) != NULL);
 			}
 			sb_item_free(it);
 			free(v);
@@ -472,12 +509,15 @@ static void case_hostile(void)
 		t_map got;
 		t_map_init(&got);
 		exp_acc acc = { &got };
-		CHECK_RC(fused, sb_box_export(fused, ledgers[l], export_cb, &acc),
+		CHECK_RC(fused,
+		         sb_box_export(fused, ledgers[l], export_cb, &acc),
 		         SB_OK);
-		CHECKF(fused, got.n == nids, "ledger %zu exported %zu", l, got.n);
+		CHECKF(fused, got.n == nids, "ledger %zu exported %zu", l,
+		       got.n);
 		for (size_t i = 0; i < nids; i++) {
 			char *key = t_xasprintf("%zu\n%s", l, ids[i]);
-			const char *w = t_map_get(&want, key), *g = t_map_get(&got, ids[i]);
+			const char *w = t_map_get(&want, key),
+				   *g = t_map_get(&got, ids[i]);
 			CHECKF(fused, w && g && strcmp(w, g) == 0,
 			       "export of id %zu in ledger %zu differs", i, l);
 			free(key);
@@ -488,8 +528,10 @@ static void case_hostile(void)
 	size_t total_assigned = 0;
 	for (size_t b = 0; b < nb; b++) {
 		sb_stats st;
-		CHECK_RC(fused, sb_box_stats(&st, fused, banks[b], NULL), SB_OK);
-		CHECK(fused, st.available + st.assigned == ni && st.reserved == 0);
+		CHECK_RC(fused, sb_box_stats(&st, fused, banks[b], NULL),
+		         SB_OK);
+		CHECK(fused,
+		      st.available + st.assigned == ni && st.reserved == 0);
 		total_assigned += st.assigned;
 		sb_add_result res = { 0, 0 };
 		CHECK_RC(fused, sb_box_add(&res, fused, banks[b], items, ni),
@@ -513,8 +555,10 @@ static void case_hostile(void)
 			continue;
 		if (strncmp(after.keys[i], tag, strlen(tag)) == 0) {
 			ours++;
-			CHECKF(NULL, rt_keyslot(after.keys[i], strlen(after.keys[i]))
-			       == slot, "key %.80s outside slot %u", after.keys[i],
+			CHECKF(NULL,
+			       rt_keyslot(after.keys[i],
+			                  strlen(after.keys[i])) == slot,
+			       "key %.80s outside slot %u", after.keys[i],
 			       slot);
 			continue;
 		}
@@ -523,8 +567,10 @@ static void case_hostile(void)
 		       "key %.80s outside the prefix changed: %s -> %s",
 		       after.keys[i], b ? b : "(none)", after.vals[i]);
 	}
-	CHECKF(NULL, after.n - ours == before.n, "%zu keys outside the "
-	       "prefix before, %zu after", before.n, after.n - ours);
+	CHECKF(NULL, after.n - ours == before.n,
+	       "%zu keys outside the "
+	       "prefix before, %zu after",
+	       before.n, after.n - ours);
 	printf("  %zu keys under %s, all in slot %u; %zu others unchanged\n",
 	       ours, tag, slot, before.n);
 	free(tag);
@@ -599,15 +645,18 @@ static void case_script_atomic(void)
 	         SB_OK);
 	CHECK(fused, rr.settled == 1);
 	CHECK_RC(fused, sb_box_stats(&st, fused, "bank", "ledger"), SB_OK);
-	CHECKF(fused, st.available == 2 && st.reserved == 0 &&
-	       st.assigned == 1 && st.held == 1, "available %llu reserved "
-	       "%llu assigned %llu held %llu", (unsigned long long)st.available,
+	CHECKF(fused,
+	       st.available == 2 && st.reserved == 0 && st.assigned == 1 &&
+	           st.held == 1,
+	       "available %llu reserved "
+	       "%llu assigned %llu held %llu",
+	       (unsigned long long)st.available,
 	       (unsigned long long)st.reserved, (unsigned long long)st.assigned,
 	       (unsigned long long)st.held);
 	/* And the claims work again: x keeps its item, y gets the next. */
 	CHECK_RC(fused, sb_box_fetch(&it, fused, "bank", "ledger", "x"), SB_OK);
 	CHECK(fused, it && strcmp(sb_item_value(it), "a1") == 0 &&
-	      !sb_item_is_new(it));
+	                 !sb_item_is_new(it));
 	sb_item_free(it);
 	it = NULL;
 	CHECK_RC(fused, sb_box_fetch(&it, fused, "bank", "ledger", "y"), SB_OK);
@@ -644,20 +693,24 @@ static void case_bulk(void)
 		items[i] = i % 500 == 7 ? t_xstrdup("repeated")
 		                        : t_xasprintf("bulk-%05zu", i);
 	sb_add_result res = { 0, 0 };
-	CHECK_RC(box, sb_box_add(&res, box, "bulk", (const char *const *)items,
-	                         n), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&res, box, "bulk", (const char *const *)items, n),
+	         SB_OK);
 	CHECKF(box, res.added == n - 4 && res.skipped == 4,
 	       "added %llu skipped %llu", (unsigned long long)res.added,
 	       (unsigned long long)res.skipped);
 	sb_item *it = NULL;
 	CHECK_RC(box, sb_box_fetch(&it, box, "bulk", "l", "first"), SB_OK);
-	CHECK(box, it && strcmp(sb_item_value(it), "bulk-00000") == 0); /* FIFO */
+	CHECK(box,
+	      it && strcmp(sb_item_value(it), "bulk-00000") == 0); /* FIFO */
 	sb_item_free(it);
-	CHECK_RC(box, sb_box_add(&res, box, "bulk", (const char *const *)items,
-	                         n), SB_OK);
-	CHECKF(box, res.added == 0 && res.skipped == n, "re-add: added %llu "
-	       "skipped %llu", (unsigned long long)res.added,
-	       (unsigned long long)res.skipped);
+	CHECK_RC(box,
+	         sb_box_add(&res, box, "bulk", (const char *const *)items, n),
+	         SB_OK);
+	CHECKF(box, res.added == 0 && res.skipped == n,
+	       "re-add: added %llu "
+	       "skipped %llu",
+	       (unsigned long long)res.added, (unsigned long long)res.skipped);
 	for (size_t i = 0; i < n; i++)
 		free(items[i]);
 	free(items);
@@ -668,15 +721,17 @@ static void case_bulk(void)
 	items = t_xcalloc(big, sizeof *items);
 	for (size_t i = 0; i < big; i++)
 		items[i] = t_xasprintf("big-%zu", i);
-	CHECK_RC(box, sb_box_add(&res, box, "big", (const char *const *)items,
-	                         big), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&res, box, "big", (const char *const *)items, big),
+	         SB_OK);
 	CHECKF(box, res.added == big && res.skipped == 0, "added %llu",
 	       (unsigned long long)res.added);
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, "big", NULL), SB_OK);
 	CHECK(box, st.available == big);
-	CHECK_RC(box, sb_box_add(&res, box, "big", (const char *const *)items,
-	                         big), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&res, box, "big", (const char *const *)items, big),
+	         SB_OK);
 	CHECK(box, res.added == 0 && res.skipped == big);
 	for (size_t i = 0; i < big; i++)
 		free(items[i]);

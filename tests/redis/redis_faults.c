@@ -23,10 +23,10 @@
 #include <unistd.h>
 
 #define NTHREADS 8
-#define NITEMS 3000
-#define NIDS 2000
-#define REPEAT 3
-#define NREQ (NIDS * REPEAT)
+#define NITEMS   3000
+#define NIDS     2000
+#define REPEAT   3
+#define NREQ     (NIDS * REPEAT)
 
 static const char *server;
 static char *uri; /* server + this phase's prefix */
@@ -38,11 +38,11 @@ typedef struct {
 
 static answer answers[NREQ];
 static size_t order[NREQ];
-static size_t next_req;   /* atomic */
-static size_t gate;       /* atomic: requests below it may be taken */
-static int running;       /* atomic: workers still going */
-static int fault_errors;  /* atomic: expected errors seen */
-static int other_errors;  /* atomic: anything else */
+static size_t next_req;  /* atomic */
+static size_t gate;      /* atomic: requests below it may be taken */
+static int running;      /* atomic: workers still going */
+static int fault_errors; /* atomic: expected errors seen */
+static int other_errors; /* atomic: anything else */
 static pthread_mutex_t msg_lock = PTHREAD_MUTEX_INITIALIZER;
 static char first_msg[SB_ERRMSG_SIZE];
 
@@ -110,16 +110,21 @@ static void *worker(void *arg)
 			const char *m = sb_box_errmsg(box);
 			int expected = rc == SB_ECONNECT || rc == SB_ETIMEOUT ||
 			               rc == SB_EBUSY;
-			__atomic_add_fetch(expected ? &fault_errors : &other_errors,
+			__atomic_add_fetch(expected ? &fault_errors
+			                            : &other_errors,
 			                   1, __ATOMIC_SEQ_CST);
 			CHECKF(box, expected, "fetch %s: %d", id, rc);
-			CHECKF(box, !t_contains(m, "@") && m[0], "message: %s", m);
+			CHECKF(box, !t_contains(m, "@") && m[0], "message: %s",
+			       m);
 			pthread_mutex_lock(&msg_lock);
 			if (!first_msg[0])
-				snprintf(first_msg, sizeof first_msg, "%d %s", rc, m);
+				snprintf(first_msg, sizeof first_msg, "%d %s",
+				         rc, m);
 			pthread_mutex_unlock(&msg_lock);
-			if (!CHECKF(box, t_now_s() < give_up, "fetch %s failing "
-			            "for a minute", id))
+			if (!CHECKF(box, t_now_s() < give_up,
+			            "fetch %s failing "
+			            "for a minute",
+			            id))
 				break;
 			t_nap_ms(20);
 		}
@@ -167,19 +172,22 @@ static void check_laws(const char *phase)
 	for (size_t r = 0; r < NREQ; r++) {
 		char id[32];
 		snprintf(id, sizeof id, "id-%05zu", order[r]);
-		if (!CHECKF(NULL, answers[r].value, "%s: request %zu (%s) has "
-		            "no answer", phase, r, id))
+		if (!CHECKF(NULL, answers[r].value,
+		            "%s: request %zu (%s) has "
+		            "no answer",
+		            phase, r, id))
 			continue;
 		CHECK(NULL, strcmp(answers[r].bank, "bank") == 0);
 		if (!t_map_put(&held, id, answers[r].value)) /* laws 2, 3 */
-			CHECKF(NULL, strcmp(t_map_get(&held, id),
-			                    answers[r].value) == 0,
+			CHECKF(NULL,
+			       strcmp(t_map_get(&held, id), answers[r].value) ==
+			           0,
 			       "%s: %s got %s and %s", phase, id,
 			       t_map_get(&held, id), answers[r].value);
 		else if (!t_map_put(&owner, answers[r].value, id)) /* law 1 */
 			CHECKF(NULL, 0, "%s: %s given to %s and %s", phase,
-			       answers[r].value, t_map_get(&owner,
-			                                   answers[r].value), id);
+			       answers[r].value,
+			       t_map_get(&owner, answers[r].value), id);
 	}
 	/* Law 5: more items than ids, so every id holds one. */
 	CHECKF(NULL, held.n == NIDS, "%s: %zu of %d ids hold an item", phase,
@@ -193,12 +201,13 @@ static void check_laws(const char *phase)
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, "bank", "ledger"), SB_OK);
 	/* Law 4: conservation, nothing left reserved after recover. */
-	CHECKF(box, st.available + st.assigned + st.reserved == NITEMS &&
-	       st.reserved == 0 && st.assigned == NIDS && st.held == NIDS,
+	CHECKF(box,
+	       st.available + st.assigned + st.reserved == NITEMS &&
+	           st.reserved == 0 && st.assigned == NIDS && st.held == NIDS,
 	       "%s: available %llu reserved %llu assigned %llu held %llu",
 	       phase, (unsigned long long)st.available,
-	       (unsigned long long)st.reserved,
-	       (unsigned long long)st.assigned, (unsigned long long)st.held);
+	       (unsigned long long)st.reserved, (unsigned long long)st.assigned,
+	       (unsigned long long)st.held);
 	t_map exp;
 	t_map_init(&exp);
 	acc_t acc = { &exp };
@@ -209,8 +218,10 @@ static void check_laws(const char *phase)
 			continue;
 		char *w = t_xasprintf("bank %s", held.vals[i]);
 		const char *g = t_map_get(&exp, held.keys[i]);
-		CHECKF(box, g && strcmp(g, w) == 0, "%s: %s exported %s, "
-		       "answered %s", phase, held.keys[i], g ? g : "-", w);
+		CHECKF(box, g && strcmp(g, w) == 0,
+		       "%s: %s exported %s, "
+		       "answered %s",
+		       phase, held.keys[i], g ? g : "-", w);
 		free(w);
 	}
 	t_map_free(&exp);
@@ -219,8 +230,10 @@ static void check_laws(const char *phase)
 	for (size_t i = 0; i < NITEMS; i++)
 		items[i] = t_xasprintf("item-%05zu", i);
 	sb_add_result res;
-	CHECK_RC(box, sb_box_add(&res, box, "bank", (const char *const *)items,
-	                         NITEMS), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&res, box, "bank", (const char *const *)items,
+	                    NITEMS),
+	         SB_OK);
 	CHECK(box, res.added == 0 && res.skipped == NITEMS);
 	for (size_t i = 0; i < NITEMS; i++)
 		free(items[i]);
@@ -254,8 +267,10 @@ static void run_phase(const char *phase, void (*fault)(void))
 	for (size_t i = 0; i < NITEMS; i++)
 		items[i] = t_xasprintf("item-%05zu", i);
 	sb_add_result res;
-	CHECK_RC(box, sb_box_add(&res, box, "bank", (const char *const *)items,
-	                         NITEMS), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&res, box, "bank", (const char *const *)items,
+	                    NITEMS),
+	         SB_OK);
 	for (size_t i = 0; i < NITEMS; i++)
 		free(items[i]);
 	free(items);
@@ -271,7 +286,8 @@ static void run_phase(const char *phase, void (*fault)(void))
 	for (int t = 0; t < NTHREADS; t++)
 		pthread_join(th[t], NULL);
 	printf("%s: %d requests in %.2f s; %d expected errors (first: %s), "
-	       "%d others\n", phase, NREQ, t_now_s() - t0, fault_errors,
+	       "%d others\n",
+	       phase, NREQ, t_now_s() - t0, fault_errors,
 	       first_msg[0] ? first_msg : "-", other_errors);
 	CHECK(NULL, other_errors == 0);
 	check_laws(phase);
@@ -291,8 +307,9 @@ static int bulk_add(sb_box *adder, char **items, int n)
 	for (size_t i = 0; i < 1500; i++)
 		items[i] = t_xasprintf("bulk-%d-%zu", n, i);
 	sb_add_result res = { 0, 0 };
-	int ok = CHECK_RC(adder, sb_box_add(&res, adder, "bulk",
-	                                    (const char *const *)items, 1500),
+	int ok = CHECK_RC(adder,
+	                  sb_box_add(&res, adder, "bulk",
+	                             (const char *const *)items, 1500),
 	                  SB_OK) &&
 	         CHECK(adder, res.added == 1500 && res.skipped == 0);
 	for (size_t i = 0; i < 1500; i++)
@@ -305,7 +322,8 @@ static void flush_scripts(void)
 	redisContext *c = rt_connect(server);
 	if (!CHECK(NULL, c != NULL))
 		return;
-	long long before = info_field(c, "errorstats", "errorstat_NOSCRIPT:count=");
+	long long before = info_field(c, "errorstats",
+	                              "errorstat_NOSCRIPT:count=");
 	int flushes = 0, adds = 0;
 	/* The adder's first add loads the scripts; each later one comes
 	 * right after a flush, so its MULTI/EXEC of several script chunks
@@ -335,11 +353,13 @@ static void flush_scripts(void)
 	}
 	sb_box_close(adder);
 	free(items);
-	long long after = info_field(c, "errorstats", "errorstat_NOSCRIPT:count=");
+	long long after = info_field(c, "errorstats",
+	                             "errorstat_NOSCRIPT:count=");
 	printf("flush: %d SCRIPT FLUSH, %d bulk adds, %lld NOSCRIPT answers "
-	       "reloaded\n", flushes, adds, after - before);
-	CHECKF(NULL, after > before, "no NOSCRIPT seen (%lld -> %lld)",
-	       before, after);
+	       "reloaded\n",
+	       flushes, adds, after - before);
+	CHECKF(NULL, after > before, "no NOSCRIPT seen (%lld -> %lld)", before,
+	       after);
 	CHECK(NULL, fault_errors == 0); /* reloading is invisible */
 	redisFree(c);
 }
@@ -368,8 +388,10 @@ static void restart_server(void)
 	for (int i = 1; i <= 2; i++) {
 		size_t at = (size_t)NREQ * (size_t)i / 3;
 		open_gate(at);
-		if (!CHECKF(NULL, workers_at_gate(at), "restart %d: workers "
-		            "stuck before request %zu", i, at))
+		if (!CHECKF(NULL, workers_at_gate(at),
+		            "restart %d: workers "
+		            "stuck before request %zu",
+		            i, at))
 			return;
 		double t0 = t_now_s();
 		int st = system(cmd);

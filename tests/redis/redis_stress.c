@@ -19,7 +19,8 @@
 static redisReply *hgetall(redisContext *c, const char *key)
 {
 	redisReply *r = rt_cmd(c, "HGETALL", key, NULL);
-	if (!CHECKF(NULL, r && r->type == REDIS_REPLY_ARRAY, "HGETALL %s", key)) {
+	if (!CHECKF(NULL, r && r->type == REDIS_REPLY_ARRAY, "HGETALL %s",
+	            key)) {
 		if (r)
 			freeReplyObject(r);
 		return NULL;
@@ -42,35 +43,42 @@ static void check_redis(const st_params *p, const char *server,
 
 	/* Item states: every item known once, available ones queued once,
 	 * assigned ones carry the token of the id that holds them. */
-	redisReply *st = hgetall(c, s), *lst = rt_cmd(c, "LRANGE", q, "0", "-1", NULL);
+	redisReply *st = hgetall(c, s),
+		   *lst = rt_cmd(c, "LRANGE", q, "0", "-1", NULL);
 	redisReply *led = hgetall(c, l), *res = hgetall(c, rv);
 	redisReply *cnt = rt_cmd(c, "HGET", hc, p->bank, NULL);
 	if (st && led && res && lst && lst->type == REDIS_REPLY_ARRAY) {
-		CHECKF(NULL, st->elements / 2 == p->items, "state hash has %zu "
-		       "items, %zu loaded", st->elements / 2, p->items);
-		CHECKF(NULL, res->elements == 0, "%zu reservations left in Redis",
-		       res->elements / 2);
+		CHECKF(NULL, st->elements / 2 == p->items,
+		       "state hash has %zu "
+		       "items, %zu loaded",
+		       st->elements / 2, p->items);
+		CHECKF(NULL, res->elements == 0,
+		       "%zu reservations left in Redis", res->elements / 2);
 		t_map state, queued;
 		t_map_init(&state);
 		t_map_init(&queued);
 		size_t avail = 0, assigned = 0;
 		for (size_t i = 0; i + 1 < st->elements; i += 2) {
-			t_map_put(&state, st->element[i]->str, st->element[i + 1]->str);
+			t_map_put(&state, st->element[i]->str,
+			          st->element[i + 1]->str);
 			if (strcmp(st->element[i + 1]->str, "a") == 0)
 				avail++;
 			else if (st->element[i + 1]->str[0] == 'i')
 				assigned++;
 			else
 				CHECKF(NULL, 0, "item %s in state '%s'",
-				       st->element[i]->str, st->element[i + 1]->str);
+				       st->element[i]->str,
+				       st->element[i + 1]->str);
 		}
 		CHECKF(NULL, lst->elements == avail, "queue %zu, available %zu",
 		       lst->elements, avail);
 		for (size_t i = 0; i < lst->elements; i++) {
 			const char *v = t_map_get(&state, lst->element[i]->str);
-			CHECKF(NULL, v && strcmp(v, "a") == 0, "queued %s is '%s'",
-			       lst->element[i]->str, v ? v : "(unknown)");
-			CHECKF(NULL, t_map_put(&queued, lst->element[i]->str, ""),
+			CHECKF(NULL, v && strcmp(v, "a") == 0,
+			       "queued %s is '%s'", lst->element[i]->str,
+			       v ? v : "(unknown)");
+			CHECKF(NULL,
+			       t_map_put(&queued, lst->element[i]->str, ""),
 			       "%s queued twice", lst->element[i]->str);
 		}
 		/* The ledger hash: one entry per holder, each the item the
@@ -78,26 +86,35 @@ static void check_redis(const st_params *p, const char *server,
 		size_t holders = 0;
 		for (size_t i = 0; i < p->ids; i++)
 			holders += held[i] != NULL;
-		CHECKF(NULL, led->elements / 2 == holders, "ledger hash %zu, "
-		       "holders %zu", led->elements / 2, holders);
-		CHECKF(NULL, assigned == holders, "assigned in Redis %zu, "
-		       "holders %zu", assigned, holders);
+		CHECKF(NULL, led->elements / 2 == holders,
+		       "ledger hash %zu, "
+		       "holders %zu",
+		       led->elements / 2, holders);
+		CHECKF(NULL, assigned == holders,
+		       "assigned in Redis %zu, "
+		       "holders %zu",
+		       assigned, holders);
 		for (size_t i = 0; i + 1 < led->elements; i += 2) {
 			const char *id = led->element[i]->str;
 			size_t idx;
 			char tail;
-			if (!CHECKF(NULL, sscanf(id, "stress-id-%zu%c", &idx,
-			                         &tail) == 1 && idx < p->ids,
+			if (!CHECKF(NULL,
+			            sscanf(id, "stress-id-%zu%c", &idx,
+			                   &tail) == 1 &&
+			                idx < p->ids,
 			            "ledger id %s", id))
 				continue;
-			char *want = held[idx]
-			        ? t_xasprintf("%zu:%s%s", strlen(p->bank), p->bank, held[idx])
-			        : t_xstrdup("(none)");
-			CHECKF(NULL, strcmp(led->element[i + 1]->str, want) == 0,
+			char *want = held[idx] ? t_xasprintf("%zu:%s%s",
+			                                     strlen(p->bank),
+			                                     p->bank, held[idx])
+			                       : t_xstrdup("(none)");
+			CHECKF(NULL,
+			       strcmp(led->element[i + 1]->str, want) == 0,
 			       "ledger %s = %s, answers %s", id,
 			       led->element[i + 1]->str, want);
 			if (held[idx]) {
-				char *tok = t_xasprintf("i%s\n%s", p->ledger, id);
+				char *tok = t_xasprintf("i%s\n%s", p->ledger,
+				                        id);
 				const char *v = t_map_get(&state, held[idx]);
 				CHECKF(NULL, v && strcmp(v, tok) == 0,
 				       "item %s state is not assigned to %s",
@@ -106,18 +123,25 @@ static void check_redis(const st_params *p, const char *server,
 			}
 			free(want);
 		}
-		CHECKF(NULL, cnt && cnt->type == REDIS_REPLY_STRING &&
-		       (size_t)atol(cnt->str) == holders, "held counter %s, "
-		       "holders %zu", cnt && cnt->str ? cnt->str : "(nil)",
-		       holders);
+		CHECKF(NULL,
+		       cnt && cnt->type == REDIS_REPLY_STRING &&
+		           (size_t)atol(cnt->str) == holders,
+		       "held counter %s, "
+		       "holders %zu",
+		       cnt && cnt->str ? cnt->str : "(nil)", holders);
 		t_map_free(&state);
 		t_map_free(&queued);
 	}
-	if (st) freeReplyObject(st);
-	if (lst) freeReplyObject(lst);
-	if (led) freeReplyObject(led);
-	if (res) freeReplyObject(res);
-	if (cnt) freeReplyObject(cnt);
+	if (st)
+		freeReplyObject(st);
+	if (lst)
+		freeReplyObject(lst);
+	if (led)
+		freeReplyObject(led);
+	if (res)
+		freeReplyObject(res);
+	if (cnt)
+		freeReplyObject(cnt);
 
 	/* Every key of the run is under its prefix, in one hash slot. */
 	char *pat = t_xasprintf("{%s}:*", prefix);
@@ -145,8 +169,8 @@ static void check_redis(const st_params *p, const char *server,
 	/* banks, q, s, l, c (r is empty, so Redis removed it) */
 	CHECKF(NULL, nkeys == 5 || (nkeys == 4 && p->items <= p->ids),
 	       "%zu keys under the prefix", nkeys);
-	printf("redis: %zu keys under {%s}, all in slot %u\n", nkeys,
-	       prefix, slot);
+	printf("redis: %zu keys under {%s}, all in slot %u\n", nkeys, prefix,
+	       slot);
 	free(pat);
 	free(tag);
 	free(q);
@@ -177,8 +201,9 @@ int main(int argc, char **argv)
 	p.uri = uri;
 	uint64_t seed = t_seed();
 	printf("stress %s: %zu processes x %zu threads, %zu items, %zu ids x %zu,"
-	       " seed %llu, prefix %s\n", p.mode, p.procs, p.threads, p.items, p.ids,
-	       p.repeat, (unsigned long long)seed, prefix);
+	       " seed %llu, prefix %s\n",
+	       p.mode, p.procs, p.threads, p.items, p.ids, p.repeat,
+	       (unsigned long long)seed, prefix);
 	fflush(stdout);
 
 	st_setup(&p);

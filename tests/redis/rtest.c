@@ -108,10 +108,11 @@ unsigned rt_keyslot(const char *key, size_t len)
 static long long value_len(redisContext *c, const char *key, size_t klen,
                            const char *type)
 {
-	const char *cmd = strcmp(type, "list") == 0 ? "LLEN"
-	                : strcmp(type, "hash") == 0 ? "HLEN"
-	                : strcmp(type, "set") == 0 ? "SCARD"
-	                : strcmp(type, "zset") == 0 ? "ZCARD" : "STRLEN";
+	const char *cmd = strcmp(type, "list") == 0   ? "LLEN"
+	                  : strcmp(type, "hash") == 0 ? "HLEN"
+	                  : strcmp(type, "set") == 0  ? "SCARD"
+	                  : strcmp(type, "zset") == 0 ? "ZCARD"
+	                                              : "STRLEN";
 	const char *argv[2] = { cmd, key };
 	size_t lens[2] = { strlen(cmd), klen };
 	redisReply *r = rt_cmdv(c, 2, argv, lens);
@@ -125,7 +126,8 @@ void rt_keys(redisContext *c, t_map *out)
 {
 	char cursor[32] = "0";
 	do {
-		redisReply *r = rt_cmd(c, "SCAN", cursor, "COUNT", "1000", NULL);
+		redisReply *r = rt_cmd(c, "SCAN", cursor, "COUNT", "1000",
+		                       NULL);
 		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
 			CHECKF(NULL, 0, "SCAN failed: %s",
 			       r && r->str ? r->str : c->errstr);
@@ -142,7 +144,8 @@ void rt_keys(redisContext *c, t_map *out)
 			const char *type = t && t->str ? t->str : "?";
 			char *v = t_xasprintf("%s %lld", type,
 			                      value_len(c, ks->element[i]->str,
-			                                ks->element[i]->len, type));
+			                                ks->element[i]->len,
+			                                type));
 			/* Keys with NUL bytes do not occur in these tests. */
 			t_map_put(out, ks->element[i]->str, v);
 			free(v);

@@ -26,7 +26,8 @@ static void check_file(const char *path)
 		CHECK(NULL, sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1,
 		                               &s, NULL) == SQLITE_OK);
 		CHECK(NULL, s && sqlite3_step(s) == SQLITE_ROW &&
-		      strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0);
+		                strcmp((const char *)sqlite3_column_text(s, 0),
+		                       "ok") == 0);
 		sqlite3_finalize(s);
 	}
 	sqlite3_close(db);
@@ -38,8 +39,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s fused|generic DBPATH\n", argv[0]);
 		return 2;
 	}
-	st_params p = { .bank = "stress-bank", .ledger = "stress-ledger",
-	                .stem = argv[2] };
+	st_params p = { .bank = "stress-bank",
+		        .ledger = "stress-ledger",
+		        .stem = argv[2] };
 	if (st_init(&p, "stress", argv[1], 8, 4, 2000, 3000) != 0)
 		return 2;
 	const char *sfx[] = { "", "-wal", "-shm", "-journal" };
@@ -52,8 +54,9 @@ int main(int argc, char **argv)
 	p.uri = uri;
 	uint64_t seed = t_seed();
 	printf("stress %s: %zu processes x %zu threads, %zu items, %zu ids x %zu,"
-	       " seed %llu, %s\n", p.mode, p.procs, p.threads, p.items, p.ids,
-	       p.repeat, (unsigned long long)seed, p.uri);
+	       " seed %llu, %s\n",
+	       p.mode, p.procs, p.threads, p.items, p.ids, p.repeat,
+	       (unsigned long long)seed, p.uri);
 	fflush(stdout);
 
 	st_setup(&p);

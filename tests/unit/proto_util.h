@@ -11,7 +11,7 @@
 #include <string.h>
 
 static inline sb_box *open_box(const char *uri, const char *ledger_uri,
-                        sb_protocol protocol)
+                               sb_protocol protocol)
 {
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	char err[SB_ERRMSG_SIZE];
@@ -27,7 +27,8 @@ static inline sb_box *open_box(const char *uri, const char *ledger_uri,
 }
 
 /* Add n items "<prefix>-<i>" to a bank. */
-static inline void load(sb_box *box, const char *bank, const char *prefix, int n)
+static inline void load(sb_box *box, const char *bank, const char *prefix,
+                        int n)
 {
 	char **items = calloc((size_t)n, sizeof(*items));
 	sb_add_result r;
@@ -37,8 +38,10 @@ static inline void load(sb_box *box, const char *bank, const char *prefix, int n
 		items[i] = malloc(64);
 		snprintf(items[i], 64, "%s-%d", prefix, i);
 	}
-	CHECK_RC(box, sb_box_add(&r, box, bank, (const char *const *)items,
-	                         (size_t)n), SB_OK);
+	CHECK_RC(box,
+	         sb_box_add(&r, box, bank, (const char *const *)items,
+	                    (size_t)n),
+	         SB_OK);
 	CHECK(NULL, r.added == (uint64_t)n);
 	for (i = 0; i < n; i++)
 		free(items[i]);
@@ -48,7 +51,7 @@ static inline void load(sb_box *box, const char *bank, const char *prefix, int n
 /* Fetch and return a copy of the value; NULL for SB_EMPTY; "!" + code on
  * error (never NULL on error, so tests can tell). */
 static inline char *fetch(sb_box *box, const char *bank, const char *ledger,
-                   const char *id, int *rc_out)
+                          const char *id, int *rc_out)
 {
 	sb_item *it = NULL;
 	char *v = NULL;

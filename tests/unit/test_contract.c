@@ -45,7 +45,7 @@ static void versions(void)
 {
 	static const sb_backend v0 = { 0, "vzero", alt_open };
 	static const sb_backend vnext = { SB_BACKEND_VERSION + 1, "vnext",
-	                                  alt_open };
+		                          alt_open };
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	sb_recover_opts ro = SB_RECOVER_OPTS_INIT;
 	char err[SB_ERRMSG_SIZE];
@@ -57,11 +57,11 @@ static void versions(void)
 
 	o.version = 0;
 	CHECK(NULL, sb_box_open(&box, "memory:v", &o, err, sizeof err) ==
-	      SB_EINVALID);
+	                SB_EINVALID);
 	CHECK(NULL, strstr(err, "sb_open_opts") && strstr(err, "version 0"));
 	o.version = SB_OPEN_OPTS_VERSION + 1;
 	CHECK(NULL, sb_box_open(&box, "memory:v", &o, err, sizeof err) ==
-	      SB_ENOTSUPPORTED);
+	                SB_ENOTSUPPORTED);
 	CHECK(NULL, strstr(err, "sb_open_opts") && strstr(err, "newer"));
 	CHECK(NULL, box == NULL);
 
@@ -95,7 +95,8 @@ static void vtables(void)
 		memset(&uri, 0, sizeof uri);
 		uri.scheme = "memory";
 		uri.path = "";
-		CHECK(NULL, sb_backend_find("memory")->open(&st, &uri, NULL) == SB_OK);
+		CHECK(NULL, sb_backend_find("memory")->open(&st, &uri, NULL) ==
+		                SB_OK);
 		s0 = *st->ops;
 		b0 = *st->bank;
 		l0 = *st->ledger;
@@ -108,7 +109,8 @@ static void vtables(void)
 
 	alt_store.version = SB_STORE_OPS_VERSION + 1;
 	CHECK(NULL, alt_try(err, sizeof err) == SB_ENOTSUPPORTED);
-	CHECK(NULL, strstr(err, "alt backend's store vtable") && strstr(err, "newer"));
+	CHECK(NULL, strstr(err, "alt backend's store vtable") &&
+	                strstr(err, "newer"));
 	alt_store = s0;
 
 	alt_bank.version = 0;
@@ -145,17 +147,18 @@ static void vtables(void)
 	box = NULL;
 	CHECK(NULL, sb_box_open(&box, "alt:x", NULL, err, sizeof err) == SB_OK);
 	if (box) {
-		const char *items[10] = { "a", "b", "c", "d", "e", "f", "g",
-		                          "h", "i", "i" };
+		const char *items[10] = { "a", "b", "c", "d", "e",
+			                  "f", "g", "h", "i", "i" };
 		sb_add_result r;
 		CHECK_RC(box, sb_box_add(&r, box, "split", items, 10), SB_OK);
 		CHECK(NULL, r.added == 9 && r.skipped == 1);
 		/* The third call of three fails: two calls' items stay. */
-		CHECK(NULL, sb__memory_fail("alt-store", SB_MEMORY_ADD, 3,
+		CHECK(NULL,
+		      sb__memory_fail("alt-store", SB_MEMORY_ADD, 3,
 		                      SB_ECONNECT, SB_MEMORY_FAIL_BEFORE) == 0);
 		{
-			const char *more[8] = { "1", "2", "3", "4", "5", "6",
-			                        "7", "8" };
+			const char *more[8] = { "1", "2", "3", "4",
+				                "5", "6", "7", "8" };
 			CHECK_RC(box, sb_box_add(&r, box, "split2", more, 8),
 			         SB_ECONNECT);
 			CHECK(NULL, r.added == 6 && r.skipped == 0);
@@ -169,8 +172,8 @@ static void vtables(void)
 /* A planned result of one slot, then the public call that runs it. */
 static void plan(const char *store, sb_memory_slot slot, int code)
 {
-	CHECK(NULL, sb__memory_fail(store, slot, 1, code, SB_MEMORY_FAIL_BEFORE) ==
-	      0);
+	CHECK(NULL, sb__memory_fail(store, slot, 1, code,
+	                            SB_MEMORY_FAIL_BEFORE) == 0);
 }
 
 static int mentions(sb_box *box, const char *a, const char *b)
@@ -194,7 +197,8 @@ static void boundary(void)
 	 * error, and nothing was added. */
 	plan("bd", SB_MEMORY_ADD, 100);
 	CHECK_RC(box, sb_box_add(&r, box, "b", one, 1), SB_EBACKEND);
-	CHECK(NULL, r.added == 0 && mentions(box, "memory backend", "slot add"));
+	CHECK(NULL,
+	      r.added == 0 && mentions(box, "memory backend", "slot add"));
 	CHECK(NULL, stats_of(box, "b").available == 4);
 
 	/* SB_OK without an item, from the fused claim and from take. */

@@ -149,8 +149,7 @@ static void listing_fails(void)
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u1"), SB_OK);
 	sb_item_free(it);
 	it = NULL;
-	fail_next("lf", SB_MEMORY_RESERVED, SB_ECONNECT,
-	          SB_MEMORY_FAIL_BEFORE);
+	fail_next("lf", SB_MEMORY_RESERVED, SB_ECONNECT, SB_MEMORY_FAIL_BEFORE);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u2"), SB_ECONNECT);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u2"), SB_EMPTY);
 	sb_box_close(box);

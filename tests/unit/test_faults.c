@@ -7,7 +7,10 @@
  * completion there (deterministic interleaving). Each fires once. */
 typedef struct {
 	const char *point;
-	enum { DIE, RUN_TWIN } action;
+	enum {
+		DIE,
+		RUN_TWIN
+	} action;
 	int fired;
 	sb_box *twin_box;
 	const char *bank, *ledger, *id;
@@ -89,7 +92,9 @@ static void twin_race(sb_protocol twin_protocol, int bank_size)
 {
 	char name[64];
 	sb_box *a, *b;
-	plan p = { SB_FP_AFTER_TAKE, RUN_TWIN, 0, NULL, "bk", "L", "dup", 0, NULL };
+	plan p = {
+		SB_FP_AFTER_TAKE, RUN_TWIN, 0, NULL, "bk", "L", "dup", 0, NULL
+	};
 	char *va;
 	sb_stats s;
 	int rc;
@@ -136,9 +141,12 @@ static void die_before_put_back(void)
 	sb_box *a = open_box("memory:dpb", NULL, SB_PROTOCOL_GENERIC);
 	sb_box *b = open_box("memory:dpb", NULL, SB_PROTOCOL_AUTO);
 	sequence q = { {
-		{ SB_FP_AFTER_TAKE, RUN_TWIN, 0, NULL, "bk", "L", "dup", 0, NULL },
-		{ SB_FP_BEFORE_PUT_BACK, DIE, 0, NULL, NULL, NULL, NULL, 0, NULL },
-	}, 0 };
+			   { SB_FP_AFTER_TAKE, RUN_TWIN, 0, NULL, "bk", "L",
+		             "dup", 0, NULL },
+			   { SB_FP_BEFORE_PUT_BACK, DIE, 0, NULL, NULL, NULL,
+		             NULL, 0, NULL },
+		       },
+		       0 };
 	sb_recover_result rr;
 	sb_stats s;
 	char *v;
@@ -152,7 +160,7 @@ static void die_before_put_back(void)
 	/* Dying there does not change the answer: the twin's item. */
 	CHECK(NULL, q.next == 2 && q.steps[0].twin_rc == SB_OK);
 	CHECK(NULL, rc == SB_OK && v && q.steps[0].twin_value &&
-	      strcmp(v, q.steps[0].twin_value) == 0);
+	                strcmp(v, q.steps[0].twin_value) == 0);
 	free(v);
 	free(q.steps[0].twin_value);
 	s = stats_of(a, "bk");
@@ -171,8 +179,15 @@ static void recovery_dies(void)
 {
 	sb_box *box = open_box("memory:rd", NULL, SB_PROTOCOL_GENERIC);
 	plan p = { SB_FP_AFTER_TAKE, DIE, 0, NULL, NULL, NULL, NULL, 0, NULL };
-	plan r = { SB_FP_RECOVER_AFTER_RECORD, DIE, 0, NULL, NULL, NULL, NULL, 0,
-	           NULL };
+	plan r = { SB_FP_RECOVER_AFTER_RECORD,
+		   DIE,
+		   0,
+		   NULL,
+		   NULL,
+		   NULL,
+		   NULL,
+		   0,
+		   NULL };
 	sb_recover_result rr;
 	char *v;
 	int rc;
@@ -197,8 +212,10 @@ static void recovery_dies(void)
  * keeps the item (never lost, never given twice). */
 static void stale_before_empty(void)
 {
-	sb_box *box = open_box("memory:stale?lease=0", NULL, SB_PROTOCOL_GENERIC);
-	sb_box *fused = open_box("memory:stale?lease=60", NULL, SB_PROTOCOL_AUTO);
+	sb_box *box = open_box("memory:stale?lease=0", NULL,
+	                       SB_PROTOCOL_GENERIC);
+	sb_box *fused = open_box("memory:stale?lease=60", NULL,
+	                         SB_PROTOCOL_AUTO);
 	plan p = { SB_FP_AFTER_TAKE, DIE, 0, NULL, NULL, NULL, NULL, 0, NULL };
 	char *v, *w;
 	int rc;
@@ -273,7 +290,9 @@ static void twin_at_sellout(void)
 {
 	sb_box *a = open_box("memory:tas", NULL, SB_PROTOCOL_GENERIC);
 	sb_box *b = open_box("memory:tas", NULL, SB_PROTOCOL_GENERIC);
-	plan p = { SB_FP_AFTER_TAKE, RUN_TWIN, 0, NULL, "bk", "L", "dup", 0, NULL };
+	plan p = {
+		SB_FP_AFTER_TAKE, RUN_TWIN, 0, NULL, "bk", "L", "dup", 0, NULL
+	};
 	char *va;
 	int rc;
 

@@ -7,7 +7,8 @@ static void path_choice(void)
 	sb_memory_calls c;
 	sb_box *fused = open_box("memory:pc", NULL, SB_PROTOCOL_AUTO);
 	sb_box *generic = open_box("memory:pc", NULL, SB_PROTOCOL_GENERIC);
-	sb_box *mixed = open_box("memory:pc", "memory:pc-ledger", SB_PROTOCOL_AUTO);
+	sb_box *mixed = open_box("memory:pc", "memory:pc-ledger",
+	                         SB_PROTOCOL_AUTO);
 	char *v;
 
 	load(fused, "bank", "it", 10);
@@ -17,15 +18,16 @@ static void path_choice(void)
 	CHECK(NULL, v && v[0] != '!');
 	free(v);
 	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
-	CHECK(NULL, c.claim == 1 && c.take == 0 && c.get == 0 && c.put_if_absent == 0);
+	CHECK(NULL, c.claim == 1 && c.take == 0 && c.get == 0 &&
+	                c.put_if_absent == 0);
 
 	/* Forced generic: get, take, put_if_absent, settle; a repeat is one get. */
 	v = fetch(generic, "bank", "L", "u2", NULL);
 	CHECK(NULL, v && v[0] != '!');
 	free(v);
 	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
-	CHECK(NULL, c.claim == 1 && c.take == 1 && c.get == 1 && c.put_if_absent == 1 &&
-	      c.settle == 1);
+	CHECK(NULL, c.claim == 1 && c.take == 1 && c.get == 1 &&
+	                c.put_if_absent == 1 && c.settle == 1);
 	v = fetch(generic, "bank", "L", "u2", NULL);
 	free(v);
 	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
@@ -39,7 +41,8 @@ static void path_choice(void)
 	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
 	CHECK(NULL, c.claim == 1 && c.take == 2 && c.get == 2 && c.settle == 2);
 	CHECK(NULL, sb__memory_calls("pc-ledger", &c) == 0);
-	CHECK(NULL, c.claim == 0 && c.take == 0 && c.get == 1 && c.put_if_absent == 1);
+	CHECK(NULL, c.claim == 0 && c.take == 0 && c.get == 1 &&
+	                c.put_if_absent == 1);
 
 	sb_box_close(mixed);
 	sb_box_close(generic);
@@ -77,8 +80,8 @@ static void sellout_cost(void)
 	free(v);
 	CHECK(NULL, sb__memory_calls("soc", &after) == 0);
 	CHECK(NULL, after.claim - before.claim == 6);
-	CHECK(NULL, after.reserved == before.reserved && after.get == before.get &&
-	      after.take == before.take);
+	CHECK(NULL, after.reserved == before.reserved &&
+	                after.get == before.get && after.take == before.take);
 	sb_box_close(box);
 }
 
@@ -110,7 +113,8 @@ static void law(sb_protocol protocol, const char *store, const char *lstore)
 	free(again);
 
 	/* Shared ledger: ann asks class2 and gets her class1 item back. */
-	CHECK_RC(box, sb_box_fetch(&it, box, "class2", "students", "ann"), SB_OK);
+	CHECK_RC(box, sb_box_fetch(&it, box, "class2", "students", "ann"),
+	         SB_OK);
 	CHECK_STR(NULL, sb_item_value(it), a);
 	CHECK_STR(NULL, sb_item_bank(it), "class1");
 	CHECK(NULL, sb_item_is_new(it) == 0);
@@ -128,14 +132,16 @@ static void law(sb_protocol protocol, const char *store, const char *lstore)
 	CHECK_RC(box, sb_box_lookup(&it, box, "students", "bob"), SB_OK);
 	CHECK_STR(NULL, sb_item_value(it), b);
 	sb_item_free(it);
-	CHECK_RC(box, sb_box_lookup(&it, box, "students", "nobody"), SB_ENOTFOUND);
+	CHECK_RC(box, sb_box_lookup(&it, box, "students", "nobody"),
+	         SB_ENOTFOUND);
 	CHECK(NULL, it == NULL);
 
 	/* Missing bank: an error, not "empty"; holders still answered. */
 	CHECK_RC(box, sb_box_fetch(&it, box, "nosuch", "students", "zed"),
 	         SB_ENOTFOUND);
 	CHECK(NULL, strstr(sb_box_errmsg(box), "nosuch") != NULL);
-	CHECK_RC(box, sb_box_fetch(&it, box, "nosuch", "students", "ann"), SB_OK);
+	CHECK_RC(box, sb_box_fetch(&it, box, "nosuch", "students", "ann"),
+	         SB_OK);
 	sb_item_free(it);
 
 	free(a);
@@ -163,8 +169,10 @@ static void bad_input(void)
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "a\nb"), SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "a\rb"), SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "\xff"), SB_EINVALID);
-	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "\xed\xa0\x80"), SB_EINVALID);
-	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "\xc0\xaf"), SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "\xed\xa0\x80"),
+	         SB_EINVALID);
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "\xc0\xaf"),
+	         SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(&it, box, NULL, "L", "u"), SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "", "u"), SB_EINVALID);
 	CHECK_RC(box, sb_box_fetch(NULL, box, "b", "L", "u"), SB_EINVALID);
@@ -180,10 +188,12 @@ static void bad_input(void)
 	CHECK_RC(box, sb_box_add(&r, box, "b", items, 2), SB_EINVALID);
 	CHECK(NULL, strstr(sb_box_errmsg(box), "item 2") != NULL);
 	s = stats_of(box, "b");
-	CHECK(NULL, s.available == 0 && s.assigned == 1); /* "ok" was not added */
+	CHECK(NULL,
+	      s.available == 0 && s.assigned == 1); /* "ok" was not added */
 	CHECK_RC(box, sb_box_add(&r, box, "b", NULL, 1), SB_EINVALID);
 	CHECK(NULL, sb__memory_calls("bad", &c) == 0);
-	CHECK(NULL, c.claim == 1); /* only the one valid fetch reached the store */
+	CHECK(NULL,
+	      c.claim == 1); /* only the one valid fetch reached the store */
 	free(big);
 	sb_box_close(box);
 }

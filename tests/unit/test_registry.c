@@ -34,10 +34,10 @@ static int fake_open(sb_store **out, sb_uri *uri, sb_box *box)
 
 static const sb_backend fake = { SB_BACKEND_VERSION, "fake", fake_open };
 static const sb_backend fake_memory = { SB_BACKEND_VERSION, "memory",
-                                        fake_open };
+	                                fake_open };
 static const sb_backend bad_version = { 99, "badver", fake_open };
 static const sb_backend bad_scheme = { SB_BACKEND_VERSION, "Bad Scheme",
-                                       fake_open };
+	                               fake_open };
 
 int main(void)
 {
@@ -51,13 +51,14 @@ int main(void)
 	CHECK(NULL, sb_backend_find("sqlite") != NULL);
 #endif
 	CHECK(NULL, sb_backend_find("MEMORY") == sb_backend_find("memory"));
-	CHECK(NULL, sb_backend_find("mem") == NULL);     /* no prefix matching */
+	CHECK(NULL, sb_backend_find("mem") == NULL); /* no prefix matching */
 	CHECK(NULL, sb_backend_find("memoryx") == NULL);
 	CHECK(NULL, sb_backend_find(NULL) == NULL);
 	CHECK(NULL, sb_backend_list(NULL, 0) >= 1);
 
 	/* Unknown scheme: the message names it and lists what exists. */
-	CHECK(NULL, sb_box_open(&box, "nosuch:x", NULL, err, sizeof(err)) == SB_EURI);
+	CHECK(NULL,
+	      sb_box_open(&box, "nosuch:x", NULL, err, sizeof(err)) == SB_EURI);
 	CHECK(NULL, box == NULL);
 	CHECK(NULL, strstr(err, "'nosuch'") != NULL);
 	CHECK(NULL, strstr(err, "memory") != NULL);
@@ -75,20 +76,24 @@ int main(void)
 	CHECK(NULL, sb_backend_list(NULL, 0) == before + 1);
 
 	/* Options: read ones pass, unread ones are reported by name. */
-	CHECK(NULL, sb_box_open(&box, "fake:x?known=1", NULL, err, sizeof(err)) == SB_OK);
+	CHECK(NULL, sb_box_open(&box, "fake:x?known=1", NULL, err,
+	                        sizeof(err)) == SB_OK);
 	CHECK(NULL, fake_opened == 1);
 	sb_box_close(box);
 	box = NULL;
 	CHECK(NULL, sb_box_open(&box, "fake:x?known=1&typo=2", NULL, err,
-	                  sizeof(err)) == SB_EURI);
+	                        sizeof(err)) == SB_EURI);
 	CHECK(NULL, box == NULL);
 	CHECK(NULL, strstr(err, "typo") != NULL);
 	/* The core's own option is consumed by the core. */
-	CHECK(NULL, sb_box_open(&box, "fake:x?lease=1", NULL, err, sizeof(err)) == SB_OK);
+	CHECK(NULL, sb_box_open(&box, "fake:x?lease=1", NULL, err,
+	                        sizeof(err)) == SB_OK);
 	sb_box_close(box);
 	box = NULL;
-	CHECK(NULL, sb_box_open(&box, "fake:x?lease=-1", NULL, err, sizeof(err)) == SB_EURI);
-	CHECK(NULL, sb_box_open(&box, "fake:x?lease=abc", NULL, err, sizeof(err)) == SB_EURI);
+	CHECK(NULL, sb_box_open(&box, "fake:x?lease=-1", NULL, err,
+	                        sizeof(err)) == SB_EURI);
+	CHECK(NULL, sb_box_open(&box, "fake:x?lease=abc", NULL, err,
+	                        sizeof(err)) == SB_EURI);
 	CHECK(NULL, strstr(err, "lease") != NULL);
 
 	/* A registration shadows a built-in of the same scheme, once. */
@@ -101,11 +106,13 @@ int main(void)
 		sb_open_opts o = SB_OPEN_OPTS_INIT;
 		o.version = 42;
 		CHECK(NULL, sb_box_open(&box, "fake:x", &o, err, sizeof(err)) ==
-		            SB_ENOTSUPPORTED);
+		                SB_ENOTSUPPORTED);
 		o.version = SB_OPEN_OPTS_VERSION;
 		o.protocol = (sb_protocol)7;
-		CHECK(NULL, sb_box_open(&box, "fake:x", &o, err, sizeof(err)) == SB_EINVALID);
-		CHECK(NULL, sb_box_open(NULL, "fake:x", NULL, err, sizeof(err)) == SB_EINVALID);
+		CHECK(NULL, sb_box_open(&box, "fake:x", &o, err, sizeof(err)) ==
+		                SB_EINVALID);
+		CHECK(NULL, sb_box_open(NULL, "fake:x", NULL, err,
+		                        sizeof(err)) == SB_EINVALID);
 	}
 	CHECK(NULL, strcmp(sb_strerror(SB_EMPTY), sb_strerror(SB_OK)) != 0);
 	CHECK(NULL, strcmp(sb_strerror(-1000), "unknown result code") == 0);

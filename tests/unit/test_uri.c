@@ -56,7 +56,8 @@ static void good_forms(void)
 		CHECK_STR(NULL, u->host, "cache.local");
 		CHECK(NULL, u->port == 6380);
 		CHECK_STR(NULL, u->path, "/2");
-		CHECK_STR(NULL, u->redacted, "redis://:***@cache.local:6380/2?timeout=5");
+		CHECK_STR(NULL, u->redacted,
+		          "redis://:***@cache.local:6380/2?timeout=5");
 		CHECK(NULL, strstr(u->text, "pa%40ss") != NULL);
 		sb_uri_free(u);
 	}
@@ -91,10 +92,24 @@ static void good_forms(void)
 static void bad_forms(void)
 {
 	static const char *const bad[] = {
-		"", "sqlite", "://x", "1abc:x", "sq lite:x", "sqlite:x#frag",
-		"redis://h:99999", "redis://h:abc", "redis://h:", "redis://h:0",
-		"sqlite:a?b", "sqlite:a?=1", "sqlite:%zz", "sqlite:%4",
-		"sqlite:a%00b", "redis://[::1", "redis://[::1]x/", "sqlite:a\nb",
+		"",
+		"sqlite",
+		"://x",
+		"1abc:x",
+		"sq lite:x",
+		"sqlite:x#frag",
+		"redis://h:99999",
+		"redis://h:abc",
+		"redis://h:",
+		"redis://h:0",
+		"sqlite:a?b",
+		"sqlite:a?=1",
+		"sqlite:%zz",
+		"sqlite:%4",
+		"sqlite:a%00b",
+		"redis://[::1",
+		"redis://[::1]x/",
+		"sqlite:a\nb",
 		"sqlite:a?k=%g0",
 	};
 	size_t i;
@@ -112,7 +127,8 @@ static void bad_forms(void)
 	{
 		char err[SB_ERRMSG_SIZE] = "";
 		sb_uri *u = NULL;
-		CHECK(NULL, sb_uri_parse(&u, NULL, err, sizeof(err)) == SB_EURI);
+		CHECK(NULL,
+		      sb_uri_parse(&u, NULL, err, sizeof(err)) == SB_EURI);
 	}
 }
 
@@ -120,15 +136,18 @@ static void bad_forms(void)
 static void no_secret_in_messages(void)
 {
 	static const char *const bad[] = {
-		"redis://u:s3cretpw@h:bad/", "redis://u:s3cretpw@[::1/",
-		"redis://u:s3cretpw@h/x%zz", "redis://u:s3cretpw@h/x?=s3cretpw",
+		"redis://u:s3cretpw@h:bad/",
+		"redis://u:s3cretpw@[::1/",
+		"redis://u:s3cretpw@h/x%zz",
+		"redis://u:s3cretpw@h/x?=s3cretpw",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[SB_ERRMSG_SIZE] = "";
 		sb_uri *u = NULL;
-		CHECK(NULL, sb_uri_parse(&u, bad[i], err, sizeof(err)) == SB_EURI);
+		CHECK(NULL,
+		      sb_uri_parse(&u, bad[i], err, sizeof(err)) == SB_EURI);
 		CHECK(NULL, strstr(err, "s3cret") == NULL);
 	}
 	{

@@ -37,32 +37,38 @@
 #define BUSY_MS 5000
 
 /* sqlite_sql.c, schema version 1. */
-static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS sb_bank ("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE);"
-	"CREATE TABLE IF NOT EXISTS sb_item ("
-	" id INTEGER PRIMARY KEY,"
-	" bank_id INTEGER NOT NULL,"
-	" item TEXT NOT NULL,"
-	" state INTEGER NOT NULL DEFAULT 0,"
-	" token TEXT,"
-	" since INTEGER,"
-	" UNIQUE (bank_id, item));"
-	"CREATE INDEX IF NOT EXISTS sb_item_available"
-	" ON sb_item (bank_id) WHERE state = 0;"
-	"CREATE INDEX IF NOT EXISTS sb_item_reserved"
-	" ON sb_item (bank_id, since) WHERE state = 1;"
-	"CREATE TABLE IF NOT EXISTS sb_ledger ("
-	" ledger TEXT NOT NULL,"
-	" dedup_id TEXT NOT NULL,"
-	" bank TEXT NOT NULL,"
-	" item TEXT NOT NULL,"
-	" PRIMARY KEY (ledger, dedup_id)) WITHOUT ROWID;"
-	"PRAGMA user_version = 1;";
+static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS sb_bank ("
+				 " id INTEGER PRIMARY KEY,"
+				 " name TEXT NOT NULL UNIQUE);"
+				 "CREATE TABLE IF NOT EXISTS sb_item ("
+				 " id INTEGER PRIMARY KEY,"
+				 " bank_id INTEGER NOT NULL,"
+				 " item TEXT NOT NULL,"
+				 " state INTEGER NOT NULL DEFAULT 0,"
+				 " token TEXT,"
+				 " since INTEGER,"
+				 " UNIQUE (bank_id, item));"
+				 "CREATE INDEX IF NOT EXISTS sb_item_available"
+				 " ON sb_item (bank_id) WHERE state = 0;"
+				 "CREATE INDEX IF NOT EXISTS sb_item_reserved"
+				 " ON sb_item (bank_id, since) WHERE state = 1;"
+				 "CREATE TABLE IF NOT EXISTS sb_ledger ("
+				 " ledger TEXT NOT NULL,"
+				 " dedup_id TEXT NOT NULL,"
+				 " bank TEXT NOT NULL,"
+				 " item TEXT NOT NULL,"
+				 " PRIMARY KEY (ledger, dedup_id)) WITHOUT ROWID;"
+				 "PRAGMA user_version = 1;";
 
-enum { S_BEGIN, S_COMMIT, S_ROLLBACK, S_LEDGER_GET, S_TAKE, S_LEDGER_PUT,
-       S_N };
+enum {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_LEDGER_GET,
+	S_TAKE,
+	S_LEDGER_PUT,
+	S_N
+};
 
 /* sqlite_sql.c: SB_SQ_BEGIN, SB_SQ_COMMIT, SB_SQ_ROLLBACK,
  * SB_SQ_LEDGER_GET, SB_SQ_TAKE_ASSIGN, SB_SQ_LEDGER_PUT. */
@@ -71,14 +77,14 @@ static const char *const sql[S_N] = {
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_LEDGER_GET] = "SELECT bank, item FROM sb_ledger"
-	                 " WHERE ledger = ?1 AND dedup_id = ?2",
+			 " WHERE ledger = ?1 AND dedup_id = ?2",
 	[S_TAKE] = "UPDATE sb_item SET state = 2, token = ?2, since = ?3"
-	           " WHERE id = (SELECT id FROM sb_item"
-	           "  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"
-	           " RETURNING item",
+		   " WHERE id = (SELECT id FROM sb_item"
+		   "  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"
+		   " RETURNING item",
 	[S_LEDGER_PUT] = "INSERT INTO sb_ledger (ledger, dedup_id, bank, item)"
-	                 " VALUES (?1, ?2, ?3, ?4)"
-	                 " ON CONFLICT (ledger, dedup_id) DO NOTHING",
+			 " VALUES (?1, ?2, ?3, ?4)"
+			 " ON CONFLICT (ledger, dedup_id) DO NOTHING",
 };
 
 typedef struct {
@@ -158,8 +164,9 @@ static void exec_retry(sqlite3 *db, const char *q)
 static void open_conn(conn *c, const char *path, int full, int timeout)
 {
 	memset(c, 0, sizeof(*c));
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
-	                    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &c->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                        SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK)
 		die(c->db, "open");
 	sqlite3_extended_result_codes(c->db, 1);
@@ -177,9 +184,9 @@ static void open_conn(conn *c, const char *path, int full, int timeout)
 
 static sqlite3_stmt *stmt(conn *c, int id)
 {
-	if (!c->st[id] && sqlite3_prepare_v3(c->db, sql[id], -1,
-	                                     SQLITE_PREPARE_PERSISTENT,
-	                                     &c->st[id], NULL) != SQLITE_OK)
+	if (!c->st[id] &&
+	    sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+	                       &c->st[id], NULL) != SQLITE_OK)
 		die(c->db, sql[id]);
 	return c->st[id];
 }
@@ -287,8 +294,10 @@ static void load(const char *path, int full, const char *bank, long items)
 		die(c.db, "insert bank");
 	sqlite3_finalize(st);
 	bid = sqlite3_last_insert_rowid(c.db);
-	if (sqlite3_prepare_v2(c.db, "INSERT INTO sb_item (bank_id, item, state)"
-	                       " VALUES (?1, ?2, 0)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c.db,
+	                       "INSERT INTO sb_item (bank_id, item, state)"
+	                       " VALUES (?1, ?2, 0)",
+	                       -1, &st, NULL) != SQLITE_OK)
 		die(c.db, "prepare item");
 	for (long i = 0; i < items; i++) {
 		snprintf(val, sizeof(val), "bench-item-%010ld", i);
@@ -341,8 +350,8 @@ static int child(const char *path, int full, int timeout, const char *bank,
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(c.st[i]);
 	sqlite3_close(c.db);
-	return write(fd, counts, sizeof(counts)) == (ssize_t)sizeof(counts)
-	               ? 0 : 1;
+	return write(fd, counts, sizeof(counts)) == (ssize_t)sizeof(counts) ? 0
+	                                                                    : 1;
 }
 
 /* Wait for a "ready" byte from each of the n children, counting out any
@@ -368,7 +377,8 @@ static int64_t start_children(int ready_fd, int go_fd, const pid_t *pids,
 			siginfo_t si;
 			memset(&si, 0, sizeof(si));
 			if (waitid(P_PID, (id_t)pids[p], &si,
-			           WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+			           WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid)
 				gone++;
 		}
 		if (got + gone >= n)
@@ -384,8 +394,10 @@ static int64_t start_children(int ready_fd, int go_fd, const pid_t *pids,
 int main(int argc, char **argv)
 {
 	if (argc < 6 || argc > 7) {
-		fprintf(stderr, "usage: %s DB full|normal PROCS SECONDS ITEMS "
-		                "[handler|timeout]\n", argv[0]);
+		fprintf(stderr,
+		        "usage: %s DB full|normal PROCS SECONDS ITEMS "
+		        "[handler|timeout]\n",
+		        argv[0]);
 		return 2;
 	}
 	const char *path = argv[1];
@@ -412,8 +424,8 @@ int main(int argc, char **argv)
 			close(fds[0]);
 			close(ready[0]);
 			close(go[1]);
-			_exit(child(path, full, timeout, bank, (unsigned)p, secs,
-			            ready[1], go[0], fds[1]));
+			_exit(child(path, full, timeout, bank, (unsigned)p,
+			            secs, ready[1], go[0], fds[1]));
 		}
 		if (pids[p] < 0)
 			return 1;
@@ -438,8 +450,8 @@ int main(int argc, char **argv)
 	close(fds[0]);
 	printf("{\"procs\":%ld,\"synchronous\":\"%s\",\"busy\":\"%s\","
 	       "\"claims\":%ld,\"gave_up\":%ld,\"seconds\":%.3f,"
-	       "\"claims_per_s\":%.1f}\n", procs, full ? "full" : "normal",
-	       timeout ? "timeout" : "handler", claims, busy_n, el,
-	       (double)claims / el);
+	       "\"claims_per_s\":%.1f}\n",
+	       procs, full ? "full" : "normal", timeout ? "timeout" : "handler",
+	       claims, busy_n, el, (double)claims / el);
 	return bad;
 }

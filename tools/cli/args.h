@@ -8,8 +8,8 @@
 
 /** One long option a parser accepts. */
 typedef struct {
-	const char *name;  /* with dashes: "--min-age" */
-	int has_value;     /* 1: takes a value, 0: a flag */
+	const char *name; /* with dashes: "--min-age" */
+	int has_value;    /* 1: takes a value, 0: a flag */
 } cli_opt;
 
 /** Position in argv; `dashdash` survives from global to command parsing,

@@ -8,26 +8,31 @@
 #include <stdint.h>
 
 typedef struct {
-	unsigned clients;   /* threads per process, each with its own box */
-	unsigned procs;     /* processes */
-	uint64_t items;     /* loaded into a fresh bank */
-	uint64_t ids;       /* distinct dedup ids */
-	double repeat;      /* share of requests that repeat an earlier id */
-	uint64_t requests;  /* requests in all */
-	double duration;    /* seconds; 0: until the requests are done */
+	unsigned clients;  /* threads per process, each with its own box */
+	unsigned procs;    /* processes */
+	uint64_t items;    /* loaded into a fresh bank */
+	uint64_t ids;      /* distinct dedup ids */
+	double repeat;     /* share of requests that repeat an earlier id */
+	uint64_t requests; /* requests in all */
+	double duration;   /* seconds; 0: until the requests are done */
 	uint64_t seed;
 	int json;
-	int quiet;          /* no progress line even on a terminal */
+	int quiet; /* no progress line even on a terminal */
 } bench_cfg;
 
-enum { BENCH_OK = 0, BENCH_EMPTY = 1, BENCH_ERROR = 2, BENCH_SKIPPED = 3 };
+enum {
+	BENCH_OK = 0,
+	BENCH_EMPTY = 1,
+	BENCH_ERROR = 2,
+	BENCH_SKIPPED = 3
+};
 
 /* One request's outcome. Items and ids are numbered: the item index is
  * read back from the value ("bench-item-%010u"). */
 typedef struct {
-	uint32_t item;      /* valid when status == BENCH_OK */
+	uint32_t item; /* valid when status == BENCH_OK */
 	uint32_t latency_us;
-	uint64_t done_us;   /* completion, since the start of the run */
+	uint64_t done_us; /* completion, since the start of the run */
 	uint8_t status;
 	uint8_t is_new;
 } bench_result;
@@ -36,10 +41,10 @@ typedef struct {
 	const bench_cfg *cfg;
 	const cli_ctx *cli;
 	char bank[64], ledger[80];
-	uint32_t *schedule;     /* request -> id index */
-	bench_result *results;  /* request -> outcome */
-	double load_s;          /* seconds to load the bank */
-	double run_s;           /* seconds of the fetch phase */
+	uint32_t *schedule;    /* request -> id index */
+	bench_result *results; /* request -> outcome */
+	double load_s;         /* seconds to load the bank */
+	double run_s;          /* seconds of the fetch phase */
 	long peak_rss_kib;
 	char first_error[SB_ERRMSG_SIZE];
 } bench_run;

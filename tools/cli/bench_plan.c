@@ -11,14 +11,25 @@
 #include <time.h>
 #include <unistd.h>
 
-static const cli_opt bench_opts[] = {
-	{ "--clients", 1 }, { "--procs", 1 }, { "--items", 1 },
-	{ "--ids", 1 }, { "--repeat", 1 }, { "--requests", 1 },
-	{ "--duration", 1 }, { "--seed", 1 }, { "--json", 0 },
-	{ "--quiet", 0 }, { NULL, 0 }
+static const cli_opt bench_opts[] = { { "--clients", 1 },  { "--procs", 1 },
+	                              { "--items", 1 },    { "--ids", 1 },
+	                              { "--repeat", 1 },   { "--requests", 1 },
+	                              { "--duration", 1 }, { "--seed", 1 },
+	                              { "--json", 0 },     { "--quiet", 0 },
+	                              { NULL, 0 } };
+enum {
+	O_CLIENTS,
+	O_PROCS,
+	O_ITEMS,
+	O_IDS,
+	O_REPEAT,
+	O_REQUESTS,
+	O_DURATION,
+	O_SEED,
+	O_JSON,
+	O_QUIET,
+	O_N
 };
-enum { O_CLIENTS, O_PROCS, O_ITEMS, O_IDS, O_REPEAT, O_REQUESTS,
-       O_DURATION, O_SEED, O_JSON, O_QUIET, O_N };
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
@@ -83,14 +94,15 @@ int bench_parse(bench_cfg *cfg, cli_ctx *c)
 	if (v[O_IDS] && parse_u64(v[O_IDS], 1, 100000000, &cfg->ids))
 		return cli_usage_error(c, "--ids wants 1..100000000");
 	if (v[O_REPEAT] && parse_real(v[O_REPEAT], 0.0, 0.99, &cfg->repeat))
-		return cli_usage_error(c, "--repeat wants a share from 0 to 0.99");
+		return cli_usage_error(c,
+		                       "--repeat wants a share from 0 to 0.99");
 	/* By default enough requests that every id is asked at least once. */
 	cfg->requests = (uint64_t)((double)cfg->ids / (1.0 - cfg->repeat)) + 1;
-	if (v[O_REQUESTS] && parse_u64(v[O_REQUESTS], 1, 200000000,
-	                               &cfg->requests))
+	if (v[O_REQUESTS] &&
+	    parse_u64(v[O_REQUESTS], 1, 200000000, &cfg->requests))
 		return cli_usage_error(c, "--requests wants 1..200000000");
-	if (v[O_DURATION] && parse_real(v[O_DURATION], 0.001, 86400,
-	                                &cfg->duration))
+	if (v[O_DURATION] &&
+	    parse_real(v[O_DURATION], 0.001, 86400, &cfg->duration))
 		return cli_usage_error(c, "--duration wants seconds > 0");
 	if (v[O_SEED] && parse_u64(v[O_SEED], 0, UINT64_MAX, &cfg->seed))
 		return cli_usage_error(c, "--seed wants a whole number");
@@ -119,7 +131,8 @@ int bench_schedule(bench_run *r)
 		return CLI_EXIT_ERROR;
 	}
 	for (i = 0; i < cfg->requests; i++) {
-		double u = (double)(next_rand(&seed) >> 11) / 9007199254740992.0;
+		double u = (double)(next_rand(&seed) >> 11) /
+		           9007199254740992.0;
 		/* A new id unless this is a repeat; but once the requests left
 		 * are just enough for the ids not yet asked, only new ones. */
 		int fresh = used < cfg->ids &&

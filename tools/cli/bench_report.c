@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NONE UINT32_MAX
+#define NONE         UINT32_MAX
 #define MAX_FINDINGS 8
 
 typedef struct {
 	uint64_t ok, empty, errors, skipped, fresh, holders;
 	uint64_t lat_p50, lat_p95, lat_p99, lat_max; /* microseconds */
 	double life_first, life_last;                /* claims/s; 0: n/a */
-	double life_tenth[10];   /* claims/s over each tenth of the bank */
-	int life_n;              /* 10 when life_tenth is filled, else 0 */
+	double life_tenth[10]; /* claims/s over each tenth of the bank */
+	int life_n;            /* 10 when life_tenth is filled, else 0 */
 	sb_stats st;
 	int st_ok;
 	const char *finding[MAX_FINDINGS];
@@ -108,13 +108,15 @@ static void check_store(bench_run *r, tally *t)
 	sb_box_close(box);
 	t->st_ok = 1;
 	if (t->st.available + t->st.reserved + t->st.assigned != r->cfg->items)
-		find(t, "conservation: available + reserved + assigned != loaded");
+		find(t,
+		     "conservation: available + reserved + assigned != loaded");
 	if (t->st.reserved != 0)
 		find(t, "reservations left after recover");
 	if (t->st.assigned != t->st.held)
 		find(t, "assigned items differ from ledger entries");
 	if (t->errors == 0 && t->st.held != t->holders)
-		find(t, "ledger entries differ from ids told they hold an item");
+		find(t,
+		     "ledger entries differ from ids told they hold an item");
 	if (t->empty > 0 && t->st.available > 0)
 		find(t, "false empty: told sold out while items were left");
 }
@@ -182,12 +184,14 @@ static void print_text(const bench_run *r, const tally *t)
 	       c->procs, c->procs == 1 ? "" : "es", c->clients,
 	       c->clients == 1 ? "" : "s");
 	printf("load: %" PRIu64 " items in %.2f s (%.0f items/s)\n", c->items,
-	       r->load_s, (double)c->items / (r->load_s > 0 ? r->load_s : 1e-9));
+	       r->load_s,
+	       (double)c->items / (r->load_s > 0 ? r->load_s : 1e-9));
 	printf("requests: %" PRIu64 " answered (%" PRIu64 " items, %" PRIu64
 	       " empty, %" PRIu64 " errors, %" PRIu64 " not sent) in %.2f s\n",
 	       t->ok + t->empty + t->errors, t->ok, t->empty, t->errors,
 	       t->skipped, r->run_s);
-	printf("claims/s: %.0f   requests/s: %.0f   (new claims: %" PRIu64 ")\n",
+	printf("claims/s: %.0f   requests/s: %.0f   (new claims: %" PRIu64
+	       ")\n",
 	       (double)t->fresh / rs,
 	       (double)(t->ok + t->empty + t->errors) / rs, t->fresh);
 	printf("latency ms: p50 %.3f  p95 %.3f  p99 %.3f  max %.3f\n",
@@ -195,8 +199,9 @@ static void print_text(const bench_run *r, const tally *t)
 	       t->lat_max / 1e3);
 	if (t->life_first > 0 && t->life_last > 0)
 		printf("life of the bank: first 10%% %.0f claims/s, last 10%% "
-		       "%.0f claims/s (last/first %.2f)\n", t->life_first,
-		       t->life_last, t->life_last / t->life_first);
+		       "%.0f claims/s (last/first %.2f)\n",
+		       t->life_first, t->life_last,
+		       t->life_last / t->life_first);
 	printf("peak RSS: %.1f MiB\n", r->peak_rss_kib / 1024.0);
 	if (t->st_ok)
 		printf("store: available %" PRIu64 ", reserved %" PRIu64
@@ -234,9 +239,10 @@ static void print_json(const bench_run *r, const tally *t)
 	printf("{\"protocol\":\"%s\",\"procs\":%u,\"clients\":%u,"
 	       "\"items\":%" PRIu64 ",\"ids\":%" PRIu64 ",\"repeat\":%.3f,"
 	       "\"seed\":%" PRIu64 ",\"load_s\":%.4f,\"load_items_per_s\":%.1f,"
-	       "\"run_s\":%.4f,\"answered\":%" PRIu64 ",\"items_answered\":%"
-	       PRIu64 ",\"empty\":%" PRIu64 ",\"errors\":%" PRIu64
-	       ",\"not_sent\":%" PRIu64 ",\"claims\":%" PRIu64
+	       "\"run_s\":%.4f,\"answered\":%" PRIu64
+	       ",\"items_answered\":%" PRIu64 ",\"empty\":%" PRIu64
+	       ",\"errors\":%" PRIu64 ",\"not_sent\":%" PRIu64
+	       ",\"claims\":%" PRIu64
 	       ",\"claims_per_s\":%.1f,\"requests_per_s\":%.1f,"
 	       "\"p50_ms\":%.3f,\"p95_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
 	       "\"life_first_claims_per_s\":%.1f,\"life_last_claims_per_s\":%.1f,"
@@ -280,9 +286,10 @@ int bench_report(bench_run *r)
 	else
 		print_text(r, &t);
 	if (t.nfind || t.errors) {
-		cli_err(r->cli, t.nfind ? "the box law broke" :
-		        "%" PRIu64 " requests failed (first: %s)", t.errors,
-		        r->first_error);
+		cli_err(r->cli,
+		        t.nfind ? "the box law broke"
+		                : "%" PRIu64 " requests failed (first: %s)",
+		        t.errors, r->first_error);
 		return cli_finish(r->cli, CLI_EXIT_ERROR);
 	}
 	return cli_finish(r->cli, CLI_EXIT_OK);

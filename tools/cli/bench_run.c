@@ -40,7 +40,7 @@ int bench_load(bench_run *r)
 {
 	/* The batches of `storagebox add`: the load rate is the one users see
 	 * (bench items are 21 bytes, far below the byte bound). */
-	char (*vals)[32] = malloc(CLI_ADD_BATCH_ITEMS * sizeof(*vals));
+	char(*vals)[32] = malloc(CLI_ADD_BATCH_ITEMS * sizeof(*vals));
 	const char **ptrs = malloc(CLI_ADD_BATCH_ITEMS * sizeof(*ptrs));
 	uint64_t t0 = mono_us(), i = 0;
 	sb_box *box;
@@ -80,15 +80,15 @@ int bench_load(bench_run *r)
 /* What the clients of one process share. */
 typedef struct {
 	bench_run *r;
-	unsigned proc;          /* this process handles requests i with
+	unsigned proc;  /* this process handles requests i with
 	                           i % procs == proc */
-	uint64_t next;          /* atomic: the next of this process's share */
-	uint64_t share;         /* how many requests that is */
+	uint64_t next;  /* atomic: the next of this process's share */
+	uint64_t share; /* how many requests that is */
 	uint64_t t0;
-	uint64_t deadline;      /* mono_us; 0: none */
-	uint64_t done;          /* atomic, for the progress line */
-	unsigned ready;         /* atomic: clients past opening their box */
-	int go;                 /* atomic: t0 and deadline are set, start */
+	uint64_t deadline; /* mono_us; 0: none */
+	uint64_t done;     /* atomic, for the progress line */
+	unsigned ready;    /* atomic: clients past opening their box */
+	int go;            /* atomic: t0 and deadline are set, start */
 	pthread_mutex_t err_lock;
 } fire_ctx;
 
@@ -218,8 +218,8 @@ static int run_clients(bench_run *r, unsigned proc, int ready_fd, int go_fd,
 	*t0 = f.t0 = start_time(ready_fd, go_fd);
 	if (!f.t0) /* no start: every request stays "not sent" */
 		f.share = 0;
-	f.deadline = cfg->duration > 0
-	                     ? f.t0 + (uint64_t)(cfg->duration * 1e6) : 0;
+	f.deadline = cfg->duration > 0 ? f.t0 + (uint64_t)(cfg->duration * 1e6)
+	                               : 0;
 	__atomic_store_n(&f.go, 1, __ATOMIC_RELEASE);
 	progress(&f, show && started == cfg->clients);
 	for (i = 0; i < started; i++)
@@ -259,8 +259,8 @@ static int collect(bench_run *r, unsigned proc, const char *path)
 
 	for (i = proc; ok && i < r->cfg->requests; i += r->cfg->procs)
 		ok = fread(&r->results[i], sizeof(r->results[i]), 1, in) == 1;
-	if (ok && fread(err, 1, sizeof(err), in) == sizeof(err) &&
-	    err[0] && !r->first_error[0])
+	if (ok && fread(err, 1, sizeof(err), in) == sizeof(err) && err[0] &&
+	    !r->first_error[0])
 		memcpy(r->first_error, err, sizeof(err));
 	if (in)
 		fclose(in);
@@ -278,7 +278,8 @@ static unsigned children_gone(const pid_t *pids, unsigned n)
 		siginfo_t si;
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, (id_t)pids[p], &si,
-		           WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
+		           WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid != 0)
 			gone++;
 	}
 	return gone;
@@ -320,7 +321,7 @@ static int fire_procs(bench_run *r, uint64_t *t0)
 	const bench_cfg *cfg = r->cfg;
 	const char *tmp = getenv("TMPDIR");
 	pid_t *pids = calloc(cfg->procs, sizeof(*pids));
-	char (*paths)[256] = calloc(cfg->procs, sizeof(*paths));
+	char(*paths)[256] = calloc(cfg->procs, sizeof(*paths));
 	int ready[2] = { -1, -1 }, go[2] = { -1, -1 };
 	unsigned p, forked = 0;
 	int bad = 0;
@@ -339,7 +340,8 @@ static int fire_procs(bench_run *r, uint64_t *t0)
 	}
 	fflush(NULL); /* children must not flush the parent's buffers again */
 	for (p = 0; p < cfg->procs; p++) {
-		snprintf(paths[p], sizeof(paths[p]), "%s/storagebox-bench-%ld-%u",
+		snprintf(paths[p], sizeof(paths[p]),
+		         "%s/storagebox-bench-%ld-%u",
 		         tmp && *tmp ? tmp : "/tmp", (long)getpid(), p);
 		pids[p] = fork();
 		if (pids[p] == 0) {
@@ -383,7 +385,8 @@ int bench_fire(bench_run *r)
 	if (r->cfg->procs == 1)
 		rc = run_clients(r, 0, -1, -1, &t0,
 		                 !r->cfg->quiet && isatty(2)) == 0
-		             ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+		         ? CLI_EXIT_OK
+		         : CLI_EXIT_ERROR;
 	else
 		rc = fire_procs(r, &t0);
 	r->run_s = (double)(mono_us() - t0) / 1e6;

@@ -65,12 +65,10 @@ typedef struct cli_ctx {
 /* common.c */
 
 /** "storagebox: CMD: message" on stderr. */
-void cli_err(const cli_ctx *c, const char *fmt, ...)
-	CLI_PRINTF(2, 3);
+void cli_err(const cli_ctx *c, const char *fmt, ...) CLI_PRINTF(2, 3);
 
 /** Report a usage error (message, usage line, hint) and return 2. */
-int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
-	CLI_PRINTF(2, 3);
+int cli_usage_error(const cli_ctx *c, const char *fmt, ...) CLI_PRINTF(2, 3);
 
 /**
  * Parse the command's arguments: up to @p max positionals into @p pos

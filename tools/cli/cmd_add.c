@@ -17,8 +17,8 @@
 #define PROGRESS_INTERVAL_NS 100000000LL
 
 typedef struct {
-	int enabled;   /* stderr is a terminal */
-	int shown;     /* something was drawn: end the line at the end */
+	int enabled; /* stderr is a terminal */
+	int shown;   /* something was drawn: end the line at the end */
 	long long last_ns;
 } progress;
 
@@ -84,16 +84,18 @@ static int add_batches(const cli_ctx *c, sb_box *box, const char *bank,
 		int rc;
 
 		for (k = 0; i + k < l->n && k < CLI_ADD_BATCH_ITEMS &&
-		            (k == 0 || bytes < CLI_ADD_BATCH_BYTES); k++)
+		            (k == 0 || bytes < CLI_ADD_BATCH_BYTES);
+		     k++)
 			bytes += strlen(l->items[i + k]) + 1;
-		rc = sb_box_add(&r, box, bank, (const char *const *)l->items + i,
-		                k);
+		rc = sb_box_add(&r, box, bank,
+		                (const char *const *)l->items + i, k);
 
 		if (rc < 0) {
 			progress_show(&p, i, l->n, 1);
 			cli_box_error(c, box, rc);
 			if (i > 0)
-				cli_err(c, "the first %zu items were added "
+				cli_err(c,
+				        "the first %zu items were added "
 				        "(%" PRIu64 " new); the rest were not",
 				        i, sum->added);
 			return CLI_EXIT_ERROR;
@@ -133,8 +135,8 @@ int cli_cmd_add(cli_ctx *c)
 		rc = add_batches(c, box, pos[0], &lines, &sum);
 	}
 	if (rc == CLI_EXIT_OK)
-		printf("added %" PRIu64 ", skipped %" PRIu64 "\n",
-		       sum.added, sum.skipped);
+		printf("added %" PRIu64 ", skipped %" PRIu64 "\n", sum.added,
+		       sum.skipped);
 	sb_box_close(box);
 	cli_lines_free(&lines);
 	return cli_finish(c, rc);

@@ -9,14 +9,11 @@ static int report(const cli_ctx *c, const sb_box *box, int rc,
                   const sb_item *item, const char *bank)
 {
 	switch (rc) {
-	case SB_OK:
-		printf("%s\n", sb_item_value(item));
-		return CLI_EXIT_OK;
+	case SB_OK: printf("%s\n", sb_item_value(item)); return CLI_EXIT_OK;
 	case SB_EMPTY:
 		fprintf(stderr, "storagebox: bank '%s' is empty\n", bank);
 		return CLI_EXIT_EMPTY;
-	default:
-		return cli_box_error(c, box, rc);
+	default: return cli_box_error(c, box, rc);
 	}
 }
 

@@ -6,10 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const cli_opt recover_opts[] = {
-	{ "--min-age", 1 },
-	{ NULL, 0 }
-};
+static const cli_opt recover_opts[] = { { "--min-age", 1 }, { NULL, 0 } };
 
 /* Seconds as a whole non-negative number, into milliseconds. */
 static int parse_min_age(const char *s, int64_t *ms)
@@ -49,8 +46,10 @@ int cli_cmd_recover(cli_ctx *c)
 	if (rc != CLI_CONTINUE)
 		return rc;
 	if (optval[0] && parse_min_age(optval[0], &opts.min_age_ms) != 0)
-		return cli_usage_error(c, "--min-age wants whole seconds "
-		                       ">= 0, not '%s'", optval[0]);
+		return cli_usage_error(c,
+		                       "--min-age wants whole seconds "
+		                       ">= 0, not '%s'",
+		                       optval[0]);
 	if (cli_open(&box, c) != 0)
 		return CLI_EXIT_ERROR;
 	rc = sb_box_recover(&res, box, pos[0], pos[1], &opts);

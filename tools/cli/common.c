@@ -48,12 +48,16 @@ static int bad_arg(const cli_ctx *c, const cli_arg *a)
 	if (strncmp(a->text, "--uri", 5) == 0 ||
 	    strncmp(a->text, "--ledger-uri", 12) == 0 ||
 	    strncmp(a->text, "--protocol", 10) == 0)
-		return cli_usage_error(c, "%s '%s' (global options go "
-		                       "before the command)", a->why, a->text);
+		return cli_usage_error(c,
+		                       "%s '%s' (global options go "
+		                       "before the command)",
+		                       a->why, a->text);
 	if (strcmp(a->why, "unknown option") == 0)
-		return cli_usage_error(c, "unknown option '%s' (put '--' "
+		return cli_usage_error(c,
+		                       "unknown option '%s' (put '--' "
 		                       "before an argument that starts with "
-		                       "'-')", a->text);
+		                       "'-')",
+		                       a->text);
 	return cli_usage_error(c, "%s '%s'", a->why, a->text);
 }
 
@@ -83,10 +87,8 @@ int cli_parse(cli_ctx *c, const cli_opt *opts, const char **optvals,
 		case CLI_ARG_OPTION:
 			optvals[a.opt] = a.value ? a.value : "";
 			break;
-		case CLI_ARG_HELP:
-			return cli_print_help(c);
-		case CLI_ARG_BAD:
-			return bad_arg(c, &a);
+		case CLI_ARG_HELP: return cli_print_help(c);
+		case CLI_ARG_BAD: return bad_arg(c, &a);
 		}
 	}
 }

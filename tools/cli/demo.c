@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define DEMO_WORKERS_DEFAULT 8
-#define DEMO_WORKERS_MAX 64
+#define DEMO_WORKERS_MAX     64
 
 /* xorshift64*: a seeded generator per worker, since rand() shares hidden
  * state across threads. */
@@ -64,7 +64,7 @@ typedef struct {
 	sb_protocol protocol;
 	demo_gate *gate;
 	pthread_mutex_t *err_lock;
-	unsigned *seq;           /* shared, updated atomically */
+	unsigned *seq; /* shared, updated atomically */
 	demo_job *jobs;
 	size_t njobs;
 	uint64_t rng;
@@ -103,7 +103,8 @@ static int schedule(demo_worker *w, int nw, uint64_t *rng)
 		rank[j] = t;
 	}
 	for (int i = 0; i < nw; i++) {
-		w[i].jobs = malloc(DEMO_USERS * DEMO_PRESSES * sizeof *w[i].jobs);
+		w[i].jobs = malloc(DEMO_USERS * DEMO_PRESSES *
+		                   sizeof *w[i].jobs);
 		if (!w[i].jobs)
 			return -1;
 		w[i].njobs = 0;
@@ -136,8 +137,8 @@ static void note_error(demo_worker *w, const char *msg)
 {
 	pthread_mutex_lock(w->err_lock);
 	if (!w->run->first_error[0])
-		snprintf(w->run->first_error, sizeof w->run->first_error,
-		         "%s", msg && msg[0] ? msg : "unknown error");
+		snprintf(w->run->first_error, sizeof w->run->first_error, "%s",
+		         msg && msg[0] ? msg : "unknown error");
 	pthread_mutex_unlock(w->err_lock);
 }
 
@@ -227,8 +228,9 @@ static int run_workers(demo_worker *w, int nw)
 		pthread_cond_wait(&g->cv, &g->m);
 	/* Count only the threads that exist; if one could not be created
 	 * the run is void anyway, but must not hang. */
-	g->rounds = started == nw ?
-	            (DEMO_USERS + per_round(nw) - 1) / per_round(nw) : 0;
+	g->rounds = started == nw
+	                ? (DEMO_USERS + per_round(nw) - 1) / per_round(nw)
+	                : 0;
 	if (started)
 		pthread_barrier_init(&g->round, NULL, (unsigned)started);
 	g->go = 1;
@@ -258,8 +260,10 @@ static int stock_shop(demo_run *run, sb_box *box)
 	if (rc >= 0)
 		rc = sb_box_add(&r, box, DEMO_BANK, codes, DEMO_CODES);
 	if (rc >= 0 && r.added != DEMO_CODES)
-		return sb_seterr(box, SB_ERROR, "the fresh bank took %d of "
-		                 "%d codes", (int)r.added, DEMO_CODES);
+		return sb_seterr(box, SB_ERROR,
+		                 "the fresh bank took %d of "
+		                 "%d codes",
+		                 (int)r.added, DEMO_CODES);
 	return rc;
 }
 
@@ -279,7 +283,7 @@ static int open_doors(demo_run *run, const char *uri, sb_protocol proto)
 {
 	demo_worker w[DEMO_WORKERS_MAX];
 	demo_gate gate = { .m = PTHREAD_MUTEX_INITIALIZER,
-	                   .cv = PTHREAD_COND_INITIALIZER };
+		           .cv = PTHREAD_COND_INITIALIZER };
 	pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
 	unsigned seq = 0;
 	uint64_t rng = mix_seed(run->seed, -1);
@@ -303,11 +307,9 @@ static int open_doors(demo_run *run, const char *uri, sb_protocol proto)
 	return rc;
 }
 
-static const cli_opt demo_opts[] = {
-	{ "--workers", 1 },
-	{ "--seed", 1 },
-	{ NULL, 0 }
-};
+static const cli_opt demo_opts[] = { { "--workers", 1 },
+	                             { "--seed", 1 },
+	                             { NULL, 0 } };
 
 /* Parse --workers/--seed. CLI_CONTINUE or an exit code. */
 static int demo_args(cli_ctx *c, demo_run *run)
@@ -326,9 +328,11 @@ static int demo_args(cli_ctx *c, demo_run *run)
 
 		if (*end || end == val[0] || v < DEMO_PRESSES ||
 		    v > DEMO_WORKERS_MAX)
-			return cli_usage_error(c, "--workers wants %d..%d, "
-			                       "not '%s'", DEMO_PRESSES,
-			                       DEMO_WORKERS_MAX, val[0]);
+			return cli_usage_error(c,
+			                       "--workers wants %d..%d, "
+			                       "not '%s'",
+			                       DEMO_PRESSES, DEMO_WORKERS_MAX,
+			                       val[0]);
 		run->workers = (int)v;
 	}
 	run->seed = ((unsigned long long)time(NULL) << 20) ^
@@ -337,8 +341,10 @@ static int demo_args(cli_ctx *c, demo_run *run)
 		errno = 0;
 		run->seed = strtoull(val[1], &end, 10);
 		if (errno || *end || end == val[1] || val[1][0] == '-')
-			return cli_usage_error(c, "--seed wants a number, "
-			                       "not '%s'", val[1]);
+			return cli_usage_error(c,
+			                       "--seed wants a number, "
+			                       "not '%s'",
+			                       val[1]);
 	}
 	return CLI_CONTINUE;
 }

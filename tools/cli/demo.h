@@ -7,21 +7,21 @@
 
 #include <stddef.h>
 
-#define DEMO_CODES 30
-#define DEMO_USERS 200
+#define DEMO_CODES   30
+#define DEMO_USERS   200
 #define DEMO_PRESSES 3
-#define DEMO_BANK "vouchers"
-#define DEMO_LEDGER "customers"
+#define DEMO_BANK    "vouchers"
+#define DEMO_LEDGER  "customers"
 
 /** The answer one press got. Each slot is written by one worker only. */
 typedef struct {
-	int rc;          /* SB_OK, SB_EMPTY, or an error */
-	int is_new;      /* sb_item_is_new() of an SB_OK answer */
-	unsigned start;  /* shared counter when the press was made... */
-	unsigned seq;    /* ...and when its answer arrived: two presses
+	int rc;         /* SB_OK, SB_EMPTY, or an error */
+	int is_new;     /* sb_item_is_new() of an SB_OK answer */
+	unsigned start; /* shared counter when the press was made... */
+	unsigned seq;   /* ...and when its answer arrived: two presses
 	                    overlapped if each started before the other
 	                    was answered */
-	char *value;     /* copy of the code on SB_OK (owned) */
+	char *value;    /* copy of the code on SB_OK (owned) */
 } demo_answer;
 
 /** Everything the report needs. */
@@ -31,7 +31,7 @@ typedef struct {
 	demo_answer ans[DEMO_USERS][DEMO_PRESSES];
 	int workers;
 	unsigned long long seed;
-	const char *uri;        /* the store, for the story */
+	const char *uri; /* the store, for the story */
 	double seconds;
 	char first_error[SB_ERRMSG_SIZE]; /* first failed press, if any */
 } demo_run;

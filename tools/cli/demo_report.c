@@ -13,10 +13,10 @@ typedef struct {
 	int outcome[DEMO_USERS]; /* OUT_* per customer */
 	int winners, sold_out, mixed, errors;
 	int repeats_same, repeats;
-	int dup_codes;           /* codes told to more than one customer */
-	int unknown_codes;       /* codes that were never in the bank */
-	int first_presses_new;   /* answers flagged is_new */
-	int raced;               /* customers with presses in flight at once */
+	int dup_codes;         /* codes told to more than one customer */
+	int unknown_codes;     /* codes that were never in the bank */
+	int first_presses_new; /* answers flagged is_new */
+	int raced;             /* customers with presses in flight at once */
 } tally;
 
 /* What the store says. */
@@ -30,7 +30,12 @@ typedef struct {
 	const tally *t;
 } store_view;
 
-enum { OUT_WINNER, OUT_SOLD_OUT, OUT_MIXED, OUT_ERROR };
+enum {
+	OUT_WINNER,
+	OUT_SOLD_OUT,
+	OUT_MIXED,
+	OUT_ERROR
+};
 
 static int same_answer(const demo_answer *a, const demo_answer *b)
 {
@@ -110,8 +115,7 @@ static void count_answers(const demo_run *run, tally *t)
 		t->mixed += t->outcome[u] == OUT_MIXED;
 		t->raced += raced(a);
 		for (int k = 0; k < DEMO_PRESSES; k++)
-			t->first_presses_new += a[k].rc == SB_OK &&
-			                        a[k].is_new;
+			t->first_presses_new += a[k].rc == SB_OK && a[k].is_new;
 	}
 	check_codes(run, t);
 }
@@ -172,14 +176,13 @@ static void print_winners(const demo_run *run, const tally *t)
 				taken |= shown[i] == u;
 			if (t->outcome[u] != OUT_WINNER || taken)
 				continue;
-			if (best < 0 || win_seq(run->ans[u]) <
-			                win_seq(run->ans[best]))
+			if (best < 0 ||
+			    win_seq(run->ans[u]) < win_seq(run->ans[best]))
 				best = u;
 		}
 		shown[n++] = best;
 		printf("  %s got %s (the same code on all %d presses)\n",
-		       run->users[best], run->ans[best][0].value,
-		       DEMO_PRESSES);
+		       run->users[best], run->ans[best][0].value, DEMO_PRESSES);
 	}
 }
 
@@ -205,10 +208,9 @@ static void print_story(const demo_run *run, const tally *t,
 	       "%d customers press \"get my voucher\" %d times each: %d "
 	       "presses from\n%d workers with a box each; a customer's "
 	       "presses race on %d workers.\n\n",
-	       run->uri, DEMO_CODES, run->codes[0],
-	       run->codes[DEMO_CODES - 1],
-	       DEMO_BANK, DEMO_USERS, DEMO_PRESSES,
-	       DEMO_USERS * DEMO_PRESSES, run->workers, DEMO_PRESSES);
+	       run->uri, DEMO_CODES, run->codes[0], run->codes[DEMO_CODES - 1],
+	       DEMO_BANK, DEMO_USERS, DEMO_PRESSES, DEMO_USERS * DEMO_PRESSES,
+	       run->workers, DEMO_PRESSES);
 	printf("The first customers served:\n");
 	print_winners(run, t);
 	print_sold_out(run, t);
@@ -216,7 +218,8 @@ static void print_story(const demo_run *run, const tally *t,
 	       "had\ntwo presses in flight at once.\n",
 	       DEMO_USERS * DEMO_PRESSES, run->seconds, run->seed, t->raced);
 	printf("winners: %d customers; sold out: %d; mixed answers: %d; "
-	       "errors: %d\n", t->winners, t->sold_out, t->mixed, t->errors);
+	       "errors: %d\n",
+	       t->winners, t->sold_out, t->mixed, t->errors);
 	if (t->errors)
 		printf("first error: %s\n", run->first_error);
 	if (v->stats_ok)
@@ -243,8 +246,8 @@ static void print_mixed(const demo_run *run, const tally *t)
 		for (int k = 0; k < DEMO_PRESSES; k++) {
 			const demo_answer *a = &run->ans[u][k];
 
-			printf("%s %s", k ? ";" : "", a->rc == SB_OK ?
-			       a->value : "sold out");
+			printf("%s %s", k ? ";" : "",
+			       a->rc == SB_OK ? a->value : "sold out");
 		}
 		printf("\n");
 		shown++;
@@ -266,21 +269,21 @@ static int print_laws(const tally *t, const store_view *v)
 
 	printf("The box law:\n");
 	ok &= law(t->dup_codes == 0 && t->unknown_codes == 0 &&
-	          t->winners == DEMO_CODES && export_ok &&
-	          v->rows == DEMO_CODES && v->rows_match == DEMO_CODES,
+	              t->winners == DEMO_CODES && export_ok &&
+	              v->rows == DEMO_CODES && v->rows_match == DEMO_CODES,
 	          "30 distinct codes went to 30 distinct customers");
 	ok &= law(v->rows_dup_id == 0 && t->mixed == 0 && export_ok,
 	          "no customer holds two codes");
 	ok &= law(t->repeats_same == t->repeats,
 	          "every repeat press got the same answer");
 	ok &= law(v->stats_ok && s->reserved == 0 &&
-	          s->available + s->reserved + s->assigned == DEMO_CODES &&
-	          s->assigned == (uint64_t)t->winners &&
-	          s->held == (uint64_t)t->winners,
+	              s->available + s->reserved + s->assigned == DEMO_CODES &&
+	              s->assigned == (uint64_t)t->winners &&
+	              s->held == (uint64_t)t->winners,
 	          "conservation: available + reserved + assigned = 30, "
 	          "reserved = 0");
 	ok &= law(t->sold_out == DEMO_USERS - DEMO_CODES &&
-	          (t->sold_out == 0 || t->winners == DEMO_CODES),
+	              (t->sold_out == 0 || t->winners == DEMO_CODES),
 	          "no false \"sold out\": 170 told sold out, only after "
 	          "all 30 were gone");
 	ok &= law(t->errors == 0, "every press was answered (no errors)");

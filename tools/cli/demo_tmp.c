@@ -54,7 +54,7 @@ void demo_tmpdir_remove(const char *path)
 char *demo_uri(const char *dir)
 {
 	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
-	                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-~";
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-~";
 	size_t n = strlen(dir);
 	char *uri = malloc(sizeof "sqlite://" + 3 * n + sizeof "/movies.db");
 	char *p = uri;

@@ -86,8 +86,8 @@ static int from_owned(cli_lines *out, char *buf, size_t len, char *err,
 	return 0;
 }
 
-int cli_lines_from_buf(cli_lines *out, const char *data, size_t len,
-                       char *err, size_t errsize)
+int cli_lines_from_buf(cli_lines *out, const char *data, size_t len, char *err,
+                       size_t errsize)
 {
 	char *buf;
 
@@ -124,8 +124,8 @@ static char *slurp(FILE *f, size_t *len, char *err, size_t errsize)
 			}
 		}
 		if (n + 1 == cap) {
-			char *p = cap > SIZE_MAX / 2 ? NULL :
-			          realloc(buf, cap * 2);
+			char *p = cap > SIZE_MAX / 2 ? NULL
+			                             : realloc(buf, cap * 2);
 
 			if (!p)
 				free(buf);

@@ -23,8 +23,8 @@ typedef struct {
  * @param err receives "line N: reason" on failure
  * @return 0, or -1 (nothing is left allocated)
  */
-int cli_lines_from_buf(cli_lines *out, const char *data, size_t len,
-                       char *err, size_t errsize);
+int cli_lines_from_buf(cli_lines *out, const char *data, size_t len, char *err,
+                       size_t errsize);
 
 /** The same for everything that can be read from @p f. */
 int cli_lines_from_file(cli_lines *out, FILE *f, char *err, size_t errsize);

@@ -8,49 +8,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HELP_TAIL \
+#define HELP_TAIL                                                    \
 	"\nGlobal options (before the command) and exit codes: see " \
 	"'storagebox --help'.\n"
 
 const cli_command cli_commands[] = {
-	{ "init", "init [BANK [LEDGER]]",
-	  "create the tables, and BANK/LEDGER",
+	{ "init", "init [BANK [LEDGER]]", "create the tables, and BANK/LEDGER",
 	  "Create what the store needs (tables), and the bank (empty) and the\n"
-	  "ledger when named. Idempotent. Prints nothing on success.\n"
-	  HELP_TAIL,
+	  "ledger when named. Idempotent. Prints nothing on success.\n" HELP_TAIL,
 	  cli_cmd_init },
-	{ "add", "add BANK [FILE|-]",
-	  "add items, one per line",
+	{ "add", "add BANK [FILE|-]", "add items, one per line",
 	  "Add the items of FILE (or stdin: '-' or no FILE), one per line, to\n"
 	  "BANK (created if missing). A trailing \"\\r\\n\" or \"\\n\" is "
 	  "stripped and\nempty lines are skipped. Every line is checked "
 	  "first: one bad line\n(\"line N: reason\") fails the command and "
 	  "adds nothing. Items the bank\nalready holds (also ones handed out) "
 	  "are skipped. Prints\n\"added N, skipped M\"; shows progress on "
-	  "stderr when it is a terminal.\n"
-	  HELP_TAIL,
+	  "stderr when it is a terminal.\n" HELP_TAIL,
 	  cli_cmd_add },
-	{ "fetch", "fetch BANK LEDGER DEDUP_ID",
-	  "print the item of DEDUP_ID",
+	{ "fetch", "fetch BANK LEDGER DEDUP_ID", "print the item of DEDUP_ID",
 	  "Print the item DEDUP_ID holds in LEDGER, or give it a new one from\n"
 	  "BANK and print that. Exit 0 with the item on stdout, 3 when BANK\n"
 	  "is empty and the id holds nothing (stdout stays empty), 1 on error.\n"
-	  "Use '--' before an id that starts with '-'.\n"
-	  HELP_TAIL,
+	  "Use '--' before an id that starts with '-'.\n" HELP_TAIL,
 	  cli_cmd_fetch },
-	{ "stats", "stats BANK [LEDGER]",
-	  "counts of BANK's items",
+	{ "stats", "stats BANK [LEDGER]", "counts of BANK's items",
 	  "Print 'available: N', 'reserved: N' and 'assigned: N' for BANK, and\n"
 	  "'held: N' (ids of LEDGER holding an item of BANK) when LEDGER is\n"
-	  "given. Conservation: items added = available + reserved + assigned.\n"
-	  HELP_TAIL,
+	  "given. Conservation: items added = available + reserved + assigned.\n" HELP_TAIL,
 	  cli_cmd_stats },
-	{ "export", "export LEDGER",
-	  "LEDGER's assignments as CSV",
+	{ "export", "export LEDGER", "LEDGER's assignments as CSV",
 	  "Write every assignment of LEDGER to stdout as RFC 4180 CSV with\n"
 	  "CRLF line ends and the header 'dedup_id,bank,item'. Fields holding\n"
-	  "a comma or a quote are quoted, inner quotes doubled.\n"
-	  HELP_TAIL,
+	  "a comma or a quote are quoted, inner quotes doubled.\n" HELP_TAIL,
 	  cli_cmd_export },
 	{ "recover", "recover BANK LEDGER [--min-age SECONDS]",
 	  "finish dead clients' reservations",
@@ -60,11 +50,9 @@ const cli_command cli_commands[] = {
 	  "Prints 'settled N, put back M' (and ', foreign K' when reservations\n"
 	  "of other ledgers were left alone).\n\n"
 	  "  --min-age SECONDS  only reservations at least this old "
-	  "(default: all)\n"
-	  HELP_TAIL,
+	  "(default: all)\n" HELP_TAIL,
 	  cli_cmd_recover },
-	{ "bench", "bench [OPTIONS]",
-	  "benchmark: many clients, law checked",
+	{ "bench", "bench [OPTIONS]", "benchmark: many clients, law checked",
 	  "Load a fresh bank (a new name each run) with N items, then fire\n"
 	  "fetches from concurrent clients (threads, each with its own box;\n"
 	  "with --procs, that many processes of --clients threads each). Then\n"
@@ -82,8 +70,7 @@ const cli_command cli_commands[] = {
 	  "  --duration S   stop after S seconds even if requests remain\n"
 	  "  --seed N       seed of the request order, to replay a run\n"
 	  "  --json         one JSON object instead of text\n"
-	  "  --quiet        no progress line on a terminal\n"
-	  HELP_TAIL,
+	  "  --quiet        no progress line on a terminal\n" HELP_TAIL,
 	  cli_cmd_bench },
 	{ "demo", "demo [--workers N] [--seed N]",
 	  "the movie store, box-law verdict",
@@ -100,15 +87,18 @@ const cli_command cli_commands[] = {
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
-enum { G_URI, G_LEDGER_URI, G_PROTOCOL, G_VERSION };
-
-static const cli_opt global_opts[] = {
-	{ "--uri", 1 },
-	{ "--ledger-uri", 1 },
-	{ "--protocol", 1 },
-	{ "--version", 0 },
-	{ NULL, 0 }
+enum {
+	G_URI,
+	G_LEDGER_URI,
+	G_PROTOCOL,
+	G_VERSION
 };
+
+static const cli_opt global_opts[] = { { "--uri", 1 },
+	                               { "--ledger-uri", 1 },
+	                               { "--protocol", 1 },
+	                               { "--version", 0 },
+	                               { NULL, 0 } };
 
 static void print_schemes(FILE *f)
 {
@@ -132,8 +122,8 @@ static void print_main_help(void)
 	printf("\nGlobal options (before the command):\n"
 	       "  --uri URI           store of the banks (and ledgers); "
 	       "default:\n"
-	       "                      $STORAGEBOX_URI, else "
-	       CLI_DEFAULT_URI "\n"
+	       "                      $STORAGEBOX_URI, else " CLI_DEFAULT_URI
+	       "\n"
 	       "  --ledger-uri URI    keep the ledgers in another store\n"
 	       "  --protocol auto|generic\n"
 	       "                      generic forces reserve/record/settle "
@@ -159,7 +149,8 @@ static int main_usage_error(const char *what, const char *arg)
 {
 	fprintf(stderr, "storagebox: %s '%s'", what, arg);
 	fputs("\nusage: storagebox [GLOBAL] COMMAND [ARGS]\n"
-	      "Try 'storagebox --help'.\n", stderr);
+	      "Try 'storagebox --help'.\n",
+	      stderr);
 	return CLI_EXIT_USAGE;
 }
 
@@ -168,12 +159,8 @@ static int main_usage_error(const char *what, const char *arg)
 static int apply_global(cli_globals *g, const cli_arg *a)
 {
 	switch (a->opt) {
-	case G_URI:
-		g->uri = a->value;
-		break;
-	case G_LEDGER_URI:
-		g->ledger_uri = a->value;
-		break;
+	case G_URI: g->uri = a->value; break;
+	case G_LEDGER_URI: g->ledger_uri = a->value; break;
 	case G_PROTOCOL:
 		if (strcmp(a->value, "auto") == 0)
 			g->protocol = SB_PROTOCOL_AUTO;
@@ -181,7 +168,8 @@ static int apply_global(cli_globals *g, const cli_arg *a)
 			g->protocol = SB_PROTOCOL_GENERIC;
 		else
 			return main_usage_error("--protocol must be 'auto' or "
-			                        "'generic', not", a->value);
+			                        "'generic', not",
+			                        a->value);
 		break;
 	case G_VERSION:
 		printf("storagebox %s\nschemes: ", sb_version());
@@ -211,13 +199,11 @@ static int parse_globals(cli_ctx *ctx)
 		case CLI_ARG_END:
 			fputs("storagebox: no command given\nusage: storagebox "
 			      "[GLOBAL] COMMAND [ARGS]\nTry 'storagebox "
-			      "--help'.\n", stderr);
+			      "--help'.\n",
+			      stderr);
 			return CLI_EXIT_USAGE;
-		case CLI_ARG_HELP:
-			print_main_help();
-			return CLI_EXIT_OK;
-		case CLI_ARG_BAD:
-			return main_usage_error(a.why, a.text);
+		case CLI_ARG_HELP: print_main_help(); return CLI_EXIT_OK;
+		case CLI_ARG_BAD: return main_usage_error(a.why, a.text);
 		case CLI_ARG_OPTION:
 			rc = apply_global(&ctx->g, &a);
 			if (rc != CLI_CONTINUE)
