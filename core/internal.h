@@ -18,7 +18,7 @@ struct sb_box {
 	sb_store *bank_store;   /* where banks live */
 	sb_store *ledger_store; /* == bank_store when one URI serves both */
 	const char *bank_scheme,
-	    *ledger_scheme; /* their backends, for messages */
+		*ledger_scheme; /* their backends, for messages */
 	sb_protocol protocol;
 	int64_t lease_ms; /* reservations older than this are stale */
 	char errmsg[SB_ERRMSG_SIZE];

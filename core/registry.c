@@ -22,7 +22,7 @@ extern const sb_backend sb_backend_redis, sb_backend_redis_unix;
 #endif
 #if SB_HAVE_DYNAMODB
 extern const sb_backend sb_backend_dynamodb, sb_backend_dynamodb_http,
-    sb_backend_dynamodb_https;
+	sb_backend_dynamodb_https;
 #endif
 
 static const sb_backend *const builtin[] = {

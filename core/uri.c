@@ -198,10 +198,10 @@ static int parse_query(sb_uri *u, const char *q, char *err, size_t errlen)
 		prm = &u->params[u->nparams];
 		memset(prm, 0, sizeof(*prm));
 		prm->key = pct_decode(q, (size_t)(eq - q), &why);
-		prm->value = prm->key
-		                 ? pct_decode(eq + 1,
-		                              len - (size_t)(eq - q) - 1, &why)
-		                 : NULL;
+		prm->value = prm->key ? pct_decode(eq + 1,
+		                                   len - (size_t)(eq - q) - 1,
+		                                   &why)
+		                      : NULL;
 		u->nparams++; /* counted now so sb_uri_free frees a half-made one */
 		if (!prm->key || !prm->value)
 			return fail(err, errlen,

@@ -35,8 +35,8 @@ static void request_token(sb_ddb_store *s, char out[33])
 
 	for (i = 0; i < 16; i++) {
 		unsigned char b = got == (ssize_t)sizeof(r)
-		                      ? r[i]
-		                      : (unsigned char)sb_ddb_rand(s);
+		                          ? r[i]
+		                          : (unsigned char)sb_ddb_rand(s);
 		out[2 * i] = hex[b >> 4];
 		out[2 * i + 1] = hex[b & 15];
 	}

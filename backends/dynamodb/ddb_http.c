@@ -265,11 +265,12 @@ static int classify_error(sb_ddb_store *s, cJSON **out, cJSON *j, long status,
 		*retry = 1;
 		code = type_is(type,
 		               "ProvisionedThroughputExceededException") ||
-		               type_is(type, "ThrottlingException") ||
-		               type_is(type, "RequestLimitExceeded") ||
-		               type_is(type, "TransactionConflictException")
-		           ? SB_EBUSY
-		           : SB_EBACKEND;
+		                       type_is(type, "ThrottlingException") ||
+		                       type_is(type, "RequestLimitExceeded") ||
+		                       type_is(type,
+		                               "TransactionConflictException")
+		               ? SB_EBUSY
+		               : SB_EBACKEND;
 	} else if (type_is(type, "ResourceNotFoundException")) {
 		code = SB_DDB_NOTABLE;
 	} else if (type_is(type, "ConditionalCheckFailedException") &&

@@ -26,7 +26,7 @@ int sb_ddb_table(sb_ddb_store *s, char **out, const char *prefix,
 	size_t pl = strlen(prefix), nl = strlen(name), sl = strlen(suffix), i;
 	int direct = pl + nl >= 3 &&
 	             pl + nl + strlen(SB_DDB_HELD_SUFFIX) <=
-	                 SB_DDB_MAX_TABLE_NAME &&
+	                     SB_DDB_MAX_TABLE_NAME &&
 	             strncmp(name, "sbh.", 4) != 0;
 	char hex[65];
 

@@ -273,8 +273,8 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 		return sb_seterr(box, SB_EURI, "%s: expected %s://%s",
 		                 uri->redacted, scheme,
 		                 strcmp(scheme, "dynamodb") == 0
-		                     ? "REGION"
-		                     : "HOST[:PORT]?region=REGION");
+		                         ? "REGION"
+		                         : "HOST[:PORT]?region=REGION");
 	if (uri->path && *uri->path && strcmp(uri->path, "/") != 0)
 		return sb_seterr(box, SB_EURI, "%s: a DynamoDB URI has no path",
 		                 uri->redacted);
@@ -299,8 +299,8 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 			snprintf(port, sizeof(port), ":%d", uri->port);
 		s->endpoint = xprintf("%s://%s%s/",
 		                      strcmp(scheme, "dynamodb+http") == 0
-		                          ? "http"
-		                          : "https",
+		                              ? "http"
+		                              : "https",
 		                      uri->host, port);
 	}
 	s->sigv4 = xprintf("aws:amz:%s:%s%s", region, "dynamodb", "");

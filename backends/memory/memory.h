@@ -10,7 +10,7 @@
  * protocol the core chose and how many round trips it made). */
 typedef struct {
 	unsigned long claim, take, settle, put_back, get, put_if_absent,
-	    reserved;
+		reserved;
 } sb_memory_calls;
 
 /* Copy the counters of the store named @p name; -1 if no such store is

@@ -42,8 +42,8 @@ int sb_mem_claim(sb_item **out, sb_store *st, const char *bank,
 		goto out;
 	if ((e = sb_mem_find_entry(db, ledger, id)))
 		rc = (*out = sb_item_new(e->value, e->bank, 0))
-		         ? SB_OK
-		         : sb_mem_oom(st);
+		             ? SB_OK
+		             : sb_mem_oom(st);
 	else if (sb_mem_find_bank(db, bank) < 0)
 		rc = sb_mem_no_bank(st, bank);
 	else if ((it = sb_mem_first_available(db, bank)))

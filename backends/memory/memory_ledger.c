@@ -58,8 +58,8 @@ static int mem_get(sb_item **out, sb_store *st, const char *ledger,
 	if (f.when != SB_MEMORY_FAIL_BEFORE &&
 	    (e = sb_mem_find_entry(db, ledger, id)))
 		rc = (*out = sb_item_new(e->value, e->bank, 0))
-		         ? SB_OK
-		         : sb_mem_oom(st);
+		             ? SB_OK
+		             : sb_mem_oom(st);
 	pthread_mutex_unlock(&db->lock);
 	return sb_mem_leave(st, f, rc);
 }

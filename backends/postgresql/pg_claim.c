@@ -73,9 +73,9 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 		/* o_seq 0: nothing of the bank is reserved (NULL from a
 		 * schema made before sb_claim() said so: don't know). */
 		rc = !PQgetisnull(res, 0, 1) &&
-		             strcmp(PQgetvalue(res, 0, 1), "0") == 0
-		         ? SB_EMPTY_SETTLED
-		         : SB_EMPTY;
+		                     strcmp(PQgetvalue(res, 0, 1), "0") == 0
+		             ? SB_EMPTY_SETTLED
+		             : SB_EMPTY;
 	} else if (status == 3) {
 		rc = sb_pg_no_bank(s, bank);
 	} else {

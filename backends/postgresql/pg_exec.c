@@ -32,8 +32,8 @@ static long long mono_ms(void)
 static int await(sb_pg_store *s, const char *op)
 {
 	long long deadline = s->query_timeout_ms > 0
-	                         ? mono_ms() + s->query_timeout_ms
-	                         : 0;
+	                             ? mono_ms() + s->query_timeout_ms
+	                             : 0;
 
 	for (;;) {
 		struct pollfd pfd;

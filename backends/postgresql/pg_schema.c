@@ -66,109 +66,109 @@
 	"  END LOOP;\n"
 
 static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS @.sb_meta ("
-    " key text PRIMARY KEY, value text NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS @.sb_bank ("
-    " id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-    " h bytea NOT NULL UNIQUE,"
-    " name text NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS @.sb_item ("
-    " bank_id integer NOT NULL,"
-    " h bytea NOT NULL,"
-    " PRIMARY KEY (bank_id, h));\n"
-    "CREATE TABLE IF NOT EXISTS @.sb_available ("
-    " bank_id integer NOT NULL,"
-    " seq bigint GENERATED ALWAYS AS IDENTITY,"
-    " item text NOT NULL,"
-    " PRIMARY KEY (bank_id, seq));\n"
-    "CREATE TABLE IF NOT EXISTS @.sb_taken ("
-    " bank_id integer NOT NULL,"
-    " h bytea NOT NULL,"
-    " item text NOT NULL,"
-    " token text NOT NULL,"
-    " since bigint NOT NULL,"
-    " settled boolean NOT NULL DEFAULT false,"
-    " PRIMARY KEY (bank_id, h));\n"
-    "CREATE INDEX IF NOT EXISTS sb_taken_reserved"
-    " ON @.sb_taken (bank_id, since) WHERE NOT settled;\n"
-    "CREATE TABLE IF NOT EXISTS @.sb_ledger ("
-    " lh bytea NOT NULL,"
-    " ih bytea NOT NULL,"
-    " ledger text NOT NULL,"
-    " dedup_id text NOT NULL,"
-    " bank text NOT NULL,"
-    " item text NOT NULL,"
-    " PRIMARY KEY (lh, ih));\n"
-    /* The fused claim: one call, one transaction, one round trip.
+	"CREATE TABLE IF NOT EXISTS @.sb_meta ("
+	" key text PRIMARY KEY, value text NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_bank ("
+	" id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" h bytea NOT NULL UNIQUE,"
+	" name text NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_item ("
+	" bank_id integer NOT NULL,"
+	" h bytea NOT NULL,"
+	" PRIMARY KEY (bank_id, h));\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_available ("
+	" bank_id integer NOT NULL,"
+	" seq bigint GENERATED ALWAYS AS IDENTITY,"
+	" item text NOT NULL,"
+	" PRIMARY KEY (bank_id, seq));\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_taken ("
+	" bank_id integer NOT NULL,"
+	" h bytea NOT NULL,"
+	" item text NOT NULL,"
+	" token text NOT NULL,"
+	" since bigint NOT NULL,"
+	" settled boolean NOT NULL DEFAULT false,"
+	" PRIMARY KEY (bank_id, h));\n"
+	"CREATE INDEX IF NOT EXISTS sb_taken_reserved"
+	" ON @.sb_taken (bank_id, since) WHERE NOT settled;\n"
+	"CREATE TABLE IF NOT EXISTS @.sb_ledger ("
+	" lh bytea NOT NULL,"
+	" ih bytea NOT NULL,"
+	" ledger text NOT NULL,"
+	" dedup_id text NOT NULL,"
+	" bank text NOT NULL,"
+	" item text NOT NULL,"
+	" PRIMARY KEY (lh, ih));\n"
+	/* The fused claim: one call, one transaction, one round trip.
 	 * Status 0 new, 1 the id's entry, 2 empty, 3 no such bank. */
-    "CREATE OR REPLACE FUNCTION @.sb_claim(p_bank text, p_ledger text,"
-    " p_id text, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
-    " OUT o_bank text, OUT o_item text)\n"
-    "LANGUAGE plpgsql AS $f$\n"
-    "DECLARE\n"
-    "  v_lh bytea := " H(
-	"p_ledger") ";\n"
-		    "  v_ih bytea := " H(
-			"p_id") ";\n"
-				"  v_bid integer;\n"
-				"  v_from bigint;\n"
-				"  v_empty boolean := false;\n"
-				"BEGIN\n"
-				"  SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
-				"   WHERE l.lh = v_lh AND l.ih = v_ih;\n"
-				"  IF FOUND THEN o_status := 1; RETURN; END IF;\n"
-				"  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H(
-				    "p_bank") ";\n"
-					      "  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" TAKE_LOOP
-					      "  IF v_empty THEN\n"
-					      /* sold out; a twin may have recorded this id meanwhile */
-					      "    SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
-					      "     WHERE l.lh = v_lh AND l.ih = v_ih;\n"
-					      "    IF FOUND THEN o_status := 1; RETURN; END IF;\n"
-					      /* Empty: o_seq says whether an item of the bank is reserved by the
+	"CREATE OR REPLACE FUNCTION @.sb_claim(p_bank text, p_ledger text,"
+	" p_id text, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
+	" OUT o_bank text, OUT o_item text)\n"
+	"LANGUAGE plpgsql AS $f$\n"
+	"DECLARE\n"
+	"  v_lh bytea := " H(
+		"p_ledger") ";\n"
+			    "  v_ih bytea := " H(
+				    "p_id") ";\n"
+					    "  v_bid integer;\n"
+					    "  v_from bigint;\n"
+					    "  v_empty boolean := false;\n"
+					    "BEGIN\n"
+					    "  SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
+					    "   WHERE l.lh = v_lh AND l.ih = v_ih;\n"
+					    "  IF FOUND THEN o_status := 1; RETURN; END IF;\n"
+					    "  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H(
+						    "p_bank") ";\n"
+							      "  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" TAKE_LOOP
+							      "  IF v_empty THEN\n"
+							      /* sold out; a twin may have recorded this id meanwhile */
+							      "    SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
+							      "     WHERE l.lh = v_lh AND l.ih = v_ih;\n"
+							      "    IF FOUND THEN o_status := 1; RETURN; END IF;\n"
+							      /* Empty: o_seq says whether an item of the bank is reserved by the
 	 * generic path (1) or not (0), from the partial index: with none,
 	 * the caller skips its recovery pass (SB_EMPTY_SETTLED). A function
 	 * made before this leaves o_seq NULL: "don't know". */
-					      "    o_status := 2;\n"
-					      "    o_seq := CASE WHEN EXISTS (SELECT 1 FROM @.sb_taken t\n"
-					      "     WHERE t.bank_id = v_bid AND NOT t.settled) THEN 1 ELSE 0 END;\n"
-					      "    RETURN;\n"
-					      "  END IF;\n"
-					      /* Two first requests for one id: the primary key settles it. The
+							      "    o_status := 2;\n"
+							      "    o_seq := CASE WHEN EXISTS (SELECT 1 FROM @.sb_taken t\n"
+							      "     WHERE t.bank_id = v_bid AND NOT t.settled) THEN 1 ELSE 0 END;\n"
+							      "    RETURN;\n"
+							      "  END IF;\n"
+							      /* Two first requests for one id: the primary key settles it. The
 	 * loser waits here for the winner's commit, then gives its item back
 	 * (a new row at the end of the queue, same transaction: nothing is
 	 * lost) and answers with the winner's entry. */
-					      "  INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)\n"
-					      "   VALUES (v_lh, v_ih, p_ledger, p_id, p_bank, o_item)\n"
-					      "   ON CONFLICT (lh, ih) DO NOTHING;\n"
-					      "  IF FOUND THEN o_status := 0; o_bank := p_bank; RETURN; END IF;\n"
-					      "  INSERT INTO @.sb_available (bank_id, item) VALUES (v_bid, o_item);\n"
-					      "  SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
-					      "   WHERE l.lh = v_lh AND l.ih = v_ih;\n"
-					      "  o_status := 1;\n"
-					      "  o_seq := NULL;\n"
-					      "END $f$;\n"
-					      /* The generic path's take: available -> reserved(token, since). */
-					      "CREATE OR REPLACE FUNCTION @.sb_take(p_bank text, p_token text,"
-					      " p_now bigint, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
-					      " OUT o_item text)\n"
-					      "LANGUAGE plpgsql AS $f$\n"
-					      "DECLARE\n"
-					      "  v_bid integer;\n"
-					      "  v_from bigint;\n"
-					      "  v_empty boolean := false;\n"
-					      "BEGIN\n"
-					      "  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H(
-						  "p_bank") ";\n"
-							    "  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" TAKE_LOOP
-							    "  IF v_empty THEN o_status := 2; RETURN; END IF;\n"
-							    "  INSERT INTO @.sb_taken (bank_id, h, item, token, since)\n"
-							    "   VALUES (v_bid, " H(
-								"o_item") ", o_item, p_token, p_now);\n"
-									  "  o_status := 0;\n"
-									  "END $f$;\n"
-									  "INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '1')"
-									  " ON CONFLICT (key) DO NOTHING;\n";
+							      "  INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)\n"
+							      "   VALUES (v_lh, v_ih, p_ledger, p_id, p_bank, o_item)\n"
+							      "   ON CONFLICT (lh, ih) DO NOTHING;\n"
+							      "  IF FOUND THEN o_status := 0; o_bank := p_bank; RETURN; END IF;\n"
+							      "  INSERT INTO @.sb_available (bank_id, item) VALUES (v_bid, o_item);\n"
+							      "  SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
+							      "   WHERE l.lh = v_lh AND l.ih = v_ih;\n"
+							      "  o_status := 1;\n"
+							      "  o_seq := NULL;\n"
+							      "END $f$;\n"
+							      /* The generic path's take: available -> reserved(token, since). */
+							      "CREATE OR REPLACE FUNCTION @.sb_take(p_bank text, p_token text,"
+							      " p_now bigint, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
+							      " OUT o_item text)\n"
+							      "LANGUAGE plpgsql AS $f$\n"
+							      "DECLARE\n"
+							      "  v_bid integer;\n"
+							      "  v_from bigint;\n"
+							      "  v_empty boolean := false;\n"
+							      "BEGIN\n"
+							      "  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H(
+								      "p_bank") ";\n"
+										"  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" TAKE_LOOP
+										"  IF v_empty THEN o_status := 2; RETURN; END IF;\n"
+										"  INSERT INTO @.sb_taken (bank_id, h, item, token, since)\n"
+										"   VALUES (v_bid, " H(
+											"o_item") ", o_item, p_token, p_now);\n"
+												  "  o_status := 0;\n"
+												  "END $f$;\n"
+												  "INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '1')"
+												  " ON CONFLICT (key) DO NOTHING;\n";
 
 static const char *const sql_templates[SB_PG_N] = {
 	[SB_PG_CLAIM] = "SELECT o_status, o_seq, o_bank, o_item"
@@ -177,18 +177,18 @@ static const char *const sql_templates[SB_PG_N] = {
 		       " FROM @.sb_take($1, $2, $3::bigint, $4::bigint)",
 	/* Also matches an item already settled with this token: idempotent. */
 	[SB_PG_SETTLE] = "UPDATE @.sb_taken t SET settled = true FROM @.sb_bank b"
-			 " WHERE b.h = " H("$1") " AND t.bank_id = b.id"
-						 " AND t.h = " H(
-						     "$2") " AND t.token = $3",
+			 " WHERE b.h = " H(
+				 "$1") " AND t.bank_id = b.id"
+				       " AND t.h = " H("$2") " AND t.token = $3",
 	[SB_PG_PUT_BACK] =
-	    "WITH d AS (DELETE FROM @.sb_taken t USING @.sb_bank b"
-	    "  WHERE b.h = " H(
-		"$1") " AND t.bank_id = b.id"
-		      "  AND t.h = " H(
-			  "$2") " AND t.token = $3 AND NOT t.settled"
-				"  RETURNING t.bank_id, t.item)"
-				" INSERT INTO @.sb_available (bank_id, item)"
-				" SELECT bank_id, item FROM d",
+		"WITH d AS (DELETE FROM @.sb_taken t USING @.sb_bank b"
+		"  WHERE b.h = " H(
+			"$1") " AND t.bank_id = b.id"
+			      "  AND t.h = " H(
+				      "$2") " AND t.token = $3 AND NOT t.settled"
+					    "  RETURNING t.bank_id, t.item)"
+					    " INSERT INTO @.sb_available (bank_id, item)"
+					    " SELECT bank_id, item FROM d",
 	/* One statement, one snapshot: the counts add up exactly. Run
 	 * unprepared with the bank's id (pg_bank.c), so each run is planned
 	 * for that bank: a generic plan used a sequential scan of every
@@ -201,17 +201,18 @@ static const char *const sql_templates[SB_PG_N] = {
 			"   WHERE bank_id = $1::integer AND NOT settled)",
 	[SB_PG_BANK_ID] = "SELECT id FROM @.sb_bank WHERE h = " H("$1"),
 	[SB_PG_BANK_CREATE] = "INSERT INTO @.sb_bank (h, name) VALUES (" H(
-	    "$1") ", $1)"
-		  " ON CONFLICT (h) DO NOTHING",
+		"$1") ", $1)"
+		      " ON CONFLICT (h) DO NOTHING",
 	[SB_PG_RESERVED] = "SELECT item, token, since FROM @.sb_taken"
 			   " WHERE bank_id = $1::integer AND NOT settled"
 			   " AND since <= $2::bigint ORDER BY since",
 	[SB_PG_LEDGER_GET] = "SELECT bank, item FROM @.sb_ledger"
 			     " WHERE lh = " H("$1") " AND ih = " H("$2"),
-	[SB_PG_LEDGER_PUT] = "INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)"
-			     " VALUES (" H("$1") ", " H(
-				 "$2") ", $1, $2, $3, $4)"
-				       " ON CONFLICT (lh, ih) DO NOTHING",
+	[SB_PG_LEDGER_PUT] =
+		"INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)"
+		" VALUES (" H("$1") ", " H(
+			"$2") ", $1, $2, $3, $4)"
+			      " ON CONFLICT (lh, ih) DO NOTHING",
 	[SB_PG_LEDGER_EXPORT] = "SELECT dedup_id, bank, item FROM @.sb_ledger"
 				" WHERE lh = " H("$1"),
 	[SB_PG_LEDGER_COUNT] = "SELECT count(*) FROM @.sb_ledger"

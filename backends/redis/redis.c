@@ -131,9 +131,9 @@ static int read_address(sb_rd_store *s, sb_uri *uri, int unix_sock)
 		const char *p = uri->path ? uri->path : "";
 		if (!uri->has_authority || !uri->host || !*uri->host)
 			return sb_seterr(
-			    box, SB_EURI,
-			    "redis URI has no host: "
-			    "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+				box, SB_EURI,
+				"redis URI has no host: "
+				"redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
 		if (*p == '/')
 			p++;
 		if (*p && parse_db(s, uri->scheme, p) != SB_OK)

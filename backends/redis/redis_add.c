@@ -32,7 +32,7 @@ static int chunk_counts(sb_rd_store *s, const redisReply *r, size_t n,
 	    r->element[0]->integer < 0 || r->element[1]->integer < 0 ||
 	    (uint64_t)r->element[0]->integer > n ||
 	    (uint64_t)r->element[1]->integer !=
-	        n - (uint64_t)r->element[0]->integer)
+	            n - (uint64_t)r->element[0]->integer)
 		return sb_rd_bad_reply(s, r, op);
 	*added += (uint64_t)r->element[0]->integer;
 	*skipped += (uint64_t)r->element[1]->integer;
@@ -156,8 +156,8 @@ static int add_multi_once(uint64_t *added, uint64_t *skipped, int *noscript,
 		else
 			rc = chunk_counts(s, e,
 			                  i + 1 < nchunks
-			                      ? SB_RD_ADD_CHUNK
-			                      : n - i * SB_RD_ADD_CHUNK,
+			                          ? SB_RD_ADD_CHUNK
+			                          : n - i * SB_RD_ADD_CHUNK,
 			                  added, skipped, "add");
 	}
 	freeReplyObject(r);

@@ -231,14 +231,14 @@ int sb_rd_connect(sb_rd_store *s, const char *op)
 	sig_block(&g);
 	if (s->unix_sock)
 		c = s->connect_ms
-		        ? redisConnectUnixWithTimeout(s->host,
-		                                      ms_tv(s->connect_ms))
-		        : redisConnectUnix(s->host);
+		            ? redisConnectUnixWithTimeout(s->host,
+		                                          ms_tv(s->connect_ms))
+		            : redisConnectUnix(s->host);
 	else
 		c = s->connect_ms
-		        ? redisConnectWithTimeout(s->host, s->port,
-		                                  ms_tv(s->connect_ms))
-		        : redisConnect(s->host, s->port);
+		            ? redisConnectWithTimeout(s->host, s->port,
+		                                      ms_tv(s->connect_ms))
+		            : redisConnect(s->host, s->port);
 	sig_restore(&g, 1);
 	if (!c)
 		return sb_rd_nomem(s, op);

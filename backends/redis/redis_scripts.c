@@ -31,133 +31,133 @@
  * bank set is read only when the queue is empty: one call less on the
  * common path. */
 static const char claim_src[] =
-    "local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
-    "if e then return {1, e} end\n"
-    "local item = redis.call('LINDEX', KEYS[4], 0)\n"
-    "if not item then\n"
-    "  if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {-2} end\n"
-    "  if redis.call('HLEN', KEYS[6]) == 0 then return {3} end\n"
-    "  return {0}\n"
-    "end\n"
-    "if redis.call('HGET', KEYS[5], item) ~= 'a' then\n"
-    "  return redis.error_reply('ERR storagebox: queued item is not available "
-    "in the state hash (data changed outside storagebox?)')\n"
-    "end\n"
-    "redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
-    "redis.call('LPOP', KEYS[4])\n"
-    "redis.call('HSET', KEYS[5], item, 'i' .. ARGV[3])\n"
-    "redis.call('HSET', KEYS[1], ARGV[1], string.len(ARGV[2]) .. ':' .. "
-    "ARGV[2] .. item)\n"
-    "return {2, item}\n";
+	"local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if e then return {1, e} end\n"
+	"local item = redis.call('LINDEX', KEYS[4], 0)\n"
+	"if not item then\n"
+	"  if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {-2} end\n"
+	"  if redis.call('HLEN', KEYS[6]) == 0 then return {3} end\n"
+	"  return {0}\n"
+	"end\n"
+	"if redis.call('HGET', KEYS[5], item) ~= 'a' then\n"
+	"  return redis.error_reply('ERR storagebox: queued item is not available "
+	"in the state hash (data changed outside storagebox?)')\n"
+	"end\n"
+	"redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
+	"redis.call('LPOP', KEYS[4])\n"
+	"redis.call('HSET', KEYS[5], item, 'i' .. ARGV[3])\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], string.len(ARGV[2]) .. ':' .. "
+	"ARGV[2] .. item)\n"
+	"return {2, item}\n";
 
 /* Add a chunk. KEYS: banks, queue, state. ARGV: bank, items... Returns
  * {added, skipped}. Known items (any state) and repeats are skipped. A
  * repeat inside the chunk is rare, so it is looked for only when HSET
  * created fewer fields than the chunk has unknown items: a set of seen
  * items for every chunk cost a third of the script's time. */
-static const char
-    add_src[] = "redis.call('SISMEMBER', KEYS[1], ARGV[1])\n"
-		"redis.call('LLEN', KEYS[2])\n"
-		"local n = #ARGV - 1\n"
-		"local new, kv, m = {}, {}, 0\n"
-		"if n > 0 then\n"
-		"  local have = redis.call('HMGET', KEYS[3], unpack(ARGV, 2))\n"
-		"  for i = 1, n do\n"
-		"    if not have[i] then\n"
-		"      local it = ARGV[i + 1]\n"
-		"      m = m + 1\n"
-		"      new[m] = it\n"
-		"      kv[2 * m - 1] = it\n"
-		"      kv[2 * m] = 'a'\n"
-		"    end\n"
-		"  end\n"
-		"else\n"
-		"  redis.call('HLEN', KEYS[3])\n"
-		"end\n"
-		"redis.call('SADD', KEYS[1], ARGV[1])\n"
-		"if m > 0 then\n"
-		"  if redis.call('HSET', KEYS[3], unpack(kv)) < m then\n"
-		"    local seen, uniq = {}, {}\n"
-		"    m = 0\n"
-		"    for _, it in ipairs(new) do\n"
-		"      if not seen[it] then\n"
-		"        seen[it] = true\n"
-		"        m = m + 1\n"
-		"        uniq[m] = it\n"
-		"      end\n"
-		"    end\n"
-		"    new = uniq\n"
-		"  end\n"
-		"  redis.call('RPUSH', KEYS[2], unpack(new))\n"
-		"end\n"
-		"return {m, n - m}\n";
+static const char add_src[] =
+	"redis.call('SISMEMBER', KEYS[1], ARGV[1])\n"
+	"redis.call('LLEN', KEYS[2])\n"
+	"local n = #ARGV - 1\n"
+	"local new, kv, m = {}, {}, 0\n"
+	"if n > 0 then\n"
+	"  local have = redis.call('HMGET', KEYS[3], unpack(ARGV, 2))\n"
+	"  for i = 1, n do\n"
+	"    if not have[i] then\n"
+	"      local it = ARGV[i + 1]\n"
+	"      m = m + 1\n"
+	"      new[m] = it\n"
+	"      kv[2 * m - 1] = it\n"
+	"      kv[2 * m] = 'a'\n"
+	"    end\n"
+	"  end\n"
+	"else\n"
+	"  redis.call('HLEN', KEYS[3])\n"
+	"end\n"
+	"redis.call('SADD', KEYS[1], ARGV[1])\n"
+	"if m > 0 then\n"
+	"  if redis.call('HSET', KEYS[3], unpack(kv)) < m then\n"
+	"    local seen, uniq = {}, {}\n"
+	"    m = 0\n"
+	"    for _, it in ipairs(new) do\n"
+	"      if not seen[it] then\n"
+	"        seen[it] = true\n"
+	"        m = m + 1\n"
+	"        uniq[m] = it\n"
+	"      end\n"
+	"    end\n"
+	"    new = uniq\n"
+	"  end\n"
+	"  redis.call('RPUSH', KEYS[2], unpack(new))\n"
+	"end\n"
+	"return {m, n - m}\n";
 
 /* Take. KEYS: banks, queue, state, resv. ARGV: bank, token, now_ms.
  * Returns {-2}, {0} or {2, item}. */
 static const char take_src[] =
-    "local item = redis.call('LINDEX', KEYS[2], 0)\n"
-    "if not item then\n"
-    "  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-2} end\n"
-    "  return {0}\n"
-    "end\n"
-    "if redis.call('HGET', KEYS[3], item) ~= 'a' then\n"
-    "  return redis.error_reply('ERR storagebox: queued item is not available "
-    "in the state hash (data changed outside storagebox?)')\n"
-    "end\n"
-    "redis.call('HLEN', KEYS[4])\n"
-    "redis.call('LPOP', KEYS[2])\n"
-    "redis.call('HSET', KEYS[3], item, 'r')\n"
-    "redis.call('HSET', KEYS[4], item, ARGV[3] .. '\\n' .. ARGV[2])\n"
-    "return {2, item}\n";
+	"local item = redis.call('LINDEX', KEYS[2], 0)\n"
+	"if not item then\n"
+	"  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-2} end\n"
+	"  return {0}\n"
+	"end\n"
+	"if redis.call('HGET', KEYS[3], item) ~= 'a' then\n"
+	"  return redis.error_reply('ERR storagebox: queued item is not available "
+	"in the state hash (data changed outside storagebox?)')\n"
+	"end\n"
+	"redis.call('HLEN', KEYS[4])\n"
+	"redis.call('LPOP', KEYS[2])\n"
+	"redis.call('HSET', KEYS[3], item, 'r')\n"
+	"redis.call('HSET', KEYS[4], item, ARGV[3] .. '\\n' .. ARGV[2])\n"
+	"return {2, item}\n";
 
 /* Settle. KEYS: state, resv. ARGV: item, token. 1 done (or already
  * assigned with this token), 0 conflict. */
-static const char
-    settle_src[] = "local r = redis.call('HGET', KEYS[2], ARGV[1])\n"
-		   "local s = redis.call('HGET', KEYS[1], ARGV[1])\n"
-		   "if r then\n"
-		   "  local nl = string.find(r, '\\n', 1, true)\n"
-		   "  if nl and string.sub(r, nl + 1) == ARGV[2] then\n"
-		   "    redis.call('HDEL', KEYS[2], ARGV[1])\n"
-		   "    redis.call('HSET', KEYS[1], ARGV[1], 'i' .. ARGV[2])\n"
-		   "    return 1\n"
-		   "  end\n"
-		   "  return 0\n"
-		   "end\n"
-		   "if s == 'i' .. ARGV[2] then return 1 end\n"
-		   "return 0\n";
+static const char settle_src[] =
+	"local r = redis.call('HGET', KEYS[2], ARGV[1])\n"
+	"local s = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if r then\n"
+	"  local nl = string.find(r, '\\n', 1, true)\n"
+	"  if nl and string.sub(r, nl + 1) == ARGV[2] then\n"
+	"    redis.call('HDEL', KEYS[2], ARGV[1])\n"
+	"    redis.call('HSET', KEYS[1], ARGV[1], 'i' .. ARGV[2])\n"
+	"    return 1\n"
+	"  end\n"
+	"  return 0\n"
+	"end\n"
+	"if s == 'i' .. ARGV[2] then return 1 end\n"
+	"return 0\n";
 
 /* Put back. KEYS: queue, state, resv. ARGV: item, token. 1 done, 0
  * conflict. The item goes to the front: it is the next one handed out. */
-static const char put_back_src
-    [] = "local r = redis.call('HGET', KEYS[3], ARGV[1])\n"
-	 "if not r then return 0 end\n"
-	 "local nl = string.find(r, '\\n', 1, true)\n"
-	 "if not nl or string.sub(r, nl + 1) ~= ARGV[2] then return 0 end\n"
-	 "redis.call('LLEN', KEYS[1])\n"
-	 "redis.call('HLEN', KEYS[2])\n"
-	 "redis.call('HDEL', KEYS[3], ARGV[1])\n"
-	 "redis.call('HSET', KEYS[2], ARGV[1], 'a')\n"
-	 "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
-	 "return 1\n";
+static const char put_back_src[] =
+	"local r = redis.call('HGET', KEYS[3], ARGV[1])\n"
+	"if not r then return 0 end\n"
+	"local nl = string.find(r, '\\n', 1, true)\n"
+	"if not nl or string.sub(r, nl + 1) ~= ARGV[2] then return 0 end\n"
+	"redis.call('LLEN', KEYS[1])\n"
+	"redis.call('HLEN', KEYS[2])\n"
+	"redis.call('HDEL', KEYS[3], ARGV[1])\n"
+	"redis.call('HSET', KEYS[2], ARGV[1], 'a')\n"
+	"redis.call('LPUSH', KEYS[1], ARGV[1])\n"
+	"return 1\n";
 
 /* Counts in one snapshot. KEYS: banks, queue, state, resv. ARGV: bank.
  * Returns {-2} or {0, available, reserved, assigned}. */
-static const char count_src
-    [] = "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-2} end\n"
-	 "local a = redis.call('LLEN', KEYS[2])\n"
-	 "local r = redis.call('HLEN', KEYS[4])\n"
-	 "local t = redis.call('HLEN', KEYS[3])\n"
-	 "return {0, a, r, t - a - r}\n";
+static const char count_src[] =
+	"if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-2} end\n"
+	"local a = redis.call('LLEN', KEYS[2])\n"
+	"local r = redis.call('HLEN', KEYS[4])\n"
+	"local t = redis.call('HLEN', KEYS[3])\n"
+	"return {0, a, r, t - a - r}\n";
 
 /* Ledger put_if_absent. KEYS: ledger, held. ARGV: id, bank, entry.
  * Returns {1} (stored) or {0, existing entry}. */
-static const char
-    ledger_put_src[] = "local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
-		       "if e then return {0, e} end\n"
-		       "redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
-		       "redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
-		       "return {1}\n";
+static const char ledger_put_src[] =
+	"local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
+	"if e then return {0, e} end\n"
+	"redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+	"return {1}\n";
 
 const char *const sb_rd_script_src[SB_RD_NSCRIPTS] = {
 	[SB_RD_SCRIPT_CLAIM] = claim_src,

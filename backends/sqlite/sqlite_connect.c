@@ -5,7 +5,7 @@ int sb_sq_connect(sb_sq_store *s, int sync_full)
 {
 	int rc = sqlite3_open_v2(s->path, &s->db,
 	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                             SQLITE_OPEN_NOMUTEX,
+	                                 SQLITE_OPEN_NOMUTEX,
 	                         NULL);
 
 	if (rc != SQLITE_OK) {

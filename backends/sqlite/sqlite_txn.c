@@ -30,7 +30,7 @@ void sb_sq_rollback(sb_sq_store *s)
 		sqlite3_reset(st);
 	}
 	if (!sqlite3_get_autocommit(
-		s->db)) /* last resort, never leave it open */
+		    s->db)) /* last resort, never leave it open */
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 

@@ -307,9 +307,9 @@ SB_EXTERN(const sb_backend *) sb_backend_find(const char *scheme);
 SB_EXTERN(int)
 sb_seterr(sb_box *box, int code, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
+	__attribute__((format(printf, 3, 4)))
 #endif
-    ;
+	;
 
 /** Empty the box's error message (a NULL box is fine). */
 SB_EXTERN(void) sb_clearerr(sb_box *box);

@@ -75,7 +75,8 @@ typedef enum {
 	SB_EINVALID = -8, /**< bad argument (empty id, newline, too long...) */
 	SB_ENOMEM = -9,   /**< out of memory */
 	SB_EBUSY = -10,   /**< the store stayed locked past its busy timeout */
-	SB_ECONNECT = -11, /**< cannot reach the store, or the connection was lost */
+	SB_ECONNECT =
+		-11, /**< cannot reach the store, or the connection was lost */
 	SB_EAUTH = -12 /**< the store refused the credentials */
 } sb_error;
 

@@ -28,9 +28,9 @@
 int t_check(int ok, const sb_box *box, const char *file, int line,
             const char *expr, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 6, 7)))
+	__attribute__((format(printf, 6, 7)))
 #endif
-    ;
+	;
 /* rc must equal want; prints both codes by name on failure. */
 int t_check_rc(const sb_box *box, const char *file, int line, const char *expr,
                int rc, int want);
@@ -51,9 +51,9 @@ int t_check_str(const sb_box *box, const char *file, int line, const char *expr,
 	                   __VA_ARGS__))
 #define CHECK_RC(box, rc, want) \
 	T_CHECKED_(t_check_rc((box), __FILE__, __LINE__, #rc, (rc), (want)))
-#define CHECK_STR(box, a, b) \
-	T_CHECKED_(          \
-	    t_check_str((box), __FILE__, __LINE__, #a " == " #b, (a), (b)))
+#define CHECK_STR(box, a, b)                                                 \
+	T_CHECKED_(t_check_str((box), __FILE__, __LINE__, #a " == " #b, (a), \
+	                       (b)))
 
 /* Counters of every check so far. */
 int t_passed(void);
@@ -68,8 +68,8 @@ int t_summary(void);
  * printf format and must not hold a secret. */
 void t_skip(const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2), noreturn))
+	__attribute__((format(printf, 1, 2), noreturn))
 #endif
-    ;
+	;
 
 #endif

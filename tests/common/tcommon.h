@@ -29,9 +29,9 @@ void *t_xrealloc(void *p, size_t n);
 char *t_xstrdup(const char *s);
 char *t_xasprintf(const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
+	__attribute__((format(printf, 1, 2)))
 #endif
-    ;
+	;
 
 /* A string -> string map with copied keys and values. */
 typedef struct {

@@ -48,7 +48,7 @@ static void expect_bad_(sb_box *box, int rc, int want, const char *what,
 	snap after;
 	take_snap(&after, box, bank, ledger);
 	t_check(memcmp(&before->st, &after.st, sizeof after.st) == 0 &&
-	            before->exported == after.exported,
+	                before->exported == after.exported,
 	        box, file, line, expr,
 	        "data changed: available %llu->%llu assigned %llu->%llu "
 	        "exported %zu->%zu",
@@ -346,7 +346,7 @@ void case_open_errors(void)
 	memset(tiny, 'Q', sizeof tiny);
 	box = (sb_box *)&box;
 	CHECK(NULL, sb_box_open(&box, "nosuch://x", NULL, tiny, sizeof tiny) ==
-	                SB_EURI);
+	                    SB_EURI);
 	CHECK(NULL, memchr(tiny, '\0', sizeof tiny) != NULL);
 	box = (sb_box *)&box;
 	int rc = sb_box_open(&box, NULL, NULL, err, sizeof err);

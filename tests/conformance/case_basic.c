@@ -124,7 +124,7 @@ void case_fetch(void)
 		for (int j = 0; j < i; j++)
 			CHECKF(box,
 			       !seen[i] || !seen[j] ||
-			           strcmp(seen[i], seen[j]) != 0,
+			               strcmp(seen[i], seen[j]) != 0,
 			       "ids %d and %d both got '%s'", i, j,
 			       seen[i] ? seen[i] : "(null)");
 	}
@@ -151,7 +151,7 @@ void case_fetch(void)
 	CHECK_RC(box, conf_stats(&st, box, bank, ledger), SB_OK);
 	CHECKF(box,
 	       st.available == 4 && st.assigned == 6 && st.reserved == 0 &&
-	           st.held == 6,
+	               st.held == 6,
 	       "available %llu assigned %llu reserved %llu held %llu",
 	       (unsigned long long)st.available,
 	       (unsigned long long)st.assigned, (unsigned long long)st.reserved,
@@ -184,7 +184,7 @@ void case_sold_out(void)
 		CHECK(box, in_list(items, 3, got[i]));
 	}
 	CHECK(box, got[0] && got[1] && got[2] && strcmp(got[0], got[1]) &&
-	               strcmp(got[1], got[2]) && strcmp(got[0], got[2]));
+	                   strcmp(got[1], got[2]) && strcmp(got[0], got[2]));
 
 	sb_item *it = (sb_item *)&it;
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "d"), SB_EMPTY);
@@ -359,7 +359,7 @@ void case_readd_issued(void)
 		for (int j = 0; j < i; j++)
 			CHECKF(box,
 			       !got[i] || !got[j] ||
-			           strcmp(got[i], got[j]) != 0,
+			               strcmp(got[i], got[j]) != 0,
 			       "'%s' handed out twice (u%d, u%d)",
 			       got[i] ? got[i] : "(null)", j, i);
 	}
@@ -396,7 +396,7 @@ void case_stats(void)
 	CHECK_RC(box, sb_box_init(box, NULL, NULL), SB_OK);
 	CHECK_RC(box, conf_stats(&st, box, bank, ledger), SB_OK);
 	CHECK(box, st.available == 0 && st.reserved == 0 && st.assigned == 0 &&
-	               st.held == 0);
+	                   st.held == 0);
 	sb_item *it = (sb_item *)&it;
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "early"), SB_EMPTY);
 	CHECK(box, it == NULL);
@@ -426,7 +426,7 @@ void case_stats(void)
 		CHECK_RC(box, conf_stats(&st, box, bank, ledger), SB_OK);
 		CHECKF(box,
 		       st.held == held && st.assigned == held + held2 &&
-		           st.available == loaded - held - held2,
+		               st.available == loaded - held - held2,
 		       "step %d: held %llu assigned %llu available %llu", step,
 		       (unsigned long long)st.held,
 		       (unsigned long long)st.assigned,

@@ -136,8 +136,8 @@ void case_concurrency(void)
 		if (rc == SB_OK) {
 			holders++;
 			CHECKF(box,
-			       answer[i] &&
-			           strcmp(answer[i], sb_item_value(it)) == 0,
+			       answer[i] && strcmp(answer[i],
+			                           sb_item_value(it)) == 0,
 			       "id %zu holds %s, answered %s", i,
 			       sb_item_value(it), answer[i] ? answer[i] : "-");
 		} else {

@@ -219,7 +219,7 @@ void case_hostile(void)
 		CHECK_RC(box, sb_box_lookup(&it, box, ledger, h), SB_OK);
 		CHECKF(box,
 		       it && strcmp(sb_item_value(it), h) == 0 &&
-		           strcmp(sb_item_bank(it), bank) == 0,
+		               strcmp(sb_item_bank(it), bank) == 0,
 		       "string %zu: lookup", i);
 		sb_item_free(it);
 

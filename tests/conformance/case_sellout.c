@@ -102,7 +102,6 @@ out:
 	sb_box_close(gen);
 	sb_box_close(box);
 #else
-	printf(
-	    "    (sellout_reserved needs a fault-injection build: not run)\n");
+	printf("    (sellout_reserved needs a fault-injection build: not run)\n");
 #endif
 }

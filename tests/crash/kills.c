@@ -313,9 +313,9 @@ void crash_kills(void)
 		char tail;
 		CHECKF(NULL,
 		       strncmp(ex.vals[i], BANK, strlen(BANK)) == 0 &&
-		           ex.vals[i][strlen(BANK)] == '\n' &&
-		           sscanf(item, "kill-item-%u%c", &k, &tail) == 1 &&
-		           k < NITEMS,
+		               ex.vals[i][strlen(BANK)] == '\n' &&
+		               sscanf(item, "kill-item-%u%c", &k, &tail) == 1 &&
+		               k < NITEMS,
 		       "export: unknown entry %s -> %s", ex.keys[i],
 		       ex.vals[i]);
 		CHECKF(NULL, t_map_put(&items, item, ex.keys[i]),
@@ -354,7 +354,7 @@ void crash_kills(void)
 	if (cli_get_stats(&st, BANK, LEDGER) == 0)
 		CHECKF(NULL,
 		       st.available == NITEMS - want && st.reserved == 0 &&
-		           st.assigned == want && st.held == want,
+		               st.assigned == want && st.held == want,
 		       "end: available %llu reserved %llu assigned %llu held %llu",
 		       st.available, st.reserved, st.assigned, st.held);
 	t_map_init(&ex);

@@ -36,7 +36,7 @@ char *fetch_ok(const char *bank, const char *ledger, const char *id,
 	size_t len = strlen(out);
 	int ok = CHECKF(NULL,
 	                exited_with(status, 0) && len > 1 &&
-	                    out[len - 1] == '\n',
+	                        out[len - 1] == '\n',
 	                "fetch %s (fault %s skip %s): %s, "
 	                "out '%s', err '%s'",
 	                id, point ? point : "-", skip ? skip : "-",
@@ -81,8 +81,8 @@ int check_conservation(const char *bank, const char *ledger, cli_stats *st,
 	              st->available + st->reserved + st->assigned == nitems,
 	              "%s: %llu + %llu + %llu != %u", when, st->available,
 	              st->reserved, st->assigned, nitems)
-	           ? 0
-	           : -1;
+	               ? 0
+	               : -1;
 }
 
 /* After recover: nothing reserved, the ledger and the bank agree, no item
@@ -162,8 +162,8 @@ static void fetch_point(const char *point, int records, int reserves,
 	check_conservation(bank, ledger, &st, point, NITEMS);
 	CHECKF(NULL,
 	       st.reserved == (unsigned long long)(reserves ? NVICTIMS : 0) &&
-	           st.assigned ==
-	               (unsigned long long)(assigns ? 1 + NVICTIMS : 1),
+	               st.assigned ==
+	                       (unsigned long long)(assigns ? 1 + NVICTIMS : 1),
 	       "%s before recover: reserved %llu assigned %llu", point,
 	       st.reserved, st.assigned);
 	t_map ex;
@@ -309,7 +309,7 @@ static void recover_filters(void)
 	int status = cli_run(args, NULL, NULL, NULL, &out, &err);
 	CHECKF(NULL,
 	       exited_with(status, 0) &&
-	           strcmp(out, "settled 0, put back 0, foreign 1\n") == 0,
+	               strcmp(out, "settled 0, put back 0, foreign 1\n") == 0,
 	       "recover of another ledger: %s '%s' %s", status_str(status), out,
 	       err);
 	free(out);
@@ -319,7 +319,7 @@ static void recover_filters(void)
 	status = cli_run(young, NULL, NULL, NULL, &out, &err);
 	CHECKF(NULL,
 	       exited_with(status, 0) &&
-	           strcmp(out, "settled 0, put back 0\n") == 0,
+	               strcmp(out, "settled 0, put back 0\n") == 0,
 	       "recover --min-age 600: %s '%s' %s", status_str(status), out,
 	       err);
 	free(out);

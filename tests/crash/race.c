@@ -107,14 +107,14 @@ char *twins_forced(const char *a_uri, const char *const *a_args,
 	if (out[1]) {
 		CHECKF(NULL,
 		       exited_with(status[0], CRASH_POINT_DEATH) &&
-		           out[0][0] == '\0',
+		               out[0][0] == '\0',
 		       "%s: twin A did not die at "
 		       "before_put_back: %s, printed '%s': %s",
 		       what, status_str(status[0]), out[0], err[0]);
 		size_t len = strlen(out[1]);
 		if (CHECKF(NULL,
 		           exited_with(status[1], 0) && len > 1 &&
-		               out[1][len - 1] == '\n',
+		                   out[1][len - 1] == '\n',
 		           "%s: twin B: %s, printed "
 		           "'%s': %s",
 		           what, status_str(status[1]), out[1], err[1])) {
@@ -150,8 +150,8 @@ static void barrier_fails(const char *bank, const char *ledger, const char *id,
 	double secs = t_now_s() - t0;
 	CHECKF(NULL,
 	       exited_with(status, CRASH_BARRIER_FAILED) && out[0] == '\0' &&
-	           t_contains(err, why) && t_contains(err, "after_take") &&
-	           secs >= min_s && secs < 60,
+	               t_contains(err, why) && t_contains(err, "after_take") &&
+	               secs >= min_s && secs < 60,
 	       "%s: %s after %.1f s, printed '%s', said '%s' (want '%s')", id,
 	       status_str(status), secs, out, err, why);
 	free(out);
@@ -209,7 +209,7 @@ void crash_race(void)
 	if (check_conservation(bank, ledger, &st, "race", RACE_ITEMS) == 0)
 		CHECKF(NULL,
 		       st.reserved == 0 && st.held == ROUNDS &&
-		           st.assigned == ROUNDS,
+		               st.assigned == ROUNDS,
 		       "race after recover: reserved %llu assigned %llu held "
 		       "%llu",
 		       st.reserved, st.assigned, st.held);
@@ -225,8 +225,8 @@ void crash_race(void)
 		char *v = fetch_ok(bank, ledger, id, NULL, NULL);
 		CHECKF(NULL,
 		       answer[r] && e && v &&
-		           strcmp(strchr(e, '\n') + 1, answer[r]) == 0 &&
-		           strcmp(v, answer[r]) == 0,
+		               strcmp(strchr(e, '\n') + 1, answer[r]) == 0 &&
+		               strcmp(v, answer[r]) == 0,
 		       "race: %s was told %s, holds "
 		       "%s, now gets %s",
 		       id, answer[r] ? answer[r] : "-", e ? e : "-",

@@ -194,12 +194,12 @@ int cli_get_stats(cli_stats *st, const char *bank, const char *ledger)
 	if (ok)
 		ok = CHECKF(NULL,
 		            parse_count(out, "available", &st->available) == 0 &&
-		                parse_count(out, "reserved", &st->reserved) ==
-		                    0 &&
-		                parse_count(out, "assigned", &st->assigned) ==
-		                    0 &&
-		                (!ledger ||
-		                 parse_count(out, "held", &st->held) == 0),
+		                    parse_count(out, "reserved",
+		                                &st->reserved) == 0 &&
+		                    parse_count(out, "assigned",
+		                                &st->assigned) == 0 &&
+		                    (!ledger ||
+		                     parse_count(out, "held", &st->held) == 0),
 		            "stats output: '%s'", out);
 	free(out);
 	free(err);

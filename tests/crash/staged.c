@@ -116,7 +116,7 @@ static void before_put_back(const stores *s)
 	int rs = run_on(s->bank_uri, r_args, NULL, &rout, &rerr);
 	CHECKF(NULL,
 	       exited_with(rs, 0) &&
-	           strcmp(trim(rout), "settled 0, put back 1") == 0,
+	               strcmp(trim(rout), "settled 0, put back 1") == 0,
 	       "recover after before_put_back: %s '%s' %s", status_str(rs),
 	       rout, rerr);
 	free(rout);
@@ -169,7 +169,7 @@ static void recover_puts_back(const stores *s)
 	int rs = run_on(s->bank_uri, r_args, NULL, &out, &err);
 	CHECKF(NULL,
 	       exited_with(rs, 0) &&
-	           strcmp(trim(out), "settled 0, put back 1") == 0,
+	               strcmp(trim(out), "settled 0, put back 1") == 0,
 	       "recover: %s '%s' %s", status_str(rs), out, err);
 	free(out);
 	free(err);

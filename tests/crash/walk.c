@@ -29,8 +29,8 @@ static int walk_step(const char *const *args, const char *point, int k,
 		            "%s died at %s #%d but "
 		            "printed '%s'",
 		            what, point, k, out)
-		         ? 1
-		         : -1;
+		             ? 1
+		             : -1;
 	else if (exited_with(status, 0))
 		rc = 0;
 	else
@@ -57,7 +57,7 @@ void crash_walk(const char *point)
 		/* At rest after each death: nothing lost, and the fused path
 		 * never leaves anything reserved. */
 		if (check_conservation(bank, ledger, &st, point, WALK_ITEMS) ==
-		        0 &&
+		            0 &&
 		    !cenv.generic)
 			CHECKF(NULL, st.reserved == 0,
 			       "%s: fused fetch #%d left "

@@ -39,7 +39,7 @@ static void no_secret(const char *m)
 {
 	CHECKF(NULL,
 	       !t_contains(m, SECRET) && !t_contains(m, TOKEN) &&
-	           !t_contains(m, "s3cretpw"),
+	               !t_contains(m, "s3cretpw"),
 	       "message shows a secret: %s", m);
 }
 
@@ -171,7 +171,7 @@ static void regions(void)
 	CHECK_RC(NULL, open_rc("dynamodb://EU_WEST.1", NULL), SB_EURI);
 	CHECKF(NULL,
 	       t_contains(msg, "region") && t_contains(msg, "us-east-1") &&
-	           t_contains(msg, "any_region=1"),
+	               t_contains(msg, "any_region=1"),
 	       "'%s'", msg);
 	/* From the environment too, and the message says from where. */
 	setenv("AWS_REGION", "Local", 1);
@@ -229,8 +229,8 @@ static void uri_errors(void)
 	char *r1 = getenv("AWS_REGION") ? t_xstrdup(getenv("AWS_REGION"))
 	                                : NULL;
 	char *r2 = getenv("AWS_DEFAULT_REGION")
-	               ? t_xstrdup(getenv("AWS_DEFAULT_REGION"))
-	               : NULL;
+	                   ? t_xstrdup(getenv("AWS_DEFAULT_REGION"))
+	                   : NULL;
 	unsetenv("AWS_REGION");
 	unsetenv("AWS_DEFAULT_REGION");
 	CHECK_RC(NULL, open_rc("dynamodb+http://127.0.0.1:1", NULL), SB_EURI);
@@ -251,11 +251,12 @@ static void uri_errors(void)
 
 static void credentials(const char *uri)
 {
-	char *key = t_xstrdup(
-	    getenv("AWS_ACCESS_KEY_ID") ? getenv("AWS_ACCESS_KEY_ID") : "fake");
+	char *key = t_xstrdup(getenv("AWS_ACCESS_KEY_ID")
+	                              ? getenv("AWS_ACCESS_KEY_ID")
+	                              : "fake");
 	char *sec = t_xstrdup(getenv("AWS_SECRET_ACCESS_KEY")
-	                          ? getenv("AWS_SECRET_ACCESS_KEY")
-	                          : "fake");
+	                              ? getenv("AWS_SECRET_ACCESS_KEY")
+	                              : "fake");
 
 	unsetenv("AWS_ACCESS_KEY_ID");
 	CHECK_RC(NULL, open_rc(uri, NULL), SB_EAUTH);
@@ -290,18 +291,18 @@ static void unreachable(void)
 
 static void error_pages(void)
 {
-	static const char
-	    page500[] = "HTTP/1.1 500 Internal Server Error\r\n"
-			"Content-Type: text/html\r\nContent-Length: 48\r\n"
-			"Connection: close\r\n\r\n"
-			"<html><body><h1>500 Oops</h1></body></html>\n\n\n\n\n";
-	static const char
-	    page200[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-			"Content-Length: 26\r\nConnection: close\r\n\r\n"
-			"<html>not dynamodb</html>\n";
-	static const char
-	    json403[] = "{\"__type\":\"com.amazon.coral.service#"
-			"UnrecognizedClientException\",\"message\":\"bad token\"}";
+	static const char page500[] =
+		"HTTP/1.1 500 Internal Server Error\r\n"
+		"Content-Type: text/html\r\nContent-Length: 48\r\n"
+		"Connection: close\r\n\r\n"
+		"<html><body><h1>500 Oops</h1></body></html>\n\n\n\n\n";
+	static const char page200[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+		"Content-Length: 26\r\nConnection: close\r\n\r\n"
+		"<html>not dynamodb</html>\n";
+	static const char json403[] =
+		"{\"__type\":\"com.amazon.coral.service#"
+		"UnrecognizedClientException\",\"message\":\"bad token\"}";
 	char page403[512];
 	snprintf(page403, sizeof page403,
 	         "HTTP/1.1 400 Bad Request\r\n"
@@ -395,10 +396,10 @@ static int run_cli(char *const *argv, double max_s, char *out, char *err,
  * and exited 0). */
 static void table_never_made(const char *cli)
 {
-	static const char
-	    json[] = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-		     "ResourceNotFoundException\",\"message\":"
-		     "\"Requested resource not found\"}";
+	static const char json[] =
+		"{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+		"ResourceNotFoundException\",\"message\":"
+		"\"Requested resource not found\"}";
 	static const char *items[] = { "n1", "n2" };
 	char page[512], out[2048], err[2048], file[64];
 	sb_add_result ar = { 7, 7 };
@@ -424,9 +425,9 @@ static void table_never_made(const char *cli)
 		const char *m = sb_box_errmsg(box);
 		CHECKF(box,
 		       t_contains(m, "rnf-bank") &&
-		           t_contains(m, "ResourceNotFoundException") &&
-		           t_contains(m, "CreateTable") &&
-		           !t_contains(m, "contract"),
+		               t_contains(m, "ResourceNotFoundException") &&
+		               t_contains(m, "CreateTable") &&
+		               !t_contains(m, "contract"),
 		       "add: '%s'", m);
 		no_secret(m);
 		/* Creating the bank and ledger ahead fails alike. */
@@ -434,8 +435,8 @@ static void table_never_made(const char *cli)
 		         SB_EBACKEND);
 		CHECKF(box,
 		       t_contains(sb_box_errmsg(box), "rnf-bank") &&
-		           t_contains(sb_box_errmsg(box),
-		                      "ResourceNotFoundException"),
+		               t_contains(sb_box_errmsg(box),
+		                          "ResourceNotFoundException"),
 		       "init: '%s'", sb_box_errmsg(box));
 		sb_box_close(box);
 	}
@@ -456,7 +457,7 @@ static void table_never_made(const char *cli)
 	CHECKF(NULL, !t_contains(out, "added"), "stdout: '%s'", out);
 	CHECKF(NULL,
 	       t_contains(err, "rnf-bank") &&
-	           t_contains(err, "ResourceNotFoundException"),
+	               t_contains(err, "ResourceNotFoundException"),
 	       "stderr: '%s'", err);
 	no_secret(err);
 	unlink(file);
@@ -554,7 +555,7 @@ static void hostile(const char *uri)
 		         SB_OK);
 		CHECKF(box,
 		       it && strcmp(sb_item_value(it), strs[i]) == 0 &&
-		           strcmp(sb_item_bank(it), bank) == 0,
+		               strcmp(sb_item_bank(it), bank) == 0,
 		       "string %zu", i);
 		sb_item_free(it);
 		free(bank);
@@ -574,7 +575,7 @@ static void hostile(const char *uri)
 	CHECK(box,
 	      strcmp(hex,
 	             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") ==
-	          0);
+	              0);
 	free(t1);
 	free(t2);
 	free(fake);

@@ -125,8 +125,8 @@ int main(void)
 	         sb_box_fetch(&it, box, bank, ledger, "py-user@example.com"),
 	         SB_OK);
 	CHECK(box, it && !sb_item_is_new(it) &&
-	               strcmp(sb_item_value(it), py1) == 0 &&
-	               strcmp(sb_item_bank(it), bank) == 0);
+	                   strcmp(sb_item_value(it), py1) == 0 &&
+	                   strcmp(sb_item_bank(it), bank) == 0);
 	sb_item_free(it);
 	/* The storagebox user asks the Python service: the ledger answers
 	 * first in its flow too (GetItem of deduplication_id): item_string. */
@@ -138,12 +138,13 @@ int main(void)
 	free(j);
 	CHECK(box,
 	      sb1 &&
-	          sb_ddb_get_s(cJSON_GetObjectItemCaseSensitive(resp, "Item"),
-	                       "item_string") &&
-	          strcmp(sb_ddb_get_s(cJSON_GetObjectItemCaseSensitive(resp,
-	                                                               "Item"),
-	                              "item_string"),
-	                 sb1) == 0);
+	              sb_ddb_get_s(cJSON_GetObjectItemCaseSensitive(resp,
+	                                                            "Item"),
+	                           "item_string") &&
+	              strcmp(sb_ddb_get_s(cJSON_GetObjectItemCaseSensitive(resp,
+	                                                                   "Item"),
+	                                  "item_string"),
+	                     sb1) == 0);
 	cJSON_Delete(resp);
 
 	/* Someone re-loads the whole code list with the original (plain
@@ -184,7 +185,7 @@ int main(void)
 	CHECK_RC(box, raw("Scan", j, &sc), SB_OK);
 	free(j);
 	left = (size_t)cJSON_GetArraySize(
-	    cJSON_GetObjectItemCaseSensitive(sc, "Items"));
+		cJSON_GetObjectItemCaseSensitive(sc, "Items"));
 	cJSON_Delete(sc);
 	CHECKF(box, left == 0,
 	       "%zu items left in the bank table (the issued "

@@ -112,7 +112,7 @@ int main(void)
 		CHECK_RC(box, sb_box_stats(&st, box, bank, NULL), SB_OK);
 		CHECKF(box,
 		       st.available == 0 && st.reserved == 0 &&
-		           st.assigned == ITEMS + 1,
+		               st.assigned == ITEMS + 1,
 		       "stats: available %llu "
 		       "reserved %llu assigned %llu (the marker row counted?)",
 		       (unsigned long long)st.available,

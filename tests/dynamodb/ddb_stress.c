@@ -96,7 +96,7 @@ static void check_tables(const st_params *p, char **held, size_t holders)
 	CHECK_RC(box, ddb_scan_table(box, held_t, held_row, &hc), SB_OK);
 	CHECKF(box,
 	       hc.n == holders && hc.assigned == holders && hc.reserved == 0 &&
-	           hc.bad == 0,
+	               hc.bad == 0,
 	       "held table: %zu rows, %llu "
 	       "assigned, %llu reserved, %zu not matching the ledger",
 	       hc.n, (unsigned long long)hc.assigned,

@@ -84,7 +84,7 @@ static void answers(sb_ddb_store *s, fz_records *rec)
 		                   "TransactWriteItems", "fuzz", &retry);
 		CHECK(NULL, retry == 0 || retry == 1);
 		CHECK(NULL, rc == SB_OK || rc == SB_DDB_CANCELED ||
-		                rc == SB_DDB_NOTABLE || rc < 0);
+		                    rc == SB_DDB_NOTABLE || rc < 0);
 		CHECK(NULL, (rc == SB_OK || rc == SB_DDB_CANCELED ||
 		             rc == SB_ECONFLICT) == (out != NULL));
 		CHECK(NULL, rc == SB_OK || s->base.box->errmsg[0]);

@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_items(&a, data, size);
 	else
 		CHECK(NULL, a.buf == NULL && a.items == NULL && a.n == 0 &&
-		                strncmp(ea, "line ", 5) == 0);
+		                    strncmp(ea, "line ", 5) == 0);
 
 	/* fmemopen of 0 bytes fails on glibc: nothing to compare then. */
 	f = size ? fmemopen((void *)data, size, "rb") : NULL;

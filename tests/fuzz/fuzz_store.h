@@ -99,7 +99,7 @@ static inline void fz_store_op(sb_store *st, fz_claim_fn claim, int op,
 	if (getenv("SB_FUZZ_DEBUG"))
 		fprintf(stderr, "op %d: rc %d: %s\n", op, rc, st->box->errmsg);
 	CHECK(NULL, rc == SB_OK || rc == SB_EMPTY || rc < 0 ||
-	                (rc == SB_EMPTY_SETTLED && op == 1));
+	                    (rc == SB_EMPTY_SETTLED && op == 1));
 	CHECK(NULL, rc >= 0 || st->box->errmsg[0]);
 }
 

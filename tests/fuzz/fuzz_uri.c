@@ -33,7 +33,7 @@ static void check_parsed(sb_uri *u, const char *text)
 		const char *last = NULL;
 
 		CHECK(NULL, u->params[i].key && *u->params[i].key &&
-		                u->params[i].value);
+		                    u->params[i].value);
 		for (j = 0; j < u->nparams; j++)
 			if (strcmp(u->params[j].key, u->params[i].key) == 0)
 				last = u->params[j].value;

@@ -161,14 +161,14 @@ static void round_trip(sb_box *box, const char *bname, const char *lname,
 		         SB_OK);
 		CHECKF(box,
 		       it && strcmp(sb_item_value(it), got[i]) == 0 &&
-		           !sb_item_is_new(it),
+		               !sb_item_is_new(it),
 		       "repeat of id %zu", i);
 		sb_item_free(it);
 		it = NULL;
 		CHECK_RC(box, sb_box_lookup(&it, box, lname, strs[i]), SB_OK);
 		CHECKF(box,
 		       it && strcmp(sb_item_value(it), got[i]) == 0 &&
-		           strcmp(sb_item_bank(it), bname) == 0,
+		               strcmp(sb_item_bank(it), bname) == 0,
 		       "lookup of id %zu", i);
 		sb_item_free(it);
 	}
@@ -178,7 +178,7 @@ static void round_trip(sb_box *box, const char *bname, const char *lname,
 	CHECK_RC(box, sb_box_stats(&st, box, bname, lname), SB_OK);
 	CHECKF(box,
 	       st.assigned == n && st.available == 0 && st.reserved == 0 &&
-	           st.held == n,
+	               st.held == n,
 	       "stats %llu/%llu/%llu held %llu",
 	       (unsigned long long)st.available,
 	       (unsigned long long)st.reserved, (unsigned long long)st.assigned,

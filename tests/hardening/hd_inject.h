@@ -26,7 +26,7 @@ typedef struct {
 } hd_view;
 
 extern const hd_view hd_view_sqlite, hd_view_postgresql, hd_view_redis,
-    hd_view_dynamodb;
+	hd_view_dynamodb;
 
 /* A tag unique to this run ("<hex time><pid>"), for names. */
 const char *hd_run_tag(void);

@@ -48,8 +48,8 @@ static void no_secret(const char *what, const char *msg)
 	/* Pieces long enough to be meaningful on their own. */
 	CHECKF(NULL,
 	       !t_contains(msg, "S3cret") && !t_contains(msg, "cr:et") &&
-	           !t_contains(msg, "wJalrXUtnFEMI") &&
-	           !t_contains(msg, "FwoGZXIv"),
+	               !t_contains(msg, "wJalrXUtnFEMI") &&
+	               !t_contains(msg, "FwoGZXIv"),
 	       "%s: message shows part of a secret: %s", what, msg);
 }
 
@@ -221,7 +221,7 @@ static size_t read_request(int c, char *buf, size_t size)
 		} else if (head_end) {
 			const char *cl = strstr(buf, "Content-Length:");
 			if (n >= (size_t)(head_end + 4 - buf) +
-			             (cl ? (size_t)atol(cl + 15) : 0))
+			                 (cl ? (size_t)atol(cl + 15) : 0))
 				break;
 		}
 	}
@@ -282,14 +282,14 @@ static void *echo_run(void *arg)
 			         "{\"__type\":\"com.amazon."
 			         "coral.validate#%s\",\"message\":\"%s\"}",
 			         e->mode == ECHO_JSON
-			             ? "ValidationException"
-			             : "UnrecognizedClientException",
+			                 ? "ValidationException"
+			                 : "UnrecognizedClientException",
 			         text);
 		} else {
 			snprintf(body, sizeof body, "<html>%s</html>", text);
 			status = e->mode == ECHO_500
-			             ? "500 Internal Server Error"
-			             : "200 OK";
+			                 ? "500 Internal Server Error"
+			                 : "200 OK";
 			ctype = "text/html";
 		}
 		snprintf(reply, sizeof reply,
@@ -383,8 +383,9 @@ static void ddb_cases(const char *server)
 		sb_box_close(box);
 	}
 	/* Missing key id with the secret still set. */
-	char *key = t_xstrdup(
-	    getenv("AWS_ACCESS_KEY_ID") ? getenv("AWS_ACCESS_KEY_ID") : "fake");
+	char *key = t_xstrdup(getenv("AWS_ACCESS_KEY_ID")
+	                              ? getenv("AWS_ACCESS_KEY_ID")
+	                              : "fake");
 	unsetenv("AWS_ACCESS_KEY_ID");
 	try_uri("no AWS_ACCESS_KEY_ID", server, SB_EAUTH);
 	setenv("AWS_ACCESS_KEY_ID", key, 1);

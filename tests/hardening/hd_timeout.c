@@ -169,7 +169,7 @@ static void case_silent_after_connect(const char *server)
 		/* Nothing lost or given twice across the timeouts. */
 		CHECKF(box,
 		       st.available + st.reserved + st.assigned == 6 &&
-		           st.assigned >= 3,
+		               st.assigned >= 3,
 		       "stats %llu/%llu/%llu", (unsigned long long)st.available,
 		       (unsigned long long)st.reserved,
 		       (unsigned long long)st.assigned);

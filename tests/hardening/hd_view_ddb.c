@@ -102,7 +102,7 @@ static void list_tables(hd_lines *out)
 		}
 		names = cJSON_GetObjectItemCaseSensitive(j, "TableNames");
 		cJSON_ArrayForEach(it, names) if (cJSON_IsString(it))
-		    hd_lines_add(out, t_xstrdup(it->valuestring));
+			hd_lines_add(out, t_xstrdup(it->valuestring));
 		last = cJSON_GetObjectItemCaseSensitive(j,
 		                                        "LastEvaluatedTableName");
 		if (cJSON_IsString(last))

@@ -57,7 +57,7 @@ static void open_fails_(const char *u, int want, const char *must_name,
 		sb_box_close(box);
 	t_check(err[0] != '\0', NULL, file, line, ru, "no message");
 	t_check(!t_contains(err, "s3cretWRONGpw") &&
-	            !(password && t_contains(err, password)),
+	                !(password && t_contains(err, password)),
 	        NULL, file, line, ru, "message shows a password: %s", err);
 	if (must_name)
 		t_check(t_contains(err, must_name), NULL, file, line, ru,
@@ -300,7 +300,7 @@ static void case_lost_connection(void)
 	/* The next call reconnects and gets the same item. */
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, bank, "victim"), SB_OK);
 	CHECK(box, it && first && strcmp(sb_item_value(it), first) == 0 &&
-	               !sb_item_is_new(it));
+	                   !sb_item_is_new(it));
 	sb_item_free(it);
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, bank, bank), SB_OK);
@@ -448,7 +448,7 @@ static void hostile_run(sb_protocol protocol)
 	CHECK_RC(box, sb_box_fetch(&it, box, longbank, ledger, "long-bank-id"),
 	         SB_OK);
 	CHECK(box, it && strcmp(sb_item_bank(it), longbank) == 0 &&
-	               strcmp(sb_item_value(it), items[0]) == 0);
+	                   strcmp(sb_item_value(it), items[0]) == 0);
 	sb_item_free(it);
 	it = NULL;
 	/* Lookups and export return the same bytes. */
@@ -470,7 +470,7 @@ static void hostile_run(sb_protocol protocol)
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
 	CHECK(box, st.available == 0 && st.reserved == 0 && st.assigned == n &&
-	               st.held == n);
+	                   st.held == n);
 	/* The tables are all there. */
 	PGconn *c = pgt_connect(uri);
 	CHECK(NULL, pgt_num(c,

@@ -153,8 +153,8 @@ static void case_credentials(void)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (CHECK(NULL,
 	          lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	              listen(lfd, 0) == 0 &&
-	              getsockname(lfd, (struct sockaddr *)&a, &alen) == 0)) {
+	                  listen(lfd, 0) == 0 &&
+	                  getsockname(lfd, (struct sockaddr *)&a, &alen) == 0)) {
 		for (; nf < 8; nf++) { /* fill the queue */
 			fillers[nf] = socket(AF_INET,
 			                     SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -321,7 +321,7 @@ static void case_connection_loss(void)
 			sigpending(&pend);
 			CHECKF(NULL,
 			       !sigismember(&cur, SIGPIPE) &&
-			           !sigismember(&pend, SIGPIPE),
+			               !sigismember(&pend, SIGPIPE),
 			       "SIGPIPE left blocked or pending");
 			CHECKF(box, rc == SB_ECONNECT,
 			       "fetch on a killed "
@@ -329,7 +329,7 @@ static void case_connection_loss(void)
 			       rc);
 			CHECKF(box,
 			       t_contains(sb_box_errmsg(box), hostport) &&
-			           !t_contains(sb_box_errmsg(box), password),
+			               !t_contains(sb_box_errmsg(box), password),
 			       "message: %s", sb_box_errmsg(box));
 			printf("  lost: %s\n", sb_box_errmsg(box));
 			sb_item_free(it);
@@ -499,7 +499,8 @@ static void case_hostile(void)
 			if (it) {
 				CHECK(fused,
 				      strcmp(sb_item_bank(it), bank) == 0 &&
-				          strstr(v, sb_item_value(it)) != NULL);
+				              strstr(v, sb_item_value(it)) !=
+				                      NULL);
 			}
 			sb_item_free(it);
 			free(v);
@@ -647,7 +648,7 @@ static void case_script_atomic(void)
 	CHECK_RC(fused, sb_box_stats(&st, fused, "bank", "ledger"), SB_OK);
 	CHECKF(fused,
 	       st.available == 2 && st.reserved == 0 && st.assigned == 1 &&
-	           st.held == 1,
+	               st.held == 1,
 	       "available %llu reserved "
 	       "%llu assigned %llu held %llu",
 	       (unsigned long long)st.available,
@@ -656,7 +657,7 @@ static void case_script_atomic(void)
 	/* And the claims work again: x keeps its item, y gets the next. */
 	CHECK_RC(fused, sb_box_fetch(&it, fused, "bank", "ledger", "x"), SB_OK);
 	CHECK(fused, it && strcmp(sb_item_value(it), "a1") == 0 &&
-	                 !sb_item_is_new(it));
+	                     !sb_item_is_new(it));
 	sb_item_free(it);
 	it = NULL;
 	CHECK_RC(fused, sb_box_fetch(&it, fused, "bank", "ledger", "y"), SB_OK);

@@ -181,7 +181,7 @@ static void check_laws(const char *phase)
 		if (!t_map_put(&held, id, answers[r].value)) /* laws 2, 3 */
 			CHECKF(NULL,
 			       strcmp(t_map_get(&held, id), answers[r].value) ==
-			           0,
+			               0,
 			       "%s: %s got %s and %s", phase, id,
 			       t_map_get(&held, id), answers[r].value);
 		else if (!t_map_put(&owner, answers[r].value, id)) /* law 1 */
@@ -203,7 +203,8 @@ static void check_laws(const char *phase)
 	/* Law 4: conservation, nothing left reserved after recover. */
 	CHECKF(box,
 	       st.available + st.assigned + st.reserved == NITEMS &&
-	           st.reserved == 0 && st.assigned == NIDS && st.held == NIDS,
+	               st.reserved == 0 && st.assigned == NIDS &&
+	               st.held == NIDS,
 	       "%s: available %llu reserved %llu assigned %llu held %llu",
 	       phase, (unsigned long long)st.available,
 	       (unsigned long long)st.reserved, (unsigned long long)st.assigned,

@@ -101,7 +101,7 @@ static void check_redis(const st_params *p, const char *server,
 			if (!CHECKF(NULL,
 			            sscanf(id, "stress-id-%zu%c", &idx,
 			                   &tail) == 1 &&
-			                idx < p->ids,
+			                    idx < p->ids,
 			            "ledger id %s", id))
 				continue;
 			char *want = held[idx] ? t_xasprintf("%zu:%s%s",
@@ -125,7 +125,7 @@ static void check_redis(const st_params *p, const char *server,
 		}
 		CHECKF(NULL,
 		       cnt && cnt->type == REDIS_REPLY_STRING &&
-		           (size_t)atol(cnt->str) == holders,
+		               (size_t)atol(cnt->str) == holders,
 		       "held counter %s, "
 		       "holders %zu",
 		       cnt && cnt->str ? cnt->str : "(nil)", holders);

@@ -25,9 +25,10 @@ static void check_file(const char *path)
 		sqlite3_stmt *s = NULL;
 		CHECK(NULL, sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1,
 		                               &s, NULL) == SQLITE_OK);
-		CHECK(NULL, s && sqlite3_step(s) == SQLITE_ROW &&
-		                strcmp((const char *)sqlite3_column_text(s, 0),
-		                       "ok") == 0);
+		CHECK(NULL,
+		      s && sqlite3_step(s) == SQLITE_ROW &&
+		              strcmp((const char *)sqlite3_column_text(s, 0),
+		                     "ok") == 0);
 		sqlite3_finalize(s);
 	}
 	sqlite3_close(db);

@@ -57,11 +57,11 @@ static void versions(void)
 
 	o.version = 0;
 	CHECK(NULL, sb_box_open(&box, "memory:v", &o, err, sizeof err) ==
-	                SB_EINVALID);
+	                    SB_EINVALID);
 	CHECK(NULL, strstr(err, "sb_open_opts") && strstr(err, "version 0"));
 	o.version = SB_OPEN_OPTS_VERSION + 1;
 	CHECK(NULL, sb_box_open(&box, "memory:v", &o, err, sizeof err) ==
-	                SB_ENOTSUPPORTED);
+	                    SB_ENOTSUPPORTED);
 	CHECK(NULL, strstr(err, "sb_open_opts") && strstr(err, "newer"));
 	CHECK(NULL, box == NULL);
 
@@ -96,7 +96,7 @@ static void vtables(void)
 		uri.scheme = "memory";
 		uri.path = "";
 		CHECK(NULL, sb_backend_find("memory")->open(&st, &uri, NULL) ==
-		                SB_OK);
+		                    SB_OK);
 		s0 = *st->ops;
 		b0 = *st->bank;
 		l0 = *st->ledger;
@@ -110,7 +110,7 @@ static void vtables(void)
 	alt_store.version = SB_STORE_OPS_VERSION + 1;
 	CHECK(NULL, alt_try(err, sizeof err) == SB_ENOTSUPPORTED);
 	CHECK(NULL, strstr(err, "alt backend's store vtable") &&
-	                strstr(err, "newer"));
+	                    strstr(err, "newer"));
 	alt_store = s0;
 
 	alt_bank.version = 0;

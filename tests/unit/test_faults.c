@@ -141,10 +141,10 @@ static void die_before_put_back(void)
 	sb_box *a = open_box("memory:dpb", NULL, SB_PROTOCOL_GENERIC);
 	sb_box *b = open_box("memory:dpb", NULL, SB_PROTOCOL_AUTO);
 	sequence q = { {
-			   { SB_FP_AFTER_TAKE, RUN_TWIN, 0, NULL, "bk", "L",
-		             "dup", 0, NULL },
-			   { SB_FP_BEFORE_PUT_BACK, DIE, 0, NULL, NULL, NULL,
-		             NULL, 0, NULL },
+			       { SB_FP_AFTER_TAKE, RUN_TWIN, 0, NULL, "bk", "L",
+		                 "dup", 0, NULL },
+			       { SB_FP_BEFORE_PUT_BACK, DIE, 0, NULL, NULL,
+		                 NULL, NULL, 0, NULL },
 		       },
 		       0 };
 	sb_recover_result rr;
@@ -160,7 +160,7 @@ static void die_before_put_back(void)
 	/* Dying there does not change the answer: the twin's item. */
 	CHECK(NULL, q.next == 2 && q.steps[0].twin_rc == SB_OK);
 	CHECK(NULL, rc == SB_OK && v && q.steps[0].twin_value &&
-	                strcmp(v, q.steps[0].twin_value) == 0);
+	                    strcmp(v, q.steps[0].twin_value) == 0);
 	free(v);
 	free(q.steps[0].twin_value);
 	s = stats_of(a, "bk");

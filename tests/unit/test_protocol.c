@@ -19,7 +19,7 @@ static void path_choice(void)
 	free(v);
 	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
 	CHECK(NULL, c.claim == 1 && c.take == 0 && c.get == 0 &&
-	                c.put_if_absent == 0);
+	                    c.put_if_absent == 0);
 
 	/* Forced generic: get, take, put_if_absent, settle; a repeat is one get. */
 	v = fetch(generic, "bank", "L", "u2", NULL);
@@ -27,7 +27,7 @@ static void path_choice(void)
 	free(v);
 	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
 	CHECK(NULL, c.claim == 1 && c.take == 1 && c.get == 1 &&
-	                c.put_if_absent == 1 && c.settle == 1);
+	                    c.put_if_absent == 1 && c.settle == 1);
 	v = fetch(generic, "bank", "L", "u2", NULL);
 	free(v);
 	CHECK(NULL, sb__memory_calls("pc", &c) == 0);
@@ -42,7 +42,7 @@ static void path_choice(void)
 	CHECK(NULL, c.claim == 1 && c.take == 2 && c.get == 2 && c.settle == 2);
 	CHECK(NULL, sb__memory_calls("pc-ledger", &c) == 0);
 	CHECK(NULL, c.claim == 0 && c.take == 0 && c.get == 1 &&
-	                c.put_if_absent == 1);
+	                    c.put_if_absent == 1);
 
 	sb_box_close(mixed);
 	sb_box_close(generic);
@@ -81,7 +81,8 @@ static void sellout_cost(void)
 	CHECK(NULL, sb__memory_calls("soc", &after) == 0);
 	CHECK(NULL, after.claim - before.claim == 6);
 	CHECK(NULL, after.reserved == before.reserved &&
-	                after.get == before.get && after.take == before.take);
+	                    after.get == before.get &&
+	                    after.take == before.take);
 	sb_box_close(box);
 }
 

@@ -106,11 +106,11 @@ int main(void)
 		sb_open_opts o = SB_OPEN_OPTS_INIT;
 		o.version = 42;
 		CHECK(NULL, sb_box_open(&box, "fake:x", &o, err, sizeof(err)) ==
-		                SB_ENOTSUPPORTED);
+		                    SB_ENOTSUPPORTED);
 		o.version = SB_OPEN_OPTS_VERSION;
 		o.protocol = (sb_protocol)7;
 		CHECK(NULL, sb_box_open(&box, "fake:x", &o, err, sizeof(err)) ==
-		                SB_EINVALID);
+		                    SB_EINVALID);
 		CHECK(NULL, sb_box_open(NULL, "fake:x", NULL, err,
 		                        sizeof(err)) == SB_EINVALID);
 	}

@@ -23,6 +23,8 @@
  *    starts when all of them are ready, as in `storagebox bench --procs`.
  * Prints one JSON line: claims, seconds, claims_per_s, busy (claims that
  * gave up with SQLITE_BUSY after 5 s; they are not counted). */
+#include "sqlite_sql.h"
+
 #include <sqlite3.h>
 
 #include <inttypes.h>
@@ -35,30 +37,6 @@
 #include <unistd.h>
 
 #define BUSY_MS 5000
-
-/* sqlite_sql.c, schema version 1. */
-static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS sb_bank ("
-				 " id INTEGER PRIMARY KEY,"
-				 " name TEXT NOT NULL UNIQUE);"
-				 "CREATE TABLE IF NOT EXISTS sb_item ("
-				 " id INTEGER PRIMARY KEY,"
-				 " bank_id INTEGER NOT NULL,"
-				 " item TEXT NOT NULL,"
-				 " state INTEGER NOT NULL DEFAULT 0,"
-				 " token TEXT,"
-				 " since INTEGER,"
-				 " UNIQUE (bank_id, item));"
-				 "CREATE INDEX IF NOT EXISTS sb_item_available"
-				 " ON sb_item (bank_id) WHERE state = 0;"
-				 "CREATE INDEX IF NOT EXISTS sb_item_reserved"
-				 " ON sb_item (bank_id, since) WHERE state = 1;"
-				 "CREATE TABLE IF NOT EXISTS sb_ledger ("
-				 " ledger TEXT NOT NULL,"
-				 " dedup_id TEXT NOT NULL,"
-				 " bank TEXT NOT NULL,"
-				 " item TEXT NOT NULL,"
-				 " PRIMARY KEY (ledger, dedup_id)) WITHOUT ROWID;"
-				 "PRAGMA user_version = 1;";
 
 enum {
 	S_BEGIN,
@@ -166,7 +144,7 @@ static void open_conn(conn *c, const char *path, int full, int timeout)
 	memset(c, 0, sizeof(*c));
 	if (sqlite3_open_v2(path, &c->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                        SQLITE_OPEN_NOMUTEX,
+	                            SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK)
 		die(c->db, "open");
 	sqlite3_extended_result_codes(c->db, 1);
@@ -284,7 +262,9 @@ static void load(const char *path, int full, const char *bank, long items)
 	sqlite3_int64 bid;
 
 	open_conn(&c, path, full, 0);
-	exec_retry(c.db, schema_sql);
+	/* The backend's own schema (backends/sqlite/sqlite_sql.c: SQL text
+	 * only, no storagebox code): both loops run on the same tables. */
+	exec_retry(c.db, sb_sq_schema_sql);
 	exec_retry(c.db, "BEGIN IMMEDIATE");
 	if (sqlite3_prepare_v2(c.db, "INSERT INTO sb_bank (name) VALUES (?1)",
 	                       -1, &st, NULL) != SQLITE_OK)

@@ -385,8 +385,8 @@ int bench_fire(bench_run *r)
 	if (r->cfg->procs == 1)
 		rc = run_clients(r, 0, -1, -1, &t0,
 		                 !r->cfg->quiet && isatty(2)) == 0
-		         ? CLI_EXIT_OK
-		         : CLI_EXIT_ERROR;
+		             ? CLI_EXIT_OK
+		             : CLI_EXIT_ERROR;
 	else
 		rc = fire_procs(r, &t0);
 	r->run_s = (double)(mono_us() - t0) / 1e6;

@@ -229,8 +229,8 @@ static int run_workers(demo_worker *w, int nw)
 	/* Count only the threads that exist; if one could not be created
 	 * the run is void anyway, but must not hang. */
 	g->rounds = started == nw
-	                ? (DEMO_USERS + per_round(nw) - 1) / per_round(nw)
-	                : 0;
+	                    ? (DEMO_USERS + per_round(nw) - 1) / per_round(nw)
+	                    : 0;
 	if (started)
 		pthread_barrier_init(&g->round, NULL, (unsigned)started);
 	g->go = 1;

@@ -269,21 +269,22 @@ static int print_laws(const tally *t, const store_view *v)
 
 	printf("The box law:\n");
 	ok &= law(t->dup_codes == 0 && t->unknown_codes == 0 &&
-	              t->winners == DEMO_CODES && export_ok &&
-	              v->rows == DEMO_CODES && v->rows_match == DEMO_CODES,
+	                  t->winners == DEMO_CODES && export_ok &&
+	                  v->rows == DEMO_CODES && v->rows_match == DEMO_CODES,
 	          "30 distinct codes went to 30 distinct customers");
 	ok &= law(v->rows_dup_id == 0 && t->mixed == 0 && export_ok,
 	          "no customer holds two codes");
 	ok &= law(t->repeats_same == t->repeats,
 	          "every repeat press got the same answer");
 	ok &= law(v->stats_ok && s->reserved == 0 &&
-	              s->available + s->reserved + s->assigned == DEMO_CODES &&
-	              s->assigned == (uint64_t)t->winners &&
-	              s->held == (uint64_t)t->winners,
+	                  s->available + s->reserved + s->assigned ==
+	                          DEMO_CODES &&
+	                  s->assigned == (uint64_t)t->winners &&
+	                  s->held == (uint64_t)t->winners,
 	          "conservation: available + reserved + assigned = 30, "
 	          "reserved = 0");
 	ok &= law(t->sold_out == DEMO_USERS - DEMO_CODES &&
-	              (t->sold_out == 0 || t->winners == DEMO_CODES),
+	                  (t->sold_out == 0 || t->winners == DEMO_CODES),
 	          "no false \"sold out\": 170 told sold out, only after "
 	          "all 30 were gone");
 	ok &= law(t->errors == 0, "every press was answered (no errors)");
