@@ -371,6 +371,28 @@ char **st_check_answers(const st_params *p, const size_t *order)
 	return held;
 }
 
+char **st_go(st_params *p, const char *where,
+             void (*during)(const st_params *p, size_t nreq), size_t *holders)
+{
+	uint64_t seed = t_seed();
+	size_t *order = NULL, n;
+	char **held;
+
+	printf("%s %s: %zu processes x %zu threads, %zu items, %zu ids x %zu, "
+	       "seed %llu, %s\n",
+	       p->name, p->mode, p->procs, p->threads, p->items, p->ids,
+	       p->repeat, (unsigned long long)seed, where);
+	fflush(stdout);
+	st_setup(p);
+	st_run(p, seed, &order, during);
+	held = st_check_answers(p, order);
+	n = st_check_api(p, held);
+	if (holders)
+		*holders = n;
+	free(order);
+	return held;
+}
+
 void st_free_held(const st_params *p, char **held)
 {
 	for (size_t i = 0; held && i < p->ids; i++)

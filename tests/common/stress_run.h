@@ -58,6 +58,13 @@ size_t st_check_api(const st_params *p, char **held);
 
 void st_free_held(const st_params *p, char **held);
 
+/* The run every stress test makes: print its sizes, the seed and @p where
+ * (the store as it may be shown: no secret), then st_setup, st_run with
+ * @p during, st_check_answers and st_check_api. *holders (may be NULL)
+ * gets the ids that hold an item. Returns held (st_free_held). */
+char **st_go(st_params *p, const char *where,
+             void (*during)(const st_params *p, size_t nreq), size_t *holders);
+
 /* Release what st_init took. */
 void st_done(st_params *p);
 

@@ -146,21 +146,13 @@ int main(int argc, char **argv)
 	p.bank = bank;
 	p.ledger = ledger;
 	p.stem = stem;
-	uint64_t seed = t_seed();
-	printf("ddb stress %s: %zu processes x %zu threads, %zu items, %zu ids "
-	       "x %zu, seed %llu, bank %s\n",
-	       p.mode, p.procs, p.threads, p.items, p.ids, p.repeat,
-	       (unsigned long long)seed, bank);
-	fflush(stdout);
-
-	st_setup(&p);
-	size_t *order = NULL;
-	st_run(&p, seed, &order, NULL);
-	char **held = st_check_answers(&p, order);
-	check_tables(&p, held, st_check_api(&p, held));
+	char *where = t_xasprintf("bank %s", bank);
+	size_t holders = 0;
+	char **held = st_go(&p, where, NULL, &holders);
+	free(where);
+	check_tables(&p, held, holders);
 
 	st_free_held(&p, held);
-	free(order);
 	free(stem);
 	free(bank);
 	free(ledger);

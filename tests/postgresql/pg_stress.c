@@ -124,7 +124,6 @@ int main(int argc, char **argv)
 		t_env_need("SB_TEST_PG_CTL"); /* restarts the server */
 	char *password = t_uri_password(p.uri);
 	p.secret = password;
-	uint64_t seed = t_seed();
 	char *tag = t_xasprintf("pgstress-%s%s-%lx-%ld", p.mode,
 	                        restart ? "-restart" : "", (long)time(NULL),
 	                        (long)getpid());
@@ -136,24 +135,19 @@ int main(int argc, char **argv)
 	p.bank = bank;
 	p.ledger = ledger;
 	char *ru = t_redact_uri(p.uri);
-	printf("pg stress %s%s: %zu processes x %zu threads, %zu items, %zu "
-	       "ids x %zu, seed %llu, %s, bank %s\n",
-	       p.mode, restart ? " with a server restart" : "", p.procs,
-	       p.threads, p.items, p.ids, p.repeat, (unsigned long long)seed,
-	       ru, p.bank);
-	free(ru);
-	fflush(stdout);
-
-	st_setup(&p);
-	size_t *order = NULL;
-	st_run(&p, seed, &order, restart ? restart_server : NULL);
+	char *where = t_xasprintf("%s%s, bank %s", ru,
+	                          restart ? ", with a server restart" : "",
+	                          p.bank);
+	size_t holders = 0;
+	char **held = st_go(&p, where, restart ? restart_server : NULL,
+	                    &holders);
 	if (restart)
 		CHECKF(NULL, *p.errors > 0, "the restart failed no call");
-	char **held = st_check_answers(&p, order);
-	check_tables(&p, st_check_api(&p, held));
+	check_tables(&p, holders);
+	free(where);
+	free(ru);
 
 	st_free_held(&p, held);
-	free(order);
 	free(password);
 	free(tag);
 	free(stem);

@@ -199,22 +199,12 @@ int main(int argc, char **argv)
 	free(opt);
 	p.stem = stem;
 	p.uri = uri;
-	uint64_t seed = t_seed();
-	printf("stress %s: %zu processes x %zu threads, %zu items, %zu ids x %zu,"
-	       " seed %llu, prefix %s\n",
-	       p.mode, p.procs, p.threads, p.items, p.ids, p.repeat,
-	       (unsigned long long)seed, prefix);
-	fflush(stdout);
-
-	st_setup(&p);
-	size_t *order = NULL;
-	st_run(&p, seed, &order, NULL);
-	char **held = st_check_answers(&p, order);
-	st_check_api(&p, held);
+	char *where = t_xasprintf("prefix %s", prefix);
+	char **held = st_go(&p, where, NULL, NULL);
+	free(where);
 	check_redis(&p, server, prefix, held);
 
 	st_free_held(&p, held);
-	free(order);
 	free(uri);
 	free(stem);
 	free(prefix);

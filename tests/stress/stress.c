@@ -53,22 +53,10 @@ int main(int argc, char **argv)
 	}
 	char *uri = t_xasprintf("sqlite:%s", argv[2]);
 	p.uri = uri;
-	uint64_t seed = t_seed();
-	printf("stress %s: %zu processes x %zu threads, %zu items, %zu ids x %zu,"
-	       " seed %llu, %s\n",
-	       p.mode, p.procs, p.threads, p.items, p.ids, p.repeat,
-	       (unsigned long long)seed, p.uri);
-	fflush(stdout);
-
-	st_setup(&p);
-	size_t *order = NULL;
-	st_run(&p, seed, &order, NULL);
-	char **held = st_check_answers(&p, order);
-	st_check_api(&p, held);
+	char **held = st_go(&p, p.uri, NULL, NULL);
 	check_file(argv[2]);
 
 	st_free_held(&p, held);
-	free(order);
 	free(uri);
 	st_done(&p);
 	return t_summary();
