@@ -46,6 +46,17 @@ static void holds(sb_box *box, const char *bank, const char *id,
 	sb_item_free(it);
 }
 
+/* A fetch of @p id from bank "b" for ledger "L" answers @p want, assigned
+ * now (@p is_new) or held before. */
+static void gets(sb_box *box, const char *id, const char *want, int is_new)
+{
+	sb_item *it = NULL;
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", id), SB_OK);
+	CHECK_STR(NULL, sb_item_value(it), want);
+	CHECK(NULL, it && sb_item_is_new(it) == is_new);
+	sb_item_free(it);
+}
+
 /* The ledger write fails after the take: the item stays reserved for
  * recovery, which records it for the id. */
 static void record_fails(void)
@@ -94,15 +105,11 @@ static void record_reply_lost(void)
 static void settle_fails(void)
 {
 	sb_box *box = generic("sf");
-	sb_item *it = NULL;
 
 	load(box, "b", "it", 2);
 	fail_next("sf", SB_MEMORY_SETTLE, SB_ECONNECT, SB_MEMORY_FAIL_BEFORE);
-	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_OK);
-	CHECK(NULL, it && sb_item_is_new(it));
-	CHECK_STR(NULL, sb_item_value(it), "it-0");
+	gets(box, "u", "it-0", 1);
 	CHECK(NULL, sb_box_errmsg(box)[0] == '\0');
-	sb_item_free(it);
 	CHECK(NULL, stats_of(box, "b").reserved == 1);
 	recover_expect(box, "b", 1, 0);
 	holds(box, "b", "u", "it-0");
@@ -116,19 +123,13 @@ static void settle_fails(void)
 static void put_back_fails(void)
 {
 	sb_box *box = generic("pb");
-	sb_item *it = NULL;
 	sb_stats st;
 
 	load(box, "b", "it", 3);
-	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_OK);
-	sb_item_free(it);
-	it = NULL;
+	gets(box, "u", "it-0", 1);
 	fail_next("pb", SB_MEMORY_GET, SB_ENOTFOUND, SB_MEMORY_FAIL_BEFORE);
 	fail_next("pb", SB_MEMORY_PUT_BACK, SB_ECONNECT, SB_MEMORY_FAIL_BEFORE);
-	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u"), SB_OK);
-	CHECK(NULL, it && !sb_item_is_new(it));
-	CHECK_STR(NULL, sb_item_value(it), "it-0");
-	sb_item_free(it);
+	gets(box, "u", "it-0", 0);
 	st = stats_of(box, "b");
 	CHECK(NULL, st.reserved == 1 && st.assigned == 1 && st.available == 1);
 	recover_expect(box, "b", 0, 1);
@@ -146,9 +147,7 @@ static void listing_fails(void)
 	sb_item *it = NULL;
 
 	load(box, "b", "it", 1);
-	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u1"), SB_OK);
-	sb_item_free(it);
-	it = NULL;
+	gets(box, "u1", "it-0", 1);
 	fail_next("lf", SB_MEMORY_RESERVED, SB_ECONNECT, SB_MEMORY_FAIL_BEFORE);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u2"), SB_ECONNECT);
 	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", "u2"), SB_EMPTY);
