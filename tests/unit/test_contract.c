@@ -31,7 +31,9 @@ static int alt_open(sb_store **out, sb_uri *uri, sb_box *box)
 	return SB_OK;
 }
 
-static const sb_backend alt = { SB_BACKEND_VERSION, "alt", alt_open };
+static const sb_backend alt = { .version = SB_BACKEND_VERSION,
+	                        .scheme = "alt",
+	                        .open = alt_open };
 
 static int alt_try(char *err, size_t errlen)
 {
@@ -43,9 +45,12 @@ static int alt_try(char *err, size_t errlen)
 
 static void versions(void)
 {
-	static const sb_backend v0 = { 0, "vzero", alt_open };
-	static const sb_backend vnext = { SB_BACKEND_VERSION + 1, "vnext",
-		                          alt_open };
+	static const sb_backend v0 = { .version = 0,
+		                       .scheme = "vzero",
+		                       .open = alt_open };
+	static const sb_backend vnext = { .version = SB_BACKEND_VERSION + 1,
+		                          .scheme = "vnext",
+		                          .open = alt_open };
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	sb_recover_opts ro = SB_RECOVER_OPTS_INIT;
 	char err[SB_ERRMSG_SIZE];

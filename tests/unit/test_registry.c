@@ -32,12 +32,18 @@ static int fake_open(sb_store **out, sb_uri *uri, sb_box *box)
 	return mem->open(out, uri, box);
 }
 
-static const sb_backend fake = { SB_BACKEND_VERSION, "fake", fake_open };
-static const sb_backend fake_memory = { SB_BACKEND_VERSION, "memory",
-	                                fake_open };
-static const sb_backend bad_version = { 99, "badver", fake_open };
-static const sb_backend bad_scheme = { SB_BACKEND_VERSION, "Bad Scheme",
-	                               fake_open };
+static const sb_backend fake = { .version = SB_BACKEND_VERSION,
+	                         .scheme = "fake",
+	                         .open = fake_open };
+static const sb_backend fake_memory = { .version = SB_BACKEND_VERSION,
+	                                .scheme = "memory",
+	                                .open = fake_open };
+static const sb_backend bad_version = { .version = 99,
+	                                .scheme = "badver",
+	                                .open = fake_open };
+static const sb_backend bad_scheme = { .version = SB_BACKEND_VERSION,
+	                               .scheme = "Bad Scheme",
+	                               .open = fake_open };
 
 int main(void)
 {
