@@ -276,7 +276,7 @@ int sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
 int sb_box_stats(sb_stats *out, sb_box *box, const char *bank,
                  const char *ledger)
 {
-	sb_bank_counts c = { 0, 0, 0 };
+	sb_bank_counts c = { 0 };
 	uint64_t held = 0;
 	int rc;
 

@@ -12,6 +12,7 @@ struct sb_item {
 	char *value;
 	char *bank;
 	unsigned int flags;
+	int64_t expires_ms; /* 0: for good */
 };
 
 struct sb_box {

@@ -125,7 +125,7 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 int sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
                    const char *ledger, const sb_recover_opts *opts)
 {
-	sb_recover_result r = { 0, 0, 0 };
+	sb_recover_result r = { 0 };
 	int rc;
 
 	if (out)
