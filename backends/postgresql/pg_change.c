@@ -37,7 +37,8 @@ int sb_pg_change(sb_item **out, sb_store *st, const char *ledger,
 	*out = NULL;
 	if (op < SB_CHANGE_CONFIRM || op > SB_CHANGE_RETIRE)
 		return sb_seterr(s->base.box, SB_EINVALID,
-		                 "postgresql: change: unknown operation %u", op);
+		                 "postgresql: change: unknown operation %u",
+		                 op);
 	snprintf(opt, sizeof opt, "%u", op);
 	snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
 	for (tries = 0; status == 9 && tries < CHANGE_TRIES; tries++) {
@@ -55,9 +56,10 @@ int sb_pg_change(sb_item **out, sb_store *st, const char *ledger,
 			                    PQgetvalue(res, 0, 1),
 			                    (size_t)PQgetlength(res, 0, 1), 0);
 			if (*out)
-				sb_item_set_expires(
-					*out,
-					strtoll(PQgetvalue(res, 0, 3), NULL, 10));
+				sb_item_set_expires(*out,
+				                    strtoll(PQgetvalue(res, 0,
+				                                       3),
+				                            NULL, 10));
 			rc = *out ? SB_OK : sb_pg_nomem(s, name);
 		}
 	} else if (status == 4) {
@@ -72,8 +74,8 @@ int sb_pg_change(sb_item **out, sb_store *st, const char *ledger,
 		               name, dedup_id, ledger, s->where);
 	} else {
 		rc = sb_seterr(s->base.box, SB_EBACKEND,
-		               "postgresql: %s on %s: %s from sb_change()", name,
-		               s->where,
+		               "postgresql: %s on %s: %s from sb_change()",
+		               name, s->where,
 		               status == 9 ? "no settled answer after retries"
 		                           : "unexpected answer");
 	}
@@ -81,8 +83,7 @@ int sb_pg_change(sb_item **out, sb_store *st, const char *ledger,
 	return rc;
 }
 
-int sb_pg_reclaim(uint64_t *n, sb_store *st, const char *bank,
-                  int64_t now_ms)
+int sb_pg_reclaim(uint64_t *n, sb_store *st, const char *bank, int64_t now_ms)
 {
 	sb_pg_store *s = SB_PG(st);
 	const char *param[1] = { bank };
