@@ -5,8 +5,8 @@
 #include "sqlite_private.h"
 
 /* States a release takes the item from: whatever the id has it in. */
-#define SQ_RELEASE_FROM                                          \
-	((1u << SB_SQ_S_RESERVED) | (1u << SB_SQ_S_ASSIGNED) |       \
+#define SQ_RELEASE_FROM                                        \
+	((1u << SB_SQ_S_RESERVED) | (1u << SB_SQ_S_ASSIGNED) | \
 	 (1u << SB_SQ_S_HELD) | (1u << SB_SQ_S_RECLAIMING))
 
 /* Confirm or extend a live hold: the entry's deadline, then the item's
@@ -50,8 +50,8 @@ static int sq_set_deadline(int *wrote, sb_sq_store *s, const char *ledger,
 /* Inside BEGIN IMMEDIATE: *wrote = 1 when it wrote anything. */
 static int sq_change_locked(sb_item **out, int *wrote, sb_sq_store *s,
                             const char *ledger, const char *dedup_id,
-                            const char *token, unsigned int op,
-                            int64_t now_ms, int64_t ttl_ms, const char *name)
+                            const char *token, unsigned int op, int64_t now_ms,
+                            int64_t ttl_ms, const char *name)
 {
 	sb_item *entry = NULL;
 	int rc;

@@ -16,8 +16,8 @@ int sb_sq_take_held(sb_item **out, sb_store *base, const char *bank,
 		return sb_sq_no_bank(s, bank);
 	if (rc != SB_OK)
 		return rc;
-	rc = sb_sq_take_one(out, s, SB_SQ_TAKE_HELD, bid, bank, token,
-	                    until_ms, "take held");
+	rc = sb_sq_take_one(out, s, SB_SQ_TAKE_HELD, bid, bank, token, until_ms,
+	                    "take held");
 	if (rc == SB_OK)
 		sb_item_set_expires(*out, until_ms);
 	return rc;

@@ -18,8 +18,7 @@ static int sq_changed_too_often(sb_sq_store *s, const char *ledger,
 	                 op, dedup_id, ledger, s->path, SQ_ROUNDS);
 }
 
-static int sq_no_entry(sb_sq_store *s, const char *ledger,
-                       const char *dedup_id)
+static int sq_no_entry(sb_sq_store *s, const char *ledger, const char *dedup_id)
 {
 	return sb_seterr(s->base.box, SB_ENOTFOUND,
 	                 "sqlite: id '%.200s' holds no item in ledger '%.200s' "
@@ -158,7 +157,8 @@ int sb_sq_remove(sb_item **entry, sb_store *base, const char *ledger,
 	*entry = NULL;
 	if (mode > SB_REMOVE_LAPSED)
 		return sb_seterr(s->base.box, SB_EINVALID,
-		                 "sqlite: ledger remove: unknown mode %u", mode);
+		                 "sqlite: ledger remove: unknown mode %u",
+		                 mode);
 	for (round = 0; round < SQ_ROUNDS; round++) {
 		rc = sq_remove_once(&removed, s, ledger, dedup_id, bank, item,
 		                    mode);
@@ -193,8 +193,8 @@ int sb_sq_remove(sb_item **entry, sb_store *base, const char *ledger,
 	return sq_changed_too_often(s, ledger, dedup_id, "ledger remove");
 }
 
-int sb_sq_export_holds(sb_store *base, const char *ledger,
-                       sb_export_hold_cb cb, void *payload)
+int sb_sq_export_holds(sb_store *base, const char *ledger, sb_export_hold_cb cb,
+                       void *payload)
 {
 	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_stmt *st = NULL;

@@ -10,8 +10,8 @@
 #define SQ_RECLAIM_BATCH 256
 
 int sb_sq_entry_drop(sb_sq_store *s, const char *ledger, const char *dedup_id,
-                     const char *token, const sb_item *entry,
-                     unsigned int from, int to, const char *op)
+                     const char *token, const sb_item *entry, unsigned int from,
+                     int to, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 bid;
@@ -75,8 +75,8 @@ static int sq_lapsed_row(char **item, char **token, sb_sq_store *s,
  * live (extended, or confirmed, by a path that updates the ledger first):
  * the item follows it and stays out. */
 static int sq_settle_row(int *freed, sb_sq_store *s, sqlite3_int64 bid,
-                         const char *bank, const char *item,
-                         const char *token, int64_t now_ms, const char *op)
+                         const char *bank, const char *item, const char *token,
+                         int64_t now_ms, const char *op)
 {
 	const char *lf = strchr(token, '\n');
 	sb_item *entry = NULL;
@@ -98,18 +98,20 @@ static int sq_settle_row(int *freed, sb_sq_store *s, sqlite3_int64 bid,
 		deadline = sb_item_expires_ms(entry);
 		if (SB_SQ_LAPSED_AT(deadline, now_ms)) {
 			rc = sb_sq_entry_drop(s, ledger, lf + 1, token, entry,
-			                      1u << SB_SQ_S_HELD, SB_SQ_S_AVAILABLE,
-			                      op);
+			                      1u << SB_SQ_S_HELD,
+			                      SB_SQ_S_AVAILABLE, op);
 			*freed = rc == SB_OK;
 		} else {
 			rc = sb_sq_move_id(&moved, s, bid, item, token,
 			                   1u << SB_SQ_S_HELD,
-			                   deadline ? SB_SQ_S_HELD : SB_SQ_S_ASSIGNED,
+			                   deadline ? SB_SQ_S_HELD
+			                            : SB_SQ_S_ASSIGNED,
 			                   deadline, op);
 		}
 	} else if (rc == SB_ENOTFOUND) {
 		rc = sb_sq_move_id(&moved, s, bid, item, token,
-		                   1u << SB_SQ_S_HELD, SB_SQ_S_AVAILABLE, 0, op);
+		                   1u << SB_SQ_S_HELD, SB_SQ_S_AVAILABLE, 0,
+		                   op);
 		*freed = rc == SB_OK;
 	}
 	sb_item_free(entry);
@@ -139,8 +141,7 @@ int sb_sq_reclaim_one(sb_sq_store *s, sqlite3_int64 bid, const char *bank,
 	return SB_OK;
 }
 
-int sb_sq_reclaim(uint64_t *n, sb_store *base, const char *bank,
-                  int64_t now_ms)
+int sb_sq_reclaim(uint64_t *n, sb_store *base, const char *bank, int64_t now_ms)
 {
 	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_int64 bid;

@@ -38,8 +38,9 @@ static void add(const char *bank, int from, int to)
 		snprintf(names[i - from], 32, "%s%d", bank, i);
 		items[i - from] = names[i - from];
 	}
-	CHECK_RC(mb, st->bank->add(&added, &skipped, st, bank, items,
-	                           (size_t)(to - from)),
+	CHECK_RC(mb,
+	         st->bank->add(&added, &skipped, st, bank, items,
+	                       (size_t)(to - from)),
 	         SB_OK);
 	CHECK(mb, added == (uint64_t)(to - from) && skipped == 0);
 }
@@ -126,8 +127,8 @@ static void fused_basic(void)
 
 	add("b", 0, 4);
 	it = hold("b", "L", "x", T, 1000, SB_OK);
-	CHECK(mb, it && sb_item_is_new(it) &&
-	                  sb_item_expires_ms(it) == T + 1000);
+	CHECK(mb,
+	      it && sb_item_is_new(it) && sb_item_expires_ms(it) == T + 1000);
 	again = hold("b", "L", "x", T + 500, 1000, SB_OK);
 	CHECK(mb, again && !sb_item_is_new(again) &&
 	                  sb_item_expires_ms(again) == T + 1000 &&
@@ -138,8 +139,9 @@ static void fused_basic(void)
 	         st->ops->claim(&again, st, "b", "L", "x", tok("L", "x"),
 	                        T + 500),
 	         SB_OK);
-	CHECK(mb, again && strcmp(sb_item_value(it), sb_item_value(again)) == 0 &&
-	                  sb_item_expires_ms(again) == T + 1000);
+	CHECK(mb,
+	      again && strcmp(sb_item_value(it), sb_item_value(again)) == 0 &&
+	              sb_item_expires_ms(again) == T + 1000);
 	sb_item_free(again);
 	c = counts("b");
 	CHECK(mb, c.available == 3 && c.on_hold == 1 && c.assigned == 0);
@@ -279,7 +281,8 @@ static void generic(void)
 	const char *one[1];
 
 	add("g", 0, 4);
-	CHECK_RC(mb, st->bank->take_held(&it, st, "g", tok("G", "a"), now + HOUR),
+	CHECK_RC(mb,
+	         st->bank->take_held(&it, st, "g", tok("G", "a"), now + HOUR),
 	         SB_OK);
 	CHECK(mb, it && sb_item_expires_ms(it) == now + HOUR);
 	snprintf(item, sizeof item, "%s", it ? sb_item_value(it) : "?");
@@ -327,8 +330,8 @@ static void generic(void)
 	                        SB_STATE_ASSIGNED, 0),
 	         SB_OK); /* already there */
 	CHECK_RC(mb,
-	         st->bank->move(st, "g", item, tok("G", "b"),
-	                        SB_STATE_ASSIGNED, SB_STATE_RESTOCKING, 0),
+	         st->bank->move(st, "g", item, tok("G", "b"), SB_STATE_ASSIGNED,
+	                        SB_STATE_RESTOCKING, 0),
 	         SB_ECONFLICT); /* another token */
 	CHECK_RC(mb,
 	         st->bank->move(st, "g", "nope", tok("G", "a"),
@@ -352,20 +355,22 @@ static void generic(void)
 	CHECK_STR(mb, list("g", SB_STATE_RECLAIMING, INT64_MAX), "");
 	c = counts("g");
 	CHECK(mb, c.reserved == 1 && c.assigned == 0 && c.available == 3);
-	CHECK_RC(mb, st->ledger->remove(&ex, st, "G", "a", "g", item,
-	                                SB_REMOVE_LAPSED),
+	CHECK_RC(mb,
+	         st->ledger->remove(&ex, st, "G", "a", "g", item,
+	                            SB_REMOVE_LAPSED),
 	         SB_ECONFLICT);
 	CHECK(mb, ex && sb_item_expires_ms(ex) == 0);
 	sb_item_free(ex);
 	ex = NULL;
-	CHECK_RC(mb, st->ledger->remove(&ex, st, "G", "a", "g", "g3",
-	                                SB_REMOVE_ANY),
+	CHECK_RC(mb,
+	         st->ledger->remove(&ex, st, "G", "a", "g", "g3", SB_REMOVE_ANY),
 	         SB_ENOTFOUND);
-	CHECK_RC(mb, st->ledger->remove(&ex, st, "G", "a", "g", item,
-	                                SB_REMOVE_LIVE),
+	CHECK_RC(mb,
+	         st->ledger->remove(&ex, st, "G", "a", "g", item,
+	                            SB_REMOVE_LIVE),
 	         SB_OK);
-	CHECK_RC(mb, st->ledger->remove(&ex, st, "G", "a", "g", item,
-	                                SB_REMOVE_ANY),
+	CHECK_RC(mb,
+	         st->ledger->remove(&ex, st, "G", "a", "g", item, SB_REMOVE_ANY),
 	         SB_ENOTFOUND);
 	CHECK_RC(mb,
 	         st->bank->move(st, "g", item, tok("G", "a"), SB_STATE_RETIRING,
@@ -383,7 +388,8 @@ static void generic(void)
 	         SB_OK);
 	snprintf(item2, sizeof item2, "%s", it2 ? sb_item_value(it2) : "?");
 	sb_item_free(it2);
-	CHECK_RC(mb, st->ledger->put_held(&ex, st, "G", "b", "g", item2, now - 1),
+	CHECK_RC(mb,
+	         st->ledger->put_held(&ex, st, "G", "b", "g", item2, now - 1),
 	         SB_OK);
 	CHECK_RC(mb, st->ledger->get(&it, st, "G", "b"), SB_OK);
 	CHECK(mb, it && sb_item_expires_ms(it) == now - 1);
@@ -391,8 +397,9 @@ static void generic(void)
 	CHECK(mb, n_ledger("G", "g") == 0 && n_holds("G") == 0);
 	CHECK_RC(mb, st->ledger->update(&it, st, "G", "b", now + HOUR),
 	         SB_EEXPIRED);
-	CHECK_RC(mb, st->ledger->remove(&ex, st, "G", "b", "g", item2,
-	                                SB_REMOVE_LIVE),
+	CHECK_RC(mb,
+	         st->ledger->remove(&ex, st, "G", "b", "g", item2,
+	                            SB_REMOVE_LIVE),
 	         SB_EEXPIRED);
 	CHECK_RC(mb, st->ledger->put_if_absent(&ex, st, "G", "b", "g", "g3"),
 	         SB_OK);
@@ -408,8 +415,8 @@ static void generic(void)
 		CHECK(mb, n == 1);
 	}
 	CHECK(mb, counts("g").on_hold == 0);
-	CHECK_RC(mb, st->bank->list(st, "no-bank", SB_STATE_HELD, 0, list_cb,
-	                            want),
+	CHECK_RC(mb,
+	         st->bank->list(st, "no-bank", SB_STATE_HELD, 0, list_cb, want),
 	         SB_ENOTFOUND);
 	CHECK_RC(mb, st->bank->take_held(&it, st, "no-bank", "t", now),
 	         SB_ENOTFOUND);
@@ -429,7 +436,8 @@ static void stale_copy(void)
 	CHECK_RC(mb, st->bank->take_held(&a, st, "h", tok("H", "a"), now - 10),
 	         SB_OK);
 	snprintf(va, sizeof va, "%s", a ? sb_item_value(a) : "?");
-	CHECK_RC(mb, st->ledger->put_held(&ex, st, "H", "a", "h", va, now + HOUR),
+	CHECK_RC(mb,
+	         st->ledger->put_held(&ex, st, "H", "a", "h", va, now + HOUR),
 	         SB_OK);
 	CHECK_RC(mb, st->bank->take_held(&b, st, "h", tok("H", "b"), now - 10),
 	         SB_OK);

@@ -13,29 +13,28 @@
 #include <unistd.h>
 
 /* backends/sqlite/sqlite_sql.c of 0.1.0, verbatim. */
-static const char v1_schema[] =
-	"CREATE TABLE IF NOT EXISTS sb_bank ("
-	" id INTEGER PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE);"
-	"CREATE TABLE IF NOT EXISTS sb_item ("
-	" id INTEGER PRIMARY KEY,"
-	" bank_id INTEGER NOT NULL,"
-	" item TEXT NOT NULL,"
-	" state INTEGER NOT NULL DEFAULT 0,"
-	" token TEXT,"
-	" since INTEGER,"
-	" UNIQUE (bank_id, item));"
-	"CREATE INDEX IF NOT EXISTS sb_item_available"
-	" ON sb_item (bank_id) WHERE state = 0;"
-	"CREATE INDEX IF NOT EXISTS sb_item_reserved"
-	" ON sb_item (bank_id, since) WHERE state = 1;"
-	"CREATE TABLE IF NOT EXISTS sb_ledger ("
-	" ledger TEXT NOT NULL,"
-	" dedup_id TEXT NOT NULL,"
-	" bank TEXT NOT NULL,"
-	" item TEXT NOT NULL,"
-	" PRIMARY KEY (ledger, dedup_id)) WITHOUT ROWID;"
-	"PRAGMA user_version = 1;";
+static const char v1_schema[] = "CREATE TABLE IF NOT EXISTS sb_bank ("
+				" id INTEGER PRIMARY KEY,"
+				" name TEXT NOT NULL UNIQUE);"
+				"CREATE TABLE IF NOT EXISTS sb_item ("
+				" id INTEGER PRIMARY KEY,"
+				" bank_id INTEGER NOT NULL,"
+				" item TEXT NOT NULL,"
+				" state INTEGER NOT NULL DEFAULT 0,"
+				" token TEXT,"
+				" since INTEGER,"
+				" UNIQUE (bank_id, item));"
+				"CREATE INDEX IF NOT EXISTS sb_item_available"
+				" ON sb_item (bank_id) WHERE state = 0;"
+				"CREATE INDEX IF NOT EXISTS sb_item_reserved"
+				" ON sb_item (bank_id, since) WHERE state = 1;"
+				"CREATE TABLE IF NOT EXISTS sb_ledger ("
+				" ledger TEXT NOT NULL,"
+				" dedup_id TEXT NOT NULL,"
+				" bank TEXT NOT NULL,"
+				" item TEXT NOT NULL,"
+				" PRIMARY KEY (ledger, dedup_id)) WITHOUT ROWID;"
+				"PRAGMA user_version = 1;";
 
 /* What 0.1.0 leaves after adding b0..b5, two fetches for good (id0, id1)
  * and a generic fetch cut short after its take (id2: reserved). */
@@ -78,7 +77,8 @@ static void schema_of(const char *path, char *out, size_t n)
 	if (sqlite3_open(path, &db) == SQLITE_OK &&
 	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(out, n, "%s",
+		         (const char *)sqlite3_column_text(st, 0));
 	else
 		fprintf(stderr, "schema of %s: %s\n", path, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
@@ -98,8 +98,7 @@ static sb_box *open_box(const char *path)
 	return box;
 }
 
-static void fetch_is(sb_box *box, const char *id, const char *want,
-                     int is_new)
+static void fetch_is(sb_box *box, const char *id, const char *want, int is_new)
 {
 	sb_item *it = NULL;
 
@@ -150,8 +149,7 @@ static void migrated(const char *path, const char *fresh)
 	st = sq_open_store(path, &box);
 	if (!CHECK(NULL, st != NULL))
 		return;
-	CHECK_RC(box,
-	         st->ops->hold(&it, st, "b", "L", "h", "L\nh", T, 1000),
+	CHECK_RC(box, st->ops->hold(&it, st, "b", "L", "h", "L\nh", T, 1000),
 	         SB_OK);
 	CHECK_STR(box, sb_item_value(it), "b4");
 	CHECK(box, it && sb_item_expires_ms(it) == T + 1000);
@@ -186,7 +184,9 @@ static void migrated(const char *path, const char *fresh)
  * find it done (the look under BEGIN IMMEDIATE); all of them work. */
 static void concurrent(const char *path)
 {
-	enum { N = 4 };
+	enum {
+		N = 4
+	};
 	pid_t pids[N];
 	int i, status, ok = 0;
 	sb_stats stats;
@@ -221,8 +221,7 @@ static void concurrent(const char *path)
 		if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] &&
 		    WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			ok++;
-	CHECKF(NULL, ok == N, "%d of %d processes migrated and fetched", ok,
-	       N);
+	CHECKF(NULL, ok == N, "%d of %d processes migrated and fetched", ok, N);
 	box = open_box(path);
 	if (!CHECK(NULL, box != NULL))
 		return;
@@ -238,8 +237,8 @@ static void newer(const char *path)
 	sb_box *box = NULL;
 
 	CHECK(NULL, make_v1(path));
-	CHECK(NULL, sq_raw(path, "PRAGMA user_version = 99", NULL) ==
-	                    SQLITE_OK);
+	CHECK(NULL,
+	      sq_raw(path, "PRAGMA user_version = 99", NULL) == SQLITE_OK);
 	snprintf(uri, sizeof uri, "sqlite:%s", path);
 	CHECK_RC(NULL, sb_box_open(&box, uri, NULL, err, sizeof err),
 	         SB_EBACKEND);
