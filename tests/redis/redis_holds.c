@@ -50,10 +50,10 @@ static void cmd(redisContext *c, const char **argv, int argc)
 	if (r)
 		freeReplyObject(r);
 }
-#define CMD(c, ...)                                                  \
-	do {                                                         \
-		const char *a_[] = { __VA_ARGS__ };                  \
-		cmd((c), a_, (int)(sizeof(a_) / sizeof(a_[0])));     \
+#define CMD(c, ...)                                              \
+	do {                                                     \
+		const char *a_[] = { __VA_ARGS__ };              \
+		cmd((c), a_, (int)(sizeof(a_) / sizeof(a_[0]))); \
 	} while (0)
 
 static long long server_ms(redisContext *c)
@@ -78,20 +78,20 @@ static sb_stats stats(sb_box *box, const char *bank, const char *ledger)
 	return st;
 }
 
-#define CHECK_COUNTS(box, bank, ledger, a, r, i, h, x)                       \
-	do {                                                                  \
-		sb_stats s_ = stats((box), (bank), (ledger));                 \
-		CHECKF((box),                                                 \
-		       s_.available == (a) && s_.reserved == (r) &&           \
-		               s_.assigned == (i) && s_.on_hold == (h) &&     \
-		               s_.retired == (x),                             \
-		       "%s: available %llu reserved %llu assigned %llu "     \
-		       "on_hold %llu retired %llu",                          \
-		       (bank), (unsigned long long)s_.available,              \
-		       (unsigned long long)s_.reserved,                       \
-		       (unsigned long long)s_.assigned,                       \
-		       (unsigned long long)s_.on_hold,                        \
-		       (unsigned long long)s_.retired);                       \
+#define CHECK_COUNTS(box, bank, ledger, a, r, i, h, x)                    \
+	do {                                                              \
+		sb_stats s_ = stats((box), (bank), (ledger));             \
+		CHECKF((box),                                             \
+		       s_.available == (a) && s_.reserved == (r) &&       \
+		               s_.assigned == (i) && s_.on_hold == (h) && \
+		               s_.retired == (x),                         \
+		       "%s: available %llu reserved %llu assigned %llu "  \
+		       "on_hold %llu retired %llu",                       \
+		       (bank), (unsigned long long)s_.available,          \
+		       (unsigned long long)s_.reserved,                   \
+		       (unsigned long long)s_.assigned,                   \
+		       (unsigned long long)s_.on_hold,                    \
+		       (unsigned long long)s_.retired);                   \
 	} while (0)
 
 static int add(sb_box *box, const char *bank, const char *const *items,
@@ -161,8 +161,8 @@ static void case_old_layout(redisContext *c)
 	k[5] = t_xasprintf("{%s}:c:L", p);
 	CMD(c, "SADD", k[0], "seats");
 	CMD(c, "RPUSH", k[1], "s3", "s4", "s5");
-	CMD(c, "HSET", k[2], "s1", "iL\nalice", "s2", "r", "s3", "a", "s4",
-	    "a", "s5", "a");
+	CMD(c, "HSET", k[2], "s1", "iL\nalice", "s2", "r", "s3", "a", "s4", "a",
+	    "s5", "a");
 	CMD(c, "HSET", k[3], "s2", "1000\nL\nbob");
 	CMD(c, "HSET", k[4], "alice", "5:seatss1");
 	CMD(c, "HSET", k[5], "seats", "1");
@@ -205,11 +205,15 @@ static void case_old_layout(redisContext *c)
 	CHECK_RC(box, add(box, "seats", again, 4, &skipped), SB_OK);
 	CHECK(box, skipped == 4); /* released and retired: not new */
 
-	/* bob's reservation of 0.1.0 rolls back as before. */
+	/* bob's reservation of 0.1.0 rolls forward as before: recorded for
+	 * him and settled. */
 	sb_recover_result rr;
 	memset(&rr, 0, sizeof rr);
 	CHECK_RC(box, sb_box_recover(&rr, box, "seats", "L", NULL), SB_OK);
-	CHECK_COUNTS(box, "seats", NULL, 5, 0, 0, 0, 1);
+	CHECK_COUNTS(box, "seats", NULL, 4, 0, 1, 0, 1);
+	CHECK_RC(box, sb_box_fetch(&it, box, "seats", "L", "bob"), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "s2"));
+	sb_item_free(it);
 	sb_box_close(box);
 	for (int i = 0; i < 6; i++)
 		free(k[i]);
@@ -373,7 +377,8 @@ static void case_generic_slots(redisContext *c)
 	CHECK(box, s.n == 1 && !strcmp(s.item, "i1") && !strcmp(s.token, tok) &&
 	                   s.state == SB_STATE_HELD && s.ms == until);
 	memset(&s, 0, sizeof s);
-	CHECK_RC(box, bk->list(st, "g", SB_STATE_HELD, now, list_cb, &s), SB_OK);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_HELD, now, list_cb, &s),
+	         SB_OK);
 	CHECK(box, s.n == 0);
 
 	CHECK_RC(box, lg->put_held(&it, st, "L", "A", "g", "i1", until), SB_OK);
@@ -388,8 +393,8 @@ static void case_generic_slots(redisContext *c)
 	sb_item_free(it);
 	memset(&s, 0, sizeof s);
 	CHECK_RC(box, lg->export_holds(st, "L", holds_cb, &s), SB_OK);
-	CHECK(box, s.n == 1 && !strcmp(s.item, "A/g/i1") &&
-	                   s.ms == until + 1000);
+	CHECK(box,
+	      s.n == 1 && !strcmp(s.item, "A/g/i1") && s.ms == until + 1000);
 	memset(&s, 0, sizeof s);
 	CHECK_RC(box, lg->export(st, "L", export_cb, &s), SB_OK);
 	CHECK(box, s.n == 0); /* holds are not exported as for good */
@@ -400,20 +405,24 @@ static void case_generic_slots(redisContext *c)
 	sb_item_free(it);
 	CHECK_RC(box, lg->export(st, "L", export_cb, &s), SB_OK);
 	CHECK(box, s.n == 1);
-	CHECK_RC(box, bk->move(st, "g", "i1", tok, SB_STATE_HELD,
-	                       SB_STATE_ASSIGNED, 0),
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_HELD, SB_STATE_ASSIGNED,
+	                  0),
 	         SB_OK);
-	CHECK_RC(box, bk->move(st, "g", "i1", tok, SB_STATE_HELD,
-	                       SB_STATE_ASSIGNED, 0),
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_HELD, SB_STATE_ASSIGNED,
+	                  0),
 	         SB_OK); /* already there */
-	CHECK_RC(box, bk->move(st, "g", "i1", "L\nB", SB_STATE_ASSIGNED,
-	                       SB_STATE_RESTOCKING, 0),
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", "L\nB", SB_STATE_ASSIGNED,
+	                  SB_STATE_RESTOCKING, 0),
 	         SB_ECONFLICT);
 	CHECK_COUNTS(box, "g", NULL, 1, 0, 1, 0, 0);
 
 	/* Release: mark, remove, finish. */
-	CHECK_RC(box, bk->move(st, "g", "i1", tok, SB_STATE_ASSIGNED,
-	                       SB_STATE_RESTOCKING, 0),
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_ASSIGNED,
+	                  SB_STATE_RESTOCKING, 0),
 	         SB_OK);
 	CHECK_COUNTS(box, "g", NULL, 1, 1, 0, 0, 0);
 	memset(&s, 0, sizeof s);
@@ -422,7 +431,8 @@ static void case_generic_slots(redisContext *c)
 	CHECK(box, s.n == 1 && s.state == SB_STATE_RESTOCKING);
 	CHECK_RC(box, lg->remove(&it, st, "L", "A", "g", "i2", SB_REMOVE_LIVE),
 	         SB_ENOTFOUND);
-	CHECK_RC(box, lg->remove(&it, st, "L", "A", "g", "i1", SB_REMOVE_LAPSED),
+	CHECK_RC(box,
+	         lg->remove(&it, st, "L", "A", "g", "i1", SB_REMOVE_LAPSED),
 	         SB_ECONFLICT);
 	CHECK(box, it && sb_item_expires_ms(it) == 0);
 	sb_item_free(it);
@@ -430,8 +440,9 @@ static void case_generic_slots(redisContext *c)
 	         SB_OK);
 	CHECK_RC(box, lg->remove(&it, st, "L", "A", "g", "i1", SB_REMOVE_ANY),
 	         SB_ENOTFOUND);
-	CHECK_RC(box, bk->move(st, "g", "i1", tok, SB_STATE_RESTOCKING,
-	                       SB_STATE_AVAILABLE, 0),
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_RESTOCKING,
+	                  SB_STATE_AVAILABLE, 0),
 	         SB_OK);
 	CHECK_COUNTS(box, "g", NULL, 2, 0, 0, 0, 0);
 
@@ -450,8 +461,8 @@ static void case_generic_slots(redisContext *c)
 	         SB_EEXPIRED);
 	CHECK_RC(box, lg->put_if_absent(&it, st, "L", "Z", "g", "i1"), SB_OK);
 	CHECK_RC(box, get(&it, box, "L", "Z"), SB_OK);
-	CHECK(box, it && !strcmp(sb_item_value(it), "i1") &&
-	                   iflags(it) == 0 && sb_item_expires_ms(it) == 0);
+	CHECK(box, it && !strcmp(sb_item_value(it), "i1") && iflags(it) == 0 &&
+	                   sb_item_expires_ms(it) == 0);
 	sb_item_free(it);
 	CHECK_RC(box, lg->count(&n, st, "L", "g"), SB_OK);
 	CHECK(box, n == 1);
@@ -464,17 +475,18 @@ static void case_one_slot(redisContext *c)
 {
 	char *p = rt_prefix("slot");
 	sb_box *box = open_box(p, NULL);
-	const char *items[] = { "s1", "s2", "s3" };
+	const char *items[] = { "s1", "s2", "s3", "s4" };
 	sb_item *it = NULL;
 
 	printf("one hash slot under prefix %s\n", p);
-	CHECK_RC(box, add(box, "b{x}", items, 3, NULL), SB_OK);
+	CHECK_RC(box, add(box, "b{x}", items, 4, NULL), SB_OK);
 	CHECK_RC(box, hold(&it, box, "b{x}", "L}{", "a", 60000), SB_OK);
 	sb_item_free(it);
 	CHECK_RC(box, hold(&it, box, "b{x}", "L}{", "b", 60000), SB_OK);
 	sb_item_free(it);
 	CHECK_RC(box, change(&it, box, "L}{", "b", SB_CHANGE_RETIRE, 0), SB_OK);
-	CHECK_RC(box, change(&it, box, "L}{", "a", SB_CHANGE_CONFIRM, 0), SB_OK);
+	CHECK_RC(box, change(&it, box, "L}{", "a", SB_CHANGE_CONFIRM, 0),
+	         SB_OK);
 	sb_item_free(it);
 	CHECK_RC(box, hold(&it, box, "b{x}", "L}{", "c", 60000), SB_OK);
 	sb_item_free(it);
@@ -486,8 +498,9 @@ static void case_one_slot(redisContext *c)
 	CHECK(NULL, r && r->type == REDIS_REPLY_ARRAY);
 	for (size_t i = 0; r && i < r->elements; i++) {
 		n++;
-		CHECKF(NULL, rt_keyslot(r->element[i]->str,
-		                        r->element[i]->len) == want,
+		CHECKF(NULL,
+		       rt_keyslot(r->element[i]->str, r->element[i]->len) ==
+		               want,
 		       "key %s is in another slot", r->element[i]->str);
 	}
 	CHECKF(NULL, n >= 8, "%d keys", n);
