@@ -100,16 +100,11 @@ int sb_rd_move(sb_store *base, const char *bank, const char *item,
 static unsigned int state_bit(char c)
 {
 	switch (c) {
-	case 'h':
-		return SB_STATE_HELD;
-	case 'b':
-		return SB_STATE_RESTOCKING;
-	case 't':
-		return SB_STATE_RETIRING;
-	case 'c':
-		return SB_STATE_RECLAIMING;
-	default:
-		return 0;
+	case 'h': return SB_STATE_HELD;
+	case 'b': return SB_STATE_RESTOCKING;
+	case 't': return SB_STATE_RETIRING;
+	case 'c': return SB_STATE_RECLAIMING;
+	default: return 0;
 	}
 }
 

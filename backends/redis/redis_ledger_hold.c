@@ -64,8 +64,7 @@ int sb_rd_update(sb_item **out, sb_store *base, const char *ledger,
 	int rc, i;
 
 	*out = NULL;
-	if ((rc = sb_rd_ledger_keys(k, kl, s, ledger, "ledger update")) !=
-	    SB_OK)
+	if ((rc = sb_rd_ledger_keys(k, kl, s, ledger, "ledger update")) != SB_OK)
 		return rc;
 	argv[3] = k[0]; /* KEYS: ledger, holds */
 	lens[3] = kl[0];
@@ -194,8 +193,8 @@ int sb_rd_ledger_count_live(uint64_t *out, sb_rd_store *s, const char *ledger,
 
 /* One script: the holds of a ledger are bounded by the items of its
  * banks, and one snapshot lists each once. */
-int sb_rd_export_holds(sb_store *base, const char *ledger,
-                       sb_export_hold_cb cb, void *payload)
+int sb_rd_export_holds(sb_store *base, const char *ledger, sb_export_hold_cb cb,
+                       void *payload)
 {
 	sb_rd_store *s = (sb_rd_store *)base;
 	char *k[3] = { NULL, NULL, NULL };
@@ -204,8 +203,7 @@ int sb_rd_export_holds(sb_store *base, const char *ledger,
 	redisReply *r = NULL;
 	int rc;
 
-	if ((rc = sb_rd_ledger_keys(k, kl, s, ledger, "export holds")) !=
-	    SB_OK)
+	if ((rc = sb_rd_ledger_keys(k, kl, s, ledger, "export holds")) != SB_OK)
 		return rc;
 	argv[3] = k[0]; /* KEYS: ledger, holds */
 	lens[3] = kl[0];

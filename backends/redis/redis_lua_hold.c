@@ -15,97 +15,97 @@
  * bits (SB_STATE_*): a 1, r 2, i 4, h 8, x 16, b 32, t 64, c 128. */
 #include "redis_private.h"
 
-/* Shared by the scripts below: ARGV[1] is the tag "{prefix}:". */
-#define LIB \
-	"local TAG = ARGV[1]\n" \
-	"local function key(k, name) return TAG .. k .. ':' .. name end\n" \
-	"local function now_ms()\n" \
-	"  local t = redis.call('TIME')\n" \
-	"  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
-	"end\n" \
-	"local function num(n) return string.format('%.0f', n) end\n" \
-	/* An entry: deadline (0: for good), bank, item, the form for good;
-	 * nil when malformed. */ \
-	"local function parse(e)\n" \
-	"  local u, base = 0, e\n" \
-	"  if string.byte(e, 1) == 104 then\n" \
-	"    local sc = string.find(e, ';', 2, true)\n" \
-	"    if not sc then return nil end\n" \
-	"    u = tonumber(string.sub(e, 2, sc - 1))\n" \
-	"    base = string.sub(e, sc + 1)\n" \
-	"  end\n" \
-	"  local c = string.find(base, ':', 1, true)\n" \
-	"  if not u or not c then return nil end\n" \
-	"  local bl = tonumber(string.sub(base, 1, c - 1))\n" \
+/* Shared by the scripts below: ARGV[1] is the tag "{prefix}:".
+ * parse(e): an entry's deadline (0: for good), bank, item and its form
+ *   for good; nil when malformed.
+ * split(t): token "LEDGER\nID" -> ledger, id.
+ * touch_*: reads that fail on a key of the wrong type, before any write.
+ * judge(b, it, now): item it of bank b is held and its deadline in the
+ *   bank has passed: the ledger decides. True when the hold lapsed (its
+ *   entry, if still there, is dropped: the item is free, still "h" in
+ *   the bank); false when not (the bank is set right: assigned when the
+ *   entry was confirmed, the new deadline when it was extended) or when
+ *   the item is not held (reclaiming: someone else's). The second result
+ *   says whether the bank was changed. */
+#define LIB                                                                         \
+	"local TAG = ARGV[1]\n"                                                     \
+	"local function key(k, name) return TAG .. k .. ':' .. name end\n"          \
+	"local function now_ms()\n"                                                 \
+	"  local t = redis.call('TIME')\n"                                          \
+	"  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"      \
+	"end\n"                                                                     \
+	"local function num(n) return string.format('%.0f', n) end\n"               \
+	"local function parse(e)\n"                                                 \
+	"  local u, base = 0, e\n"                                                  \
+	"  if string.byte(e, 1) == 104 then\n"                                      \
+	"    local sc = string.find(e, ';', 2, true)\n"                             \
+	"    if not sc then return nil end\n"                                       \
+	"    u = tonumber(string.sub(e, 2, sc - 1))\n"                              \
+	"    base = string.sub(e, sc + 1)\n"                                        \
+	"  end\n"                                                                   \
+	"  local c = string.find(base, ':', 1, true)\n"                             \
+	"  if not u or not c then return nil end\n"                                 \
+	"  local bl = tonumber(string.sub(base, 1, c - 1))\n"                       \
 	"  if not bl or bl < 1 or c + bl >= string.len(base) then return nil end\n" \
-	"  return u, string.sub(base, c + 1, c + bl), " \
-	"string.sub(base, c + bl + 1), base\n" \
-	"end\n" \
-	"local function bad()\n" \
-	"  return redis.error_reply('ERR storagebox: malformed ledger entry " \
-	"(data changed outside storagebox?)')\n" \
-	"end\n" \
-	/* Token "LEDGER\nID" -> ledger, id. */ \
-	"local function split(t)\n" \
-	"  local nl = string.find(t, '\\n', 1, true)\n" \
-	"  if not nl then return nil end\n" \
-	"  return string.sub(t, 1, nl - 1), string.sub(t, nl + 1)\n" \
-	"end\n" \
-	/* Reads that fail on a key of the wrong type, before any write. */ \
-	"local function touch_bank(b)\n" \
-	"  redis.call('LLEN', key('q', b))\n" \
-	"  redis.call('HLEN', key('r', b))\n" \
-	"  redis.call('HLEN', key('s', b))\n" \
-	"  redis.call('ZCARD', key('d', b))\n" \
-	"  redis.call('SCARD', key('f', b))\n" \
-	"end\n" \
-	"local function touch_ledger(l)\n" \
-	"  redis.call('HLEN', key('l', l))\n" \
-	"  redis.call('HLEN', key('c', l))\n" \
-	"  redis.call('ZCARD', key('e', l))\n" \
-	"end\n" \
-	"local function drop_entry(l, id, b)\n" \
-	"  redis.call('HDEL', key('l', l), id)\n" \
-	"  redis.call('HINCRBY', key('c', l), b, -1)\n" \
-	"  redis.call('ZREM', key('e', l), id)\n" \
-	"end\n" \
-	"local function to_available(b, it)\n" \
-	"  redis.call('HSET', key('s', b), it, 'a')\n" \
-	"  redis.call('ZREM', key('d', b), it)\n" \
-	"  redis.call('SREM', key('f', b), it)\n" \
-	"  redis.call('RPUSH', key('q', b), it)\n" \
-	"end\n" \
-	/* Item it of bank b is held and its deadline in the bank has
-	 * passed: the ledger decides. Returns true when the hold lapsed (its
-	 * entry, if still there, is dropped: the item is free, still "h" in
-	 * the bank), false when not (the bank is set right: assigned when
-	 * the entry was confirmed, the new deadline when it was extended)
-	 * or when the item is not held (reclaiming: someone else's). The
-	 * second result says whether the bank was changed. */ \
-	"local function judge(b, it, now)\n" \
-	"  local st = redis.call('HGET', key('s', b), it)\n" \
-	"  if not st or string.byte(st, 1) ~= 104 then return false, false end\n" \
-	"  local t = string.sub(st, 2)\n" \
-	"  local l, id = split(t)\n" \
-	"  if not l then return false, false end\n" \
-	"  local e = redis.call('HGET', key('l', l), id)\n" \
-	"  local u, eb, ei\n" \
-	"  if e then u, eb, ei = parse(e) end\n" \
-	"  if e and not u then return false, false end\n" \
-	"  if u and eb == b and ei == it then\n" \
-	"    if u == 0 then\n" \
-	"      redis.call('HSET', key('s', b), it, 'i' .. t)\n" \
-	"      redis.call('ZREM', key('d', b), it)\n" \
-	"      return false, true\n" \
-	"    end\n" \
-	"    if u > now then\n" \
-	"      redis.call('ZADD', key('d', b), num(u), it)\n" \
-	"      return false, true\n" \
-	"    end\n" \
-	"    touch_ledger(l)\n" \
-	"    drop_entry(l, id, b)\n" \
-	"  end\n" \
-	"  return true, true\n" \
+	"  return u, string.sub(base, c + 1, c + bl), "                             \
+	"string.sub(base, c + bl + 1), base\n"                                      \
+	"end\n"                                                                     \
+	"local function bad()\n"                                                    \
+	"  return redis.error_reply('ERR storagebox: malformed ledger entry "       \
+	"(data changed outside storagebox?)')\n"                                    \
+	"end\n"                                                                     \
+	"local function split(t)\n"                                                 \
+	"  local nl = string.find(t, '\\n', 1, true)\n"                             \
+	"  if not nl then return nil end\n"                                         \
+	"  return string.sub(t, 1, nl - 1), string.sub(t, nl + 1)\n"                \
+	"end\n"                                                                     \
+	"local function touch_bank(b)\n"                                            \
+	"  redis.call('LLEN', key('q', b))\n"                                       \
+	"  redis.call('HLEN', key('r', b))\n"                                       \
+	"  redis.call('HLEN', key('s', b))\n"                                       \
+	"  redis.call('ZCARD', key('d', b))\n"                                      \
+	"  redis.call('SCARD', key('f', b))\n"                                      \
+	"end\n"                                                                     \
+	"local function touch_ledger(l)\n"                                          \
+	"  redis.call('HLEN', key('l', l))\n"                                       \
+	"  redis.call('HLEN', key('c', l))\n"                                       \
+	"  redis.call('ZCARD', key('e', l))\n"                                      \
+	"end\n"                                                                     \
+	"local function drop_entry(l, id, b)\n"                                     \
+	"  redis.call('HDEL', key('l', l), id)\n"                                   \
+	"  redis.call('HINCRBY', key('c', l), b, -1)\n"                             \
+	"  redis.call('ZREM', key('e', l), id)\n"                                   \
+	"end\n"                                                                     \
+	"local function to_available(b, it)\n"                                      \
+	"  redis.call('HSET', key('s', b), it, 'a')\n"                              \
+	"  redis.call('ZREM', key('d', b), it)\n"                                   \
+	"  redis.call('SREM', key('f', b), it)\n"                                   \
+	"  redis.call('RPUSH', key('q', b), it)\n"                                  \
+	"end\n"                                                                     \
+	"local function judge(b, it, now)\n"                                        \
+	"  local st = redis.call('HGET', key('s', b), it)\n"                        \
+	"  if not st or string.byte(st, 1) ~= 104 then return false, false end\n"   \
+	"  local t = string.sub(st, 2)\n"                                           \
+	"  local l, id = split(t)\n"                                                \
+	"  if not l then return false, false end\n"                                 \
+	"  local e = redis.call('HGET', key('l', l), id)\n"                         \
+	"  local u, eb, ei\n"                                                       \
+	"  if e then u, eb, ei = parse(e) end\n"                                    \
+	"  if e and not u then return false, false end\n"                           \
+	"  if u and eb == b and ei == it then\n"                                    \
+	"    if u == 0 then\n"                                                      \
+	"      redis.call('HSET', key('s', b), it, 'i' .. t)\n"                     \
+	"      redis.call('ZREM', key('d', b), it)\n"                               \
+	"      return false, true\n"                                                \
+	"    end\n"                                                                 \
+	"    if u > now then\n"                                                     \
+	"      redis.call('ZADD', key('d', b), num(u), it)\n"                       \
+	"      return false, true\n"                                                \
+	"    end\n"                                                                 \
+	"    touch_ledger(l)\n"                                                     \
+	"    drop_entry(l, id, b)\n"                                                \
+	"  end\n"                                                                   \
+	"  return true, true\n"                                                     \
 	"end\n"
 
 /* Fused hold (ttl 0: the fused claim). KEYS: ledger, held, banks, queue,
@@ -118,8 +118,7 @@
  * TIME, no look at the deadlines. A queued item proves the bank exists
  * (add registers it first), so the bank set is read only when the queue
  * is empty. */
-const char sb_rd_lua_hold[] =
-	LIB
+const char sb_rd_lua_hold[] = LIB
 	"local id, bank, token = ARGV[2], ARGV[3], ARGV[4]\n"
 	"local ttl = tonumber(ARGV[5])\n"
 	"local now\n"
@@ -187,8 +186,7 @@ const char sb_rd_lua_hold[] =
  * retire). The item follows the entry only while it is this id's (its
  * state carries the token); a reservation of the generic path is this
  * id's when its token is. */
-const char sb_rd_lua_change[] =
-	LIB
+const char sb_rd_lua_change[] = LIB
 	"local id, token, op = ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
 	"local ttl = tonumber(ARGV[5])\n"
 	"local e = redis.call('HGET', KEYS[1], id)\n"
@@ -255,8 +253,7 @@ const char sb_rd_lua_change[] =
 /* Fused reclaim of up to ARGV[3] lapsed holds of a bank. KEYS: banks,
  * due. ARGV: tag, bank, limit. Returns {-2} or {0, reclaimed, looked at,
  * set right (confirmed or extended in the ledger)}. */
-const char sb_rd_lua_reclaim[] =
-	LIB
+const char sb_rd_lua_reclaim[] = LIB
 	"local bank = ARGV[2]\n"
 	"if redis.call('SISMEMBER', KEYS[1], bank) == 0 then return {-2} end\n"
 	"touch_bank(bank)\n"
@@ -385,8 +382,7 @@ const char sb_rd_lua_list[] =
  * tag, id, bank, entry for good, until (0: for good). Returns {1}
  * (stored) or {0, existing entry} (a live one). A lapsed entry is
  * replaced; the clock is read only when there is a hold to judge. */
-const char sb_rd_lua_ledger_put[] =
-	LIB
+const char sb_rd_lua_ledger_put[] = LIB
 	"local id, bank = ARGV[2], ARGV[3]\n"
 	"local til = tonumber(ARGV[5])\n"
 	"local e = redis.call('HGET', KEYS[1], id)\n"
@@ -410,8 +406,7 @@ const char sb_rd_lua_ledger_put[] =
 
 /* Ledger update. KEYS: ledger, holds. ARGV: tag, id, until (0: for
  * good). Returns {-1} (no entry), {-3} (lapsed) or {0, entry}. */
-const char sb_rd_lua_ledger_update[] =
-	LIB
+const char sb_rd_lua_ledger_update[] = LIB
 	"local id = ARGV[2]\n"
 	"local e = redis.call('HGET', KEYS[1], id)\n"
 	"if not e then return {-1} end\n"
@@ -434,8 +429,7 @@ const char sb_rd_lua_ledger_update[] =
  * for good of (bank, item), mode (SB_REMOVE_*). Returns {-1} (no entry
  * of this item), {-3} (lapsed, mode live), {-4, entry} (not lapsed, mode
  * lapsed) or {0} (deleted). */
-const char sb_rd_lua_ledger_remove[] =
-	LIB
+const char sb_rd_lua_ledger_remove[] = LIB
 	"local id, bank, mode = ARGV[2], ARGV[3], tonumber(ARGV[5])\n"
 	"local e = redis.call('HGET', KEYS[1], id)\n"
 	"if not e then return {-1} end\n"
@@ -458,8 +452,7 @@ const char sb_rd_lua_ledger_remove[] =
  * hold. KEYS: ledger, held, holds. ARGV: tag, bank. The held counter
  * counts every entry; lapsed holds (found by deadline, few) are taken
  * off. Returns the count. */
-const char sb_rd_lua_ledger_count[] =
-	LIB
+const char sb_rd_lua_ledger_count[] = LIB
 	"local n = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')\n"
 	"if redis.call('ZCARD', KEYS[3]) == 0 then return n end\n"
 	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', "
@@ -474,8 +467,7 @@ const char sb_rd_lua_ledger_count[] =
 
 /* The live holds of a ledger. KEYS: ledger, holds. ARGV: tag. Returns
  * {id, entry, ...}. */
-const char sb_rd_lua_ledger_holds[] =
-	LIB
+const char sb_rd_lua_ledger_holds[] = LIB
 	"local out = {}\n"
 	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], "
 	"'(' .. num(now_ms()), '+inf')) do\n"
