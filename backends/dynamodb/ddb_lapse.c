@@ -9,16 +9,16 @@
  * that finds the bank without an available item looks there, and only
  * when the holds marker says a fused hold was ever made (ddb_private.h).
  * The index is eventually consistent: a candidate is only a hint, every
- * take-over is conditional. Holds made by the generic path (no `ltable`:
- * their ledger may live in another store) are left to the core's
- * recovery, which the generic marker calls for. */
+ * take-over is conditional. A hold made by the generic path has no
+ * `ltable`: its entry is looked for in this store's table of the
+ * token's ledger (as the core's recovery does), and if that table has no
+ * such entry the hold is left alone (its ledger may live in another
+ * store, where a recover of that ledger finds it). */
 #include "ddb_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define QUERY_PAGES 4
 
 static int cached(char **v, const char *t)
 {
@@ -110,31 +110,21 @@ static int find_lapsed(cJSON **items, sb_ddb_store *s, const char *held,
 		sb_ddb_add_str(body, "IndexName", SB_DDB_DUE_INDEX, &ok);
 		sb_ddb_add_str(body, "KeyConditionExpression",
 		               "#s = :h AND #u <= :now", &ok);
-		sb_ddb_add_str(body, "FilterExpression",
-		               "attribute_exists(#lt)", &ok);
 		sb_ddb_add_num(body, "Limit", s->scan_limit, &ok);
 	} else {
 		sb_ddb_add_str(body, "FilterExpression",
-		               "#s = :h AND #u <= :now AND "
-		               "attribute_exists(#lt)",
-		               &ok);
+		               "#s = :h AND #u <= :now", &ok);
 		sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
 	}
 	sb_ddb_put(body, "ExpressionAttributeNames",
 	           sb_ddb_names("#s", "state", "#u", "until"), &ok);
-	if (ok && !cJSON_AddStringToObject(
-	                  cJSON_GetObjectItemCaseSensitive(
-	                          body, "ExpressionAttributeNames"),
-	                  "#lt", "ltable"))
-		ok = 0;
 	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
 	if (!ok) {
 		cJSON_Delete(body);
 		return sb_ddb_nomem(s, "lapsed holds");
 	}
-	/* Filtered pages may come back empty with more to read. */
-	for (page = 0, rc = SB_OK; use_index ? page < QUERY_PAGES : 1;
-	     page++) {
+	/* Filtered Scan pages may come back empty with more to read. */
+	for (page = 0, rc = SB_OK; use_index ? page < 1 : 1; page++) {
 		cJSON *resp = NULL, *got, *it, *next;
 		const cJSON *lek;
 
@@ -281,6 +271,12 @@ static void follow_entry(sb_ddb_store *s, const char *held, const char *item,
 	sb_clearerr(s->base.box);
 }
 
+static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
+                        const char *held, const char *bank, const cJSON *rec,
+                        const holder *nu, int64_t now_ms, const char *item,
+                        const char *token, const char *lt, const char *oldid,
+                        int64_t until, int fused);
+
 /* Take over one lapsed hold @p rec of @p bank: its entry deleted and the
  * item given to @p nu (held or for good), or made available (@p nu
  * NULL), in one transaction. SB_OK (*out: with @p nu, the new item, or
@@ -296,10 +292,37 @@ static int take_over(sb_item **out, sb_ddb_store *s, const char *avail,
 	const char *lt = sb_ddb_get_s(rec, "ltable");
 	const char *oldid = token ? token_id(token) : NULL;
 	int64_t until = sb_ddb_until(rec);
+	int rc = SB_EMPTY, fused = lt != NULL;
+	char *ltcopy = NULL;
+
+	if (!item || !token || !oldid || until <= 0 || until > now_ms)
+		return SB_EMPTY;
+	if (!fused) { /* a generic hold: the token's ledger, in this store */
+		char *name = strndup(token, (size_t)(oldid - 1 - token));
+		rc = name ? sb_ddb_table(s, &ltcopy, s->ledger_prefix, name,
+		                         "")
+		          : sb_ddb_nomem(s, "reclaim");
+		free(name);
+		if (rc)
+			return rc;
+		lt = ltcopy;
+		rc = SB_EMPTY;
+	}
+	rc = take_over_in(out, s, avail, held, bank, rec, nu, now_ms, item,
+	                  token, lt, oldid, until, fused);
+	free(ltcopy);
+	return rc;
+}
+
+static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
+                        const char *held, const char *bank, const cJSON *rec,
+                        const holder *nu, int64_t now_ms, const char *item,
+                        const char *token, const char *lt, const char *oldid,
+                        int64_t until, int fused)
+{
 	int with_entry = 1, attempt, rc = SB_EMPTY;
 
-	if (!item || !token || !lt || !oldid || until <= 0 || until > now_ms)
-		return SB_EMPTY;
+	(void)rec;
 	/* The new holder's entry is the old one (its own lapsed hold): one
 	 * conditional Put replaces it (a transaction takes a key once). */
 	if (nu && strcmp(lt, nu->ltable) == 0 &&
@@ -381,7 +404,7 @@ static int take_over(sb_item **out, sb_ddb_store *s, const char *avail,
 			sb_item_set_expires(*out, nu->until_ms);
 			return SB_OK;
 		}
-		if (rc == SB_DDB_NOTABLE) { /* a ledger table gone: skip */
+		if (rc == SB_DDB_NOTABLE) { /* no such ledger table: skip */
 			sb_clearerr(s->base.box);
 			return SB_EMPTY;
 		}
@@ -422,8 +445,11 @@ static int take_over(sb_item **out, sb_ddb_store *s, const char *avail,
 			}
 		}
 		/* No entry holds this item any more: the record is an
-		 * orphan; take it over without the ledger. */
+		 * orphan; take it over without the ledger. Not for a
+		 * generic hold: its entry may be in another store. */
 		cJSON_Delete(err);
+		if (!fused)
+			return SB_EMPTY;
 		with_entry = 0;
 	}
 	return SB_EMPTY;
@@ -604,13 +630,10 @@ int sb_ddb_reclaim(uint64_t *n, sb_store *base, const char *bank,
 	body = cJSON_CreateObject();
 	vals = cJSON_CreateObject();
 	names = sb_ddb_names("#s", "state", "#u", "until");
-	if (names && !cJSON_AddStringToObject(names, "#lt", "ltable"))
-		ok = 0;
 	sb_ddb_add_s(vals, ":h", "held", &ok);
 	sb_ddb_put(vals, ":now", sb_ddb_n(now_ms), &ok);
 	sb_ddb_add_str(body, "TableName", held, &ok);
-	sb_ddb_add_str(body, "FilterExpression",
-	               "#s = :h AND #u <= :now AND attribute_exists(#lt)",
+	sb_ddb_add_str(body, "FilterExpression", "#s = :h AND #u <= :now",
 	               &ok);
 	sb_ddb_put(body, "ExpressionAttributeNames", names, &ok);
 	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
