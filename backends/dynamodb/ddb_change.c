@@ -61,10 +61,9 @@ static cJSON *entry_action(const char *kind, const char *ltable,
 }
 
 /* The item's record, this id's in one of @p states (names or NULL). */
-static cJSON *held_action(const char *kind, const char *held,
-                          const char *item, const char *token,
-                          const char *update, int64_t new_until,
-                          unsigned int states)
+static cJSON *held_action(const char *kind, const char *held, const char *item,
+                          const char *token, const char *update,
+                          int64_t new_until, unsigned int states)
 {
 	cJSON *names = sb_ddb_names("#t", "token", "#s", "state");
 	cJSON *vals = cJSON_CreateObject(), *a;
@@ -193,8 +192,7 @@ again:
 	rc = sb_ddb_transact(&err, s, acts, NULL, ltable);
 	if (rc == SB_DDB_CANCELED && failed(err, 0)) {
 		rc = SB_ECONFLICT; /* the entry changed: read it again */
-	} else if ((rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE) &&
-	           !alone) {
+	} else if ((rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE) && !alone) {
 		/* Not this id's record (a generic step in flight): the
 		 * entry alone decides, recovery follows. */
 		cJSON_Delete(err);
@@ -254,8 +252,8 @@ int sb_ddb_change(sb_item **out, sb_store *base, const char *ledger,
 		rc = attempt(s, ltable, dedup_id, token, e, op, now_ms, nu);
 		if (rc == SB_ECONFLICT)
 			continue;
-		if (rc == SB_OK && (op == SB_CHANGE_CONFIRM ||
-		                    op == SB_CHANGE_EXTEND)) {
+		if (rc == SB_OK &&
+		    (op == SB_CHANGE_CONFIRM || op == SB_CHANGE_EXTEND)) {
 			*out = sb_item_new(sb_item_value(e), sb_item_bank(e),
 			                   0);
 			if (!*out)

@@ -11,8 +11,7 @@
 
 int sb_ddb_ledger_put_held(sb_item **existing, sb_store *base,
                            const char *ledger, const char *dedup_id,
-                           const char *bank, const char *item,
-                           int64_t until_ms)
+                           const char *bank, const char *item, int64_t until_ms)
 {
 	return sb_ddb_ledger_put(existing, (sb_ddb_store *)base, ledger,
 	                         dedup_id, bank, item, until_ms);

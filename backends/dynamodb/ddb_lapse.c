@@ -242,8 +242,7 @@ static cJSON *held_names(void)
  * (a generic confirm or extend between its two steps): bring the bank
  * up to date. Best effort: recovery does the same. */
 static void follow_entry(sb_ddb_store *s, const char *held, const char *item,
-                         const char *token, int64_t until,
-                         const cJSON *entry)
+                         const char *token, int64_t until, const cJSON *entry)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL, *vals, *names;
 	int64_t eu = sb_ddb_until(entry);
@@ -299,8 +298,7 @@ static int take_over(sb_item **out, sb_ddb_store *s, const char *avail,
 		return SB_EMPTY;
 	if (!fused) { /* a generic hold: the token's ledger, in this store */
 		char *name = strndup(token, (size_t)(oldid - 1 - token));
-		rc = name ? sb_ddb_table(s, &ltcopy, s->ledger_prefix, name,
-		                         "")
+		rc = name ? sb_ddb_table(s, &ltcopy, s->ledger_prefix, name, "")
 		          : sb_ddb_nomem(s, "reclaim");
 		free(name);
 		if (rc)
@@ -336,18 +334,21 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
 
 		if (nu) {
 			sb_ddb_push(acts,
-			            sb_ddb_action(
-			                    "Put", held,
-			                    sb_ddb_held_record(
-			                            item,
-			                            nu->until_ms ? "held"
-			                                         : "assigned",
-			                            nu->token, nu->since_ms,
-			                            nu->until_ms,
-			                            nu->until_ms ? nu->ltable
-			                                         : NULL),
-			                    HELD_COND, held_names(),
-			                    held_vals(token, until, now_ms)),
+			            sb_ddb_action("Put", held,
+			                          sb_ddb_held_record(
+							  item,
+							  nu->until_ms
+								  ? "held"
+								  : "assigned",
+							  nu->token,
+							  nu->since_ms,
+							  nu->until_ms,
+							  nu->until_ms
+								  ? nu->ltable
+								  : NULL),
+			                          HELD_COND, held_names(),
+			                          held_vals(token, until,
+			                                    now_ms)),
 			            &ok);
 		} else {
 			sb_ddb_push(acts,
@@ -375,17 +376,21 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
 			li = n++;
 		}
 		if (nu) {
-			lput = sb_ddb_action(
-			        "Put", nu->ltable,
-			        sb_ddb_ledger_record(nu->dedup_id, bank, item,
-			                             nu->until_ms),
-			        with_entry ? "attribute_not_exists(#d)"
-			                   : SB_DDB_FREE_COND,
-			        with_entry ? sb_ddb_names("#d",
-			                                  SB_DDB_LEDGER_KEY,
-			                                  NULL, NULL)
-			                   : sb_ddb_free_names(),
-			        with_entry ? NULL : sb_ddb_free_values(now_ms));
+			lput = sb_ddb_action("Put", nu->ltable,
+			                     sb_ddb_ledger_record(nu->dedup_id,
+			                                          bank, item,
+			                                          nu->until_ms),
+			                     with_entry
+			                             ? "attribute_not_exists(#d)"
+			                             : SB_DDB_FREE_COND,
+			                     with_entry
+			                             ? sb_ddb_names("#d",
+			                                            SB_DDB_LEDGER_KEY,
+			                                            NULL, NULL)
+			                             : sb_ddb_free_names(),
+			                     with_entry ? NULL
+			                                : sb_ddb_free_values(
+								  now_ms));
 			sb_ddb_all_old(lput, &ok);
 			sb_ddb_push(acts, lput, &ok);
 			ni = n++;
@@ -414,8 +419,9 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
 		if (reason && code &&
 		    strcmp(code, "ConditionalCheckFailed") == 0) {
 			/* The new holder has an entry now (a twin). */
-			const cJSON *o = cJSON_GetObjectItemCaseSensitive(
-			        reason, "Item");
+			const cJSON *o =
+				cJSON_GetObjectItemCaseSensitive(reason,
+			                                         "Item");
 			int lapsed = sb_ddb_lapsed(o, now_ms);
 			rc = sb_ddb_ledger_item(out, o, bank);
 			cJSON_Delete(err);
@@ -430,8 +436,9 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
 			return SB_EMPTY; /* the held record changed: next */
 		}
 		{
-			const cJSON *o = cJSON_GetObjectItemCaseSensitive(
-			        reason, "Item");
+			const cJSON *o =
+				cJSON_GetObjectItemCaseSensitive(reason,
+			                                         "Item");
 			const char *oi = sb_ddb_get_s(o, "item_string");
 			const char *ob = sb_ddb_get_s(o, "bank");
 
@@ -498,8 +505,8 @@ int sb_ddb_reclaim_entry(sb_ddb_store *s, const char *ltable,
 	            &ok);
 	sb_ddb_push(acts,
 	            sb_ddb_action("Put", avail,
-	                          sb_ddb_key(SB_DDB_ITEM_KEY, item), NULL,
-	                          NULL, NULL),
+	                          sb_ddb_key(SB_DDB_ITEM_KEY, item), NULL, NULL,
+	                          NULL),
 	            &ok);
 	if (!ok) {
 		cJSON_Delete(acts);
@@ -525,8 +532,8 @@ int sb_ddb_reclaim_entry(sb_ddb_store *s, const char *ltable,
 			vals = cJSON_CreateObject();
 			sb_ddb_add_s(vals, ":i", item, &ok);
 			sb_ddb_add_s(vals, ":b", bank, &ok);
-			sb_ddb_put(vals, ":u",
-			           sb_ddb_n(sb_item_expires_ms(e)), &ok);
+			sb_ddb_put(vals, ":u", sb_ddb_n(sb_item_expires_ms(e)),
+			           &ok);
 			sb_ddb_add_str(body, "TableName", ltable, &ok);
 			sb_ddb_put(body, "Key",
 			           sb_ddb_key(SB_DDB_LEDGER_KEY, dedup_id),
@@ -633,8 +640,7 @@ int sb_ddb_reclaim(uint64_t *n, sb_store *base, const char *bank,
 	sb_ddb_add_s(vals, ":h", "held", &ok);
 	sb_ddb_put(vals, ":now", sb_ddb_n(now_ms), &ok);
 	sb_ddb_add_str(body, "TableName", held, &ok);
-	sb_ddb_add_str(body, "FilterExpression", "#s = :h AND #u <= :now",
-	               &ok);
+	sb_ddb_add_str(body, "FilterExpression", "#s = :h AND #u <= :now", &ok);
 	sb_ddb_put(body, "ExpressionAttributeNames", names, &ok);
 	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
 	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);

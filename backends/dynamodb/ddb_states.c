@@ -19,8 +19,8 @@ int sb_ddb_take_held(sb_item **out, sb_store *base, const char *bank,
 
 /* The states that carry a token, as :s0, :s1... values and the
  * condition "#t = :t AND #s IN (:s0, ...)" in @p cond. 0 if none. */
-#define TOKEN_STATES                                                       \
-	(SB_STATE_RESERVED | SB_STATE_ASSIGNED | SB_STATE_HELD |           \
+#define TOKEN_STATES                                             \
+	(SB_STATE_RESERVED | SB_STATE_ASSIGNED | SB_STATE_HELD | \
 	 SB_STATE_RESTOCKING | SB_STATE_RETIRING | SB_STATE_RECLAIMING)
 
 static int state_cond(char *cond, size_t size, cJSON *vals, unsigned int set,
@@ -36,8 +36,8 @@ static int state_cond(char *cond, size_t size, cJSON *vals, unsigned int set,
 			continue;
 		snprintf(name, sizeof name, ":s%d", k);
 		sb_ddb_add_s(vals, name, sb_ddb_state_name(bit), ok);
-		n += (size_t)snprintf(cond + n, n < size ? size - n : 0,
-		                      "%s%s", k ? ", " : "", name);
+		n += (size_t)snprintf(cond + n, n < size ? size - n : 0, "%s%s",
+		                      k ? ", " : "", name);
 		k++;
 	}
 	if (n < size)
@@ -136,8 +136,7 @@ int sb_ddb_move(sb_store *base, const char *bank, const char *item,
 		cJSON_Delete(body);
 		cJSON_Delete(resp);
 	}
-	if (rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE ||
-	    rc == SB_ECONFLICT)
+	if (rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE || rc == SB_ECONFLICT)
 		rc = not_in_state(s, bank);
 out:
 	free(avail);
