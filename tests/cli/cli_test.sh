@@ -97,7 +97,7 @@ store_session() {
 	expect "$(test "$RC" -eq 0 -a "$OUT" = "$first"; echo $?)" \
 		"store: the repeat on the generic path gets the same item"
 	run stats "$bank" "$ledger"
-	expect "$(test "$RC" -eq 0 -a "$OUT" = $'available: 1\nreserved: 0\nassigned: 1\nheld: 1'; echo $?)" \
+	expect "$(test "$RC" -eq 0 -a "$OUT" = $'available: 1\nreserved: 0\nassigned: 1\nheld: 1\non_hold: 0\nretired: 0'; echo $?)" \
 		"store: stats"
 	run export "$ledger"
 	expect "$(test "$RC" -eq 0 -a "$OUT" = $'dedup_id,bank,item\r\nid-1,'"$bank,$first"$'\r'; echo $?)" \
@@ -208,7 +208,7 @@ run "${U[@]}" add nulbank cr.txt
 expect_rc 1 "a line with a CR inside"
 expect "$(contains "$ERR" 2; echo $?)" "CR line: names line 2"
 run "${U[@]}" stats nulbank
-expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 0'; echo $?)" \
+expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 0\non_hold: 0\nretired: 0'; echo $?)" \
 	"refused files added nothing"
 
 # ------------------------------------------------------------ fetch
@@ -231,9 +231,9 @@ expect "$(test "$RC" -eq 0 -a "$OUT" = "$first"; echo $?)" "after sell-out: same
 
 run "${U[@]}" stats bank
 expect_rc 0 "stats"
-expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 5'; echo $?)" "stats output"
+expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 5\non_hold: 0\nretired: 0'; echo $?)" "stats output"
 run "${U[@]}" stats bank ledger
-expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 5\nheld: 5'; echo $?)" \
+expect "$(test "$OUT" = $'available: 0\nreserved: 0\nassigned: 5\nheld: 5\non_hold: 0\nretired: 0'; echo $?)" \
 	"stats with ledger: held"
 run "${U[@]}" recover bank ledger
 expect_rc 0 "recover"
@@ -317,7 +317,7 @@ expect "$(grep -q "^x1,lb,$lx"$'\r$' "$T/out"; echo $?)" "export from the ledger
 run --uri "sqlite:$T/banks.db" export ll
 expect "$(test "$(wc -l <"$T/out")" -eq 1; echo $?)" "the bank store holds no ledger entries"
 run "${L[@]}" stats lb ll
-expect "$(test "$OUT" = $'available: 2\nreserved: 0\nassigned: 1\nheld: 1'; echo $?)" \
+expect "$(test "$OUT" = $'available: 2\nreserved: 0\nassigned: 1\nheld: 1\non_hold: 0\nretired: 0'; echo $?)" \
 	"stats across stores"
 run "${L[@]}" fetch lb ll x1
 expect "$(test "$RC" -eq 0 -a "$OUT" = "$lx"; echo $?)" "repeat across stores"
