@@ -13,9 +13,8 @@
 static const struct {
 	const char *name;
 	int64_t ms;
-} units[] = { { "ms", 1 },           { "s", 1000 },
-	      { "m", 60 * 1000 },    { "h", 3600 * 1000 },
-	      { "d", 86400 * 1000 }, { NULL, 0 } };
+} units[] = { { "ms", 1 },          { "s", 1000 },         { "m", 60 * 1000 },
+	      { "h", 3600 * 1000 }, { "d", 86400 * 1000 }, { NULL, 0 } };
 
 /* Unit at @p s: its length, and its size in *ms; 0 if none. */
 static size_t unit_at(const char *s, int64_t *ms)
