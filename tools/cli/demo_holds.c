@@ -29,8 +29,8 @@ typedef struct {
 	dh_run *run;
 	const char *uri;
 	sb_protocol protocol;
-	pthread_mutex_t m;     /* with cv and go: the start line; the */
-	pthread_cond_t cv;     /* barrier is sized once the threads exist */
+	pthread_mutex_t m; /* with cv and go: the start line; the */
+	pthread_cond_t cv; /* barrier is sized once the threads exist */
 	int go;
 	pthread_barrier_t bar; /* workers + main */
 	int phase;             /* set by main between barriers */
@@ -104,8 +104,7 @@ static void end_call(dh_ctx *x, sb_box *box, dh_call *c, int rc,
 	}
 }
 
-static void hold(dh_ctx *x, sb_box *box, dh_call *c, int buyer,
-                 int64_t ttl_ms)
+static void hold(dh_ctx *x, sb_box *box, dh_call *c, int buyer, int64_t ttl_ms)
 {
 	sb_item *it = NULL;
 	int rc;
@@ -227,9 +226,10 @@ static void *worker(void *arg)
 		if (x->phase == PH_DONE)
 			break;
 		/* A worker without a box leaves the tasks to the others. */
-		for (unsigned k; box && (k = __atomic_fetch_add(
-		                                 &x->next, 1, __ATOMIC_RELAXED)) <
-		                        x->ntasks;)
+		for (unsigned k;
+		     box &&
+		     (k = __atomic_fetch_add(&x->next, 1, __ATOMIC_RELAXED)) <
+		             x->ntasks;)
 			run_task(x, box, x->tasks[k]);
 		pthread_barrier_wait(&x->bar); /* phase done */
 	}
@@ -356,11 +356,12 @@ static void run_day(dh_ctx *x, sb_box *box, uint64_t *rng)
 		if (b->retries)
 			who[n++] = i;
 	}
-	r->t_resale = phase(x, PH_RESALE, tasks, twin_tasks(tasks, who, n, rng));
+	r->t_resale = phase(x, PH_RESALE, tasks,
+	                    twin_tasks(tasks, who, n, rng));
 	n = 0;
 	for (int i = 0; i < DH_BUYERS; i++)
-		if (r->b[i].retries && (dh_seat(&r->b[i].retry[0]) ||
-		                        dh_seat(&r->b[i].retry[1])))
+		if (r->b[i].retries &&
+		    (dh_seat(&r->b[i].retry[0]) || dh_seat(&r->b[i].retry[1])))
 			who[n++] = i;
 	r->t_resale += phase(x, PH_PAY, who, n);
 }

@@ -12,9 +12,9 @@
 #define DH_SEATS_PER_ROW 20
 #define DH_SEATS         (DH_ROWS * DH_SEATS_PER_ROW)
 #define DH_BUYERS        400
-#define DH_CLICKS        2    /* every request is clicked twice */
-#define DH_TTL_MS        2000 /* a hold while the buyer pays */
-#define DH_EXTEND_MS     3000 /* "more time, please" */
+#define DH_CLICKS        2     /* every request is clicked twice */
+#define DH_TTL_MS        2000  /* a hold while the buyer pays */
+#define DH_EXTEND_MS     3000  /* "more time, please" */
 #define DH_RETRY_TTL_MS  60000 /* the resale pays at once: never lapses */
 #define DH_BANK          "seats"
 #define DH_LEDGER        "buyers"
@@ -34,14 +34,14 @@ enum {
  *  SQLite and the memory store keep deadlines by, so the report can
  *  hold each answer to its deadline. */
 typedef struct {
-	int done;       /* the call was made */
-	int rc;         /* its result */
-	int is_new;     /* hold: sb_item_is_new() */
+	int done;        /* the call was made */
+	int rc;          /* its result */
+	int is_new;      /* hold: sb_item_is_new() */
 	int64_t expires; /* hold, lookup: sb_item_expires_ms() */
-	int64_t t0, t1; /* wall clock before and after */
+	int64_t t0, t1;  /* wall clock before and after */
 	unsigned s0, s1; /* a shared counter before and after: two calls
 	                    overlapped if each began before the other ended */
-	char seat[16];  /* hold, lookup: the seat on SB_OK */
+	char seat[16];   /* hold, lookup: the seat on SB_OK */
 } dh_call;
 
 typedef struct {

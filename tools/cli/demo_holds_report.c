@@ -10,16 +10,16 @@
 
 /* What the answers say. */
 typedef struct {
-	int holders, sold1;     /* the rush: buyers with a seat, sold out */
-	int plan[DH_NPLANS];    /* holders by plan */
+	int holders, sold1;  /* the rush: buyers with a seat, sold out */
+	int plan[DH_NPLANS]; /* holders by plan */
 	int paid, cancelled, retired, walked, late_lapsed;
-	int kept1;              /* paid in checkout and kept */
-	int lapsed_pay;         /* paid too late (a slow machine) */
+	int kept1;      /* paid in checkout and kept */
+	int lapsed_pay; /* paid too late (a slow machine) */
 	int retriers, w4, sold4, kept4;
-	int raced;              /* buyers whose twin clicks overlapped */
+	int raced; /* buyers whose twin clicks overlapped */
 	int errors, unanswered;
 	int seat_twice, twin_differ, deadline_broken, release_broken;
-	int retired_back; /* a retired seat handed out again */
+	int retired_back;         /* a retired seat handed out again */
 	char kept[DH_BUYERS][16]; /* the seat each buyer keeps, or "" */
 	char retired_seat[DH_BUYERS][16];
 } tally;
@@ -69,11 +69,9 @@ static int twins_agree(const dh_call *a, const dh_call *b)
 {
 	if (!a->done || !b->done || a->rc < 0 || b->rc < 0)
 		return 1; /* counted as unanswered or an error */
-	if (a->rc == b->rc &&
-	    (a->rc != SB_OK || strcmp(a->seat, b->seat) == 0))
+	if (a->rc == b->rc && (a->rc != SB_OK || strcmp(a->seat, b->seat) == 0))
 		return 1;
-	return (ok(a) && b->t0 >= a->expires) ||
-	       (ok(b) && a->t0 >= b->expires);
+	return (ok(a) && b->t0 >= a->expires) || (ok(b) && a->t0 >= b->expires);
 }
 
 /* The answers to the deadline: the store decided at some instant of
@@ -193,9 +191,9 @@ static void check_resale(const dh_run *r, tally *t)
 		}
 		t->w4++;
 		count_call(t, &b->retry_confirm, 0);
-		t->deadline_broken +=
-		        !on_time(&b->retry_confirm, held_until(b->retry),
-		                 held_until(b->retry));
+		t->deadline_broken += !on_time(&b->retry_confirm,
+		                               held_until(b->retry),
+		                               held_until(b->retry));
 		if (ok(&b->retry_confirm)) {
 			t->kept4++;
 			snprintf(t->kept[i], sizeof t->kept[i], "%s", seat);
@@ -260,8 +258,8 @@ typedef struct {
 	store_view *v;
 } view_ctx;
 
-static void see(view_ctx *x, const char *id, const char *bank,
-                const char *item, int live)
+static void see(view_ctx *x, const char *id, const char *bank, const char *item,
+                int live)
 {
 	int b = buyer_index(x->r, id), s = seat_index(x->r, item);
 
@@ -319,8 +317,7 @@ static void print_story(const dh_run *r, const tally *t, const store_view *v)
 
 	printf("storagebox demo --holds: the box office\n"
 	       "store: %s%s\n\n",
-	       r->uri,
-	       r->temp ? " (removed at the end)" : "");
+	       r->uri, r->temp ? " (removed at the end)" : "");
 	printf("%d seats (%s..%s) in bank \"%s\"; %d buyers click \"hold my "
 	       "seat\"\ntwice each, from %d workers with a box each%s; a hold "
 	       "lasts %.0f s.\n\n",
@@ -424,8 +421,9 @@ static int print_laws(const dh_run *r, const tally *t, const store_view *v)
 
 static const char *told(const dh_call *c)
 {
-	return c->rc == SB_OK ? c->seat
-	                      : c->rc == SB_EMPTY ? "sold out" : "an error";
+	return c->rc == SB_OK      ? c->seat
+	       : c->rc == SB_EMPTY ? "sold out"
+	                           : "an error";
 }
 
 /* Evidence for a broken law: a few buyers whose twin clicks differ. */
@@ -437,8 +435,9 @@ static void print_twins(const dh_run *r)
 		const dh_buyer *b = &r->b[i];
 
 		if (!twins_agree(&b->rush[0], &b->rush[1])) {
-			printf("  %s was told in the rush: %s; %s\n", r->names[i],
-			       told(&b->rush[0]), told(&b->rush[1]));
+			printf("  %s was told in the rush: %s; %s\n",
+			       r->names[i], told(&b->rush[0]),
+			       told(&b->rush[1]));
 			shown++;
 		}
 		if (b->retries && !twins_agree(&b->retry[0], &b->retry[1])) {
