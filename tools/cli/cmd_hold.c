@@ -17,6 +17,9 @@ static int report(const cli_ctx *c, const sb_box *box, int rc,
 	switch (rc) {
 	case SB_OK:
 		printf("%s\n", sb_item_value(item));
+		/* The item before its deadline, as on a terminal, also when
+		 * stdout is a pipe (fully buffered) and stderr is not. */
+		fflush(stdout);
 		/* Held for good (a confirmed hold): no deadline to show. */
 		if (sb_item_expires_ms(item) > 0) {
 			cli_format_deadline(when, sizeof when,
