@@ -22,6 +22,8 @@ typedef struct {
 	int retired_back;         /* a retired seat handed out again */
 	char kept[DH_BUYERS][16]; /* the seat each buyer keeps, or "" */
 	char retired_seat[DH_BUYERS][16];
+	char evidence[3][160]; /* the first broken deadlines, told */
+	int nevidence;
 } tally;
 
 /* What the store says at the end. */
@@ -45,16 +47,19 @@ static void count_call(tally *t, const dh_call *c, int is_hold)
 		t->errors++;
 }
 
+static const dh_call *holding(const dh_call *c);
+
 static const char *held_seat(const dh_call *c)
 {
-	const char *s = dh_seat(&c[0]);
-
-	return s ? s : dh_seat(&c[1]);
+	return dh_seat(holding(c));
 }
 
-/* The twin whose answer gave the seat. */
+/* The twin whose answer gave the seat the id holds: the later deadline
+ * when both did (the second came after the first had lapsed). */
 static const dh_call *holding(const dh_call *c)
 {
+	if (dh_seat(&c[0]) && dh_seat(&c[1]))
+		return c[1].expires > c[0].expires ? &c[1] : &c[0];
 	return dh_seat(&c[0]) ? &c[0] : &c[1];
 }
 
@@ -71,7 +76,7 @@ static int twins_agree(const dh_call *a, const dh_call *b)
 		return 1; /* counted as unanswered or an error */
 	if (a->rc == b->rc && (a->rc != SB_OK || strcmp(a->seat, b->seat) == 0))
 		return 1;
-	return (ok(a) && b->t0 >= a->expires) || (ok(b) && a->t0 >= b->expires);
+	return (ok(a) && b->t1 >= a->expires) || (ok(b) && a->t1 >= b->expires);
 }
 
 /* The answers to the deadline: the store decided at some instant of
@@ -86,7 +91,28 @@ static int on_time(const dh_call *c, int64_t from, int64_t until)
 	return c->t1 >= from;
 }
 
-static void check_checkout(const dh_buyer *b, tally *t, int i)
+/* A call that broke law 7 (or 3 for a lookup): count it, keep a few. */
+static void broke(tally *t, const char *who, const char *what, const dh_call *c,
+                  int64_t deadline)
+{
+	t->deadline_broken++;
+	if (t->nevidence < 3)
+		snprintf(t->evidence[t->nevidence++], sizeof t->evidence[0],
+		         "%s: %s answered %d (%s) in [%" PRId64 ", %" PRId64
+		         "] ms, deadline %" PRId64,
+		         who, what, c->rc,
+		         c->rc < 0 ? sb_strerror(c->rc) : "ok", c->t0, c->t1,
+		         deadline);
+}
+
+static void check_time(tally *t, const char *who, const char *what,
+                       const dh_call *c, int64_t from, int64_t until)
+{
+	if (!on_time(c, from, until))
+		broke(t, who, what, c, c->rc >= 0 ? until : from);
+}
+
+static void check_checkout(const dh_buyer *b, tally *t, int i, const char *who)
 {
 	int64_t e = held_until(b->rush), from = e, until = e;
 	const char *seat = held_seat(b->rush);
@@ -94,20 +120,20 @@ static void check_checkout(const dh_buyer *b, tally *t, int i)
 	if (b->plan == DH_ABANDON || b->plan == DH_LATE_PAY) {
 		t->walked++;
 		if (ok(&b->lookup) && strcmp(b->lookup.seat, seat) != 0)
-			t->deadline_broken++;
-		t->deadline_broken += !on_time(&b->lookup, e, e);
+			broke(t, who, "lookup (another seat)", &b->lookup, e);
+		check_time(t, who, "lookup", &b->lookup, e, e);
 		count_call(t, &b->lookup, 0);
 		return;
 	}
 	if (b->extend.done) {
-		t->deadline_broken += !on_time(&b->extend, e, e);
+		check_time(t, who, "extend", &b->extend, e, e);
 		count_call(t, &b->extend, 0);
 		if (ok(&b->extend)) { /* the new deadline, within the call */
 			from = b->extend.t0 + DH_EXTEND_MS;
 			until = b->extend.t1 + DH_EXTEND_MS;
 		}
 	}
-	t->deadline_broken += !on_time(&b->confirm[0], from, until);
+	check_time(t, who, "confirm", &b->confirm[0], from, until);
 	count_call(t, &b->confirm[0], 0);
 	count_call(t, &b->confirm[1], 0);
 	if (!ok(&b->confirm[0])) {
@@ -116,7 +142,7 @@ static void check_checkout(const dh_buyer *b, tally *t, int i)
 	}
 	/* A confirmed hold never lapses: paying twice is fine. */
 	if (b->confirm[1].done && !ok(&b->confirm[1]))
-		t->deadline_broken++;
+		broke(t, who, "second confirm", &b->confirm[1], until);
 	if (b->plan == DH_PAY || b->plan == DH_SLOW_PAY) {
 		t->paid++;
 		snprintf(t->kept[i], sizeof t->kept[i], "%s", seat);
@@ -158,12 +184,18 @@ static void check_rush(const dh_run *r, tally *t)
 		}
 		t->holders++;
 		t->plan[b->plan]++;
-		check_checkout(b, t, i);
+		check_checkout(b, t, i, r->names[i]);
 		if (b->plan == DH_LATE_PAY) {
-			/* The deadline passed and nothing reclaimed the seat
-			 * yet: "lapsed", not "holds nothing", never "ok". */
-			t->late_lapsed += b->late.rc == SB_EEXPIRED;
-			t->deadline_broken += b->late.rc != SB_EEXPIRED;
+			/* The deadline passed: "lapsed", or "holds nothing"
+			 * once a claim reclaimed the seat (a rush longer than
+			 * a hold), never "ok". */
+			int told = b->late.rc == SB_EEXPIRED ||
+			           b->late.rc == SB_ENOTFOUND;
+
+			t->late_lapsed += told;
+			if (!told)
+				broke(t, r->names[i], "late confirm", &b->late,
+				      held_until(b->rush));
 			count_call(t, &b->late, 0);
 		}
 	}
@@ -191,9 +223,8 @@ static void check_resale(const dh_run *r, tally *t)
 		}
 		t->w4++;
 		count_call(t, &b->retry_confirm, 0);
-		t->deadline_broken += !on_time(&b->retry_confirm,
-		                               held_until(b->retry),
-		                               held_until(b->retry));
+		check_time(t, r->names[i], "resale confirm", &b->retry_confirm,
+		           held_until(b->retry), held_until(b->retry));
 		if (ok(&b->retry_confirm)) {
 			t->kept4++;
 			snprintf(t->kept[i], sizeof t->kept[i], "%s", seat);
@@ -337,7 +368,7 @@ static void print_story(const dh_run *r, const tally *t, const store_view *v)
 		printf("  %d paid too late: their holds lapsed.\n",
 		       t->lapsed_pay);
 	printf("Lapses (waited %.2f s): %d holds lapsed at their deadline; %d "
-	       "buyers who\ncame back to pay were told \"lapsed\".\n",
+	       "buyers who\ncame back to pay were told it was too late.\n",
 	       r->t_wait, t->walked + t->lapsed_pay, t->late_lapsed);
 	printf("Resale (%.2f s): %d buyers try again for the %" PRIu64
 	       " seats back in the bank:\n%d get one and pay, %d are told "
@@ -467,6 +498,8 @@ int dh_report(dh_run *r, sb_box *box)
 		return 0;
 	}
 	print_twins(r);
+	for (int i = 0; i < t.nevidence; i++)
+		printf("  %s\n", t.evidence[i]);
 	printf("verdict: a law is BROKEN (see above)\n");
 	return 1;
 }
