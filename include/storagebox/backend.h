@@ -377,7 +377,9 @@ typedef struct sb_store_ops {
 
 	/* Version 2: fused holds. Optional (all three or none), and only
 	 * with claim. The core uses hold() for sb_box_fetch() too (@p ttl_ms
-	 * 0), so claim() is then only a fallback for version 1 callers. */
+	 * 0), so claim() is then only a fallback for version 1 callers. A
+	 * version 2 store without them still treats a lapsed entry as absent
+	 * in claim(), as hold() does. */
 
 	/**
 	 * claim() with a deadline: the new entry and item are held until the
