@@ -163,15 +163,17 @@ class Deduplicator:
         protocol = ('generic' if 'generic' in (item_repo.protocol,
                                                deduplication_repo.protocol)
                     else 'auto')
-        self._box = shared_box(item_repo.uri,
-                               None if same else deduplication_repo.uri,
-                               protocol)
+        #: The Box that claims: on the item repository's store, with the
+        #: ledger in the deduplication repository's store.
+        self.box = shared_box(item_repo.uri,
+                              None if same else deduplication_repo.uri,
+                              protocol)
 
     def fetch_item_for_deduplication_id(self, deduplication_id: Any
                                         ) -> Optional[Item]:
         """The item the id holds (from any bank of the ledger), else a new
         one from the bank, else None when the bank is empty. The item is a
         ``str`` (an :class:`~storagebox.Item`)."""
-        return self._box.fetch(self.item_repo.bank,
+        return self.box.fetch(self.item_repo.bank,
                                self.deduplication_repo.ledger,
                                str(deduplication_id))
