@@ -3,9 +3,12 @@
 through the environment as boto3 reads it (AWS_ENDPOINT_URL, AWS_REGION
 and the credential variables, derived from SB_TEST_DYNAMODB_URI): its
 snippet and its three-classes example (several item repositories, one
-deduplication repository)."""
+deduplication repository), here with checks of every law, and as the
+programs README.md and docs/python.md show (readme_*.py), run as they are.
+"""
 
 import os
+import subprocess
 import sys
 import unittest
 import urllib.parse
@@ -94,6 +97,24 @@ class OriginalOnDynamoDB(unittest.TestCase):
             table_name=tag + '-myonline_classes_deduplication_table')
         support.three_classes(self, class_1_codes, class_2_codes, class_3_codes,
                       deduplication_repo)
+
+    def run_program(self, name):
+        """Run tests/python/NAME as a user would; its output."""
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+        r = subprocess.run([sys.executable, path], capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_readme_programs(self):
+        # Twice: the second run adds nothing and gets the same answer
+        # (also when both build trees' suites run on one server).
+        first = self.run_program('readme_original.py')
+        self.assertRegex(first, r'^alice@example.com gets MOVIE-00[0-3][0-9]\n$')
+        self.assertEqual(self.run_program('readme_original.py'), first)
+        seat = self.run_program('readme_classes.py')
+        self.assertRegex(seat, r'^student-7 has seat ([5-9][0-9])\n$')
+        self.assertEqual(self.run_program('readme_classes.py'), seat)
 
     def test_endpoint_variables(self):
         env = {'AWS_ENDPOINT_URL_DYNAMODB': 'http://h:1',
