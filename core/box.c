@@ -268,6 +268,12 @@ int sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
 	    (rc = need_ledger(box)))
 		return rc;
 	rc = sb_slot_get(box, out, ledger, dedup_id);
+	if (rc == SB_OK && ((*out)->flags & SB_ITEM_LAPSED)) {
+		/* A lapsed hold: the id holds nothing any more. */
+		sb_item_free(*out);
+		*out = NULL;
+		rc = SB_ENOTFOUND;
+	}
 	if (rc == SB_ENOTFOUND && !box->errmsg[0])
 		sb_seterr(box, rc, "id holds no item in this ledger");
 	return rc;
@@ -276,7 +282,7 @@ int sb_box_lookup(sb_item **out, sb_box *box, const char *ledger,
 int sb_box_stats(sb_stats *out, sb_box *box, const char *bank,
                  const char *ledger)
 {
-	sb_bank_counts c = { 0, 0, 0 };
+	sb_bank_counts c = { 0 };
 	uint64_t held = 0;
 	int rc;
 
@@ -298,6 +304,8 @@ int sb_box_stats(sb_stats *out, sb_box *box, const char *bank,
 	out->reserved = c.reserved;
 	out->assigned = c.assigned;
 	out->held = held;
+	out->on_hold = c.on_hold;
+	out->retired = c.retired;
 	return SB_OK;
 }
 

@@ -39,40 +39,65 @@ static int use_fused(const sb_box *box)
 }
 
 /* Lost the race: the id holds another item. Return ours to the bank. A
- * failure here is not the caller's problem: the reservation stays and
- * recovery puts it back, so the answer (the other item) stands. */
+ * failure here is not the caller's problem: the item stays reserved (or
+ * held, and lapses) and recovery puts it back, so the answer (the other
+ * item) stands. */
 static void give_back(sb_box *box, const char *bank, const char *item,
-                      const char *token)
+                      const char *token, int held)
 {
 	char keep[SB_ERRMSG_SIZE];
 
 	memcpy(keep, box->errmsg, sizeof(keep));
-	if (sb_fault_point(box, SB_FP_BEFORE_PUT_BACK) == 0)
-		(void)sb_slot_put_back(box, bank, item, token);
+	if (sb_fault_point(box, SB_FP_BEFORE_PUT_BACK) == 0) {
+		if (held)
+			(void)sb_slot_move(box, bank, item, token,
+			                   SB_STATE_HELD, SB_STATE_AVAILABLE, 0);
+		else
+			(void)sb_slot_put_back(box, bank, item, token);
+	}
 	memcpy(box->errmsg, keep, sizeof(keep));
 }
 
+/* The id's entry, unless it is a hold that lapsed: then the id holds
+ * nothing (SB_ENOTFOUND), and the new entry will replace it. */
+static int live_entry(sb_item **out, sb_box *box, const char *ledger,
+                      const char *id)
+{
+	int rc = sb_slot_get(box, out, ledger, id);
+
+	if (rc == SB_OK && ((*out)->flags & SB_ITEM_LAPSED)) {
+		sb_item_free(*out);
+		*out = NULL;
+		rc = SB_ENOTFOUND;
+	}
+	if (rc == SB_ENOTFOUND)
+		sb_clearerr(box);
+	return rc;
+}
+
+/* The bank had nothing: a twin request may have won the last item just
+ * now, so look at the ledger once more before saying so. */
+static int empty_or_twin(sb_item **out, sb_box *box, const char *ledger,
+                         const char *id)
+{
+	int rc = live_entry(out, box, ledger, id);
+	return rc == SB_ENOTFOUND ? SB_EMPTY : rc;
+}
+
+/* DESIGN §4: reserve, record, settle. */
 static int generic_claim(sb_item **out, sb_box *box, const char *bank,
                          const char *ledger, const char *id, const char *token)
 {
 	sb_item *taken = NULL, *existing = NULL;
 	int rc;
 
-	rc = sb_slot_get(box, out, ledger, id);
+	rc = live_entry(out, box, ledger, id);
 	if (rc != SB_ENOTFOUND)
 		return rc; /* SB_OK: a repeat; or an error */
-	sb_clearerr(box);
 
 	rc = sb_slot_take(box, &taken, bank, token, sb_now_ms());
-	if (rc == SB_EMPTY) {
-		/* A twin request may have won the last item just now. */
-		rc = sb_slot_get(box, out, ledger, id);
-		if (rc == SB_ENOTFOUND) {
-			sb_clearerr(box);
-			return SB_EMPTY;
-		}
-		return rc;
-	}
+	if (rc == SB_EMPTY)
+		return empty_or_twin(out, box, ledger, id);
 	if (rc)
 		return rc;
 	if (sb_fault_point(box, SB_FP_AFTER_TAKE)) {
@@ -97,7 +122,7 @@ static int generic_claim(sb_item **out, sb_box *box, const char *bank,
 		return SB_OK;
 	}
 	if (rc == SB_ECONFLICT) { /* the entry comes with the conflict */
-		give_back(box, bank, taken->value, token);
+		give_back(box, bank, taken->value, token, 0);
 		sb_item_free(taken);
 		sb_clearerr(box);
 		*out = existing;
@@ -108,20 +133,110 @@ static int generic_claim(sb_item **out, sb_box *box, const char *bank,
 	return rc;
 }
 
-static int claim_once(sb_item **out, sb_box *box, const char *bank,
-                      const char *ledger, const char *id, const char *token)
+/* docs/holds.md "Hold": the item goes straight to held(until) at the bank,
+ * then the ledger entry with the same deadline. */
+static int generic_hold(sb_item **out, sb_box *box, const char *bank,
+                        const char *ledger, const char *id, const char *token,
+                        int64_t ttl_ms)
 {
+	sb_item *taken = NULL, *existing = NULL;
+	int64_t until;
+	int rc;
+
+	rc = live_entry(out, box, ledger, id);
+	if (rc != SB_ENOTFOUND)
+		return rc;
+
+	until = sb_now_ms() + ttl_ms;
+	rc = sb_slot_take_held(box, &taken, bank, token, until);
+	if (rc == SB_EMPTY)
+		return empty_or_twin(out, box, ledger, id);
+	if (rc)
+		return rc;
+	if (sb_fault_point(box, SB_FP_HOLD_AFTER_TAKE)) {
+		sb_item_free(taken);
+		return SB_ERROR;
+	}
+
+	rc = sb_slot_put_held(box, &existing, ledger, id, bank, taken->value,
+	                      until);
+	if (rc == SB_ECONFLICT && strcmp(existing->bank, bank) == 0 &&
+	    strcmp(existing->value, taken->value) == 0) {
+		/* Our own entry (a write retried after a lost answer). */
+		sb_item_free(existing);
+		existing = NULL;
+		rc = SB_OK;
+	}
+	if (rc == SB_OK) {
+		taken->flags |= SB_ITEM_NEW;
+		*out = taken;
+		return SB_OK;
+	}
+	if (rc == SB_ECONFLICT) { /* a twin won: its entry is the answer */
+		give_back(box, bank, taken->value, token, 1);
+		sb_item_free(taken);
+		sb_clearerr(box);
+		*out = existing;
+		return SB_OK;
+	}
+	/* The ledger failed: the item stays held, lapses, and is reclaimed. */
+	sb_item_free(taken);
+	return rc;
+}
+
+static int claim_once(sb_item **out, sb_box *box, const char *bank,
+                      const char *ledger, const char *id, const char *token,
+                      int64_t ttl_ms)
+{
+	if (sb_fused_holds(box))
+		return sb_slot_hold(box, out, bank, ledger, id, token,
+		                    sb_now_ms(), ttl_ms);
+	if (ttl_ms)
+		return generic_hold(out, box, bank, ledger, id, token, ttl_ms);
 	if (use_fused(box))
 		return sb_slot_claim(box, out, bank, ledger, id, token,
 		                     sb_now_ms());
 	return generic_claim(out, box, bank, ledger, id, token);
 }
 
-int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
-                 const char *ledger, const char *dedup_id)
+/* sb_box_fetch() (@p ttl_ms 0) and sb_box_hold(), arguments checked. */
+static int claim(sb_item **out, sb_box *box, const char *bank,
+                 const char *ledger, const char *dedup_id, int64_t ttl_ms)
 {
 	sb_recover_result rr;
 	char *token;
+	int rc;
+
+	if (!(token = sb_token_make(ledger, dedup_id)))
+		return sb_seterr(box, SB_ENOMEM, "out of memory");
+
+	rc = claim_once(out, box, bank, ledger, dedup_id, token, ttl_ms);
+	if (rc == SB_EMPTY_SETTLED) {
+		rc = SB_EMPTY; /* nothing in flight: no recovery to run */
+	} else if (rc == SB_EMPTY) {
+		/* Before saying "sold out", roll forward what is in flight:
+		 * reservations past the lease (crashed clients; with the default
+		 * lease 0, all of them), any twin of this very request (so
+		 * both twins give one answer), lapsed holds, and releases cut
+		 * short. Then ask once more: an item may have come back, here
+		 * or through a racing put back. */
+		rc = sb__recover(&rr, box, bank, ledger, box->lease_ms, token,
+		                 0);
+		if (rc == SB_OK)
+			rc = claim_once(out, box, bank, ledger, dedup_id, token,
+			                ttl_ms);
+		if (rc == SB_EMPTY_SETTLED)
+			rc = SB_EMPTY;
+	}
+	free(token);
+	if (rc == SB_EMPTY)
+		sb_seterr(box, SB_EMPTY, "bank is empty");
+	return rc;
+}
+
+static int claim_args(sb_item **out, sb_box *box, const char *bank,
+                      const char *ledger, const char *dedup_id)
+{
 	int rc;
 
 	if (!out)
@@ -138,27 +253,26 @@ int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
 	if (!box->bank_store->bank || !box->ledger_store->ledger)
 		return sb_seterr(box, SB_ENOTSUPPORTED,
 		                 "this store cannot keep both banks and ledgers");
-	if (!(token = sb_token_make(ledger, dedup_id)))
-		return sb_seterr(box, SB_ENOMEM, "out of memory");
+	return SB_OK;
+}
 
-	rc = claim_once(out, box, bank, ledger, dedup_id, token);
-	if (rc == SB_EMPTY_SETTLED) {
-		rc = SB_EMPTY; /* nothing in flight: no recovery to run */
-	} else if (rc == SB_EMPTY) {
-		/* Before saying "sold out", roll forward what is in flight:
-		 * reservations past the lease (crashed clients; with the default
-		 * lease 0, all of them) and any twin of this very request (so
-		 * both twins give one answer). Then ask once more: an item may
-		 * have come back, here or through a racing put back. */
-		rc = sb__recover(&rr, box, bank, ledger, box->lease_ms, token);
-		if (rc == SB_OK)
-			rc = claim_once(out, box, bank, ledger, dedup_id,
-			                token);
-		if (rc == SB_EMPTY_SETTLED)
-			rc = SB_EMPTY;
-	}
-	free(token);
-	if (rc == SB_EMPTY)
-		sb_seterr(box, SB_EMPTY, "bank is empty");
-	return rc;
+int sb_box_fetch(sb_item **out, sb_box *box, const char *bank,
+                 const char *ledger, const char *dedup_id)
+{
+	int rc = claim_args(out, box, bank, ledger, dedup_id);
+	return rc ? rc : claim(out, box, bank, ledger, dedup_id, 0);
+}
+
+int sb_box_hold(sb_item **out, sb_box *box, const char *bank,
+                const char *ledger, const char *dedup_id, int64_t ttl_ms)
+{
+	int rc = claim_args(out, box, bank, ledger, dedup_id);
+
+	if (rc || (rc = sb_hold_args(box, ledger, dedup_id)))
+		return rc;
+	if (ttl_ms <= 0 || ttl_ms > SB_MAX_TTL_MS)
+		return sb_seterr(box, SB_EINVALID,
+		                 "ttl must be 1 ms to 30 days (got %lld ms)",
+		                 (long long)ttl_ms);
+	return claim(out, box, bank, ledger, dedup_id, ttl_ms);
 }

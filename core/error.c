@@ -22,6 +22,7 @@ const char *sb_strerror(int code)
 	case SB_EBUSY: return "store is busy";
 	case SB_ECONNECT: return "cannot reach the store";
 	case SB_EAUTH: return "authentication failed";
+	case SB_EEXPIRED: return "the hold lapsed";
 	default: return "unknown result code";
 	}
 }

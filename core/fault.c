@@ -12,13 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t sb_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #if SB_FAULT_INJECTION
 static sb_fault_hook fault_hook;
 static void *fault_payload;

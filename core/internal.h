@@ -12,6 +12,7 @@ struct sb_item {
 	char *value;
 	char *bank;
 	unsigned int flags;
+	int64_t expires_ms; /* 0: for good */
 };
 
 struct sb_box {
@@ -55,9 +56,35 @@ int sb_token_split(const char *token, size_t *ledger_len, const char **id);
 
 /* recover.c: roll forward reservations of bank for ledger that are at
  * least min_age_ms old (0: all), and, whatever their age, those holding
- * own_token (NULL: none): a twin request for the same id still in flight. */
+ * own_token (NULL: none): a twin request for the same id still in flight.
+ * Then sb__reclaim() (holds), with @p all_held. */
 int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int64_t min_age_ms, const char *own_token);
+                const char *ledger, int64_t min_age_ms, const char *own_token,
+                int all_held);
+
+/* clock.c: move sb_now_ms() by @p ms (tests only: a hold lapses without
+ * waiting). Cumulative; thread-safe. */
+void sb__clock_shift(int64_t ms);
+
+/* hold.c: whether the box's stores can keep holds (version 2 bank and
+ * ledger), and whether the fused slots serve them. */
+int sb_holds_ok(const sb_box *box);
+int sb_fused_holds(const sb_box *box);
+/* The checks every hold call starts with: box, names, id, holds support.
+ * SB_OK or an error set on the box. */
+int sb_hold_args(sb_box *box, const char *ledger, const char *dedup_id);
+
+/* reclaim.c: the generic path's repairs of holds (docs/holds.md), one
+ * bank item each, with the token it carries. Counted into @p out. */
+int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
+                     const char *item, const char *token, unsigned int state,
+                     int64_t until_ms);
+/* Every lapsed hold and every release or reclaim in flight of @p bank made
+ * for @p ledger; @p all_held: also check live holds against the ledger
+ * (settle those whose entry became permanent). Fused stores reclaim their
+ * lapsed holds in one step first. */
+int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
+                const char *ledger, int all_held);
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);
@@ -104,6 +131,32 @@ int sb_slot_ledger_create(sb_box *box, const char *ledger);
 int sb_slot_claim(sb_box *box, sb_item **out, const char *bank,
                   const char *ledger, const char *dedup_id, const char *token,
                   int64_t now_ms);
+/* Version 2 slots (holds). */
+int sb_slot_take_held(sb_box *box, sb_item **out, const char *bank,
+                      const char *token, int64_t until_ms);
+int sb_slot_move(sb_box *box, const char *bank, const char *item,
+                 const char *token, unsigned int from, unsigned int to,
+                 int64_t until_ms);
+int sb_slot_list(sb_box *box, const char *bank, unsigned int states,
+                 int64_t until_le, sb_bank_item_cb cb, void *payload);
+int sb_slot_put_held(sb_box *box, sb_item **existing, const char *ledger,
+                     const char *dedup_id, const char *bank, const char *item,
+                     int64_t until_ms);
+int sb_slot_update(sb_box *box, sb_item **out, const char *ledger,
+                   const char *dedup_id, int64_t until_ms);
+int sb_slot_remove(sb_box *box, sb_item **entry, const char *ledger,
+                   const char *dedup_id, const char *bank, const char *item,
+                   unsigned int mode);
+int sb_slot_export_holds(sb_box *box, const char *ledger,
+                         sb_export_hold_cb cb, void *payload);
+int sb_slot_hold(sb_box *box, sb_item **out, const char *bank,
+                 const char *ledger, const char *dedup_id, const char *token,
+                 int64_t now_ms, int64_t ttl_ms);
+int sb_slot_change(sb_box *box, sb_item **out, const char *ledger,
+                   const char *dedup_id, const char *token, unsigned int op,
+                   int64_t now_ms, int64_t ttl_ms);
+int sb_slot_reclaim(sb_box *box, uint64_t *n, const char *bank,
+                    int64_t now_ms);
 
 /* fault.c: in-process hook for unit tests (fault builds only). The hook
  * returns non-zero to make sb_fault_point() report a simulated death. */
@@ -120,5 +173,11 @@ void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 #define SB_FP_BEFORE_PUT_BACK \
 	"before_put_back" /* lost the race, item still reserved */
 #define SB_FP_RECOVER_AFTER_RECORD "recover_after_record"
+/* Holds on the generic path (docs/holds.md names them). */
+#define SB_FP_HOLD_AFTER_TAKE      "hold_after_take"
+#define SB_FP_CONFIRM_AFTER_LEDGER "confirm_after_ledger"
+#define SB_FP_RELEASE_AFTER_MARK   "release_after_mark"
+#define SB_FP_RELEASE_AFTER_REMOVE "release_after_remove"
+#define SB_FP_RECLAIM_AFTER_MARK   "reclaim_after_mark"
 
 #endif

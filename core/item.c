@@ -20,6 +20,7 @@ sb_item *sb_item_newn(const char *value, size_t value_len, const char *bank,
 		memcpy(it->bank, bank, bank_len);
 	it->bank[bank_len] = '\0';
 	it->flags = flags;
+	it->expires_ms = 0;
 	return it;
 }
 
@@ -44,6 +45,17 @@ const char *sb_item_bank(const sb_item *item)
 int sb_item_is_new(const sb_item *item)
 {
 	return item && (item->flags & SB_ITEM_NEW) ? 1 : 0;
+}
+
+int64_t sb_item_expires_ms(const sb_item *item)
+{
+	return item ? item->expires_ms : 0;
+}
+
+void sb_item_set_expires(sb_item *item, int64_t expires_ms)
+{
+	if (item)
+		item->expires_ms = expires_ms;
 }
 
 void sb_item_free(sb_item *item)

@@ -95,7 +95,8 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 }
 
 int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int64_t min_age_ms, const char *own_token)
+                const char *ledger, int64_t min_age_ms, const char *own_token,
+                int all_held)
 {
 	resv_list l = { NULL, 0, 0, 0, 0, NULL };
 	int64_t older_than;
@@ -117,6 +118,9 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 	for (i = 0; rc == SB_OK && i < l.n; i++)
 		rc = roll_forward(out, box, bank, ledger, &l.v[i]);
 	free_list(&l);
+	/* Holds: lapsed ones, and releases and reclaims cut short. */
+	if (rc == SB_OK)
+		rc = sb__reclaim(out, box, bank, ledger, all_held);
 	if (rc == SB_OK)
 		sb_clearerr(box);
 	return rc;
@@ -125,7 +129,7 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 int sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
                    const char *ledger, const sb_recover_opts *opts)
 {
-	sb_recover_result r = { 0, 0, 0 };
+	sb_recover_result r = { 0 };
 	int rc;
 
 	if (out)
@@ -148,7 +152,7 @@ int sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
 		return sb_seterr(box, SB_ENOTSUPPORTED,
 		                 "this store cannot keep both banks and ledgers");
 	rc = sb__recover(&r, box, bank, ledger, opts ? opts->min_age_ms : 0,
-	                 NULL);
+	                 NULL, 1);
 	if (out)
 		*out = r;
 	return rc;

@@ -11,13 +11,15 @@
 #define ANS_SETTLED  (1u << 1) /* SB_EMPTY_SETTLED */
 #define ANS_NOTFOUND (1u << 2) /* SB_ENOTFOUND */
 #define ANS_CONFLICT (1u << 3) /* SB_ECONFLICT */
+#define ANS_EXPIRED  (1u << 4) /* SB_EEXPIRED */
 
 static int allowed(int rc, unsigned int answers)
 {
 	return (rc == SB_EMPTY && (answers & ANS_EMPTY)) ||
 	       (rc == SB_EMPTY_SETTLED && (answers & ANS_SETTLED)) ||
 	       (rc == SB_ENOTFOUND && (answers & ANS_NOTFOUND)) ||
-	       (rc == SB_ECONFLICT && (answers & ANS_CONFLICT));
+	       (rc == SB_ECONFLICT && (answers & ANS_CONFLICT)) ||
+	       (rc == SB_EEXPIRED && (answers & ANS_EXPIRED));
 }
 
 static int violation(sb_box *box, const char *scheme, const char *slot,
@@ -126,6 +128,8 @@ int sb_slot_bank_count(sb_box *box, sb_bank_counts *out, const char *bank)
 typedef struct {
 	sb_reservation_cb resv;
 	sb_ledger_entry_cb entry;
+	sb_bank_item_cb bank_item;
+	sb_export_hold_cb hold;
 	void *payload;
 	int stopped; /* the value the callback stopped with, or 0 */
 } relay;
@@ -144,10 +148,24 @@ static int relay_entry(const char *id, const char *bank, const char *item,
 	return r->stopped = r->entry(id, bank, item, r->payload);
 }
 
+static int relay_bank_item(const char *item, const char *token,
+                           unsigned int state, int64_t ms, void *p)
+{
+	relay *r = p;
+	return r->stopped = r->bank_item(item, token, state, ms, r->payload);
+}
+
+static int relay_hold(const char *id, const char *bank, const char *item,
+                      int64_t expires_ms, void *p)
+{
+	relay *r = p;
+	return r->stopped = r->hold(id, bank, item, expires_ms, r->payload);
+}
+
 int sb_slot_reserved(sb_box *box, const char *bank, int64_t older_than_ms,
                      sb_reservation_cb cb, void *payload)
 {
-	relay r = { cb, NULL, payload, 0 };
+	relay r = { .resv = cb, .payload = payload };
 	int rc = BANK(box)->bank->reserved(BANK(box), bank, older_than_ms,
 	                                   relay_resv, &r);
 	if (r.stopped && rc == r.stopped)
@@ -201,7 +219,7 @@ int sb_slot_put_if_absent(sb_box *box, sb_item **existing, const char *ledger,
 int sb_slot_export(sb_box *box, const char *ledger, sb_ledger_entry_cb cb,
                    void *payload)
 {
-	relay r = { NULL, cb, payload, 0 };
+	relay r = { .entry = cb, .payload = payload };
 	int rc = LEDGER(box)->ledger->export(LEDGER(box), ledger, relay_entry,
 	                                     &r);
 	if (r.stopped && rc == r.stopped)
@@ -235,4 +253,155 @@ int sb_slot_claim(sb_box *box, sb_item **out, const char *bank,
 	                  BANK(box)->ops->claim(out, BANK(box), bank, ledger,
 	                                        dedup_id, token, now_ms),
 	                  ANS_EMPTY | ANS_SETTLED | ANS_NOTFOUND, out);
+}
+
+/* Version 2: holds. The core calls these only when the vtable's version
+ * has them (sb_holds_ok(), sb_fused_holds()). */
+
+int sb_slot_take_held(sb_box *box, sb_item **out, const char *bank,
+                      const char *token, int64_t until_ms)
+{
+	int rc;
+
+	*out = NULL;
+	rc = check_item(box, box->bank_scheme, "take_held",
+	                BANK(box)->bank->take_held(out, BANK(box), bank, token,
+	                                           until_ms),
+	                ANS_EMPTY | ANS_NOTFOUND, out);
+	if (rc == SB_OK)
+		(*out)->expires_ms = until_ms;
+	return rc;
+}
+
+int sb_slot_move(sb_box *box, const char *bank, const char *item,
+                 const char *token, unsigned int from, unsigned int to,
+                 int64_t until_ms)
+{
+	return check(box, box->bank_scheme, "move",
+	             BANK(box)->bank->move(BANK(box), bank, item, token, from,
+	                                   to, until_ms),
+	             ANS_CONFLICT);
+}
+
+int sb_slot_list(sb_box *box, const char *bank, unsigned int states,
+                 int64_t until_le, sb_bank_item_cb cb, void *payload)
+{
+	relay r = { .bank_item = cb, .payload = payload };
+	int rc = BANK(box)->bank->list(BANK(box), bank, states, until_le,
+	                               relay_bank_item, &r);
+	if (r.stopped && rc == r.stopped)
+		return rc;
+	return check(box, box->bank_scheme, "list", rc, ANS_NOTFOUND);
+}
+
+int sb_slot_put_held(sb_box *box, sb_item **existing, const char *ledger,
+                     const char *dedup_id, const char *bank, const char *item,
+                     int64_t until_ms)
+{
+	int rc;
+
+	*existing = NULL;
+	rc = LEDGER(box)->ledger->put_held(existing, LEDGER(box), ledger,
+	                                   dedup_id, bank, item, until_ms);
+	rc = check(box, box->ledger_scheme, "put_held", rc, ANS_CONFLICT);
+	if (rc == SB_ECONFLICT && !*existing)
+		return violation(box, box->ledger_scheme, "put_held",
+		                 "reported a conflict without the entry", rc);
+	if (rc != SB_ECONFLICT && *existing) {
+		sb_item_free(*existing);
+		*existing = NULL;
+	}
+	if (rc == SB_ECONFLICT)
+		(*existing)->flags &= ~(SB_ITEM_NEW | SB_ITEM_LAPSED);
+	return rc;
+}
+
+int sb_slot_update(sb_box *box, sb_item **out, const char *ledger,
+                   const char *dedup_id, int64_t until_ms)
+{
+	int rc;
+
+	*out = NULL;
+	rc = check_item(box, box->ledger_scheme, "update",
+	                LEDGER(box)->ledger->update(out, LEDGER(box), ledger,
+	                                            dedup_id, until_ms),
+	                ANS_NOTFOUND | ANS_EXPIRED, out);
+	if (rc == SB_OK)
+		(*out)->flags = 0;
+	return rc;
+}
+
+int sb_slot_remove(sb_box *box, sb_item **entry, const char *ledger,
+                   const char *dedup_id, const char *bank, const char *item,
+                   unsigned int mode)
+{
+	int rc;
+
+	*entry = NULL;
+	rc = LEDGER(box)->ledger->remove(entry, LEDGER(box), ledger, dedup_id,
+	                                 bank, item, mode);
+	rc = check(box, box->ledger_scheme, "remove", rc,
+	           ANS_NOTFOUND | ANS_CONFLICT | ANS_EXPIRED);
+	if (rc == SB_ECONFLICT && mode != SB_REMOVE_LAPSED)
+		rc = violation(box, box->ledger_scheme, "remove",
+		               "reported a conflict outside SB_REMOVE_LAPSED",
+		               rc);
+	else if (rc == SB_ECONFLICT && !*entry)
+		rc = violation(box, box->ledger_scheme, "remove",
+		               "reported a conflict without the entry", rc);
+	if (rc != SB_ECONFLICT && *entry) {
+		sb_item_free(*entry);
+		*entry = NULL;
+	}
+	return rc;
+}
+
+int sb_slot_export_holds(sb_box *box, const char *ledger,
+                         sb_export_hold_cb cb, void *payload)
+{
+	relay r = { .hold = cb, .payload = payload };
+	int rc = LEDGER(box)->ledger->export_holds(LEDGER(box), ledger,
+	                                           relay_hold, &r);
+	if (r.stopped && rc == r.stopped)
+		return rc;
+	return check(box, box->ledger_scheme, "export_holds", rc, 0);
+}
+
+int sb_slot_hold(sb_box *box, sb_item **out, const char *bank,
+                 const char *ledger, const char *dedup_id, const char *token,
+                 int64_t now_ms, int64_t ttl_ms)
+{
+	*out = NULL;
+	return check_item(box, box->bank_scheme, "hold",
+	                  BANK(box)->ops->hold(out, BANK(box), bank, ledger,
+	                                       dedup_id, token, now_ms, ttl_ms),
+	                  ANS_EMPTY | ANS_SETTLED | ANS_NOTFOUND, out);
+}
+
+int sb_slot_change(sb_box *box, sb_item **out, const char *ledger,
+                   const char *dedup_id, const char *token, unsigned int op,
+                   int64_t now_ms, int64_t ttl_ms)
+{
+	int rc;
+
+	*out = NULL;
+	rc = BANK(box)->ops->change(out, BANK(box), ledger, dedup_id, token,
+	                            op, now_ms, ttl_ms);
+	if (op == SB_CHANGE_CONFIRM || op == SB_CHANGE_EXTEND)
+		return check_item(box, box->bank_scheme, "change", rc,
+		                  ANS_NOTFOUND | ANS_EXPIRED, out);
+	if (*out) { /* a release returns no entry: drop one given anyway */
+		sb_item_free(*out);
+		*out = NULL;
+	}
+	return check(box, box->bank_scheme, "change", rc,
+	             ANS_NOTFOUND | ANS_EXPIRED);
+}
+
+int sb_slot_reclaim(sb_box *box, uint64_t *n, const char *bank, int64_t now_ms)
+{
+	*n = 0;
+	return check(box, box->bank_scheme, "reclaim",
+	             BANK(box)->ops->reclaim(n, BANK(box), bank, now_ms),
+	             ANS_NOTFOUND);
 }

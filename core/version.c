@@ -63,6 +63,16 @@ int sb_store_check(sb_box *box, const char *scheme, const sb_store *st)
 		return missing(box, scheme, "store", "init");
 	if (!st->ops->close)
 		return missing(box, scheme, "store", "close");
+	if (st->ops->version >= 2) {
+		const sb_store_ops *o = st->ops;
+		int n = !!o->hold + !!o->change + !!o->reclaim;
+		if (n != 0 && (n != 3 || !o->claim))
+			return sb_seterr(box, SB_EINVALID,
+			                 "%s backend: its store vtable must have "
+			                 "hold, change and reclaim all or none, "
+			                 "and claim with them",
+			                 scheme);
+	}
 	if (st->bank) {
 		const sb_bank_ops *b = st->bank;
 		snprintf(what, sizeof what, "%s backend's bank vtable", scheme);
@@ -79,6 +89,11 @@ int sb_store_check(sb_box *box, const char *scheme, const sb_store *st)
 			               : !b->count    ? "count"
 			               : !b->reserved ? "reserved"
 			                              : "create");
+		if (b->version >= 2 && (!b->take_held || !b->move || !b->list))
+			return missing(box, scheme, "bank",
+			               !b->take_held ? "take_held"
+			               : !b->move    ? "move"
+			                             : "list");
 	}
 	if (st->ledger) {
 		const sb_ledger_ops *l = st->ledger;
@@ -93,6 +108,13 @@ int sb_store_check(sb_box *box, const char *scheme, const sb_store *st)
 			               : !l->put_if_absent ? "put_if_absent"
 			               : !l->export        ? "export"
 			                                   : "count");
+		if (l->version >= 2 && (!l->put_held || !l->update ||
+		                        !l->remove || !l->export_holds))
+			return missing(box, scheme, "ledger",
+			               !l->put_held ? "put_held"
+			               : !l->update ? "update"
+			               : !l->remove ? "remove"
+			                            : "export_holds");
 	}
 	return SB_OK;
 }

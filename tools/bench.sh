@@ -97,9 +97,7 @@ section "release build in $BUILD"
 opts=(-Dbuildtype=release -Dtests=true -Dfault_injection=false)
 targets=(tools/storagebox)
 # The Python package and the shared library it loads (python.sh).
-targets+=(libstoragebox.so.0.1.0 python/storagebox/__init__.py
-	python/storagebox/_lib.py python/storagebox/box.py
-	python/storagebox/errors.py python/storagebox/original.py)
+targets+=(python-package)
 wants sqlite && targets+=(tools/bench/sqlite_raw)
 for b in postgresql redis dynamodb; do
 	wants "$b" && opts+=("-D$b=enabled")

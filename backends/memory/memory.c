@@ -83,6 +83,9 @@ static const sb_store_ops mem_store_ops = {
 	.init = mem_init,
 	.close = mem_close,
 	.claim = sb_mem_claim,
+	.hold = sb_mem_hold,
+	.change = sb_mem_change,
+	.reclaim = sb_mem_reclaim,
 };
 
 static sb_mem_db *db_new(const char *name)

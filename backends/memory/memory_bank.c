@@ -30,7 +30,7 @@ static int ensure_bank(sb_mem_db *db, const char *bank)
 	return 0;
 }
 
-static sb_mem_item *find_item(sb_mem_db *db, const char *bank,
+sb_mem_item *sb_mem_find_item(sb_mem_db *db, const char *bank,
                               const char *value)
 {
 	size_t i;
@@ -56,6 +56,7 @@ static int append_item(sb_mem_db *db, const char *bank, const char *value)
 	}
 	it = &db->items[db->nitems];
 	memset(it, 0, sizeof(*it));
+	it->state = SB_MEM_AVAILABLE;
 	it->bank = strdup(bank);
 	it->value = strdup(value);
 	if (!it->bank || !it->value) {
@@ -86,7 +87,7 @@ static int mem_add(uint64_t *added, uint64_t *skipped, sb_store *st,
 	}
 	*added = *skipped = 0;
 	for (i = 0; i < n && rc == SB_OK; i++) {
-		if (find_item(db, bank, items[i]))
+		if (sb_mem_find_item(db, bank, items[i]))
 			(*skipped)++;
 		else if (append_item(db, bank, items[i]))
 			rc = sb_mem_oom(st);
@@ -116,11 +117,29 @@ sb_mem_item *sb_mem_first_available(sb_mem_db *db, const char *bank)
 	return NULL;
 }
 
-int sb_mem_any_reserved(sb_mem_db *db, const char *bank)
+sb_mem_item *sb_mem_first_lapsed(sb_mem_db *db, const char *bank,
+                                 int64_t now)
 {
 	size_t i;
+
 	for (i = 0; i < db->nitems; i++)
-		if (db->items[i].state == SB_MEM_RESERVED &&
+		if (db->items[i].state == SB_STATE_HELD &&
+		    db->items[i].until <= now &&
+		    strcmp(db->items[i].bank, bank) == 0)
+			return &db->items[i];
+	return NULL;
+}
+
+/* Anything in flight that recovery could bring back: reservations, and
+ * releases and reclaims of the generic path. */
+int sb_mem_any_reserved(sb_mem_db *db, const char *bank)
+{
+	const int flight = SB_STATE_RESERVED | SB_STATE_RESTOCKING |
+	                   SB_STATE_RETIRING | SB_STATE_RECLAIMING;
+	size_t i;
+
+	for (i = 0; i < db->nitems; i++)
+		if ((db->items[i].state & flight) &&
 		    strcmp(db->items[i].bank, bank) == 0)
 			return 1;
 	return 0;
@@ -184,7 +203,7 @@ static int mem_move(sb_store *st, const char *bank, const char *value,
 	                                           : SB_MEMORY_PUT_BACK);
 	if (f.when == SB_MEMORY_FAIL_BEFORE)
 		goto out;
-	it = find_item(db, bank, value);
+	it = sb_mem_find_item(db, bank, value);
 	if (it && it->state == SB_MEM_RESERVED && it->token &&
 	    strcmp(it->token, token) == 0) {
 		it->state = to;
@@ -233,12 +252,14 @@ static int mem_count(sb_bank_counts *out, sb_store *st, const char *bank)
 	for (i = 0; rc == SB_OK && i < db->nitems; i++) {
 		if (strcmp(db->items[i].bank, bank) != 0)
 			continue;
-		if (db->items[i].state == SB_MEM_AVAILABLE)
-			out->available++;
-		else if (db->items[i].state == SB_MEM_RESERVED)
-			out->reserved++;
-		else
-			out->assigned++;
+		switch (db->items[i].state) {
+		case SB_STATE_AVAILABLE: out->available++; break;
+		case SB_STATE_ASSIGNED: out->assigned++; break;
+		case SB_STATE_HELD:
+		case SB_STATE_RECLAIMING: out->on_hold++; break;
+		case SB_STATE_RETIRED: out->retired++; break;
+		default: out->reserved++; /* reserved, releases in flight */
+		}
 	}
 out:
 	pthread_mutex_unlock(&db->lock);
@@ -285,6 +306,91 @@ static int mem_create_bank(sb_store *st, const char *bank)
 	return sb_mem_leave(st, f, rc);
 }
 
+static int mem_take_held(sb_item **out, sb_store *st, const char *bank,
+                         const char *token, int64_t until_ms)
+{
+	sb_mem_db *db = SB_MEM_DB(st);
+	sb_mem_item *it;
+	int rc = SB_EMPTY;
+
+	pthread_mutex_lock(&db->lock);
+	db->calls.take++;
+	if (sb_mem_find_bank(db, bank) < 0) {
+		rc = sb_mem_no_bank(st, bank);
+	} else if ((it = sb_mem_first_available(db, bank))) {
+		char *tok = strdup(token);
+		*out = tok ? sb_item_new(it->value, bank, 0) : NULL;
+		if (!*out) {
+			free(tok);
+			rc = sb_mem_oom(st);
+		} else {
+			sb_mem_mark(it, SB_STATE_HELD, tok, 0);
+			it->until = until_ms;
+			rc = SB_OK;
+		}
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+static int mem_move_state(sb_store *st, const char *bank, const char *value,
+                          const char *token, unsigned int from,
+                          unsigned int to, int64_t until_ms)
+{
+	const unsigned int keeps = SB_STATE_HELD | SB_STATE_ASSIGNED |
+	                           SB_STATE_RESTOCKING | SB_STATE_RETIRING |
+	                           SB_STATE_RECLAIMING;
+	sb_mem_db *db = SB_MEM_DB(st);
+	sb_mem_item *it;
+	int rc = SB_OK;
+
+	pthread_mutex_lock(&db->lock);
+	it = sb_mem_find_item(db, bank, value);
+	if (!it || !it->token || strcmp(it->token, token) != 0 ||
+	    !(((unsigned int)it->state & from) ||
+	      ((unsigned int)it->state == to && (to & keeps)))) {
+		rc = sb_seterr(st->box, SB_ECONFLICT,
+		               "memory: item is not in that state for this id");
+	} else {
+		int keep_until = to == SB_STATE_HELD ||
+		                 to == SB_STATE_RECLAIMING;
+		it->until = keep_until ? (until_ms ? until_ms : it->until) : 0;
+		it->state = (int)to;
+		if (!(to & keeps)) { /* available, retired: nobody's */
+			free(it->token);
+			it->token = NULL;
+		}
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+static int mem_list(sb_store *st, const char *bank, unsigned int states,
+                    int64_t until_le, sb_bank_item_cb cb, void *payload)
+{
+	sb_mem_db *db = SB_MEM_DB(st);
+	int rc = SB_OK;
+	size_t i;
+
+	pthread_mutex_lock(&db->lock);
+	if (sb_mem_find_bank(db, bank) < 0)
+		rc = sb_mem_no_bank(st, bank);
+	for (i = 0; rc == SB_OK && i < db->nitems; i++) {
+		sb_mem_item *it = &db->items[i];
+		unsigned int s = (unsigned int)it->state;
+		if (!(s & states) || strcmp(it->bank, bank) != 0 ||
+		    (s == SB_STATE_HELD && it->until > until_le))
+			continue;
+		rc = cb(it->value, it->token, s,
+		        s == SB_STATE_HELD || s == SB_STATE_RECLAIMING
+		                ? it->until
+		                : 0,
+		        payload);
+	}
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
 const sb_bank_ops sb_mem_bank_ops = {
 	.version = SB_BANK_OPS_VERSION,
 	.add_max = 0, /* no limit */
@@ -295,4 +401,7 @@ const sb_bank_ops sb_mem_bank_ops = {
 	.count = mem_count,
 	.reserved = mem_reserved,
 	.create = mem_create_bank,
+	.take_held = mem_take_held,
+	.move = mem_move_state,
+	.list = mem_list,
 };

@@ -54,7 +54,7 @@ static void sq_close(sb_store *base)
 }
 
 static const sb_store_ops sq_store_ops = {
-	.version = SB_STORE_OPS_VERSION,
+	.version = 1, /* holds not yet built here */
 	.init = sq_init,
 	.close = sq_close,
 	.claim = sb_sq_claim,

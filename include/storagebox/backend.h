@@ -62,9 +62,9 @@ extern "C" {
 
 /** Versions of the structs of this header (see "Rules" above). */
 #define SB_BACKEND_VERSION    1 /**< sb_backend */
-#define SB_STORE_OPS_VERSION  1 /**< sb_store_ops */
-#define SB_BANK_OPS_VERSION   1 /**< sb_bank_ops */
-#define SB_LEDGER_OPS_VERSION 1 /**< sb_ledger_ops */
+#define SB_STORE_OPS_VERSION  2 /**< sb_store_ops (2: holds) */
+#define SB_BANK_OPS_VERSION   2 /**< sb_bank_ops (2: holds) */
+#define SB_LEDGER_OPS_VERSION 2 /**< sb_ledger_ops (2: holds) */
 
 /** One `key=value` of a URI query string, percent-decoded. */
 typedef struct {
@@ -127,16 +127,48 @@ typedef struct sb_store sb_store;
 typedef int (*sb_reservation_cb)(const char *item, const char *token,
                                  int64_t since_ms, void *payload);
 
-/** Counts of one bank as the bank sees them (sb_stats without `held`). */
+/** Counts of one bank as the bank sees them (sb_stats without `held`).
+ *  Version 1 banks fill the first three only. */
 typedef struct {
 	uint64_t available, reserved, assigned;
+	uint64_t on_hold; /**< SB_STATE_HELD and SB_STATE_RECLAIMING */
+	uint64_t retired; /**< SB_STATE_RETIRED */
+	/* SB_STATE_RESTOCKING and SB_STATE_RETIRING count as reserved: in
+	 * flight, and recovery finishes them. */
 } sb_bank_counts;
 
 /**
- * Bank (item repository). An item is in exactly one state: available,
- * reserved(token, since) or assigned(token). Items are never deleted, so
- * re-adding an item that was handed out is detected (law 6), unless the
- * backend documents otherwise.
+ * States of an item in a bank (a bit each, so that a slot can take a set).
+ * Every state but AVAILABLE and RETIRED carries the token of the id the
+ * item is (or was being) handed to. Version 1 banks know the first three.
+ * README "Holds" draws the machine; in short:
+ *   AVAILABLE -take-> RESERVED -settle-> ASSIGNED      (fetch, generic)
+ *   AVAILABLE -take_held-> HELD(until) -move-> ASSIGNED (hold, confirm)
+ *   HELD/ASSIGNED -> RESTOCKING or RETIRING -> AVAILABLE or RETIRED
+ *                                                       (release)
+ *   HELD -> RECLAIMING -> AVAILABLE, or back to HELD or ASSIGNED when the
+ *                         ledger says the hold is still live (lapse)
+ */
+#define SB_STATE_AVAILABLE  (1u << 0)
+#define SB_STATE_RESERVED   (1u << 1) /**< generic fetch in flight */
+#define SB_STATE_ASSIGNED   (1u << 2) /**< for good */
+#define SB_STATE_HELD       (1u << 3) /**< until a deadline */
+#define SB_STATE_RETIRED    (1u << 4) /**< never handed out again */
+#define SB_STATE_RESTOCKING (1u << 5) /**< release in flight, -> AVAILABLE */
+#define SB_STATE_RETIRING   (1u << 6) /**< release in flight, -> RETIRED */
+#define SB_STATE_RECLAIMING (1u << 7) /**< lapse reclaim in flight */
+
+/** An item listed by sb_bank_ops.list(). Strings are lent. @p ms is the
+ *  deadline of a HELD or RECLAIMING item, else 0. */
+typedef int (*sb_bank_item_cb)(const char *item, const char *token,
+                               unsigned int state, int64_t ms,
+                               void *payload);
+
+/**
+ * Bank (item repository). An item is in exactly one state (SB_STATE_*).
+ * Items are never deleted, so re-adding an item that was handed out,
+ * released or retired is detected (law 6), unless the backend documents
+ * otherwise.
  */
 typedef struct sb_bank_ops {
 	unsigned int version; /**< SB_BANK_OPS_VERSION */
@@ -183,20 +215,60 @@ typedef struct sb_bank_ops {
 
 	/** Required. Create the bank (empty) if missing. */
 	int (*create)(sb_store *st, const char *bank);
+
+	/* Version 2: holds. Required from version 2 on. A version 2 bank
+	 * also fills sb_bank_counts.on_hold and .retired, never takes or
+	 * counts as available an item in any other state, and skips items
+	 * of every state in add(). */
+
+	/** As take(), but the item goes straight to HELD(token, @p until_ms)
+	 *  (milliseconds since the epoch, given by the core). @return SB_OK,
+	 *  SB_EMPTY, SB_ENOTFOUND. */
+	int (*take_held)(sb_item **out, sb_store *st, const char *bank,
+	                 const char *token, int64_t until_ms);
+
+	/**
+	 * If @p item is in one of the states of the set @p from with this
+	 * token, move it to the state @p to (one bit), all in one atomic
+	 * step: the token stays, except that AVAILABLE and RETIRED drop it;
+	 * the deadline becomes @p until_ms for HELD and RECLAIMING (kept when
+	 * @p until_ms is 0), else 0. An item already in @p to with this token
+	 * (HELD, ASSIGNED, RESTOCKING, RETIRING, RECLAIMING) is moved too
+	 * (SB_OK: the deadline is updated). Otherwise SB_ECONFLICT and
+	 * nothing changes (in another state, another token, not in the bank).
+	 */
+	int (*move)(sb_store *st, const char *bank, const char *item,
+	            const char *token, unsigned int from, unsigned int to,
+	            int64_t until_ms);
+
+	/**
+	 * Call @p cb for the items of @p bank in the states of @p states
+	 * (a set of HELD, RESTOCKING, RETIRING, RECLAIMING), HELD ones only
+	 * when their deadline is <= @p until_le (INT64_MAX: all). Non-zero
+	 * from cb stops and is returned; cb must not call back into the
+	 * store. SB_ENOTFOUND if the bank does not exist.
+	 */
+	int (*list)(sb_store *st, const char *bank, unsigned int states,
+	            int64_t until_le, sb_bank_item_cb cb, void *payload);
 } sb_bank_ops;
 
 /** Callback of sb_ledger_ops.export(); same contract as sb_export_cb. */
 typedef sb_export_cb sb_ledger_entry_cb;
 
 /**
- * Ledger (deduplication repository): ledger name + id -> (bank, item),
- * written once, never changed.
+ * Ledger (deduplication repository): ledger name + id -> (bank, item,
+ * deadline). Version 1: written once, never changed, no deadline. Version
+ * 2: an entry is for good (deadline 0) or a hold; a hold *lapses* when
+ * this store's clock reaches its deadline (the server's clock where the
+ * store has one, else sb_now_ms()); a lapsed entry counts as absent for
+ * every slot below except get().
  */
 typedef struct sb_ledger_ops {
 	unsigned int version; /**< SB_LEDGER_OPS_VERSION */
 
-	/** Required. The entry of an id (item made with flags 0).
-	 *  @return SB_OK or SB_ENOTFOUND. */
+	/** Required. The entry of an id (item made with flags 0; version 2:
+	 *  its deadline set with sb_item_set_expires(), and SB_ITEM_LAPSED
+	 *  added when it has lapsed). @return SB_OK or SB_ENOTFOUND. */
 	int (*get)(sb_item **out, sb_store *st, const char *ledger,
 	           const char *dedup_id);
 
@@ -222,7 +294,50 @@ typedef struct sb_ledger_ops {
 	/** Optional (NULL: nothing to do). Create the ledger if the store
 	 *  keeps ledgers as objects. */
 	int (*create)(sb_store *st, const char *ledger);
+
+	/* Version 2: holds. Required from version 2 on. In a version 2
+	 * ledger, export() lists entries for good only, count() counts
+	 * entries for good and live holds, and put_if_absent() replaces a
+	 * lapsed entry. Deadlines come from the core (milliseconds since the
+	 * epoch); whether one has passed is this store's call. */
+
+	/** put_if_absent() of a hold until @p until_ms (> 0). SB_OK if stored
+	 *  now; SB_ECONFLICT with *existing (deadline set) if the id holds an
+	 *  entry that has not lapsed, even of this (bank, item). */
+	int (*put_held)(sb_item **existing, sb_store *st, const char *ledger,
+	                const char *dedup_id, const char *bank,
+	                const char *item, int64_t until_ms);
+
+	/** Make the id's live hold permanent (@p until_ms 0), or move its
+	 *  deadline to @p until_ms (> 0); an entry for good stays so. *out
+	 *  gets the entry as it now is. @return SB_OK, SB_ENOTFOUND (no
+	 *  entry), SB_EEXPIRED (the hold lapsed: nothing changes). */
+	int (*update)(sb_item **out, sb_store *st, const char *ledger,
+	              const char *dedup_id, int64_t until_ms);
+
+	/**
+	 * Delete the id's entry if it is (@p bank, @p item) and, by @p mode:
+	 * SB_REMOVE_LIVE: has not lapsed (else SB_EEXPIRED, nothing changes);
+	 * SB_REMOVE_ANY: in any case; SB_REMOVE_LAPSED: has lapsed (else
+	 * SB_ECONFLICT with *entry set, deadline 0 for an entry for good).
+	 * @return SB_OK (deleted), SB_ENOTFOUND (no entry of this bank and
+	 * item), SB_EEXPIRED or SB_ECONFLICT as above.
+	 */
+	int (*remove)(sb_item **entry, sb_store *st, const char *ledger,
+	              const char *dedup_id, const char *bank, const char *item,
+	              unsigned int mode);
+
+	/** Every live hold of a ledger (id, bank, item, deadline). Non-zero
+	 *  from cb stops and is returned; cb must not call back into the
+	 *  store. */
+	int (*export_holds)(sb_store *st, const char *ledger,
+	                    sb_export_hold_cb cb, void *payload);
 } sb_ledger_ops;
+
+/** Modes of sb_ledger_ops.remove(). */
+#define SB_REMOVE_LIVE   0u
+#define SB_REMOVE_ANY    1u
+#define SB_REMOVE_LAPSED 2u
 
 /**
  * What ops->claim may return instead of SB_EMPTY: the bank has no available
@@ -259,7 +374,54 @@ typedef struct sb_store_ops {
 	int (*claim)(sb_item **out, sb_store *st, const char *bank,
 	             const char *ledger, const char *dedup_id,
 	             const char *token, int64_t now_ms);
+
+	/* Version 2: fused holds. Optional (all three or none), and only
+	 * with claim. The core uses hold() for sb_box_fetch() too (@p ttl_ms
+	 * 0), so claim() is then only a fallback for version 1 callers. A
+	 * version 2 store without them still treats a lapsed entry as absent
+	 * in claim(), as hold() does. */
+
+	/**
+	 * claim() with a deadline: the new entry and item are held until the
+	 * store's now + @p ttl_ms (@p now_ms is the client's clock, for
+	 * stores that have none); @p ttl_ms 0: for good, as claim(). An entry
+	 * that lapsed counts as absent: in the same atomic step it is deleted
+	 * and its item made available. When @p bank has no available item,
+	 * the same step reclaims a lapsed hold of @p bank (any ledger: entry
+	 * deleted) and hands that item out, so a lapsed hold is never a reason
+	 * to answer SB_EMPTY. The item returned carries its deadline
+	 * (sb_item_set_expires()). Answers as claim().
+	 */
+	int (*hold)(sb_item **out, sb_store *st, const char *bank,
+	            const char *ledger, const char *dedup_id, const char *token,
+	            int64_t now_ms, int64_t ttl_ms);
+
+	/**
+	 * One atomic step on the id's entry and its item (token: as claim()).
+	 * SB_CHANGE_CONFIRM: a live hold becomes permanent (entry and item
+	 * ASSIGNED); SB_CHANGE_EXTEND: deadline = store's now + @p ttl_ms
+	 * (entry and item); an entry for good is left as it is for both, SB_OK.
+	 * SB_CHANGE_RESTOCK / SB_CHANGE_RETIRE: the entry is deleted and the
+	 * item becomes AVAILABLE / RETIRED. *out gets the entry after a
+	 * confirm or an extend. A lapsed hold: SB_EEXPIRED, and the same step
+	 * reclaims it (entry deleted, item available).
+	 * @return SB_OK, SB_ENOTFOUND (no entry), SB_EEXPIRED.
+	 */
+	int (*change)(sb_item **out, sb_store *st, const char *ledger,
+	              const char *dedup_id, const char *token,
+	              unsigned int op, int64_t now_ms, int64_t ttl_ms);
+
+	/** Reclaim every lapsed hold of @p bank (entries of any ledger
+	 *  deleted, items available), counted in *n. SB_OK or SB_ENOTFOUND. */
+	int (*reclaim)(uint64_t *n, sb_store *st, const char *bank,
+	               int64_t now_ms);
 } sb_store_ops;
+
+/** Operations of sb_store_ops.change(). */
+#define SB_CHANGE_CONFIRM 1u
+#define SB_CHANGE_EXTEND  2u
+#define SB_CHANGE_RESTOCK 3u
+#define SB_CHANGE_RETIRE  4u
 
 /** Base of every opened store; embed as the first member. */
 struct sb_store {
@@ -316,6 +478,13 @@ SB_EXTERN(void) sb_clearerr(sb_box *box);
 
 /** sb_item flag: assigned by this call. */
 #define SB_ITEM_NEW 1u
+/** sb_item flag (ledger get only): the entry is a hold that has lapsed by
+ *  the ledger store's clock. */
+#define SB_ITEM_LAPSED 2u
+
+/** Set an item's deadline (ms since the epoch; 0: for good). NULL is
+ *  fine. */
+SB_EXTERN(void) sb_item_set_expires(sb_item *item, int64_t expires_ms);
 
 /**
  * Make an item (the one allocator for items). Copies both strings.
@@ -353,7 +522,10 @@ SB_EXTERN(int) sb_fault_point(sb_box *box, const char *point);
 #define SB_FAULT_EXIT_STATUS         86
 #define SB_FAULT_BARRIER_EXIT_STATUS 87
 
-/** Milliseconds since the Unix epoch (wall clock), for reservations. */
+/** Milliseconds since the Unix epoch (wall clock): the clock of
+ *  reservations, and of deadlines in stores without a clock of their own.
+ *  Backends read the time through it only, never through the system:
+ *  tests move it (a core-internal hook that the library never sets). */
 SB_EXTERN(int64_t) sb_now_ms(void);
 
 #ifdef __cplusplus

@@ -38,9 +38,9 @@ extern "C" {
 #endif
 
 #define SB_VERSION_MAJOR  0
-#define SB_VERSION_MINOR  1
+#define SB_VERSION_MINOR  2
 #define SB_VERSION_PATCH  0
-#define SB_VERSION_STRING "0.1.0"
+#define SB_VERSION_STRING "0.2.0"
 /** Version as one comparable number: 0x00MMmmpp. */
 #define SB_VERSION_NUMBER \
 	((SB_VERSION_MAJOR << 16) | (SB_VERSION_MINOR << 8) | SB_VERSION_PATCH)
@@ -77,7 +77,8 @@ typedef enum {
 	SB_EBUSY = -10,   /**< the store stayed locked past its busy timeout */
 	SB_ECONNECT =
 		-11, /**< cannot reach the store, or the connection was lost */
-	SB_EAUTH = -12 /**< the store refused the credentials */
+	SB_EAUTH = -12, /**< the store refused the credentials */
+	SB_EEXPIRED = -13 /**< the id's hold lapsed: its deadline has passed */
 } sb_error;
 
 /** Which claim protocol sb_box_fetch() runs (see README). */
@@ -109,7 +110,7 @@ typedef struct {
 	}
 
 /** Counts of one bank. Conservation: items added = available + reserved +
- *  assigned, always. */
+ *  assigned + on_hold + retired, always. */
 typedef struct {
 	uint64_t available; /**< can be handed out */
 	uint64_t reserved;  /**< taken by a generic-path fetch still in flight
@@ -119,6 +120,10 @@ typedef struct {
 	/** With a ledger name: ids of that ledger holding an item of this
 	 *  bank. Otherwise 0. */
 	uint64_t held;
+	/** Held for an id until a deadline (sb_box_hold()), lapsed ones
+	 *  included until something reclaims them. */
+	uint64_t on_hold;
+	uint64_t retired; /**< released for good (SB_RELEASE_RETIRE) */
 } sb_stats;
 
 /** What sb_box_add() did. */
@@ -145,6 +150,9 @@ typedef struct {
 	uint64_t settled;  /**< the ledger holds the item: now assigned */
 	uint64_t put_back; /**< the id holds another item: available again */
 	uint64_t foreign;  /**< reserved for another ledger: left alone */
+	uint64_t lapsed;   /**< lapsed holds reclaimed: available again */
+	uint64_t released; /**< releases a dead client left half done,
+	                        finished */
 } sb_recover_result;
 
 /**
@@ -155,7 +163,23 @@ typedef struct {
 typedef int (*sb_export_cb)(const char *dedup_id, const char *bank,
                             const char *item, void *payload);
 
-/** Library version string, e.g. "0.1.0". Static storage. */
+/**
+ * Callback of sb_box_export_holds(): one live hold, with its deadline
+ * (milliseconds since the Unix epoch, by the ledger store's clock). Same
+ * contract as sb_export_cb.
+ */
+typedef int (*sb_export_hold_cb)(const char *dedup_id, const char *bank,
+                                 const char *item, int64_t expires_ms,
+                                 void *payload);
+
+/** Longest hold accepted by sb_box_hold() and sb_box_extend(): 30 days. */
+#define SB_MAX_TTL_MS (30LL * 24 * 3600 * 1000)
+
+/** sb_box_release(): what becomes of the item given back. */
+#define SB_RELEASE_RESTOCK 0u /**< available again, to anyone */
+#define SB_RELEASE_RETIRE  1u /**< never handed out again */
+
+/** Library version string, e.g. "0.2.0". Static storage. */
 SB_EXTERN(const char *) sb_version(void);
 
 /** Short static description of a result code ("store is busy"). */
@@ -295,6 +319,74 @@ SB_EXTERN(int)
 sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
                const char *ledger, const sb_recover_opts *opts);
 
+/*
+ * Holds (README "Holds"): an item handed out provisionally, until a
+ * deadline, then confirmed for good, released, or lapsed back to the bank.
+ * Deadlines are kept by the store's clock where it has one (PostgreSQL,
+ * Redis) and by the clients' clocks otherwise (SQLite, DynamoDB), and
+ * across two stores by the ledger's.
+ */
+
+/**
+ * sb_box_fetch() whose *new* assignment is held until now + @p ttl_ms. An
+ * id that already holds an item (for good, or a hold that has not lapsed)
+ * gets it back unchanged, from any bank of the ledger. An id whose hold
+ * lapsed holds nothing: it gets a new hold (perhaps the same item).
+ *
+ * @param out    receives the item on SB_OK (caller frees); its deadline is
+ *               sb_item_expires_ms() (0: held for good)
+ * @param ttl_ms 1 .. SB_MAX_TTL_MS
+ * @return as sb_box_fetch()
+ */
+SB_EXTERN(int)
+sb_box_hold(sb_item **out, sb_box *box, const char *bank, const char *ledger,
+            const char *dedup_id, int64_t ttl_ms);
+
+/**
+ * Make the id's hold permanent, if its deadline has not passed (the
+ * deadline alone decides, whether or not anything reclaimed the item yet).
+ *
+ * @return SB_OK (also when the item was already the id's for good),
+ *         SB_ENOTFOUND (the id holds nothing), SB_EEXPIRED (the hold
+ *         lapsed: the id holds nothing now), SB_EINVALID, or a store error
+ */
+SB_EXTERN(int)
+sb_box_confirm(sb_box *box, const char *ledger, const char *dedup_id);
+
+/**
+ * Move the id's deadline to now + @p ttl_ms, if it has not passed. An item
+ * held for good stays so (SB_OK, nothing changes).
+ *
+ * @return as sb_box_confirm()
+ */
+SB_EXTERN(int)
+sb_box_extend(sb_box *box, const char *ledger, const char *dedup_id,
+              int64_t ttl_ms);
+
+/**
+ * The id gives back its item (held or for good): its ledger entry goes, and
+ * the item becomes available again (SB_RELEASE_RESTOCK) or is never handed
+ * out again (SB_RELEASE_RETIRE). The id is then new to the ledger.
+ *
+ * @return SB_OK, SB_ENOTFOUND (the id holds nothing: also a second
+ *         release), SB_EEXPIRED (its hold had lapsed: the item went back
+ *         to the bank, not retired), SB_EINVALID, or a store error (a
+ *         release cut short is finished by sb_box_recover())
+ */
+SB_EXTERN(int)
+sb_box_release(sb_box *box, const char *ledger, const char *dedup_id,
+               unsigned int flags);
+
+/**
+ * Call @p cb once for every live hold of a ledger (sb_box_export() lists
+ * the assignments for good).
+ *
+ * @return SB_OK, the callback's non-zero value if it stopped, or an error
+ */
+SB_EXTERN(int)
+sb_box_export_holds(sb_box *box, const char *ledger, sb_export_hold_cb cb,
+                    void *payload);
+
 /** The item's value. Lent; lives as long as the item. */
 SB_EXTERN(const char *) sb_item_value(const sb_item *item);
 
@@ -305,6 +397,10 @@ SB_EXTERN(const char *) sb_item_bank(const sb_item *item);
 /** 1 if this fetch assigned the item just now, 0 if the id already held it
  *  (a repeat) or if the item came from sb_box_lookup(). */
 SB_EXTERN(int) sb_item_is_new(const sb_item *item);
+
+/** The item's deadline in milliseconds since the Unix epoch (by the clock
+ *  that keeps it, see "Holds" above), or 0 if the id holds it for good. */
+SB_EXTERN(int64_t) sb_item_expires_ms(const sb_item *item);
 
 /** Free an item. NULL is fine. */
 SB_EXTERN(void) sb_item_free(sb_item *item);

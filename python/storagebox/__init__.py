@@ -31,8 +31,8 @@ PermissionError, TimeoutError...).
 """
 
 from . import _lib
-from .box import (ADD_BATCH, AddResult, Assignment, Box, Item, RecoverResult,
-                  Stats)
+from .box import (ADD_BATCH, AddResult, Assignment, Box, Hold, Item,
+                  RecoverResult, Stats)
 from .errors import (AuthError, BackendError, Busy, Conflict, ConnectError,
                      Expired, InvalidArgument, InvalidURI, NotFound,
                      NotSupported, OutOfMemory, StorageboxError, Timeout)
@@ -42,7 +42,7 @@ from .original import (DeduplicationDynamoDbRepository,
                        aws_dynamodb_uri)
 
 __all__ = [
-    'Box', 'Item', 'AddResult', 'Stats', 'RecoverResult', 'Assignment',
+    'Box', 'Item', 'AddResult', 'Stats', 'RecoverResult', 'Assignment', 'Hold',
     'ADD_BATCH', 'library_version', 'library_path', 'schemes',
     'ItemBankRepository', 'DeduplicationRepository', 'Deduplicator',
     'ItemBankDynamoDbRepository', 'DeduplicationDynamoDbRepository',
@@ -52,7 +52,7 @@ __all__ = [
     'OutOfMemory', 'ConnectError', 'AuthError', 'Expired',
 ]
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'
 
 
 def library_version() -> str:

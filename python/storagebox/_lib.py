@@ -19,7 +19,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_int64,
 from typing import List, Optional, Tuple
 
 #: The oldest library this package works with (sb_version()).
-MIN_VERSION: Tuple[int, int, int] = (0, 1, 0)
+MIN_VERSION: Tuple[int, int, int] = (0, 2, 0)  # holds, 6-field sb_stats
 
 _HOW_TO = ('Install the library (meson install from the storagebox source '
            'installs it with this package), or set STORAGEBOX_LIB to the path '
@@ -35,7 +35,8 @@ class OpenOpts(Structure):
 class CStats(Structure):
     """sb_stats."""
     _fields_ = [('available', c_uint64), ('reserved', c_uint64),
-                ('assigned', c_uint64), ('held', c_uint64)]
+                ('assigned', c_uint64), ('held', c_uint64),
+                ('on_hold', c_uint64), ('retired', c_uint64)]
 
 
 class CAddResult(Structure):
@@ -51,7 +52,8 @@ class RecoverOpts(Structure):
 class CRecoverResult(Structure):
     """sb_recover_result."""
     _fields_ = [('settled', c_uint64), ('put_back', c_uint64),
-                ('foreign', c_uint64)]
+                ('foreign', c_uint64), ('lapsed', c_uint64),
+                ('released', c_uint64)]
 
 
 ERRMSG_SIZE = 512  # SB_ERRMSG_SIZE
@@ -60,6 +62,11 @@ RECOVER_OPTS_VERSION = 1
 PROTOCOLS = {'auto': 0, 'generic': 1}
 
 EXPORT_CB = CFUNCTYPE(c_int, c_char_p, c_char_p, c_char_p, c_void_p)
+EXPORT_HOLD_CB = CFUNCTYPE(c_int, c_char_p, c_char_p, c_char_p, c_int64,
+                           c_void_p)
+RELEASE_RESTOCK = 0  # SB_RELEASE_RESTOCK
+RELEASE_RETIRE = 1   # SB_RELEASE_RETIRE
+MAX_TTL_MS = 30 * 24 * 3600 * 1000  # SB_MAX_TTL_MS
 
 _box = c_void_p
 _item = c_void_p
@@ -83,16 +90,22 @@ _FUNCS = {
     'sb_box_export': (c_int, [_box, c_char_p, EXPORT_CB, c_void_p]),
     'sb_box_recover': (c_int, [POINTER(CRecoverResult), _box, c_char_p,
                                c_char_p, POINTER(RecoverOpts)]),
+    'sb_box_hold': (c_int, [_out_item, _box, c_char_p, c_char_p, c_char_p,
+                            c_int64]),
+    'sb_box_confirm': (c_int, [_box, c_char_p, c_char_p]),
+    'sb_box_extend': (c_int, [_box, c_char_p, c_char_p, c_int64]),
+    'sb_box_release': (c_int, [_box, c_char_p, c_char_p, c_uint]),
+    'sb_box_export_holds': (c_int, [_box, c_char_p, EXPORT_HOLD_CB,
+                                    c_void_p]),
+    'sb_item_expires_ms': (c_int64, [_item]),
     'sb_item_value': (c_char_p, [_item]),
     'sb_item_bank': (c_char_p, [_item]),
     'sb_item_is_new': (c_int, [_item]),
     'sb_item_free': (None, [_item]),
 }
 
-# Functions of newer libraries, declared when present (holds, DESIGN §8).
-_OPTIONAL = {
-    'sb_item_expires_ms': (c_int64, [_item]),
-}
+# Functions of libraries newer than MIN_VERSION, declared when present.
+_OPTIONAL: dict = {}
 
 
 def parse_version(text: str) -> Tuple[int, ...]:

@@ -20,7 +20,8 @@ _value = _C.sb_item_value
 _bank = _C.sb_item_bank
 _is_new = _C.sb_item_is_new
 _free = _C.sb_item_free
-_expires = getattr(_C, 'sb_item_expires_ms', None)
+_expires = _C.sb_item_expires_ms
+_hold = _C.sb_box_hold
 
 #: Items sent to the library per sb_box_add() call by :meth:`Box.add`.
 ADD_BATCH = 10_000
@@ -90,7 +91,7 @@ class AddResult(NamedTuple):
 
 class Stats(NamedTuple):
     """Counts of a bank (:meth:`Box.stats`). Items added = available +
-    reserved + assigned, always."""
+    reserved + assigned + on_hold + retired, always."""
     available: int
     """can be handed out"""
     reserved: int
@@ -100,6 +101,11 @@ class Stats(NamedTuple):
     """handed out for good"""
     held: int
     """with a ledger: ids of that ledger holding an item of this bank"""
+    on_hold: int
+    """held until a deadline (:meth:`Box.hold`), lapsed ones included
+    until something reclaims them"""
+    retired: int
+    """released for good (``release(..., retire=True)``)"""
 
 
 class RecoverResult(NamedTuple):
@@ -110,6 +116,10 @@ class RecoverResult(NamedTuple):
     """the id holds another item: available again"""
     foreign: int
     """reserved for another ledger: left alone"""
+    lapsed: int
+    """lapsed holds reclaimed: available again"""
+    released: int
+    """releases a dead client left half done, finished"""
 
 
 class Assignment(NamedTuple):
@@ -117,6 +127,14 @@ class Assignment(NamedTuple):
     dedup_id: str
     bank: str
     item: str
+
+
+class Hold(NamedTuple):
+    """One live hold (:meth:`Box.export_holds`)."""
+    dedup_id: str
+    bank: str
+    item: str
+    expires_at: datetime.datetime
 
 
 def _enc(value: Any, what: str) -> bytes:
@@ -143,16 +161,30 @@ def _enc_opt(value: Optional[str], what: str) -> Optional[bytes]:
 def _item(out: c_void_p) -> Item:
     """An Item from a C item, which is freed."""
     try:
-        expires = None
-        if _expires is not None:
-            ms = _expires(out)
-            if ms > 0:
-                expires = datetime.datetime.fromtimestamp(
-                    ms / 1000, datetime.timezone.utc)
+        ms = _expires(out)
+        expires = _when(ms) if ms > 0 else None
         return Item(_value(out).decode('utf-8'), _bank(out).decode('utf-8'),
                     bool(_is_new(out)), expires)
     finally:
         _free(out)
+
+
+def _when(ms: int) -> datetime.datetime:
+    """Milliseconds since the Unix epoch as an aware UTC datetime."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+
+
+def _ttl_ms(ttl: float) -> int:
+    """A hold's length in seconds as the library's milliseconds (the
+    library checks the range: 1 ms .. 30 days)."""
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise TypeError('ttl must be a number of seconds, not %s'
+                        % type(ttl).__name__)
+    if not (0 < ttl <= _lib.MAX_TTL_MS / 1000):
+        raise InvalidArgument(SB_EINVALID, 'ttl must be more than 0 and at '
+                              'most 30 days (%d s), not %r'
+                              % (_lib.MAX_TTL_MS // 1000, ttl))
+    return max(1, int(round(ttl * 1000)))
 
 
 def redact(uri: str) -> str:
@@ -392,35 +424,101 @@ class Box:
                              _enc_opt(ledger, 'ledger'))
         if rc != SB_OK:
             raise self._fail(rc, h)
-        return Stats(st.available, st.reserved, st.assigned, st.held)
+        return Stats(st.available, st.reserved, st.assigned, st.held,
+                     st.on_hold, st.retired)
 
     def export(self, ledger: str) -> Iterator[Assignment]:
-        """Every assignment of a ledger, in no particular order.
+        """Every assignment for good of a ledger, in no particular order
+        (live holds: :meth:`export_holds`).
 
         The whole ledger is read when the iterator is made (the library
-        hands rows to a callback); iterate it as often as you need."""
+        hands rows to a callback)."""
+        return self._export(ledger, _C.sb_box_export, _lib.EXPORT_CB,
+                            lambda i, b, v: Assignment(i, b, v))
+
+    def export_holds(self, ledger: str) -> Iterator[Hold]:
+        """Every live hold of a ledger, with its deadline."""
+        return self._export(ledger, _C.sb_box_export_holds,
+                            _lib.EXPORT_HOLD_CB,
+                            lambda i, b, v, ms: Hold(i, b, v, _when(ms)))
+
+    def _export(self, ledger: str, fn: Any, cb_type: Any,
+                make: Callable[..., _T]) -> Iterator[_T]:
         h = self._handle()
-        rows: List[Assignment] = []
+        rows: List[_T] = []
         failure: List[BaseException] = []
 
         def collect(dedup_id: bytes, bank: bytes, item: bytes,
-                    _payload: Any) -> int:
+                    *rest: Any) -> int:
             try:
-                rows.append(Assignment(dedup_id.decode('utf-8'),
-                                       bank.decode('utf-8'),
-                                       item.decode('utf-8')))
+                rows.append(make(dedup_id.decode('utf-8'),
+                                 bank.decode('utf-8'), item.decode('utf-8'),
+                                 *rest[:-1]))
                 return 0
             except BaseException as e:  # not across the C frames
                 failure.append(e)
                 return 1
 
-        cb = _lib.EXPORT_CB(collect)
-        rc = _C.sb_box_export(h.ptr, _enc(ledger, 'ledger'), cb, None)
+        cb = cb_type(collect)
+        rc = fn(h.ptr, _enc(ledger, 'ledger'), cb, None)
         if failure:
             raise failure[0]
         if rc != SB_OK:
             raise self._fail(rc, h)
         return iter(rows)
+
+    # -- holds (DESIGN §8)
+    def hold(self, bank: str, ledger: str, dedup_id: str,
+             ttl: float = 600) -> Optional[Item]:
+        """:meth:`fetch` whose *new* assignment is held for @ttl seconds
+        (``item.expires_at`` is the deadline), then lapses back to the bank
+        unless confirmed (:meth:`confirm`). An id that already holds an
+        item (for good, or a hold not lapsed) gets it back unchanged.
+        None: the bank is empty."""
+        ms = _ttl_ms(ttl)
+        h = self._handle()
+        out = c_void_p()
+        rc = _hold(byref(out), h.ptr, _enc(bank, 'bank'),
+                   _enc(ledger, 'ledger'), _enc(dedup_id, 'dedup_id'), ms)
+        if rc == SB_OK:
+            return _item(out)
+        if rc == SB_EMPTY:
+            return None
+        raise self._fail(rc, h)
+
+    def confirm(self, ledger: str, dedup_id: str) -> None:
+        """Make the id's hold permanent, before its deadline. Also fine on
+        an item held for good. Raises Expired (too late: the id holds
+        nothing now) or NotFound (it held nothing)."""
+        h = self._handle()
+        rc = _C.sb_box_confirm(h.ptr, _enc(ledger, 'ledger'),
+                               _enc(dedup_id, 'dedup_id'))
+        if rc != SB_OK:
+            raise self._fail(rc, h)
+
+    def extend(self, ledger: str, dedup_id: str, ttl: float = 600) -> None:
+        """Move the id's deadline to now + @ttl seconds, before it passes
+        (an item held for good stays so). Raises as :meth:`confirm`."""
+        ms = _ttl_ms(ttl)
+        h = self._handle()
+        rc = _C.sb_box_extend(h.ptr, _enc(ledger, 'ledger'),
+                              _enc(dedup_id, 'dedup_id'), ms)
+        if rc != SB_OK:
+            raise self._fail(rc, h)
+
+    def release(self, ledger: str, dedup_id: str, *,
+                retire: bool = False) -> None:
+        """The id gives its item back (held or for good): available again,
+        or with @retire never handed out again. The id is then new.
+        Raises NotFound (it holds nothing: also a second release) or
+        Expired (its hold had lapsed: the item went back to the bank)."""
+        h = self._handle()
+        rc = _C.sb_box_release(h.ptr, _enc(ledger, 'ledger'),
+                               _enc(dedup_id, 'dedup_id'),
+                               _lib.RELEASE_RETIRE if retire
+                               else _lib.RELEASE_RESTOCK)
+        if rc != SB_OK:
+            raise self._fail(rc, h)
 
     def recover(self, bank: str, ledger: str,
                 min_age: float = 0) -> RecoverResult:
@@ -435,7 +533,8 @@ class Box:
                                _enc(ledger, 'ledger'), byref(opts))
         if rc != SB_OK:
             raise self._fail(rc, h)
-        return RecoverResult(res.settled, res.put_back, res.foreign)
+        return RecoverResult(res.settled, res.put_back, res.foreign,
+                             res.lapsed, res.released)
 
 
 def _reopen(uri: str, ledger_uri: Optional[str], protocol: str) -> Box:

@@ -108,9 +108,11 @@ class AuthError(StorageboxError, PermissionError):
     """The store refused the credentials (``SB_EAUTH``)."""
 
 
-class Expired(StorageboxError):
-    """The id's hold lapsed before it was confirmed or extended
-    (``SB_EEXPIRED``)."""
+class Expired(StorageboxError, LookupError):
+    """The id's hold lapsed before it was confirmed, extended or released:
+    its deadline has passed and the id holds nothing now
+    (``SB_EEXPIRED``). A LookupError, as :class:`NotFound` is, but not a
+    NotFound: "too late" and "never held" are told apart."""
 
 
 _BY_CODE: Dict[int, Type[StorageboxError]] = {

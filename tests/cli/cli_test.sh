@@ -136,7 +136,7 @@ for cmd in init add fetch stats export recover demo; do
 done
 run --version
 expect_rc 0 "--version"
-expect "$(contains "$OUT" 0.1.0; echo $?)" "--version prints the version"
+expect "$(contains "$OUT" 0.2.0; echo $?)" "--version prints the version"
 
 U=(--uri "sqlite:$T/main.db")
 for args in "" "bogus-command" "--uri" "--protocol sideways stats b" \

@@ -426,7 +426,7 @@ size_t st_check_api(const st_params *p, char **held)
 	if (!p->retry)
 		CHECKF(box, st.reserved == 0, "reserved %llu after the run",
 		       (unsigned long long)st.reserved);
-	sb_recover_result rr = { 9, 9, 9 };
+	sb_recover_result rr = { 9, 9, 9, 9, 9 };
 	CHECK_RC(box, sb_box_recover(&rr, box, p->bank, p->ledger, NULL),
 	         SB_OK);
 	CHECK_RC(box, sb_box_stats(&st, box, p->bank, p->ledger), SB_OK);

@@ -59,5 +59,15 @@ void case_bad_input(void);
 void case_open_errors(void);
 void case_concurrency(void);
 void case_sellout_reserved(void);
+void case_hold_basic(void);
+void case_hold_lapse(void);
+void case_hold_refetch(void);
+void case_hold_extend(void);
+void case_hold_release(void);
+void case_hold_release_lapsed(void);
+void case_hold_classes(void);
+void case_hold_export(void);
+void case_hold_bad_input(void);
+void case_hold_crash(void);
 
 #endif

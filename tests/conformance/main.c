@@ -63,11 +63,17 @@ void conf_check_conservation_(sb_box *box, const char *bank, uint64_t loaded,
 	t_check_rc(box, file, line, "stats", rc, SB_OK);
 	if (rc != SB_OK)
 		return;
-	t_check(st.available + st.reserved + st.assigned == loaded, box, file,
-	        line, "available + reserved + assigned == loaded",
-	        "%llu + %llu + %llu != %llu", (unsigned long long)st.available,
+	t_check(st.available + st.reserved + st.assigned + st.on_hold +
+	                        st.retired ==
+	                loaded,
+	        box, file, line,
+	        "available + reserved + assigned + on_hold + retired == loaded",
+	        "%llu + %llu + %llu + %llu + %llu != %llu",
+	        (unsigned long long)st.available,
 	        (unsigned long long)st.reserved,
-	        (unsigned long long)st.assigned, (unsigned long long)loaded);
+	        (unsigned long long)st.assigned,
+	        (unsigned long long)st.on_hold, (unsigned long long)st.retired,
+	        (unsigned long long)loaded);
 	t_check(st.reserved == 0, box, file, line, "reserved == 0",
 	        "reserved %llu with no fetch in flight",
 	        (unsigned long long)st.reserved);
@@ -130,6 +136,16 @@ static const conf_case cases[] = {
 	{ "open_errors", case_open_errors },
 	{ "concurrency", case_concurrency },
 	{ "sellout_reserved", case_sellout_reserved },
+	{ "hold_basic", case_hold_basic },
+	{ "hold_lapse", case_hold_lapse },
+	{ "hold_refetch", case_hold_refetch },
+	{ "hold_extend", case_hold_extend },
+	{ "hold_release", case_hold_release },
+	{ "hold_release_lapsed", case_hold_release_lapsed },
+	{ "hold_classes", case_hold_classes },
+	{ "hold_export", case_hold_export },
+	{ "hold_bad_input", case_hold_bad_input },
+	{ "hold_crash", case_hold_crash },
 };
 
 static int wanted(const char *name, int argc, char **argv)

@@ -241,18 +241,22 @@ class Loading(unittest.TestCase):
         self.assertIn('has no sb_version()', r.stderr)
 
     def test_too_old(self):
+        need = '.'.join(map(str, _lib.MIN_VERSION))
         with self.assertRaises(ImportError) as cm:
             _lib.check_version('0.0.9', '/x/libstoragebox.so')
-        self.assertIn('needs 0.1.0 or newer', str(cm.exception))
+        self.assertIn('needs %s or newer' % need, str(cm.exception))
         self.assertIn('STORAGEBOX_LIB', str(cm.exception))
         with self.assertRaises(ImportError):
             _lib.check_version('garbage', '/x')
-        _lib.check_version('0.1.0', '/x')
+        with self.assertRaises(ImportError):
+            _lib.check_version('0.1.0', '/x')  # before holds
+        _lib.check_version(need, '/x')
         _lib.check_version('1.0.0-rc1', '/x')
         self.assertEqual(_lib.parse_version('0.10.2'), (0, 10, 2))
 
     def test_loaded(self):
-        self.assertEqual(storagebox.library_version(), '0.1.0')
+        self.assertGreaterEqual(_lib.parse_version(
+            storagebox.library_version()), _lib.MIN_VERSION)
         self.assertTrue(os.path.exists(storagebox.library_path()))
         self.assertIn('sqlite', storagebox.schemes())
 

@@ -112,7 +112,7 @@ class Laws(unittest.TestCase):
         bank, ledger = support.unique('i'), support.unique('l')
         self.box.init(bank, ledger)
         self.box.init(bank, ledger)  # idempotent
-        self.assertEqual(self.box.stats(bank, ledger), (0, 0, 0, 0))
+        self.assertEqual(self.box.stats(bank, ledger), (0,) * 6)
         self.assertIsNone(self.box.fetch(bank, ledger, 'someone'))
 
     def test_threads_share_one_box(self):

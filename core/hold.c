@@ -1,0 +1,247 @@
+/* What an id does with the item it holds (docs/holds.md): confirm, extend,
+ * release; and the export of live holds. One atomic step where the store
+ * offers it (fused), else the generic order, in which the ledger decides
+ * and the bank follows, each step a state recovery rolls forward. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int sb_holds_ok(const sb_box *box)
+{
+	return box->bank_store->bank && box->ledger_store->ledger &&
+	       box->bank_store->bank->version >= 2 &&
+	       box->ledger_store->ledger->version >= 2;
+}
+
+int sb_fused_holds(const sb_box *box)
+{
+	const sb_store_ops *o = box->bank_store->ops;
+
+	return box->protocol == SB_PROTOCOL_AUTO &&
+	       box->bank_store == box->ledger_store && o->version >= 2 &&
+	       o->hold != NULL && sb_holds_ok(box);
+}
+
+int sb_hold_args(sb_box *box, const char *ledger, const char *dedup_id)
+{
+	int rc;
+
+	if ((rc = sb_validate(box, ledger, "ledger name")) ||
+	    (rc = sb_validate(box, dedup_id, "dedup id")))
+		return rc;
+	if (!box->bank_store->bank || !box->ledger_store->ledger)
+		return sb_seterr(box, SB_ENOTSUPPORTED,
+		                 "this store cannot keep both banks and ledgers");
+	if (!sb_holds_ok(box))
+		return sb_seterr(box, SB_ENOTSUPPORTED,
+		                 "holds need a store that keeps them: the %s "
+		                 "backend was built before holds",
+		                 box->bank_store->bank->version < 2
+		                         ? box->bank_scheme
+		                         : box->ledger_scheme);
+	return SB_OK;
+}
+
+static int check_ttl(sb_box *box, int64_t ttl_ms)
+{
+	if (ttl_ms <= 0 || ttl_ms > SB_MAX_TTL_MS)
+		return sb_seterr(box, SB_EINVALID,
+		                 "ttl must be 1 ms to 30 days (got %lld ms)",
+		                 (long long)ttl_ms);
+	return SB_OK;
+}
+
+/* The messages of the two answers every call below shares. */
+static int answer(sb_box *box, int rc)
+{
+	if (rc == SB_ENOTFOUND)
+		sb_seterr(box, rc, "id holds no item in this ledger");
+	else if (rc == SB_EEXPIRED)
+		sb_seterr(box, rc, "the id's hold lapsed: its deadline passed");
+	return rc;
+}
+
+/* A best-effort step at the bank after the ledger decided: the answer
+ * stands whatever it returns (recovery finishes it), so it keeps the
+ * box's message as it was. */
+static void bank_follows(sb_box *box, const char *bank, const char *item,
+                         const char *token, unsigned int from, unsigned int to,
+                         int64_t until_ms)
+{
+	char keep[SB_ERRMSG_SIZE];
+
+	memcpy(keep, box->errmsg, sizeof(keep));
+	(void)sb_slot_move(box, bank, item, token, from, to, until_ms);
+	memcpy(box->errmsg, keep, sizeof(keep));
+}
+
+/* confirm (@p ttl_ms 0) and extend, arguments checked. */
+static int update(sb_box *box, const char *ledger, const char *dedup_id,
+                  int64_t ttl_ms)
+{
+	sb_item *entry = NULL;
+	char *token;
+	int rc;
+
+	if (!(token = sb_token_make(ledger, dedup_id)))
+		return sb_seterr(box, SB_ENOMEM, "out of memory");
+	if (sb_fused_holds(box)) {
+		rc = sb_slot_change(box, &entry, ledger, dedup_id, token,
+		                    ttl_ms ? SB_CHANGE_EXTEND : SB_CHANGE_CONFIRM,
+		                    sb_now_ms(), ttl_ms);
+	} else {
+		int64_t until = ttl_ms ? sb_now_ms() + ttl_ms : 0;
+		rc = sb_slot_update(box, &entry, ledger, dedup_id, until);
+		if (rc == SB_OK && !ttl_ms &&
+		    sb_fault_point(box, SB_FP_CONFIRM_AFTER_LEDGER))
+			rc = SB_ERROR;
+		else if (rc == SB_OK && !ttl_ms)
+			bank_follows(box, entry->bank, entry->value, token,
+			             SB_STATE_HELD | SB_STATE_RESERVED,
+			             SB_STATE_ASSIGNED, 0);
+		else if (rc == SB_OK && entry->expires_ms)
+			bank_follows(box, entry->bank, entry->value, token,
+			             SB_STATE_HELD, SB_STATE_HELD, until);
+	}
+	sb_item_free(entry);
+	free(token);
+	return answer(box, rc);
+}
+
+int sb_box_confirm(sb_box *box, const char *ledger, const char *dedup_id)
+{
+	int rc;
+
+	if (!box)
+		return SB_EINVALID;
+	sb_clearerr(box);
+	if ((rc = sb_hold_args(box, ledger, dedup_id)))
+		return rc;
+	return update(box, ledger, dedup_id, 0);
+}
+
+int sb_box_extend(sb_box *box, const char *ledger, const char *dedup_id,
+                  int64_t ttl_ms)
+{
+	int rc;
+
+	if (!box)
+		return SB_EINVALID;
+	sb_clearerr(box);
+	if ((rc = sb_hold_args(box, ledger, dedup_id)) ||
+	    (rc = check_ttl(box, ttl_ms)))
+		return rc;
+	return update(box, ledger, dedup_id, ttl_ms);
+}
+
+/* docs/holds.md "Release", generic order: mark at the bank, remove from
+ * the ledger (the release takes effect there), finish at the bank. */
+static int generic_release(sb_box *box, const char *ledger, const char *id,
+                           const char *token, int retire)
+{
+	const unsigned int mine = SB_STATE_RESERVED | SB_STATE_HELD |
+	                          SB_STATE_ASSIGNED | SB_STATE_RECLAIMING |
+	                          SB_STATE_RESTOCKING | SB_STATE_RETIRING;
+	unsigned int mark = retire ? SB_STATE_RETIRING : SB_STATE_RESTOCKING;
+	unsigned int final = retire ? SB_STATE_RETIRED : SB_STATE_AVAILABLE;
+	sb_recover_result rr = { 0 };
+	sb_item *e = NULL, *x = NULL;
+	int marked, rc;
+
+	rc = sb_slot_get(box, &e, ledger, id);
+	if (rc)
+		return rc;
+	if (e->flags & SB_ITEM_LAPSED) {
+		/* Too late to give back: the item goes back as a lapse. */
+		rc = sb__reclaim_item(&rr, box, e->bank, e->value, token,
+		                      SB_STATE_HELD, 0);
+		sb_item_free(e);
+		return rc ? rc : SB_EEXPIRED;
+	}
+	rc = sb_slot_move(box, e->bank, e->value, token, mine, mark, 0);
+	if (rc && rc != SB_ECONFLICT)
+		goto out;
+	/* SB_ECONFLICT: the bank does not know the item as this id's (an
+	 * entry left by a client that stalled): drop the entry only. */
+	marked = rc == SB_OK;
+	if (sb_fault_point(box, SB_FP_RELEASE_AFTER_MARK)) {
+		rc = SB_ERROR;
+		goto out;
+	}
+	rc = sb_slot_remove(box, &x, ledger, id, e->bank, e->value,
+	                    SB_REMOVE_LIVE);
+	if (rc == SB_EEXPIRED) { /* lapsed in between: a reclaim, then */
+		final = SB_STATE_AVAILABLE;
+		if ((rc = sb_slot_remove(box, &x, ledger, id, e->bank, e->value,
+		                         SB_REMOVE_LAPSED)) == SB_OK ||
+		    rc == SB_ENOTFOUND)
+			rc = SB_EEXPIRED;
+	}
+	sb_item_free(x);
+	if (rc && rc != SB_ENOTFOUND && rc != SB_EEXPIRED)
+		goto out; /* marked: recovery finishes the release */
+	if (sb_fault_point(box, SB_FP_RELEASE_AFTER_REMOVE)) {
+		rc = SB_ERROR;
+		goto out;
+	}
+	/* SB_ENOTFOUND: a twin release removed it first; finish anyway. */
+	if (marked)
+		bank_follows(box, e->bank, e->value, token,
+		             SB_STATE_RESTOCKING | SB_STATE_RETIRING, final, 0);
+out:
+	sb_item_free(e);
+	return rc;
+}
+
+int sb_box_release(sb_box *box, const char *ledger, const char *dedup_id,
+                   unsigned int flags)
+{
+	sb_item *entry = NULL;
+	char *token;
+	int rc;
+
+	if (!box)
+		return SB_EINVALID;
+	sb_clearerr(box);
+	if ((rc = sb_hold_args(box, ledger, dedup_id)))
+		return rc;
+	if (flags & ~SB_RELEASE_RETIRE)
+		return sb_seterr(box, SB_EINVALID,
+		                 "release flags: unknown bits 0x%x",
+		                 flags & ~SB_RELEASE_RETIRE);
+	if (!(token = sb_token_make(ledger, dedup_id)))
+		return sb_seterr(box, SB_ENOMEM, "out of memory");
+	if (sb_fused_holds(box))
+		rc = sb_slot_change(box, &entry, ledger, dedup_id, token,
+		                    (flags & SB_RELEASE_RETIRE)
+		                            ? SB_CHANGE_RETIRE
+		                            : SB_CHANGE_RESTOCK,
+		                    sb_now_ms(), 0);
+	else
+		rc = generic_release(box, ledger, dedup_id, token,
+		                     (flags & SB_RELEASE_RETIRE) != 0);
+	sb_item_free(entry);
+	free(token);
+	return answer(box, rc);
+}
+
+int sb_box_export_holds(sb_box *box, const char *ledger, sb_export_hold_cb cb,
+                        void *payload)
+{
+	int rc;
+
+	if (!box)
+		return SB_EINVALID;
+	sb_clearerr(box);
+	if (!cb)
+		return sb_seterr(box, SB_EINVALID, "export callback is NULL");
+	if ((rc = sb_validate(box, ledger, "ledger name")))
+		return rc;
+	if (!box->ledger_store->ledger)
+		return sb_seterr(box, SB_ENOTSUPPORTED,
+		                 "this store keeps no ledgers");
+	if (box->ledger_store->ledger->version < 2)
+		return SB_OK; /* built before holds: it has none */
+	return sb_slot_export_holds(box, ledger, cb, payload);
+}

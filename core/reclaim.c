@@ -1,0 +1,241 @@
+/* Recovery of holds on the generic path (docs/holds.md): lapsed holds go
+ * back to the bank, releases and reclaims that a dead client cut short are
+ * finished, and held items whose ledger entry became permanent are settled.
+ * The ledger decides each one; the bank follows, every move conditional on
+ * (item, token), so a live client and recovery may race without harm. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	char *item, *token;
+	unsigned int state;
+	int64_t ms;
+} bank_item;
+
+typedef struct {
+	bank_item *v;
+	size_t n, cap;
+	int oom;
+} item_list;
+
+static int collect(const char *item, const char *token, unsigned int state,
+                   int64_t ms, void *payload)
+{
+	item_list *l = payload;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		bank_item *nv = realloc(l->v, cap * sizeof(*nv));
+		if (!nv) {
+			l->oom = 1;
+			return 1;
+		}
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n].item = strdup(item);
+	l->v[l->n].token = strdup(token);
+	l->v[l->n].state = state;
+	l->v[l->n].ms = ms;
+	if (!l->v[l->n].item || !l->v[l->n].token) {
+		free(l->v[l->n].item);
+		free(l->v[l->n].token);
+		l->oom = 1;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+static void free_list(item_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].item);
+		free(l->v[i].token);
+	}
+	free(l->v);
+}
+
+/* A move recovery makes: SB_ECONFLICT means someone else moved the item
+ * first, which is fine. */
+static int follow(sb_box *box, const char *bank, const char *item,
+                  const char *token, unsigned int from, unsigned int to,
+                  int64_t until_ms, uint64_t *count)
+{
+	int rc = sb_slot_move(box, bank, item, token, from, to, until_ms);
+
+	if (rc == SB_OK && count)
+		(*count)++;
+	return rc == SB_ECONFLICT ? SB_OK : rc;
+}
+
+/* The ledger name and id a token names, the ledger name copied. */
+static int token_parts(char **ledger, const char **id, const char *token)
+{
+	size_t llen;
+
+	*ledger = NULL;
+	if (sb_token_split(token, &llen, id))
+		return -1;
+	if (!(*ledger = malloc(llen + 1)))
+		return SB_ENOMEM;
+	memcpy(*ledger, token, llen);
+	(*ledger)[llen] = '\0';
+	return 0;
+}
+
+int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
+                     const char *item, const char *token, unsigned int state,
+                     int64_t until_ms)
+{
+	sb_item *entry = NULL;
+	char *ledger;
+	const char *id;
+	int rc;
+
+	(void)until_ms;
+	if ((rc = token_parts(&ledger, &id, token)) == SB_ENOMEM)
+		return sb_seterr(box, SB_ENOMEM, "out of memory");
+	if (rc) { /* not a token the core made: not ours to touch */
+		out->foreign++;
+		return SB_OK;
+	}
+	switch (state) {
+	case SB_STATE_HELD: /* a lapsed hold: mark it, then ask the ledger */
+		rc = sb_slot_move(box, bank, item, token, SB_STATE_HELD,
+		                  SB_STATE_RECLAIMING, 0);
+		if (rc == SB_ECONFLICT) { /* someone else moved it first */
+			rc = SB_OK;
+			break;
+		}
+		if (rc)
+			break;
+		if (sb_fault_point(box, SB_FP_RECLAIM_AFTER_MARK)) {
+			rc = SB_ERROR;
+			break;
+		}
+		/* fall through */
+	case SB_STATE_RECLAIMING:
+		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
+		                    SB_REMOVE_LAPSED);
+		if (rc == SB_OK || rc == SB_ENOTFOUND)
+			rc = follow(box, bank, item, token,
+			            SB_STATE_RECLAIMING, SB_STATE_AVAILABLE, 0,
+			            &out->lapsed);
+		else if (rc == SB_ECONFLICT && entry->expires_ms)
+			/* Extended: the ledger's deadline is the one. */
+			rc = follow(box, bank, item, token,
+			            SB_STATE_RECLAIMING, SB_STATE_HELD,
+			            entry->expires_ms, NULL);
+		else if (rc == SB_ECONFLICT) /* confirmed */
+			rc = follow(box, bank, item, token,
+			            SB_STATE_RECLAIMING, SB_STATE_ASSIGNED, 0,
+			            &out->settled);
+		break;
+	case SB_STATE_RESTOCKING:
+	case SB_STATE_RETIRING:
+		/* A release that a client started: roll it forward. */
+		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
+		                    SB_REMOVE_ANY);
+		if (rc == SB_OK || rc == SB_ENOTFOUND)
+			rc = follow(box, bank, item, token, state,
+			            state == SB_STATE_RETIRING
+			                    ? SB_STATE_RETIRED
+			                    : SB_STATE_AVAILABLE,
+			            0, &out->released);
+		break;
+	default:
+		rc = SB_OK;
+	}
+	sb_item_free(entry);
+	free(ledger);
+	return rc;
+}
+
+/* A live hold in the bank: if its ledger entry became permanent (a
+ * confirm that died before the bank followed), settle it. */
+static int settle_confirmed(sb_recover_result *out, sb_box *box,
+                            const char *bank, const bank_item *b)
+{
+	sb_item *entry = NULL;
+	char *ledger;
+	const char *id;
+	int rc;
+
+	if ((rc = token_parts(&ledger, &id, b->token)) == SB_ENOMEM)
+		return sb_seterr(box, SB_ENOMEM, "out of memory");
+	if (rc)
+		return SB_OK;
+	rc = sb_slot_get(box, &entry, ledger, id);
+	if (rc == SB_OK && entry->expires_ms == 0 &&
+	    strcmp(entry->bank, bank) == 0 &&
+	    strcmp(entry->value, b->item) == 0)
+		rc = follow(box, bank, b->item, b->token, SB_STATE_HELD,
+		            SB_STATE_ASSIGNED, 0, &out->settled);
+	else if (rc == SB_ENOTFOUND || rc == SB_OK)
+		rc = SB_OK;
+	sb_item_free(entry);
+	free(ledger);
+	return rc;
+}
+
+/* Whether a token was made for @p ledger. */
+static int for_ledger(const char *token, const char *ledger)
+{
+	size_t llen;
+	const char *id;
+
+	return sb_token_split(token, &llen, &id) == 0 &&
+	       strlen(ledger) == llen && memcmp(token, ledger, llen) == 0;
+}
+
+int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
+                const char *ledger, int all_held)
+{
+	unsigned int states = SB_STATE_RECLAIMING | SB_STATE_RESTOCKING |
+	                      SB_STATE_RETIRING;
+	item_list l = { NULL, 0, 0, 0 };
+	int64_t now = sb_now_ms();
+	size_t i;
+	int rc;
+
+	if (!sb_holds_ok(box))
+		return SB_OK;
+	if (sb_fused_holds(box)) {
+		/* One step on the server, by the store's clock. */
+		uint64_t n = 0;
+		if ((rc = sb_slot_reclaim(box, &n, bank, now)))
+			return rc;
+		out->lapsed += n;
+	} else {
+		states |= SB_STATE_HELD;
+	}
+	if (all_held)
+		states |= SB_STATE_HELD;
+	/* Copy first: the backend may hold a cursor open while listing. */
+	rc = sb_slot_list(box, bank, states, all_held ? INT64_MAX : now,
+	                  collect, &l);
+	if (l.oom)
+		rc = sb_seterr(box, SB_ENOMEM, "out of memory listing holds");
+	for (i = 0; rc == SB_OK && i < l.n; i++) {
+		const bank_item *b = &l.v[i];
+		if (!for_ledger(b->token, ledger)) {
+			/* Its ledger may live in another store: leave it to a
+			 * recover of that ledger. */
+			out->foreign++;
+		} else if (b->state == SB_STATE_HELD && b->ms > now) {
+			rc = settle_confirmed(out, box, bank, b);
+		} else {
+			rc = sb__reclaim_item(out, box, bank, b->item,
+			                      b->token, b->state, b->ms);
+		}
+	}
+	free_list(&l);
+	if (rc == SB_OK)
+		sb_clearerr(box);
+	return rc;
+}
