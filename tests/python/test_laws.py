@@ -160,6 +160,36 @@ class Laws(unittest.TestCase):
         self.assertEqual(len(got), 200)
         support.check_laws(self, self.box, bank, ledger, 200, answers)
 
+    def test_thread_end_closes_its_box(self):
+        # Short-lived threads (a web server's workers come and go): each
+        # one's connection is closed when it ends, so the process's open
+        # files do not grow.
+        bank, ledger, _ = self.new_bank(40)
+
+        def open_fds():
+            return len(os.listdir('/proc/self/fd'))
+
+        def one(k):
+            self.box.fetch(bank, ledger, 'short-%d' % k)
+
+        def threads(ks):
+            for k in ks:
+                t = threading.Thread(target=one, args=(k,))
+                t.start()
+                t.join()
+
+        # A first round settles what a store keeps per process (SQLite
+        # keeps a closed connection's file open while another connection
+        # of the process holds a lock on it, and reuses it).
+        one(-1)
+        threads(range(5))
+        before = open_fds()
+        threads(range(5, 39))
+        self.assertLessEqual(open_fds(), before)
+        support.check_laws(self, self.box, bank, ledger, 40,
+                           [('short-%d' % k, self.box.lookup(
+                               ledger, 'short-%d' % k)) for k in range(-1, 39)])
+
     def processes(self, method):
         ctx = multiprocessing.get_context(method)
         bank, ledger, _ = self.new_bank(60)
