@@ -96,6 +96,8 @@ ensure_packages
 section "release build in $BUILD"
 opts=(-Dbuildtype=release -Dtests=true -Dfault_injection=false)
 targets=(tools/storagebox)
+# The Python package and the shared library it loads (python.sh).
+targets+=(python-package)
 wants sqlite && targets+=(tools/bench/sqlite_raw)
 for b in postgresql redis dynamodb; do
 	wants "$b" && opts+=("-D$b=enabled")
@@ -115,6 +117,7 @@ ninja -C "$BUILD" "${targets[@]}" >/dev/null
 	REDIS_CLAIM=$ROOT/$BUILD/tools/bench/redis_claim_script
 	DDB_BENCH=$ROOT/$BUILD/tests/dynamodb/ddb_bench
 	DATA=$ROOT/$BUILD/bench-data
+	PY_PATH=$ROOT/$BUILD/python
 }
 rm -rf "$DATA"
 mkdir -p "$DATA" "$OUT"
@@ -127,7 +130,7 @@ VERSIONS=()
 
 # shellcheck source=tools/bench/lib.sh
 . tools/bench/lib.sh
-for b in sqlite postgresql redis dynamodb; do
+for b in sqlite postgresql redis dynamodb python; do
 	# shellcheck source=/dev/null
 	. "tools/bench/$b.sh"
 done
@@ -153,6 +156,11 @@ if wants dynamodb; then
 	VERSIONS+=("DynamoDB Local from ${DYNAMODB_SIMULATOR_PKG:-amplify-dynamodb-simulator} (in memory)")
 	section "DynamoDB"
 	bench_dynamodb
+fi
+
+if wants sqlite || wants redis; then
+	section "Python"
+	bench_python
 fi
 
 section "results"

@@ -183,10 +183,13 @@ static void rd_close(sb_store *base)
 }
 
 static const sb_store_ops rd_store_ops = {
-	.version = 1, /* holds not yet built here */
+	.version = SB_STORE_OPS_VERSION,
 	.init = rd_init,
 	.close = rd_close,
 	.claim = sb_rd_claim,
+	.hold = sb_rd_hold,
+	.change = sb_rd_change,
+	.reclaim = sb_rd_reclaim,
 };
 
 static int rd_open_any(sb_store **out, sb_uri *uri, sb_box *box, int unix_sock)

@@ -1,6 +1,7 @@
 /* The bank of the Redis backend: its slots (sb_rd_bank_ops), with take,
  * settle, put back and create here; add is in redis_add.c, count and
- * reserved in redis_bank_read.c. Key layout: redis_keys.c; scripts:
+ * reserved in redis_bank_read.c, take_held, move and list in
+ * redis_bank_hold.c. Key layout: redis_keys.c; scripts:
  * redis_scripts.c. */
 #include "redis_private.h"
 
@@ -159,7 +160,7 @@ static int rd_reserved(sb_store *base, const char *bank, int64_t older_than,
 }
 
 const sb_bank_ops sb_rd_bank_ops = {
-	.version = 1, /* holds not yet built here */
+	.version = SB_BANK_OPS_VERSION,
 	.add_max = SB_RD_ADD_MAX,
 	.add = rd_add,
 	.take = rd_take,
@@ -168,4 +169,7 @@ const sb_bank_ops sb_rd_bank_ops = {
 	.count = rd_count,
 	.reserved = rd_reserved,
 	.create = rd_create,
+	.take_held = sb_rd_take_held,
+	.move = sb_rd_move,
+	.list = sb_rd_list,
 };

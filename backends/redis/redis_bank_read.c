@@ -1,5 +1,5 @@
-/* What a Redis bank holds, read without changing it: the three counts
- * and the list of reservations (the work of the bank's count and
+/* What a Redis bank holds, read without changing it: the counts and the
+ * list of reservations (the work of the bank's count and
  * reserved slots, redis_bank.c). */
 #include "redis_private.h"
 
@@ -8,34 +8,40 @@
 
 int sb_rd_bank_count(sb_bank_counts *out, sb_rd_store *s, const char *bank)
 {
-	const char *argv[8];
-	size_t lens[8];
+	const char *argv[11];
+	size_t lens[11];
 	redisReply *r = NULL;
 	sb_rd_bank_keys k;
-	int rc;
+	int rc, i, ok;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = sb_rd_bank_keys_make(&k, s, bank, "count")) != SB_OK)
 		return rc;
-	sb_rd_bank_keys_args(argv + 3, lens + 3, &k, 0, 4);
-	argv[7] = bank;
-	lens[7] = strlen(bank);
-	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_COUNT, 4, 1, argv, lens, "count");
+	sb_rd_bank_keys_args(argv + 3, lens + 3, &k, 0, SB_RD_BK_N);
+	argv[10] = bank;
+	lens[10] = strlen(bank);
+	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_COUNT, SB_RD_BK_N, 1, argv, lens,
+	                "count");
 	sb_rd_bank_keys_free(&k);
 	if (rc != SB_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 	    sb_rd_is_int(r->element[0]) && r->element[0]->integer == -2) {
 		rc = sb_rd_no_bank(s, bank);
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
-	           sb_rd_is_int(r->element[1]) && sb_rd_is_int(r->element[2]) &&
-	           sb_rd_is_int(r->element[3]) && r->element[1]->integer >= 0 &&
-	           r->element[2]->integer >= 0 && r->element[3]->integer >= 0) {
-		out->available = (uint64_t)r->element[1]->integer;
-		out->reserved = (uint64_t)r->element[2]->integer;
-		out->assigned = (uint64_t)r->element[3]->integer;
 	} else {
-		rc = sb_rd_bad_reply(s, r, "count");
+		ok = r->type == REDIS_REPLY_ARRAY && r->elements == 6;
+		for (i = 1; ok && i < 6; i++)
+			ok = sb_rd_is_int(r->element[i]) &&
+			     r->element[i]->integer >= 0;
+		if (ok) {
+			out->available = (uint64_t)r->element[1]->integer;
+			out->reserved = (uint64_t)r->element[2]->integer;
+			out->assigned = (uint64_t)r->element[3]->integer;
+			out->on_hold = (uint64_t)r->element[4]->integer;
+			out->retired = (uint64_t)r->element[5]->integer;
+		} else {
+			rc = sb_rd_bad_reply(s, r, "count");
+		}
 	}
 	freeReplyObject(r);
 	return rc;
@@ -61,14 +67,14 @@ int sb_rd_bank_reserved(sb_rd_store *s, const char *bank, int64_t older_than,
 		return rc;
 	a1[0] = "SISMEMBER";
 	l1[0] = 9;
-	a1[1] = k.banks;
-	l1[1] = k.banks_len;
+	a1[1] = k.key[SB_RD_BK_BANKS];
+	l1[1] = k.len[SB_RD_BK_BANKS];
 	a1[2] = bank;
 	l1[2] = strlen(bank);
 	a2[0] = "HGETALL";
 	l2[0] = 7;
-	a2[1] = k.resv;
-	l2[1] = k.resv_len;
+	a2[1] = k.key[SB_RD_BK_RESV];
+	l2[1] = k.len[SB_RD_BK_RESV];
 	rc = sb_rd_append(s, 3, a1, l1, "list reservations");
 	if (rc == SB_OK)
 		rc = sb_rd_append(s, 2, a2, l2, "list reservations");

@@ -170,6 +170,30 @@ int sb_rd_bad_reply(sb_rd_store *s, const redisReply *r, const char *op)
 	                 s->where, r ? r->type : -1);
 }
 
+int sb_rd_time_ms(int64_t *out, sb_rd_store *s, const char *op)
+{
+	const char *argv[1] = { "TIME" };
+	size_t lens[1] = { 4 };
+	redisReply *r = NULL;
+	int rc;
+
+	*out = 0;
+	if ((rc = sb_rd_command(&r, s, 1, argv, lens, op)) != SB_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ERROR) {
+		rc = sb_rd_reply_error(s, r, op);
+	} else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	           r->element[0]->type != REDIS_REPLY_STRING ||
+	           r->element[1]->type != REDIS_REPLY_STRING) {
+		rc = sb_rd_bad_reply(s, r, op);
+	} else {
+		*out = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+		       strtoll(r->element[1]->str, NULL, 10) / 1000;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
 /* The next reply of a test's replay reader (see sb_rd_store.replay). */
 static int replay_next(redisReply **out, sb_rd_store *s, const char *op)
 {

@@ -14,18 +14,37 @@
  *   {P}:q:BANK    LIST  available items, FIFO (RPUSH on add, LPOP on
  *                       take: the order items were added, like SQLite;
  *                       O(1) whatever the bank's size)
- *   {P}:s:BANK    HASH  item -> "a" available | "r" reserved | "i"TOKEN
- *                       assigned: every item the bank ever held (items are
- *                       never deleted), so re-adding one, even handed
- *                       out, is skipped (law 6) with an O(1) lookup
+ *   {P}:s:BANK    HASH  item -> its state: "a" available, "r" reserved,
+ *                       "i"TOKEN assigned, "h"TOKEN held, "c"TOKEN
+ *                       reclaiming, "b"TOKEN restocking, "t"TOKEN
+ *                       retiring, "x" retired: every item the bank ever
+ *                       held (items are never deleted), so re-adding one,
+ *                       even handed out or retired, is skipped (law 6)
+ *                       with an O(1) lookup
  *   {P}:r:BANK    HASH  item -> SINCE_MS "\n" TOKEN, the reservations of
  *                       the generic path
- *   {P}:l:LEDGER  HASH  dedup id -> LEN ":" BANK ITEM (LEN: bytes of BANK
- *                       in decimal, so the value splits one way only)
+ *   {P}:d:BANK    ZSET  item -> deadline (ms), the held and reclaiming
+ *                       items: lapsed holds are the low end, found in
+ *                       O(log n) when the queue is empty
+ *   {P}:f:BANK    SET   items in flight of a release or a reclaim
+ *                       (restocking, retiring, reclaiming): few
+ *   {P}:x:BANK    STRING the number of retired items
+ *   {P}:l:LEDGER  HASH  dedup id -> LEN ":" BANK ITEM for good (LEN:
+ *                       bytes of BANK in decimal, so the value splits one
+ *                       way only), or "h" UNTIL ";" LEN ":" BANK ITEM, a
+ *                       hold until UNTIL (ms, the server's clock)
  *   {P}:c:LEDGER  HASH  bank -> ids of the ledger holding its items
+ *                       (entries for good and holds, lapsed or not)
+ *   {P}:e:LEDGER  ZSET  dedup id -> deadline (ms), the ledger's holds
+ * Version 1 (release 0.1.0) wrote the same keys but d, f, x and e, and
+ * only the states "a", "r", "i" and entries for good: its data is data of
+ * this layout without holds, and needs no conversion. A TOKEN is ledger
+ * LF id (no name holds an LF), so a script finds the ledger entry of a
+ * held item from its state alone.
  * Ids and items are hash fields and list elements, never key names. */
 #include "redis_private.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,55 +87,98 @@ char *sb_rd_entry_encode(const char *bank, const char *item, size_t *len)
 	return e;
 }
 
+size_t sb_rd_i64(char *buf, int64_t v)
+{
+	return (size_t)snprintf(buf, 24, "%" PRId64, v);
+}
+
 sb_item *sb_rd_entry_decode(const char *v, size_t len, unsigned int flags,
-                            int *malformed)
+                            int64_t *until, int *malformed)
 {
 	size_t i = 0, bl = 0;
+	int64_t u = 0;
+	sb_item *it;
 
 	*malformed = 1;
+	*until = 0;
+	if (len > 0 && v[0] == 'h') { /* a hold: "h" UNTIL ";" */
+		for (i = 1; i < len && i < 20 && v[i] >= '0' && v[i] <= '9';
+		     i++)
+			u = u * 10 + (v[i] - '0');
+		if (i == 1 || i >= len || v[i] != ';' || u <= 0)
+			return NULL;
+		v += i + 1;
+		len -= i + 1;
+		i = 0;
+	}
 	while (i < len && i < 12 && v[i] >= '0' && v[i] <= '9')
 		bl = bl * 10 + (size_t)(v[i++] - '0');
 	if (i == 0 || i >= len || v[i] != ':' || bl == 0 || bl >= len - i - 1)
 		return NULL; /* bank and item are never empty */
 	*malformed = 0;
 	i++;
-	return sb_item_newn(v + i + bl, len - i - bl, v + i, bl, flags);
+	it = sb_item_newn(v + i + bl, len - i - bl, v + i, bl, flags);
+	sb_item_set_expires(it, u);
+	*until = u;
+	return it;
 }
 
 int sb_rd_bank_keys_args(const char **argv, size_t *lens,
                          const sb_rd_bank_keys *k, int first, int n)
 {
-	const char *key[4] = { k->banks, k->queue, k->state, k->resv };
-	size_t len[4] = { k->banks_len, k->queue_len, k->state_len,
-		          k->resv_len };
 	int i;
 
 	for (i = 0; i < n; i++) {
-		argv[i] = key[first + i];
-		lens[i] = len[first + i];
+		argv[i] = k->key[first + i];
+		lens[i] = k->len[first + i];
 	}
 	return n;
 }
 
 void sb_rd_bank_keys_free(sb_rd_bank_keys *k)
 {
-	free(k->banks);
-	free(k->queue);
-	free(k->state);
-	free(k->resv);
+	int i;
+
+	for (i = 0; i < SB_RD_BK_N; i++)
+		free(k->key[i]);
 }
 
 int sb_rd_bank_keys_make(sb_rd_bank_keys *k, sb_rd_store *s, const char *bank,
                          const char *op)
 {
+	static const char kind[SB_RD_BK_N] = {
+		[SB_RD_BK_BANKS] = 0,
+		[SB_RD_BK_QUEUE] = SB_RD_KEY_QUEUE,
+		[SB_RD_BK_STATE] = SB_RD_KEY_STATE,
+		[SB_RD_BK_RESV] = SB_RD_KEY_RESV,
+		[SB_RD_BK_DUE] = SB_RD_KEY_DUE,
+		[SB_RD_BK_FLIGHT] = SB_RD_KEY_FLIGHT,
+		[SB_RD_BK_GONE] = SB_RD_KEY_GONE,
+	};
+	int i, rc = SB_OK;
+
 	memset(k, 0, sizeof(*k));
-	k->banks = sb_rd_key(s, 0, NULL, &k->banks_len);
-	k->queue = sb_rd_key(s, SB_RD_KEY_QUEUE, bank, &k->queue_len);
-	k->state = sb_rd_key(s, SB_RD_KEY_STATE, bank, &k->state_len);
-	k->resv = sb_rd_key(s, SB_RD_KEY_RESV, bank, &k->resv_len);
-	if (!k->banks || !k->queue || !k->state || !k->resv) {
+	for (i = 0; i < SB_RD_BK_N; i++)
+		if (!(k->key[i] = sb_rd_key(s, kind[i], bank, &k->len[i])))
+			rc = SB_ENOMEM;
+	if (rc != SB_OK) {
 		sb_rd_bank_keys_free(k);
 		return sb_rd_nomem(s, op);
 	}
 	return SB_OK;
+}
+
+int sb_rd_ledger_keys(char *k[3], size_t lens[3], sb_rd_store *s,
+                      const char *ledger, const char *op)
+{
+	k[0] = sb_rd_key(s, SB_RD_KEY_LEDGER, ledger, &lens[0]);
+	k[1] = sb_rd_key(s, SB_RD_KEY_HELD, ledger, &lens[1]);
+	k[2] = sb_rd_key(s, SB_RD_KEY_HOLDS, ledger, &lens[2]);
+	if (k[0] && k[1] && k[2])
+		return SB_OK;
+	free(k[0]);
+	free(k[1]);
+	free(k[2]);
+	k[0] = k[1] = k[2] = NULL;
+	return sb_rd_nomem(s, op);
 }

@@ -5,14 +5,19 @@
  * redis_keys.c       the key layout: key names, the ledger's values
  * redis_io.c         the connection: connect, commands, pipelining, the
  *                    mapping of Redis errors to sb_error
- * redis_scripts.c    the Lua scripts and how they are run (EVALSHA,
- *                    NOSCRIPT)
+ * redis_scripts.c    the Lua scripts of version 1 and how scripts are run
+ *                    (EVALSHA, NOSCRIPT)
+ * redis_lua_hold.c   the Lua scripts of holds (version 2)
  * redis_bank.c       the bank slots (sb_rd_bank_ops); take, settle, put
  *                    back, create
  * redis_add.c        add: chunks of the add script, one MULTI/EXEC
  * redis_bank_read.c  a bank's counts and its list of reservations
+ * redis_bank_hold.c  the bank's slots of holds: take_held, move, list
  * redis_ledger.c     the ledger slots (sb_rd_ledger_ops)
- * redis_claim.c      the fused claim */
+ * redis_ledger_hold.c the ledger's slots of holds: put_held, update,
+ *                    remove, export_holds
+ * redis_claim.c      the fused hold (and claim: a hold for good), change
+ *                    and reclaim */
 #ifndef SB_BACKEND_REDIS_PRIVATE_H
 #define SB_BACKEND_REDIS_PRIVATE_H
 
@@ -25,23 +30,39 @@
 
 /* The scripts, by index (redis_scripts.c). */
 enum {
-	SB_RD_SCRIPT_CLAIM,      /* fused claim */
+	SB_RD_SCRIPT_HOLD,       /* fused hold; ttl 0: the fused claim */
 	SB_RD_SCRIPT_ADD,        /* add a chunk of items */
 	SB_RD_SCRIPT_TAKE,       /* available -> reserved */
 	SB_RD_SCRIPT_SETTLE,     /* reserved(token) -> assigned(token) */
 	SB_RD_SCRIPT_PUT_BACK,   /* reserved(token) -> available */
 	SB_RD_SCRIPT_COUNT,      /* the three counts of a bank, one snapshot */
-	SB_RD_SCRIPT_LEDGER_PUT, /* put_if_absent */
+	SB_RD_SCRIPT_LEDGER_PUT, /* put_if_absent, put_held */
+	/* version 2 (redis_lua_hold.c) */
+	SB_RD_SCRIPT_CHANGE,        /* fused confirm, extend, restock, retire */
+	SB_RD_SCRIPT_RECLAIM,       /* fused reclaim of a bank's lapsed holds */
+	SB_RD_SCRIPT_TAKE_HELD,     /* available -> held(token, until) */
+	SB_RD_SCRIPT_MOVE,          /* the bank's move slot */
+	SB_RD_SCRIPT_LIST,          /* the bank's list slot */
+	SB_RD_SCRIPT_LEDGER_UPDATE, /* confirm or extend an entry */
+	SB_RD_SCRIPT_LEDGER_REMOVE, /* delete an entry (3 modes) */
+	SB_RD_SCRIPT_LEDGER_COUNT,  /* entries for good and live holds */
+	SB_RD_SCRIPT_LEDGER_HOLDS,  /* the live holds of a ledger */
 	SB_RD_NSCRIPTS
 };
 
 /* Key kinds: the byte after "{prefix}:" (see the layout in redis_keys.c). */
 #define SB_RD_KEY_BANKS  "banks" /* SET of bank names */
 #define SB_RD_KEY_QUEUE  'q'     /* LIST: available items, FIFO */
-#define SB_RD_KEY_STATE  's'     /* HASH: item -> "a" | "r" | "i" token */
+#define SB_RD_KEY_STATE  's'     /* HASH: item -> state letter [token] */
 #define SB_RD_KEY_RESV   'r'     /* HASH: item -> since_ms LF token */
-#define SB_RD_KEY_LEDGER 'l'     /* HASH: dedup id -> len ":" bank item */
-#define SB_RD_KEY_HELD   'c'     /* HASH: bank -> ids holding its items */
+#define SB_RD_KEY_DUE    'd'     /* ZSET: held item -> deadline ms */
+#define SB_RD_KEY_FLIGHT 'f'     /* SET: items of releases, reclaims */
+#define SB_RD_KEY_GONE   'x'     /* STRING: number of retired items */
+#define SB_RD_KEY_LEDGER \
+	'l'                 /* HASH: dedup id -> ["h" until ";"]
+                                    len ":" bank item */
+#define SB_RD_KEY_HELD  'c' /* HASH: bank -> ids holding its items */
+#define SB_RD_KEY_HOLDS 'e' /* ZSET: dedup id -> deadline ms */
 
 /* Items per script call of a bulk add (ARGV size; Lua unpack limits). */
 #define SB_RD_ADD_CHUNK 1000
@@ -74,10 +95,25 @@ typedef struct {
 	redisReader *replay;
 } sb_rd_store;
 
-/* The keys of one bank, built once per call. */
+/* Fused reclaim: lapsed holds per script call (the server is blocked
+ * while one runs); the slot calls it until a call finds fewer. */
+#define SB_RD_RECLAIM_BATCH 500
+
+/* The keys of one bank, built once per call, in the order of
+ * sb_rd_bank_keys_args(). */
+enum {
+	SB_RD_BK_BANKS,
+	SB_RD_BK_QUEUE,
+	SB_RD_BK_STATE,
+	SB_RD_BK_RESV,
+	SB_RD_BK_DUE,
+	SB_RD_BK_FLIGHT,
+	SB_RD_BK_GONE,
+	SB_RD_BK_N
+};
 typedef struct {
-	char *banks, *queue, *state, *resv;
-	size_t banks_len, queue_len, state_len, resv_len;
+	char *key[SB_RD_BK_N];
+	size_t len[SB_RD_BK_N];
 } sb_rd_bank_keys;
 
 /* ---- redis_keys.c */
@@ -90,18 +126,23 @@ char *sb_rd_key(sb_rd_store *s, char kind, const char *name, size_t *len);
 int sb_rd_bank_keys_make(sb_rd_bank_keys *k, sb_rd_store *s, const char *bank,
                          const char *op);
 void sb_rd_bank_keys_free(sb_rd_bank_keys *k);
-/* Keys @p first to @p first + @p n - 1 of (banks, queue, state, resv),
- * the order every bank script takes them in, into argv[0..n-1] and lens.
- * Returns @p n. */
+/* Keys @p first to @p first + @p n - 1 of (banks, queue, state, resv,
+ * due, flight, gone; SB_RD_BK_*), the order every bank script takes them
+ * in, into argv[0..n-1] and lens. Returns @p n. */
 int sb_rd_bank_keys_args(const char **argv, size_t *lens,
                          const sb_rd_bank_keys *k, int first, int n);
-/* The ledger value of (bank, item): decimal bank length, ':', bank,
- * item. Caller frees. */
+/* The ledger value of (bank, item) for good: decimal bank length, ':',
+ * bank, item. Caller frees. */
 char *sb_rd_entry_encode(const char *bank, const char *item, size_t *len);
-/* Parse a ledger value into an item (flags). NULL if malformed or out of
- * memory (*malformed says which). */
+/* Parse a ledger value (for good, or "h" UNTIL ";" and the form for
+ * good) into an item (flags, deadline set) and *until (0: for good).
+ * NULL if malformed or out of memory (*malformed says which). */
 sb_item *sb_rd_entry_decode(const char *v, size_t len, unsigned int flags,
-                            int *malformed);
+                            int64_t *until, int *malformed);
+/* A decimal int64 into @p buf (at least 24 bytes); returns its length. */
+size_t sb_rd_i64(char *buf, int64_t v);
+/* The server's clock (TIME) in milliseconds. */
+int sb_rd_time_ms(int64_t *out, sb_rd_store *s, const char *op);
 
 /* ---- redis_io.c */
 
@@ -148,6 +189,11 @@ int sb_rd_script_load(sb_rd_store *s, int id, const char *op);
 /* Is this reply a NOSCRIPT error? */
 int sb_rd_is_noscript(const redisReply *r);
 extern const char *const sb_rd_script_src[SB_RD_NSCRIPTS];
+/* redis_lua_hold.c: the sources of the version 2 scripts. */
+extern const char sb_rd_lua_hold[], sb_rd_lua_ledger_put[], sb_rd_lua_change[],
+	sb_rd_lua_reclaim[], sb_rd_lua_take_held[], sb_rd_lua_move[],
+	sb_rd_lua_list[], sb_rd_lua_ledger_update[], sb_rd_lua_ledger_remove[],
+	sb_rd_lua_ledger_count[], sb_rd_lua_ledger_holds[];
 
 /* ---- redis_bank.c, with the work of three slots in two more files */
 
@@ -159,18 +205,55 @@ int sb_rd_bank_add(uint64_t *added, uint64_t *skipped, sb_rd_store *s,
 int sb_rd_bank_count(sb_bank_counts *out, sb_rd_store *s, const char *bank);
 int sb_rd_bank_reserved(sb_rd_store *s, const char *bank, int64_t older_than_ms,
                         sb_reservation_cb cb, void *payload);
+/* redis_bank_hold.c: the take_held, move and list slots. */
+int sb_rd_take_held(sb_item **out, sb_store *st, const char *bank,
+                    const char *token, int64_t until_ms);
+int sb_rd_move(sb_store *st, const char *bank, const char *item,
+               const char *token, unsigned int from, unsigned int to,
+               int64_t until_ms);
+int sb_rd_list(sb_store *st, const char *bank, unsigned int states,
+               int64_t until_le, sb_bank_item_cb cb, void *payload);
 
 /* ---- redis_ledger.c */
 
 extern const sb_ledger_ops sb_rd_ledger_ops;
-/* A ledger value (a reply) into an item, with the errors mapped: a value
- * that is not one of ours is SB_EBACKEND naming @p ledger. */
-int sb_rd_ledger_decode(sb_item **out, sb_rd_store *s, const redisReply *v,
-                        const char *ledger, const char *op);
+/* A ledger value (a reply) into an item (deadline set), with the errors
+ * mapped: a value that is not one of ours is SB_EBACKEND naming @p
+ * ledger. *until (may be NULL): the deadline, 0 for good. */
+int sb_rd_ledger_decode(sb_item **out, int64_t *until, sb_rd_store *s,
+                        const redisReply *v, const char *ledger,
+                        const char *op);
+/* The ledger's keys (ledger, held counter, holds) into argv[0..2]. */
+int sb_rd_ledger_keys(char *k[3], size_t lens[3], sb_rd_store *s,
+                      const char *ledger, const char *op);
+/* redis_ledger.c: put_if_absent (@p until_ms 0) and put_held. */
+int sb_rd_ledger_put(sb_item **existing, sb_rd_store *s, const char *ledger,
+                     const char *dedup_id, const char *bank, const char *item,
+                     int64_t until_ms);
+/* redis_ledger_hold.c: the slots of holds. */
+int sb_rd_put_held(sb_item **existing, sb_store *st, const char *ledger,
+                   const char *dedup_id, const char *bank, const char *item,
+                   int64_t until_ms);
+int sb_rd_update(sb_item **out, sb_store *st, const char *ledger,
+                 const char *dedup_id, int64_t until_ms);
+int sb_rd_remove(sb_item **entry, sb_store *st, const char *ledger,
+                 const char *dedup_id, const char *bank, const char *item,
+                 unsigned int mode);
+int sb_rd_export_holds(sb_store *st, const char *ledger, sb_export_hold_cb cb,
+                       void *payload);
+int sb_rd_ledger_count_live(uint64_t *out, sb_rd_store *s, const char *ledger,
+                            const char *bank);
 
-/* ---- redis_claim.c: the store's claim slot. */
+/* ---- redis_claim.c: the store's fused slots. */
 int sb_rd_claim(sb_item **out, sb_store *st, const char *bank,
                 const char *ledger, const char *dedup_id, const char *token,
                 int64_t now_ms);
+int sb_rd_hold(sb_item **out, sb_store *st, const char *bank,
+               const char *ledger, const char *dedup_id, const char *token,
+               int64_t now_ms, int64_t ttl_ms);
+int sb_rd_change(sb_item **out, sb_store *st, const char *ledger,
+                 const char *dedup_id, const char *token, unsigned int op,
+                 int64_t now_ms, int64_t ttl_ms);
+int sb_rd_reclaim(uint64_t *n, sb_store *st, const char *bank, int64_t now_ms);
 
 #endif

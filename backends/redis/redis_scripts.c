@@ -1,4 +1,5 @@
-/* The Lua scripts of the Redis backend and how they are run.
+/* The Lua scripts of the Redis backend (those of holds and the fused
+ * claim: redis_lua_hold.c) and how they are run.
  *
  * Every slot that changes more than one key is one script, so it is
  * atomic on the server. Each script reads and checks everything it needs
@@ -22,33 +23,6 @@
 #include "redis_private.h"
 
 #include <string.h>
-
-/* Fused claim. KEYS: ledger, held, banks, queue, state, resv. ARGV: id,
- * bank, token. Returns {1, entry} (the id's entry, any bank), {-2} (no
- * such bank), {0} (empty), {3} (empty and nothing of the bank reserved:
- * the caller may skip its recovery pass) or {2, item} (assigned now). A
- * queued item proves the bank exists (add registers it first), so the
- * bank set is read only when the queue is empty: one call less on the
- * common path. */
-static const char claim_src[] =
-	"local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
-	"if e then return {1, e} end\n"
-	"local item = redis.call('LINDEX', KEYS[4], 0)\n"
-	"if not item then\n"
-	"  if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {-2} end\n"
-	"  if redis.call('HLEN', KEYS[6]) == 0 then return {3} end\n"
-	"  return {0}\n"
-	"end\n"
-	"if redis.call('HGET', KEYS[5], item) ~= 'a' then\n"
-	"  return redis.error_reply('ERR storagebox: queued item is not available "
-	"in the state hash (data changed outside storagebox?)')\n"
-	"end\n"
-	"redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
-	"redis.call('LPOP', KEYS[4])\n"
-	"redis.call('HSET', KEYS[5], item, 'i' .. ARGV[3])\n"
-	"redis.call('HSET', KEYS[1], ARGV[1], string.len(ARGV[2]) .. ':' .. "
-	"ARGV[2] .. item)\n"
-	"return {2, item}\n";
 
 /* Add a chunk. KEYS: banks, queue, state. ARGV: bank, items... Returns
  * {added, skipped}. Known items (any state) and repeats are skipped. A
@@ -141,32 +115,43 @@ static const char put_back_src[] =
 	"redis.call('LPUSH', KEYS[1], ARGV[1])\n"
 	"return 1\n";
 
-/* Counts in one snapshot. KEYS: banks, queue, state, resv. ARGV: bank.
- * Returns {-2} or {0, available, reserved, assigned}. */
+/* Counts in one snapshot. KEYS: banks, queue, state, resv, due, flight,
+ * gone. ARGV: bank. Returns {-2} or {0, available, reserved (with
+ * releases in flight), assigned, on hold (held and reclaiming),
+ * retired}. Items in flight are few: they are read one by one. */
 static const char count_src[] =
 	"if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-2} end\n"
 	"local a = redis.call('LLEN', KEYS[2])\n"
 	"local r = redis.call('HLEN', KEYS[4])\n"
 	"local t = redis.call('HLEN', KEYS[3])\n"
-	"return {0, a, r, t - a - r}\n";
-
-/* Ledger put_if_absent. KEYS: ledger, held. ARGV: id, bank, entry.
- * Returns {1} (stored) or {0, existing entry}. */
-static const char ledger_put_src[] =
-	"local e = redis.call('HGET', KEYS[1], ARGV[1])\n"
-	"if e then return {0, e} end\n"
-	"redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
-	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
-	"return {1}\n";
+	"local h = redis.call('ZCARD', KEYS[5])\n"
+	"local x = tonumber(redis.call('GET', KEYS[7]) or '0')\n"
+	"local fl = 0\n"
+	"if redis.call('SCARD', KEYS[6]) > 0 then\n"
+	"  for _, it in ipairs(redis.call('SMEMBERS', KEYS[6])) do\n"
+	"    local st = redis.call('HGET', KEYS[3], it)\n"
+	"    if st and string.byte(st, 1) ~= 99 then fl = fl + 1 end\n"
+	"  end\n"
+	"end\n"
+	"return {0, a, r + fl, t - a - r - h - fl - x, h, x}\n";
 
 const char *const sb_rd_script_src[SB_RD_NSCRIPTS] = {
-	[SB_RD_SCRIPT_CLAIM] = claim_src,
+	[SB_RD_SCRIPT_HOLD] = sb_rd_lua_hold,
 	[SB_RD_SCRIPT_ADD] = add_src,
 	[SB_RD_SCRIPT_TAKE] = take_src,
 	[SB_RD_SCRIPT_SETTLE] = settle_src,
 	[SB_RD_SCRIPT_PUT_BACK] = put_back_src,
 	[SB_RD_SCRIPT_COUNT] = count_src,
-	[SB_RD_SCRIPT_LEDGER_PUT] = ledger_put_src,
+	[SB_RD_SCRIPT_LEDGER_PUT] = sb_rd_lua_ledger_put,
+	[SB_RD_SCRIPT_CHANGE] = sb_rd_lua_change,
+	[SB_RD_SCRIPT_RECLAIM] = sb_rd_lua_reclaim,
+	[SB_RD_SCRIPT_TAKE_HELD] = sb_rd_lua_take_held,
+	[SB_RD_SCRIPT_MOVE] = sb_rd_lua_move,
+	[SB_RD_SCRIPT_LIST] = sb_rd_lua_list,
+	[SB_RD_SCRIPT_LEDGER_UPDATE] = sb_rd_lua_ledger_update,
+	[SB_RD_SCRIPT_LEDGER_REMOVE] = sb_rd_lua_ledger_remove,
+	[SB_RD_SCRIPT_LEDGER_COUNT] = sb_rd_lua_ledger_count,
+	[SB_RD_SCRIPT_LEDGER_HOLDS] = sb_rd_lua_ledger_holds,
 };
 
 int sb_rd_is_noscript(const redisReply *r)

@@ -20,6 +20,9 @@ typedef struct {
 	/* 0 where `stats` is not one snapshot (DynamoDB scans two tables one
 	 * after the other): sums are exact only while nothing runs. */
 	int snapshot_stats;
+	/* The program that runs hold, confirm, extend and release (holdop.c)
+	 * while the CLI has no such commands; NULL: the CLI. */
+	const char *holdop;
 } crash_env;
 
 /* @p name made unique to this run (cenv.prefix + name); caller frees. */
@@ -33,6 +36,9 @@ typedef struct {
 	char *out_path, *err_path;
 } cli_proc;
 
+/* The program that runs @p command: cenv.holdop for the hold commands,
+ * else the CLI. */
+const char *cli_prog(const char *command);
 /* Start `storagebox --uri U [--protocol generic] ARGS...` (args ends with
  * NULL). fault/skip: SB_FAULT_POINT / SB_FAULT_SKIP, or NULL. stdin_data:
  * NULL for /dev/null. Returns 0, or -1 if it could not start. */
@@ -90,6 +96,11 @@ void crash_staged(void);
 /* before_put_back reached by twins forced into the losing order (any
  * store, generic), and the barrier's own failures. */
 void crash_race(void);
+/* Holds (holds.c, holds_kill.c): a death at each crash point of the
+ * generic order of holds, and 1,000 hold, confirm, extend, release and
+ * fetch processes, 40% SIGKILLed at random moments. */
+void crash_holds_points(void);
+void crash_holds_kills(void);
 /* One forced race (race.c): twin A (a_args on a_uri) takes an item and is
  * held at after_take until twin B (b_args on b_uri; NULL: cenv.uri) has
  * taken one too and recorded the id with it; A then finds the id taken

@@ -1,4 +1,4 @@
-/* usage: crash STORAGEBOX fused|generic points|kills DIR
+/* usage: crash STORAGEBOX fused|generic PART DIR [HOLDOP]
  *
  * Drives the CLI on one store, named by the environment:
  *   SB_TEST_URI_FROM  the name of the variable holding the URI (meson's
@@ -12,6 +12,11 @@
  *           with -Dfault_injection=true), then recover
  *   kills   1,000 concurrent fetches, 40% SIGKILLed at random moments,
  *           recover and stats in between, then every law checked
+ *   holds-points  holds: a death at each crash point of the generic
+ *           order (fault builds, generic), then recover (holds.c)
+ *   holds-kills   1,000 hold, confirm, extend, release and fetch
+ *           processes, 40% SIGKILLed at random moments (holds_kill.c)
+ * HOLDOP runs the hold commands while the CLI has none (holdop.c).
  * Every bank and ledger name starts with a prefix unique to the run, so
  * runs on shared servers never meet. DIR holds the CLI's output files. */
 #include "crash.h"
@@ -78,15 +83,18 @@ static const char *backend_of(const char *uri)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5 ||
+	if ((argc != 5 && argc != 6) ||
 	    (strcmp(argv[2], "fused") && strcmp(argv[2], "generic")) ||
-	    (strcmp(argv[3], "points") && strcmp(argv[3], "kills"))) {
+	    (strcmp(argv[3], "points") && strcmp(argv[3], "kills") &&
+	     strcmp(argv[3], "holds-points") &&
+	     strcmp(argv[3], "holds-kills"))) {
 		fprintf(stderr,
-		        "usage: %s STORAGEBOX fused|generic points|kills "
-		        "DIR\n",
+		        "usage: %s STORAGEBOX fused|generic points|kills|"
+		        "holds-points|holds-kills DIR [HOLDOP]\n",
 		        argv[0]);
 		return 2;
 	}
+	cenv.holdop = argc == 6 ? argv[5] : NULL;
 	cenv.cli = argv[1];
 	cenv.mode = argv[2];
 	cenv.generic = strcmp(argv[2], "generic") == 0;
@@ -116,8 +124,12 @@ int main(int argc, char **argv)
 
 	if (strcmp(argv[3], "points") == 0)
 		crash_points();
-	else
+	else if (strcmp(argv[3], "kills") == 0)
 		crash_kills();
+	else if (strcmp(argv[3], "holds-points") == 0)
+		crash_holds_points();
+	else
+		crash_holds_kills();
 
 	/* The per-slot output files of the CLI runs. */
 	for (int slot = 0; slot < 100; slot++) {

@@ -39,6 +39,16 @@ static void write_file(const char *path, const char *data)
 	}
 }
 
+const char *cli_prog(const char *command)
+{
+	static const char *const holds[] = { "hold", "confirm", "extend",
+		                             "release" };
+	for (size_t i = 0; cenv.holdop && i < 4; i++)
+		if (strcmp(command, holds[i]) == 0)
+			return cenv.holdop;
+	return cenv.cli;
+}
+
 int cli_start(cli_proc *p, const char *const *args, const char *fault,
               const char *skip, const char *stdin_data, int slot)
 {
@@ -51,7 +61,8 @@ int cli_start_env(cli_proc *p, const char *const *args, const char *const *env,
 {
 	const char *argv[32];
 	size_t n = 0;
-	argv[n++] = cenv.cli;
+	const char *prog = cli_prog(args[0]);
+	argv[n++] = prog;
 	argv[n++] = "--uri";
 	argv[n++] = cenv.uri;
 	if (cenv.generic) {
@@ -109,7 +120,7 @@ int cli_start_env(cli_proc *p, const char *const *args, const char *const *env,
 			unsetenv("SB_FAULT_SKIP");
 		for (size_t i = 0; env && env[i]; i++)
 			putenv((char *)env[i]);
-		execv(cenv.cli, (char *const *)argv);
+		execv(prog, (char *const *)argv);
 		_exit(127);
 	}
 	close(in);

@@ -24,6 +24,9 @@ fence; docs/writing-docs.md says the same for writers):
               line ending in "..." for any line that starts with the rest.
               Every command must exit 0 (show an exit code with
               `; echo "exit $?"`).
+  ```python   run by the Python that meson found, with the build tree's
+              package first on PYTHONPATH (--python, --python-env), in a
+              fresh temp dir; must exit 0.
   ```text     output, grammars, listings: not run.
   anything else, or no tag at all: the test fails.
 
@@ -42,6 +45,7 @@ relative link of every page names a file that exists and, with a
 #fragment into a Markdown page, a heading of that page.
 
 usage: check_docs.py --src DIR --cli STORAGEBOX --lib LIBSTORAGEBOX.so
+                     [--python PYTHON --python-env NAME=VALUE...]
                      [--sanitize LIST] --cc CC...
 """
 
@@ -102,8 +106,9 @@ class Checker:
         os.makedirs(d)
         return d
 
-    def env(self):
-        return doclib.clean_env(path_first=os.path.dirname(self.a.cli))
+    def env(self, extra=None):
+        return doclib.clean_env(path_first=os.path.dirname(self.a.cli),
+                                extra=extra)
 
     # -- one block
     def check(self, b):
@@ -131,14 +136,16 @@ class Checker:
             doclib.run_session(steps, b.where(), self.block_dir(b),
                                self.env())
             self.count('console sessions run and compared')
+        elif b.lang == 'python':
+            self.run_python(b)
         elif b.lang == 'text':
             self.count('text (not run)')
         elif b.lang == '':
             raise DocError('%s: a code block without a language tag (c, sh, '
-                           'bash, console or text)' % b.where())
+                           'bash, console, python or text)' % b.where())
         else:
             raise DocError('%s: no runner for the language %r (c, sh, bash, '
-                           'console or text)' % (b.where(), b.lang))
+                           'console, python or text)' % (b.where(), b.lang))
 
     def check_file(self, b):
         path = os.path.join(self.a.src, b.value)
@@ -152,6 +159,19 @@ class Checker:
             raise DocError('%s: the block differs from %s; copy the file '
                            'into the block again' % (b.where(), b.value))
         self.count('copies of files, checked')
+
+    def run_python(self, b):
+        if not self.a.python:
+            raise DocError('%s: a python block, but no --python given'
+                           % b.where())
+        d = self.block_dir(b)
+        src = os.path.join(d, 'block.py')
+        with open(src, 'w', encoding='utf-8') as f:
+            f.write(b.text)
+        extra = dict(v.split('=', 1) for v in self.a.python_env)
+        doclib.run([self.a.python, src], b.where(), cwd=d,
+                   env=self.env(extra))
+        self.count('Python blocks run')
 
     def run_program(self, b):
         d = self.block_dir(b)
@@ -251,6 +271,8 @@ def main():
     ap.add_argument('--src', required=True)
     ap.add_argument('--cli', required=True)
     ap.add_argument('--lib', required=True)
+    ap.add_argument('--python', default='')
+    ap.add_argument('--python-env', nargs='*', default=[])
     ap.add_argument('--sanitize', default='none')
     ap.add_argument('--cc', nargs='+', required=True)
     args = ap.parse_args()

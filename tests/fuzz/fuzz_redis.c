@@ -40,6 +40,7 @@ static void replies(sb_rd_store *s)
 	while (redisReaderGetReply(s->replay, &v) == REDIS_OK && v) {
 		redisReply *r = v;
 		int malformed = -1;
+		int64_t until = -1;
 
 		if (r->type == REDIS_REPLY_ERROR) {
 			int rc = sb_rd_reply_error(s, r, "fuzz");
@@ -48,8 +49,9 @@ static void replies(sb_rd_store *s)
 		}
 		if (r->type == REDIS_REPLY_STRING) {
 			sb_item *it = sb_rd_entry_decode(r->str, r->len, 0,
-			                                 &malformed);
+			                                 &until, &malformed);
 			CHECK(NULL, it || malformed == 1);
+			CHECK(NULL, !it || until >= 0);
 			sb_item_free(it);
 		}
 		CHECK(NULL, sb_rd_bad_reply(s, r, "fuzz") == SB_EBACKEND);

@@ -68,9 +68,10 @@ bench_redis() {
 		fail "redis: add for the claim script run failed"
 	cs_sha=$(REDISCLI_AUTH=$pw "${cli[@]}" script load "$("$REDIS_CLAIM")")
 	cs=$(redis-benchmark -u "$bench_uri" -c 32 -n "$n" -r 100000000 -q \
-		EVALSHA "$cs_sha" 6 "{sb}:l:bench-script" "{sb}:c:bench-script" "{sb}:banks" \
-		"{sb}:q:$cs_bank" "{sb}:s:$cs_bank" "{sb}:r:$cs_bank" "id-__rand_int__" \
-		"$cs_bank" bench-token 2>"$DATA/redis-benchmark-claim.err" |
+		EVALSHA "$cs_sha" 9 "{sb}:l:bench-script" "{sb}:c:bench-script" "{sb}:banks" \
+		"{sb}:q:$cs_bank" "{sb}:s:$cs_bank" "{sb}:r:$cs_bank" "{sb}:e:bench-script" \
+		"{sb}:d:$cs_bank" "{sb}:f:$cs_bank" "{sb}:" "id-__rand_int__" \
+		"$cs_bank" bench-token 0 2>"$DATA/redis-benchmark-claim.err" |
 		tr '\r' '\n' | sed -n 's/.* \([0-9.]*\) requests per second.*/\1/p' | tail -n 1)
 	# redis-benchmark reads no reply: the ledger proves the calls claimed.
 	local claimed

@@ -17,8 +17,14 @@ typedef struct {
 	double duration;   /* seconds; 0: until the requests are done */
 	uint64_t seed;
 	int json;
-	int quiet; /* no progress line even on a terminal */
+	int quiet;      /* no progress line even on a terminal */
+	int holds;      /* --holds: a hold-then-confirm run after the fetches */
+	double abandon; /* share of new holds released, not confirmed */
 } bench_cfg;
+
+/* A hold of the --holds run: long enough never to lapse in a run, since
+ * an abandoned hold is released (a lapse would only add waiting). */
+#define BENCH_HOLD_TTL_MS (10 * 60 * 1000)
 
 enum {
 	BENCH_OK = 0,
@@ -35,7 +41,16 @@ typedef struct {
 	uint64_t done_us; /* completion, since the start of the run */
 	uint8_t status;
 	uint8_t is_new;
+	uint8_t after;      /* --holds: BENCH_AFTER_* of a new hold */
+	uint32_t settle_us; /* --holds: latency of its confirm or release */
 } bench_result;
+
+enum {
+	BENCH_AFTER_NONE = 0,
+	BENCH_AFTER_CONFIRMED = 1,
+	BENCH_AFTER_RELEASED = 2,
+	BENCH_AFTER_FAILED = 3
+};
 
 typedef struct {
 	const bench_cfg *cfg;
@@ -47,6 +62,10 @@ typedef struct {
 	double run_s;          /* seconds of the fetch phase */
 	long peak_rss_kib;
 	char first_error[SB_ERRMSG_SIZE];
+	int hold_mode;       /* the clients hold (then confirm or release) */
+	int silent;          /* bench_report checks but prints nothing */
+	double claims_per_s; /* set by bench_report */
+	uint64_t lat_p50;    /* set by bench_report (microseconds) */
 } bench_run;
 
 /* bench_plan.c */
@@ -61,5 +80,12 @@ void bench_item(char *buf, size_t n, uint64_t item);
 
 /* bench_report.c: check the law, print; returns the exit code. */
 int bench_report(bench_run *r);
+int bench_cmp_u64(const void *a, const void *b);
+
+/* bench_holds.c: with --holds, the hold run after the fetch run, on a
+ * fresh bank, and its report beside the fetches'. @return exit code */
+int bench_holds(bench_run *r);
+/* Whether a new hold of id @p id is abandoned (released). */
+int bench_abandons(const bench_cfg *cfg, uint32_t id);
 
 #endif

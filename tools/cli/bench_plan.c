@@ -16,6 +16,7 @@ static const cli_opt bench_opts[] = { { "--clients", 1 },  { "--procs", 1 },
 	                              { "--repeat", 1 },   { "--requests", 1 },
 	                              { "--duration", 1 }, { "--seed", 1 },
 	                              { "--json", 0 },     { "--quiet", 0 },
+	                              { "--holds", 0 },    { "--abandon", 1 },
 	                              { NULL, 0 } };
 enum {
 	O_CLIENTS,
@@ -28,6 +29,8 @@ enum {
 	O_SEED,
 	O_JSON,
 	O_QUIET,
+	O_HOLDS,
+	O_ABANDON,
 	O_N
 };
 
@@ -77,6 +80,13 @@ int bench_parse(bench_cfg *cfg, cli_ctx *c)
 	cfg->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	cfg->json = v[O_JSON] != NULL;
 	cfg->quiet = v[O_QUIET] != NULL;
+	cfg->holds = v[O_HOLDS] != NULL;
+	cfg->abandon = 0.1;
+	if (v[O_ABANDON] && parse_real(v[O_ABANDON], 0.0, 1.0, &cfg->abandon))
+		return cli_usage_error(c,
+		                       "--abandon wants a share from 0 to 1");
+	if (v[O_ABANDON] && !cfg->holds)
+		return cli_usage_error(c, "--abandon goes with --holds");
 	/* Limits keep the result arrays and thread counts sane. */
 	if (v[O_CLIENTS]) {
 		if (parse_u64(v[O_CLIENTS], 1, 1024, &u))

@@ -28,7 +28,7 @@ static void find(tally *t, const char *what)
 		t->finding[t->nfind++] = what;
 }
 
-static int cmp_u64(const void *a, const void *b)
+int bench_cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
@@ -131,7 +131,7 @@ static void latencies(bench_run *r, tally *t)
 		if (r->results[i].status != BENCH_SKIPPED)
 			lat[n++] = r->results[i].latency_us;
 	if (n) {
-		qsort(lat, n, sizeof(*lat), cmp_u64);
+		qsort(lat, n, sizeof(*lat), bench_cmp_u64);
 		t->lat_p50 = lat[(n - 1) * 50 / 100];
 		t->lat_p95 = lat[(n - 1) * 95 / 100];
 		t->lat_p99 = lat[(n - 1) * 99 / 100];
@@ -155,7 +155,7 @@ static void life(bench_run *r, tally *t)
 	for (i = 0; i < r->cfg->requests; i++)
 		if (r->results[i].status == BENCH_OK && r->results[i].is_new)
 			done[n++] = r->results[i].done_us;
-	qsort(done, n, sizeof(*done), cmp_u64);
+	qsort(done, n, sizeof(*done), bench_cmp_u64);
 	if (done[k - 1] > 0)
 		t->life_first = (double)k / ((double)done[k - 1] / 1e6);
 	if (done[n - 1] > done[n - k - 1])
@@ -281,7 +281,11 @@ int bench_report(bench_run *r)
 	check_store(r, &t);
 	latencies(r, &t);
 	life(r, &t);
-	if (r->cfg->json)
+	r->claims_per_s = (double)t.fresh / (r->run_s > 0 ? r->run_s : 1e-9);
+	r->lat_p50 = t.lat_p50;
+	if (r->silent)
+		;
+	else if (r->cfg->json)
 		print_json(r, &t);
 	else
 		print_text(r, &t);

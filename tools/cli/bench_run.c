@@ -129,6 +129,25 @@ static void record(fire_ctx *f, sb_box *box, uint64_t i, int rc,
 	}
 }
 
+/* --holds: a new hold is paid for (confirm) or abandoned (release). */
+static void settle(fire_ctx *f, sb_box *box, uint64_t i, const char *id)
+{
+	bench_result *res = &f->r->results[i];
+	int abandon = bench_abandons(f->r->cfg, f->r->schedule[i]);
+	uint64_t start = mono_us(), us;
+	int rc = abandon ? sb_box_release(box, f->r->ledger, id,
+	                                  SB_RELEASE_RESTOCK)
+	                 : sb_box_confirm(box, f->r->ledger, id);
+
+	us = mono_us() - start;
+	res->settle_us = (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
+	res->after = rc != SB_OK ? BENCH_AFTER_FAILED
+	             : abandon   ? BENCH_AFTER_RELEASED
+	                         : BENCH_AFTER_CONFIRMED;
+	if (rc != SB_OK)
+		note_error(f, box, rc);
+}
+
 static void *client(void *arg)
 {
 	fire_ctx *f = arg;
@@ -154,8 +173,15 @@ static void *client(void *arg)
 			break;
 		bench_id(id, sizeof(id), f->r->schedule[i]);
 		start = mono_us();
-		rc = sb_box_fetch(&it, box, f->r->bank, f->r->ledger, id);
+		if (f->r->hold_mode)
+			rc = sb_box_hold(&it, box, f->r->bank, f->r->ledger, id,
+			                 BENCH_HOLD_TTL_MS);
+		else
+			rc = sb_box_fetch(&it, box, f->r->bank, f->r->ledger,
+			                  id);
 		record(f, box, i, rc, it, start);
+		if (f->r->hold_mode && rc == SB_OK && sb_item_is_new(it))
+			settle(f, box, i, id);
 		sb_item_free(it);
 		__atomic_fetch_add(&f->done, 1, __ATOMIC_RELAXED);
 	}

@@ -12,7 +12,9 @@ enum {
 	CLI_EXIT_OK = 0,
 	CLI_EXIT_ERROR = 1,
 	CLI_EXIT_USAGE = 2,
-	CLI_EXIT_EMPTY = 3
+	CLI_EXIT_EMPTY = 3,
+	CLI_EXIT_NOTHING = 4, /* confirm/extend/release: the id holds nothing */
+	CLI_EXIT_LAPSED = 5   /* confirm/extend/release: its hold lapsed */
 };
 
 /* Returned by cli_parse() when the command should go on. */
@@ -90,6 +92,18 @@ int cli_open(sb_box **out, const cli_ctx *c);
 /** Print the box's last error for result @p rc. @return 1 */
 int cli_box_error(const cli_ctx *c, const sb_box *box, int rc);
 
+/** The --ttl of hold and extend (@p val NULL: not given) into *ms.
+ *  @return CLI_CONTINUE, or 2 after the usage error */
+int cli_ttl_arg(const cli_ctx *c, const char *val, int64_t *ms);
+
+/**
+ * Exit code of confirm, extend and release for result @p rc: 0, 4 (the
+ * id holds nothing), 5 (its hold lapsed; @p lapsed_note says what became
+ * of the item) or 1, with the message on stderr.
+ */
+int cli_hold_answer(const cli_ctx *c, const sb_box *box, int rc, const char *id,
+                    const char *lapsed_note);
+
 /** Flush stdout and turn a write error (closed pipe, full disk) into
  *  exit 1. @return @p code, or 1 if stdout failed */
 int cli_finish(const cli_ctx *c, int code);
@@ -101,6 +115,10 @@ int cli_cmd_fetch(cli_ctx *c);
 int cli_cmd_stats(cli_ctx *c);
 int cli_cmd_export(cli_ctx *c);
 int cli_cmd_recover(cli_ctx *c);
+int cli_cmd_hold(cli_ctx *c);
+int cli_cmd_confirm(cli_ctx *c);
+int cli_cmd_extend(cli_ctx *c);
+int cli_cmd_release(cli_ctx *c);
 int cli_cmd_demo(cli_ctx *c);
 int cli_cmd_bench(cli_ctx *c);
 

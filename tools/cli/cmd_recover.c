@@ -28,8 +28,14 @@ static void print_result(const sb_recover_result *r)
 {
 	printf("settled %" PRIu64 ", put back %" PRIu64, r->settled,
 	       r->put_back);
+	/* Like foreign, the holds' counts show only when there are some:
+	 * the common line stays what scripts already read. */
 	if (r->foreign > 0)
 		printf(", foreign %" PRIu64, r->foreign);
+	if (r->lapsed > 0)
+		printf(", lapsed %" PRIu64, r->lapsed);
+	if (r->released > 0)
+		printf(", released %" PRIu64, r->released);
 	putchar('\n');
 }
 

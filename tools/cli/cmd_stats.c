@@ -25,6 +25,9 @@ int cli_cmd_stats(cli_ctx *c)
 		       st.available, st.reserved, st.assigned);
 		if (pos[1])
 			printf("held: %" PRIu64 "\n", st.held);
+		/* Holds' lines come last: scripts read the lines above. */
+		printf("on_hold: %" PRIu64 "\nretired: %" PRIu64 "\n",
+		       st.on_hold, st.retired);
 		rc = CLI_EXIT_OK;
 	}
 	sb_box_close(box);

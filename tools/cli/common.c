@@ -1,6 +1,7 @@
 /* Helpers every command shares: messages, argument parsing, opening the
  * box, and the final check of stdout. */
 #include "cli.h"
+#include "ttl.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -116,6 +117,37 @@ int cli_box_error(const cli_ctx *c, const sb_box *box, int rc)
 
 	cli_err(c, "%s", msg && msg[0] ? msg : sb_strerror(rc));
 	return CLI_EXIT_ERROR;
+}
+
+int cli_ttl_arg(const cli_ctx *c, const char *val, int64_t *ms)
+{
+	const char *why = NULL;
+
+	if (!val)
+		return cli_usage_error(c, "--ttl DURATION is required");
+	if (cli_parse_ttl(val, ms, &why) != 0)
+		return cli_usage_error(c,
+		                       "--ttl '%s' %s: give 1 ms to 30 days "
+		                       "as a number and a unit (ms, s, m, h, "
+		                       "d), e.g. 90s, 10m, 2h, 1h30m",
+		                       val, why);
+	return CLI_CONTINUE;
+}
+
+int cli_hold_answer(const cli_ctx *c, const sb_box *box, int rc, const char *id,
+                    const char *lapsed_note)
+{
+	switch (rc) {
+	case SB_OK: return CLI_EXIT_OK;
+	case SB_ENOTFOUND:
+		cli_err(c, "'%s' holds nothing in this ledger", id);
+		return CLI_EXIT_NOTHING;
+	case SB_EEXPIRED:
+		cli_err(c, "the hold of '%s' lapsed: its deadline passed%s", id,
+		        lapsed_note);
+		return CLI_EXIT_LAPSED;
+	default: return cli_box_error(c, box, rc);
+	}
 }
 
 int cli_finish(const cli_ctx *c, int code)

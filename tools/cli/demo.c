@@ -5,6 +5,7 @@
  * box has to settle real races between twins, not just hand out codes. */
 #include "cli.h"
 #include "demo.h"
+#include "demo_holds.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -307,14 +308,19 @@ static int open_doors(demo_run *run, const char *uri, sb_protocol proto)
 	return rc;
 }
 
+/* --store is for the tests and stays out of --help: it runs a story on
+ * the in-process memory store (or an SQLite file), the stores whose
+ * deadlines follow the wall clock the box office holds them to. */
 static const cli_opt demo_opts[] = { { "--workers", 1 },
 	                             { "--seed", 1 },
+	                             { "--holds", 0 },
+	                             { "--store", 1 },
 	                             { NULL, 0 } };
 
-/* Parse --workers/--seed. CLI_CONTINUE or an exit code. */
+/* Parse the options. CLI_CONTINUE or an exit code. */
 static int demo_args(cli_ctx *c, demo_run *run)
 {
-	const char *val[2] = { NULL, NULL };
+	const char *val[4] = { NULL, NULL, NULL, NULL };
 	const char *pos[1];
 	size_t n;
 	char *end;
@@ -346,6 +352,14 @@ static int demo_args(cli_ctx *c, demo_run *run)
 			                       "not '%s'",
 			                       val[1]);
 	}
+	run->holds = val[2] != NULL;
+	run->store = val[3];
+	if (val[3] && strncmp(val[3], "memory:", 7) != 0 &&
+	    strncmp(val[3], "sqlite:", 7) != 0)
+		return cli_usage_error(c,
+		                       "--store takes a memory: or sqlite: "
+		                       "URI, not '%s'",
+		                       val[3]);
 	return CLI_CONTINUE;
 }
 
@@ -396,18 +410,30 @@ int cli_cmd_demo(cli_ctx *c)
 	for (int u = 0; u < DEMO_USERS; u++)
 		snprintf(run->users[u], sizeof run->users[u], "user-%03d",
 		         u + 1);
+	if (run->store) {
+		uri = strdup(run->store);
+	} else {
 #if SB_HAVE_SQLITE
-	dir = demo_tmpdir_make();
-	if (!dir)
-		cli_err(c, "cannot make a temp directory: %s", strerror(errno));
-	uri = dir ? demo_uri(dir) : NULL;
+		dir = demo_tmpdir_make();
+		if (!dir)
+			cli_err(c, "cannot make a temp directory: %s",
+			        strerror(errno));
+		uri = dir ? demo_uri(dir, run->holds ? "event.db" : "movies.db")
+		          : NULL;
 #else
-	/* No SQLite in this build: the in-process store tells the same
-	 * story, with threads instead of connections. */
-	uri = strdup("memory:storagebox-demo");
+		/* No SQLite in this build: the in-process store tells the
+		 * same story, with threads instead of connections. */
+		uri = strdup(run->holds ? "memory:storagebox-event"
+		                        : "memory:storagebox-demo");
 #endif
+	}
 	run->uri = uri;
-	rc = uri ? tell_story(c, run, uri) : CLI_EXIT_ERROR;
+	if (!uri)
+		rc = CLI_EXIT_ERROR;
+	else if (run->holds)
+		rc = dh_main(c, uri, dir != NULL, run->workers, run->seed);
+	else
+		rc = tell_story(c, run, uri);
 	if (dir)
 		demo_tmpdir_remove(dir);
 	free(dir);

@@ -31,7 +31,9 @@ typedef struct {
 	demo_answer ans[DEMO_USERS][DEMO_PRESSES];
 	int workers;
 	unsigned long long seed;
-	const char *uri; /* the store, for the story */
+	int holds;         /* --holds: the box office instead */
+	const char *store; /* hidden --store URI (tests), else NULL */
+	const char *uri;   /* the store, for the story */
 	double seconds;
 	char first_error[SB_ERRMSG_SIZE]; /* first failed press, if any */
 } demo_run;
@@ -43,8 +45,8 @@ char *demo_tmpdir_make(void);
 /** Remove the directory and the files in it (db, -wal, -shm). */
 void demo_tmpdir_remove(const char *path);
 
-/** "sqlite:..." URI of movies.db in @p dir, or NULL. Caller frees. */
-char *demo_uri(const char *dir);
+/** "sqlite:..." URI of @p file in @p dir, or NULL. Caller frees. */
+char *demo_uri(const char *dir, const char *file);
 
 /** Check the law from @p run and from the store, print the story and
  *  the verdict. @return 0 if the law holds, 1 if not */

@@ -51,12 +51,12 @@ void demo_tmpdir_remove(const char *path)
 
 /* URI of the demo store. The path is percent-encoded because the URI
  * parser decodes it: a '%' or '?' in $TMPDIR must stay a file name. */
-char *demo_uri(const char *dir)
+char *demo_uri(const char *dir, const char *file)
 {
 	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
 				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-~";
 	size_t n = strlen(dir);
-	char *uri = malloc(sizeof "sqlite://" + 3 * n + sizeof "/movies.db");
+	char *uri = malloc(sizeof "sqlite://" + 3 * n + 1 + strlen(file) + 1);
 	char *p = uri;
 
 	if (!uri)
@@ -70,6 +70,6 @@ char *demo_uri(const char *dir)
 		else
 			p += sprintf(p, "%%%02X", ch);
 	}
-	strcpy(p, "/movies.db");
+	sprintf(p, "/%s", file);
 	return uri;
 }

@@ -32,23 +32,69 @@ const cli_command cli_commands[] = {
 	  "is empty and the id holds nothing (stdout stays empty), 1 on error.\n"
 	  "Use '--' before an id that starts with '-'.\n" HELP_TAIL,
 	  cli_cmd_fetch },
+	{ "hold", "hold BANK LEDGER DEDUP_ID --ttl DURATION",
+	  "fetch, held until a deadline",
+	  "Like fetch, but a new item is only held for DEDUP_ID until now +\n"
+	  "DURATION; 'confirm' makes it the id's for good, else it lapses and\n"
+	  "goes back to BANK. An id that holds an item (for good, or on a\n"
+	  "hold that has not lapsed) gets it back unchanged. Prints the item\n"
+	  "on stdout and its deadline, in RFC 3339 UTC\n"
+	  "(2026-12-02T12:49:03.250Z), alone on stderr; nothing on stderr\n"
+	  "when the id holds the item for good. Exit 0, 3 when BANK is empty\n"
+	  "and the id holds nothing, 1 on error.\n\n"
+	  "  --ttl DURATION  how long the hold lasts: whole numbers with a unit\n"
+	  "                  (ms, s, m, h, d), e.g. 90s, 10m, 2h, 1h30m; 1 ms\n"
+	  "                  to 30 days; required\n" HELP_TAIL,
+	  cli_cmd_hold },
+	{ "confirm", "confirm LEDGER DEDUP_ID", "make the id's hold for good",
+	  "Make the hold of DEDUP_ID in LEDGER permanent, if its deadline has\n"
+	  "not passed (the deadline alone decides). Idempotent. Exit 0 done\n"
+	  "(also when the item was already the id's for good), 4 when the id\n"
+	  "holds nothing, 5 when its hold lapsed, 1 on error.\n" HELP_TAIL,
+	  cli_cmd_confirm },
+	{ "extend", "extend LEDGER DEDUP_ID --ttl DURATION",
+	  "a new deadline for the id's hold",
+	  "Give the hold of DEDUP_ID in LEDGER a new deadline, now + DURATION,\n"
+	  "if it has not lapsed (an item held for good stays so). Exit 0 done,\n"
+	  "4 when the id holds nothing, 5 when its hold lapsed, 1 on error.\n\n"
+	  "  --ttl DURATION  as for hold (ms, s, m, h, d; 1 ms to 30 days);\n"
+	  "                  required\n" HELP_TAIL,
+	  cli_cmd_extend },
+	{ "release", "release LEDGER DEDUP_ID [--retire]",
+	  "the id gives its item back",
+	  "DEDUP_ID gives back the item it holds in LEDGER (held or for good):\n"
+	  "its entry goes, the item becomes available again (or, with\n"
+	  "--retire, is never handed out again), and the id may ask anew.\n"
+	  "Exit 0 done, 4 when the id holds nothing (also a second release),\n"
+	  "5 when its hold had lapsed (the item went back to the bank, not\n"
+	  "retired), 1 on error.\n\n"
+	  "  --retire  take the item out of circulation instead\n" HELP_TAIL,
+	  cli_cmd_release },
 	{ "stats", "stats BANK [LEDGER]", "counts of BANK's items",
-	  "Print 'available: N', 'reserved: N' and 'assigned: N' for BANK, and\n"
+	  "Print 'available: N', 'reserved: N' and 'assigned: N' for BANK,\n"
 	  "'held: N' (ids of LEDGER holding an item of BANK) when LEDGER is\n"
-	  "given. Conservation: items added = available + reserved + assigned.\n" HELP_TAIL,
+	  "given, then 'on_hold: N' (held until a deadline, lapsed ones\n"
+	  "included until reclaimed) and 'retired: N'. Conservation: items\n"
+	  "added = available + reserved + on_hold + assigned + retired.\n" HELP_TAIL,
 	  cli_cmd_stats },
-	{ "export", "export LEDGER", "LEDGER's assignments as CSV",
+	{ "export", "export LEDGER [--holds]", "LEDGER's assignments as CSV",
 	  "Write every assignment of LEDGER to stdout as RFC 4180 CSV with\n"
 	  "CRLF line ends and the header 'dedup_id,bank,item'. Fields holding\n"
-	  "a comma or a quote are quoted, inner quotes doubled.\n" HELP_TAIL,
+	  "a comma or a quote are quoted, inner quotes doubled.\n\n"
+	  "  --holds  also the live holds, with a fourth column expires_at\n"
+	  "           (RFC 3339 UTC; empty for items held for good) and the\n"
+	  "           header 'dedup_id,bank,item,expires_at'\n" HELP_TAIL,
 	  cli_cmd_export },
 	{ "recover", "recover BANK LEDGER [--min-age SECONDS]",
 	  "finish dead clients' reservations",
 	  "Roll forward the reservations of BANK made for LEDGER (left by\n"
 	  "generic-path fetches that died): each is recorded and settled, or\n"
 	  "put back if its id holds another item. Safe at any time.\n"
-	  "Prints 'settled N, put back M' (and ', foreign K' when reservations\n"
-	  "of other ledgers were left alone).\n\n"
+	  "Also reclaims lapsed holds and finishes releases cut short.\n"
+	  "Prints 'settled N, put back M', then ', foreign K' when reservations\n"
+	  "of other ledgers were left alone, ', lapsed L' when lapsed holds\n"
+	  "went back to the bank and ', released R' when releases were\n"
+	  "finished.\n\n"
 	  "  --min-age SECONDS  only reservations at least this old "
 	  "(default: all)\n" HELP_TAIL,
 	  cli_cmd_recover },
@@ -70,16 +116,27 @@ const cli_command cli_commands[] = {
 	  "  --duration S   stop after S seconds even if requests remain\n"
 	  "  --seed N       seed of the request order, to replay a run\n"
 	  "  --json         one JSON object instead of text\n"
-	  "  --quiet        no progress line on a terminal\n" HELP_TAIL,
+	  "  --quiet        no progress line on a terminal\n"
+	  "  --holds        then the same requests as holds on a fresh bank,\n"
+	  "                 each new hold confirmed or released: hold+confirm\n"
+	  "                 claims/s beside the fetches', the latency of a\n"
+	  "                 hold and of a confirm, the law checked again\n"
+	  "  --abandon R    with --holds, the share of ids that release their\n"
+	  "                 hold instead of confirming it, 0..1 (default 0.1)\n" HELP_TAIL,
 	  cli_cmd_bench },
-	{ "demo", "demo [--workers N] [--seed N]",
-	  "the movie store, box-law verdict",
+	{ "demo", "demo [--holds] [--workers N] [--seed N]",
+	  "the movie store or box office, verdict",
 	  "Tell the movie-store story on a fresh SQLite file in a temp dir\n"
 	  "(removed at the end): 30 voucher codes, 200 customers pressing\n"
 	  "the button 3 times each from concurrent workers, then check the\n"
 	  "box law from the answers, the stats and the export. Exit 0 when the\n"
 	  "law holds, 1 otherwise. Needs no server. --uri and --ledger-uri\n"
 	  "are ignored; --protocol generic runs the story on the generic path.\n\n"
+	  "  --holds      the box office instead: 300 seats, 400 buyers clicking\n"
+	  "               twice, holds of 2 s; most pay, some ask for more time,\n"
+	  "               some walk away (their holds lapse), some pay too late,\n"
+	  "               some cancel; then a resale of the seats that came\n"
+	  "               back, and a verdict on every law of holds\n"
 	  "  --workers N  concurrent workers, 3..64 (default 8)\n"
 	  "  --seed N     seed of the shuffle, to replay a run "
 	  "(default: random)\n",
@@ -118,7 +175,7 @@ static void print_main_help(void)
 	       "Hand out items from a bank exactly once, across many "
 	       "clients.\n\nCommands:\n");
 	for (const cli_command *c = cli_commands; c->name; c++)
-		printf("  %-40s %s\n", c->synopsis, c->summary);
+		printf("  %-41s %s\n", c->synopsis, c->summary);
 	printf("\nGlobal options (before the command):\n"
 	       "  --uri URI           store of the banks (and ledgers); "
 	       "default:\n"
@@ -141,8 +198,10 @@ static void print_main_help(void)
 	       "  schemes in this build: ");
 	print_schemes(stdout);
 	printf("\nExit codes: 0 ok, 1 error (message on stderr), 2 usage "
-	       "error,\n  3 fetch: the bank is empty and the id holds "
-	       "nothing.\n\nManual: man storagebox\n");
+	       "error,\n  3 fetch, hold: the bank is empty and the id holds "
+	       "nothing,\n  4 confirm, extend, release: the id holds "
+	       "nothing,\n  5 confirm, extend, release: the id's hold "
+	       "lapsed.\n\nManual: man storagebox\n");
 }
 
 static int main_usage_error(const char *what, const char *arg)

@@ -1,0 +1,298 @@
+/* Holds killed at each crash point of the generic order (docs/holds.md):
+ * a hold after its take, a confirm after its ledger step, a release after
+ * its mark and after its ledger step, a reclaim after its mark (by
+ * recover and by a claim), each in a process of its own that the point
+ * SIGKILLs. Then recover rolls every state forward, and the laws hold:
+ * conservation, nothing reserved, no item to two ids, and each id holds
+ * what the step that died had decided. The store is read through the
+ * library (stats with on_hold and retired, export and export_holds). */
+#include "crash.h"
+#include "holds.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LAPSING_MS 300 /* a hold meant to lapse: waited for */
+
+sb_box *holds_box(void)
+{
+	sb_open_opts o = SB_OPEN_OPTS_INIT;
+	char err[SB_ERRMSG_SIZE] = "";
+	sb_box *box = NULL;
+
+	o.protocol = cenv.generic ? SB_PROTOCOL_GENERIC : SB_PROTOCOL_AUTO;
+	if (!CHECKF(NULL,
+	            sb_box_open(&box, cenv.uri, &o, err, sizeof err) == SB_OK,
+	            "open: %s", err))
+		exit(1);
+	return box;
+}
+
+typedef struct {
+	t_map seen; /* item -> id */
+	size_t n, twice;
+} listing;
+
+static int on_entry(const char *id, const char *bank, const char *item,
+                    void *p)
+{
+	listing *l = p;
+	(void)bank;
+	l->n++;
+	if (!t_map_put(&l->seen, item, id) && l->twice++ < 5)
+		CHECKF(NULL, 0, "%s is listed for %s and %s", item,
+		       t_map_get(&l->seen, item), id);
+	return 0;
+}
+
+static int on_hold(const char *id, const char *bank, const char *item,
+                   int64_t expires, void *p)
+{
+	(void)expires;
+	return on_entry(id, bank, item, p);
+}
+
+sb_stats holds_laws(sb_box *box, const char *bank, const char *ledger,
+                    uint64_t nitems, const char *what, t_map *entries)
+{
+	sb_recover_result rr;
+	sb_stats st;
+	listing l;
+
+	memset(&st, 0, sizeof st);
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
+	CHECKF(box,
+	       st.available + st.reserved + st.on_hold + st.assigned +
+	                       st.retired ==
+	               nitems &&
+	               st.reserved == 0,
+	       "%s: available %llu reserved %llu on_hold %llu assigned %llu "
+	       "retired %llu, added %llu",
+	       what, (unsigned long long)st.available,
+	       (unsigned long long)st.reserved,
+	       (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.retired,
+	       (unsigned long long)nitems);
+	memset(&l, 0, sizeof l);
+	t_map_init(&l.seen);
+	CHECK_RC(box, sb_box_export(box, ledger, on_entry, &l), SB_OK);
+	CHECKF(box, l.n == st.assigned, "%s: export lists %zu, assigned %llu",
+	       what, l.n, (unsigned long long)st.assigned);
+	l.n = 0;
+	CHECK_RC(box, sb_box_export_holds(box, ledger, on_hold, &l), SB_OK);
+	CHECKF(box, l.n == st.on_hold,
+	       "%s: export_holds lists %zu, on_hold %llu", what, l.n,
+	       (unsigned long long)st.on_hold);
+	if (entries)
+		*entries = l.seen;
+	else
+		t_map_free(&l.seen);
+	return st;
+}
+
+int holds_lookup(sb_box *box, const char *ledger, const char *id, char **item,
+                 int64_t *expires)
+{
+	sb_item *it = NULL;
+	int rc = sb_box_lookup(&it, box, ledger, id);
+
+	*item = rc == SB_OK ? t_xstrdup(sb_item_value(it)) : NULL;
+	*expires = rc == SB_OK ? sb_item_expires_ms(it) : -1;
+	sb_item_free(it);
+	return rc;
+}
+
+/* A process that must die at @p point, printing nothing. */
+static void dies(const char *const *args, const char *point)
+{
+	char *out = NULL, *err = NULL;
+	int status = cli_run(args, point, NULL, NULL, &out, &err);
+
+	CHECKF(NULL, exited_with(status, CRASH_POINT_DEATH) && !out[0],
+	       "%s at %s: %s, printed '%s': %s", args[0], point,
+	       status_str(status), out, err);
+	free(out);
+	free(err);
+}
+
+/* A process that must succeed; what it printed, without the newline. */
+static char *runs(const char *const *args)
+{
+	char *out = NULL, *err = NULL;
+	int status = cli_run(args, NULL, NULL, NULL, &out, &err);
+	size_t len = strlen(out);
+
+	if (!CHECKF(NULL, exited_with(status, 0), "%s: %s: %s", args[0],
+	            status_str(status), err)) {
+		free(out);
+		out = NULL;
+	} else if (len && out[len - 1] == '\n') {
+		out[len - 1] = '\0';
+	}
+	free(err);
+	return out;
+}
+
+static void hold_ok(char **v, const char *bank, const char *ledger,
+                    const char *id, const char *ttl)
+{
+	const char *a[] = { "hold", bank, ledger, id, "--ttl", ttl, NULL };
+	*v = runs(a);
+}
+
+static void expect(sb_box *box, const char *ledger, const char *id,
+                   const char *item, int for_good, const char *what)
+{
+	char *v = NULL;
+	int64_t exp;
+	int rc = holds_lookup(box, ledger, id, &v, &exp);
+
+	if (item)
+		CHECKF(box,
+		       rc == SB_OK && hr_same_str(v, item) &&
+		               (for_good ? exp == 0 : exp > 0),
+		       "%s: %s holds %s until %lld (%d), want %s%s", what, id,
+		       v ? v : "nothing", (long long)exp, rc, item,
+		       for_good ? " for good" : " on hold");
+	else
+		CHECKF(box, rc == SB_ENOTFOUND, "%s: %s holds %s", what, id,
+		       v ? v : "?");
+	free(v);
+}
+
+int hr_same_str(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+static void lapse_wait(void)
+{
+	t_nap_ms(LAPSING_MS + 200);
+}
+
+void crash_holds_points(void)
+{
+	sb_box *box = holds_box();
+	char *bank = cname("hp-bank"), *ledger = cname("hp-ledger");
+	char *bank1 = cname("hp-one"), *v = NULL, *w = NULL;
+	const char *ttl_lapse = "300ms", *ttl_long = "600000ms";
+	sb_recover_result rr;
+	sb_stats st;
+
+	cli_add_items(bank, "hp-", 6);
+	cli_add_items(bank1, "hp1-", 1);
+
+	/* hold_after_take: held, no entry, nobody's; once its deadline
+	 * passes, recover reclaims it. */
+	{
+		const char *a[] = { "hold",  bank, ledger, "t", "--ttl",
+			            ttl_lapse, NULL };
+		dies(a, "hold_after_take");
+	}
+	expect(box, ledger, "t", NULL, 0, "hold_after_take");
+	lapse_wait();
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	st = holds_laws(box, bank, ledger, 6, "hold_after_take", NULL);
+	CHECKF(box, rr.lapsed == 1 && st.on_hold == 0,
+	       "hold_after_take: recover lapsed %llu, on_hold %llu",
+	       (unsigned long long)rr.lapsed, (unsigned long long)st.on_hold);
+
+	/* confirm_after_ledger: the ledger says for good; recover settles
+	 * the bank. */
+	hold_ok(&v, bank, ledger, "c", ttl_long);
+	{
+		const char *a[] = { "confirm", ledger, "c", NULL };
+		dies(a, "confirm_after_ledger");
+	}
+	expect(box, ledger, "c", v, 1, "confirm_after_ledger");
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	st = holds_laws(box, bank, ledger, 6, "confirm_after_ledger", NULL);
+	CHECKF(box, st.assigned == 1 && st.on_hold == 0,
+	       "confirm_after_ledger: assigned %llu on_hold %llu",
+	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.on_hold);
+	free(v);
+
+	/* release_after_mark (a hold, restock) and release_after_remove
+	 * (an item for good, retire): recover finishes each. */
+	hold_ok(&v, bank, ledger, "r1", ttl_long);
+	{
+		const char *a[] = { "release", ledger, "r1", NULL };
+		dies(a, "release_after_mark");
+	}
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECKF(box, rr.released == 1, "release_after_mark: released %llu",
+	       (unsigned long long)rr.released);
+	expect(box, ledger, "r1", NULL, 0, "release_after_mark");
+	free(v);
+	{
+		const char *f[] = { "fetch", "--", bank, ledger, "r2", NULL };
+		v = runs(f);
+	}
+	{
+		const char *a[] = { "release", ledger, "r2", "--retire", NULL };
+		dies(a, "release_after_remove");
+	}
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	expect(box, ledger, "r2", NULL, 0, "release_after_remove");
+	st = holds_laws(box, bank, ledger, 6, "release_after_remove", NULL);
+	CHECKF(box, rr.released == 1 && st.retired == 1,
+	       "release_after_remove: released %llu retired %llu",
+	       (unsigned long long)rr.released,
+	       (unsigned long long)st.retired);
+	free(v);
+
+	/* reclaim_after_mark, by recover: the next recover finishes. */
+	hold_ok(&v, bank, ledger, "z", ttl_lapse);
+	lapse_wait();
+	{
+		const char *a[] = { "recover", "--", bank, ledger, NULL };
+		dies(a, "reclaim_after_mark");
+	}
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECKF(box, rr.lapsed == 1, "reclaim_after_mark: lapsed %llu",
+	       (unsigned long long)rr.lapsed);
+	expect(box, ledger, "z", NULL, 0, "reclaim_after_mark");
+	free(v);
+
+	/* reclaim_after_mark, by a claim on a bank whose only item is a
+	 * lapsed hold; then a claim gets it. */
+	hold_ok(&v, bank1, ledger, "y", ttl_lapse);
+	lapse_wait();
+	{
+		const char *a[] = { "hold", bank1,    ledger, "y2", "--ttl",
+			            ttl_long, NULL };
+		dies(a, "reclaim_after_mark");
+	}
+	hold_ok(&w, bank1, ledger, "y3", ttl_long);
+	CHECKF(box, hr_same_str(v, w),
+	       "reclaim_after_mark by a claim: y3 got %s, the lapsed item "
+	       "is %s",
+	       w ? w : "-", v ? v : "-");
+	expect(box, ledger, "y", NULL, 0, "reclaim_after_mark (claim)");
+	expect(box, ledger, "y2", NULL, 0, "reclaim_after_mark (claim)");
+	holds_laws(box, bank1, ledger, 1, "reclaim_after_mark (claim)", NULL);
+	free(v);
+	free(w);
+
+	st = holds_laws(box, bank, ledger, 6, "holds points", NULL);
+	CHECKF(box,
+	       st.available == 4 && st.assigned == 1 && st.retired == 1 &&
+	               st.on_hold == 0,
+	       "at the end: available %llu assigned %llu retired %llu "
+	       "on_hold %llu",
+	       (unsigned long long)st.available,
+	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.retired,
+	       (unsigned long long)st.on_hold);
+	printf("holds points: died at hold_after_take, confirm_after_ledger, "
+	       "release_after_mark, release_after_remove, reclaim_after_mark "
+	       "(recover, claim); recover rolled each forward\n");
+	free(bank);
+	free(bank1);
+	free(ledger);
+	sb_box_close(box);
+}

@@ -1,0 +1,527 @@
+/* Redis holds at the backend's level: the version 2 slots against a real
+ * server, with the server's clock (short real deadlines), and data laid
+ * out by release 0.1.0 (written here by hand, key by key, as its scripts
+ * wrote it) that must keep working and gain holds.
+ *
+ * Each case works under a prefix of its own in database 0. */
+#include "rtest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *server; /* $SB_TEST_REDIS_URI */
+
+/* The flags the backend made the item with (core/internal.h). */
+static unsigned int iflags(const sb_item *it)
+{
+	return it ? it->flags : 0;
+}
+
+static sb_box *open_box(const char *prefix, char **uri_out)
+{
+	char *opt = t_xasprintf("prefix=%s", prefix);
+	char *uri = t_uri_opt(server, opt);
+	char err[SB_ERRMSG_SIZE] = "";
+	sb_box *box = NULL;
+	int rc = sb_box_open(&box, uri, NULL, err, sizeof err);
+
+	CHECKF(NULL, rc == SB_OK, "open: %d %s", rc, err);
+	free(opt);
+	if (uri_out)
+		*uri_out = uri;
+	else
+		free(uri);
+	if (rc != SB_OK)
+		exit(t_summary());
+	return box;
+}
+
+static void cmd(redisContext *c, const char **argv, int argc)
+{
+	size_t lens[16];
+	int i;
+
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	redisReply *r = rt_cmdv(c, argc, argv, lens);
+	CHECKF(NULL, r && r->type != REDIS_REPLY_ERROR, "%s: %s", argv[0],
+	       r ? r->str : "no reply");
+	if (r)
+		freeReplyObject(r);
+}
+#define CMD(c, ...)                                              \
+	do {                                                     \
+		const char *a_[] = { __VA_ARGS__ };              \
+		cmd((c), a_, (int)(sizeof(a_) / sizeof(a_[0]))); \
+	} while (0)
+
+static long long server_ms(redisContext *c)
+{
+	redisReply *r = rt_cmd(c, "TIME", NULL);
+	long long ms = 0;
+
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+		ms = atoll(r->element[0]->str) * 1000 +
+		     atoll(r->element[1]->str) / 1000;
+	if (r)
+		freeReplyObject(r);
+	return ms;
+}
+
+static sb_stats stats(sb_box *box, const char *bank, const char *ledger)
+{
+	sb_stats st;
+
+	memset(&st, 0, sizeof st);
+	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
+	return st;
+}
+
+#define CHECK_COUNTS(box, bank, ledger, a, r, i, h, x)                    \
+	do {                                                              \
+		sb_stats s_ = stats((box), (bank), (ledger));             \
+		CHECKF((box),                                             \
+		       s_.available == (a) && s_.reserved == (r) &&       \
+		               s_.assigned == (i) && s_.on_hold == (h) && \
+		               s_.retired == (x),                         \
+		       "%s: available %llu reserved %llu assigned %llu "  \
+		       "on_hold %llu retired %llu",                       \
+		       (bank), (unsigned long long)s_.available,          \
+		       (unsigned long long)s_.reserved,                   \
+		       (unsigned long long)s_.assigned,                   \
+		       (unsigned long long)s_.on_hold,                    \
+		       (unsigned long long)s_.retired);                   \
+	} while (0)
+
+static int add(sb_box *box, const char *bank, const char *const *items,
+               size_t n, uint64_t *skipped)
+{
+	sb_add_result res;
+	int rc = sb_box_add(&res, box, bank, items, n);
+
+	if (skipped)
+		*skipped = res.skipped;
+	return rc;
+}
+
+/* The fused hold slot (the core's entry points for holds are not needed
+ * to test the store). */
+static int hold(sb_item **out, sb_box *box, const char *bank,
+                const char *ledger, const char *id, int64_t ttl)
+{
+	sb_store *st = box->bank_store;
+	char *token = sb_token_make(ledger, id);
+	int rc;
+
+	*out = NULL;
+	rc = st->ops->hold(out, st, bank, ledger, id, token, sb_now_ms(), ttl);
+	free(token);
+	return rc;
+}
+
+static int change(sb_item **out, sb_box *box, const char *ledger,
+                  const char *id, unsigned int op, int64_t ttl)
+{
+	sb_store *st = box->ledger_store;
+	char *token = sb_token_make(ledger, id);
+	int rc;
+
+	*out = NULL;
+	rc = st->ops->change(out, st, ledger, id, token, op, sb_now_ms(), ttl);
+	free(token);
+	return rc;
+}
+
+static int get(sb_item **out, sb_box *box, const char *ledger, const char *id)
+{
+	*out = NULL;
+	return box->ledger_store->ledger->get(out, box->ledger_store, ledger,
+	                                      id);
+}
+
+/* ---------------------------------------------------------------- cases */
+
+/* A store laid out by 0.1.0: a bank with items available, one assigned
+ * (fused claim), one reserved (a generic fetch in flight), a ledger with
+ * its entry and held counter. It serves fetches as before, and gains
+ * holds, releases and retirement. */
+static void case_old_layout(redisContext *c)
+{
+	char *p = rt_prefix("old"), *k[6];
+	sb_item *it = NULL;
+	uint64_t skipped = 0;
+
+	printf("old layout (0.1.0) under prefix %s\n", p);
+	k[0] = t_xasprintf("{%s}:banks", p);
+	k[1] = t_xasprintf("{%s}:q:seats", p);
+	k[2] = t_xasprintf("{%s}:s:seats", p);
+	k[3] = t_xasprintf("{%s}:r:seats", p);
+	k[4] = t_xasprintf("{%s}:l:L", p);
+	k[5] = t_xasprintf("{%s}:c:L", p);
+	CMD(c, "SADD", k[0], "seats");
+	CMD(c, "RPUSH", k[1], "s3", "s4", "s5");
+	CMD(c, "HSET", k[2], "s1", "iL\nalice", "s2", "r", "s3", "a", "s4", "a",
+	    "s5", "a");
+	CMD(c, "HSET", k[3], "s2", "1000\nL\nbob");
+	CMD(c, "HSET", k[4], "alice", "5:seatss1");
+	CMD(c, "HSET", k[5], "seats", "1");
+
+	sb_box *box = open_box(p, NULL);
+	CHECK_COUNTS(box, "seats", NULL, 3, 1, 1, 0, 0);
+	CHECK(box, stats(box, "seats", "L").held == 1);
+	CHECK_RC(box, sb_box_fetch(&it, box, "seats", "L", "alice"), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "s1") &&
+	                   !(iflags(it) & SB_ITEM_NEW) &&
+	                   sb_item_expires_ms(it) == 0);
+	sb_item_free(it);
+	const char *again[] = { "s1", "s2", "s3", "s6" };
+	CHECK_RC(box, add(box, "seats", again, 4, &skipped), SB_OK);
+	CHECK(box, skipped == 3);
+
+	/* Holds on the old data: carol holds s3 for a minute, confirms. */
+	CHECK_RC(box, hold(&it, box, "seats", "L", "carol", 60000), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "s3") &&
+	                   (iflags(it) & SB_ITEM_NEW) &&
+	                   sb_item_expires_ms(it) > server_ms(c) + 50000);
+	sb_item_free(it);
+	CHECK_COUNTS(box, "seats", NULL, 3, 1, 1, 1, 0);
+	CHECK(box, stats(box, "seats", "L").held == 2);
+	CHECK_RC(box, change(&it, box, "L", "carol", SB_CHANGE_CONFIRM, 0),
+	         SB_OK);
+	CHECK(box, it && sb_item_expires_ms(it) == 0);
+	sb_item_free(it);
+	CHECK_COUNTS(box, "seats", NULL, 3, 1, 2, 0, 0);
+
+	/* alice's item of 0.1.0 is released; carol retires hers. */
+	CHECK_RC(box, change(&it, box, "L", "alice", SB_CHANGE_RESTOCK, 0),
+	         SB_OK);
+	CHECK_RC(box, change(&it, box, "L", "alice", SB_CHANGE_RESTOCK, 0),
+	         SB_ENOTFOUND);
+	CHECK_RC(box, change(&it, box, "L", "carol", SB_CHANGE_RETIRE, 0),
+	         SB_OK);
+	CHECK_COUNTS(box, "seats", NULL, 4, 1, 0, 0, 1);
+	CHECK(box, stats(box, "seats", "L").held == 0);
+	CHECK_RC(box, add(box, "seats", again, 4, &skipped), SB_OK);
+	CHECK(box, skipped == 4); /* released and retired: not new */
+
+	/* bob's reservation of 0.1.0 rolls forward as before: recorded for
+	 * him and settled. */
+	sb_recover_result rr;
+	memset(&rr, 0, sizeof rr);
+	CHECK_RC(box, sb_box_recover(&rr, box, "seats", "L", NULL), SB_OK);
+	CHECK_COUNTS(box, "seats", NULL, 4, 0, 1, 0, 1);
+	CHECK_RC(box, sb_box_fetch(&it, box, "seats", "L", "bob"), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "s2"));
+	sb_item_free(it);
+	sb_box_close(box);
+	for (int i = 0; i < 6; i++)
+		free(k[i]);
+	free(p);
+}
+
+/* Deadlines by the server's clock: a hold is returned unchanged until
+ * it lapses; then confirm answers "lapsed" and reclaims it, an empty
+ * bank reclaims a lapsed hold for a new id, extend keeps one alive. */
+static void case_lapse(redisContext *c)
+{
+	char *p = rt_prefix("lapse");
+	sb_item *it = NULL, *again = NULL;
+	sb_box *box = open_box(p, NULL);
+	const char *one[] = { "x" };
+
+	printf("lapses by the server's clock under prefix %s\n", p);
+	CHECK_RC(box, add(box, "b", one, 1, NULL), SB_OK);
+	CHECK_RC(box, hold(&it, box, "b", "L", "A", 300), SB_OK);
+	CHECK_RC(box, hold(&again, box, "b", "L", "A", 5000), SB_OK);
+	CHECK(box, it && again && !strcmp(sb_item_value(again), "x") &&
+	                   iflags(again) == 0 &&
+	                   sb_item_expires_ms(again) == sb_item_expires_ms(it));
+	sb_item_free(again);
+	CHECK_RC(box, hold(&again, box, "b", "L", "B", 300), SB_EMPTY_SETTLED);
+	CHECK_RC(box, get(&again, box, "L", "A"), SB_OK);
+	CHECK(box, again && !(iflags(again) & SB_ITEM_LAPSED));
+	sb_item_free(again);
+	while (server_ms(c) < sb_item_expires_ms(it))
+		t_nap_ms(20);
+	CHECK_RC(box, get(&again, box, "L", "A"), SB_OK);
+	CHECK(box, again && (iflags(again) & SB_ITEM_LAPSED));
+	sb_item_free(again);
+	CHECK(box, stats(box, "b", "L").held == 0); /* a lapsed hold */
+	CHECK_RC(box, change(&again, box, "L", "A", SB_CHANGE_CONFIRM, 0),
+	         SB_EEXPIRED);
+	CHECK_COUNTS(box, "b", NULL, 1, 0, 0, 0, 0);
+	CHECK_RC(box, change(&again, box, "L", "A", SB_CHANGE_CONFIRM, 0),
+	         SB_ENOTFOUND);
+	sb_item_free(it);
+
+	/* The bank is empty but for a lapsed hold: the claim reclaims it. */
+	CHECK_RC(box, hold(&it, box, "b", "L", "B", 200), SB_OK);
+	while (server_ms(c) < sb_item_expires_ms(it))
+		t_nap_ms(20);
+	sb_item_free(it);
+	CHECK_RC(box, hold(&it, box, "b", "M", "C", 0), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "x") &&
+	                   (iflags(it) & SB_ITEM_NEW) &&
+	                   sb_item_expires_ms(it) == 0);
+	sb_item_free(it);
+	CHECK_RC(box, get(&it, box, "L", "B"), SB_ENOTFOUND);
+	CHECK_COUNTS(box, "b", NULL, 0, 0, 1, 0, 0);
+
+	/* Extended past the first deadline: not reclaimed; then confirmed,
+	 * retired, never handed out again. */
+	CHECK_RC(box, add(box, "b2", one, 1, NULL), SB_OK);
+	CHECK_RC(box, hold(&it, box, "b2", "L", "D", 300), SB_OK);
+	CHECK_RC(box, change(&again, box, "L", "D", SB_CHANGE_EXTEND, 5000),
+	         SB_OK);
+	CHECK(box, again && sb_item_expires_ms(again) >=
+	                            sb_item_expires_ms(it) + 4000);
+	sb_item_free(again);
+	while (server_ms(c) < sb_item_expires_ms(it) + 50)
+		t_nap_ms(20);
+	sb_item_free(it);
+	CHECK_RC(box, hold(&it, box, "b2", "L", "E", 300), SB_EMPTY_SETTLED);
+	CHECK_RC(box, change(&it, box, "L", "D", SB_CHANGE_CONFIRM, 0), SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box, change(&it, box, "L", "D", SB_CHANGE_RETIRE, 0), SB_OK);
+	CHECK_RC(box, hold(&it, box, "b2", "L", "E", 300), SB_EMPTY_SETTLED);
+	CHECK_COUNTS(box, "b2", NULL, 0, 0, 0, 0, 1);
+
+	/* reclaim: every lapsed hold of a bank. */
+	const char *three[] = { "r1", "r2", "r3" };
+	int64_t last = 0;
+	CHECK_RC(box, add(box, "b3", three, 3, NULL), SB_OK);
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+		snprintf(id, sizeof id, "F%d", i);
+		CHECK_RC(box, hold(&it, box, "b3", "L", id, 200), SB_OK);
+		last = sb_item_expires_ms(it);
+		sb_item_free(it);
+	}
+	CHECK_COUNTS(box, "b3", NULL, 0, 0, 0, 3, 0);
+	while (server_ms(c) < last)
+		t_nap_ms(20);
+	uint64_t n = 0;
+	sb_store *st = box->bank_store;
+	CHECK_RC(box, st->ops->reclaim(&n, st, "b3", sb_now_ms()), SB_OK);
+	CHECK(box, n == 3);
+	CHECK_COUNTS(box, "b3", NULL, 3, 0, 0, 0, 0);
+	CHECK(box, stats(box, "b3", "L").held == 0);
+	CHECK_RC(box, st->ops->reclaim(&n, st, "nope", sb_now_ms()),
+	         SB_ENOTFOUND);
+	sb_box_close(box);
+	free(p);
+}
+
+/* The generic path's slots: take_held, put_held, update, remove, move,
+ * list, export_holds. */
+typedef struct {
+	int n;
+	char item[64], token[64];
+	unsigned int state;
+	int64_t ms;
+} seen_t;
+
+static int list_cb(const char *item, const char *token, unsigned int state,
+                   int64_t ms, void *payload)
+{
+	seen_t *s = payload;
+	s->n++;
+	snprintf(s->item, sizeof s->item, "%s", item);
+	snprintf(s->token, sizeof s->token, "%s", token);
+	s->state = state;
+	s->ms = ms;
+	return 0;
+}
+
+static int holds_cb(const char *id, const char *bank, const char *item,
+                    int64_t ms, void *payload)
+{
+	seen_t *s = payload;
+	s->n++;
+	snprintf(s->item, sizeof s->item, "%s/%s/%s", id, bank, item);
+	s->ms = ms;
+	return 0;
+}
+
+static int export_cb(const char *id, const char *bank, const char *item,
+                     void *payload)
+{
+	return holds_cb(id, bank, item, 0, payload);
+}
+
+static void case_generic_slots(redisContext *c)
+{
+	char *p = rt_prefix("slots");
+	sb_box *box = open_box(p, NULL);
+	sb_store *st = box->bank_store;
+	const sb_bank_ops *bk = st->bank;
+	const sb_ledger_ops *lg = st->ledger;
+	const char *two[] = { "i1", "i2" };
+	const char *tok = "L\nA";
+	sb_item *it = NULL;
+	seen_t s;
+	uint64_t n = 0;
+	int64_t now = server_ms(c), until = now + 100000;
+
+	printf("generic slots under prefix %s\n", p);
+	CHECK_RC(box, add(box, "g", two, 2, NULL), SB_OK);
+	CHECK_RC(box, bk->take_held(&it, st, "g", tok, until), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "i1") &&
+	                   sb_item_expires_ms(it) == until);
+	sb_item_free(it);
+	CHECK_COUNTS(box, "g", NULL, 1, 0, 0, 1, 0);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_HELD, INT64_MAX, list_cb, &s),
+	         SB_OK);
+	CHECK(box, s.n == 1 && !strcmp(s.item, "i1") && !strcmp(s.token, tok) &&
+	                   s.state == SB_STATE_HELD && s.ms == until);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_HELD, now, list_cb, &s),
+	         SB_OK);
+	CHECK(box, s.n == 0);
+
+	CHECK_RC(box, lg->put_held(&it, st, "L", "A", "g", "i1", until), SB_OK);
+	CHECK_RC(box, lg->put_held(&it, st, "L", "A", "g", "i1", until),
+	         SB_ECONFLICT);
+	CHECK(box, it && sb_item_expires_ms(it) == until);
+	sb_item_free(it);
+	CHECK_RC(box, lg->count(&n, st, "L", "g"), SB_OK);
+	CHECK(box, n == 1);
+	CHECK_RC(box, lg->update(&it, st, "L", "A", until + 1000), SB_OK);
+	CHECK(box, it && sb_item_expires_ms(it) == until + 1000);
+	sb_item_free(it);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, lg->export_holds(st, "L", holds_cb, &s), SB_OK);
+	CHECK(box,
+	      s.n == 1 && !strcmp(s.item, "A/g/i1") && s.ms == until + 1000);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, lg->export(st, "L", export_cb, &s), SB_OK);
+	CHECK(box, s.n == 0); /* holds are not exported as for good */
+
+	/* Confirm: ledger first, then the bank. */
+	CHECK_RC(box, lg->update(&it, st, "L", "A", 0), SB_OK);
+	CHECK(box, it && sb_item_expires_ms(it) == 0);
+	sb_item_free(it);
+	CHECK_RC(box, lg->export(st, "L", export_cb, &s), SB_OK);
+	CHECK(box, s.n == 1);
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_HELD, SB_STATE_ASSIGNED,
+	                  0),
+	         SB_OK);
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_HELD, SB_STATE_ASSIGNED,
+	                  0),
+	         SB_OK); /* already there */
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", "L\nB", SB_STATE_ASSIGNED,
+	                  SB_STATE_RESTOCKING, 0),
+	         SB_ECONFLICT);
+	CHECK_COUNTS(box, "g", NULL, 1, 0, 1, 0, 0);
+
+	/* Release: mark, remove, finish. */
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_ASSIGNED,
+	                  SB_STATE_RESTOCKING, 0),
+	         SB_OK);
+	CHECK_COUNTS(box, "g", NULL, 1, 1, 0, 0, 0);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_RESTOCKING, 0, list_cb, &s),
+	         SB_OK);
+	CHECK(box, s.n == 1 && s.state == SB_STATE_RESTOCKING);
+	CHECK_RC(box, lg->remove(&it, st, "L", "A", "g", "i2", SB_REMOVE_LIVE),
+	         SB_ENOTFOUND);
+	CHECK_RC(box,
+	         lg->remove(&it, st, "L", "A", "g", "i1", SB_REMOVE_LAPSED),
+	         SB_ECONFLICT);
+	CHECK(box, it && sb_item_expires_ms(it) == 0);
+	sb_item_free(it);
+	CHECK_RC(box, lg->remove(&it, st, "L", "A", "g", "i1", SB_REMOVE_LIVE),
+	         SB_OK);
+	CHECK_RC(box, lg->remove(&it, st, "L", "A", "g", "i1", SB_REMOVE_ANY),
+	         SB_ENOTFOUND);
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_RESTOCKING,
+	                  SB_STATE_AVAILABLE, 0),
+	         SB_OK);
+	CHECK_COUNTS(box, "g", NULL, 2, 0, 0, 0, 0);
+
+	/* A hold written after its deadline (a stalled client) counts as
+	 * absent: put_if_absent replaces it; the lapse is the server's. */
+	CHECK_RC(box, lg->put_held(&it, st, "L", "Z", "g", "i2", now - 1000),
+	         SB_OK);
+	CHECK_RC(box, get(&it, box, "L", "Z"), SB_OK);
+	CHECK(box, it && (iflags(it) & SB_ITEM_LAPSED) &&
+	                   sb_item_expires_ms(it) == now - 1000);
+	sb_item_free(it);
+	CHECK_RC(box, lg->count(&n, st, "L", "g"), SB_OK);
+	CHECK(box, n == 0);
+	CHECK_RC(box, lg->update(&it, st, "L", "Z", 0), SB_EEXPIRED);
+	CHECK_RC(box, lg->remove(&it, st, "L", "Z", "g", "i2", SB_REMOVE_LIVE),
+	         SB_EEXPIRED);
+	CHECK_RC(box, lg->put_if_absent(&it, st, "L", "Z", "g", "i1"), SB_OK);
+	CHECK_RC(box, get(&it, box, "L", "Z"), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "i1") && iflags(it) == 0 &&
+	                   sb_item_expires_ms(it) == 0);
+	sb_item_free(it);
+	CHECK_RC(box, lg->count(&n, st, "L", "g"), SB_OK);
+	CHECK(box, n == 1);
+	sb_box_close(box);
+	free(p);
+}
+
+/* Every key the holds wrote lives in the prefix's hash slot. */
+static void case_one_slot(redisContext *c)
+{
+	char *p = rt_prefix("slot");
+	sb_box *box = open_box(p, NULL);
+	const char *items[] = { "s1", "s2", "s3", "s4" };
+	sb_item *it = NULL;
+
+	printf("one hash slot under prefix %s\n", p);
+	CHECK_RC(box, add(box, "b{x}", items, 4, NULL), SB_OK);
+	CHECK_RC(box, hold(&it, box, "b{x}", "L}{", "a", 60000), SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box, hold(&it, box, "b{x}", "L}{", "b", 60000), SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box, change(&it, box, "L}{", "b", SB_CHANGE_RETIRE, 0), SB_OK);
+	CHECK_RC(box, change(&it, box, "L}{", "a", SB_CHANGE_CONFIRM, 0),
+	         SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box, hold(&it, box, "b{x}", "L}{", "c", 60000), SB_OK);
+	sb_item_free(it);
+
+	char *tag = t_xasprintf("{%s}", p), *pattern = t_xasprintf("%s:*", tag);
+	unsigned want = rt_keyslot(tag, strlen(tag));
+	redisReply *r = rt_cmd(c, "KEYS", pattern, NULL);
+	int n = 0;
+	CHECK(NULL, r && r->type == REDIS_REPLY_ARRAY);
+	for (size_t i = 0; r && i < r->elements; i++) {
+		n++;
+		CHECKF(NULL,
+		       rt_keyslot(r->element[i]->str, r->element[i]->len) ==
+		               want,
+		       "key %s is in another slot", r->element[i]->str);
+	}
+	CHECKF(NULL, n >= 8, "%d keys", n);
+	if (r)
+		freeReplyObject(r);
+	free(tag);
+	free(pattern);
+	sb_box_close(box);
+	free(p);
+}
+
+int main(void)
+{
+	server = t_env_need("SB_TEST_REDIS_URI");
+	redisContext *c = rt_connect(server);
+	if (!c)
+		return 1;
+	case_old_layout(c);
+	case_lapse(c);
+	case_generic_slots(c);
+	case_one_slot(c);
+	redisFree(c);
+	return t_summary();
+}
