@@ -155,6 +155,11 @@ const char sb_pg_functions_sql[] =
 	"           AND t.h = v_busy FOR UPDATE;\n"
 	"          CONTINUE top;\n"
 	"        END IF;\n"
+	/* A call that reclaimed or released an item after the take looked
+	 * and before the scan did has queued it: look again (law 5). */
+	"        PERFORM FROM @.sb_available s WHERE s.bank_id = v_bid\n"
+	"         ORDER BY s.seq LIMIT 1;\n"
+	"        IF FOUND THEN CONTINUE top; END IF;\n"
 	/* Empty: o_seq says whether an item of the bank is in flight on the
 	 * generic path (reserved, restocking, retiring, reclaiming: all the
 	 * rows that are not settled, from the partial index): with none, the
@@ -264,8 +269,12 @@ const char sb_pg_functions_sql[] =
 	"    RETURN;\n"
 	"  END IF;\n"
 	"  DELETE FROM @.sb_ledger l WHERE l.lh = v_lh AND l.ih = v_ih;\n"
-	/* A bank row under another token is not this id's to give back. */
-	"  IF v_row AND NOT v_mine THEN RETURN; END IF;\n"
+	/* A bank row under another token is not this id's to give back;
+	 * nor is an item without a row unless a claim for good (no row)
+	 * gave it: a hold always has a row. */
+	"  IF (v_row AND NOT v_mine) OR (NOT v_row AND o_until > 0) THEN\n"
+	"    RETURN;\n"
+	"  END IF;\n"
 	"  IF p_op = 3 THEN\n"
 	"    DELETE FROM @.sb_taken t WHERE t.bank_id = v_bid AND t.h = v_h;\n"
 	"    INSERT INTO @.sb_available (bank_id, item) VALUES (v_bid, o_item);\n"
@@ -325,7 +334,8 @@ const char sb_pg_functions_sql[] =
 
 	/* The generic path's move (backend.h): status 0 moved, 1 conflict.
 	 * An item with no sb_taken row is available, or assigned by a
-	 * fused claim (then the token's ledger entry names it). */
+	 * fused claim for good (then the token's ledger entry, for good, names
+ * it). */
 	"CREATE OR REPLACE FUNCTION @.sb_move(p_bank text, p_item text,"
 	" p_token text, p_from integer, p_to integer, p_until bigint,"
 	" OUT o_status integer)\n"
@@ -362,8 +372,14 @@ const char sb_pg_functions_sql[] =
 	"    PERFORM FROM @.sb_ledger l WHERE v_pos > 0\n"
 	"     AND l.lh = " H("left(p_token, v_pos - 1)") "\n"
 	"     AND l.ih = " H("substr(p_token, v_pos + 1)") "\n"
-	"     AND l.bank = p_bank AND l.item = p_item;\n"
+	"     AND l.bank = p_bank AND l.item = p_item AND l.until_ms = 0;\n"
 	"    v_state := CASE WHEN FOUND THEN 4 ELSE 1 END;\n"
+	"  END IF;\n"
+	/* docs/holds.md, Reclaim step 1: held(token, until <= now) ->
+	 * reclaiming. A reclaim that listed the item earlier must not take
+	 * a new hold of it by the same id (same token, later deadline). */
+	"  IF v_state = 8 AND p_to = 128 AND v_until > " SB_PG_NOW_MS " THEN\n"
+	"    RETURN;\n"
 	"  END IF;\n"
 	/* Already in the target state with this token counts as a source. */
 	"  IF v_state & (p_from | (p_to & 236)) = 0 THEN RETURN; END IF;\n"
