@@ -338,7 +338,7 @@ const char sb_pg_functions_sql[] =
  * it). */
 	"CREATE OR REPLACE FUNCTION @.sb_move(p_bank text, p_item text,"
 	" p_token text, p_from integer, p_to integer, p_until bigint,"
-	" OUT o_status integer)\n"
+	" p_now bigint, OUT o_status integer)\n"
 	"LANGUAGE plpgsql AS $f$\n"
 	"DECLARE\n"
 	"  v_bid integer;\n"
@@ -377,8 +377,10 @@ const char sb_pg_functions_sql[] =
 	"  END IF;\n"
 	/* docs/holds.md, Reclaim step 1: held(token, until <= now) ->
 	 * reclaiming. A reclaim that listed the item earlier must not take
-	 * a new hold of it by the same id (same token, later deadline). */
-	"  IF v_state = 8 AND p_to = 128 AND v_until > " SB_PG_NOW_MS " THEN\n"
+	 * a new hold of it by the same id (same token, later deadline).
+	 * p_now is the client's clock: on the generic path the core set
+	 * the row's deadline by it, and listed the row by it. */
+	"  IF v_state = 8 AND p_to = 128 AND v_until > p_now THEN\n"
 	"    RETURN;\n"
 	"  END IF;\n"
 	/* Already in the target state with this token counts as a source. */

@@ -142,7 +142,7 @@ static const char *const sql_templates[SB_PG_N] = {
 		"SELECT o_status, o_seq, o_item"
 		" FROM @.sb_take_held($1, $2, $3::bigint, $4::bigint)",
 	[SB_PG_MOVE] = "SELECT o_status FROM @.sb_move($1, $2, $3,"
-		       " $4::integer, $5::integer, $6::bigint)",
+		       " $4::integer, $5::integer, $6::bigint, $7::bigint)",
 	/* Held rows by the held index, rows in flight by the reserved one
 	 * (restocking, retiring, reclaiming are not settled). */
 	[SB_PG_LIST] = "SELECT item, token, st, until_ms FROM @.sb_taken"
