@@ -374,6 +374,14 @@ const char sb_pg_functions_sql[] =
 	"     AND l.ih = " H("substr(p_token, v_pos + 1)") "\n"
 	"     AND l.bank = p_bank AND l.item = p_item AND l.until_ms = 0;\n"
 	"    v_state := CASE WHEN FOUND THEN 4 ELSE 1 END;\n"
+	/* ... and is not queued: an entry left by a generic step that came
+	 * too late must not make a queued item assigned (a scan of the
+	 * bank's queue, only for this rare case). */
+	"    IF v_state = 4 THEN\n"
+	"      PERFORM FROM @.sb_available s WHERE s.bank_id = v_bid\n"
+	"       AND s.item = p_item;\n"
+	"      IF FOUND THEN v_state := 1; END IF;\n"
+	"    END IF;\n"
 	"  END IF;\n"
 	/* docs/holds.md, Reclaim step 1: held(token, until <= now) ->
 	 * reclaiming. A reclaim that listed the item earlier must not take
