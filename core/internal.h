@@ -81,10 +81,12 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
                      int64_t until_ms);
 /* Every lapsed hold and every release or reclaim in flight of @p bank made
  * for @p ledger; @p all_held: also check live holds against the ledger
- * (settle those whose entry became permanent). Fused stores reclaim their
- * lapsed holds in one step first. */
+ * (settle those whose entry became permanent); @p own_token (NULL: none):
+ * record a live hold of that token that has no entry yet (a twin of the
+ * caller's request). Fused stores reclaim their lapsed holds in one step
+ * first. */
 int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int all_held);
+                const char *ledger, int all_held, const char *own_token);
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);
