@@ -71,11 +71,11 @@ typedef struct {
 	sb_box *box;
 	const char *bank, *ledger, *id;
 	hr_op op;
-	int64_t ttl_ms;       /* HR_HOLD, HR_EXTEND */
-	unsigned int flags;   /* HR_RELEASE */
-	int64_t at_us;        /* start no sooner */
+	int64_t ttl_ms;             /* HR_HOLD, HR_EXTEND */
+	unsigned int flags;         /* HR_RELEASE */
+	int64_t at_us;              /* start no sooner */
 	pthread_barrier_t *barrier; /* meet the other call here, or NULL */
-	int role;             /* hr_gate_role() of the thread; 0: none */
+	int role;                   /* hr_gate_role() of the thread; 0: none */
 	/* out */
 	int rc;
 	int64_t t0, t1; /* started, returned (hr_now_us) */

@@ -80,12 +80,12 @@ static int judge_release(sb_box *box, const char *bank, const char *ledger,
 		       retire ? " for good" : "");
 	}
 	st = hr_settle(box, bank, ledger, nitems, what);
-	CHECKF(box, st.retired == (uint64_t)(retire != 0),
-	       "%s: retired %llu", what, (unsigned long long)st.retired);
+	CHECKF(box, st.retired == (uint64_t)(retire != 0), "%s: retired %llu",
+	       what, (unsigned long long)st.retired);
 	CHECKF(box, st.on_hold + st.assigned == (uint64_t)(rc == SB_OK),
 	       "%s: on_hold %llu assigned %llu, the id holds %s", what,
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned, now ? now : "nothing");
+	       (unsigned long long)st.on_hold, (unsigned long long)st.assigned,
+	       now ? now : "nothing");
 	free(now);
 	return first;
 }
@@ -105,7 +105,8 @@ static void release_race(sb_box **box, int k, size_t *first)
 		         .ledger = ledger,
 		         .id = "id",
 		         .op = HR_RELEASE,
-		         .flags = retire ? SB_RELEASE_RETIRE : SB_RELEASE_RESTOCK,
+		         .flags = retire ? SB_RELEASE_RETIRE
+		                         : SB_RELEASE_RESTOCK,
 		         .barrier = &meet };
 	f = (hr_call){ .box = box[2],
 		       .bank = bank,
@@ -146,7 +147,8 @@ static void release_held(sb_box **box, const char *point, int retire)
 		        .ledger = ledger,
 		        .id = "id",
 		        .op = HR_RELEASE,
-		        .flags = retire ? SB_RELEASE_RETIRE : SB_RELEASE_RESTOCK,
+		        .flags = retire ? SB_RELEASE_RETIRE
+		                        : SB_RELEASE_RESTOCK,
 		        .role = 1 };
 	hr_call f = { .box = box[2],
 		      .bank = bank,
@@ -158,11 +160,11 @@ static void release_held(sb_box **box, const char *point, int retire)
 		goto out;
 	hr_gate_arm(point, 1);
 	hr_call_start(&rel);
-	CHECKF(NULL, hr_gate_reached(), "the release never reached %s",
-	       point);
+	CHECKF(NULL, hr_gate_reached(), "the release never reached %s", point);
 	hr_call_run(&f);
 	if (!after_remove)
-		CHECKF(f.box, f.rc == SB_OK && hr_same(f.item, item) && !f.is_new,
+		CHECKF(f.box,
+		       f.rc == SB_OK && hr_same(f.item, item) && !f.is_new,
 		       "%s: a fetch while the release is marked got %s (%s)",
 		       point, f.item ? f.item : "-", hr_rc(f.rc));
 	else if (retire)
@@ -171,7 +173,8 @@ static void release_held(sb_box **box, const char *point, int retire)
 		       "%s (%s)",
 		       point, f.item ? f.item : "-", hr_rc(f.rc));
 	else
-		CHECKF(f.box, f.rc == SB_OK && hr_same(f.item, item) && f.is_new,
+		CHECKF(f.box,
+		       f.rc == SB_OK && hr_same(f.item, item) && f.is_new,
 		       "%s: the only item is being restocked, yet the fetch "
 		       "got %s (%s)",
 		       point, f.item ? f.item : "-", hr_rc(f.rc));
@@ -199,7 +202,8 @@ static void release_recovered(sb_box **box, int retire)
 		        .ledger = ledger,
 		        .id = "id",
 		        .op = HR_RELEASE,
-		        .flags = retire ? SB_RELEASE_RETIRE : SB_RELEASE_RESTOCK,
+		        .flags = retire ? SB_RELEASE_RETIRE
+		                        : SB_RELEASE_RESTOCK,
 		        .role = 1 };
 	sb_recover_result rr;
 	sb_stats st;
@@ -265,8 +269,7 @@ static void release_relisted(sb_box **box)
 	int rc, forced;
 
 	CHECK_RC(box[0], sb_box_add(NULL, box[0], bank, z, 1), SB_OK);
-	if (CHECK_RC(box[0],
-	             sb_box_hold(&it, box[0], bank, ledger, "other", 30),
+	if (CHECK_RC(box[0], sb_box_hold(&it, box[0], bank, ledger, "other", 30),
 	             SB_OK)) {
 		zi = t_xstrdup(sb_item_value(it));
 		deadline = sb_item_expires_ms(it);
@@ -388,8 +391,7 @@ static void judge_twins(sb_box *box, const char *bank, const char *ledger,
 	               st.reserved == 0,
 	       "%s: available %llu on_hold %llu assigned %llu reserved %llu",
 	       what, (unsigned long long)st.available,
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.on_hold, (unsigned long long)st.assigned,
 	       (unsigned long long)st.reserved);
 	hr_settle(box, bank, ledger, 4, what);
 	free(now);
@@ -447,7 +449,8 @@ static void twins_held(sb_box **box, hr_op b_op)
 	hr_call_run(&b);
 	hr_gate_open();
 	hr_call_join(&a);
-	CHECKF(b.box, b.is_new && !a.is_new && (b_op == HR_HOLD) == (b.expires > 0),
+	CHECKF(b.box,
+	       b.is_new && !a.is_new && (b_op == HR_HOLD) == (b.expires > 0),
 	       "forced twins: the second twin (%s) should have won",
 	       hr_op_name(b_op));
 	judge_twins(box[0], bank, ledger, &a, &b, "forced twins");
