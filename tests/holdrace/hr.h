@@ -98,7 +98,7 @@ const char *hr_op_name(hr_op op);
 /* hr_gate.c: in fault builds, hold the thread that called
  * hr_gate_role(role) at crash point @p point until the gate opens. Gate
  * 0 is the one without _at; there are HR_GATES. */
-#define HR_GATES 2
+#define HR_GATES 3
 int hr_gate_usable(void); /* 1 in fault builds on the generic path */
 void hr_gate_init(void);
 void hr_gate_role(int role);
