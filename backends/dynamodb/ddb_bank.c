@@ -1,9 +1,11 @@
 /* The bank repository on DynamoDB. T(B) holds the available items only
  * (the original's table: hash key `item`); T(B).held holds the items
- * storagebox took, with state reserved(token, since) or assigned(token).
- * Every move between the two is one TransactWriteItems, so an item is in
- * exactly one of them, and re-adding an item that T(B).held knows is
- * refused by a condition (law 6). */
+ * storagebox took, in every other state (reserved, assigned, held, ...:
+ * ddb_private.h). Every move between the two is one TransactWriteItems,
+ * so an item is in exactly one of them, and re-adding an item that
+ * T(B).held knows (retired ones included) is refused by a condition; a
+ * restocked item is back in T(B), where the Put's own condition skips it
+ * (law 6). take_held, move and list are in ddb_states.c. */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -193,7 +195,7 @@ static int mark_generic(sb_ddb_store *s, const char *avail, const char *held,
 			break;
 		/* A bank of the original: no held table yet. */
 		sb_ddb_table_forget(s, held);
-		if ((rc = sb_ddb_ensure_table(s, held, SB_DDB_ITEM_KEY)))
+		if ((rc = sb_ddb_ensure_held(s, held)))
 			return rc;
 	}
 	if (rc == SB_DDB_NOTABLE) /* the held table was just made */
@@ -208,8 +210,10 @@ static int mark_generic(sb_ddb_store *s, const char *avail, const char *held,
 	return SB_OK;
 }
 
-static int bank_take(sb_item **out, sb_store *base, const char *bank,
-                     const char *token, int64_t now_ms)
+/* An available item -> @p state (reserved, or held until @p until_ms). */
+int sb_ddb_take(sb_item **out, sb_store *base, const char *bank,
+                const char *state, const char *token, int64_t now_ms,
+                int64_t until_ms)
 {
 	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
@@ -256,10 +260,11 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 			            &ok);
 			sb_ddb_push(acts,
 			            sb_ddb_action("Put", held,
-			                          sb_ddb_held_record(item,
-			                                             "reserved",
+			                          sb_ddb_held_record(item, state,
 			                                             token,
-			                                             now_ms),
+			                                             now_ms,
+			                                             until_ms,
+			                                             NULL),
 			                          "attribute_not_exists(#i)",
 			                          sb_ddb_names_item(), NULL),
 			            &ok);
@@ -273,8 +278,7 @@ static int bank_take(sb_item **out, sb_store *base, const char *bank,
 				/* A table of the original: no held table yet. */
 				created = 1;
 				sb_ddb_table_forget(s, held);
-				rc = sb_ddb_ensure_table(s, held,
-				                         SB_DDB_ITEM_KEY);
+				rc = sb_ddb_ensure_held(s, held);
 				if (rc)
 					break;
 				rc = SB_EMPTY; /* rescan */
@@ -310,6 +314,12 @@ done:
 	free(avail);
 	free(held);
 	return rc;
+}
+
+static int bank_take(sb_item **out, sb_store *base, const char *bank,
+                     const char *token, int64_t now_ms)
+{
+	return sb_ddb_take(out, base, bank, "reserved", token, now_ms, 0);
 }
 
 /* ------------------------------------------------------------ settle */
@@ -413,23 +423,27 @@ static int bank_put_back(sb_store *base, const char *bank, const char *item,
 
 /* ------------------------------------------------------------ count */
 
-typedef struct {
-	uint64_t reserved, assigned;
-} state_counts;
-
 static int state_page(const cJSON *resp, void *p)
 {
-	state_counts *c = p;
+	sb_bank_counts *c = p;
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, items)
 	{
 		const char *st = sb_ddb_get_s(it, "state");
-		if (st && strcmp(st, "reserved") == 0)
-			c->reserved++;
-		else if (!st || strcmp(st, SB_DDB_GENERIC_STATE) != 0)
-			c->assigned++; /* the marker row is no item */
+		unsigned int bit = sb_ddb_state_bit(st);
+
+		if (bit & (SB_STATE_RESERVED | SB_STATE_RESTOCKING |
+		           SB_STATE_RETIRING))
+			c->reserved++; /* in flight: recovery finishes them */
+		else if (bit & (SB_STATE_HELD | SB_STATE_RECLAIMING))
+			c->on_hold++;
+		else if (bit == SB_STATE_RETIRED)
+			c->retired++;
+		else if (!st || (strcmp(st, SB_DDB_GENERIC_STATE) != 0 &&
+		                 strcmp(st, SB_DDB_HOLDS_STATE) != 0))
+			c->assigned++; /* marker rows are no items */
 	}
 	return 0;
 }
@@ -438,7 +452,6 @@ static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 {
 	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
-	state_counts sc = { 0, 0 };
 	cJSON *body;
 	int ok = 1, rc;
 
@@ -465,13 +478,11 @@ static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 	sb_ddb_put(body, "ExpressionAttributeNames",
 	           sb_ddb_names("#s", "state", NULL, NULL), &ok);
 	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
-	rc = ok ? sb_ddb_scan_all(s, body, held, state_page, &sc)
+	rc = ok ? sb_ddb_scan_all(s, body, held, state_page, out)
 	        : sb_ddb_nomem(s, "count");
 	cJSON_Delete(body);
 	if (rc == SB_DDB_NOTABLE)
 		rc = SB_OK; /* the original's table: nothing taken by us yet */
-	out->reserved = sc.reserved;
-	out->assigned = sc.assigned;
 out:
 	free(avail);
 	free(held);
@@ -560,7 +571,7 @@ static int bank_create(sb_store *base, const char *bank)
 }
 
 const sb_bank_ops sb_ddb_bank_ops = {
-	.version = 1, /* holds not yet built here */
+	.version = SB_BANK_OPS_VERSION,
 	.add = bank_add,
 	.take = bank_take,
 	.settle = bank_settle,
@@ -568,4 +579,7 @@ const sb_bank_ops sb_ddb_bank_ops = {
 	.count = bank_count,
 	.reserved = bank_reserved,
 	.create = bank_create,
+	.take_held = sb_ddb_take_held,
+	.move = sb_ddb_move,
+	.list = sb_ddb_list,
 };

@@ -1,7 +1,9 @@
-/* The fused claim on DynamoDB (DESIGN §5): a Scan of a random segment
- * gives a few candidates, then ONE TransactWriteItems per candidate:
+/* The fused claim and hold on DynamoDB (DESIGN §5, §8): a Scan of a
+ * random segment gives a few candidates, then ONE TransactWriteItems per
+ * candidate:
  *   Delete T(B)[item]          attribute_exists(#i)   still available
- *   Put    T(B).held[item]     attribute_not_exists   assigned(token)
+ *   Put    T(B).held[item]     attribute_not_exists   assigned(token), or
+ *                                                     held(token, until)
  *   Put    T(L)[id]            attribute_not_exists   ALL_OLD on failure
  * The cancellation reasons say which condition failed: the ledger's ->
  * the id already holds an item, carried in the reason (a repeat costs a
@@ -10,7 +12,11 @@
  * come first, so a new id costs about 1.2 requests and a repeat 1; after
  * sell-out 2 (an empty whole-table page + one consistent BatchGetItem of
  * the id's ledger entry and the bank's generic marker, which decides;
- * see empty_verdict). */
+ * see empty_verdict). A hold is the same transaction with a deadline on
+ * the record and the entry. An entry that lapsed counts as absent: it is
+ * reclaimed (ddb_lapse.c), then the claim goes on. A bank without an
+ * available item hands out a lapsed hold of the bank, if the holds
+ * marker says there may be one (ddb_lapse.c). */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -69,7 +75,7 @@ static int from_ledger(sb_item **out, sb_ddb_store *s, const char *table,
  * left keys unprocessed; the plain GetItem then decides), or an error. */
 static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
                          const char *held, const char *dedup_id,
-                         const char *bank)
+                         const char *bank, int *holds)
 {
 	cJSON *body = cJSON_CreateObject(), *req = cJSON_CreateObject();
 	cJSON *lreq = cJSON_CreateObject(), *hreq = cJSON_CreateObject();
@@ -83,6 +89,7 @@ static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
 	sb_ddb_put(lreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
 	sb_ddb_push(hkeys, sb_ddb_key(SB_DDB_ITEM_KEY, SB_DDB_GENERIC_MARK),
 	            &ok);
+	sb_ddb_push(hkeys, sb_ddb_key(SB_DDB_ITEM_KEY, SB_DDB_HOLDS_MARK), &ok);
 	sb_ddb_put(hreq, "Keys", hkeys, &ok);
 	sb_ddb_put(hreq, "ConsistentRead", cJSON_CreateTrue(), &ok);
 	sb_ddb_put(req, ltable, lreq, &ok);
@@ -104,17 +111,34 @@ static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
 	lrows = cJSON_GetObjectItemCaseSensitive(got, ltable);
 	hrows = cJSON_GetObjectItemCaseSensitive(got, held);
 	left = cJSON_GetObjectItemCaseSensitive(resp, "UnprocessedKeys");
+	*holds = 0;
+	{
+		const cJSON *h;
+		int generic = 0;
+		cJSON_ArrayForEach(h, hrows)
+		{
+			const char *k = sb_ddb_get_s(h, SB_DDB_ITEM_KEY);
+			if (k && strcmp(k, SB_DDB_HOLDS_MARK) == 0)
+				*holds = 1;
+			else
+				generic = 1;
+		}
+		if (cJSON_GetArraySize(left) > 0)
+			*holds = 1; /* not a full answer */
+		hrows = generic ? hrows : NULL;
+	}
 	if (cJSON_GetArraySize(lrows) > 0) {
 		rc = sb_ddb_ledger_item(out, cJSON_GetArrayItem(lrows, 0),
 		                        bank);
 		if (rc)
 			rc = sb_ddb_bad_record(s, ltable, rc);
-	} else if (!cJSON_IsArray(lrows) || !cJSON_IsArray(hrows) ||
+	} else if (!cJSON_IsArray(lrows) ||
+	           !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(got, held)) ||
 	           cJSON_GetArraySize(left) > 0) {
+		*holds = 1;
 		rc = SB_ENOTFOUND; /* not a full answer: ask plainly */
 	} else {
-		rc = cJSON_GetArraySize(hrows) > 0 ? SB_EMPTY
-		                                   : SB_EMPTY_SETTLED;
+		rc = hrows ? SB_EMPTY : SB_EMPTY_SETTLED;
 	}
 	cJSON_Delete(resp);
 	return rc;
@@ -125,7 +149,7 @@ static int empty_verdict(sb_item **out, sb_ddb_store *s, const char *ltable,
 static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
                     const char *held, const char *ltable, const char *bank,
                     const char *item, const char *dedup_id, const char *token,
-                    int64_t now_ms)
+                    int64_t now_ms, int64_t until_ms)
 {
 	cJSON *acts = cJSON_CreateArray(), *err = NULL, *lput;
 	const cJSON *reason;
@@ -141,13 +165,17 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	            &ok);
 	sb_ddb_push(acts,
 	            sb_ddb_action("Put", held,
-	                          sb_ddb_held_record(item, "assigned", token,
-	                                             now_ms),
+	                          sb_ddb_held_record(item,
+	                                             until_ms ? "held"
+	                                                      : "assigned",
+	                                             token, now_ms, until_ms,
+	                                             until_ms ? ltable : NULL),
 	                          "attribute_not_exists(#i)",
 	                          sb_ddb_names_item(), NULL),
 	            &ok);
 	lput = sb_ddb_action("Put", ltable,
-	                     sb_ddb_ledger_record(dedup_id, bank, item),
+	                     sb_ddb_ledger_record(dedup_id, bank, item,
+	                                          until_ms),
 	                     "attribute_not_exists(#d)",
 	                     sb_ddb_names("#d", SB_DDB_LEDGER_KEY, NULL, NULL),
 	                     NULL);
@@ -170,7 +198,10 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 		                 SB_DDB_FAULT_CLAIM_DONE);
 	if (rc == SB_OK) {
 		*out = sb_item_new(item, bank, SB_ITEM_NEW);
-		return *out ? SB_OK : sb_ddb_nomem(s, "claim");
+		if (!*out)
+			return sb_ddb_nomem(s, "claim");
+		sb_item_set_expires(*out, until_ms);
+		return SB_OK;
 	}
 	if (rc != SB_DDB_CANCELED)
 		return rc;
@@ -184,6 +215,9 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 		else if ((rc = sb_ddb_ledger_item(out, old, bank)))
 			rc = sb_ddb_bad_record(s, ltable, rc);
 		cJSON_Delete(err);
+		if (rc == SB_OK && sb_item_expires_ms(*out) > 0 &&
+		    sb_item_expires_ms(*out) <= now_ms)
+			rc = SB_DDB_LAPSED; /* counts as absent */
 		return rc;
 	}
 	/* The item's conditions failed: taken by another client, or (held
@@ -195,12 +229,57 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	return SB_EMPTY;
 }
 
-int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
-                 const char *ledger, const char *dedup_id, const char *token,
-                 int64_t now_ms)
+/* The id's entry turned out lapsed (*out): reclaim it, then go on as if
+ * it were absent. SB_OK to go on, or an error. */
+static int drop_lapsed(sb_item **out, sb_ddb_store *s, const char *ltable,
+                       const char *dedup_id, const char *token)
+{
+	int rc = sb_ddb_reclaim_entry(s, ltable, dedup_id, token, *out);
+
+	sb_item_free(*out);
+	*out = NULL;
+	return rc;
+}
+
+/* The bank has no available item. SB_OK (*out: the id's live entry or a
+ * lapsed hold handed out), SB_EMPTY / SB_EMPTY_SETTLED, SB_ENOTFOUND (no
+ * bank), SB_DDB_LAPSED (*out: the id's entry, lapsed), or an error. */
+static int when_empty(sb_item **out, sb_ddb_store *s, int missing,
+                      const char *avail, const char *held, const char *ltable,
+                      const char *bank, const char *dedup_id, const char *token,
+                      int64_t now_ms, int64_t until_ms)
+{
+	int rc, holds = 1;
+
+	/* Looks empty: the ledger decides (law 3 at sell-out), read with
+	 * the markers when the bank exists. */
+	rc = missing ? SB_ENOTFOUND
+	             : empty_verdict(out, s, ltable, held, dedup_id, bank,
+	                             &holds);
+	if (rc == SB_ENOTFOUND)
+		rc = from_ledger(out, s, ltable, dedup_id, bank);
+	if (rc == SB_ENOTFOUND)
+		rc = missing ? sb_ddb_no_bank(s, bank) : SB_EMPTY;
+	if (rc == SB_OK && sb_item_expires_ms(*out) > 0 &&
+	    sb_item_expires_ms(*out) <= now_ms)
+		return SB_DDB_LAPSED;
+	if ((rc == SB_EMPTY || rc == SB_EMPTY_SETTLED) && holds) {
+		/* A lapsed hold is never a reason to answer "empty". */
+		int got = sb_ddb_steal(out, s, avail, held, ltable, bank,
+		                       dedup_id, token, now_ms, until_ms);
+		if (got != SB_EMPTY)
+			rc = got;
+	}
+	return rc;
+}
+
+int sb_ddb_hold(sb_item **out, sb_store *base, const char *bank,
+                const char *ledger, const char *dedup_id, const char *token,
+                int64_t now_ms, int64_t ttl_ms)
 {
 	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL, *ltable = NULL;
+	int64_t until_ms = ttl_ms > 0 ? now_ms + ttl_ms : 0;
 	int rc, round, made = 0;
 
 	*out = NULL;
@@ -215,23 +294,25 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 
 		rc = sb_ddb_scan_candidates(s, &cands, avail, &empty);
 		if (rc == SB_DDB_NOTABLE || (rc == SB_OK && empty > 0)) {
-			int missing = rc == SB_DDB_NOTABLE;
 			cJSON_Delete(cands);
-			/* Looks empty: the ledger decides (law 3 at sell-out),
-			 * read with the marker when the bank exists. */
-			rc = missing ? SB_ENOTFOUND
-			             : empty_verdict(out, s, ltable, held,
-			                             dedup_id, bank);
-			if (rc == SB_ENOTFOUND)
-				rc = from_ledger(out, s, ltable, dedup_id,
-				                 bank);
-			if (rc == SB_ENOTFOUND)
-				rc = missing ? sb_ddb_no_bank(s, bank)
-				             : SB_EMPTY;
+			rc = when_empty(out, s, rc == SB_DDB_NOTABLE, avail,
+			                held, ltable, bank, dedup_id, token,
+			                now_ms, until_ms);
+			if (rc == SB_DDB_LAPSED &&
+			    (rc = drop_lapsed(out, s, ltable, dedup_id,
+			                      token)) == SB_OK) {
+				rc = SB_EMPTY;
+				continue;
+			}
 			break;
 		}
 		if (rc)
 			break;
+		/* Holds are found by a marker: it goes first, once. */
+		if (until_ms && (rc = sb_ddb_mark_holds(s, held))) {
+			cJSON_Delete(cands);
+			break;
+		}
 		rc = SB_EMPTY;
 		cJSON_ArrayForEach(c, cands)
 		{
@@ -239,20 +320,20 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 			if (!item)
 				continue;
 			rc = try_item(out, s, avail, held, ltable, bank, item,
-			              dedup_id, token, now_ms);
+			              dedup_id, token, now_ms, until_ms);
 			if (rc == SB_DDB_NOTABLE && !made) {
 				/* First claim on tables of the original, or on a
 				 * new ledger: make the missing tables, then retry. */
 				made = 1;
 				sb_ddb_table_forget(s, held);
 				sb_ddb_table_forget(s, ltable);
-				if ((rc = sb_ddb_ensure_table(s, held,
-				                              SB_DDB_ITEM_KEY)) ||
+				if ((rc = sb_ddb_ensure_held(s, held)) ||
 				    (rc = sb_ddb_ensure_table(s, ltable,
 				                              SB_DDB_LEDGER_KEY)))
 					break;
 				rc = try_item(out, s, avail, held, ltable, bank,
-				              item, dedup_id, token, now_ms);
+				              item, dedup_id, token, now_ms,
+				              until_ms);
 			}
 			if (rc == SB_DDB_NOTABLE) /* made or found just now */
 				rc = sb_ddb_table_gone(s);
@@ -261,12 +342,20 @@ int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
 		}
 		/* Keep the untried rest (and this one if it was not taken:
 		 * the id held another item) for the next claim. */
-		if (rc == SB_OK && c)
+		if ((rc == SB_OK || rc == SB_DDB_LAPSED) && c)
 			sb_ddb_keep_candidates(s, avail, cands,
-			                       sb_item_is_new(*out) ? c->next
-			                                            : c);
+			                       rc == SB_OK && sb_item_is_new(
+								      *out)
+			                               ? c->next
+			                               : c);
 		else
 			cJSON_Delete(cands);
+		if (rc == SB_DDB_LAPSED) {
+			if ((rc = drop_lapsed(out, s, ltable, dedup_id, token)))
+				break;
+			rc = SB_EMPTY;
+			continue;
+		}
 		if (rc != SB_EMPTY)
 			break;
 	}
@@ -283,4 +372,11 @@ out:
 	free(held);
 	free(ltable);
 	return rc;
+}
+
+int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
+                 const char *ledger, const char *dedup_id, const char *token,
+                 int64_t now_ms)
+{
+	return sb_ddb_hold(out, base, bank, ledger, dedup_id, token, now_ms, 0);
 }

@@ -14,7 +14,12 @@
  * ddb_candidates.c  the claim's candidate pages and their cache
  * ddb_bank.c        the bank slots
  * ddb_ledger.c      the ledger slots
- * ddb_claim.c       the fused claim
+ * ddb_claim.c       the fused claim and hold
+ * ddb_lapse.c       lapsed holds: found by deadline, reclaimed, handed out
+ * ddb_change.c      the fused confirm, extend and release
+ * ddb_states.c      the bank's states: take_held, move, list
+ * ddb_holds.c       the ledger's holds: put_held, update, remove,
+ *                   export_holds
  * ddb_sha256.c      SHA-256 for hashed table names
  * ddb_testing.h     counters for the tests and the benchmark
  *
@@ -24,14 +29,27 @@
  *              Python client of the original that scans and deletes only
  *              ever sees items nobody holds;
  *   T(B).held  hash key `item` (S): items taken by storagebox, with `state`
- *              ("reserved" | "assigned"), `token` and `since` (N, ms);
- *              plus, once the generic path has taken from the bank, one
- *              marker row keyed SB_DDB_GENERIC_MARK with state "generic"
- *              (a line feed is no valid item): without it no item of the
- *              bank can be reserved, which lets a claim at sell-out skip
- *              the core's recovery pass (SB_EMPTY_SETTLED).
+ *              (reserved, assigned, held, retired, restocking, retiring,
+ *              reclaiming), `token` (all but retired) and `since` (N, ms);
+ *              held and reclaiming items also `until` (N, ms: the
+ *              deadline), and holds made by the fused path `ltable` (S:
+ *              the table of their ledger entry). Global secondary index
+ *              SB_DDB_DUE_INDEX: hash `state`, range `until`, so it holds
+ *              only the items with a deadline and a claim finds the
+ *              lapsed holds of a bank with one Query. Plus marker rows (a
+ *              line feed or a carriage return is no valid item): once the
+ *              generic path has taken from the bank, SB_DDB_GENERIC_MARK
+ *              with state "generic": without it no item of the bank can
+ *              be reserved, which lets a claim at sell-out skip the core's
+ *              recovery pass (SB_EMPTY_SETTLED); once a fused hold was
+ *              made, SB_DDB_HOLDS_MARK with state "holds": without it no
+ *              hold can have lapsed, and a claim at sell-out skips the
+ *              Query.
+ *              Released items leave T(B).held for T(B) (restock) or stay
+ *              with state "retired": add() skips both (law 6).
  * A ledger L uses T(L): hash key `deduplication_id` (S), `item_string` (S)
- * and `bank` (S, storagebox's addition).
+ * and `bank` (S, storagebox's addition), and for a hold `until` (N, ms;
+ * absent: for good).
  *
  * Private results: sb_ddb_call() and a few helpers answer SB_DDB_NOTABLE
  * and SB_DDB_CANCELED besides the sb_error codes. Every slot turns them
@@ -50,6 +68,9 @@
 #define SB_DDB_HELD_SUFFIX    ".held"
 #define SB_DDB_GENERIC_MARK   "\n"      /* held-table key of the marker */
 #define SB_DDB_GENERIC_STATE  "generic" /* its state */
+#define SB_DDB_HOLDS_MARK     "\r"      /* held-table key of the holds marker */
+#define SB_DDB_HOLDS_STATE    "holds"   /* its state */
+#define SB_DDB_DUE_INDEX      "sb_due"  /* GSI of T(B).held: state, until */
 /* DynamoDB's own limits. */
 #define SB_DDB_MAX_TABLE_NAME 255
 #define SB_DDB_MAX_KEY_BYTES  2048 /* partition key value */
@@ -63,6 +84,7 @@
 /* Private results of a request (see above), outside the sb_error range. */
 #define SB_DDB_NOTABLE  100 /* ResourceNotFoundException: a table is missing */
 #define SB_DDB_CANCELED 101 /* TransactionCanceledException: see reasons */
+#define SB_DDB_LAPSED   102 /* the id's entry lapsed (*out: that entry) */
 
 #define SB_DDB_TABLE_CACHE 16
 
@@ -101,6 +123,13 @@ typedef struct {
 	/* Held tables this store has put the generic marker in. */
 	char *marked[SB_DDB_TABLE_CACHE];
 	unsigned int marked_next;
+	/* Held tables this store has put the holds marker in (and seen
+	 * with their deadline index). */
+	char *hmarked[SB_DDB_TABLE_CACHE];
+	unsigned int hmarked_next;
+	/* Held tables whose deadline index was seen ACTIVE. */
+	char *indexed[SB_DDB_TABLE_CACHE];
+	unsigned int indexed_next;
 	/* Last response */
 	char *resp;
 	size_t resp_len, resp_cap;
@@ -161,6 +190,11 @@ int sb_ddb_bank_tables(sb_ddb_store *s, char **avail, char **held,
 /* Make sure a table exists and is ACTIVE (create it, PAY_PER_REQUEST):
  * SB_OK or an sb_error, never a private result. */
 int sb_ddb_ensure_table(sb_ddb_store *s, const char *table, const char *key);
+/* A held table (with its deadline index). */
+int sb_ddb_ensure_held(sb_ddb_store *s, const char *held);
+/* The deadline index of a held table: 1 ACTIVE, 0 being made (asked for
+ * when missing: tables of storagebox 0.1.0), or an error. */
+int sb_ddb_due_index(sb_ddb_store *s, const char *held);
 /* Both tables of a bank (sb_ddb_ensure_table). */
 int sb_ddb_bank_ensure(sb_ddb_store *s, const char *avail, const char *held);
 int sb_ddb_table_known(sb_ddb_store *s, const char *table);
@@ -183,7 +217,14 @@ void sb_ddb_sha256_hex(const void *data, size_t len, char out[65]);
 cJSON *sb_ddb_action(const char *kind, const char *table, cJSON *key_or_item,
                      const char *cond, cJSON *names, cJSON *values);
 cJSON *sb_ddb_held_record(const char *item, const char *state,
-                          const char *token, int64_t since_ms);
+                          const char *token, int64_t since_ms, int64_t until_ms,
+                          const char *ltable);
+/* Ask a transaction action for the record when its condition fails. */
+void sb_ddb_all_old(cJSON *action, int *ok);
+/* SB_STATE_* <-> the `state` attribute of T(B).held ("available" and
+ * "retired" included); unknown: NULL / 0. */
+const char *sb_ddb_state_name(unsigned int state);
+unsigned int sb_ddb_state_bit(const char *name);
 cJSON *sb_ddb_names_item(void); /* {"#i": "item"} */
 /* Send a TransactWriteItems; SB_DDB_CANCELED leaves the reasons in *err. */
 int sb_ddb_transact(cJSON **err, sb_ddb_store *s, cJSON *actions,
@@ -217,18 +258,93 @@ void sb_ddb_drop_candidates(sb_ddb_store *s);
 /* ddb_bank.c */
 extern const sb_bank_ops sb_ddb_bank_ops;
 
+int sb_ddb_take(sb_item **out, sb_store *base, const char *bank,
+                const char *state, const char *token, int64_t now_ms,
+                int64_t until_ms);
+
+/* ddb_states.c: the bank's version 2 slots */
+int sb_ddb_take_held(sb_item **out, sb_store *base, const char *bank,
+                     const char *token, int64_t until_ms);
+int sb_ddb_move(sb_store *base, const char *bank, const char *item,
+                const char *token, unsigned int from, unsigned int to,
+                int64_t until_ms);
+int sb_ddb_list(sb_store *base, const char *bank, unsigned int states,
+                int64_t until_le, sb_bank_item_cb cb, void *payload);
+
 /* ddb_ledger.c */
 extern const sb_ledger_ops sb_ddb_ledger_ops;
 int sb_ddb_ledger_item(sb_item **out, const cJSON *rec, const char *dflt_bank);
 int sb_ddb_ledger_get_table(sb_item **out, sb_ddb_store *s, const char *table,
                             const char *dedup_id);
 cJSON *sb_ddb_ledger_record(const char *dedup_id, const char *bank,
-                            const char *item);
+                            const char *item, int64_t until_ms);
+/* The deadline of a record (`until`), 0 if none (for good). */
+int64_t sb_ddb_until(const cJSON *rec);
+/* 1 if a ledger record is a hold that has lapsed at @p now_ms. */
+int sb_ddb_lapsed(const cJSON *rec, int64_t now_ms);
+/* A ledger write's condition "absent, or a hold lapsed at :now", with
+ * its #names (#d, #u) and :values (:z, :now). */
+#define SB_DDB_FREE_COND "attribute_not_exists(#d) OR (#u > :z AND #u <= :now)"
+cJSON *sb_ddb_free_names(void);
+cJSON *sb_ddb_free_values(int64_t now_ms);
+/* Put an entry (until_ms 0: for good) if the id has none or a lapsed
+ * one: SB_OK, SB_ECONFLICT (*existing: the live entry), SB_DDB_NOTABLE,
+ * or an error. */
+int sb_ddb_put_entry(sb_item **existing, sb_ddb_store *s, const char *table,
+                     const char *dedup_id, const char *bank, const char *item,
+                     int64_t until_ms);
+/* The same on a ledger name, making its table if missing. */
+int sb_ddb_ledger_put(sb_item **existing, sb_ddb_store *s, const char *ledger,
+                      const char *dedup_id, const char *bank, const char *item,
+                      int64_t until_ms);
 /* What a failed sb_ddb_ledger_item() means: SB_ENOMEM, or SB_EBACKEND for
  * a record of @p table without item_string; with a message. */
 int sb_ddb_bad_record(sb_ddb_store *s, const char *table, int rc);
 
+/* ddb_holds.c: the ledger's version 2 slots */
+int sb_ddb_ledger_put_held(sb_item **existing, sb_store *base,
+                           const char *ledger, const char *dedup_id,
+                           const char *bank, const char *item,
+                           int64_t until_ms);
+int sb_ddb_ledger_update(sb_item **out, sb_store *base, const char *ledger,
+                         const char *dedup_id, int64_t until_ms);
+int sb_ddb_ledger_remove(sb_item **entry, sb_store *base, const char *ledger,
+                         const char *dedup_id, const char *bank,
+                         const char *item, unsigned int mode);
+int sb_ddb_ledger_export_holds(sb_store *base, const char *ledger,
+                               sb_export_hold_cb cb, void *payload);
+
+/* ddb_lapse.c */
+/* The holds marker (and the deadline index), once per store and bank,
+ * before its first fused hold. */
+int sb_ddb_mark_holds(sb_ddb_store *s, const char *held);
+/* The id's lapsed entry @p e: deleted and its item made available, in
+ * one transaction; if the item is not held by this id any more, the
+ * entry alone. SB_OK (also when the entry changed meanwhile: the caller
+ * reads again) or an error. */
+int sb_ddb_reclaim_entry(sb_ddb_store *s, const char *ltable,
+                         const char *dedup_id, const char *token,
+                         const sb_item *e);
+/* One lapsed fused hold of the bank handed to the id (held until
+ * @p until_ms, 0: for good): SB_OK (*out: the new item, or the id's
+ * live entry if a twin won), SB_EMPTY (none), SB_DDB_LAPSED (*out: the
+ * id's own lapsed entry), or an error. */
+int sb_ddb_steal(sb_item **out, sb_ddb_store *s, const char *avail,
+                 const char *held, const char *ltable, const char *bank,
+                 const char *dedup_id, const char *token, int64_t now_ms,
+                 int64_t until_ms);
+int sb_ddb_reclaim(uint64_t *n, sb_store *base, const char *bank,
+                   int64_t now_ms);
+
+/* ddb_change.c */
+int sb_ddb_change(sb_item **out, sb_store *base, const char *ledger,
+                  const char *dedup_id, const char *token, unsigned int op,
+                  int64_t now_ms, int64_t ttl_ms);
+
 /* ddb_claim.c */
+int sb_ddb_hold(sb_item **out, sb_store *base, const char *bank,
+                const char *ledger, const char *dedup_id, const char *token,
+                int64_t now_ms, int64_t ttl_ms);
 int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
                  const char *ledger, const char *dedup_id, const char *token,
                  int64_t now_ms);

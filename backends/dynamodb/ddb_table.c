@@ -176,22 +176,80 @@ int sb_ddb_table_exists(sb_ddb_store *s, const char *table)
 	return rc < 0 ? rc : 1;
 }
 
-static int create(sb_ddb_store *s, const char *table, const char *key)
+static cJSON *attr_def(const char *name, const char *type)
 {
-	cJSON *body = cJSON_CreateObject(), *resp = NULL, *defs, *ks, *d, *k;
+	cJSON *d = cJSON_CreateObject();
+	int ok = 1;
+
+	sb_ddb_add_str(d, "AttributeName", name, &ok);
+	sb_ddb_add_str(d, "AttributeType", type, &ok);
+	if (!ok) {
+		cJSON_Delete(d);
+		return NULL;
+	}
+	return d;
+}
+
+static cJSON *key_elem(const char *name, const char *type)
+{
+	cJSON *k = cJSON_CreateObject();
+	int ok = 1;
+
+	sb_ddb_add_str(k, "AttributeName", name, &ok);
+	sb_ddb_add_str(k, "KeyType", type, &ok);
+	if (!ok) {
+		cJSON_Delete(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* The deadline index of a held table: hash `state`, range `until`, all
+ * attributes. Only records with an `until` are in it (held, reclaiming),
+ * so a Query of state "held" and until <= now lists lapsed holds. */
+static cJSON *due_index(void)
+{
+	cJSON *g = cJSON_CreateObject(), *ks = cJSON_CreateArray();
+	cJSON *proj = cJSON_CreateObject();
+	int ok = 1;
+
+	sb_ddb_push(ks, key_elem("state", "HASH"), &ok);
+	sb_ddb_push(ks, key_elem("until", "RANGE"), &ok);
+	sb_ddb_add_str(proj, "ProjectionType", "ALL", &ok);
+	sb_ddb_add_str(g, "IndexName", SB_DDB_DUE_INDEX, &ok);
+	sb_ddb_put(g, "KeySchema", ks, &ok);
+	sb_ddb_put(g, "Projection", proj, &ok);
+	if (!ok) {
+		cJSON_Delete(g);
+		return NULL;
+	}
+	return g;
+}
+
+static void due_defs(cJSON *defs, int *ok)
+{
+	sb_ddb_push(defs, attr_def("state", "S"), ok);
+	sb_ddb_push(defs, attr_def("until", "N"), ok);
+}
+
+/* @p with_due: a held table, made with its deadline index. */
+static int create(sb_ddb_store *s, const char *table, const char *key,
+                  int with_due)
+{
+	cJSON *body = cJSON_CreateObject(), *resp = NULL, *defs, *ks, *gsi;
 	int ok = 1, rc;
 
 	defs = cJSON_CreateArray();
 	ks = cJSON_CreateArray();
-	d = cJSON_CreateObject();
-	k = cJSON_CreateObject();
-	sb_ddb_add_str(d, "AttributeName", key, &ok);
-	sb_ddb_add_str(d, "AttributeType", "S", &ok);
-	sb_ddb_add_str(k, "AttributeName", key, &ok);
-	sb_ddb_add_str(k, "KeyType", "HASH", &ok);
-	sb_ddb_push(defs, d, &ok);
-	sb_ddb_push(ks, k, &ok);
+	sb_ddb_push(defs, attr_def(key, "S"), &ok);
+	sb_ddb_push(ks, key_elem(key, "HASH"), &ok);
 	sb_ddb_add_str(body, "TableName", table, &ok);
+	if (with_due) {
+		due_defs(defs, &ok);
+		gsi = cJSON_CreateArray();
+		sb_ddb_push(gsi, due_index(), &ok);
+		sb_ddb_put(body, "GlobalSecondaryIndexes", gsi, &ok);
+	}
 	sb_ddb_put(body, "AttributeDefinitions", defs, &ok);
 	sb_ddb_put(body, "KeySchema", ks, &ok);
 	sb_ddb_add_str(body, "BillingMode", "PAY_PER_REQUEST", &ok);
@@ -211,7 +269,8 @@ static int create(sb_ddb_store *s, const char *table, const char *key)
 	return rc;
 }
 
-int sb_ddb_ensure_table(sb_ddb_store *s, const char *table, const char *key)
+static int ensure(sb_ddb_store *s, const char *table, const char *key,
+                  int with_due)
 {
 	int rc, waited_ms = 0;
 
@@ -219,7 +278,7 @@ int sb_ddb_ensure_table(sb_ddb_store *s, const char *table, const char *key)
 		return SB_OK;
 	rc = describe(s, table);
 	if (rc == SB_DDB_NOTABLE) {
-		if ((rc = create(s, table, key)))
+		if ((rc = create(s, table, key, with_due)))
 			return rc;
 		rc = 0;
 	}
@@ -243,8 +302,93 @@ int sb_ddb_ensure_table(sb_ddb_store *s, const char *table, const char *key)
 	return SB_OK;
 }
 
+int sb_ddb_ensure_table(sb_ddb_store *s, const char *table, const char *key)
+{
+	return ensure(s, table, key, 0);
+}
+
+int sb_ddb_ensure_held(sb_ddb_store *s, const char *held)
+{
+	return ensure(s, held, SB_DDB_ITEM_KEY, 1);
+}
+
 int sb_ddb_bank_ensure(sb_ddb_store *s, const char *avail, const char *held)
 {
 	int rc = sb_ddb_ensure_table(s, avail, SB_DDB_ITEM_KEY);
-	return rc ? rc : sb_ddb_ensure_table(s, held, SB_DDB_ITEM_KEY);
+	return rc ? rc : sb_ddb_ensure_held(s, held);
+}
+
+/* The status of the deadline index in a DescribeTable answer: 1 ACTIVE,
+ * 0 being made, -1 missing. */
+static int due_status(const cJSON *resp)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(resp, "Table");
+	const cJSON *gs =
+		cJSON_GetObjectItemCaseSensitive(t, "GlobalSecondaryIndexes");
+	const cJSON *g;
+
+	cJSON_ArrayForEach(g, gs)
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(g,
+		                                                  "IndexName");
+		const cJSON *st =
+			cJSON_GetObjectItemCaseSensitive(g, "IndexStatus");
+		if (!cJSON_IsString(n) ||
+		    strcmp(n->valuestring, SB_DDB_DUE_INDEX) != 0)
+			continue;
+		return cJSON_IsString(st) &&
+		       strcmp(st->valuestring, "ACTIVE") == 0;
+	}
+	return -1;
+}
+
+/* A held table made by storagebox 0.1.0 has no deadline index: add it
+ * (UpdateTable; on AWS it fills in the background, minutes for a big
+ * table). 1: the index is ACTIVE; 0: being made (the caller scans
+ * meanwhile); or an error (SB_DDB_NOTABLE: no held table). */
+int sb_ddb_due_index(sb_ddb_store *s, const char *held)
+{
+	cJSON *body = cJSON_CreateObject(), *resp = NULL, *defs, *ups, *up;
+	int ok = 1, rc;
+
+	sb_ddb_add_str(body, "TableName", held, &ok);
+	if (!ok) {
+		cJSON_Delete(body);
+		return sb_ddb_nomem(s, "DescribeTable");
+	}
+	rc = sb_ddb_call(&resp, s, "DescribeTable", body, held);
+	cJSON_Delete(body);
+	if (rc)
+		return rc;
+	rc = due_status(resp);
+	cJSON_Delete(resp);
+	if (rc >= 0)
+		return rc;
+	body = cJSON_CreateObject();
+	defs = cJSON_CreateArray();
+	ups = cJSON_CreateArray();
+	up = cJSON_CreateObject();
+	due_defs(defs, &ok);
+	sb_ddb_put(up, "Create", due_index(), &ok);
+	sb_ddb_push(ups, up, &ok);
+	sb_ddb_add_str(body, "TableName", held, &ok);
+	sb_ddb_put(body, "AttributeDefinitions", defs, &ok);
+	sb_ddb_put(body, "GlobalSecondaryIndexUpdates", ups, &ok);
+	if (!ok) {
+		cJSON_Delete(body);
+		return sb_ddb_nomem(s, "UpdateTable");
+	}
+	resp = NULL;
+	rc = sb_ddb_call(&resp, s, "UpdateTable", body, held);
+	cJSON_Delete(body);
+	cJSON_Delete(resp);
+	/* Another client asked first (the index exists or is being made,
+	 * or the table is busy with that): it comes either way. */
+	if (rc && (strcmp(s->err_type, "ResourceInUseException") == 0 ||
+	           strcmp(s->err_type, "LimitExceededException") == 0 ||
+	           strcmp(s->err_type, "ValidationException") == 0)) {
+		sb_clearerr(s->base.box);
+		rc = SB_OK;
+	}
+	return rc ? rc : 0;
 }

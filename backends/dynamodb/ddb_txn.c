@@ -35,9 +35,11 @@ cJSON *sb_ddb_action(const char *kind, const char *table, cJSON *key_or_item,
 	return a;
 }
 
-/* The held record of a reservation or an assignment. */
+/* The held record of an item storagebox took: @p until_ms 0 and
+ * @p ltable NULL leave those attributes out (only holds have them). */
 cJSON *sb_ddb_held_record(const char *item, const char *state,
-                          const char *token, int64_t since_ms)
+                          const char *token, int64_t since_ms, int64_t until_ms,
+                          const char *ltable)
 {
 	cJSON *o = cJSON_CreateObject();
 	int ok = 1;
@@ -46,11 +48,53 @@ cJSON *sb_ddb_held_record(const char *item, const char *state,
 	sb_ddb_add_s(o, "state", state, &ok);
 	sb_ddb_add_s(o, "token", token, &ok);
 	sb_ddb_put(o, "since", sb_ddb_n(since_ms), &ok);
+	if (until_ms)
+		sb_ddb_put(o, "until", sb_ddb_n(until_ms), &ok);
+	if (ltable)
+		sb_ddb_add_s(o, "ltable", ltable, &ok);
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;
 	}
 	return o;
+}
+
+void sb_ddb_all_old(cJSON *action, int *ok)
+{
+	cJSON *in = action && action->child ? action->child : NULL;
+
+	if (!in) {
+		*ok = 0;
+		return;
+	}
+	sb_ddb_add_str(in, "ReturnValuesOnConditionCheckFailure", "ALL_OLD",
+	               ok);
+}
+
+static const char *const state_names[] = {
+	"available", "reserved",   "assigned", "held",
+	"retired",   "restocking", "retiring", "reclaiming",
+};
+
+const char *sb_ddb_state_name(unsigned int state)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (state == 1u << i)
+			return state_names[i];
+	return NULL;
+}
+
+unsigned int sb_ddb_state_bit(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; name && i < sizeof(state_names) / sizeof(state_names[0]);
+	     i++)
+		if (strcmp(name, state_names[i]) == 0)
+			return 1u << i;
+	return 0;
 }
 
 cJSON *sb_ddb_names_item(void)

@@ -101,6 +101,8 @@ static void ddb_close(sb_store *base)
 	for (i = 0; i < SB_DDB_TABLE_CACHE; i++) {
 		free(s->known[i]);
 		free(s->marked[i]);
+		free(s->hmarked[i]);
+		free(s->indexed[i]);
 	}
 	free(s);
 }
@@ -411,10 +413,13 @@ int sb_ddb_store_counters(sb_store *st, sb_ddb_counters *out, int reset)
 }
 
 static const sb_store_ops ddb_store_ops = {
-	.version = 1, /* holds not yet built here */
+	.version = SB_STORE_OPS_VERSION,
 	.init = ddb_init,
 	.close = ddb_close,
 	.claim = sb_ddb_claim,
+	.hold = sb_ddb_hold,
+	.change = sb_ddb_change,
+	.reclaim = sb_ddb_reclaim,
 };
 
 const sb_backend sb_backend_dynamodb = {

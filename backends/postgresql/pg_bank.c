@@ -8,9 +8,7 @@
 
 #define COPY_CHUNK (256 * 1024)
 
-/* The bank's id as text: SB_OK, SB_ENOTFOUND (no message) or an error. */
-static int bank_id(char id[24], sb_pg_store *s, const char *bank,
-                   const char *op)
+int sb_pg_bank_id(char id[24], sb_pg_store *s, const char *bank, const char *op)
 {
 	const char *param[1] = { bank };
 	PGresult *res;
@@ -186,7 +184,8 @@ static int pg_bank_add(uint64_t *added, uint64_t *skipped, sb_store *st,
 		return rc;
 	rc = sb_pg_exec(&res, s, SB_PG_BANK_CREATE, 1, param, "add");
 	PQclear(res);
-	if (rc == SB_OK && (rc = bank_id(bid, s, bank, "add")) == SB_ENOTFOUND)
+	if (rc == SB_OK &&
+	    (rc = sb_pg_bank_id(bid, s, bank, "add")) == SB_ENOTFOUND)
 		rc = sb_seterr(s->base.box, SB_EBACKEND,
 		               "postgresql: add: bank "
 		               "'%.200s' vanished on %s",
@@ -283,7 +282,7 @@ static int pg_bank_count(sb_bank_counts *out, sb_store *st, const char *bank)
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	rc = bank_id(bid, s, bank, "count");
+	rc = sb_pg_bank_id(bid, s, bank, "count");
 	if (rc == SB_ENOTFOUND)
 		return sb_pg_no_bank(s, bank);
 	if (rc != SB_OK)
@@ -294,7 +293,11 @@ static int pg_bank_count(sb_bank_counts *out, sb_store *st, const char *bank)
 	total = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	out->available = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
 	out->reserved = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
-	out->assigned = total - out->available - out->reserved;
+	out->on_hold = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
+	out->retired = strtoull(PQgetvalue(res, 0, 4), NULL, 10);
+	/* Fused claims for good leave no row: the rest is assigned. */
+	out->assigned = total - out->available - out->reserved - out->on_hold -
+	                out->retired;
 	PQclear(res);
 	return SB_OK;
 }
@@ -320,7 +323,7 @@ static int pg_bank_reserved(sb_store *st, const char *bank,
 	char bid[24], older[24];
 	const char *param[2] = { bid, older };
 	res_ctx c = { cb, payload };
-	int rc = bank_id(bid, s, bank, "list reservations");
+	int rc = sb_pg_bank_id(bid, s, bank, "list reservations");
 
 	if (rc == SB_ENOTFOUND)
 		return sb_pg_no_bank(s, bank);
@@ -344,7 +347,7 @@ static int pg_bank_create(sb_store *st, const char *bank)
 }
 
 const sb_bank_ops sb_pg_bank_ops = {
-	.version = 1, /* holds not yet built here */
+	.version = SB_BANK_OPS_VERSION,
 	.add = pg_bank_add,
 	.take = pg_bank_take,
 	.settle = pg_bank_settle,
@@ -352,4 +355,7 @@ const sb_bank_ops sb_pg_bank_ops = {
 	.count = pg_bank_count,
 	.reserved = pg_bank_reserved,
 	.create = pg_bank_create,
+	.take_held = sb_pg_take_held,
+	.move = sb_pg_move,
+	.list = sb_pg_list,
 };

@@ -1,11 +1,17 @@
-/* PostgreSQL backend: the fused claim, one round trip.
+/* PostgreSQL backend: the fused claim and hold, one round trip.
  *
- * One prepared `SELECT ... FROM sb_claim(bank, ledger, id, hint)`: the
- * plpgsql function (pg_schema.c) runs in the statement's own transaction
- * and (1) returns the id's ledger entry if there is one, else (2) deletes
+ * One prepared `SELECT ... FROM sb_hold(bank, ledger, id, hint, token,
+ * ttl)`: the plpgsql function (pg_functions.c) runs in the statement's
+ * own transaction and (1) returns the id's ledger entry if there is one
+ * that has not lapsed (a lapsed one is deleted and its item made
+ * available, then on as if absent), else (2) deletes
  * one available row of the bank with FOR UPDATE SKIP LOCKED, so concurrent
  * claims pass each other instead of queueing on one row, (3) inserts the
- * ledger entry with ON CONFLICT DO NOTHING. Two first requests for one id
+ * ledger entry with ON CONFLICT DO NOTHING, and for a hold (ttl > 0) the
+ * item's held row with the deadline (server clock + ttl). A claim for
+ * good writes nothing more than in version 1: holds cost it nothing.
+ * When (2) finds the bank empty, the same call reclaims one lapsed hold
+ * of the bank and hands its item out. Two first requests for one id
  * both get to (3): the primary key lets one win; the other waits for the
  * winner's commit, puts its own item back in the same transaction and
  * answers the winner's entry. A client that dies anywhere leaves either
@@ -30,18 +36,17 @@
 #define PG_FAULT_CLAIM      "postgresql_claim_before_send"
 #define PG_FAULT_CLAIM_DONE "postgresql_claim_after_commit"
 
-int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
-                const char *ledger, const char *dedup_id, const char *token,
-                int64_t now_ms)
+int sb_pg_hold(sb_item **out, sb_store *st, const char *bank,
+               const char *ledger, const char *dedup_id, const char *token,
+               int64_t now_ms, int64_t ttl_ms)
 {
 	sb_pg_store *s = SB_PG(st);
-	char hint[24];
-	const char *param[4] = { bank, ledger, dedup_id, hint };
+	char hint[24], ttl[24];
+	const char *param[6] = { bank, ledger, dedup_id, hint, token, ttl };
 	PGresult *res;
 	int rc, status;
 
-	(void)token; /* nothing is reserved on this path */
-	(void)now_ms;
+	(void)now_ms; /* the server's clock decides */
 	*out = NULL;
 	if (sb_fault_point(s->base.box, PG_FAULT_CLAIM))
 		return sb_seterr(s->base.box, SB_ERROR,
@@ -49,7 +54,8 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 		                 "injected fault at crash point '%s'",
 		                 PG_FAULT_CLAIM);
 	snprintf(hint, sizeof hint, "%lld", sb_pg_hint_get(s, bank));
-	if ((rc = sb_pg_exec(&res, s, SB_PG_CLAIM, 4, param, "claim")) != SB_OK)
+	snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+	if ((rc = sb_pg_exec(&res, s, SB_PG_HOLD, 6, param, "claim")) != SB_OK)
 		return rc;
 	if (sb_fault_point(s->base.box, PG_FAULT_CLAIM_DONE)) {
 		PQclear(res);
@@ -60,7 +66,8 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 	}
 	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
 	if (status == 0 || status == 1) {
-		if (status == 0)
+		/* o_seq is NULL for a reclaimed item: no queue position. */
+		if (status == 0 && !PQgetisnull(res, 0, 1))
 			sb_pg_hint_set(s, bank,
 			               strtoll(PQgetvalue(res, 0, 1), NULL, 10));
 		*out = sb_item_newn(PQgetvalue(res, 0, 3),
@@ -68,10 +75,13 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 		                    PQgetvalue(res, 0, 2),
 		                    (size_t)PQgetlength(res, 0, 2),
 		                    status == 0 ? SB_ITEM_NEW : 0);
+		if (*out)
+			sb_item_set_expires(*out, strtoll(PQgetvalue(res, 0, 4),
+			                                  NULL, 10));
 		rc = *out ? SB_OK : sb_pg_nomem(s, "claim");
 	} else if (status == 2) {
-		/* o_seq 0: nothing of the bank is reserved (NULL from a
-		 * schema made before sb_claim() said so: don't know). */
+		/* o_seq 0: nothing of the bank is in flight on the generic
+		 * path, and no lapsed hold is left: nothing can come back. */
 		rc = !PQgetisnull(res, 0, 1) &&
 		                     strcmp(PQgetvalue(res, 0, 1), "0") == 0
 		             ? SB_EMPTY_SETTLED
@@ -81,9 +91,17 @@ int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
 	} else {
 		rc = sb_seterr(s->base.box, SB_EBACKEND,
 		               "postgresql: claim on "
-		               "%s: unexpected answer from sb_claim()",
+		               "%s: unexpected answer from sb_hold()",
 		               s->where);
 	}
 	PQclear(res);
 	return rc;
+}
+
+/* Version 1 callers: a hold for good is the claim. */
+int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
+                const char *ledger, const char *dedup_id, const char *token,
+                int64_t now_ms)
+{
+	return sb_pg_hold(out, st, bank, ledger, dedup_id, token, now_ms, 0);
 }

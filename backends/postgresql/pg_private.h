@@ -10,10 +10,14 @@
  * pg_error.c    failures to sb_error codes (SQLSTATE) and messages, with
  *               the password scrubbed
  * pg_hint.c     the take position remembered per bank
- * pg_schema.c   the schema (tables, functions) and every statement's SQL
+ * pg_schema.c   the schema (tables, migration) and every statement's SQL
+ * pg_functions.c the server-side functions (fused claim and hold, change,
+ *               reclaim, take_held, move, ledger update and remove)
  * pg_bank.c     the bank slots (add through COPY, take, settle, ...)
+ * pg_holds.c    the bank's hold slots (take_held, move, list)
  * pg_ledger.c   the ledger slots
- * pg_claim.c    the fused claim
+ * pg_claim.c    the fused claim and hold
+ * pg_change.c   the fused change (confirm, extend, release) and reclaim
  */
 #ifndef SB_PG_PRIVATE_H
 #define SB_PG_PRIVATE_H
@@ -22,13 +26,51 @@
 
 #include <libpq-fe.h>
 
-/* Schema version in <schema>.sb_meta ('schema_version'). */
-#define SB_PG_SCHEMA_VERSION 1
+/* Schema version in <schema>.sb_meta ('schema_version'). 2: holds
+ * (a version 1 schema is brought up to 2 in place at open). */
+#define SB_PG_SCHEMA_VERSION 2
+
+/* The server's clock in milliseconds since the epoch: the one clock of
+ * deadlines on this backend (SQL text). */
+#define SB_PG_NOW_MS \
+	"floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+
+/* plpgsql text: take one available row of bank v_bid into (o_seq,
+ * o_item), starting at position p_hint; sets v_empty when the bank has
+ * nothing to give. SKIP LOCKED lets concurrent takers pass each other.
+ * Before answering empty it makes sure no row is merely locked by a
+ * transaction in flight (a take that may still roll back, or a lost twin
+ * about to give its item back): it waits for such a row and looks again,
+ * so "empty" is never said while an item may come back (law 5). Every
+ * scan has ORDER BY seq: then the (bank_id, seq) index wins in any plan,
+ * also in the generic plan plpgsql caches (without it, a bank of 5,000
+ * rows in a table of millions was checked by a sequential scan). */
+#define SB_PG_TAKE_LOOP                                               \
+	"  v_from := p_hint;\n"                                       \
+	"  LOOP\n"                                                    \
+	"    DELETE FROM @.sb_available a WHERE a.ctid = (\n"         \
+	"      SELECT s.ctid FROM @.sb_available s\n"                 \
+	"       WHERE s.bank_id = v_bid AND s.seq >= v_from\n"        \
+	"       ORDER BY s.seq LIMIT 1 FOR UPDATE SKIP LOCKED)\n"     \
+	"     RETURNING a.seq, a.item INTO o_seq, o_item;\n"          \
+	"    EXIT WHEN FOUND;\n"                                      \
+	"    IF v_from > 0 THEN v_from := 0; CONTINUE; END IF;\n"     \
+	"    PERFORM FROM @.sb_available s WHERE s.bank_id = v_bid\n" \
+	"     ORDER BY s.seq LIMIT 1;\n"                              \
+	"    IF NOT FOUND THEN v_empty := true; EXIT; END IF;\n"      \
+	"    PERFORM FROM @.sb_available s WHERE s.bank_id = v_bid\n" \
+	"     ORDER BY s.seq LIMIT 1 FOR UPDATE;\n"                   \
+	"  END LOOP;\n"
 
 /* Prepared statements, prepared on first use per connection. */
 enum {
-	SB_PG_CLAIM,
+	SB_PG_HOLD,
+	SB_PG_CHANGE,
+	SB_PG_RECLAIM,
 	SB_PG_TAKE,
+	SB_PG_TAKE_HELD,
+	SB_PG_MOVE,
+	SB_PG_LIST,
 	SB_PG_SETTLE,
 	SB_PG_PUT_BACK,
 	SB_PG_COUNT,
@@ -39,6 +81,9 @@ enum {
 	SB_PG_LEDGER_PUT,
 	SB_PG_LEDGER_EXPORT,
 	SB_PG_LEDGER_COUNT,
+	SB_PG_LEDGER_UPDATE,
+	SB_PG_LEDGER_REMOVE,
+	SB_PG_LEDGER_HOLDS,
 	SB_PG_N
 };
 
@@ -118,11 +163,36 @@ int sb_pg_sql_build(sb_pg_store *s);
 /* @p tmpl with every "@." replaced by "\"schema\".". NULL: no memory. */
 char *sb_pg_sql_fill(const sb_pg_store *s, const char *tmpl);
 
-/* pg_bank.c, pg_ledger.c, pg_claim.c */
+/* pg_functions.c: the CREATE OR REPLACE FUNCTION statements, "@."
+ * templated as the rest. */
+extern const char sb_pg_functions_sql[];
+
+/* pg_bank.c: the bank's id as text: SB_OK, SB_ENOTFOUND (no message) or
+ * an error. */
+int sb_pg_bank_id(char id[24], sb_pg_store *s, const char *bank,
+                  const char *op);
+
+/* pg_holds.c */
+int sb_pg_take_held(sb_item **out, sb_store *st, const char *bank,
+                    const char *token, int64_t until_ms);
+int sb_pg_move(sb_store *st, const char *bank, const char *item,
+               const char *token, unsigned int from, unsigned int to,
+               int64_t until_ms);
+int sb_pg_list(sb_store *st, const char *bank, unsigned int states,
+               int64_t until_le, sb_bank_item_cb cb, void *payload);
+
+/* pg_bank.c, pg_ledger.c, pg_claim.c, pg_change.c */
 extern const sb_bank_ops sb_pg_bank_ops;
 extern const sb_ledger_ops sb_pg_ledger_ops;
 int sb_pg_claim(sb_item **out, sb_store *st, const char *bank,
                 const char *ledger, const char *dedup_id, const char *token,
                 int64_t now_ms);
+int sb_pg_hold(sb_item **out, sb_store *st, const char *bank,
+               const char *ledger, const char *dedup_id, const char *token,
+               int64_t now_ms, int64_t ttl_ms);
+int sb_pg_change(sb_item **out, sb_store *st, const char *ledger,
+                 const char *dedup_id, const char *token, unsigned int op,
+                 int64_t now_ms, int64_t ttl_ms);
+int sb_pg_reclaim(uint64_t *n, sb_store *st, const char *bank, int64_t now_ms);
 
 #endif

@@ -1,17 +1,35 @@
 /* PostgreSQL backend: the schema and the SQL of every statement.
  *
- * Layout (schema version 1, all in one schema, `storagebox` by default):
- *   sb_meta(key, value)            'schema_version' -> '1'
+ * Layout (schema version 2, all in one schema, `storagebox` by default):
+ *   sb_meta(key, value)            'schema_version' -> '2'
  *   sb_bank(id, h, name)           banks, never deleted (ids are stable)
  *   sb_item(bank_id, h)            every item ever added to a bank: law 6
- *                                  (re-adding one, even handed out, is
- *                                  skipped). Written by add only.
+ *                                  (re-adding one, even handed out,
+ *                                  released or retired, is skipped).
+ *                                  Written by add only.
  *   sb_available(bank_id, seq, item)  the queue of items to hand out.
  *                                  A take DELETEs its row.
- *   sb_taken(bank_id, h, item, token, since, settled)
- *                                  items taken by the generic path:
- *                                  reserved (settled = false) or assigned
- *   sb_ledger(lh, ih, ledger, dedup_id, bank, item)   write-once entries
+ *   sb_taken(bank_id, h, item, token, since, settled, st, until_ms)
+ *                                  items handed out that carry a state:
+ *                                  st 0: reserved (settled = false) or
+ *                                  assigned by the generic path; else the
+ *                                  SB_STATE_* bit: held 8 (until_ms),
+ *                                  retired 16 (token ''), and, not
+ *                                  settled, the generic path's steps in
+ *                                  flight: restocking 32, retiring 64,
+ *                                  reclaiming 128
+ *   sb_ledger(lh, ih, ledger, dedup_id, bank, item, until_ms)
+ *                                  entries; until_ms 0: for good, else a
+ *                                  hold's deadline
+ * An item is available (a queue row), in sb_taken, or, with neither,
+ * assigned by a fused claim: the fused claim for good writes only the
+ * ledger, as in version 1, so holds cost it nothing. Such an item's
+ * token's ledger entry names it (sb_move() relies on that).
+ *
+ * Version 1 had no st, until_ms or holds indexes: open adds them in
+ * place, under the same lock as a first creation (sb_pg_schema_ensure),
+ * and replaces the functions (pg_functions.c); rows of version 1 mean
+ * the same in version 2.
  *
  * Names, ids and items may be up to 256 KiB, far above what a btree entry
  * holds (~2.7 KB), so unique keys are SHA-256 digests (`h`, `lh`, `ih`)
@@ -25,7 +43,7 @@
  * the position it took last (a per-connection hint, see pg_claim.c), so it
  * descends straight past the dead head: claim cost stays flat. Items are
  * never lost by it: counts are derived as assigned = items - available -
- * reserved, in one snapshot.
+ * the states of sb_taken other than assigned, in one snapshot.
  *
  * Every value is a bound parameter. The only text put into SQL is the
  * schema name, which open restricts to [a-z_][a-z0-9_]* and quotes. */
@@ -38,34 +56,10 @@
 /* "@." in a template stands for the quoted schema and a dot. */
 #define H(x) "sha256(convert_to(" x ", 'UTF8'))"
 
-/* Take one available row of bank v_bid into (o_seq, o_item), starting at
- * position v_from; sets v_empty when the bank has nothing to give.
- * SKIP LOCKED lets concurrent takers pass each other. Before answering
- * empty it makes sure no row is merely locked by a transaction in flight
- * (a take that may still roll back, or a lost twin about to give its item
- * back): it waits for such a row and looks again, so "empty" is never
- * said while an item may come back (law 5). Every scan has ORDER BY seq:
- * then the (bank_id, seq) index wins in any plan, also in the generic
- * plan plpgsql caches (without it, a bank of 5,000 rows in a table of
- * millions was checked by a sequential scan). */
-#define TAKE_LOOP                                                     \
-	"  v_from := p_hint;\n"                                       \
-	"  LOOP\n"                                                    \
-	"    DELETE FROM @.sb_available a WHERE a.ctid = (\n"         \
-	"      SELECT s.ctid FROM @.sb_available s\n"                 \
-	"       WHERE s.bank_id = v_bid AND s.seq >= v_from\n"        \
-	"       ORDER BY s.seq LIMIT 1 FOR UPDATE SKIP LOCKED)\n"     \
-	"     RETURNING a.seq, a.item INTO o_seq, o_item;\n"          \
-	"    EXIT WHEN FOUND;\n"                                      \
-	"    IF v_from > 0 THEN v_from := 0; CONTINUE; END IF;\n"     \
-	"    PERFORM FROM @.sb_available s WHERE s.bank_id = v_bid\n" \
-	"     ORDER BY s.seq LIMIT 1;\n"                              \
-	"    IF NOT FOUND THEN v_empty := true; EXIT; END IF;\n"      \
-	"    PERFORM FROM @.sb_available s WHERE s.bank_id = v_bid\n" \
-	"     ORDER BY s.seq LIMIT 1 FOR UPDATE;\n"                   \
-	"  END LOOP;\n"
-
-static const char schema_sql[] =
+/* Tables as version 1 made them, then what version 2 added, in place
+ * (ADD COLUMN with a constant default rewrites nothing), so that a fresh
+ * schema and a migrated one are made by the same statements. */
+static const char tables_sql[] =
 	"CREATE TABLE IF NOT EXISTS @.sb_meta ("
 	" key text PRIMARY KEY, value text NOT NULL);\n"
 	"CREATE TABLE IF NOT EXISTS @.sb_bank ("
@@ -99,124 +93,134 @@ static const char schema_sql[] =
 	" bank text NOT NULL,"
 	" item text NOT NULL,"
 	" PRIMARY KEY (lh, ih));\n"
-	/* The fused claim: one call, one transaction, one round trip.
-	 * Status 0 new, 1 the id's entry, 2 empty, 3 no such bank. */
-	"CREATE OR REPLACE FUNCTION @.sb_claim(p_bank text, p_ledger text,"
-	" p_id text, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
-	" OUT o_bank text, OUT o_item text)\n"
+	/* Version 2: holds. */
+	"ALTER TABLE @.sb_taken"
+	" ADD COLUMN IF NOT EXISTS st smallint NOT NULL DEFAULT 0,"
+	" ADD COLUMN IF NOT EXISTS until_ms bigint NOT NULL DEFAULT 0;\n"
+	"ALTER TABLE @.sb_ledger"
+	" ADD COLUMN IF NOT EXISTS until_ms bigint NOT NULL DEFAULT 0;\n"
+	/* Lapsed holds of a bank, oldest deadline first: the claim of an
+	 * empty bank and recover read only these. */
+	"CREATE INDEX IF NOT EXISTS sb_taken_held"
+	" ON @.sb_taken (bank_id, until_ms) WHERE st = 8;\n"
+	"CREATE INDEX IF NOT EXISTS sb_taken_retired"
+	" ON @.sb_taken (bank_id) WHERE st = 16;\n"
+	/* The generic path's take: available -> reserved(token, since). */
+	"CREATE OR REPLACE FUNCTION @.sb_take(p_bank text, p_token text,"
+	" p_now bigint, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
+	" OUT o_item text)\n"
 	"LANGUAGE plpgsql AS $f$\n"
 	"DECLARE\n"
-	"  v_lh bytea := " H(
-		"p_ledger") ";\n"
-			    "  v_ih bytea := " H(
-				    "p_id") ";\n"
-					    "  v_bid integer;\n"
-					    "  v_from bigint;\n"
-					    "  v_empty boolean := false;\n"
-					    "BEGIN\n"
-					    "  SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
-					    "   WHERE l.lh = v_lh AND l.ih = v_ih;\n"
-					    "  IF FOUND THEN o_status := 1; RETURN; END IF;\n"
-					    "  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H(
-						    "p_bank") ";\n"
-							      "  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" TAKE_LOOP
-							      "  IF v_empty THEN\n"
-							      /* sold out; a twin may have recorded this id meanwhile */
-							      "    SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
-							      "     WHERE l.lh = v_lh AND l.ih = v_ih;\n"
-							      "    IF FOUND THEN o_status := 1; RETURN; END IF;\n"
-							      /* Empty: o_seq says whether an item of the bank is reserved by the
-	 * generic path (1) or not (0), from the partial index: with none,
-	 * the caller skips its recovery pass (SB_EMPTY_SETTLED). A function
-	 * made before this leaves o_seq NULL: "don't know". */
-							      "    o_status := 2;\n"
-							      "    o_seq := CASE WHEN EXISTS (SELECT 1 FROM @.sb_taken t\n"
-							      "     WHERE t.bank_id = v_bid AND NOT t.settled) THEN 1 ELSE 0 END;\n"
-							      "    RETURN;\n"
-							      "  END IF;\n"
-							      /* Two first requests for one id: the primary key settles it. The
-	 * loser waits here for the winner's commit, then gives its item back
-	 * (a new row at the end of the queue, same transaction: nothing is
-	 * lost) and answers with the winner's entry. */
-							      "  INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)\n"
-							      "   VALUES (v_lh, v_ih, p_ledger, p_id, p_bank, o_item)\n"
-							      "   ON CONFLICT (lh, ih) DO NOTHING;\n"
-							      "  IF FOUND THEN o_status := 0; o_bank := p_bank; RETURN; END IF;\n"
-							      "  INSERT INTO @.sb_available (bank_id, item) VALUES (v_bid, o_item);\n"
-							      "  SELECT l.bank, l.item INTO o_bank, o_item FROM @.sb_ledger l\n"
-							      "   WHERE l.lh = v_lh AND l.ih = v_ih;\n"
-							      "  o_status := 1;\n"
-							      "  o_seq := NULL;\n"
-							      "END $f$;\n"
-							      /* The generic path's take: available -> reserved(token, since). */
-							      "CREATE OR REPLACE FUNCTION @.sb_take(p_bank text, p_token text,"
-							      " p_now bigint, p_hint bigint, OUT o_status integer, OUT o_seq bigint,"
-							      " OUT o_item text)\n"
-							      "LANGUAGE plpgsql AS $f$\n"
-							      "DECLARE\n"
-							      "  v_bid integer;\n"
-							      "  v_from bigint;\n"
-							      "  v_empty boolean := false;\n"
-							      "BEGIN\n"
-							      "  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H(
-								      "p_bank") ";\n"
-										"  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" TAKE_LOOP
-										"  IF v_empty THEN o_status := 2; RETURN; END IF;\n"
-										"  INSERT INTO @.sb_taken (bank_id, h, item, token, since)\n"
-										"   VALUES (v_bid, " H(
-											"o_item") ", o_item, p_token, p_now);\n"
-												  "  o_status := 0;\n"
-												  "END $f$;\n"
-												  "INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '1')"
-												  " ON CONFLICT (key) DO NOTHING;\n";
+	"  v_bid integer;\n"
+	"  v_from bigint;\n"
+	"  v_empty boolean := false;\n"
+	"BEGIN\n"
+	"  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H(
+		"p_bank") ";\n"
+			  "  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" SB_PG_TAKE_LOOP
+			  "  IF v_empty THEN o_status := 2; RETURN; END IF;\n"
+			  "  INSERT INTO @.sb_taken (bank_id, h, item, token, since)\n"
+			  "   VALUES (v_bid, " H(
+				  "o_item") ", o_item, p_token, p_now);\n"
+					    "  o_status := 0;\n"
+					    "END $f$;\n";
+
+static const char version_sql[] =
+	"INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '2')"
+	" ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;\n";
 
 static const char *const sql_templates[SB_PG_N] = {
-	[SB_PG_CLAIM] = "SELECT o_status, o_seq, o_bank, o_item"
-			" FROM @.sb_claim($1, $2, $3, $4::bigint)",
+	[SB_PG_HOLD] = "SELECT o_status, o_seq, o_bank, o_item, o_until"
+		       " FROM @.sb_hold($1, $2, $3, $4::bigint, $5, $6::bigint)",
+	[SB_PG_CHANGE] = "SELECT o_status, o_bank, o_item, o_until FROM"
+			 " @.sb_change($1, $2, $3, $4::integer, $5::bigint)",
+	[SB_PG_RECLAIM] = "SELECT o_status, o_n FROM @.sb_reclaim($1)",
 	[SB_PG_TAKE] = "SELECT o_status, o_seq, o_item"
 		       " FROM @.sb_take($1, $2, $3::bigint, $4::bigint)",
-	/* Also matches an item already settled with this token: idempotent. */
-	[SB_PG_SETTLE] = "UPDATE @.sb_taken t SET settled = true FROM @.sb_bank b"
-			 " WHERE b.h = " H(
-				 "$1") " AND t.bank_id = b.id"
-				       " AND t.h = " H("$2") " AND t.token = $3",
+	[SB_PG_TAKE_HELD] =
+		"SELECT o_status, o_seq, o_item"
+		" FROM @.sb_take_held($1, $2, $3::bigint, $4::bigint)",
+	[SB_PG_MOVE] = "SELECT o_status FROM @.sb_move($1, $2, $3,"
+		       " $4::integer, $5::integer, $6::bigint)",
+	/* Held rows by the held index, rows in flight by the reserved one
+	 * (restocking, retiring, reclaiming are not settled). */
+	[SB_PG_LIST] = "SELECT item, token, st, until_ms FROM @.sb_taken"
+		       " WHERE bank_id = $1::integer AND st = 8"
+		       " AND until_ms <= $3::bigint AND ($2::integer & 8) <> 0"
+		       " UNION ALL"
+		       " SELECT item, token, st, until_ms FROM @.sb_taken"
+		       " WHERE bank_id = $1::integer AND NOT settled AND st <> 0"
+		       " AND (st & $2::integer) <> 0",
+	/* Also matches an item already settled with this token: idempotent.
+	 * st 0: reserved or assigned, no other state. */
+	[SB_PG_SETTLE] =
+		"UPDATE @.sb_taken t SET settled = true"
+		" FROM @.sb_bank b WHERE b.h = " H("$1") " AND t.bank_id = b.id AND t.h = " H(
+			"$2") " AND t.token = $3 AND t.st = 0",
 	[SB_PG_PUT_BACK] =
 		"WITH d AS (DELETE FROM @.sb_taken t USING @.sb_bank b"
 		"  WHERE b.h = " H(
 			"$1") " AND t.bank_id = b.id"
 			      "  AND t.h = " H(
 				      "$2") " AND t.token = $3 AND NOT t.settled"
-					    "  RETURNING t.bank_id, t.item)"
+					    "  AND t.st = 0 RETURNING t.bank_id, t.item)"
 					    " INSERT INTO @.sb_available (bank_id, item)"
 					    " SELECT bank_id, item FROM d",
 	/* One statement, one snapshot: the counts add up exactly. Run
 	 * unprepared with the bank's id (pg_bank.c), so each run is planned
 	 * for that bank: a generic plan used a sequential scan of every
-	 * bank's rows when one big bank dominates the statistics. */
+	 * bank's rows when one big bank dominates the statistics. Each
+	 * sb_taken count has a partial index. */
 	[SB_PG_COUNT] = "SELECT (SELECT count(*) FROM @.sb_item"
 			"   WHERE bank_id = $1::integer),"
 			" (SELECT count(*) FROM @.sb_available"
 			"   WHERE bank_id = $1::integer),"
+			" (SELECT count(*) FILTER (WHERE st <> 128)"
+			"   FROM @.sb_taken"
+			"   WHERE bank_id = $1::integer AND NOT settled),"
+			" (SELECT count(*) FILTER (WHERE st = 128)"
+			"   FROM @.sb_taken"
+			"   WHERE bank_id = $1::integer AND NOT settled)"
+			" + (SELECT count(*) FROM @.sb_taken"
+			"   WHERE bank_id = $1::integer AND st = 8),"
 			" (SELECT count(*) FROM @.sb_taken"
-			"   WHERE bank_id = $1::integer AND NOT settled)",
+			"   WHERE bank_id = $1::integer AND st = 16)",
 	[SB_PG_BANK_ID] = "SELECT id FROM @.sb_bank WHERE h = " H("$1"),
-	[SB_PG_BANK_CREATE] = "INSERT INTO @.sb_bank (h, name) VALUES (" H(
-		"$1") ", $1)"
-		      " ON CONFLICT (h) DO NOTHING",
+	[SB_PG_BANK_CREATE] = "INSERT INTO @.sb_bank (h, name)"
+			      " VALUES (" H("$1") ", $1)"
+						  " ON CONFLICT (h) DO NOTHING",
 	[SB_PG_RESERVED] = "SELECT item, token, since FROM @.sb_taken"
 			   " WHERE bank_id = $1::integer AND NOT settled"
-			   " AND since <= $2::bigint ORDER BY since",
-	[SB_PG_LEDGER_GET] = "SELECT bank, item FROM @.sb_ledger"
+			   " AND st = 0 AND since <= $2::bigint ORDER BY since",
+	[SB_PG_LEDGER_GET] = "SELECT bank, item, until_ms,"
+			     " until_ms > 0 AND until_ms <= " SB_PG_NOW_MS
+			     " FROM @.sb_ledger"
 			     " WHERE lh = " H("$1") " AND ih = " H("$2"),
+	/* A lapsed entry counts as absent: replaced in the same step. */
 	[SB_PG_LEDGER_PUT] =
-		"INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank, item)"
+		"INSERT INTO @.sb_ledger AS l"
+		" (lh, ih, ledger, dedup_id, bank, item, until_ms)"
 		" VALUES (" H("$1") ", " H(
-			"$2") ", $1, $2, $3, $4)"
-			      " ON CONFLICT (lh, ih) DO NOTHING",
+			"$2") ", $1, $2, $3, $4, $5::bigint)"
+			      " ON CONFLICT (lh, ih) DO UPDATE SET bank = EXCLUDED.bank,"
+			      " item = EXCLUDED.item, until_ms = EXCLUDED.until_ms"
+			      " WHERE l.until_ms > 0 AND l.until_ms <= " SB_PG_NOW_MS,
 	[SB_PG_LEDGER_EXPORT] = "SELECT dedup_id, bank, item FROM @.sb_ledger"
-				" WHERE lh = " H("$1"),
-	[SB_PG_LEDGER_COUNT] = "SELECT count(*) FROM @.sb_ledger"
-			       " WHERE lh = " H("$1") " AND bank = $2",
+				" WHERE lh = " H("$1") " AND until_ms = 0",
+	[SB_PG_LEDGER_COUNT] =
+		"SELECT count(*) FROM @.sb_ledger"
+		" WHERE lh = " H(
+			"$1") " AND bank = $2"
+			      " AND (until_ms = 0 OR until_ms > " SB_PG_NOW_MS
+			      ")",
+	[SB_PG_LEDGER_UPDATE] = "SELECT o_status, o_bank, o_item, o_until"
+				" FROM @.sb_ledger_update($1, $2, $3::bigint)",
+	[SB_PG_LEDGER_REMOVE] =
+		"SELECT o_status, o_bank, o_item, o_until"
+		" FROM @.sb_ledger_remove($1, $2, $3, $4, $5::integer)",
+	[SB_PG_LEDGER_HOLDS] = "SELECT dedup_id, bank, item, until_ms"
+			       " FROM @.sb_ledger WHERE lh = " H(
+				       "$1") " AND until_ms > " SB_PG_NOW_MS,
 };
 
 char *sb_pg_sql_fill(const sb_pg_store *s, const char *tmpl)
@@ -308,7 +312,8 @@ static int exec_simple(sb_pg_store *s, const char *tmpl, const char *op)
 	return rc;
 }
 
-/* Under the lock: create what is missing. CREATE SCHEMA needs the CREATE
+/* Under the lock: create what is missing, or bring an older version up
+ * to date (every statement is idempotent). CREATE SCHEMA needs the CREATE
  * right on the database even with IF NOT EXISTS, so only when missing. */
 static int create_locked(sb_pg_store *s, const char *op)
 {
@@ -330,7 +335,7 @@ static int create_locked(sb_pg_store *s, const char *op)
 	PQclear(res);
 	if (!missing) {
 		rc = read_version(s, &version, op);
-		if (rc != SB_OK || version != 0)
+		if (rc != SB_OK || version >= SB_PG_SCHEMA_VERSION)
 			return rc != SB_OK ? rc : check_version(s, version);
 	}
 	rc = sb_pg_exec_sql(&res, s,
@@ -347,7 +352,10 @@ static int create_locked(sb_pg_store *s, const char *op)
 		if ((rc = exec_simple(s, sql, op)) != SB_OK)
 			return rc;
 	}
-	return exec_simple(s, schema_sql, op);
+	if ((rc = exec_simple(s, tables_sql, op)) != SB_OK ||
+	    (rc = exec_simple(s, sb_pg_functions_sql, op)) != SB_OK)
+		return rc;
+	return exec_simple(s, version_sql, op);
 }
 
 int sb_pg_schema_ensure(sb_pg_store *s)
@@ -357,9 +365,10 @@ int sb_pg_schema_ensure(sb_pg_store *s)
 	PGresult *res = NULL;
 	int version = 0, rc;
 
-	/* The common case, schema present, costs one small read. */
+	/* The common case, schema present and current, costs one small
+	 * read. Missing or older: made or brought up to date under a lock. */
 	rc = read_version(s, &version, "read schema version");
-	if (rc != SB_OK || version != 0)
+	if (rc != SB_OK || version >= SB_PG_SCHEMA_VERSION)
 		return rc != SB_OK ? rc : check_version(s, version);
 	rc = exec_simple(s, "BEGIN", op);
 	if (rc != SB_OK)

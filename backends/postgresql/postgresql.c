@@ -73,10 +73,13 @@ static void pg_close(sb_store *st)
 }
 
 static const sb_store_ops pg_store_ops = {
-	.version = 1, /* holds not yet built here */
+	.version = SB_STORE_OPS_VERSION,
 	.init = pg_init,
 	.close = pg_close,
 	.claim = sb_pg_claim,
+	.hold = sb_pg_hold,
+	.change = sb_pg_change,
+	.reclaim = sb_pg_reclaim,
 };
 
 /* ?schema=, ?statement_timeout= and ?query_timeout=. */

@@ -15,16 +15,24 @@
  * survives power loss (otherwise the item could go back to the bank and to
  * a second person). `?synchronous=normal` trades that for speed.
  *
- * Layout (schema version 1, in PRAGMA user_version):
+ * Layout (schema version 2, in PRAGMA user_version; a file of version 1,
+ * made by 0.1.0, is migrated in place by the first opener):
  *   sb_bank(id, name)          banks are never deleted: ids can be cached
- *   sb_item(id, bank_id, item, state, token, since)
+ *   sb_item(id, bank_id, item, state, token, since, deadline)
  *                              items are never deleted, so re-adding one
- *                              already handed out is skipped (law 6); FIFO
- *                              by rowid through a partial index on
- *                              available rows
- *   sb_ledger(ledger, dedup_id, bank, item)   WITHOUT ROWID, write-once;
- *                              it keeps names, not ids, so it also serves
- *                              banks that live in another store
+ *                              already handed out, released or retired is
+ *                              skipped (law 6); FIFO by rowid through a
+ *                              partial index on available rows; held rows
+ *                              by deadline through another
+ *   sb_ledger(ledger, dedup_id, bank, item, deadline)   WITHOUT ROWID;
+ *                              deadline 0: for good, else a hold that
+ *                              lapses then by sb_now_ms(); it keeps names,
+ *                              not ids, so it also serves banks that live
+ *                              in another store
+ * Holds: every fused step (hold, change, reclaim) is one BEGIN IMMEDIATE
+ * transaction that judges deadlines by the clock read once it holds the
+ * write lock; the ledger entry decides, the item's deadline is a copy
+ * that finds lapsed holds.
  * The SQL is in sqlite_sql.h/.c; sqlite_private.h lists the other files.
  */
 #include "sqlite_private.h"
@@ -54,10 +62,13 @@ static void sq_close(sb_store *base)
 }
 
 static const sb_store_ops sq_store_ops = {
-	.version = 1, /* holds not yet built here */
+	.version = SB_STORE_OPS_VERSION,
 	.init = sq_init,
 	.close = sq_close,
 	.claim = sb_sq_claim,
+	.hold = sb_sq_hold,
+	.change = sb_sq_change,
+	.reclaim = sb_sq_reclaim,
 };
 
 static int sq_open(sb_store **out, sb_uri *uri, sb_box *box)

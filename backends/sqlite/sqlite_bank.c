@@ -86,9 +86,10 @@ static int sq_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 	return SB_OK;
 }
 
-/* One statement, so in autocommit mode it is atomic on its own. */
+/* One statement, so in autocommit mode it is atomic on its own. @p ms is
+ * the since of a reservation or assignment, the deadline of a hold. */
 int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt, sqlite3_int64 bid,
-                   const char *bank, const char *token, int64_t now_ms,
+                   const char *bank, const char *token, int64_t ms,
                    const char *op)
 {
 	sqlite3_stmt *st = NULL;
@@ -98,7 +99,7 @@ int sb_sq_take_one(sb_item **out, sb_sq_store *s, int stmt, sqlite3_int64 bid,
 		return rc;
 	sqlite3_bind_int64(st, 1, bid);
 	sb_sq_text(st, 2, token);
-	sqlite3_bind_int64(st, 3, now_ms);
+	sqlite3_bind_int64(st, 3, ms);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sb_sq_done(st);
@@ -209,11 +210,16 @@ static int sq_count(sb_bank_counts *out, sb_store *base, const char *bank)
 		sb_sq_done(st);
 		return rc;
 	}
-	/* One statement, one snapshot: the three counts are consistent. */
+	/* One statement, one snapshot: the counts are consistent. Releases
+	 * in flight count as reserved (recovery finishes them). */
 	out->available = (uint64_t)sqlite3_column_int64(st, 0);
-	out->reserved = (uint64_t)sqlite3_column_int64(st, 1);
-	out->assigned = (uint64_t)sqlite3_column_int64(st, 2) - out->available -
-	                out->reserved;
+	out->reserved = (uint64_t)sqlite3_column_int64(st, 1) +
+	                (uint64_t)sqlite3_column_int64(st, 4);
+	out->on_hold = (uint64_t)sqlite3_column_int64(st, 2) +
+	               (uint64_t)sqlite3_column_int64(st, 5);
+	out->retired = (uint64_t)sqlite3_column_int64(st, 3);
+	out->assigned = (uint64_t)sqlite3_column_int64(st, 6) - out->available -
+	                out->reserved - out->on_hold - out->retired;
 	sb_sq_done(st);
 	return SB_OK;
 }
@@ -271,7 +277,7 @@ static int sq_create(sb_store *base, const char *bank)
 }
 
 const sb_bank_ops sb_sq_bank_ops = {
-	.version = 1, /* holds not yet built here */
+	.version = SB_BANK_OPS_VERSION,
 	.add_max = 0, /* no limit: one transaction takes any batch */
 	.add = sq_add,
 	.take = sq_take,
@@ -280,4 +286,7 @@ const sb_bank_ops sb_sq_bank_ops = {
 	.count = sq_count,
 	.reserved = sq_reserved,
 	.create = sq_create,
+	.take_held = sb_sq_take_held,
+	.move = sb_sq_move,
+	.list = sb_sq_list,
 };

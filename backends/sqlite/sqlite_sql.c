@@ -1,8 +1,13 @@
 /* The SQL text of the SQLite backend (see sqlite_sql.h). */
 #include "sqlite_sql.h"
 
-/* Run inside BEGIN IMMEDIATE by the first opener. Item states: 0 available,
- * 1 reserved(token, since), 2 assigned(token). */
+/* Run inside BEGIN IMMEDIATE by the first opener. Item states (see
+ * sqlite_sql.h): 0 available, 1 reserved(token, since), 2 assigned(token),
+ * 3 held(token, deadline), 4 retired, 5 restocking(token), 6
+ * retiring(token), 7 reclaiming(token, deadline). A ledger entry's
+ * deadline is 0 for good, else the hold's deadline in ms since the epoch.
+ * Each deadline is the last column, where ALTER TABLE puts it in a
+ * database of version 1 (sb_sq_migrate_sql). */
 const char sb_sq_schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS sb_bank ("
 	" id INTEGER PRIMARY KEY,"
@@ -14,6 +19,7 @@ const char sb_sq_schema_sql[] =
 	" state INTEGER NOT NULL DEFAULT 0,"
 	" token TEXT,"
 	" since INTEGER,"
+	" deadline INTEGER,"
 	" UNIQUE (bank_id, item));"
 	/* Only available rows: a take is one seek to the bank's first entry
 	 * (the index ends in the rowid, so ORDER BY id needs no sort). */
@@ -21,22 +27,55 @@ const char sb_sq_schema_sql[] =
 	" ON sb_item (bank_id) WHERE state = 0;"
 	"CREATE INDEX IF NOT EXISTS sb_item_reserved"
 	" ON sb_item (bank_id, since) WHERE state = 1;"
+	/* Held rows by deadline: the lapsed ones of a bank are a range. A
+	 * claim adds nothing to it (assigned rows are in no index but the
+	 * UNIQUE one), so the common path pays nothing for holds. */
+	"CREATE INDEX IF NOT EXISTS sb_item_held"
+	" ON sb_item (bank_id, deadline) WHERE state = 3;"
+	/* Retired rows and releases or reclaims in flight (count, list). */
+	"CREATE INDEX IF NOT EXISTS sb_item_out"
+	" ON sb_item (bank_id, state) WHERE state >= 4;"
 	"CREATE TABLE IF NOT EXISTS sb_ledger ("
 	" ledger TEXT NOT NULL,"
 	" dedup_id TEXT NOT NULL,"
 	" bank TEXT NOT NULL,"
 	" item TEXT NOT NULL,"
+	" deadline INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (ledger, dedup_id)) WITHOUT ROWID;"
 	/* No (ledger, bank) index for sb_ledger_ops.count: it cost 16% of
 	 * claims/s at synchronous=normal, while counting by scanning a ledger
-	 * takes 0.1 s per million entries, for a rare stats call. */
-	"PRAGMA user_version = 1;";
+	 * takes 0.1 s per million entries, for a rare stats call. Nor one on
+	 * the ledger's deadlines: lapsed holds are found through the bank's
+	 * sb_item_held, whose token names the ledger entry. */
+	"PRAGMA user_version = 2;";
 
-#define SB_SQ_TAKE(state)                                              \
-	"UPDATE sb_item SET state = " state ", token = ?2, since = ?3" \
-	" WHERE id = (SELECT id FROM sb_item"                          \
-	"  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"      \
+/* Version 1 (0.1.0) -> 2: the deadlines and the two new indexes. Old rows
+ * need nothing: their states are 0 to 2 and their entries are for good
+ * (deadline 0 by the column's default). */
+static const char sq_migrate_1[] =
+	"ALTER TABLE sb_item ADD COLUMN deadline INTEGER;"
+	"ALTER TABLE sb_ledger ADD COLUMN deadline INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX IF NOT EXISTS sb_item_held"
+	" ON sb_item (bank_id, deadline) WHERE state = 3;"
+	"CREATE INDEX IF NOT EXISTS sb_item_out"
+	" ON sb_item (bank_id, state) WHERE state >= 4;"
+	"PRAGMA user_version = 2;";
+
+const char *const sb_sq_migrate_sql[SB_SQ_SCHEMA_VERSION] = {
+	[1] = sq_migrate_1,
+};
+
+/* ?1 bank id, ?2 token, ?3 since (reserved, assigned) or the deadline
+ * (held). */
+#define SB_SQ_TAKE(set)                                                 \
+	"UPDATE sb_item SET " set " WHERE id = (SELECT id FROM sb_item" \
+	"  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"       \
 	" RETURNING item"
+
+/* A ledger entry's hold has lapsed by the store's clock, read when the
+ * statement runs. */
+#define SB_SQ_LAPSED "deadline > 0 AND deadline <= sb_now()"
+#define SB_SQ_LIVE   "(deadline = 0 OR deadline > sb_now())"
 
 const char *const sb_sq_sql[SB_SQ_N] = {
 	[SB_SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -48,11 +87,16 @@ const char *const sb_sq_sql[SB_SQ_N] = {
 	[SB_SQ_ITEM_ADD] =
 		"INSERT INTO sb_item (bank_id, item, state) VALUES (?1, ?2, 0)"
 		" ON CONFLICT (bank_id, item) DO NOTHING",
-	[SB_SQ_TAKE_RESERVE] = SB_SQ_TAKE("1"),
-	[SB_SQ_TAKE_ASSIGN] = SB_SQ_TAKE("2"),
-	/* One seek in the partial index of reserved rows. */
-	[SB_SQ_ANY_RESERVED] = "SELECT EXISTS (SELECT 1 FROM sb_item"
-			       " WHERE bank_id = ?1 AND state = 1)",
+	[SB_SQ_TAKE_RESERVE] = SB_SQ_TAKE("state = 1, token = ?2, since = ?3"),
+	[SB_SQ_TAKE_ASSIGN] = SB_SQ_TAKE("state = 2, token = ?2, since = ?3"),
+	[SB_SQ_TAKE_HELD] = SB_SQ_TAKE("state = 3, token = ?2, deadline = ?3"),
+	/* Can an item of the bank still come back to it (reserved,
+	 * restocking, reclaiming)? One seek in each partial index. */
+	[SB_SQ_ANY_INFLIGHT] =
+		"SELECT EXISTS (SELECT 1 FROM sb_item"
+		"  WHERE bank_id = ?1 AND state = 1)"
+		" OR EXISTS (SELECT 1 FROM sb_item"
+		"  WHERE bank_id = ?1 AND state >= 4 AND state IN (5, 7))",
 	/* state 2 too: settling twice with the same token is fine. */
 	[SB_SQ_SETTLE] = "UPDATE sb_item SET state = 2"
 			 " WHERE bank_id = ?1 AND item = ?2 AND token = ?3"
@@ -60,24 +104,89 @@ const char *const sb_sq_sql[SB_SQ_N] = {
 	[SB_SQ_PUT_BACK] =
 		"UPDATE sb_item SET state = 0, token = NULL, since = NULL"
 		" WHERE bank_id = ?1 AND item = ?2 AND token = ?3 AND state = 1",
-	/* available, reserved, total: each from an index alone. */
+	/* sb_bank_ops.move: ?4 the set of states (SB_STATE_* bits), ?5 the
+	 * new state, ?6 the deadline for held and reclaiming (0: kept).
+	 * Available and retired rows have no token, so they never match. */
+	[SB_SQ_ITEM_MOVE] =
+		"UPDATE sb_item SET state = ?5,"
+		" token = CASE WHEN ?5 IN (0, 4) THEN NULL ELSE token END,"
+		" since = CASE WHEN ?5 IN (0, 4) THEN NULL ELSE since END,"
+		" deadline = CASE WHEN ?5 IN (3, 7)"
+		"  THEN coalesce(nullif(?6, 0), deadline) ELSE NULL END"
+		" WHERE bank_id = ?1 AND item = ?2 AND token = ?3"
+		" AND ((1 << state) & ?4) <> 0",
+	/* sb_bank_ops.list: held rows due by ?2 (sb_item_held), then the
+	 * rows in flight of the set ?3 (sb_item_out). */
+	[SB_SQ_ITEM_LIST] =
+		"SELECT item, token, state, deadline FROM sb_item"
+		" WHERE bank_id = ?1 AND state = 3 AND deadline <= ?2"
+		" AND (?3 & 8) <> 0"
+		" UNION ALL"
+		" SELECT item, token, state, coalesce(deadline, 0) FROM sb_item"
+		" WHERE bank_id = ?1 AND state >= 4 AND state >= 5"
+		" AND ((1 << state) & ?3) <> 0",
+	/* The bank's hold that lapsed first, if any by ?2 (fused reclaim). */
+	[SB_SQ_HELD_LAPSED] =
+		"SELECT item, token, deadline FROM sb_item"
+		" WHERE bank_id = ?1 AND state = 3 AND deadline <= ?2"
+		" ORDER BY deadline LIMIT 1",
+	/* available, reserved, held, retired, restocking or retiring,
+	 * reclaiming, total: each from an index alone. */
 	[SB_SQ_COUNT] =
 		"SELECT (SELECT count(*) FROM sb_item"
 		"        WHERE bank_id = ?1 AND state = 0),"
 		"       (SELECT count(*) FROM sb_item"
 		"        WHERE bank_id = ?1 AND state = 1),"
+		"       (SELECT count(*) FROM sb_item"
+		"        WHERE bank_id = ?1 AND state = 3),"
+		"       (SELECT count(*) FROM sb_item"
+		"        WHERE bank_id = ?1 AND state >= 4 AND state = 4),"
+		"       (SELECT count(*) FROM sb_item"
+		"        WHERE bank_id = ?1 AND state >= 4 AND state IN (5, 6)),"
+		"       (SELECT count(*) FROM sb_item"
+		"        WHERE bank_id = ?1 AND state >= 4 AND state = 7),"
 		"       (SELECT count(*) FROM sb_item WHERE bank_id = ?1)",
 	[SB_SQ_RESERVED] = "SELECT item, token, since FROM sb_item"
 			   " WHERE bank_id = ?1 AND state = 1 AND since <= ?2"
 			   " ORDER BY since",
-	[SB_SQ_LEDGER_GET] = "SELECT bank, item FROM sb_ledger"
+	[SB_SQ_LEDGER_GET] = "SELECT bank, item, deadline FROM sb_ledger"
 			     " WHERE ledger = ?1 AND dedup_id = ?2",
-	[SB_SQ_LEDGER_PUT] = "INSERT INTO sb_ledger (ledger, dedup_id, bank, item)"
-			     " VALUES (?1, ?2, ?3, ?4)"
-			     " ON CONFLICT (ledger, dedup_id) DO NOTHING",
-	[SB_SQ_LEDGER_EXPORT] =
-		"SELECT dedup_id, bank, item FROM sb_ledger WHERE ledger = ?1",
+	/* Under the write lock, after a look found no entry (fused). */
+	[SB_SQ_LEDGER_PUT] =
+		"INSERT INTO sb_ledger (ledger, dedup_id, bank, item, deadline)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (ledger, dedup_id) DO NOTHING",
+	/* One statement: a lapsed entry counts as absent (generic). */
+	[SB_SQ_LEDGER_UPSERT] =
+		"INSERT INTO sb_ledger (ledger, dedup_id, bank, item, deadline)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (ledger, dedup_id) DO UPDATE SET"
+		" bank = excluded.bank, item = excluded.item,"
+		" deadline = excluded.deadline"
+		" WHERE sb_ledger." SB_SQ_LAPSED,
+	[SB_SQ_LEDGER_SET] = "UPDATE sb_ledger SET deadline = ?3"
+			     " WHERE ledger = ?1 AND dedup_id = ?2",
+	[SB_SQ_LEDGER_DELETE] =
+		"DELETE FROM sb_ledger WHERE ledger = ?1 AND dedup_id = ?2",
+	/* sb_ledger_ops.update: a live hold gets ?3; an entry for good stays
+	 * so (and is returned). */
+	[SB_SQ_LEDGER_UPDATE] =
+		"UPDATE sb_ledger"
+		" SET deadline = CASE WHEN deadline = 0 THEN 0 ELSE ?3 END"
+		" WHERE ledger = ?1 AND dedup_id = ?2 AND " SB_SQ_LIVE
+		" RETURNING bank, item, deadline",
+	/* sb_ledger_ops.remove, ?5 the mode: 0 live, 1 any, 2 lapsed. */
+	[SB_SQ_LEDGER_REMOVE] =
+		"DELETE FROM sb_ledger WHERE ledger = ?1 AND dedup_id = ?2"
+		" AND bank = ?3 AND item = ?4 AND CASE ?5"
+		"  WHEN 1 THEN 1"
+		"  WHEN 2 THEN " SB_SQ_LAPSED " ELSE " SB_SQ_LIVE " END",
+	[SB_SQ_LEDGER_EXPORT] = "SELECT dedup_id, bank, item FROM sb_ledger"
+				" WHERE ledger = ?1 AND deadline = 0",
+	[SB_SQ_LEDGER_HOLDS] =
+		"SELECT dedup_id, bank, item, deadline FROM sb_ledger"
+		" WHERE ledger = ?1 AND deadline > sb_now()",
 	/* Scans the ledger's range of the primary key (see the schema). */
-	[SB_SQ_LEDGER_COUNT] =
-		"SELECT count(*) FROM sb_ledger WHERE ledger = ?1 AND bank = ?2",
+	[SB_SQ_LEDGER_COUNT] = "SELECT count(*) FROM sb_ledger"
+			       " WHERE ledger = ?1 AND bank = ?2 AND " SB_SQ_LIVE,
 };

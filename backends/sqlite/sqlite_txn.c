@@ -46,3 +46,10 @@ int sb_sq_commit(sb_sq_store *s, const char *op)
 		sb_sq_rollback(s);
 	return rc;
 }
+
+int64_t sb_sq_now_locked(int64_t now_ms)
+{
+	int64_t now = sb_now_ms();
+
+	return now > now_ms ? now : now_ms;
+}

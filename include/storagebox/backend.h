@@ -161,8 +161,7 @@ typedef struct {
 /** An item listed by sb_bank_ops.list(). Strings are lent. @p ms is the
  *  deadline of a HELD or RECLAIMING item, else 0. */
 typedef int (*sb_bank_item_cb)(const char *item, const char *token,
-                               unsigned int state, int64_t ms,
-                               void *payload);
+                               unsigned int state, int64_t ms, void *payload);
 
 /**
  * Bank (item repository). An item is in exactly one state (SB_STATE_*).
@@ -408,8 +407,8 @@ typedef struct sb_store_ops {
 	 * @return SB_OK, SB_ENOTFOUND (no entry), SB_EEXPIRED.
 	 */
 	int (*change)(sb_item **out, sb_store *st, const char *ledger,
-	              const char *dedup_id, const char *token,
-	              unsigned int op, int64_t now_ms, int64_t ttl_ms);
+	              const char *dedup_id, const char *token, unsigned int op,
+	              int64_t now_ms, int64_t ttl_ms);
 
 	/** Reclaim every lapsed hold of @p bank (entries of any ledger
 	 *  deleted, items available), counted in *n. SB_OK or SB_ENOTFOUND. */
@@ -477,7 +476,7 @@ sb_seterr(sb_box *box, int code, const char *fmt, ...)
 SB_EXTERN(void) sb_clearerr(sb_box *box);
 
 /** sb_item flag: assigned by this call. */
-#define SB_ITEM_NEW 1u
+#define SB_ITEM_NEW    1u
 /** sb_item flag (ledger get only): the entry is a hold that has lapsed by
  *  the ledger store's clock. */
 #define SB_ITEM_LAPSED 2u

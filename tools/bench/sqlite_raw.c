@@ -54,15 +54,16 @@ static const char *const sql[S_N] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
-	[S_LEDGER_GET] = "SELECT bank, item FROM sb_ledger"
+	[S_LEDGER_GET] = "SELECT bank, item, deadline FROM sb_ledger"
 			 " WHERE ledger = ?1 AND dedup_id = ?2",
 	[S_TAKE] = "UPDATE sb_item SET state = 2, token = ?2, since = ?3"
 		   " WHERE id = (SELECT id FROM sb_item"
 		   "  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"
 		   " RETURNING item",
-	[S_LEDGER_PUT] = "INSERT INTO sb_ledger (ledger, dedup_id, bank, item)"
-			 " VALUES (?1, ?2, ?3, ?4)"
-			 " ON CONFLICT (ledger, dedup_id) DO NOTHING",
+	[S_LEDGER_PUT] =
+		"INSERT INTO sb_ledger (ledger, dedup_id, bank, item, deadline)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (ledger, dedup_id) DO NOTHING",
 };
 
 typedef struct {
@@ -241,6 +242,7 @@ static int claim(conn *c, sqlite3_int64 bid, const char *bank,
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, bank, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, item, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, 0); /* for good */
 	if (run(st) != SQLITE_DONE || sqlite3_changes(c->db) != 1)
 		die(c->db, "ledger insert");
 	free(item);

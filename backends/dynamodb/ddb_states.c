@@ -1,0 +1,212 @@
+/* The bank's states on DynamoDB (version 2 slots): take_held, move and
+ * list. A state is the `state` attribute of the item's record in
+ * T(B).held; AVAILABLE is the item's row in T(B) instead, so a move to
+ * AVAILABLE is a transaction that deletes the record and puts the row.
+ * Every move is conditional on the token and the states it may start
+ * from: one request, atomic on the server. */
+#include "ddb_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sb_ddb_take_held(sb_item **out, sb_store *base, const char *bank,
+                     const char *token, int64_t until_ms)
+{
+	return sb_ddb_take(out, base, bank, "held", token, sb_now_ms(),
+	                   until_ms);
+}
+
+/* The states that carry a token, as :s0, :s1... values and the
+ * condition "#t = :t AND #s IN (:s0, ...)" in @p cond. 0 if none. */
+#define TOKEN_STATES                                             \
+	(SB_STATE_RESERVED | SB_STATE_ASSIGNED | SB_STATE_HELD | \
+	 SB_STATE_RESTOCKING | SB_STATE_RETIRING | SB_STATE_RECLAIMING)
+
+static int state_cond(char *cond, size_t size, cJSON *vals, unsigned int set,
+                      int *ok)
+{
+	size_t n = (size_t)snprintf(cond, size, "#t = :t AND #s IN (");
+	unsigned int bit;
+	int k = 0;
+
+	for (bit = 1; bit && bit <= SB_STATE_RECLAIMING; bit <<= 1) {
+		char name[16];
+		if (!(set & bit & TOKEN_STATES))
+			continue;
+		snprintf(name, sizeof name, ":s%d", k);
+		sb_ddb_add_s(vals, name, sb_ddb_state_name(bit), ok);
+		n += (size_t)snprintf(cond + n, n < size ? size - n : 0, "%s%s",
+		                      k ? ", " : "", name);
+		k++;
+	}
+	if (n < size)
+		snprintf(cond + n, size - n, ")");
+	return k;
+}
+
+static int not_in_state(sb_ddb_store *s, const char *bank)
+{
+	return sb_seterr(s->base.box, SB_ECONFLICT,
+	                 "item is not in a state it may move from "
+	                 "with this token in bank '%s'",
+	                 bank);
+}
+
+int sb_ddb_move(sb_store *base, const char *bank, const char *item,
+                const char *token, unsigned int from, unsigned int to,
+                int64_t until_ms)
+{
+	sb_ddb_store *s = (sb_ddb_store *)base;
+	char *avail = NULL, *held = NULL, cond[160], update[96];
+	cJSON *vals, *names, *resp = NULL;
+	unsigned int set = from;
+	int ok = 1, rc;
+
+	if (!sb_ddb_state_name(to))
+		return sb_seterr(base->box, SB_EINVALID,
+		                 "DynamoDB: move to an unknown state %#x", to);
+	/* Already there with this token: moved too (deadline updated). */
+	if (to & (SB_STATE_HELD | SB_STATE_ASSIGNED | SB_STATE_RESTOCKING |
+	          SB_STATE_RETIRING | SB_STATE_RECLAIMING))
+		set |= to;
+	if ((rc = sb_ddb_bank_tables(s, &avail, &held, bank)))
+		return rc;
+	vals = cJSON_CreateObject();
+	names = sb_ddb_names("#t", "token", "#s", "state");
+	sb_ddb_add_s(vals, ":t", token, &ok);
+	if (!state_cond(cond, sizeof cond, vals, set, &ok)) {
+		cJSON_Delete(vals);
+		cJSON_Delete(names);
+		rc = not_in_state(s, bank);
+		goto out;
+	}
+	if (to == SB_STATE_AVAILABLE) {
+		cJSON *acts = cJSON_CreateArray(), *err = NULL;
+
+		sb_ddb_push(acts,
+		            sb_ddb_action("Delete", held,
+		                          sb_ddb_key(SB_DDB_ITEM_KEY, item),
+		                          cond, names, vals),
+		            &ok);
+		/* Unconditional, as put_back: writing it again changes
+		 * nothing if someone re-added the item meanwhile. */
+		sb_ddb_push(acts,
+		            sb_ddb_action("Put", avail,
+		                          sb_ddb_key(SB_DDB_ITEM_KEY, item),
+		                          NULL, NULL, NULL),
+		            &ok);
+		rc = ok ? sb_ddb_transact(&err, s, acts, NULL, avail)
+		        : (cJSON_Delete(acts), sb_ddb_nomem(s, "move"));
+		cJSON_Delete(err);
+	} else {
+		cJSON *body = cJSON_CreateObject();
+		int timed = to == SB_STATE_HELD || to == SB_STATE_RECLAIMING;
+
+		sb_ddb_add_s(vals, ":to", sb_ddb_state_name(to), &ok);
+		if (timed && until_ms)
+			sb_ddb_put(vals, ":u", sb_ddb_n(until_ms), &ok);
+		/* The deadline (and the fused hold's ledger table) belong
+		 * to HELD and RECLAIMING; RETIRED drops the token too. */
+		if (to == SB_STATE_RETIRED)
+			snprintf(update, sizeof update,
+			         "SET #s = :to REMOVE #t, #u, #lt");
+		else if (!timed)
+			snprintf(update, sizeof update,
+			         "SET #s = :to REMOVE #u, #lt");
+		else if (until_ms)
+			snprintf(update, sizeof update,
+			         "SET #s = :to, #u = :u");
+		else
+			snprintf(update, sizeof update, "SET #s = :to");
+		if (names && (!timed || until_ms) &&
+		    !cJSON_AddStringToObject(names, "#u", "until"))
+			ok = 0;
+		if (names && !timed &&
+		    !cJSON_AddStringToObject(names, "#lt", "ltable"))
+			ok = 0;
+		sb_ddb_add_str(body, "TableName", held, &ok);
+		sb_ddb_put(body, "Key", sb_ddb_key(SB_DDB_ITEM_KEY, item), &ok);
+		sb_ddb_add_str(body, "UpdateExpression", update, &ok);
+		sb_ddb_add_str(body, "ConditionExpression", cond, &ok);
+		sb_ddb_put(body, "ExpressionAttributeNames", names, &ok);
+		sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
+		rc = ok ? sb_ddb_call(&resp, s, "UpdateItem", body, held)
+		        : sb_ddb_nomem(s, "move");
+		cJSON_Delete(body);
+		cJSON_Delete(resp);
+	}
+	if (rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE || rc == SB_ECONFLICT)
+		rc = not_in_state(s, bank);
+out:
+	free(avail);
+	free(held);
+	return rc;
+}
+
+typedef struct {
+	unsigned int states;
+	int64_t until_le;
+	sb_bank_item_cb cb;
+	void *payload;
+	int stopped;
+} list_ctx;
+
+static int list_page(const cJSON *resp, void *p)
+{
+	list_ctx *x = p;
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *item = sb_ddb_get_s(it, SB_DDB_ITEM_KEY);
+		const char *token = sb_ddb_get_s(it, "token");
+		unsigned int bit = sb_ddb_state_bit(sb_ddb_get_s(it, "state"));
+		int64_t until = sb_ddb_until(it);
+		int rc;
+
+		if (!item || !(bit & x->states) ||
+		    (bit == SB_STATE_HELD && until > x->until_le))
+			continue;
+		if (!(bit & (SB_STATE_HELD | SB_STATE_RECLAIMING)))
+			until = 0;
+		if ((rc = x->cb(item, token ? token : "", bit, until,
+		                x->payload))) {
+			x->stopped = 1;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int sb_ddb_list(sb_store *base, const char *bank, unsigned int states,
+                int64_t until_le, sb_bank_item_cb cb, void *payload)
+{
+	sb_ddb_store *s = (sb_ddb_store *)base;
+	char *avail = NULL, *held = NULL;
+	list_ctx x = { states, until_le, cb, payload, 0 };
+	cJSON *body;
+	int ok = 1, rc;
+
+	if ((rc = sb_ddb_bank_tables(s, &avail, &held, bank)))
+		return rc;
+	/* Recovery's path, not the claim's: a consistent Scan of the held
+	 * table, filtered here (the states are few, the table small next
+	 * to what it has handed out). */
+	body = cJSON_CreateObject();
+	sb_ddb_add_str(body, "TableName", held, &ok);
+	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
+	rc = ok ? sb_ddb_scan_all(s, body, held, list_page, &x)
+	        : sb_ddb_nomem(s, "list");
+	cJSON_Delete(body);
+	if (x.stopped) /* the callback's value, whatever it is */
+		sb_clearerr(base->box);
+	else if (rc == SB_DDB_NOTABLE) {
+		rc = sb_ddb_table_exists(s, avail);
+		rc = rc == 1 ? SB_OK : rc == 0 ? sb_ddb_no_bank(s, bank) : rc;
+	}
+	free(avail);
+	free(held);
+	return rc;
+}

@@ -1,0 +1,388 @@
+/* Holds on DynamoDB's own layout: what the conformance suite cannot see.
+ * - A Python client running the original (Scan the item table, delete,
+ *   put the dedup record) never picks a held item, lapsed or not, nor a
+ *   retired one; a restocked one is its to take.
+ * - A claim at sell-out hands out a lapsed hold (found by the held
+ *   table's deadline index), also on tables made by storagebox 0.1.0
+ *   (no index: it is added on the way).
+ * - Law 6 after release: add skips restocked and retired items.
+ * - A generic-path hold is reclaimed by a fused box's recover.
+ * - Requests: a hold costs what a fetch costs; confirm two (a read, one
+ *   transaction); sell-out with no hold ever made stays at two.
+ * The clock is the core's test shift (sb__clock_shift). */
+#include "ddb_test.h"
+
+static sb_box *box;
+static sb_ddb_store *s;
+
+static int raw(const char *op, const char *json, cJSON **out)
+{
+	cJSON *body = cJSON_Parse(json), *resp = NULL;
+	int rc;
+	if (!body) {
+		CHECKF(NULL, 0, "bad test JSON %s", json);
+		return SB_EINVALID;
+	}
+	rc = sb_ddb_call(&resp, s, op, body, "holds test");
+	cJSON_Delete(body);
+	if (out)
+		*out = resp;
+	else
+		cJSON_Delete(resp);
+	return rc;
+}
+
+/* A table as the original (and storagebox 0.1.0) made it: a hash key
+ * only, no index. */
+static void create_table(const char *t, const char *key)
+{
+	char *j = t_xasprintf("{\"TableName\":\"%s\",\"AttributeDefinitions\":"
+	                      "[{\"AttributeName\":\"%s\",\"AttributeType\":\"S\"}],"
+	                      "\"KeySchema\":[{\"AttributeName\":\"%s\","
+	                      "\"KeyType\":\"HASH\"}],\"BillingMode\":"
+	                      "\"PAY_PER_REQUEST\"}",
+	                      t, key, key);
+	CHECK_RC(box, raw("CreateTable", j, NULL), SB_OK);
+	free(j);
+}
+
+static void py_put_item(const char *t, const char *item)
+{
+	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Item\":{\"item\":"
+	                      "{\"S\":\"%s\"}}}",
+	                      t, item);
+	CHECK_RC(box, raw("PutItem", j, NULL), SB_OK);
+	free(j);
+}
+
+/* The original's claim (see ddb_compat.c): the item or NULL. */
+static char *py_claim(const char *bt, const char *lt, const char *id)
+{
+	cJSON *resp = NULL;
+	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Limit\":5}", bt);
+	char *got = NULL;
+	const cJSON *it;
+
+	raw("Scan", j, &resp);
+	free(j);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(resp, "Items"))
+	{
+		const char *item = sb_ddb_get_s(it, "item");
+		cJSON *del = NULL;
+		int rc, had;
+		j = t_xasprintf("{\"TableName\":\"%s\",\"Key\":{\"item\":{\"S\":"
+		                "\"%s\"}},\"ReturnValues\":\"ALL_OLD\"}",
+		                bt, item);
+		rc = raw("DeleteItem", j, &del);
+		free(j);
+		had = rc == SB_OK &&
+		      cJSON_GetObjectItemCaseSensitive(del, "Attributes");
+		cJSON_Delete(del);
+		if (!had)
+			continue;
+		j = t_xasprintf("{\"TableName\":\"%s\",\"Item\":{"
+		                "\"deduplication_id\":{\"S\":\"%s\"},"
+		                "\"item_string\":{\"S\":\"%s\"}},"
+		                "\"ConditionExpression\":"
+		                "\"attribute_not_exists(deduplication_id)\"}",
+		                lt, id, item);
+		rc = raw("PutItem", j, NULL);
+		free(j);
+		if (rc == SB_OK)
+			got = t_xstrdup(item);
+		else
+			py_put_item(bt, item); /* its put back */
+		break;
+	}
+	cJSON_Delete(resp);
+	return got;
+}
+
+static int in_table(const char *table, const char *item)
+{
+	cJSON *resp = NULL;
+	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Key\":{\"item\":{\"S\":"
+	                      "\"%s\"}},\"ConsistentRead\":true}",
+	                      table, item);
+	int found;
+
+	CHECK_RC(box, raw("GetItem", j, &resp), SB_OK);
+	free(j);
+	found = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(resp, "Item"));
+	cJSON_Delete(resp);
+	return found;
+}
+
+static char *hold(sb_box *b, const char *bank, const char *ledger,
+                  const char *id, int64_t ttl)
+{
+	sb_item *it = NULL;
+	char *v = NULL;
+
+	CHECK_RC(b, sb_box_hold(&it, b, bank, ledger, id, ttl), SB_OK);
+	if (it) {
+		v = t_xstrdup(sb_item_value(it));
+		CHECK(b, sb_item_expires_ms(it) > 0);
+	}
+	sb_item_free(it);
+	return v;
+}
+
+static void stats_are(const char *bank, uint64_t avail, uint64_t on_hold,
+                      uint64_t assigned, uint64_t retired)
+{
+	sb_stats st;
+
+	CHECK_RC(box, sb_box_stats(&st, box, bank, NULL), SB_OK);
+	CHECKF(box,
+	       st.available == avail && st.on_hold == on_hold &&
+	               st.assigned == assigned && st.retired == retired &&
+	               st.reserved == 0,
+	       "%s: available %llu on_hold %llu assigned %llu retired %llu "
+	       "reserved %llu",
+	       bank, (unsigned long long)st.available,
+	       (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.retired,
+	       (unsigned long long)st.reserved);
+}
+
+/* The original's tables, storagebox holding on them. */
+static void python_never_picks_held(void)
+{
+	char *bank = ddb_name("h-orig"), *ledger = ddb_name("h-orig-dedup");
+	char *held_table = t_xasprintf("%s.held", bank);
+	char *x, *y, *py;
+	sb_item *it = NULL;
+
+	create_table(bank, "item");
+	create_table(ledger, "deduplication_id");
+	py_put_item(bank, "SEAT-1");
+	py_put_item(bank, "SEAT-2");
+	py_put_item(bank, "SEAT-3");
+
+	x = hold(box, bank, ledger, "buyer-x", 60000);
+	y = hold(box, bank, ledger, "buyer-y", 60000);
+	CHECK(box, x && y && !in_table(bank, x) && in_table(held_table, x));
+	/* Python takes the one left, then finds nothing. */
+	py = py_claim(bank, ledger, "py-1");
+	CHECK(NULL, py && strcmp(py, x) != 0 && strcmp(py, y) != 0);
+	free(py);
+	py = py_claim(bank, ledger, "py-2");
+	CHECK(NULL, py == NULL);
+	free(py);
+
+	/* x's hold lapses: still invisible to Python (nothing reclaimed it
+	 * yet); a new storagebox id gets it at sell-out, from the index. */
+	sb__clock_shift(120000);
+	py = py_claim(bank, ledger, "py-3");
+	CHECK(NULL, py == NULL);
+	free(py);
+	CHECK_RC(box, sb_box_confirm(box, ledger, "buyer-y"), SB_EEXPIRED);
+	/* y's confirm came too late: reclaimed in the same step, to T(B). */
+	CHECK(box, y && in_table(bank, y));
+	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "late"), SB_OK);
+	CHECK(box, it && sb_item_is_new(it) &&
+	                   (strcmp(sb_item_value(it), y) == 0 ||
+	                    strcmp(sb_item_value(it), x) == 0));
+	sb_item_free(it);
+	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "later"), SB_OK);
+	CHECK(box, it && sb_item_is_new(it));
+	sb_item_free(it);
+	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "last"), SB_EMPTY);
+	CHECK_RC(box, sb_box_confirm(box, ledger, "buyer-x"), SB_ENOTFOUND);
+	sb__clock_shift(-120000);
+	stats_are(bank, 0, 0, 2, 0);
+
+	free(x);
+	free(y);
+	free(held_table);
+	free(bank);
+	free(ledger);
+}
+
+/* Tables of storagebox 0.1.0: T(B), T(B).held without the deadline
+ * index, the ledger; then holds, a lapse, a claim at sell-out. */
+static void upgrade_from_010(void)
+{
+	char *bank = ddb_name("h-old"), *ledger = ddb_name("h-old-dedup");
+	char *held_table = t_xasprintf("%s.held", bank);
+	const char *items[2] = { "OLD-1", "OLD-2" };
+	sb_add_result ar;
+	sb_item *it = NULL;
+	cJSON *resp = NULL;
+	char *a, *b, *j;
+
+	create_table(bank, "item");
+	create_table(held_table, "item");
+	create_table(ledger, "deduplication_id");
+	CHECK_RC(box, sb_box_add(&ar, box, bank, items, 2), SB_OK);
+	CHECK(box, ar.added == 2);
+	a = hold(box, bank, ledger, "old-a", 1000);
+	b = hold(box, bank, ledger, "old-b", 1000);
+	j = t_xasprintf("{\"TableName\":\"%s\"}", held_table);
+	CHECK_RC(box, raw("DescribeTable", j, &resp), SB_OK);
+	free(j);
+	j = cJSON_PrintUnformatted(resp);
+	CHECKF(box, j && strstr(j, SB_DDB_DUE_INDEX) != NULL,
+	       "the deadline index was not added to %s", held_table);
+	free(j);
+	cJSON_Delete(resp);
+	sb__clock_shift(5000);
+	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "old-c"), SB_OK);
+	CHECK(box, it && sb_item_is_new(it));
+	sb_item_free(it);
+	CHECK_RC(box, sb_box_hold(&it, box, bank, ledger, "old-d", 1000),
+	         SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "old-e"), SB_EMPTY);
+	sb__clock_shift(-5000);
+	stats_are(bank, 0, 1, 1, 0);
+	free(a);
+	free(b);
+	free(held_table);
+	free(bank);
+	free(ledger);
+}
+
+/* Release: restocked items are in T(B) (add skips them there), retired
+ * ones stay in T(B).held as "retired" (add skips them, Python never sees
+ * them). */
+static void law6_after_release(void)
+{
+	char *bank = ddb_name("h-rel"), *ledger = ddb_name("h-rel-dedup");
+	char *held_table = t_xasprintf("%s.held", bank);
+	const char *items[3] = { "R-1", "R-2", "R-3" };
+	sb_add_result ar;
+	char *a, *b;
+
+	CHECK_RC(box, sb_box_add(&ar, box, bank, items, 3), SB_OK);
+	a = hold(box, bank, ledger, "rel-a", 60000);
+	b = hold(box, bank, ledger, "rel-b", 60000);
+	CHECK_RC(box, sb_box_confirm(box, ledger, "rel-b"), SB_OK);
+	CHECK_RC(box, sb_box_release(box, ledger, "rel-a", SB_RELEASE_RESTOCK),
+	         SB_OK);
+	CHECK_RC(box, sb_box_release(box, ledger, "rel-b", SB_RELEASE_RETIRE),
+	         SB_OK);
+	CHECK_RC(box, sb_box_release(box, ledger, "rel-b", SB_RELEASE_RETIRE),
+	         SB_ENOTFOUND);
+	CHECK(box, a && in_table(bank, a) && !in_table(held_table, a));
+	CHECK(box, b && !in_table(bank, b) && in_table(held_table, b));
+	stats_are(bank, 2, 0, 0, 1);
+	CHECK_RC(box, sb_box_add(&ar, box, bank, items, 3), SB_OK);
+	CHECKF(box, ar.added == 0 && ar.skipped == 3,
+	       "re-add after release: added %llu skipped %llu",
+	       (unsigned long long)ar.added, (unsigned long long)ar.skipped);
+	free(a);
+	free(b);
+	free(held_table);
+	free(bank);
+	free(ledger);
+}
+
+/* A hold made on the generic path (no ledger table on the record) is
+ * reclaimed by a fused box's recover. */
+static void generic_hold_fused_recover(const char *uri)
+{
+	char *bank = ddb_name("h-gen"), *ledger = ddb_name("h-gen-dedup");
+	const char *items[1] = { "G-1" };
+	sb_box *gen = ddb_open_uri(uri, SB_PROTOCOL_GENERIC);
+	sb_recover_result rr;
+	sb_add_result ar;
+	char *g;
+
+	if (!gen)
+		return;
+	CHECK_RC(box, sb_box_add(&ar, box, bank, items, 1), SB_OK);
+	g = hold(gen, bank, ledger, "gen-a", 1000);
+	stats_are(bank, 0, 1, 0, 0);
+	sb__clock_shift(5000);
+	memset(&rr, 0, sizeof rr);
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECKF(box, rr.lapsed == 1, "lapsed %llu",
+	       (unsigned long long)rr.lapsed);
+	sb__clock_shift(-5000);
+	stats_are(bank, 1, 0, 0, 0);
+	CHECK_RC(box, sb_box_confirm(box, ledger, "gen-a"), SB_ENOTFOUND);
+	free(g);
+	sb_box_close(gen);
+	free(bank);
+	free(ledger);
+}
+
+static uint64_t requests(void)
+{
+	sb_ddb_counters c;
+	ddb_box_counters(box, &c, 1);
+	return c.requests;
+}
+
+static void request_counts(void)
+{
+	char *bank = ddb_name("h-req"), *ledger = ddb_name("h-req-dedup");
+	const char *items[40];
+	char names[40][8];
+	sb_add_result ar;
+	sb_item *it = NULL;
+	uint64_t n;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof names[i], "Q-%d", i);
+		items[i] = names[i];
+	}
+	CHECK_RC(box, sb_box_add(&ar, box, bank, items, 40), SB_OK);
+	/* The first hold puts the holds marker (once per store and bank). */
+	free(hold(box, bank, ledger, "q-first", 60000));
+	requests();
+	for (i = 0; i < 20; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "q-%d", i);
+		free(hold(box, bank, ledger, id, 60000));
+	}
+	n = requests();
+	CHECKF(box, n <= 20 * 13 / 10, "20 holds cost %llu requests",
+	       (unsigned long long)n);
+	CHECK_RC(box, sb_box_confirm(box, ledger, "q-0"), SB_OK);
+	n = requests();
+	CHECKF(box, n == 2, "a confirm cost %llu requests",
+	       (unsigned long long)n);
+	CHECK_RC(box, sb_box_extend(box, ledger, "q-1", 60000), SB_OK);
+	n = requests();
+	CHECKF(box, n == 2, "an extend cost %llu requests",
+	       (unsigned long long)n);
+	/* Sold out, holds live: Scan, BatchGetItem, one Query. */
+	for (i = 0; i < 19; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "q-rest-%d", i);
+		CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, id), SB_OK);
+		sb_item_free(it);
+		it = NULL;
+	}
+	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "q-none"), SB_EMPTY);
+	requests();
+	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "q-none2"),
+	         SB_EMPTY);
+	n = requests();
+	CHECKF(box, n == 3, "sell-out with holds cost %llu requests",
+	       (unsigned long long)n);
+	free(bank);
+	free(ledger);
+}
+
+int main(void)
+{
+	const char *uri = t_env_need("SB_TEST_DYNAMODB_URI");
+
+	box = ddb_open_uri(uri, SB_PROTOCOL_AUTO);
+	if (!box)
+		return t_summary();
+	s = ddb_store_of(box);
+	python_never_picks_held();
+	upgrade_from_010();
+	law6_after_release();
+	generic_hold_fused_recover(uri);
+	request_counts();
+	sb_box_close(box);
+	return t_summary();
+}

@@ -1,0 +1,273 @@
+/* A database made by storagebox 0.1.0 (schema version 1, written here by
+ * hand with that release's exact schema text) keeps working after the
+ * upgrade: the first opener migrates it in place, once, even when several
+ * processes open it at the same moment; its items, reservations and
+ * assignments are kept; it gains holds; its schema is then exactly a new
+ * file's. A file of a newer version is refused. */
+#include "sq_test.h"
+#include "sqlite_sql.h" /* SB_SQ_SCHEMA_VERSION */
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* backends/sqlite/sqlite_sql.c of 0.1.0, verbatim. */
+static const char v1_schema[] = "CREATE TABLE IF NOT EXISTS sb_bank ("
+				" id INTEGER PRIMARY KEY,"
+				" name TEXT NOT NULL UNIQUE);"
+				"CREATE TABLE IF NOT EXISTS sb_item ("
+				" id INTEGER PRIMARY KEY,"
+				" bank_id INTEGER NOT NULL,"
+				" item TEXT NOT NULL,"
+				" state INTEGER NOT NULL DEFAULT 0,"
+				" token TEXT,"
+				" since INTEGER,"
+				" UNIQUE (bank_id, item));"
+				"CREATE INDEX IF NOT EXISTS sb_item_available"
+				" ON sb_item (bank_id) WHERE state = 0;"
+				"CREATE INDEX IF NOT EXISTS sb_item_reserved"
+				" ON sb_item (bank_id, since) WHERE state = 1;"
+				"CREATE TABLE IF NOT EXISTS sb_ledger ("
+				" ledger TEXT NOT NULL,"
+				" dedup_id TEXT NOT NULL,"
+				" bank TEXT NOT NULL,"
+				" item TEXT NOT NULL,"
+				" PRIMARY KEY (ledger, dedup_id)) WITHOUT ROWID;"
+				"PRAGMA user_version = 1;";
+
+/* What 0.1.0 leaves after adding b0..b5, two fetches for good (id0, id1)
+ * and a generic fetch cut short after its take (id2: reserved). */
+static const char v1_data[] =
+	"PRAGMA journal_mode = WAL;"
+	"INSERT INTO sb_bank (id, name) VALUES (1, 'b');"
+	"INSERT INTO sb_item (bank_id, item, state, token, since) VALUES"
+	" (1, 'b0', 2, 'L' || char(10) || 'id0', 1000),"
+	" (1, 'b1', 2, 'L' || char(10) || 'id1', 1001),"
+	" (1, 'b2', 1, 'L' || char(10) || 'id2', 1002),"
+	" (1, 'b3', 0, NULL, NULL), (1, 'b4', 0, NULL, NULL),"
+	" (1, 'b5', 0, NULL, NULL);"
+	"INSERT INTO sb_ledger VALUES ('L', 'id0', 'b', 'b0'),"
+	" ('L', 'id1', 'b', 'b1');";
+
+static int make_v1(const char *path)
+{
+	return sq_raw(path, v1_schema, NULL) == SQLITE_OK &&
+	       sq_raw(path, v1_data, NULL) == SQLITE_OK;
+}
+
+/* The schema as a text: every column of the tables, every index. */
+static void schema_of(const char *path, char *out, size_t n)
+{
+	static const char sql[] =
+		"SELECT group_concat(x, char(10)) FROM ("
+		" SELECT t.name || '.' || c.name || ' ' || c.type || ' '"
+		"  || c.\"notnull\" || ' ' || coalesce(c.dflt_value, '-')"
+		"  || ' ' || c.pk AS x"
+		" FROM sqlite_schema t, pragma_table_info(t.name) c"
+		" WHERE t.type = 'table'"
+		" UNION ALL SELECT name || ': ' || sql FROM sqlite_schema"
+		" WHERE type = 'index' AND sql IS NOT NULL"
+		" UNION ALL SELECT 'version ' || user_version"
+		" FROM pragma_user_version ORDER BY 1)";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	out[0] = '\0';
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, n, "%s",
+		         (const char *)sqlite3_column_text(st, 0));
+	else
+		fprintf(stderr, "schema of %s: %s\n", path, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static sb_box *open_box(const char *path)
+{
+	char uri[600], err[SB_ERRMSG_SIZE];
+	sb_box *box = NULL;
+
+	snprintf(uri, sizeof uri, "sqlite:%s", path);
+	if (sb_box_open(&box, uri, NULL, err, sizeof err) != SB_OK) {
+		fprintf(stderr, "open %s: %s\n", uri, err);
+		return NULL;
+	}
+	return box;
+}
+
+static void fetch_is(sb_box *box, const char *id, const char *want, int is_new)
+{
+	sb_item *it = NULL;
+
+	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", id), SB_OK);
+	if (want)
+		CHECK_STR(box, sb_item_value(it), want);
+	CHECK(box, it && sb_item_is_new(it) == is_new);
+	sb_item_free(it);
+}
+
+/* The old file opened by the new release: data kept, then holds. */
+static void migrated(const char *path, const char *fresh)
+{
+	char have[4096], want[4096];
+	sb_stats stats;
+	sb_box *box;
+	sb_store *st;
+	sb_item *it = NULL;
+	long long v = 0;
+	int64_t T = sb_now_ms() + 1000LL * 3600 * 1000;
+
+	if (!CHECK(NULL, make_v1(path)))
+		return;
+	box = open_box(path);
+	if (!CHECK(NULL, box != NULL))
+		return;
+	CHECK(box, sq_raw(path, "PRAGMA user_version", &v) == SQLITE_OK &&
+	                   v == SB_SQ_SCHEMA_VERSION);
+	fetch_is(box, "id0", "b0", 0);
+	fetch_is(box, "id1", "b1", 0);
+	CHECK_RC(box, sb_box_stats(&stats, box, "b", "L"), SB_OK);
+	CHECK(box, stats.available == 3 && stats.reserved == 1 &&
+	                   stats.assigned == 2 && stats.on_hold == 0 &&
+	                   stats.retired == 0 && stats.held == 2);
+	fetch_is(box, "id3", "b3", 1);
+	/* holds through the API */
+	CHECK_RC(box, sb_box_hold(&it, box, "b", "L", "api", 60000), SB_OK);
+	CHECK_STR(box, sb_item_value(it), "b4");
+	CHECK(box, it && sb_item_expires_ms(it) > 0);
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(box, sb_box_stats(&stats, box, "b", "L"), SB_OK);
+	CHECK(box, stats.on_hold == 1 && stats.assigned == 3);
+	CHECK_RC(box, sb_box_confirm(box, "L", "api"), SB_OK);
+	CHECK_RC(box, sb_box_release(box, "L", "api", SB_RELEASE_RETIRE),
+	         SB_OK);
+	CHECK_RC(box, sb_box_stats(&stats, box, "b", "L"), SB_OK);
+	CHECK(box, stats.available == 1 && stats.reserved == 1 &&
+	                   stats.assigned == 3 && stats.on_hold == 0 &&
+	                   stats.retired == 1 && stats.held == 3);
+	sb_box_close(box);
+
+	/* the same schema as a new file */
+	box = open_box(fresh);
+	CHECK(NULL, box != NULL);
+	sb_box_close(box);
+	schema_of(path, have, sizeof have);
+	schema_of(fresh, want, sizeof want);
+	CHECK(NULL, have[0] != '\0');
+	CHECK_STR(NULL, have, want);
+
+	/* and through the fused slots, at times of our choosing */
+	st = sq_open_store(path, &box);
+	if (!CHECK(NULL, st != NULL))
+		return;
+	CHECK_RC(box, st->ops->hold(&it, st, "b", "L", "h", "L\nh", T, 1000),
+	         SB_OK);
+	CHECK_STR(box, sb_item_value(it), "b5");
+	CHECK(box, it && sb_item_expires_ms(it) == T + 1000);
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(box,
+	         st->ops->change(&it, st, "L", "h", "L\nh", SB_CHANGE_RETIRE,
+	                         T + 1, 0),
+	         SB_OK);
+	CHECK_RC(box,
+	         st->ops->change(&it, st, "L", "id0", "L\nid0",
+	                         SB_CHANGE_RESTOCK, T + 1, 0),
+	         SB_OK);
+	{
+		sb_bank_counts c;
+		CHECK_RC(box, st->bank->count(&c, st, "b"), SB_OK);
+		CHECK(box, c.available == 1 && c.reserved == 1 &&
+		                   c.assigned == 2 && c.retired == 2 &&
+		                   c.on_hold == 0);
+	}
+	sq_close_store(st, box);
+
+	/* opened again: nothing to do, still the same */
+	box = open_box(path);
+	CHECK(NULL, box != NULL);
+	sb_box_close(box);
+	schema_of(path, have, sizeof have);
+	CHECK_STR(NULL, have, want);
+}
+
+/* Several processes open one old file at once: one migrates, the others
+ * find it done (the look under BEGIN IMMEDIATE); all of them work. */
+static void concurrent(const char *path)
+{
+	enum {
+		N = 4
+	};
+	pid_t pids[N];
+	int i, status, ok = 0;
+	sb_stats stats;
+	sb_box *box;
+
+	if (!CHECK(NULL, make_v1(path)))
+		return;
+	/* enough available items for every process */
+	CHECK(NULL, sq_raw(path,
+	                   "INSERT INTO sb_item (bank_id, item) VALUES"
+	                   " (1, 'b6'), (1, 'b7')",
+	                   NULL) == SQLITE_OK);
+	for (i = 0; i < N; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			char id[16];
+			sb_item *it = NULL;
+			int rc = SB_ERROR;
+			box = open_box(path);
+			snprintf(id, sizeof id, "c%d", i);
+			if (box)
+				rc = sb_box_fetch(&it, box, "b", "L", id);
+			if (rc != SB_OK)
+				fprintf(stderr, "child %d: %s\n", i,
+				        box ? sb_box_errmsg(box) : "no box");
+			sb_item_free(it);
+			sb_box_close(box);
+			_exit(rc == SB_OK ? 0 : 1);
+		}
+	}
+	for (i = 0; i < N; i++)
+		if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] &&
+		    WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ok++;
+	CHECKF(NULL, ok == N, "%d of %d processes migrated and fetched", ok, N);
+	box = open_box(path);
+	if (!CHECK(NULL, box != NULL))
+		return;
+	CHECK_RC(box, sb_box_stats(&stats, box, "b", "L"), SB_OK);
+	CHECK(box, stats.available == 1 && stats.assigned == 6 &&
+	                   stats.reserved == 1 && stats.held == 6);
+	sb_box_close(box);
+}
+
+static void newer(const char *path)
+{
+	char uri[600], err[SB_ERRMSG_SIZE];
+	sb_box *box = NULL;
+
+	CHECK(NULL, make_v1(path));
+	CHECK(NULL,
+	      sq_raw(path, "PRAGMA user_version = 99", NULL) == SQLITE_OK);
+	snprintf(uri, sizeof uri, "sqlite:%s", path);
+	CHECK_RC(NULL, sb_box_open(&box, uri, NULL, err, sizeof err),
+	         SB_EBACKEND);
+	CHECKF(NULL, strstr(err, "schema version 99") != NULL, "%s", err);
+	sb_box_close(box);
+}
+
+int main(void)
+{
+	char a[512], b[512], c[512], d[512];
+
+	migrated(sq_fresh(a, sizeof a, "sqlite-migrate-old"),
+	         sq_fresh(b, sizeof b, "sqlite-migrate-new"));
+	concurrent(sq_fresh(c, sizeof c, "sqlite-migrate-race"));
+	newer(sq_fresh(d, sizeof d, "sqlite-migrate-newer"));
+	return t_summary();
+}
