@@ -54,7 +54,8 @@ static void give_back(sb_box *box, const char *bank, const char *item,
 	if (sb_fault_point(box, SB_FP_BEFORE_PUT_BACK) == 0) {
 		if (held)
 			(void)sb_slot_move(box, bank, item, token,
-			                   SB_STATE_HELD, SB_STATE_AVAILABLE, 0);
+			                   SB_STATE_HELD, SB_STATE_AVAILABLE,
+			                   0);
 		else
 			(void)sb_slot_put_back(box, bank, item, token);
 	}

@@ -149,16 +149,15 @@ int sb_slot_update(sb_box *box, sb_item **out, const char *ledger,
 int sb_slot_remove(sb_box *box, sb_item **entry, const char *ledger,
                    const char *dedup_id, const char *bank, const char *item,
                    unsigned int mode);
-int sb_slot_export_holds(sb_box *box, const char *ledger,
-                         sb_export_hold_cb cb, void *payload);
+int sb_slot_export_holds(sb_box *box, const char *ledger, sb_export_hold_cb cb,
+                         void *payload);
 int sb_slot_hold(sb_box *box, sb_item **out, const char *bank,
                  const char *ledger, const char *dedup_id, const char *token,
                  int64_t now_ms, int64_t ttl_ms);
 int sb_slot_change(sb_box *box, sb_item **out, const char *ledger,
                    const char *dedup_id, const char *token, unsigned int op,
                    int64_t now_ms, int64_t ttl_ms);
-int sb_slot_reclaim(sb_box *box, uint64_t *n, const char *bank,
-                    int64_t now_ms);
+int sb_slot_reclaim(sb_box *box, uint64_t *n, const char *bank, int64_t now_ms);
 
 /* fault.c: in-process hook for unit tests (fault builds only). The hook
  * returns non-zero to make sb_fault_point() report a simulated death. */

@@ -123,22 +123,28 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
 		                    SB_REMOVE_LAPSED);
 		if (rc == SB_OK || rc == SB_ENOTFOUND)
-			rc = follow(box, bank, item, token,
-			            SB_STATE_RECLAIMING, SB_STATE_AVAILABLE, 0,
-			            &out->lapsed);
+			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
+			            SB_STATE_AVAILABLE, 0, &out->lapsed);
 		else if (rc == SB_ECONFLICT && entry->expires_ms)
 			/* Extended: the ledger's deadline is the one. */
-			rc = follow(box, bank, item, token,
-			            SB_STATE_RECLAIMING, SB_STATE_HELD,
-			            entry->expires_ms, NULL);
+			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
+			            SB_STATE_HELD, entry->expires_ms, NULL);
 		else if (rc == SB_ECONFLICT) /* confirmed */
-			rc = follow(box, bank, item, token,
-			            SB_STATE_RECLAIMING, SB_STATE_ASSIGNED, 0,
-			            &out->settled);
+			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
+			            SB_STATE_ASSIGNED, 0, &out->settled);
 		break;
 	case SB_STATE_RESTOCKING:
 	case SB_STATE_RETIRING:
-		/* A release that a client started: roll it forward. */
+		/* A release that a client started: roll it forward, if it is
+		 * still in flight (what was listed may be over, and the id
+		 * may hold the item anew: that entry must stay). */
+		rc = sb_slot_move(box, bank, item, token, state, state, 0);
+		if (rc == SB_ECONFLICT) {
+			rc = SB_OK;
+			break;
+		}
+		if (rc)
+			break;
 		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
 		                    SB_REMOVE_ANY);
 		if (rc == SB_OK || rc == SB_ENOTFOUND)
@@ -148,8 +154,7 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 			                    : SB_STATE_AVAILABLE,
 			            0, &out->released);
 		break;
-	default:
-		rc = SB_OK;
+	default: rc = SB_OK;
 	}
 	sb_item_free(entry);
 	free(ledger);
@@ -210,8 +215,7 @@ static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 	if (rc)
 		return SB_OK;
-	rc = sb_slot_put_held(box, &existing, ledger, id, bank, b->item,
-	                      b->ms);
+	rc = sb_slot_put_held(box, &existing, ledger, id, bank, b->item, b->ms);
 	if (rc == SB_OK)
 		out->settled++;
 	else if (rc == SB_ECONFLICT && (strcmp(existing->bank, bank) != 0 ||
@@ -273,8 +277,8 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 			if (all_held) /* else: live, and not ours to check */
 				rc = settle_confirmed(out, box, bank, b);
 		} else {
-			rc = sb__reclaim_item(out, box, bank, b->item,
-			                      b->token, b->state, b->ms);
+			rc = sb__reclaim_item(out, box, bank, b->item, b->token,
+			                      b->state, b->ms);
 		}
 	}
 	free_list(&l);
