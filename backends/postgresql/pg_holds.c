@@ -56,8 +56,8 @@ int sb_pg_move(sb_store *st, const char *bank, const char *item,
                int64_t until_ms)
 {
 	sb_pg_store *s = SB_PG(st);
-	char f[12], t[12], until[24];
-	const char *param[6] = { bank, item, token, f, t, until };
+	char f[12], t[12], until[24], now[24];
+	const char *param[7] = { bank, item, token, f, t, until, now };
 	PGresult *res;
 	int rc, status;
 
@@ -69,7 +69,9 @@ int sb_pg_move(sb_store *st, const char *bank, const char *item,
 	snprintf(f, sizeof f, "%u", from);
 	snprintf(t, sizeof t, "%u", to);
 	snprintf(until, sizeof until, "%lld", (long long)until_ms);
-	if ((rc = sb_pg_exec(&res, s, SB_PG_MOVE, 6, param, "move")) != SB_OK)
+	/* The clock the core set and listed generic deadlines by. */
+	snprintf(now, sizeof now, "%lld", (long long)sb_now_ms());
+	if ((rc = sb_pg_exec(&res, s, SB_PG_MOVE, 7, param, "move")) != SB_OK)
 		return rc;
 	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
 	PQclear(res);

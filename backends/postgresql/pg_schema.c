@@ -56,6 +56,9 @@
 /* "@." in a template stands for the quoted schema and a dot. */
 #define H(x) "sha256(convert_to(" x ", 'UTF8'))"
 
+/* SQL text laid out as SQL: clang-format would break it at the macros. */
+/* clang-format off */
+
 /* Tables as version 1 made them, then what version 2 added, in place
  * (ADD COLUMN with a constant default rewrites nothing), so that a fresh
  * schema and a migrated one are made by the same statements. */
@@ -115,15 +118,13 @@ static const char tables_sql[] =
 	"  v_from bigint;\n"
 	"  v_empty boolean := false;\n"
 	"BEGIN\n"
-	"  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H(
-		"p_bank") ";\n"
-			  "  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" SB_PG_TAKE_LOOP
-			  "  IF v_empty THEN o_status := 2; RETURN; END IF;\n"
-			  "  INSERT INTO @.sb_taken (bank_id, h, item, token, since)\n"
-			  "   VALUES (v_bid, " H(
-				  "o_item") ", o_item, p_token, p_now);\n"
-					    "  o_status := 0;\n"
-					    "END $f$;\n";
+	"  SELECT b.id INTO v_bid FROM @.sb_bank b WHERE b.h = " H("p_bank") ";\n"
+	"  IF NOT FOUND THEN o_status := 3; RETURN; END IF;\n" SB_PG_TAKE_LOOP
+	"  IF v_empty THEN o_status := 2; RETURN; END IF;\n"
+	"  INSERT INTO @.sb_taken (bank_id, h, item, token, since)\n"
+	"   VALUES (v_bid, " H("o_item") ", o_item, p_token, p_now);\n"
+	"  o_status := 0;\n"
+	"END $f$;\n";
 
 static const char version_sql[] =
 	"INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '2')"
@@ -141,7 +142,7 @@ static const char *const sql_templates[SB_PG_N] = {
 		"SELECT o_status, o_seq, o_item"
 		" FROM @.sb_take_held($1, $2, $3::bigint, $4::bigint)",
 	[SB_PG_MOVE] = "SELECT o_status FROM @.sb_move($1, $2, $3,"
-		       " $4::integer, $5::integer, $6::bigint)",
+		       " $4::integer, $5::integer, $6::bigint, $7::bigint)",
 	/* Held rows by the held index, rows in flight by the reserved one
 	 * (restocking, retiring, reclaiming are not settled). */
 	[SB_PG_LIST] = "SELECT item, token, st, until_ms FROM @.sb_taken"
@@ -153,19 +154,17 @@ static const char *const sql_templates[SB_PG_N] = {
 		       " AND (st & $2::integer) <> 0",
 	/* Also matches an item already settled with this token: idempotent.
 	 * st 0: reserved or assigned, no other state. */
-	[SB_PG_SETTLE] =
-		"UPDATE @.sb_taken t SET settled = true"
-		" FROM @.sb_bank b WHERE b.h = " H("$1") " AND t.bank_id = b.id AND t.h = " H(
-			"$2") " AND t.token = $3 AND t.st = 0",
+	[SB_PG_SETTLE] = "UPDATE @.sb_taken t SET settled = true"
+			 " FROM @.sb_bank b WHERE b.h = " H("$1")
+			 " AND t.bank_id = b.id AND t.h = " H("$2")
+			 " AND t.token = $3 AND t.st = 0",
 	[SB_PG_PUT_BACK] =
 		"WITH d AS (DELETE FROM @.sb_taken t USING @.sb_bank b"
-		"  WHERE b.h = " H(
-			"$1") " AND t.bank_id = b.id"
-			      "  AND t.h = " H(
-				      "$2") " AND t.token = $3 AND NOT t.settled"
-					    "  AND t.st = 0 RETURNING t.bank_id, t.item)"
-					    " INSERT INTO @.sb_available (bank_id, item)"
-					    " SELECT bank_id, item FROM d",
+		"  WHERE b.h = " H("$1") " AND t.bank_id = b.id"
+		"  AND t.h = " H("$2") " AND t.token = $3 AND NOT t.settled"
+		"  AND t.st = 0 RETURNING t.bank_id, t.item)"
+		" INSERT INTO @.sb_available (bank_id, item)"
+		" SELECT bank_id, item FROM d",
 	/* One statement, one snapshot: the counts add up exactly. Run
 	 * unprepared with the bank's id (pg_bank.c), so each run is planned
 	 * for that bank: a generic plan used a sequential scan of every
@@ -188,7 +187,7 @@ static const char *const sql_templates[SB_PG_N] = {
 	[SB_PG_BANK_ID] = "SELECT id FROM @.sb_bank WHERE h = " H("$1"),
 	[SB_PG_BANK_CREATE] = "INSERT INTO @.sb_bank (h, name)"
 			      " VALUES (" H("$1") ", $1)"
-						  " ON CONFLICT (h) DO NOTHING",
+			      " ON CONFLICT (h) DO NOTHING",
 	[SB_PG_RESERVED] = "SELECT item, token, since FROM @.sb_taken"
 			   " WHERE bank_id = $1::integer AND NOT settled"
 			   " AND st = 0 AND since <= $2::bigint ORDER BY since",
@@ -200,28 +199,26 @@ static const char *const sql_templates[SB_PG_N] = {
 	[SB_PG_LEDGER_PUT] =
 		"INSERT INTO @.sb_ledger AS l"
 		" (lh, ih, ledger, dedup_id, bank, item, until_ms)"
-		" VALUES (" H("$1") ", " H(
-			"$2") ", $1, $2, $3, $4, $5::bigint)"
-			      " ON CONFLICT (lh, ih) DO UPDATE SET bank = EXCLUDED.bank,"
-			      " item = EXCLUDED.item, until_ms = EXCLUDED.until_ms"
-			      " WHERE l.until_ms > 0 AND l.until_ms <= " SB_PG_NOW_MS,
+		" VALUES (" H("$1") ", " H("$2") ", $1, $2, $3, $4, $5::bigint)"
+		" ON CONFLICT (lh, ih) DO UPDATE SET bank = EXCLUDED.bank,"
+		" item = EXCLUDED.item, until_ms = EXCLUDED.until_ms"
+		" WHERE l.until_ms > 0 AND l.until_ms <= " SB_PG_NOW_MS,
 	[SB_PG_LEDGER_EXPORT] = "SELECT dedup_id, bank, item FROM @.sb_ledger"
 				" WHERE lh = " H("$1") " AND until_ms = 0",
-	[SB_PG_LEDGER_COUNT] =
-		"SELECT count(*) FROM @.sb_ledger"
-		" WHERE lh = " H(
-			"$1") " AND bank = $2"
-			      " AND (until_ms = 0 OR until_ms > " SB_PG_NOW_MS
-			      ")",
+	[SB_PG_LEDGER_COUNT] = "SELECT count(*) FROM @.sb_ledger"
+			       " WHERE lh = " H("$1") " AND bank = $2"
+			       " AND (until_ms = 0 OR until_ms > " SB_PG_NOW_MS
+			       ")",
 	[SB_PG_LEDGER_UPDATE] = "SELECT o_status, o_bank, o_item, o_until"
 				" FROM @.sb_ledger_update($1, $2, $3::bigint)",
 	[SB_PG_LEDGER_REMOVE] =
 		"SELECT o_status, o_bank, o_item, o_until"
 		" FROM @.sb_ledger_remove($1, $2, $3, $4, $5::integer)",
 	[SB_PG_LEDGER_HOLDS] = "SELECT dedup_id, bank, item, until_ms"
-			       " FROM @.sb_ledger WHERE lh = " H(
-				       "$1") " AND until_ms > " SB_PG_NOW_MS,
+			       " FROM @.sb_ledger WHERE lh = " H("$1")
+			       " AND until_ms > " SB_PG_NOW_MS,
 };
+/* clang-format on */
 
 char *sb_pg_sql_fill(const sb_pg_store *s, const char *tmpl)
 {
