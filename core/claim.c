@@ -31,6 +31,9 @@ int sb_token_split(const char *token, size_t *ledger_len, const char **id)
 	return 0;
 }
 
+/* Recovery passes before a claim answers "empty" (see claim()). */
+#define SB_EMPTY_PASSES 3
+
 static int use_fused(const sb_box *box)
 {
 	return box->protocol == SB_PROTOCOL_AUTO &&
@@ -51,7 +54,8 @@ static void give_back(sb_box *box, const char *bank, const char *item,
 	if (sb_fault_point(box, SB_FP_BEFORE_PUT_BACK) == 0) {
 		if (held)
 			(void)sb_slot_move(box, bank, item, token,
-			                   SB_STATE_HELD, SB_STATE_AVAILABLE, 0);
+			                   SB_STATE_HELD, SB_STATE_AVAILABLE,
+			                   0);
 		else
 			(void)sb_slot_put_back(box, bank, item, token);
 	}
@@ -205,29 +209,30 @@ static int claim(sb_item **out, sb_box *box, const char *bank,
 {
 	sb_recover_result rr;
 	char *token;
-	int rc;
+	int rc, tries;
 
 	if (!(token = sb_token_make(ledger, dedup_id)))
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 
 	rc = claim_once(out, box, bank, ledger, dedup_id, token, ttl_ms);
-	if (rc == SB_EMPTY_SETTLED) {
-		rc = SB_EMPTY; /* nothing in flight: no recovery to run */
-	} else if (rc == SB_EMPTY) {
-		/* Before saying "sold out", roll forward what is in flight:
-		 * reservations past the lease (crashed clients; with the default
-		 * lease 0, all of them), any twin of this very request (so
-		 * both twins give one answer), lapsed holds, and releases cut
-		 * short. Then ask once more: an item may have come back, here
-		 * or through a racing put back. */
+	/* Before saying "sold out", roll forward what is in flight:
+	 * reservations past the lease (crashed clients; with the default lease
+	 * 0, all of them), any twin of this very request (so both twins give
+	 * one answer), lapsed holds, and releases cut short. Then ask once
+	 * more: an item may have come back, here or through a racing put
+	 * back. While a pass finds something, another client (a twin) may
+	 * have taken what it freed: go round again, a few times at most. */
+	for (tries = 0; rc == SB_EMPTY && tries < SB_EMPTY_PASSES; tries++) {
 		rc = sb__recover(&rr, box, bank, ledger, box->lease_ms, token,
 		                 0);
 		if (rc == SB_OK)
 			rc = claim_once(out, box, bank, ledger, dedup_id, token,
 			                ttl_ms);
-		if (rc == SB_EMPTY_SETTLED)
-			rc = SB_EMPTY;
+		if (!(rr.settled | rr.put_back | rr.lapsed | rr.released))
+			break; /* nothing was in flight: the answer stands */
 	}
+	if (rc == SB_EMPTY_SETTLED)
+		rc = SB_EMPTY; /* nothing in flight: no recovery to run */
 	free(token);
 	if (rc == SB_EMPTY)
 		sb_seterr(box, SB_EMPTY, "bank is empty");

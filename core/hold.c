@@ -88,7 +88,8 @@ static int update(sb_box *box, const char *ledger, const char *dedup_id,
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 	if (sb_fused_holds(box)) {
 		rc = sb_slot_change(box, &entry, ledger, dedup_id, token,
-		                    ttl_ms ? SB_CHANGE_EXTEND : SB_CHANGE_CONFIRM,
+		                    ttl_ms ? SB_CHANGE_EXTEND
+		                           : SB_CHANGE_CONFIRM,
 		                    sb_now_ms(), ttl_ms);
 	} else {
 		int64_t until = ttl_ms ? sb_now_ms() + ttl_ms : 0;
@@ -185,7 +186,10 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 		rc = SB_ERROR;
 		goto out;
 	}
-	/* SB_ENOTFOUND: a twin release removed it first; finish anyway. */
+	/* SB_ENOTFOUND: a twin release or recovery removed it first; finish
+	 * anyway. Our mark stood, so the release is ours: done. */
+	if (rc == SB_ENOTFOUND && marked)
+		rc = SB_OK;
 	if (marked)
 		bank_follows(box, e->bank, e->value, token,
 		             SB_STATE_RESTOCKING | SB_STATE_RETIRING, final, 0);

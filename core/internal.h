@@ -81,10 +81,12 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
                      int64_t until_ms);
 /* Every lapsed hold and every release or reclaim in flight of @p bank made
  * for @p ledger; @p all_held: also check live holds against the ledger
- * (settle those whose entry became permanent). Fused stores reclaim their
- * lapsed holds in one step first. */
+ * (settle those whose entry became permanent); @p own_token (NULL: none):
+ * record a live hold of that token that has no entry yet (a twin of the
+ * caller's request). Fused stores reclaim their lapsed holds in one step
+ * first. */
 int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int all_held);
+                const char *ledger, int all_held, const char *own_token);
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);
@@ -147,16 +149,15 @@ int sb_slot_update(sb_box *box, sb_item **out, const char *ledger,
 int sb_slot_remove(sb_box *box, sb_item **entry, const char *ledger,
                    const char *dedup_id, const char *bank, const char *item,
                    unsigned int mode);
-int sb_slot_export_holds(sb_box *box, const char *ledger,
-                         sb_export_hold_cb cb, void *payload);
+int sb_slot_export_holds(sb_box *box, const char *ledger, sb_export_hold_cb cb,
+                         void *payload);
 int sb_slot_hold(sb_box *box, sb_item **out, const char *bank,
                  const char *ledger, const char *dedup_id, const char *token,
                  int64_t now_ms, int64_t ttl_ms);
 int sb_slot_change(sb_box *box, sb_item **out, const char *ledger,
                    const char *dedup_id, const char *token, unsigned int op,
                    int64_t now_ms, int64_t ttl_ms);
-int sb_slot_reclaim(sb_box *box, uint64_t *n, const char *bank,
-                    int64_t now_ms);
+int sb_slot_reclaim(sb_box *box, uint64_t *n, const char *bank, int64_t now_ms);
 
 /* fault.c: in-process hook for unit tests (fault builds only). The hook
  * returns non-zero to make sb_fault_point() report a simulated death. */

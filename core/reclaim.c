@@ -123,22 +123,28 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
 		                    SB_REMOVE_LAPSED);
 		if (rc == SB_OK || rc == SB_ENOTFOUND)
-			rc = follow(box, bank, item, token,
-			            SB_STATE_RECLAIMING, SB_STATE_AVAILABLE, 0,
-			            &out->lapsed);
+			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
+			            SB_STATE_AVAILABLE, 0, &out->lapsed);
 		else if (rc == SB_ECONFLICT && entry->expires_ms)
 			/* Extended: the ledger's deadline is the one. */
-			rc = follow(box, bank, item, token,
-			            SB_STATE_RECLAIMING, SB_STATE_HELD,
-			            entry->expires_ms, NULL);
+			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
+			            SB_STATE_HELD, entry->expires_ms, NULL);
 		else if (rc == SB_ECONFLICT) /* confirmed */
-			rc = follow(box, bank, item, token,
-			            SB_STATE_RECLAIMING, SB_STATE_ASSIGNED, 0,
-			            &out->settled);
+			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
+			            SB_STATE_ASSIGNED, 0, &out->settled);
 		break;
 	case SB_STATE_RESTOCKING:
 	case SB_STATE_RETIRING:
-		/* A release that a client started: roll it forward. */
+		/* A release that a client started: roll it forward, if it is
+		 * still in flight (what was listed may be over, and the id
+		 * may hold the item anew: that entry must stay). */
+		rc = sb_slot_move(box, bank, item, token, state, state, 0);
+		if (rc == SB_ECONFLICT) {
+			rc = SB_OK;
+			break;
+		}
+		if (rc)
+			break;
 		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
 		                    SB_REMOVE_ANY);
 		if (rc == SB_OK || rc == SB_ENOTFOUND)
@@ -148,8 +154,7 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 			                    : SB_STATE_AVAILABLE,
 			            0, &out->released);
 		break;
-	default:
-		rc = SB_OK;
+	default: rc = SB_OK;
 	}
 	sb_item_free(entry);
 	free(ledger);
@@ -193,13 +198,45 @@ static int for_ledger(const char *token, const char *ledger)
 	       strlen(ledger) == llen && memcmp(token, ledger, llen) == 0;
 }
 
+/* A live hold taken for @p own (a twin of the caller's request, between
+ * take_held and put_held, or one that died there): record it for the id
+ * with the deadline the bank has, as recovery records a reservation, so
+ * both twins give one answer. If the id holds another item, this one goes
+ * back. */
+static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
+                     const bank_item *b)
+{
+	sb_item *existing = NULL;
+	char *ledger;
+	const char *id;
+	int rc;
+
+	if ((rc = token_parts(&ledger, &id, b->token)) == SB_ENOMEM)
+		return sb_seterr(box, SB_ENOMEM, "out of memory");
+	if (rc)
+		return SB_OK;
+	rc = sb_slot_put_held(box, &existing, ledger, id, bank, b->item, b->ms);
+	if (rc == SB_OK)
+		out->settled++;
+	else if (rc == SB_ECONFLICT && (strcmp(existing->bank, bank) != 0 ||
+	                                strcmp(existing->value, b->item) != 0))
+		rc = follow(box, bank, b->item, b->token, SB_STATE_HELD,
+		            SB_STATE_AVAILABLE, 0, &out->put_back);
+	else if (rc == SB_ECONFLICT)
+		rc = SB_OK;
+	sb_item_free(existing);
+	free(ledger);
+	return rc;
+}
+
 int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int all_held)
+                const char *ledger, int all_held, const char *own_token)
 {
 	unsigned int states = SB_STATE_RECLAIMING | SB_STATE_RESTOCKING |
 	                      SB_STATE_RETIRING;
 	item_list l = { NULL, 0, 0, 0 };
 	int64_t now = sb_now_ms();
+	int list_all = 0;
 	size_t i;
 	int rc;
 
@@ -216,9 +253,15 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 	}
 	if (all_held)
 		states |= SB_STATE_HELD;
+	/* A twin's hold is live: list every hold to find it (the generic
+	 * path only: a fused hold has no step in between). */
+	if (own_token && !sb_fused_holds(box)) {
+		states |= SB_STATE_HELD;
+		list_all = 1;
+	}
 	/* Copy first: the backend may hold a cursor open while listing. */
-	rc = sb_slot_list(box, bank, states, all_held ? INT64_MAX : now,
-	                  collect, &l);
+	rc = sb_slot_list(box, bank, states,
+	                  all_held || list_all ? INT64_MAX : now, collect, &l);
 	if (l.oom)
 		rc = sb_seterr(box, SB_ENOMEM, "out of memory listing holds");
 	for (i = 0; rc == SB_OK && i < l.n; i++) {
@@ -227,11 +270,15 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 			/* Its ledger may live in another store: leave it to a
 			 * recover of that ledger. */
 			out->foreign++;
+		} else if (b->state == SB_STATE_HELD && b->ms > now &&
+		           own_token && strcmp(b->token, own_token) == 0) {
+			rc = roll_twin(out, box, bank, b);
 		} else if (b->state == SB_STATE_HELD && b->ms > now) {
-			rc = settle_confirmed(out, box, bank, b);
+			if (all_held) /* else: live, and not ours to check */
+				rc = settle_confirmed(out, box, bank, b);
 		} else {
-			rc = sb__reclaim_item(out, box, bank, b->item,
-			                      b->token, b->state, b->ms);
+			rc = sb__reclaim_item(out, box, bank, b->item, b->token,
+			                      b->state, b->ms);
 		}
 	}
 	free_list(&l);

@@ -61,6 +61,43 @@ static void free_list(resv_list *l)
 	free(l->v);
 }
 
+/* Whether the id's entry already is (bank, item) for good. Only a ledger
+ * that keeps holds can lose an entry (release), so only there it matters
+ * (else 1: nothing to undo). */
+static int already_recorded(sb_box *box, const char *bank, const char *ledger,
+                            const char *id, const char *item)
+{
+	sb_item *e = NULL;
+	int yes;
+
+	if (!sb_holds_ok(box))
+		return 1;
+	yes = sb_slot_get(box, &e, ledger, id) == SB_OK &&
+	      !(e->flags & SB_ITEM_LAPSED) && strcmp(e->bank, bank) == 0 &&
+	      strcmp(e->value, item) == 0;
+	sb_item_free(e);
+	sb_clearerr(box);
+	return yes;
+}
+
+/* Delete the entry for good of (bank, item) that this pass wrote for a
+ * reservation that turned out to be over. A hold the id made since is
+ * not it, and stays. */
+static int unrecord(sb_box *box, const char *bank, const char *ledger,
+                    const char *id, const char *item)
+{
+	sb_item *e = NULL, *x = NULL;
+	int rc = sb_slot_get(box, &e, ledger, id);
+
+	if (rc == SB_OK && e->expires_ms == 0 && strcmp(e->bank, bank) == 0 &&
+	    strcmp(e->value, item) == 0)
+		rc = sb_slot_remove(box, &x, ledger, id, bank, item,
+		                    SB_REMOVE_ANY);
+	sb_item_free(e);
+	sb_item_free(x);
+	return rc == SB_ENOTFOUND ? SB_OK : rc;
+}
+
 /* Roll one reservation forward. */
 static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
                         const char *ledger, const resv *r)
@@ -68,13 +105,14 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 	sb_item *existing = NULL;
 	const char *id;
 	size_t llen;
-	int rc;
+	int rc, fresh;
 
 	if (sb_token_split(r->token, &llen, &id) || strlen(ledger) != llen ||
 	    memcmp(r->token, ledger, llen) != 0) {
 		out->foreign++;
 		return SB_OK;
 	}
+	fresh = !already_recorded(box, bank, ledger, id, r->item);
 	rc = sb_slot_put_if_absent(box, &existing, ledger, id, bank, r->item);
 	if (rc == SB_OK) {
 		if (sb_fault_point(box, SB_FP_RECOVER_AFTER_RECORD))
@@ -82,7 +120,12 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 		rc = sb_slot_settle(box, bank, r->item, r->token);
 		if (rc == SB_OK)
 			out->settled++;
-		/* SB_ECONFLICT: a racing client or recovery got there first. */
+		/* SB_ECONFLICT: a racing client or recovery got there first;
+		 * or, where ids can give items back, the reservation listed
+		 * is over (the fetch ended and the id released the item) and
+		 * the entry written now is stale: take it back. */
+		if (rc == SB_ECONFLICT && fresh)
+			rc = unrecord(box, bank, ledger, id, r->item);
 		return rc == SB_ECONFLICT ? SB_OK : rc;
 	}
 	sb_item_free(existing);
@@ -120,7 +163,7 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 	free_list(&l);
 	/* Holds: lapsed ones, and releases and reclaims cut short. */
 	if (rc == SB_OK)
-		rc = sb__reclaim(out, box, bank, ledger, all_held);
+		rc = sb__reclaim(out, box, bank, ledger, all_held, own_token);
 	if (rc == SB_OK)
 		sb_clearerr(box);
 	return rc;

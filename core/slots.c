@@ -356,8 +356,8 @@ int sb_slot_remove(sb_box *box, sb_item **entry, const char *ledger,
 	return rc;
 }
 
-int sb_slot_export_holds(sb_box *box, const char *ledger,
-                         sb_export_hold_cb cb, void *payload)
+int sb_slot_export_holds(sb_box *box, const char *ledger, sb_export_hold_cb cb,
+                         void *payload)
 {
 	relay r = { .hold = cb, .payload = payload };
 	int rc = LEDGER(box)->ledger->export_holds(LEDGER(box), ledger,
@@ -385,8 +385,8 @@ int sb_slot_change(sb_box *box, sb_item **out, const char *ledger,
 	int rc;
 
 	*out = NULL;
-	rc = BANK(box)->ops->change(out, BANK(box), ledger, dedup_id, token,
-	                            op, now_ms, ttl_ms);
+	rc = BANK(box)->ops->change(out, BANK(box), ledger, dedup_id, token, op,
+	                            now_ms, ttl_ms);
 	if (op == SB_CHANGE_CONFIRM || op == SB_CHANGE_EXTEND)
 		return check_item(box, box->bank_scheme, "change", rc,
 		                  ANS_NOTFOUND | ANS_EXPIRED, out);

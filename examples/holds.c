@@ -14,7 +14,11 @@
 static char seat_names[SEATS][16];
 
 /* Buyer b pays (7 in 10), pays then cancels (1 in 10), or walks away. */
-enum { PAYS, CANCELS, WALKS_AWAY };
+enum {
+	PAYS,
+	CANCELS,
+	WALKS_AWAY
+};
 static int choice(int b)
 {
 	return b % 10 < 7 ? PAYS : b % 10 == 7 ? CANCELS : WALKS_AWAY;
@@ -88,7 +92,8 @@ int main(int argc, char **argv)
 		if (choice(b) == CANCELS) {
 			snprintf(buyer, sizeof buyer, "buyer-%03d", b);
 			cancelled += sb_box_release(box, "gala-buyers", buyer,
-			                            SB_RELEASE_RESTOCK) == SB_OK;
+			                            SB_RELEASE_RESTOCK) ==
+			             SB_OK;
 		}
 	}
 	printf("paid %d, cancelled %d\n", paid, cancelled);

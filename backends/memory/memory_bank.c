@@ -117,8 +117,7 @@ sb_mem_item *sb_mem_first_available(sb_mem_db *db, const char *bank)
 	return NULL;
 }
 
-sb_mem_item *sb_mem_first_lapsed(sb_mem_db *db, const char *bank,
-                                 int64_t now)
+sb_mem_item *sb_mem_first_lapsed(sb_mem_db *db, const char *bank, int64_t now)
 {
 	size_t i;
 
@@ -334,8 +333,8 @@ static int mem_take_held(sb_item **out, sb_store *st, const char *bank,
 }
 
 static int mem_move_state(sb_store *st, const char *bank, const char *value,
-                          const char *token, unsigned int from,
-                          unsigned int to, int64_t until_ms)
+                          const char *token, unsigned int from, unsigned int to,
+                          int64_t until_ms)
 {
 	const unsigned int keeps = SB_STATE_HELD | SB_STATE_ASSIGNED |
 	                           SB_STATE_RESTOCKING | SB_STATE_RETIRING |

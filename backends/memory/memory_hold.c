@@ -95,7 +95,8 @@ int sb_mem_hold(sb_item **out, sb_store *st, const char *bank,
 	} else if ((it = next_item(db, bank, now_ms))) {
 		tok = strdup(token);
 		*out = tok ? sb_item_new(it->value, bank, SB_ITEM_NEW) : NULL;
-		if (!*out || sb_mem_add_entry(db, ledger, id, bank, it->value)) {
+		if (!*out ||
+		    sb_mem_add_entry(db, ledger, id, bank, it->value)) {
 			free(tok);
 			sb_item_free(*out);
 			*out = NULL;
@@ -177,8 +178,7 @@ out:
 	return rc;
 }
 
-int sb_mem_reclaim(uint64_t *n, sb_store *st, const char *bank,
-                   int64_t now_ms)
+int sb_mem_reclaim(uint64_t *n, sb_store *st, const char *bank, int64_t now_ms)
 {
 	sb_mem_db *db = SB_MEM_DB(st);
 	int rc = SB_OK;

@@ -117,8 +117,7 @@ static int put_entry(sb_item **existing, sb_store *st, const char *ledger,
 		db->entries[db->nentries - 1].until = until;
 		return SB_OK;
 	}
-	if (!until && strcmp(e->bank, bank) == 0 &&
-	    strcmp(e->value, value) == 0)
+	if (!until && strcmp(e->bank, bank) == 0 && strcmp(e->value, value) == 0)
 		return SB_OK;
 	*existing = entry_item(e, now);
 	return *existing ? SB_ECONFLICT : sb_mem_oom(st);

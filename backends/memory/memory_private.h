@@ -81,8 +81,7 @@ long sb_mem_find_bank(sb_mem_db *db, const char *bank);
 sb_mem_item *sb_mem_find_item(sb_mem_db *db, const char *bank,
                               const char *value);
 /* The first HELD item of @p bank whose deadline is <= @p now, or NULL. */
-sb_mem_item *sb_mem_first_lapsed(sb_mem_db *db, const char *bank,
-                                 int64_t now);
+sb_mem_item *sb_mem_first_lapsed(sb_mem_db *db, const char *bank, int64_t now);
 sb_mem_item *sb_mem_first_available(sb_mem_db *db, const char *bank);
 int sb_mem_any_reserved(sb_mem_db *db, const char *bank);
 /* Move @p it to @p state under @p tok (taken over). */
@@ -107,8 +106,7 @@ int sb_mem_hold(sb_item **out, sb_store *st, const char *bank,
 int sb_mem_change(sb_item **out, sb_store *st, const char *ledger,
                   const char *id, const char *token, unsigned int op,
                   int64_t now_ms, int64_t ttl_ms);
-int sb_mem_reclaim(uint64_t *n, sb_store *st, const char *bank,
-                   int64_t now_ms);
+int sb_mem_reclaim(uint64_t *n, sb_store *st, const char *bank, int64_t now_ms);
 
 /* memory_fault.c. Every slot brackets its work: under the lock,
  *   f = sb_mem_enter(db, SLOT); if (f.when == SB_MEMORY_FAIL_BEFORE) skip

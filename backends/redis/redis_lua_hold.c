@@ -114,17 +114,32 @@
  * bank), {0} (empty), {3} (empty and nothing of the bank in flight: the
  * caller may skip its recovery pass) or {2, item, until} (handed out now;
  * until 0: for good). The common path (an entry for good, or a queued
- * item and ttl 0) runs the same commands as the claim of version 1: no
- * TIME, no look at the deadlines. A queued item proves the bank exists
- * (add registers it first), so the bank set is read only when the queue
- * is empty. */
-const char sb_rd_lua_hold[] = LIB
+ * item and ttl 0) comes first and runs the commands of version 1's claim,
+ * before the helpers are even defined: no TIME, no look at deadlines, no
+ * closures made. A queued item proves the bank exists (add registers it
+ * first), so the bank set is read only when the queue is empty. */
+const char sb_rd_lua_hold[] =
 	"local id, bank, token = ARGV[2], ARGV[3], ARGV[4]\n"
 	"local ttl = tonumber(ARGV[5])\n"
-	"local now\n"
 	"local e = redis.call('HGET', KEYS[1], id)\n"
+	"if e and string.byte(e, 1) ~= 104 then return {1, e} end\n"
+	"local item\n"
+	"if not e then\n"
+	"  item = redis.call('LINDEX', KEYS[4], 0)\n"
+	"  if item and ttl == 0 then\n"
+	"    if redis.call('HGET', KEYS[5], item) ~= 'a' then\n"
+	"      return redis.error_reply('ERR storagebox: queued item is not "
+	"available in the state hash (data changed outside storagebox?)')\n"
+	"    end\n"
+	"    redis.call('HINCRBY', KEYS[2], bank, 1)\n"
+	"    redis.call('LPOP', KEYS[4])\n"
+	"    redis.call('HSET', KEYS[5], item, 'i' .. token)\n"
+	"    redis.call('HSET', KEYS[1], id, string.len(bank) .. ':' .. bank .. "
+	"item)\n"
+	"    return {2, item, 0}\n"
+	"  end\n"
+	"end\n" LIB "local now\n"
 	"if e then\n"
-	"  if string.byte(e, 1) ~= 104 then return {1, e} end\n"
 	"  local u, ob, oi = parse(e)\n"
 	"  if not u then return bad() end\n"
 	"  now = now_ms()\n"
@@ -137,8 +152,9 @@ const char sb_rd_lua_hold[] = LIB
 	"  redis.call('HDEL', KEYS[1], id)\n"
 	"  redis.call('ZREM', KEYS[7], id)\n"
 	"  if st == 'h' .. token then to_available(ob, oi) end\n"
+	/* A new id's queue was read above; after a reclaim, again. */
+	"  item = redis.call('LINDEX', KEYS[4], 0)\n"
 	"end\n"
-	"local item = redis.call('LINDEX', KEYS[4], 0)\n"
 	"local queued = item ~= false\n"
 	"if not item then\n"
 	"  if redis.call('SISMEMBER', KEYS[3], bank) == 0 then return {-2} end\n"

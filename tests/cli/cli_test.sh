@@ -72,20 +72,6 @@ finish() {
 	exit
 }
 
-# ------------------------------------------------------------ holds gate
-# THE GATE (one place; remove it once every backend keeps holds): a store
-# built before holds answers `hold` with exit 1 and "built before holds".
-# Then the hold checks are skipped, with a note; any other answer runs
-# them. usage: holds_supported ARGS-BEFORE-THE-COMMAND...
-holds_supported() {
-	run "$@" hold gate-bank gate-ledger gate-id --ttl 1s
-	if [ "$RC" -eq 1 ] && contains "$ERR" "built before holds"; then
-		echo "NOTE: holds skipped on ${STORAGEBOX_URI:-$*}: $ERR" >&2
-		return 1
-	fi
-	return 0
-}
-
 # hold_session ARGS-BEFORE-THE-COMMAND...: hold, confirm, extend, release
 # and their answers, stats, export --holds and recover on one store. The
 # bank and ledger names are unique per run.
@@ -220,11 +206,9 @@ store_session() {
 	expect_rc 2 "store: usage error"
 	run bench --items 40 --clients 2 --procs 2 --quiet
 	expect_rc 0 "store: bench with 2 processes of 2 threads"
-	if holds_supported; then
-		hold_session
-		run bench --holds --items 40 --clients 2 --procs 2 --quiet
-		expect_rc 0 "store: bench --holds with 2 processes of 2 threads"
-	fi
+	hold_session
+	run bench --holds --items 40 --clients 2 --procs 2 --quiet
+	expect_rc 0 "store: bench --holds with 2 processes of 2 threads"
 }
 
 if [ -n "$STORE" ]; then
@@ -486,12 +470,10 @@ expect "$(contains "$ERR" "more than 30 days"; echo $?)" "ttl > 30 days: a clear
 run "${U[@]}" hold b l i --ttl 90
 expect "$(contains "$ERR" "no unit"; echo $?)" "ttl without a unit: a clear message"
 H=(--uri "sqlite:$T/holds.db")
-if holds_supported "${H[@]}"; then
-	hold_session "${H[@]}"
-	run demo --holds --workers 6
-	expect_rc 0 "demo --holds"
-	expect "$(contains "$OUT" 'verdict: every law holds'; echo $?)" "demo --holds verdict"
-fi
+hold_session "${H[@]}"
+run demo --holds --workers 6
+expect_rc 0 "demo --holds"
+expect "$(contains "$OUT" 'verdict: every law holds'; echo $?)" "demo --holds verdict"
 run demo --holds --store memory:cli-demo --seed 3
 expect_rc 0 "demo --holds on the memory store"
 expect "$(contains "$OUT" 'verdict: every law holds'; echo $?)" "demo --holds (memory) verdict"

@@ -57,7 +57,7 @@ static char *hold_ok_(sb_box *box, const char *bank, const char *ledger,
 	sb_item_free(it);
 	return v;
 }
-#define hold_ok(box, bank, ledger, id, ttl, expires, is_new)               \
+#define hold_ok(box, bank, ledger, id, ttl, expires, is_new)                \
 	hold_ok_((box), (bank), (ledger), (id), (ttl), (expires), (is_new), \
 	         __FILE__, __LINE__)
 
@@ -105,8 +105,8 @@ static int keeps_holds(sb_box *box)
 	conf_add(box, bank, items, 1, 1, 0);
 	CHECK_RC(box, sb_box_hold(&it, box, bank, ledger, "u", LONG_TTL),
 	         SB_ENOTSUPPORTED);
-	CHECK(box, it == NULL &&
-	                   t_contains(sb_box_errmsg(box), "before holds"));
+	CHECK(box,
+	      it == NULL && t_contains(sb_box_errmsg(box), "before holds"));
 	CHECK_RC(box, sb_box_confirm(box, ledger, "u"), SB_ENOTSUPPORTED);
 	CHECK_RC(box, sb_box_extend(box, ledger, "u", LONG_TTL),
 	         SB_ENOTSUPPORTED);
@@ -146,8 +146,7 @@ void case_hold_basic(void)
 	st = stats_of(box, bank);
 	CHECKF(box, st.on_hold == 1 && st.available == 2 && st.assigned == 0,
 	       "on_hold %llu available %llu assigned %llu",
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.available,
+	       (unsigned long long)st.on_hold, (unsigned long long)st.available,
 	       (unsigned long long)st.assigned);
 	conf_check_conservation(box, bank, 3);
 
@@ -166,21 +165,19 @@ void case_hold_basic(void)
 	st = stats_of(box, bank);
 	CHECKF(box, st.on_hold == 1 && st.assigned == 0,
 	       "fetch must not confirm: on_hold %llu assigned %llu",
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned);
+	       (unsigned long long)st.on_hold, (unsigned long long)st.assigned);
 
 	/* Confirm: for good, and idempotent. */
 	CHECK_RC(box, sb_box_confirm(box, ledger, "buyer"), SB_OK);
 	CHECK_RC(box, sb_box_confirm(box, ledger, "buyer"), SB_OK);
 	CHECK_RC(box, lookup(box, ledger, "buyer", &lv, &lexp), SB_OK);
-	CHECKF(box, same(lv, v) && lexp == 0, "confirmed: '%s' until %lld",
-	       lv, (long long)lexp);
+	CHECKF(box, same(lv, v) && lexp == 0, "confirmed: '%s' until %lld", lv,
+	       (long long)lexp);
 	free(lv);
 	st = stats_of(box, bank);
 	CHECKF(box, st.on_hold == 0 && st.assigned == 1,
 	       "after confirm: on_hold %llu assigned %llu",
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned);
+	       (unsigned long long)st.on_hold, (unsigned long long)st.assigned);
 	/* Extending an item held for good leaves it so. */
 	CHECK_RC(box, sb_box_extend(box, ledger, "buyer", LONG_TTL), SB_OK);
 	CHECK_RC(box, lookup(box, ledger, "buyer", &lv, &lexp), SB_OK);
@@ -244,8 +241,7 @@ void case_hold_lapse(void)
 	st = stats_of(box, bank);
 	CHECKF(box, st.assigned == 1 && st.on_hold == 0 && st.available == 0,
 	       "assigned %llu on_hold %llu available %llu",
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned, (unsigned long long)st.on_hold,
 	       (unsigned long long)st.available);
 	conf_check_conservation(box, bank, 1);
 	free(v);
@@ -283,8 +279,7 @@ void case_hold_refetch(void)
 	st = stats_of(box, bank);
 	CHECKF(box, st.assigned == 1 && st.on_hold == 0 && st.available == 1,
 	       "after recover: assigned %llu on_hold %llu available %llu",
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned, (unsigned long long)st.on_hold,
 	       (unsigned long long)st.available);
 	conf_check_conservation(box, bank, 2);
 	free(v);
@@ -370,8 +365,7 @@ void case_hold_release(void)
 	st = stats_of(box, bank);
 	CHECKF(box, st.retired == 1 && st.assigned == 0 && st.available == 1,
 	       "after retire: retired %llu assigned %llu available %llu",
-	       (unsigned long long)st.retired,
-	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.retired, (unsigned long long)st.assigned,
 	       (unsigned long long)st.available);
 	conf_add(box, bank, items, 2, 0, 2);
 	conf_check_conservation(box, bank, 2);
@@ -412,8 +406,7 @@ void case_hold_release_lapsed(void)
 	st = stats_of(box, bank);
 	CHECKF(box, st.retired == 0 && st.available == 1 && st.on_hold == 0,
 	       "retired %llu available %llu on_hold %llu",
-	       (unsigned long long)st.retired,
-	       (unsigned long long)st.available,
+	       (unsigned long long)st.retired, (unsigned long long)st.available,
 	       (unsigned long long)st.on_hold);
 	conf_check_conservation(box, bank, 1);
 	free(v);
@@ -524,8 +517,7 @@ void case_hold_export(void)
 	CHECK_RC(box, sb_box_export_holds(box, ledger, on_hold_cb, &h), SB_OK);
 	CHECKF(box, h.n == 2 && h.exp[0] > 0 && h.exp[1] > 0,
 	       "export_holds: %zu live holds", h.n);
-	CHECK_RC(box, sb_box_export(box, ledger, on_entry_cb, &entries),
-	         SB_OK);
+	CHECK_RC(box, sb_box_export(box, ledger, on_entry_cb, &entries), SB_OK);
 	CHECKF(box, entries == 1, "export: %zu entries for good", entries);
 	CHECK_RC(box, conf_stats(&st, box, bank, ledger), SB_OK);
 	CHECKF(box, st.held == 3, "held: %llu ids hold an item",
@@ -537,8 +529,7 @@ void case_hold_export(void)
 	st = stats_of(box, bank);
 	CHECKF(box, st.on_hold == 2 && st.assigned == 1 && st.available == 1,
 	       "on_hold %llu assigned %llu available %llu",
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.on_hold, (unsigned long long)st.assigned,
 	       (unsigned long long)st.available);
 	conf_check_conservation(box, bank, 4);
 	free(a);
@@ -585,8 +576,7 @@ void case_hold_bad_input(void)
 	CHECK_RC(box, sb_box_confirm(box, "", "u"), SB_EINVALID);
 	CHECK_RC(box, sb_box_confirm(box, ledger, "a\nb"), SB_EINVALID);
 	CHECK_RC(box, sb_box_release(box, ledger, NULL, 0), SB_EINVALID);
-	CHECK_RC(box, sb_box_extend(NULL, ledger, "u", LONG_TTL),
-	         SB_EINVALID);
+	CHECK_RC(box, sb_box_extend(NULL, ledger, "u", LONG_TTL), SB_EINVALID);
 	CHECK_RC(box, sb_box_hold(NULL, box, bank, ledger, "u", LONG_TTL),
 	         SB_EINVALID);
 	/* Nothing changed: still held by u. */
@@ -618,14 +608,14 @@ static int die_hook(const char *point, void *payload)
 }
 
 /* Run @p call with a death at @p point; check that it died there. */
-#define DIES_AT(box, pt, call)                                          \
-	do {                                                            \
-		die_at d_ = { (pt), 0 };                                \
-		int rc_;                                                \
-		sb__fault_set_hook(die_hook, &d_);                      \
-		rc_ = (call);                                           \
-		sb__fault_set_hook(NULL, NULL);                         \
-		CHECKF((box), d_.fired && rc_ == SB_ERROR,              \
+#define DIES_AT(box, pt, call)                                              \
+	do {                                                                \
+		die_at d_ = { (pt), 0 };                                    \
+		int rc_;                                                    \
+		sb__fault_set_hook(die_hook, &d_);                          \
+		rc_ = (call);                                               \
+		sb__fault_set_hook(NULL, NULL);                             \
+		CHECKF((box), d_.fired &&rc_ == SB_ERROR,                   \
 		       "died at %s: fired %d, rc %d", (pt), d_.fired, rc_); \
 	} while (0)
 
@@ -701,8 +691,7 @@ void case_hold_crash(void)
 	st = stats_of(box, bank);
 	CHECKF(box, rr.settled == 1 && st.assigned == 1 && st.on_hold == 0,
 	       "confirm_after_ledger: settled %llu assigned %llu",
-	       (unsigned long long)rr.settled,
-	       (unsigned long long)st.assigned);
+	       (unsigned long long)rr.settled, (unsigned long long)st.assigned);
 	CHECK_RC(box, sb_box_confirm(box, ledger, "c"), SB_OK);
 
 	/* release_after_mark and release_after_remove: recover finishes
@@ -723,8 +712,7 @@ void case_hold_crash(void)
 	st = stats_of(box, bank);
 	CHECKF(box, rr.released == 1 && st.retired == 1,
 	       "release_after_remove: released %llu retired %llu",
-	       (unsigned long long)rr.released,
-	       (unsigned long long)st.retired);
+	       (unsigned long long)rr.released, (unsigned long long)st.retired);
 	free(v);
 	conf_check_conservation(box, bank, 5);
 
@@ -744,10 +732,8 @@ void case_hold_crash(void)
 	               st.retired == 1 && st.available == 3,
 	       "at the end: reserved %llu on_hold %llu assigned %llu retired "
 	       "%llu available %llu",
-	       (unsigned long long)st.reserved,
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.retired,
+	       (unsigned long long)st.reserved, (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned, (unsigned long long)st.retired,
 	       (unsigned long long)st.available);
 	conf_check_conservation(box, bank, 5);
 out:

@@ -71,9 +71,8 @@ void conf_check_conservation_(sb_box *box, const char *bank, uint64_t loaded,
 	        "%llu + %llu + %llu + %llu + %llu != %llu",
 	        (unsigned long long)st.available,
 	        (unsigned long long)st.reserved,
-	        (unsigned long long)st.assigned,
-	        (unsigned long long)st.on_hold, (unsigned long long)st.retired,
-	        (unsigned long long)loaded);
+	        (unsigned long long)st.assigned, (unsigned long long)st.on_hold,
+	        (unsigned long long)st.retired, (unsigned long long)loaded);
 	t_check(st.reserved == 0, box, file, line, "reserved == 0",
 	        "reserved %llu with no fetch in flight",
 	        (unsigned long long)st.reserved);

@@ -34,8 +34,7 @@ typedef struct {
 	size_t n, twice;
 } listing;
 
-static int on_entry(const char *id, const char *bank, const char *item,
-                    void *p)
+static int on_entry(const char *id, const char *bank, const char *item, void *p)
 {
 	listing *l = p;
 	(void)bank;
@@ -65,16 +64,14 @@ sb_stats holds_laws(sb_box *box, const char *bank, const char *ledger,
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
 	CHECKF(box,
 	       st.available + st.reserved + st.on_hold + st.assigned +
-	                       st.retired ==
-	               nitems &&
+	                               st.retired ==
+	                       nitems &&
 	               st.reserved == 0,
 	       "%s: available %llu reserved %llu on_hold %llu assigned %llu "
 	       "retired %llu, added %llu",
 	       what, (unsigned long long)st.available,
-	       (unsigned long long)st.reserved,
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.retired,
+	       (unsigned long long)st.reserved, (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned, (unsigned long long)st.retired,
 	       (unsigned long long)nitems);
 	memset(&l, 0, sizeof l);
 	t_map_init(&l.seen);
@@ -177,7 +174,8 @@ void crash_holds_points(void)
 {
 	sb_box *box = holds_box();
 	char *bank = cname("hp-bank"), *ledger = cname("hp-ledger");
-	char *bank1 = cname("hp-one"), *v = NULL, *w = NULL;
+	char *bank1 = cname("hp-one"), *ledger1 = cname("hp-one-ledger");
+	char *v = NULL, *w = NULL;
 	const char *ttl_lapse = "300ms", *ttl_long = "600000ms";
 	sb_recover_result rr;
 	sb_stats st;
@@ -188,8 +186,8 @@ void crash_holds_points(void)
 	/* hold_after_take: held, no entry, nobody's; once its deadline
 	 * passes, recover reclaims it. */
 	{
-		const char *a[] = { "hold",  bank, ledger, "t", "--ttl",
-			            ttl_lapse, NULL };
+		const char *a[] = { "hold",  bank,      ledger, "t",
+			            "--ttl", ttl_lapse, NULL };
 		dies(a, "hold_after_take");
 	}
 	expect(box, ledger, "t", NULL, 0, "hold_after_take");
@@ -212,8 +210,7 @@ void crash_holds_points(void)
 	st = holds_laws(box, bank, ledger, 6, "confirm_after_ledger", NULL);
 	CHECKF(box, st.assigned == 1 && st.on_hold == 0,
 	       "confirm_after_ledger: assigned %llu on_hold %llu",
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.on_hold);
+	       (unsigned long long)st.assigned, (unsigned long long)st.on_hold);
 	free(v);
 
 	/* release_after_mark (a hold, restock) and release_after_remove
@@ -241,8 +238,7 @@ void crash_holds_points(void)
 	st = holds_laws(box, bank, ledger, 6, "release_after_remove", NULL);
 	CHECKF(box, rr.released == 1 && st.retired == 1,
 	       "release_after_remove: released %llu retired %llu",
-	       (unsigned long long)rr.released,
-	       (unsigned long long)st.retired);
+	       (unsigned long long)rr.released, (unsigned long long)st.retired);
 	free(v);
 
 	/* reclaim_after_mark, by recover: the next recover finishes. */
@@ -260,21 +256,21 @@ void crash_holds_points(void)
 
 	/* reclaim_after_mark, by a claim on a bank whose only item is a
 	 * lapsed hold; then a claim gets it. */
-	hold_ok(&v, bank1, ledger, "y", ttl_lapse);
+	hold_ok(&v, bank1, ledger1, "y", ttl_lapse);
 	lapse_wait();
 	{
-		const char *a[] = { "hold", bank1,    ledger, "y2", "--ttl",
-			            ttl_long, NULL };
+		const char *a[] = { "hold",  bank1,    ledger1, "y2",
+			            "--ttl", ttl_long, NULL };
 		dies(a, "reclaim_after_mark");
 	}
-	hold_ok(&w, bank1, ledger, "y3", ttl_long);
+	hold_ok(&w, bank1, ledger1, "y3", ttl_long);
 	CHECKF(box, hr_same_str(v, w),
 	       "reclaim_after_mark by a claim: y3 got %s, the lapsed item "
 	       "is %s",
 	       w ? w : "-", v ? v : "-");
-	expect(box, ledger, "y", NULL, 0, "reclaim_after_mark (claim)");
-	expect(box, ledger, "y2", NULL, 0, "reclaim_after_mark (claim)");
-	holds_laws(box, bank1, ledger, 1, "reclaim_after_mark (claim)", NULL);
+	expect(box, ledger1, "y", NULL, 0, "reclaim_after_mark (claim)");
+	expect(box, ledger1, "y2", NULL, 0, "reclaim_after_mark (claim)");
+	holds_laws(box, bank1, ledger1, 1, "reclaim_after_mark (claim)", NULL);
 	free(v);
 	free(w);
 
@@ -285,14 +281,14 @@ void crash_holds_points(void)
 	       "at the end: available %llu assigned %llu retired %llu "
 	       "on_hold %llu",
 	       (unsigned long long)st.available,
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.retired,
+	       (unsigned long long)st.assigned, (unsigned long long)st.retired,
 	       (unsigned long long)st.on_hold);
 	printf("holds points: died at hold_after_take, confirm_after_ledger, "
 	       "release_after_mark, release_after_remove, reclaim_after_mark "
 	       "(recover, claim); recover rolled each forward\n");
 	free(bank);
 	free(bank1);
+	free(ledger1);
 	free(ledger);
 	sb_box_close(box);
 }

@@ -111,8 +111,8 @@ static void end_span(size_t id, int64_t to)
 			hk.spans = t_xrealloc(hk.spans,
 			                      hk.cap * sizeof *hk.spans);
 		}
-		hk.spans[hk.nspans++] =
-			(span){ t_xstrdup(s->item), s->from_us, to, id };
+		hk.spans[hk.nspans++] = (span){ t_xstrdup(s->item), s->from_us,
+			                        to, id };
 	}
 }
 
@@ -138,8 +138,8 @@ static void start_job(job *j, int slot)
 	snprintf(ttl, sizeof ttl, "%lldms", (long long)j->ttl_ms);
 	switch (j->k) {
 	case K_HOLD: {
-		const char *a[] = { "hold", hk.bank, hk.ledger, id, "--ttl",
-			            ttl, NULL };
+		const char *a[] = { "hold",  hk.bank, hk.ledger, id,
+			            "--ttl", ttl,     NULL };
 		memcpy(args, a, sizeof a);
 		break;
 	}
@@ -149,8 +149,9 @@ static void start_job(job *j, int slot)
 		break;
 	}
 	case K_EXTEND: {
-		const char *a[] = { "extend", hk.ledger, id, "--ttl", ttl,
-			            NULL };
+		const char *a[] = {
+			"extend", hk.ledger, id, "--ttl", ttl, NULL
+		};
 		memcpy(args, a, sizeof a);
 		break;
 	}
@@ -161,7 +162,9 @@ static void start_job(job *j, int slot)
 		break;
 	}
 	case K_FETCH: {
-		const char *a[] = { "fetch", "--", hk.bank, hk.ledger, id, NULL };
+		const char *a[] = {
+			"fetch", "--", hk.bank, hk.ledger, id, NULL
+		};
 		memcpy(args, a, sizeof a);
 		break;
 	}
@@ -211,8 +214,7 @@ static void finish_id(job *j, int code, char *out, char *err)
 		CHECKF(NULL, t >= s->until_us - SLACK,
 		       "%s answered exit %d %lld us before the deadline",
 		       kind_name[j->k], code, (long long)(s->until_us - t));
-	if (s->kind == S_HELD && j->k != K_FETCH && j->k != K_HOLD &&
-	    code == 0)
+	if (s->kind == S_HELD && j->k != K_FETCH && j->k != K_HOLD && code == 0)
 		CHECKF(NULL, j->start_us < s->until_hi + SLACK,
 		       "%s started %lld us after the deadline and succeeded",
 		       kind_name[j->k], (long long)(j->start_us - s->until_hi));
@@ -244,9 +246,16 @@ static void finish_id(job *j, int code, char *out, char *err)
 	} else if (j->k == K_FETCH && code == 0) {
 		/* A fetch never confirms: if the id held this item on a
 		 * hold, it still does (until the same deadline). */
-		if (s->kind == S_HELD && hr_same_str(s->item, out))
+		if (s->kind == S_HELD && hr_same_str(s->item, out) &&
+		    t < s->until_us - SLACK) {
+			int64_t hi = s->until_hi;
 			set_state(j->id, S_HELD, out, t, s->until_us);
-		else if (s->kind == S_NONE || s->kind == S_OWNED)
+			s->until_hi = hi;
+		} else if (s->kind == S_HELD &&
+		           j->start_us > s->until_hi + SLACK) {
+			/* After the deadline: a new claim, for good. */
+			set_state(j->id, S_OWNED, out, t, 0);
+		} else if (s->kind == S_NONE || s->kind == S_OWNED)
 			set_state(j->id, S_OWNED, out, t, 0);
 		else
 			set_state(j->id, S_UNKNOWN, NULL, 0, 0);
@@ -264,8 +273,7 @@ static void finish_id(job *j, int code, char *out, char *err)
 			set_state(j->id, S_HELD, s->item, t,
 			          j->start_us + j->ttl_ms * 1000);
 			s->until_hi = t + j->ttl_ms * 1000;
-		}
-		else if (s->kind != S_OWNED)
+		} else if (s->kind != S_OWNED)
 			set_state(j->id, S_UNKNOWN, NULL, 0, 0);
 		else
 			set_state(j->id, S_OWNED, s->item, t, 0);
@@ -314,9 +322,8 @@ static void finish_job(job *j, int status)
 		} else {
 			CHECKF(NULL, code == 0, "%s: exit %d: %s",
 			       kind_name[j->k], code, err);
-			for (size_t i = 0; j->k == K_RECOVER && code == 0 &&
-			                   i < NIDS;
-			     i++)
+			for (size_t i = 0;
+			     j->k == K_RECOVER && code == 0 && i < NIDS; i++)
 				if (hk.ids[i].pending_at &&
 				    hk.ids[i].pending_at < j->start_us)
 					hk.ids[i].pending_at = 0;
@@ -341,9 +348,8 @@ static void run_jobs(job *jobs, size_t njobs)
 			if (slot[s])
 				continue;
 			for (size_t i = 0; i < njobs; i++) {
-				if (started[i] ||
-				    (jobs[i].k <= K_FETCH &&
-				     hk.ids[jobs[i].id].busy))
+				if (started[i] || (jobs[i].k <= K_FETCH &&
+				                   hk.ids[jobs[i].id].busy))
 					continue;
 				started[i] = 1;
 				left--;
@@ -407,8 +413,7 @@ static void check_spans(void)
 				       hk.spans[j].id,
 				       (long long)hk.spans[j].from,
 				       (long long)hk.spans[j].to);
-	CHECKF(NULL, bad == 0, "%zu overlapping spans of %zu", bad,
-	       hk.nspans);
+	CHECKF(NULL, bad == 0, "%zu overlapping spans of %zu", bad, hk.nspans);
 }
 
 /* At rest: the store against every id whose state is known. */
@@ -438,8 +443,8 @@ static void check_end(void)
 		} else if (s->kind == S_NONE) {
 			known++;
 			CHECKF(hk.box, rc == SB_ENOTFOUND,
-			       "%s: holds %s, its last answer said nothing",
-			       id, v ? v : "?");
+			       "%s: holds %s, its last answer said nothing", id,
+			       v ? v : "?");
 		}
 		free(v);
 	}
@@ -450,8 +455,7 @@ static void check_end(void)
 		snprintf(id, sizeof id, "hk-drain-%zu", drained);
 		rc = sb_box_fetch(&it, hk.box, hk.bank, hk.ledger, id);
 		if (rc == SB_OK && !t_map_put(&listed, sb_item_value(it), id))
-			CHECKF(hk.box, 0, "drain: %s again",
-			       sb_item_value(it));
+			CHECKF(hk.box, 0, "drain: %s again", sb_item_value(it));
 		sb_item_free(it);
 		if (rc != SB_OK || ++drained > NITEMS)
 			break;
@@ -463,11 +467,9 @@ static void check_end(void)
 	printf("holds kills: at rest %zu of %d ids in a known state; "
 	       "available %llu on_hold %llu assigned %llu retired %llu\n",
 	       known, NIDS, (unsigned long long)st.available,
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.on_hold, (unsigned long long)st.assigned,
 	       (unsigned long long)st.retired);
-	holds_laws(hk.box, hk.bank, hk.ledger, NITEMS, "after the drain",
-	           NULL);
+	holds_laws(hk.box, hk.bank, hk.ledger, NITEMS, "after the drain", NULL);
 }
 
 void crash_holds_kills(void)

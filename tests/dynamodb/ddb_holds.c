@@ -141,10 +141,8 @@ static void stats_are(const char *bank, uint64_t avail, uint64_t on_hold,
 	       "%s: available %llu on_hold %llu assigned %llu retired %llu "
 	       "reserved %llu",
 	       bank, (unsigned long long)st.available,
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.retired,
-	       (unsigned long long)st.reserved);
+	       (unsigned long long)st.on_hold, (unsigned long long)st.assigned,
+	       (unsigned long long)st.retired, (unsigned long long)st.reserved);
 }
 
 /* The original's tables, storagebox holding on them. */

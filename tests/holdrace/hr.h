@@ -71,11 +71,11 @@ typedef struct {
 	sb_box *box;
 	const char *bank, *ledger, *id;
 	hr_op op;
-	int64_t ttl_ms;       /* HR_HOLD, HR_EXTEND */
-	unsigned int flags;   /* HR_RELEASE */
-	int64_t at_us;        /* start no sooner */
+	int64_t ttl_ms;             /* HR_HOLD, HR_EXTEND */
+	unsigned int flags;         /* HR_RELEASE */
+	int64_t at_us;              /* start no sooner */
 	pthread_barrier_t *barrier; /* meet the other call here, or NULL */
-	int role;             /* hr_gate_role() of the thread; 0: none */
+	int role;                   /* hr_gate_role() of the thread; 0: none */
 	/* out */
 	int rc;
 	int64_t t0, t1; /* started, returned (hr_now_us) */
@@ -98,7 +98,7 @@ const char *hr_op_name(hr_op op);
 /* hr_gate.c: in fault builds, hold the thread that called
  * hr_gate_role(role) at crash point @p point until the gate opens. Gate
  * 0 is the one without _at; there are HR_GATES. */
-#define HR_GATES 2
+#define HR_GATES 3
 int hr_gate_usable(void); /* 1 in fault builds on the generic path */
 void hr_gate_init(void);
 void hr_gate_role(int role);

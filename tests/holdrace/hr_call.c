@@ -82,7 +82,7 @@ void hr_call_clear(hr_call *c)
 
 const char *hr_op_name(hr_op op)
 {
-	static const char *names[] = { "fetch",   "hold",    "confirm",
-		                       "extend",  "release", "recover" };
+	static const char *names[] = { "fetch",  "hold",    "confirm",
+		                       "extend", "release", "recover" };
 	return names[op];
 }

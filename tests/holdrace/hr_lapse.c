@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TTL       40                /* ms, the raced holds */
-#define LONG_TTL  (10 * 60 * 1000)  /* ms, never lapses in a run */
-#define FORCE_TTL 400               /* ms: a confirm gets in before */
+#define TTL       40               /* ms, the raced holds */
+#define LONG_TTL  (10 * 60 * 1000) /* ms, never lapses in a run */
+#define FORCE_TTL 400              /* ms: a confirm gets in before */
 
 typedef struct {
 	sb_box *box[3];
@@ -86,8 +86,8 @@ static void deadline_decides(const hr_call *c, int64_t deadline, int k)
 /* The end of a pair: who holds the item, judged by the API. @p won: the
  * confirm (extend) won; @p other_holds: the other id must hold it. */
 static void who_holds(sb_box *box, const char *bank, const char *ledger,
-                      const char *item, int won, int extend,
-                      int other_holds, int k)
+                      const char *item, int won, int extend, int other_holds,
+                      int k)
 {
 	char *h = NULL, *o = NULL;
 	int64_t he, oe;
@@ -116,8 +116,7 @@ static void who_holds(sb_box *box, const char *bank, const char *ledger,
 	}
 	st = hr_settle(box, bank, ledger, 1, "pair");
 	if (won)
-		CHECKF(box,
-		       extend ? st.on_hold == 1 : st.assigned == 1,
+		CHECKF(box, extend ? st.on_hold == 1 : st.assigned == 1,
 		       "pair %d: won: on_hold %llu assigned %llu", k,
 		       (unsigned long long)st.on_hold,
 		       (unsigned long long)st.assigned);
@@ -154,8 +153,8 @@ static void race_pair(lapse_run *r, int extend, int k)
 		       .ledger = ledger,
 		       .id = "other",
 		       .op = extend && k % 2 ? HR_RECOVER
-		             : k % 3        ? HR_HOLD
-		                            : HR_FETCH,
+		             : k % 3         ? HR_HOLD
+		                             : HR_FETCH,
 		       .ttl_ms = LONG_TTL,
 		       .at_us = deadline * 1000 + HR_SLACK_US +
 		                (int64_t)t_rng_below(&r->rng, TTL * 250) };
@@ -165,8 +164,7 @@ static void race_pair(lapse_run *r, int extend, int k)
 	hr_call_join(&o);
 
 	won = c.rc == SB_OK;
-	CHECKF(c.box,
-	       won || c.rc == SB_EEXPIRED || c.rc == SB_ENOTFOUND,
+	CHECKF(c.box, won || c.rc == SB_EEXPIRED || c.rc == SB_ENOTFOUND,
 	       "pair %d: %s answered %s", k, hr_op_name(c.op), hr_rc(c.rc));
 	deadline_decides(&c, deadline, k);
 	if (o.op == HR_RECOVER) {
@@ -274,9 +272,8 @@ static void reclaim_held(lapse_run *r, int extend, int by_recover)
 	       hr_op_name(o.op));
 	rc = extend ? sb_box_extend(r->box[1], ledger, "holder", LONG_TTL)
 	            : sb_box_confirm(r->box[1], ledger, "holder");
-	CHECKF(r->box[1], rc == SB_EEXPIRED,
-	       "%s of a hold being reclaimed: %s", extend ? "extend" : "confirm",
-	       hr_rc(rc));
+	CHECKF(r->box[1], rc == SB_EEXPIRED, "%s of a hold being reclaimed: %s",
+	       extend ? "extend" : "confirm", hr_rc(rc));
 	hr_gate_open();
 	hr_call_join(&o);
 	CHECK_RC(o.box, o.rc, SB_OK);
@@ -328,8 +325,9 @@ static void run(int extend)
 		printf("%s forced: %s%s held after marking for reclaim (by a "
 		       "claim, by recover)\n",
 		       what,
-		       extend ? "" : "held after its ledger step against a "
-		                     "claim; ",
+		       extend ? ""
+		              : "held after its ledger step against a "
+		                "claim; ",
 		       "a reclaim");
 	}
 out:

@@ -24,8 +24,7 @@ sb_box *hr_open(void)
 
 	o.protocol = hr.protocol;
 	rc = sb_box_open(&box, hr.uri, &o, err, sizeof err);
-	if (!CHECKF(NULL, rc == SB_OK && box, "open: %s: %s", hr_rc(rc),
-	            err)) {
+	if (!CHECKF(NULL, rc == SB_OK && box, "open: %s: %s", hr_rc(rc), err)) {
 		sb_box_close(box);
 		return NULL;
 	}
@@ -66,8 +65,7 @@ char *hr_bank(sb_box *box, const char *tag, size_t n)
 
 	for (i = 0; i < n; i++)
 		items[i] = t_xasprintf("%s-%zu", tag, i);
-	CHECK_RC(box,
-	         sb_box_add(&ar, box, bank, (const char *const *)items, n),
+	CHECK_RC(box, sb_box_add(&ar, box, bank, (const char *const *)items, n),
 	         SB_OK);
 	CHECKF(box, ar.added == n && ar.skipped == 0,
 	       "add %zu: added %llu skipped %llu", n,
@@ -96,16 +94,15 @@ sb_stats hr_settle(sb_box *box, const char *bank, const char *ledger,
 	st = hr_stats(box, bank, NULL);
 	CHECKF(box,
 	       st.available + st.reserved + st.on_hold + st.assigned +
-	                       st.retired ==
-	               n &&
+	                               st.retired ==
+	                       n &&
 	               st.reserved == 0,
 	       "%s: available %llu reserved %llu on_hold %llu assigned %llu "
 	       "retired %llu, added %llu",
 	       what, (unsigned long long)st.available,
-	       (unsigned long long)st.reserved,
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.retired, (unsigned long long)n);
+	       (unsigned long long)st.reserved, (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned, (unsigned long long)st.retired,
+	       (unsigned long long)n);
 	return st;
 }
 
@@ -155,7 +152,8 @@ int main(int argc, char **argv)
 	size_t i;
 	int a;
 
-	if (argc < 2 || (strcmp(argv[1], "fused") && strcmp(argv[1], "generic"))) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "fused") && strcmp(argv[1], "generic"))) {
 		fprintf(stderr, "usage: %s fused|generic [PART...]\n", argv[0]);
 		return 2;
 	}
@@ -170,7 +168,7 @@ int main(int argc, char **argv)
 	hr.uri = t_env_store("SB_TEST_URI", 1);
 	hr.mode = argv[1];
 	hr.protocol = strcmp(argv[1], "generic") == 0 ? SB_PROTOCOL_GENERIC
-	                                               : SB_PROTOCOL_AUTO;
+	                                              : SB_PROTOCOL_AUTO;
 	hr.generic = hr.protocol == SB_PROTOCOL_GENERIC;
 	hr.seed = t_seed();
 	hr.prefix = t_xasprintf("hr%lx.%ld.%04x.", (long)time(NULL),

@@ -21,8 +21,8 @@
 #include <string.h>
 
 #define IDS_PER   3
-#define SHORT_MIN 5   /* ms */
-#define SHORT_MAX 50  /* ms */
+#define SHORT_MIN 5  /* ms */
+#define SHORT_MAX 50 /* ms */
 #define LONG_TTL  (10 * 60 * 1000)
 #define LIVE_US   (60LL * 1000 * 1000) /* "will not lapse in this run" */
 
@@ -141,8 +141,8 @@ static void got_new(client *c, int j, const hr_call *k)
 	               s->d_hi <= k->t1 + k->ttl_ms * 1000 + HR_SLACK_US,
 	       "client %d: a hold of %lld ms made in [%lld, %lld] us ends "
 	       "at %lld",
-	       c->idx, (long long)k->ttl_ms, (long long)k->t0,
-	       (long long)k->t1, (long long)s->d_lo);
+	       c->idx, (long long)k->ttl_ms, (long long)k->t0, (long long)k->t1,
+	       (long long)s->d_lo);
 }
 
 /* An answer on a held id that says its hold lapsed: that must not have
@@ -204,22 +204,22 @@ static void on_none(client *c, int j, hr_call *k)
 {
 	size_t r = t_rng_below(&c->rng, 100);
 
-	k->op = r < 65 ? HR_HOLD : r < 80 ? HR_FETCH : r < 87 ? HR_CONFIRM
-	        : r < 94                                     ? HR_EXTEND
-	                                                     : HR_RELEASE;
+	k->op = r < 65   ? HR_HOLD
+	        : r < 80 ? HR_FETCH
+	        : r < 87 ? HR_CONFIRM
+	        : r < 94 ? HR_EXTEND
+	                 : HR_RELEASE;
 	k->ttl_ms = pick_ttl(c);
 	hr_call_run(k);
 	if (k->op == HR_HOLD || k->op == HR_FETCH) {
 		if (k->rc == SB_OK)
 			got_new(c, j, k);
-		else if (!CHECKF(c->box, k->rc == SB_EMPTY,
-		                 "client %d: %s: %s", c->idx,
-		                 hr_op_name(k->op), hr_rc(k->rc)))
+		else if (!CHECKF(c->box, k->rc == SB_EMPTY, "client %d: %s: %s",
+		                 c->idx, hr_op_name(k->op), hr_rc(k->rc)))
 			resync(c, j, k);
 		else
 			c->empty++;
-	} else if (!CHECKF(c->box,
-	                   k->rc == SB_ENOTFOUND || k->rc == SB_EEXPIRED,
+	} else if (!CHECKF(c->box, k->rc == SB_ENOTFOUND || k->rc == SB_EEXPIRED,
 	                   "client %d: %s of an id that holds nothing: %s",
 	                   c->idx, hr_op_name(k->op), hr_rc(k->rc))) {
 		/* An id that holds nothing (a lapsed entry not yet
@@ -244,9 +244,11 @@ static void on_held(client *c, int j, hr_call *k)
 
 	if (r < 25)
 		return; /* abandoned: it lapses */
-	k->op = r < 55 ? HR_CONFIRM : r < 70 ? HR_EXTEND : r < 85 ? HR_RELEASE
-	        : r < 93                                         ? HR_HOLD
-	                                                         : HR_FETCH;
+	k->op = r < 55   ? HR_CONFIRM
+	        : r < 70 ? HR_EXTEND
+	        : r < 85 ? HR_RELEASE
+	        : r < 93 ? HR_HOLD
+	                 : HR_FETCH;
 	k->ttl_ms = pick_ttl(c);
 	k->flags = t_rng_below(&c->rng, 8) == 0 ? SB_RELEASE_RETIRE : 0;
 	hr_call_run(k);
@@ -255,15 +257,15 @@ static void on_held(client *c, int j, hr_call *k)
 			/* A repeat: the same hold, unchanged. */
 			if (!was_live(c, j, k) ||
 			    !CHECKF(c->box,
-				       item_index(k->item) == item &&
-				               k->expires * 1000 >=
-				                       s->d_lo - HR_SLACK_US &&
-				               k->expires * 1000 <=
-				                       s->d_hi + HR_SLACK_US,
-				       "client %d: a repeat %s answered %s "
-				       "until %lld, not mx-%d",
-				       c->idx, hr_op_name(k->op), k->item,
-				       (long long)k->expires, item))
+			            item_index(k->item) == item &&
+			                    k->expires * 1000 >=
+			                            s->d_lo - HR_SLACK_US &&
+			                    k->expires * 1000 <=
+			                            s->d_hi + HR_SLACK_US,
+			            "client %d: a repeat %s answered %s "
+			            "until %lld, not mx-%d",
+			            c->idx, hr_op_name(k->op), k->item,
+			            (long long)k->expires, item))
 				resync(c, j, k);
 		} else if (k->rc == SB_OK || k->rc == SB_EMPTY) {
 			lapsed(c, j, k);
@@ -309,9 +311,11 @@ static void on_owned(client *c, int j, hr_call *k)
 
 	if (r < 30)
 		return;
-	k->op = r < 70 ? HR_RELEASE : r < 80 ? HR_FETCH : r < 90 ? HR_HOLD
-	        : r < 95                                         ? HR_CONFIRM
-	                                                         : HR_EXTEND;
+	k->op = r < 70   ? HR_RELEASE
+	        : r < 80 ? HR_FETCH
+	        : r < 90 ? HR_HOLD
+	        : r < 95 ? HR_CONFIRM
+	                 : HR_EXTEND;
 	k->ttl_ms = pick_ttl(c);
 	k->flags = t_rng_below(&c->rng, 8) == 0 ? SB_RELEASE_RETIRE : 0;
 	hr_call_run(k);
@@ -327,12 +331,12 @@ static void on_owned(client *c, int j, hr_call *k)
 		c->releases++;
 	} else if ((k->op == HR_FETCH || k->op == HR_HOLD) &&
 	           !CHECKF(c->box,
-		       item_index(k->item) == s->item && !k->is_new &&
-		               k->expires == 0,
-		       "client %d: a repeat %s answered %s (new %d, until "
-		       "%lld), not mx-%d for good",
-		       c->idx, hr_op_name(k->op), k->item, k->is_new,
-		       (long long)k->expires, s->item)) {
+	                   item_index(k->item) == s->item && !k->is_new &&
+	                           k->expires == 0,
+	                   "client %d: a repeat %s answered %s (new %d, until "
+	                   "%lld), not mx-%d for good",
+	                   c->idx, hr_op_name(k->op), k->item, k->is_new,
+	                   (long long)k->expires, s->item)) {
 		resync(c, j, k);
 	}
 }
@@ -345,8 +349,10 @@ static void *client_main(void *p)
 
 	for (n = 0; n < mx.nops; n++) {
 		int j = (int)t_rng_below(&c->rng, IDS_PER);
-		hr_call k = { .box = c->box, .bank = mx.bank,
-			      .ledger = mx.ledger, .id = id };
+		hr_call k = { .box = c->box,
+			      .bank = mx.bank,
+			      .ledger = mx.ledger,
+			      .id = id };
 		id_name(id, sizeof id, c->idx, j);
 		switch (c->ids[j].kind) {
 		case ID_NONE: on_none(c, j, &k); break;
@@ -357,16 +363,21 @@ static void *client_main(void *p)
 			if (c->nnotes == c->ncap) {
 				c->ncap = c->ncap ? 2 * c->ncap : 64;
 				c->notes = t_xrealloc(c->notes,
-				                      c->ncap * sizeof *c->notes);
+				                      c->ncap *
+				                              sizeof *c->notes);
 			}
 			c->notes[c->nnotes++] = (note){
-				k.t0,      k.t1,    c->idx * IDS_PER + j,
-				c->ids[j].kind == ID_NONE && k.rc != SB_OK
-					? -1
-					: k.item ? item_index(k.item)
-				                 : c->ids[j].item,
-				k.rc,      k.is_new, k.op,
-				k.flags,   k.expires
+				k.t0,
+				k.t1,
+				c->idx * IDS_PER + j,
+				c->ids[j].kind == ID_NONE && k.rc != SB_OK ? -1
+				: k.item ? item_index(k.item)
+					 : c->ids[j].item,
+				k.rc,
+				k.is_new,
+				k.op,
+				k.flags,
+				k.expires
 			};
 		}
 		c->holds += k.op == HR_HOLD;
@@ -388,8 +399,8 @@ static void *reload_main(void *p)
 		sb_add_result ar = { 0, 0 };
 		int rc = sb_box_add(&ar, box, mx.bank,
 		                    (const char *const *)mx.items, mx.nitems);
-		CHECKF(box, rc == SB_OK && ar.added == 0 &&
-		                    ar.skipped == mx.nitems,
+		CHECKF(box,
+		       rc == SB_OK && ar.added == 0 && ar.skipped == mx.nitems,
 		       "reload: %s, added %llu skipped %llu of %zu", hr_rc(rc),
 		       (unsigned long long)ar.added,
 		       (unsigned long long)ar.skipped, mx.nitems);
@@ -469,9 +480,10 @@ static void check_spans(client *cs, int64_t end)
 	qsort(all, n, sizeof *all, by_item_from);
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n && all[j].item == all[i].item; j++)
-			if (all[j].from < all[i].to && all[i].from < all[i].to &&
-			    all[j].from < all[j].to && (first_bad = all[i].item,
-			                                bad++ < 5))
+			if (all[j].from < all[i].to &&
+			    all[i].from < all[i].to &&
+			    all[j].from < all[j].to &&
+			    (first_bad = all[i].item, bad++ < 5))
 				CHECKF(NULL, 0,
 				       "mx-%d: id %d held it in [%lld, %lld) "
 				       "and id %d in [%lld, %lld)",
@@ -521,7 +533,7 @@ static int on_export(export_check *x, const char *id, const char *bank,
 			       "believes %s mx-%d",
 			       x->holds ? "export_holds" : "export", id, item,
 			       (long long)expires,
-			       !s                       ? "nothing of it:"
+			       !s                    ? "nothing of it:"
 			       : s->kind == ID_OWNED ? "for good"
 			       : s->kind == ID_HELD  ? "on hold"
 			                             : "nothing,",
@@ -561,7 +573,8 @@ static void check_store(sb_box *box, client *cs, size_t retires)
 				owned++;
 				rc = hr_lookup(box, mx.ledger, id, &v, &exp);
 				CHECKF(box,
-				       rc == SB_OK && item_index(v) == s->item &&
+				       rc == SB_OK &&
+				               item_index(v) == s->item &&
 				               exp == 0,
 				       "%s confirmed mx-%d, holds %s until "
 				       "%lld (%s)",
@@ -576,8 +589,8 @@ static void check_store(sb_box *box, client *cs, size_t retires)
 	st = hr_stats(box, mx.bank, mx.ledger);
 	CHECKF(box,
 	       st.available + st.reserved + st.on_hold + st.assigned +
-	                       st.retired ==
-	               mx.nitems &&
+	                               st.retired ==
+	                       mx.nitems &&
 	               st.reserved == 0 && st.retired == retires &&
 	               st.assigned == owned && st.on_hold == live &&
 	               st.held == owned + live,
@@ -585,11 +598,9 @@ static void check_store(sb_box *box, client *cs, size_t retires)
 	       "assigned %llu retired %llu held %llu; the clients: %zu "
 	       "items, %zu for good, %zu on hold, %zu retired",
 	       (unsigned long long)st.available,
-	       (unsigned long long)st.reserved,
-	       (unsigned long long)st.on_hold,
-	       (unsigned long long)st.assigned,
-	       (unsigned long long)st.retired, (unsigned long long)st.held,
-	       mx.nitems, owned, live, retires);
+	       (unsigned long long)st.reserved, (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned, (unsigned long long)st.retired,
+	       (unsigned long long)st.held, mx.nitems, owned, live, retires);
 
 	memset(&x, 0, sizeof x);
 	x.cs = cs;
@@ -611,8 +622,7 @@ static void check_store(sb_box *box, client *cs, size_t retires)
 		snprintf(id, sizeof id, "drain-%zu", drained);
 		rc = sb_box_fetch(&it, box, mx.bank, mx.ledger, id);
 		if (rc == SB_OK && !t_map_put(&x.seen, sb_item_value(it), id))
-			CHECKF(box, 0, "drain: %s again",
-			       sb_item_value(it));
+			CHECKF(box, 0, "drain: %s again", sb_item_value(it));
 		sb_item_free(it);
 		if (rc != SB_OK || ++drained > mx.nitems)
 			break;
@@ -699,8 +709,7 @@ void hr_mix(void)
 	       "%zu retire, %zu seen lapsed, %zu empty) and %zu reloads in "
 	       "%.1f s\n",
 	       mx.nclients, mx.nitems, tot[0], tot[1], tot[7], tot[2], tot[3],
-	       tot[4], retires, tot[5], tot[6], mx.reloads,
-	       t_now_s() - t0);
+	       tot[4], retires, tot[5], tot[6], mx.reloads, t_now_s() - t0);
 	CHECKF(NULL, mx.reloads > 0, "the bank was never reloaded");
 	hr_sleep_until_us(wait_until + HR_SLACK_US);
 	check_spans(cs, hr_now_us() + LIVE_US);
