@@ -194,7 +194,14 @@ class Holds(unittest.TestCase):
     def test_threads_hold_and_confirm(self):
         # 32 threads through one Box: each holds for 2 ids (one asked by
         # two threads at once), confirms half; then laws 1-4 on the store.
-        bank, ledger = self.new_bank(40)
+        # On the generic path a hold in flight keeps its item until its
+        # client writes the ledger, and only the caller's own twin is
+        # rolled forward (docs/holds.md, two stores): with every id served
+        # and each one's losing twin still in flight, 64 items are out at
+        # once. The fused path has no such step: 40 items for 32 ids.
+        generic = STORE['protocol'] == 'generic' or STORE['ledger_uri']
+        size = 64 if generic else 40
+        bank, ledger = self.new_bank(size)
         answers, errors = [], []
         lock = threading.Lock()
         opening = threading.Lock()
@@ -226,7 +233,8 @@ class Holds(unittest.TestCase):
         for dedup_id, item in answers:
             self.assertEqual(held.setdefault(dedup_id, item), item)
         self.assertEqual(len(set(held.values())), 32)
-        self.assertEqual(self.counts(bank, ledger), (8, 0, 16, 16, 0))
+        self.assertEqual(self.counts(bank, ledger),
+                         (size - 32, 0, 16, 16, 0))
         holds = {h.dedup_id: h.item for h in self.box.export_holds(ledger)}
         self.assertEqual(holds, {i: v for i, v in held.items()
                                  if int(i[2:]) % 2})
