@@ -31,6 +31,13 @@ if [ -n "${SB_TEST_URI_FROM:-}" ]; then
 		exit 77
 	fi
 fi
+# DynamoDB Local on a busy machine (valgrind, a sanitized tree beside
+# another test) may stall past the default request timeout of 8 s: this
+# test is about the CLI's contract, tests/hardening about timeouts.
+case $STORE in
+dynamodb*\?*) STORE="$STORE&timeout=60000" ;;
+dynamodb*) STORE="$STORE?timeout=60000" ;;
+esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/sb-cli-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
