@@ -131,17 +131,6 @@ int main(int argc, char **argv)
 	else
 		crash_holds_kills();
 
-	/* The per-slot output files of the CLI runs. */
-	for (int slot = 0; slot < 100; slot++) {
-		const char *ext[] = { "out", "err", "in" };
-		for (size_t i = 0; i < 3; i++) {
-			char *f = t_xasprintf("%s/crash-%s-%s-%d.%s", cenv.dir,
-			                      cenv.backend, cenv.mode, slot,
-			                      ext[i]);
-			unlink(f);
-			free(f);
-		}
-	}
 	free(cenv.prefix);
 	free(cenv.uri);
 	return t_summary();

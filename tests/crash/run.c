@@ -73,14 +73,17 @@ int cli_start_env(cli_proc *p, const char *const *args, const char *const *env,
 		argv[n++] = args[i];
 	argv[n] = NULL;
 
-	p->out_path = t_xasprintf("%s/crash-%s-%s-%d.out", cenv.dir,
-	                          cenv.backend, cenv.mode, slot);
-	p->err_path = t_xasprintf("%s/crash-%s-%s-%d.err", cenv.dir,
-	                          cenv.backend, cenv.mode, slot);
+	p->out_path = t_xasprintf("%s/crash-%s-%s-%ld-%d.out", cenv.dir,
+	                          cenv.backend, cenv.mode, (long)getpid(),
+	                          slot);
+	p->err_path = t_xasprintf("%s/crash-%s-%s-%ld-%d.err", cenv.dir,
+	                          cenv.backend, cenv.mode, (long)getpid(),
+	                          slot);
 	char *in_path = NULL;
 	if (stdin_data) {
-		in_path = t_xasprintf("%s/crash-%s-%s-%d.in", cenv.dir,
-		                      cenv.backend, cenv.mode, slot);
+		in_path = t_xasprintf("%s/crash-%s-%s-%ld-%d.in", cenv.dir,
+		                      cenv.backend, cenv.mode, (long)getpid(),
+		                      slot);
 		write_file(in_path, stdin_data);
 	}
 	/* Opened (and emptied) here, not in the child: a child killed before
@@ -90,6 +93,8 @@ int cli_start_env(cli_proc *p, const char *const *args, const char *const *env,
 	               0644);
 	int err = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	               0644);
+	if (in_path)
+		unlink(in_path); /* open above: the child reads it still */
 	free(in_path);
 	if (in < 0 || out < 0 || err < 0) {
 		perror("cli_start: open");
@@ -135,6 +140,9 @@ void cli_collect(cli_proc *p, char **out, char **err)
 		*out = slurp(p->out_path);
 	if (err)
 		*err = slurp(p->err_path);
+	/* The names carry this program's pid: leave none behind. */
+	unlink(p->out_path);
+	unlink(p->err_path);
 	free(p->out_path);
 	free(p->err_path);
 	p->out_path = p->err_path = NULL;
