@@ -7,7 +7,9 @@
 #
 #   --quick      the same matrix at tiny sizes and 1 s steps (a couple of
 #                minutes): checks that the script works (BENCH_QUICK=1)
-#   --only LIST  some backends only: sqlite,postgresql,redis,dynamodb
+#   --only LIST  some sections only: sqlite,postgresql,redis,dynamodb,
+#                python (the Python package on SQLite and Redis), holds
+#                (bench --holds on the stores chosen; every store if alone)
 #   --build DIR  release build tree (default build-bench)
 #   --out DIR    where results.md and the plots go (default bench)
 #   --use-env    use the servers named by SB_TEST_*_URI already set (from
@@ -38,7 +40,7 @@ SERVERS=(sqlite)
 . tools/lib/servers.sh
 
 QUICK=${BENCH_QUICK:-0}
-ONLY=sqlite,postgresql,redis,dynamodb
+ONLY=sqlite,postgresql,redis,dynamodb,python,holds
 BUILD=build-bench
 OUT=$ROOT/bench
 USE_ENV=0
@@ -51,14 +53,18 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$(mkdir -p "${2:?--out wants a directory}" && cd "$2" && pwd); shift ;;
 	--use-env) USE_ENV=1 ;;
 	--docs | --readme) DOCS_UPDATE=1 ;; # --readme: its name before docs/
-	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift
 done
 wants() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
+# --only holds alone: holds on every store (their servers, not their
+# sections).
+HOLDS_ALONE=0
+[ "$ONLY" = holds ] && HOLDS_ALONE=1
 for b in ${ONLY//,/ }; do
-	case $b in sqlite | postgresql | redis | dynamodb) ;; *) die "--only: no backend '$b'" ;; esac
+	case $b in sqlite | postgresql | redis | dynamodb | python | holds) ;; *) die "--only: no section '$b'" ;; esac
 done
 
 # Sizes: the in a full run, tiny ones in a quick run.
@@ -79,7 +85,9 @@ uri_var() {
 keep=()
 for s in "${SERVERS[@]}"; do
 	[ "$s" = sqlite ] && { keep+=("$s"); continue; }
-	wants "$s" || continue
+	# The Python section runs on Redis too.
+	wants "$s" || { [ "$s" = redis ] && wants python; } ||
+		[ "$HOLDS_ALONE" = 1 ] || continue
 	v=$(uri_var "$s")
 	if [ "$USE_ENV" = 1 ] && [ -n "${!v:-}" ]; then
 		log "$s: using the server in \$$v"
@@ -100,8 +108,9 @@ targets=(tools/storagebox)
 targets+=(python-package)
 wants sqlite && targets+=(tools/bench/sqlite_raw)
 for b in postgresql redis dynamodb; do
-	wants "$b" && opts+=("-D$b=enabled")
+	{ wants "$b" || [ "$HOLDS_ALONE" = 1 ]; } && opts+=("-D$b=enabled")
 done
+wants python && opts+=(-Dredis=enabled)
 wants redis && targets+=(tools/bench/redis_claim_script)
 wants dynamodb && targets+=(tests/dynamodb/ddb_bench)
 if [ -f "$BUILD/build.ninja" ]; then
@@ -130,7 +139,7 @@ VERSIONS=()
 
 # shellcheck source=tools/bench/lib.sh
 . tools/bench/lib.sh
-for b in sqlite postgresql redis dynamodb python; do
+for b in sqlite postgresql redis dynamodb python holds; do
 	# shellcheck source=/dev/null
 	. "tools/bench/$b.sh"
 done
@@ -158,9 +167,13 @@ if wants dynamodb; then
 	bench_dynamodb
 fi
 
-if wants sqlite || wants redis; then
+if wants python; then
 	section "Python"
 	bench_python
+fi
+if wants holds; then
+	section "Holds"
+	bench_holds
 fi
 
 section "results"

@@ -31,7 +31,6 @@ bench_python() {
 	local dir="$DATA/python" store uri label t items c py r
 	mkdir -p "$dir"
 	for store in sqlite redis; do
-		wants "$store" || continue
 		if [ "$store" = sqlite ]; then
 			label="SQLite NORMAL"
 			items=$((SECS * 25000 + 10000))

@@ -72,6 +72,7 @@ write_results() {
 		table "$DATA/rows-redis.md" "Redis" "${cols[@]}"
 		table "$DATA/rows-dynamodb.md" "DynamoDB Local" "${cols[@]}"
 		table "$DATA/rows-python.md" "Python (ctypes) against storagebox bench" "${cols[@]}"
+		table "$DATA/rows-holds.md" "Holds: bench --holds, hold and confirm beside fetch" "${cols[@]}"
 		table "$DATA/rows-memory.md" "Memory" "${cols[@]}"
 		printf '### Plots\n\n'
 		local png
