@@ -14,14 +14,13 @@
 # A test fails on a memcheck error (status 97, memcheck.sh); then every
 # process's log must show none either (a forked process's error does not
 # reach its parent's status), and there must be logs at all.
-# Expects log, section, count_meson_tests, ROOT, NUM_PROCESSES (set before
-# sourcing) and the
-# TOTAL_*/FAILURES variables of tools/test.sh.
+# Expects log, section, count_meson_tests, ROOT and the TOTAL_*/FAILURES
+# variables of tools/test.sh.
 
 # Tests at once. Valgrind runs the threads of a process one at a time, and
 # the server runs wait on their servers (DynamoDB Local above all): twice
-# the cores keeps them busy.
-VG_PROCESSES=$((2 * NUM_PROCESSES))
+# the cores (two) keeps them busy.
+VG_PROCESSES=4
 
 # vg_slow_pg URI: URI with a connect timeout of 60 s. Under valgrind
 # PostgreSQL's SCRAM handshake (4096 rounds of HMAC) alone can take longer
