@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static int result_ok(PGresult *res)
@@ -150,17 +151,45 @@ static int send_prepared(sb_pg_store *s, int id, int n,
 	return SB_OK;
 }
 
+/* The server chose this statement as a deadlock's victim (40P01) or could
+ * not serialize it (40001), outside any transaction of ours: it was rolled
+ * back whole, so running it again is safe, and is what the server asks
+ * for. (Claims and add's statements lock rows of a bank and a ledger in
+ * orders that two of them can cross.) */
+static int retryable(sb_pg_store *s, PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+	                        : NULL;
+
+	return state &&
+	       (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0) &&
+	       PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+}
+
+/* Tries of one statement that keeps losing a deadlock. */
+#define SB_PG_TRIES 8
+
 int sb_pg_exec(PGresult **out, sb_pg_store *s, int id, int n,
                const char *const *params, const char *op)
 {
 	PGresult *res;
-	int rc;
+	int rc, tries;
 
 	*out = NULL;
-	if ((rc = send_prepared(s, id, n, params, op)) != SB_OK ||
-	    (rc = collect(&res, s, op)) != SB_OK)
-		return rc;
-	if (!result_ok(res)) {
+	for (tries = 1;; tries++) {
+		if ((rc = send_prepared(s, id, n, params, op)) != SB_OK ||
+		    (rc = collect(&res, s, op)) != SB_OK)
+			return rc;
+		if (result_ok(res))
+			break;
+		if (tries < SB_PG_TRIES && retryable(s, res)) {
+			/* A short pause, longer each time, so the
+			 * other side of the deadlock can finish. */
+			struct timespec ts = { 0, 1000000L * tries * tries };
+			PQclear(res);
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		rc = sb_pg_fail(s, res, op);
 		PQclear(res);
 		return rc;
