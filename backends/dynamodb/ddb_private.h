@@ -84,6 +84,7 @@
 /* Private results of a request (see above), outside the sb_error range. */
 #define SB_DDB_NOTABLE  100 /* ResourceNotFoundException: a table is missing */
 #define SB_DDB_CANCELED 101 /* TransactionCanceledException: see reasons */
+#define SB_DDB_BADPAGE  102 /* a Scan page callback: the page makes no sense */
 #define SB_DDB_LAPSED   102 /* the id's entry lapsed (*out: that entry) */
 
 #define SB_DDB_TABLE_CACHE 16
@@ -241,7 +242,9 @@ void sb_ddb_unresurrect(sb_ddb_store *s, const cJSON *err, const char *avail,
  * value. */
 int sb_ddb_scan_all(sb_ddb_store *s, cJSON *body, const char *table,
                     int (*cb)(const cJSON *, void *), void *payload);
-/* A page callback adding the response's Count to *(uint64_t *)p. */
+/* A page callback adding the response's Count to *(uint64_t *)p;
+ * SB_DDB_BADPAGE (sb_ddb_scan_all turns it into a message) for a Count
+ * no page can hold. */
 int sb_ddb_count_page(const cJSON *resp, void *p);
 
 /* ddb_candidates.c */

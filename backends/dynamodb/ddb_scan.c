@@ -14,6 +14,11 @@ int sb_ddb_scan_all(sb_ddb_store *s, cJSON *body, const char *table,
 			return rc;
 		if ((rc = cb(resp, payload))) {
 			cJSON_Delete(resp);
+			if (rc == SB_DDB_BADPAGE)
+				return sb_seterr(s->base.box, SB_EBACKEND,
+				                 "DynamoDB: a Scan page of "
+				                 "table %s is malformed",
+				                 table);
 			return rc;
 		}
 		lek = cJSON_GetObjectItemCaseSensitive(resp,
@@ -38,7 +43,12 @@ int sb_ddb_count_page(const cJSON *resp, void *p)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(resp, "Count");
 
-	if (cJSON_IsNumber(c) && c->valuedouble > 0)
-		*(uint64_t *)p += (uint64_t)c->valuedouble;
+	/* A page holds at most 1 MB of items: anything outside that is a
+	 * broken answer, and casting it would be undefined. */
+	if (!c)
+		return 0;
+	if (!cJSON_IsNumber(c) || c->valuedouble < 0 || c->valuedouble > 1e7)
+		return SB_DDB_BADPAGE;
+	*(uint64_t *)p += (uint64_t)c->valuedouble;
 	return 0;
 }

@@ -102,7 +102,8 @@ sb_item *sb_rd_entry_decode(const char *v, size_t len, unsigned int flags,
 	*malformed = 1;
 	*until = 0;
 	if (len > 0 && v[0] == 'h') { /* a hold: "h" UNTIL ";" */
-		for (i = 1; i < len && i < 20 && v[i] >= '0' && v[i] <= '9';
+		/* 18 digits at most: 19 could overflow an int64 */
+		for (i = 1; i < len && i < 19 && v[i] >= '0' && v[i] <= '9';
 		     i++)
 			u = u * 10 + (v[i] - '0');
 		if (i == 1 || i >= len || v[i] != ';' || u <= 0)
