@@ -28,6 +28,7 @@ static int scan_page(cJSON **items, sb_ddb_store *s, const char *table,
 	}
 	rc = sb_ddb_call(&resp, s, "Scan", body, table);
 	cJSON_Delete(body);
+	s->counters.scans++;
 	if (rc)
 		return rc;
 	*items = cJSON_DetachItemFromObjectCaseSensitive(resp, "Items");

@@ -226,6 +226,7 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	 * original hands it out a second time. */
 	sb_ddb_unresurrect(s, err, avail, item);
 	cJSON_Delete(err);
+	s->counters.lost++;
 	return SB_EMPTY;
 }
 
