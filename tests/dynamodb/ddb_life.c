@@ -141,6 +141,19 @@ int main(int argc, char **argv)
 		lost += lo_n;
 		from = to;
 	}
+	/* The last tenth in tenths: the very end (fewer items than
+	 * clients) is where they fight most. */
+	if (nrecs == items && items >= 100) {
+		printf("last tenth by hundredths, claims/s:");
+		for (int t = 90; t < 100; t++) {
+			size_t lo = items * (size_t)t / 100,
+			       hi = items * (size_t)(t + 1) / 100;
+			double a = recs[lo - 1].done_s, b = recs[hi - 1].done_s;
+			printf(" %.0f",
+			       b > a ? (double)(hi - lo) / (b - a) : 0);
+		}
+		printf("\n");
+	}
 	if (nrecs == items && first > 0)
 		printf("whole life: %.0f claims/s, %.2f requests/claim, %.2f "
 		       "scans/claim, %.2f lost/claim; last 10%% over first "
