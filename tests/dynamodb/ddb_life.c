@@ -26,6 +26,7 @@ static size_t items;
 static size_t next_ticket;
 static claim_rec *recs;
 static size_t nrecs;
+static uint64_t retries, sleep_ms; /* all clients */
 static int ready, go;
 static double t0;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -68,6 +69,8 @@ static void *run(void *p)
 		ddb_box_counters(box, NULL, 1);
 		rc = sb_box_fetch(&it, box, bank, ledger, id);
 		ddb_box_counters(box, &c, 1);
+		__atomic_add_fetch(&retries, c.retries, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&sleep_ms, c.sleep_ms, __ATOMIC_SEQ_CST);
 		if (!CHECKF(box, rc == SB_OK && it && sb_item_is_new(it),
 		            "client %d, claim %zu: %d", idx, n, rc)) {
 			sb_item_free(it);
@@ -171,11 +174,13 @@ int main(int argc, char **argv)
 	if (nrecs == items && first > 0)
 		printf("whole life: %.0f claims/s, %.2f requests/claim, %.2f "
 		       "scans/claim, %.2f lost/claim; last 10%% over first "
-		       "10%%: %.2f\n",
+		       "10%%: %.2f; %llu retries, %llu ms of backoff\n",
 		       (double)items / recs[items - 1].done_s,
 		       (double)req / (double)items,
 		       (double)scans / (double)items,
-		       (double)lost / (double)items, last / first);
+		       (double)lost / (double)items, last / first,
+		       (unsigned long long)retries,
+		       (unsigned long long)sleep_ms);
 	if (check) {
 		size_t k = items - items * 9 / 10;
 		sb_item *it = NULL;
