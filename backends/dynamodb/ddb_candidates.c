@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SB_DDB_MAX_SEGMENTS 64
+
 static int scan_page(cJSON **items, sb_ddb_store *s, const char *table,
                      int segment, int total)
 {
@@ -28,6 +30,7 @@ static int scan_page(cJSON **items, sb_ddb_store *s, const char *table,
 	}
 	rc = sb_ddb_call(&resp, s, "Scan", body, table);
 	cJSON_Delete(body);
+	s->counters.scans++;
 	if (rc)
 		return rc;
 	*items = cJSON_DetachItemFromObjectCaseSensitive(resp, "Items");
@@ -94,22 +97,56 @@ static void shuffle(sb_ddb_store *s, cJSON *arr)
 		cJSON_AddItemToArray(arr, v[i]);
 }
 
+/* How many claims one page serves: others take from it too, and a
+ * left-over that turns out gone costs a failed transaction and a Scan.
+ * Late in a bank's life, with the clients on the same few items, that
+ * happens after a few claims: each such loss halves the number of claims
+ * a page serves, each left-over taken adds one (the page is read again
+ * sooner, not after a failed transaction). */
+void sb_ddb_candidate_outcome(sb_ddb_store *s, int taken)
+{
+	if (taken)
+		s->cand_max += s->cand_max < 1000;
+	else if (s->cand_max > 1)
+		s->cand_max /= 2;
+}
+
+/* The number of segments for about @p left items: each segment about
+ * half a page, so that a page holds all of its segment (the pick is
+ * random over it, and segments empty evenly) and hardly any segment is
+ * empty (an empty one costs a request for nothing); one, the whole table,
+ * when what is left fits in a page. */
+static int segments_for(const sb_ddb_store *s, long left)
+{
+	long half = s->scan_limit > 1 ? s->scan_limit / 2 : 1;
+	long n = (left + half - 1) / half;
+
+	if (left <= s->scan_limit)
+		return 1;
+	return n > SB_DDB_MAX_SEGMENTS ? SB_DDB_MAX_SEGMENTS : (int)n;
+}
+
 /* Candidates from a random segment, so that clients spread over the
  * table instead of fighting over its first page. The number of segments
- * adapts: full pages double it, an empty segment cuts it, and an empty
- * segment is followed by a whole-table page, whose emptiness proves the
- * bank empty (the table holds available items only). Left-overs of the
- * last page (under half a second old) come first; then *empty is -1, and
- * the caller rescans at the first of them that is gone (others are busy
- * on that page: a Scan is cheaper than failed transactions). */
+ * follows the items left: a full page doubles it (more than a page per
+ * segment), a page that is not full holds a whole segment, and its count
+ * times the segments tells about how many items are left (see
+ * segments_for). An empty segment is followed by a whole-table page,
+ * whose emptiness proves the bank empty (the table holds available items
+ * only). Left-overs of the last page (under half a second old) come
+ * first; then *empty is -1, and the caller rescans at the first of them
+ * that is gone (others are busy on that page: a Scan is cheaper than
+ * failed transactions). */
 int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
                            int *empty)
 {
-	int total = s->scan_segments, rc;
+	int total = s->scan_segments, n, rc;
 
 	*empty = 0;
 	if (s->cand && s->cand_table && strcmp(s->cand_table, table) == 0 &&
-	    cJSON_GetArraySize(s->cand) > 0 && sb_now_ms() - s->cand_ms < 500) {
+	    cJSON_GetArraySize(s->cand) > 0 && sb_now_ms() - s->cand_ms < 500 &&
+	    s->cand_uses < s->cand_max) {
+		s->cand_uses++;
 		*items = s->cand;
 		s->cand = NULL;
 		sb_ddb_drop_candidates(s);
@@ -117,29 +154,33 @@ int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
 		return SB_OK;
 	}
 	sb_ddb_drop_candidates(s);
-	rc = scan_page(items, s, table,
-	               total > 1 ? (int)(sb_ddb_rand(s) % (uint32_t)total) : 0,
-	               total);
-	if (rc)
-		return rc;
-	shuffle(s, *items);
-	if (cJSON_GetArraySize(*items) >= s->scan_limit) {
-		if (s->scan_segments < 64)
-			s->scan_segments *= 2;
-		return SB_OK;
-	}
-	if (cJSON_GetArraySize(*items) > 0)
-		return SB_OK;
-	s->scan_segments = total > 4 ? total / 4 : 1;
+	s->cand_uses = 0;
 	if (total > 1) {
-		cJSON_Delete(*items);
-		if ((rc = scan_page(items, s, table, 0, 1)))
+		rc = scan_page(items, s, table,
+		               (int)(sb_ddb_rand(s) % (uint32_t)total), total);
+		if (rc)
 			return rc;
+		n = cJSON_GetArraySize(*items);
+		if (n >= s->scan_limit)
+			s->scan_segments = total < SB_DDB_MAX_SEGMENTS / 2
+			                           ? total * 2
+			                           : SB_DDB_MAX_SEGMENTS;
+		else if (n > 0)
+			s->scan_segments = segments_for(s, (long)n * total);
+		if (n > 0) {
+			shuffle(s, *items);
+			return SB_OK;
+		}
+		cJSON_Delete(*items);
 	}
-	*empty = cJSON_GetArraySize(*items) == 0;
-	/* Sold out: later claims look at the whole table at once, so the
-	 * crowd that keeps asking pays one Scan each, not two. */
-	if (*empty)
-		s->scan_segments = 1;
+	if ((rc = scan_page(items, s, table, 0, 1)))
+		return rc;
+	n = cJSON_GetArraySize(*items);
+	shuffle(s, *items);
+	/* A full page: more than a page left, segments again; else exactly
+	 * what is left. Sold out: later claims look at the whole table at
+	 * once, so the crowd that keeps asking pays one Scan each, not two. */
+	s->scan_segments = n >= s->scan_limit ? (total > 4 ? total / 4 : 2) : 1;
+	*empty = n == 0;
 	return SB_OK;
 }

@@ -226,6 +226,7 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	 * original hands it out a second time. */
 	sb_ddb_unresurrect(s, err, avail, item);
 	cJSON_Delete(err);
+	s->counters.lost++;
 	return SB_EMPTY;
 }
 
@@ -337,6 +338,11 @@ int sb_ddb_hold(sb_item **out, sb_store *base, const char *bank,
 			}
 			if (rc == SB_DDB_NOTABLE) /* made or found just now */
 				rc = sb_ddb_table_gone(s);
+			/* A left-over: taken, or gone (a repeat id tells
+			 * neither). */
+			if (empty < 0 && (rc == SB_EMPTY ||
+			                  (rc == SB_OK && sb_item_is_new(*out))))
+				sb_ddb_candidate_outcome(s, rc == SB_OK);
 			if (rc != SB_EMPTY || empty < 0)
 				break; /* done, or stale left-overs: rescan */
 		}

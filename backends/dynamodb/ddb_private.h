@@ -116,6 +116,9 @@ typedef struct {
 	char *cand_table;
 	cJSON *cand;
 	int64_t cand_ms;
+	/* Claims served by the left-overs of one page, and how many they
+	 * may serve (ddb_candidates.c). */
+	int cand_uses, cand_max;
 	int scan_limit;
 	sb_ddb_counters counters;
 	/* Tables known to exist and be ACTIVE (saves DescribeTable calls). */
@@ -257,6 +260,9 @@ int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
 void sb_ddb_keep_candidates(sb_ddb_store *s, const char *table, cJSON *items,
                             cJSON *from);
 void sb_ddb_drop_candidates(sb_ddb_store *s);
+/* A left-over candidate (*empty was -1) was @p taken by this claim, or
+ * found gone (taken by another client). */
+void sb_ddb_candidate_outcome(sb_ddb_store *s, int taken);
 
 /* ddb_bank.c */
 extern const sb_bank_ops sb_ddb_bank_ops;

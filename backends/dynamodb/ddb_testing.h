@@ -16,6 +16,8 @@ typedef struct {
 	uint64_t retries;      /* requests re-sent after a retryable answer */
 	uint64_t sleep_ms;     /* total backoff slept */
 	uint64_t max_sleep_ms; /* longest single backoff */
+	uint64_t scans;        /* Scan pages read for a claim's candidates */
+	uint64_t lost;         /* claim transactions another client won */
 } sb_ddb_counters;
 
 /* Copy the counters of @p st to *out (NULL: do not) and zero them if

@@ -315,7 +315,7 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 	s->max_retries = 8;
 	s->backoff_base_ms = 20;
 	s->backoff_cap_ms = 1000;
-	s->scan_limit = 8;
+	s->scan_limit = 100;
 	if ((rc = num_opt(uri, box, "connect_timeout", 1, 600000,
 	                  &s->connect_timeout_ms)) ||
 	    (rc = num_opt(uri, box, "timeout", 1, 600000, &s->timeout_ms)) ||
@@ -390,6 +390,7 @@ static int ddb_open(sb_store **out, sb_uri *uri, sb_box *box)
 		s->rng = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^
 		         (uint32_t)(uintptr_t)s;
 	s->scan_segments = 4;
+	s->cand_max = 64;
 	if ((rc = read_uri(s, uri, box)) || (rc = read_credentials(s, box)) ||
 	    (rc = sb_ddb_http_init(s))) {
 		ddb_close(&s->base);

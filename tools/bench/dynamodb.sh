@@ -63,7 +63,7 @@ bench_dynamodb() {
 		"$(num "$fused8") (fused)" "$(ratio "$sb" "$fused8")" "" ""
 
 	sbbench ddb-life --uri "$uri" -- --clients 8 --items "$DDB_LIFE" --repeat 0
-	life_row dynamodb "$DDB_LIFE" "8 clients"
+	life_row dynamodb "$DDB_LIFE" "8 clients" 0.8
 	life_data dynamodb "DynamoDB Local, $(num "$DDB_LIFE") items, 8 clients"
 }
 
