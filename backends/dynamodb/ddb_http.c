@@ -191,6 +191,26 @@ static int map_curl(sb_ddb_store *s, CURLcode cc, const char *op,
 	                 what, s->where, curl_easy_strerror(cc));
 }
 
+/* No answer at all (docs/dynamodb.md, "A faulty network"): send it
+ * again? The server may have carried the request out, its answer lost;
+ * a second copy is harmless because every write of storagebox is
+ * conditional or idempotent and every TransactWriteItems carries a
+ * ClientRequestToken (the same one on each try), as the AWS SDKs retry.
+ * A timeout is re-sent once per call, so a silent server costs two
+ * timeouts, not max_retries + 1. */
+static int net_retryable(CURLcode cc, int *timeouts)
+{
+	switch (cc) {
+	case CURLE_OPERATION_TIMEDOUT: return (*timeouts)++ == 0;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE: return 1;
+	default: return 0;
+	}
+}
+
 /* Parse a body; NULL if it is not a JSON object. */
 static cJSON *parse_body(const char *body, size_t len)
 {
@@ -343,7 +363,7 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 	char target[64];
 	struct curl_slist *hdrs;
 	char *text;
-	int attempt, rc = SB_ERROR;
+	int attempt, rc = SB_ERROR, timeouts = 0;
 
 	*out = NULL;
 	if (!(text = cJSON_PrintUnformatted(body)))
@@ -379,7 +399,14 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 			s->counters.requests++;
 			if (cc != CURLE_OK) {
 				rc = map_curl(s, cc, op, what);
-				break;
+				s->counters.net_errors++;
+				if (!net_retryable(cc, &timeouts) ||
+				    attempt >= s->max_retries)
+					break;
+				s->counters.retries++;
+				s->counters.net_retries++;
+				sb_ddb_backoff(s, attempt);
+				continue;
 			}
 			if (!s->replay)
 				curl_easy_getinfo(s->curl,
