@@ -191,24 +191,19 @@ static int map_curl(sb_ddb_store *s, CURLcode cc, const char *op,
 	                 what, s->where, curl_easy_strerror(cc));
 }
 
-/* No answer at all (docs/dynamodb.md, "A faulty network"): send it
- * again? The server may have carried the request out, its answer lost;
- * a second copy is harmless because every write of storagebox is
+/* The connection dropped after the request went out (reset, an empty or
+ * cut reply; docs/dynamodb.md, "A faulty network"): sent again like a
+ * 5xx. The server may have carried the request out and lost only its
+ * answer; a second copy is harmless because every write of storagebox is
  * conditional or idempotent and every TransactWriteItems carries a
- * ClientRequestToken (the same one on each try), as the AWS SDKs retry.
- * A timeout is re-sent once per call, so a silent server costs two
- * timeouts, not max_retries + 1. */
-static int net_retryable(CURLcode cc, int *timeouts)
+ * ClientRequestToken (the same on each try). A timeout is not re-sent
+ * (a silent server must fail the call within `timeout`), nor a refused
+ * connection (fails at once): the caller gets SB_ETIMEOUT or
+ * SB_ECONNECT, and a write that happened is found by the next call. */
+static int net_retryable(CURLcode cc)
 {
-	switch (cc) {
-	case CURLE_OPERATION_TIMEDOUT: return (*timeouts)++ == 0;
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE: return 1;
-	default: return 0;
-	}
+	return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
+	       cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE;
 }
 
 /* Parse a body; NULL if it is not a JSON object. */
@@ -363,7 +358,7 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 	char target[64];
 	struct curl_slist *hdrs;
 	char *text;
-	int attempt, rc = SB_ERROR, timeouts = 0;
+	int attempt, rc = SB_ERROR;
 
 	*out = NULL;
 	if (!(text = cJSON_PrintUnformatted(body)))
@@ -400,7 +395,7 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 			if (cc != CURLE_OK) {
 				rc = map_curl(s, cc, op, what);
 				s->counters.net_errors++;
-				if (!net_retryable(cc, &timeouts) ||
+				if (!net_retryable(cc) ||
 				    attempt >= s->max_retries)
 					break;
 				s->counters.retries++;

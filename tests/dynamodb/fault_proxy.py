@@ -22,8 +22,9 @@ Whether a request gets a fault is drawn from one generator seeded with
 --seed, in the order the requests arrive (a run with the same seed draws
 the same sequence; which request gets which depends on the clients'
 timing). The kind is the one injected least so far among those that fit
-the request (ties drawn), so every kind comes about equally often and a
-test can count on each. --force-lost N makes the first N writes that give
+the request (ties drawn; conflict first on a transaction while it does
+not lead), so every kind comes about equally often and a test can count
+on each. --force-lost N makes the first N writes that give
 an id an item lose their answer (lost and slow_lost in turn), whatever
 the draw: the case that matters happens in every run, not by chance.
 
@@ -175,6 +176,12 @@ class FaultProxy:
                 return "lost" if self.force_lost % 2 else "slow_lost"
             if not hit:
                 return None
+            c = self.counts
+            # Transactions come in bursts (before a sell-out): conflict,
+            # which fits only them, goes first while it does not lead.
+            if op == "TransactWriteItems" and c.get("conflict", 0) <= max(
+                    c.get(k, 0) for k in kinds if k != "conflict"):
+                return "conflict"
             least = min(self.counts.get(k, 0) for k in kinds)
             return self.rng.choice(
                 [k for k in kinds if self.counts.get(k, 0) == least])
@@ -248,6 +255,7 @@ class FaultProxy:
         body = h.rfile.read(n) if n else b""
         op = (h.headers.get("X-Amz-Target") or "").rpartition(".")[2]
         self.count("requests")
+        self.count("requests " + op)
         kind = self._draw(op, body)
         if kind is None:
             try:
