@@ -26,7 +26,9 @@ the request (ties drawn; conflict first on a transaction while it does
 not lead), so every kind comes about equally often and a test can count
 on each. --force-lost N makes the first N writes that give
 an id an item lose their answer (lost and slow_lost in turn), whatever
-the draw: the case that matters happens in every run, not by chance.
+the draw: the case that matters happens in every run, not by chance;
+--force-take-lost N does the same (lost) to the first N generic takes
+(a transaction that puts a reserved held record).
 
 A lost answer (lost, slow_lost) to a write that gave an id an item (a
 TransactWriteItems or PutItem that put a ledger record with
@@ -88,6 +90,18 @@ def _error_body(kind, nactions):
         "CancellationReasons": reasons})
 
 
+def _is_take(op, body):
+    """A generic take: a transaction that puts a reserved held record."""
+    if op != "TransactWriteItems":
+        return False
+    try:
+        acts = json.loads(body).get("TransactItems", [])
+    except ValueError:
+        return False
+    return any(a.get("Put", {}).get("Item", {}).get("state", {}).get("S")
+               == "reserved" for a in acts)
+
+
 def _claims(op, body):
     """The (id, item) pairs a write gives: ledger records it puts."""
     try:
@@ -114,7 +128,7 @@ class FaultProxy:
     """The proxy: start(), port, counts(), stop()."""
 
     def __init__(self, upstream, rate, seed, delay_s, lost_file=None,
-                 force_lost=0):
+                 force_lost=0, force_take_lost=0):
         host, _, port = upstream.rpartition(":")
         self.upstream = (host, int(port))
         self.rate = rate
@@ -124,6 +138,7 @@ class FaultProxy:
         self.counts = {}
         self.lost = open(lost_file, "w") if lost_file else None
         self.force_lost = force_lost
+        self.force_take_lost = force_take_lost
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -170,6 +185,10 @@ class FaultProxy:
             k for k in KINDS if k != "conflict")
         with self.lock:
             hit = self.rng.random() < self.rate
+            if self.force_take_lost > 0 and _is_take(op, body):
+                self.force_take_lost -= 1
+                self.counts["forced"] = self.counts.get("forced", 0) + 1
+                return "lost"
             if self.force_lost > 0 and _claims(op, body):
                 self.force_lost -= 1
                 self.counts["forced"] = self.counts.get("forced", 0) + 1
@@ -306,9 +325,10 @@ def main():
                     help="seconds a slow fault holds (past the timeout)")
     ap.add_argument("--lost-file")
     ap.add_argument("--force-lost", type=int, default=0)
+    ap.add_argument("--force-take-lost", type=int, default=0)
     a = ap.parse_args()
     p = FaultProxy(a.upstream, a.rate, a.seed, a.delay, a.lost_file,
-                   a.force_lost).start()
+                   a.force_lost, a.force_take_lost).start()
     print("port %d" % p.port, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

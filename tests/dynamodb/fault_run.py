@@ -5,7 +5,9 @@ $SB_TEST_DYNAMODB_URI, runs ddb_stress with its workers on the proxy,
 then prints what the proxy injected and checks that every kind of fault
 was injected at least MIN times and that answers to writes that gave an
 id an item were lost (ddb_stress checks those ids hold exactly that
-item, and every law).
+item, and every law). In generic mode a short run first makes the first
+3 takes of one client lose their answer and checks that nothing stays
+reserved (lost_takes).
 
 usage: fault_run.py fused|generic DDB_STRESS WORKDIR
 
@@ -40,6 +42,44 @@ FORCE_LOST = 4   # the first claim writes lose their answer: always seen
 MAX_CALL_S = 20
 
 
+def lost_takes(stress, workdir, base):
+    """Generic only, before the stress: the first 3 takes of one client
+    lose their answer (the reservation was made). Re-sent with the same
+    ClientRequestToken, each answers its first outcome: the fetch goes on
+    with that item, nothing stays reserved, no fetch fails. (Re-sent
+    without a token, a take failed its conditions and took another item,
+    leaving the first reserved until a recovery.) []: fine, else what
+    failed."""
+    u = urllib.parse.urlsplit(base)
+    proxy = fault_proxy.FaultProxy(u.netloc, 0.0, 1, 1.0,
+                                   force_take_lost=3).start()
+    env = dict(os.environ)
+    env.update({"SB_STRESS_PROCS": "1", "SB_STRESS_THREADS": "1",
+                "SB_STRESS_ITEMS": "10", "SB_STRESS_IDS": "3",
+                "SB_STRESS_REPEAT": "1", "SB_STRESS_FAULT_URI":
+                urllib.parse.urlunsplit((u.scheme, "127.0.0.1:%d" %
+                                         proxy.port, u.path, u.query, ""))})
+    env.pop("SB_STRESS_LOST", None)
+    out = subprocess.run([stress, "generic", workdir], env=env,
+                         stdout=subprocess.PIPE, text=True)
+    proxy.stop()
+    counts = proxy.snapshot()
+    print("lost takes: %s" % json.dumps(counts, sort_keys=True))
+    bad = []
+    if out.returncode != 0:
+        sys.stdout.write(out.stdout)
+        bad.append("lost takes: ddb_stress exited %d" % out.returncode)
+    if counts.get("lost committed TransactWriteItems", 0) != 3:
+        bad.append("lost takes: %d committed takes lost their answer, "
+                   "want 3" % counts.get("lost committed TransactWriteItems",
+                                         0))
+    for want in ("reserved after the run: 0", "failed calls by code: none"):
+        if want not in out.stdout:
+            sys.stdout.write(out.stdout)
+            bad.append("lost takes: no '%s'" % want)
+    return bad
+
+
 def main():
     if len(sys.argv) != 4:
         sys.stderr.write(__doc__)
@@ -69,6 +109,7 @@ def main():
     print("fault run %s: rate %.2f, seed %d (SB_TEST_SEED replays it), "
           "request timeout %d ms, proxy %s" %
           (mode, rate, seed, timeout_ms, via), flush=True)
+    bad = lost_takes(stress, workdir, base) if mode == "generic" else []
     t0 = time.monotonic()
     out = subprocess.run([stress, mode, workdir], env=env,
                          stdout=subprocess.PIPE, text=True)
@@ -81,7 +122,6 @@ def main():
     if os.path.exists(lost_file):
         os.unlink(lost_file)
 
-    bad = []
     if out.returncode != 0:
         bad.append("ddb_stress exited %d" % out.returncode)
     for k in fault_proxy.KINDS:
