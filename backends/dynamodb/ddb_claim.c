@@ -22,32 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/types.h>
 
 #define MAX_ROUNDS 200
-
-/* A ClientRequestToken: DynamoDB treats two transactions with one token
- * within 10 minutes as the same request (and refuses different contents),
- * so tokens come from the kernel's random source, not from the store's
- * jitter generator (two stores opened in the same second at the same
- * address would share its sequence). */
-static void request_token(sb_ddb_store *s, char out[33])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char r[16];
-	ssize_t got = getrandom(r, sizeof(r), 0);
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		unsigned char b = got == (ssize_t)sizeof(r)
-		                          ? r[i]
-		                          : (unsigned char)sb_ddb_rand(s);
-		out[2 * i] = hex[b >> 4];
-		out[2 * i + 1] = hex[b & 15];
-	}
-	out[32] = '\0';
-}
 
 /* The id's entry from the ledger (consistent), for the empty paths. */
 static int from_ledger(sb_item **out, sb_ddb_store *s, const char *table,
@@ -154,7 +130,6 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 	cJSON *acts = cJSON_CreateArray(), *err = NULL, *lput;
 	const cJSON *reason;
 	const char *code;
-	char crt[33];
 	int ok = 1, rc;
 
 	sb_ddb_push(acts,
@@ -188,8 +163,7 @@ static int try_item(sb_item **out, sb_ddb_store *s, const char *avail,
 		cJSON_Delete(acts);
 		return sb_ddb_nomem(s, "claim");
 	}
-	request_token(s, crt);
-	rc = sb_ddb_transact(&err, s, acts, crt, avail);
+	rc = sb_ddb_transact(&err, s, acts, NULL, avail);
 	if (rc == SB_OK && sb_fault_point(s->base.box, SB_DDB_FAULT_CLAIM_DONE))
 		return sb_seterr(s->base.box, SB_ERROR,
 		                 "DynamoDB: claim: "

@@ -191,6 +191,21 @@ static int map_curl(sb_ddb_store *s, CURLcode cc, const char *op,
 	                 what, s->where, curl_easy_strerror(cc));
 }
 
+/* The connection dropped after the request went out (reset, an empty or
+ * cut reply; docs/dynamodb.md, "A faulty network"): sent again like a
+ * 5xx. The server may have carried the request out and lost only its
+ * answer; a second copy is harmless because every write of storagebox is
+ * conditional or idempotent and every TransactWriteItems carries a
+ * ClientRequestToken (the same on each try). A timeout is not re-sent
+ * (a silent server must fail the call within `timeout`), nor a refused
+ * connection (fails at once): the caller gets SB_ETIMEOUT or
+ * SB_ECONNECT, and a write that happened is found by the next call. */
+static int net_retryable(CURLcode cc)
+{
+	return cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
+	       cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE;
+}
+
 /* Parse a body; NULL if it is not a JSON object. */
 static cJSON *parse_body(const char *body, size_t len)
 {
@@ -379,7 +394,14 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 			s->counters.requests++;
 			if (cc != CURLE_OK) {
 				rc = map_curl(s, cc, op, what);
-				break;
+				s->counters.net_errors++;
+				if (!net_retryable(cc) ||
+				    attempt >= s->max_retries)
+					break;
+				s->counters.retries++;
+				s->counters.net_retries++;
+				sb_ddb_backoff(s, attempt);
+				continue;
 			}
 			if (!s->replay)
 				curl_easy_getinfo(s->curl,

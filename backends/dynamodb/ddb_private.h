@@ -230,7 +230,10 @@ void sb_ddb_all_old(cJSON *action, int *ok);
 const char *sb_ddb_state_name(unsigned int state);
 unsigned int sb_ddb_state_bit(const char *name);
 cJSON *sb_ddb_names_item(void); /* {"#i": "item"} */
-/* Send a TransactWriteItems; SB_DDB_CANCELED leaves the reasons in *err. */
+/* Send a TransactWriteItems with ClientRequestToken @p token (NULL: a
+ * fresh random one; the retries of this call re-send the same, which
+ * makes them idempotent for 10 minutes); SB_DDB_CANCELED leaves the
+ * reasons in *err. */
 int sb_ddb_transact(cJSON **err, sb_ddb_store *s, cJSON *actions,
                     const char *token, const char *what);
 /* After a canceled move of @p item out of @p avail (reasons in @p err):

@@ -16,6 +16,10 @@ typedef struct {
 	uint64_t retries;      /* requests re-sent after a retryable answer */
 	uint64_t sleep_ms;     /* total backoff slept */
 	uint64_t max_sleep_ms; /* longest single backoff */
+	/* Of those: no answer at all (connection refused or reset, an empty
+	 * reply, a timeout), and how many of them were re-sent. */
+	uint64_t net_errors;
+	uint64_t net_retries;
 	uint64_t scans;        /* Scan pages read for a claim's candidates */
 	uint64_t lost;         /* claim transactions another client won */
 } sb_ddb_counters;

@@ -5,6 +5,8 @@
 #include "ddb_private.h"
 
 #include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
 /* One transaction action: {"<kind>": {TableName, Key|Item, Condition...}}.
  * @p values may be NULL. Takes ownership of @p key_or_item and values. */
@@ -102,17 +104,46 @@ cJSON *sb_ddb_names_item(void)
 	return sb_ddb_names("#i", SB_DDB_ITEM_KEY, NULL, NULL);
 }
 
+/* A ClientRequestToken: DynamoDB treats two transactions with one token
+ * within 10 minutes as the same request (and refuses different contents),
+ * so tokens come from the kernel's random source, not from the store's
+ * jitter generator (two stores opened in the same second at the same
+ * address would share its sequence). */
+static void request_token(sb_ddb_store *s, char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[16];
+	ssize_t got = getrandom(r, sizeof(r), 0);
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned char b = got == (ssize_t)sizeof(r)
+		                          ? r[i]
+		                          : (unsigned char)sb_ddb_rand(s);
+		out[2 * i] = hex[b >> 4];
+		out[2 * i + 1] = hex[b & 15];
+	}
+	out[32] = '\0';
+}
+
 /* Send a TransactWriteItems; SB_DDB_CANCELED leaves the reasons in *err. */
 int sb_ddb_transact(cJSON **err, sb_ddb_store *s, cJSON *actions,
                     const char *token, const char *what)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
+	char fresh[33];
 	int ok = 1, rc;
 
 	*err = NULL;
+	/* Every transaction carries a token: after a lost answer sb_ddb_call
+	 * sends the same body again, and DynamoDB answers with the first
+	 * try's outcome instead of checking the conditions once more. */
+	if (!token) {
+		request_token(s, fresh);
+		token = fresh;
+	}
 	sb_ddb_put(body, "TransactItems", actions, &ok);
-	if (token)
-		sb_ddb_add_str(body, "ClientRequestToken", token, &ok);
+	sb_ddb_add_str(body, "ClientRequestToken", token, &ok);
 	if (!ok) {
 		cJSON_Delete(body);
 		return sb_ddb_nomem(s, what);

@@ -27,6 +27,9 @@ typedef struct {
 	int bad_errors; /* errors not allowed, or showing the secret */
 } worker;
 
+/* progress, errors, slowest_us, by_code[ST_CODES] */
+#define SHARED_LONGS (3 + ST_CODES)
+
 int st_init(st_params *p, const char *name, const char *mode, size_t procs,
             size_t threads, size_t items, size_t ids)
 {
@@ -50,27 +53,29 @@ int st_init(st_params *p, const char *name, const char *mode, size_t procs,
 		fprintf(stderr, "sizes must be positive\n");
 		return 2;
 	}
-	/* Counters the children add to and the parent reads. */
-	shared = mmap(NULL, 2 * sizeof(long), PROT_READ | PROT_WRITE,
+	/* Counters the children add to and the parent reads (zeroed). */
+	shared = mmap(NULL, SHARED_LONGS * sizeof(long), PROT_READ | PROT_WRITE,
 	              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED) {
 		perror("mmap");
 		return 2;
 	}
-	shared[0] = shared[1] = 0;
 	p->progress = &shared[0];
 	p->errors = &shared[1];
+	p->slowest_us = &shared[2];
+	p->by_code = &shared[3];
 	return 0;
 }
 
 void st_done(st_params *p)
 {
 	if (p->progress)
-		munmap(p->progress, 2 * sizeof(long));
-	p->progress = p->errors = NULL;
+		munmap(p->progress, SHARED_LONGS * sizeof(long));
+	p->progress = p->errors = p->slowest_us = p->by_code = NULL;
 }
 
-static sb_box *open_box(const st_params *p, sb_protocol protocol)
+static sb_box *open_box(const st_params *p, sb_protocol protocol,
+                        const char *uri)
 {
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	char err[SB_ERRMSG_SIZE] = "";
@@ -78,7 +83,7 @@ static sb_box *open_box(const st_params *p, sb_protocol protocol)
 	int rc;
 
 	o.protocol = protocol;
-	rc = sb_box_open(&box, p->uri, &o, err, sizeof err);
+	rc = sb_box_open(&box, uri ? uri : p->uri, &o, err, sizeof err);
 	if (rc != SB_OK) {
 		fprintf(stderr, "open: %d %s\n", rc, err);
 		return NULL;
@@ -88,7 +93,7 @@ static sb_box *open_box(const st_params *p, sb_protocol protocol)
 
 void st_setup(const st_params *p)
 {
-	sb_box *box = open_box(p, SB_PROTOCOL_AUTO);
+	sb_box *box = open_box(p, SB_PROTOCOL_AUTO, NULL);
 	if (!box)
 		exit(1);
 	CHECK_RC(box, sb_box_init(box, p->bank, p->ledger), SB_OK);
@@ -107,23 +112,41 @@ void st_setup(const st_params *p)
 	sb_box_close(box); /* no connection may cross fork() */
 }
 
-/* One failed call: allowed only while the server restarts, and never
- * with the secret in its message. */
+/* One failed call: allowed only while the server restarts (or on a
+ * faulty network, any error with a message), and never with the secret
+ * in its message. */
 static void note_error(worker *w, int rc, const char *msg, const char *id)
 {
 	const st_params *p = w->p;
 	long n = __atomic_add_fetch(p->errors, 1, __ATOMIC_SEQ_CST);
 	int leak = p->secret && msg && t_contains(msg, p->secret);
+	int allowed = p->faults || (p->retry && rc == SB_ECONNECT);
 
-	if (!p->retry || rc != SB_ECONNECT || leak || !msg || !*msg) {
+	if (-rc > 0 && -rc < ST_CODES)
+		__atomic_add_fetch(&p->by_code[-rc], 1, __ATOMIC_SEQ_CST);
+	if (!allowed || leak || !msg || !*msg) {
 		w->bad_errors++;
 		fprintf(stderr, "worker %zu: fetch %s: %d (%s) %s%s\n",
 		        w->worker, id, rc, sb_strerror(rc), msg ? msg : "",
 		        leak ? " [SHOWS THE SECRET]" : "");
 	} else if (n <= 3) {
-		printf("expected error during the restart: %s\n", msg);
+		printf("expected error%s: %s\n",
+		       p->faults ? " (faulty network)" : " during the restart",
+		       msg);
 		fflush(stdout);
 	}
+}
+
+/* The longest call so far (shared). */
+static void note_time(const st_params *p, double secs)
+{
+	long us = (long)(secs * 1e6),
+	     old = __atomic_load_n(p->slowest_us, __ATOMIC_SEQ_CST);
+
+	while (us > old &&
+	       !__atomic_compare_exchange_n(p->slowest_us, &old, us, 0,
+	                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
 }
 
 /* Worker thread: its requests are every nworkers-th of the order. */
@@ -137,7 +160,7 @@ static void *work(void *arg)
 	w->out = t_xcalloc(nreq / w->nworkers + 1, sizeof *w->out);
 	/* With a restart, opening may meet it too. */
 	for (int tries = 0; !box && tries < (p->retry ? 600 : 1); tries++)
-		if (!(box = open_box(p, p->protocol)) && p->retry)
+		if (!(box = open_box(p, p->protocol, p->work_uri)) && p->retry)
 			t_nap_ms(50);
 	for (size_t r = w->worker; r < nreq; r += w->nworkers) {
 		answer *a = &w->out[w->nout++];
@@ -152,7 +175,9 @@ static void *work(void *arg)
 		double deadline = t_now_s() + 60;
 		for (;;) {
 			sb_item *it = NULL;
+			double t0 = t_now_s();
 			a->rc = sb_box_fetch(&it, box, p->bank, p->ledger, id);
+			note_time(p, t_now_s() - t0);
 			if (a->rc == SB_OK) {
 				a->value = t_xstrdup(sb_item_value(it));
 				a->bank = t_xstrdup(sb_item_bank(it));
@@ -161,12 +186,14 @@ static void *work(void *arg)
 			if (a->rc >= 0)
 				break;
 			note_error(w, a->rc, sb_box_errmsg(box), id);
-			if (!p->retry || t_now_s() > deadline)
+			if (!(p->retry || p->faults) || t_now_s() > deadline)
 				break;
 			t_nap_ms(20);
 		}
 		__atomic_add_fetch(p->progress, 1, __ATOMIC_SEQ_CST);
 	}
+	if (box && p->box_done)
+		p->box_done(p, box);
 	sb_box_close(box);
 	return NULL;
 }
@@ -274,6 +301,12 @@ double st_run(st_params *p, uint64_t seed, size_t **order_out,
 	       "requests/s; %ld failed calls (retried)\n",
 	       p->name, p->mode, nreq, p->procs * p->threads, secs,
 	       secs > 0 ? (double)nreq / secs : 0.0, *p->errors);
+	printf("%s %s: slowest call %.2f s; failed calls by code:", p->name,
+	       p->mode, (double)*p->slowest_us / 1e6);
+	for (int c = 1; c < ST_CODES; c++)
+		if (p->by_code[c])
+			printf(" %s %ld", sb_strerror(-c), p->by_code[c]);
+	printf("%s\n", *p->errors ? "" : " none");
 	return secs;
 }
 
@@ -416,15 +449,19 @@ size_t st_check_api(const st_params *p, char **held)
 	size_t holders = 0;
 	for (size_t i = 0; i < p->ids; i++)
 		holders += held[i] != NULL;
-	sb_box *box = open_box(p, p->protocol);
+	sb_box *box = open_box(p, p->protocol, NULL);
 	if (!CHECK(NULL, box != NULL))
 		return holders;
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, p->bank, p->ledger), SB_OK);
 	/* Every call finished: nothing may be left reserved. A generic claim
-	 * cut off by a server restart may leave one: recover decides. */
-	if (!p->retry)
+	 * cut off by a server restart or a faulty network may leave one:
+	 * recover decides. */
+	if (!p->retry && !p->faults)
 		CHECKF(box, st.reserved == 0, "reserved %llu after the run",
+		       (unsigned long long)st.reserved);
+	else
+		printf("reserved after the run: %llu\n",
 		       (unsigned long long)st.reserved);
 	sb_recover_result rr = { 9, 9, 9, 9, 9 };
 	CHECK_RC(box, sb_box_recover(&rr, box, p->bank, p->ledger, NULL),

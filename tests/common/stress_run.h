@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-typedef struct {
+typedef struct st_params {
 	const char *name; /* for the output: "stress", "pg stress", ... */
 	size_t procs, threads, items, ids, repeat;
 	sb_protocol protocol;
@@ -30,7 +30,21 @@ typedef struct {
 	                        fail with SB_ECONNECT, and is retried (60 s) */
 	long *progress;     /* answers so far, shared with the children */
 	long *errors;       /* failed calls, shared */
+	/* A faulty network (tests/dynamodb/fault_run.py): the workers' boxes
+	 * open @c work_uri (a fault proxy; NULL: @c uri, which the setup and
+	 * the checks keep using), a call may fail with any error that has a
+	 * message (counted by code), and the fetch is repeated until it
+	 * answers (60 s). */
+	const char *work_uri;
+	int faults;
+	long *by_code;    /* failed calls by -code (1..ST_CODES-1), shared */
+	long *slowest_us; /* the longest single call, shared */
+	/* Each worker's box before it closes (NULL: none): the DynamoDB
+	 * stress sums the backend's retry counters there. */
+	void (*box_done)(const struct st_params *p, sb_box *box);
 } st_params;
+
+#define ST_CODES 32
 
 /* Sizes from the environment (else the defaults given) and the protocol
  * from @p mode. 0, or 2 after a message (a bad mode or size). */

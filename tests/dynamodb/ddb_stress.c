@@ -8,9 +8,77 @@
  * Sizes (env): SB_STRESS_PROCS (2), SB_STRESS_THREADS (8), SB_STRESS_ITEMS
  * (2000), SB_STRESS_IDS (3000), SB_STRESS_REPEAT (3); SB_TEST_SEED replays
  * a shuffle. The emulator runs transactions one at a time: 16 clients
- * keep it busy. */
+ * keep it busy.
+ *
+ * Through a faulty network (tests/dynamodb/fault_run.py):
+ * SB_STRESS_FAULT_URI is the fault proxy, which the workers use (the setup
+ * and the checks go straight to $SB_TEST_DYNAMODB_URI); a call may fail,
+ * is counted by error code and fetched again; the backend's retry
+ * counters are summed and printed. SB_STRESS_LOST names the proxy's file
+ * of lost answers ("ID ITEM": a write that gave ID the ITEM was carried
+ * out, its answer lost): each such id must hold exactly that item. */
 #include "ddb_test.h"
 #include "../common/stress_run.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+/* The backend's counters of every worker's store, summed (shared). */
+enum {
+	C_REQUESTS,
+	C_RETRIES,
+	C_NET_ERRORS,
+	C_NET_RETRIES,
+	C_SLEEP_MS,
+	C_N
+};
+static long *counters;
+
+static void add_counters(const st_params *p, sb_box *box)
+{
+	sb_ddb_counters c;
+	(void)p;
+	if (ddb_box_counters(box, &c, 0) != 0)
+		return;
+	__atomic_add_fetch(&counters[C_REQUESTS], (long)c.requests,
+	                   __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&counters[C_RETRIES], (long)c.retries,
+	                   __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&counters[C_NET_ERRORS], (long)c.net_errors,
+	                   __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&counters[C_NET_RETRIES], (long)c.net_retries,
+	                   __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&counters[C_SLEEP_MS], (long)c.sleep_ms,
+	                   __ATOMIC_SEQ_CST);
+}
+
+/* Every lost answer of the proxy's file: the id holds that item (its
+ * answers and the ledger agree, checked before). */
+static void check_lost(const st_params *p, char **held, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[256], id[128], item[128];
+	size_t n = 0, k;
+
+	if (!CHECKF(NULL, f != NULL, "%s: %s", path, strerror(errno)))
+		return;
+	while (fgets(line, sizeof line, f)) {
+		if (!CHECKF(NULL,
+		            sscanf(line, "%127s %127s", id, item) == 2 &&
+		                    sscanf(id, "stress-id-%zu", &k) == 1 &&
+		                    k < p->ids,
+		            "%s: bad line '%s'", path, line))
+			continue;
+		n++;
+		CHECKF(NULL, held[k] && strcmp(held[k], item) == 0,
+		       "lost answer: %s was given %s, but holds %s", id, item,
+		       held[k] ? held[k] : "nothing");
+	}
+	fclose(f);
+	printf("lost answers that gave an id an item: %zu, each id holds "
+	       "that item\n",
+	       n);
+}
 
 typedef struct {
 	const st_params *p;
@@ -140,6 +208,15 @@ int main(int argc, char **argv)
 	if (st_init(&p, "ddb stress", argv[1], 2, 8, 2000, 3000) != 0)
 		return 2;
 	p.uri = t_env_need("SB_TEST_DYNAMODB_URI");
+	p.work_uri = getenv("SB_STRESS_FAULT_URI");
+	p.faults = p.work_uri != NULL;
+	counters = mmap(NULL, C_N * sizeof(long), PROT_READ | PROT_WRITE,
+	                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counters == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	p.box_done = add_counters;
 	char *bank = ddb_name("stress-bank");
 	char *ledger = ddb_name("stress-ledger");
 	char *stem = t_xasprintf("%s/ddb-%s", argv[2], bank);
@@ -151,6 +228,13 @@ int main(int argc, char **argv)
 	char **held = st_go(&p, where, NULL, &holders);
 	free(where);
 	check_tables(&p, held, holders);
+	printf("ddb stress %s: %ld requests, %ld retries (%ld after no "
+	       "answer, of %ld without one), %ld ms of backoff\n",
+	       p.mode, counters[C_REQUESTS], counters[C_RETRIES],
+	       counters[C_NET_RETRIES], counters[C_NET_ERRORS],
+	       counters[C_SLEEP_MS]);
+	if (getenv("SB_STRESS_LOST"))
+		check_lost(&p, held, getenv("SB_STRESS_LOST"));
 
 	st_free_held(&p, held);
 	free(stem);
