@@ -279,6 +279,7 @@ def claim_worker(conn, a, slot, go, stop, counter, out):
     random.seed()
     c = conn.fresh()
     bank, ledger = Bank(c, a.bank), Ledger(c, a.ledger)
+    warm_up(bank, ledger)  # as storagebox bench, connected before the start
     go.wait()
     got, lat, empty = [], [], 0
     req_claims = req_empty = 0
@@ -316,6 +317,7 @@ def cmd_claims(a, conn, alone=True):
     procs = [ctx.Process(target=claim_worker,
                          args=(conn, a, n, go, stop, counter, out))
              for n in range(a.procs)]
+    gc.freeze()  # see Forked.fork
     for p in procs:
         p.start()
     go.wait()
