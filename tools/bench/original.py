@@ -281,6 +281,7 @@ def claim_worker(conn, a, slot, go, stop, counter, out):
     bank, ledger = Bank(c, a.bank), Ledger(c, a.ledger)
     warm_up(bank, ledger)  # as storagebox bench, connected before the start
     go.wait()
+    cpu0 = time.process_time()
     got, lat, empty = [], [], 0
     req_claims = req_empty = 0
     while not stop.is_set():
@@ -302,6 +303,7 @@ def claim_worker(conn, a, slot, go, stop, counter, out):
         got.append(item)
         lat.append(ms)
     out.put({'slot': slot, 'end': time.monotonic(), 'items': got,
+             'cpu': time.process_time() - cpu0,
              'lat': lat, 'empty': empty, 'req_claims': req_claims,
              'req_empty': req_empty, 'conflicts': bank.conflicts,
              'restarts': bank.restarts})
@@ -355,6 +357,9 @@ def cmd_claims(a, conn, alone=True):
             'requests': req + sum(r['req_empty'] for r in res),
             'empty': sum(r['empty'] for r in res),
             'p50_ms': round(pct(lat, 50), 3), 'p99_ms': round(pct(lat, 99), 3),
+            # The client's own CPU (user + system) per claim: boto3's cost.
+            'client_cpu_ms_per_claim': round(
+                1000 * sum(r['cpu'] for r in res) / claims, 2) if claims else 0,
             'delete_conflicts': sum(r['conflicts'] for r in res),
             'restarts': sum(r['restarts'] for r in res),
             'loaded': loaded, 'left': left, 'law_holds': law}
