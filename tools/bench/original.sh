@@ -89,6 +89,10 @@ bench_original() {
 				"$(jnum p50_ms "$sbj") / $(jnum p99_ms "$sbj")" \
 				"$(jnum p50_ms "$BENCH_JSON") / $(jnum p99_ms "$BENCH_JSON") (original)" \
 				"$(ratio "$(jnum p50_ms "$sbj")" "$(jnum p50_ms "$BENCH_JSON")") / $(ratio "$(jnum p99_ms "$sbj")" "$(jnum p99_ms "$BENCH_JSON")")" "" ""
+			# Why the original's figure moves with the load: its client's
+			# own CPU per claim (boto3), on the cores DynamoDB Local needs.
+			row original "client CPU ms per claim, 8 processes (the original's boto3)" \
+				"" "$(jnum client_cpu_ms_per_claim "$BENCH_JSON") (original)" "" "" ""
 		else
 			orig_row "claims/s, 1 process, new ids ($(num "$items")-item bank, ${SECS} s)" \
 				"$sb" "$or" "" "$(num "$sb")" "$(num "$or")"
