@@ -8,6 +8,8 @@
 #   --quick      the same matrix at tiny sizes and 1 s steps (a couple of
 #                minutes): checks that the script works (BENCH_QUICK=1)
 #   --only LIST  some sections only: sqlite,postgresql,redis,dynamodb,
+#                original (the original library's algorithm beside
+#                storagebox on DynamoDB Local, tools/bench/original.py),
 #                python (the Python package on SQLite and Redis), holds
 #                (bench --holds on the stores chosen; every store if alone)
 #   --build DIR  release build tree (default build-bench)
@@ -22,25 +24,27 @@
 # loopback ports, stopped at exit), configures a release tree and builds
 # only what it runs. It exits 1 if a run broke the box law or a step
 # failed; the targets are reported, not enforced. The full run takes about
-# 20 minutes on 2 cores. The raw JSON of every run stays in BUILD/bench-data.
+# 25 minutes on 2 cores (the original section about 5). The raw JSON of
+# every run stays in BUILD/bench-data.
 #
 # Environment: BENCH_QUICK=1 (--quick); BENCH_SECONDS, the length of a
 # timed step (5; quick 1); BENCH_BIG, the banks that are bulk loaded and
 # drained (1,000,000); BENCH_DDB_BIG, DynamoDB's bulk load (100,000);
+# ORIG_KILLS, the random kills of the original section (200; quick 20);
 # BENCH_NOTE, a line added to results.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev gnuplot-nox fonts-dejavu-core
-	redis-tools)
+	redis-tools python3-boto3)
 SERVERS=(sqlite)
 
 # shellcheck source=tools/lib/servers.sh
 . tools/lib/servers.sh
 
 QUICK=${BENCH_QUICK:-0}
-ONLY=sqlite,postgresql,redis,dynamodb,python,holds
+ONLY=sqlite,postgresql,redis,dynamodb,original,python,holds
 BUILD=build-bench
 OUT=$ROOT/bench
 USE_ENV=0
@@ -53,7 +57,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$(mkdir -p "${2:?--out wants a directory}" && cd "$2" && pwd); shift ;;
 	--use-env) USE_ENV=1 ;;
 	--docs | --readme) DOCS_UPDATE=1 ;; # --readme: its name before docs/
-	-h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift
@@ -64,7 +68,7 @@ wants() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 HOLDS_ALONE=0
 [ "$ONLY" = holds ] && HOLDS_ALONE=1
 for b in ${ONLY//,/ }; do
-	case $b in sqlite | postgresql | redis | dynamodb | python | holds) ;; *) die "--only: no section '$b'" ;; esac
+	case $b in sqlite | postgresql | redis | dynamodb | original | python | holds) ;; *) die "--only: no section '$b'" ;; esac
 done
 
 # Sizes: the issue's in a full run, tiny ones in a quick run.
@@ -85,8 +89,9 @@ uri_var() {
 keep=()
 for s in "${SERVERS[@]}"; do
 	[ "$s" = sqlite ] && { keep+=("$s"); continue; }
-	# The Python section runs on Redis too.
+	# The Python section runs on Redis too, the original on DynamoDB.
 	wants "$s" || { [ "$s" = redis ] && wants python; } ||
+		{ [ "$s" = dynamodb ] && wants original; } ||
 		[ "$HOLDS_ALONE" = 1 ] || continue
 	v=$(uri_var "$s")
 	if [ "$USE_ENV" = 1 ] && [ -n "${!v:-}" ]; then
@@ -111,8 +116,9 @@ for b in postgresql redis dynamodb; do
 	{ wants "$b" || [ "$HOLDS_ALONE" = 1 ]; } && opts+=("-D$b=enabled")
 done
 wants python && opts+=(-Dredis=enabled)
+wants original && opts+=(-Ddynamodb=enabled)
 wants redis && targets+=(tools/bench/redis_claim_script)
-wants dynamodb && targets+=(tests/dynamodb/ddb_bench)
+{ wants dynamodb || wants original; } && targets+=(tests/dynamodb/ddb_bench)
 if [ -f "$BUILD/build.ninja" ]; then
 	meson configure "$BUILD" "${opts[@]}" >/dev/null
 else
@@ -139,7 +145,7 @@ VERSIONS=()
 
 # shellcheck source=tools/bench/lib.sh
 . tools/bench/lib.sh
-for b in sqlite postgresql redis dynamodb python holds; do
+for b in sqlite postgresql redis dynamodb original python holds; do
 	# shellcheck source=/dev/null
 	. "tools/bench/$b.sh"
 done
@@ -165,6 +171,12 @@ if wants dynamodb; then
 	VERSIONS+=("DynamoDB Local from ${DYNAMODB_SIMULATOR_PKG:-amplify-dynamodb-simulator} (in memory)")
 	section "DynamoDB"
 	bench_dynamodb
+fi
+if wants original; then
+	wants dynamodb || VERSIONS+=("DynamoDB Local from ${DYNAMODB_SIMULATOR_PKG:-amplify-dynamodb-simulator} (in memory)")
+	VERSIONS+=("boto3 $("$ORIG_PY" -c 'import boto3; print(boto3.__version__)') (Debian's python3-boto3, for the original's algorithm)")
+	section "The original's algorithm on DynamoDB Local"
+	bench_original
 fi
 
 if wants python; then

@@ -30,9 +30,10 @@ ROOT=$PWD
 # a server adds the server's package here, next to its start_ function.
 # (libc6-dev, only recommended by gcc, comes as a dependency of
 # libsqlite3-dev; python3 comes with meson. groff-base renders the man page
-# for the docs-man test.)
+# for the docs-man test; python3-boto3 runs the original's algorithm,
+# tools/bench/original.py, in dynamodb-original.)
 PACKAGES=(meson ninja-build gcc pkg-config libsqlite3-dev valgrind groff-base
-	clang-format)
+	clang-format python3-boto3)
 
 # Servers started before the tests, in this order (start_<name> below).
 SERVERS=(sqlite)

@@ -6,7 +6,8 @@
 # claims beside a plain GetItem loop with the same clients; it runs with 1
 # and with 8 clients, the second on a DDB_BIG-item bank it adds first (the
 # bulk load figure). Then `storagebox bench` for the generic path and for
-# the life of a small bank.
+# the life of a small bank. The comparison with the original library is
+# the original section (tools/bench/original.sh).
 
 bench_dynamodb() {
 	local uri=$SB_TEST_DYNAMODB_URI out c items claims gets r line
@@ -33,10 +34,7 @@ bench_dynamodb() {
 		if [ "$c" = 8 ]; then
 			row dynamodb "fused claims/s, 8 clients" "$(num "$claims")" \
 				"$(num "$gets") (GetItem loop)" "$r" "≥ 0.4" "$(at_least "$r" 0.4)"
-			r=$(ratio "$claims" 290)
-			row dynamodb "fused claims/s, 8 clients, against the original library" \
-				"$(num "$claims")" "290 (original, 8 processes)" "$r" "≥ 3" \
-				"$(at_least "$r" 3)"
+			# Against the original: the original section (original.sh).
 			local added took
 			read -r added took < <(sed -n 's/^add: \([0-9]*\) items in \([0-9.]*\) s.*/\1 \2/p' <<<"$out") || true
 			if [ -n "${took:-}" ]; then

@@ -71,6 +71,9 @@ write_results() {
 		table "$DATA/rows-postgresql.md" "PostgreSQL" "${cols[@]}"
 		table "$DATA/rows-redis.md" "Redis" "${cols[@]}"
 		table "$DATA/rows-dynamodb.md" "DynamoDB Local" "${cols[@]}"
+		table "$DATA/rows-original.md" \
+			"DynamoDB Local: storagebox against the original library's algorithm (tools/bench/original.py, boto3), same run" \
+			Figure storagebox "Baseline (the original)" Ratio Target Result
 		table "$DATA/rows-python.md" "Python (ctypes) against storagebox bench" "${cols[@]}"
 		table "$DATA/rows-holds.md" "Holds: bench --holds, hold and confirm beside fetch" "${cols[@]}"
 		table "$DATA/rows-memory.md" "Memory" "${cols[@]}"
