@@ -8,6 +8,10 @@
  *      then static keys of $AWS_CONFIG_FILE (~/.aws/config);
  *   3. the container endpoint (ddb_imds.c);
  *   4. EC2 instance metadata, IMDSv2 (ddb_imds.c).
+ * Not supported (an error when configured, rather than another identity
+ * found further down): web identity (AWS_WEB_IDENTITY_TOKEN_FILE), and
+ * profiles with role_arn, sso_session, sso_start_url or
+ * web_identity_token_file.
  * A source that is configured but fails stops the chain with its error,
  * as in the SDKs: half a key pair in the environment, a profile named
  * by AWS_PROFILE that neither file has, a file that cannot be read, a
@@ -25,11 +29,11 @@
 #include <strings.h>
 #include <time.h>
 
-#define CREDS_EARLY_MS   (5 * 60 * 1000) /* refresh this long before */
-#define CREDS_RETRY_MS   (30 * 1000)     /* after a failed refresh */
-#define PROCESS_TIMEOUT  30000           /* ms for credential_process */
-#define PROCESS_MAX_OUT  65536           /* bytes of its stdout */
-#define CREDS_NOTE_SIZE  480
+#define CREDS_EARLY_MS  (5 * 60 * 1000) /* refresh this long before */
+#define CREDS_RETRY_MS  (30 * 1000)     /* after a failed refresh */
+#define PROCESS_TIMEOUT 30000           /* ms for credential_process */
+#define PROCESS_MAX_OUT 65536           /* bytes of its stdout */
+#define CREDS_NOTE_SIZE 480
 
 int64_t sb_ddb_wall_ms(void)
 {
@@ -85,9 +89,10 @@ static int64_t iso8601_ms(const char *t)
 	int off = 0, used = 0;
 
 	memset(&tm, 0, sizeof(tm));
-	if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
-	                 &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-	                 &tm.tm_sec, &used) != 6 ||
+	if (!t ||
+	    sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+	           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	           &used) != 6 ||
 	    used != 19)
 		return -1;
 	tm.tm_year -= 1900;
@@ -137,7 +142,8 @@ int sb_ddb_creds_json(sb_ddb_creds *c, const char *body, size_t len,
 	if (process) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "Version");
 		if (!cJSON_IsNumber(v) || v->valuedouble != 1) {
-			snprintf(why, why_size, "no \"Version\": 1 in its JSON");
+			snprintf(why, why_size,
+			         "no \"Version\": 1 in its JSON");
 			goto done;
 		}
 	} else if ((code = jstr(j, "Code")) && strcmp(code, "Success") != 0) {
@@ -150,8 +156,9 @@ int sb_ddb_creds_json(sb_ddb_creds *c, const char *body, size_t len,
 	token = jstr(j, process ? "SessionToken" : "Token");
 	exp = jstr(j, "Expiration");
 	if (!key || !secret) {
-		snprintf(why, why_size, "no AccessKeyId and SecretAccessKey "
-		                        "in its JSON");
+		snprintf(why, why_size,
+		         "no AccessKeyId and SecretAccessKey "
+		         "in its JSON");
 		goto done;
 	}
 	c->expires_ms = 0;
@@ -277,8 +284,8 @@ static int static_keys(sb_ddb_store *s, sb_ddb_creds *c,
 		                 s->where, profile, path);
 	if (creds_set(c, p->key, p->secret, p->token))
 		return sb_ddb_nomem(s, "credentials");
-	snprintf(c->from, sizeof(c->from), "profile '%.40s' in %.100s",
-	         profile, path);
+	snprintf(c->from, sizeof(c->from), "profile '%.40s' in %.100s", profile,
+	         path);
 	return SB_OK;
 }
 
@@ -310,6 +317,16 @@ static int from_files(sb_ddb_store *s, sb_ddb_creds *c, char *tried)
 	}
 	if (cp.key)
 		rc = static_keys(s, c, &cp, profile, cpath);
+	else if (cp.unsupported || fp.unsupported)
+		rc = sb_seterr(s->base.box, SB_EAUTH,
+		               "DynamoDB at %s: profile '%s' in %s uses %s, "
+		               "which storagebox does not support (static keys "
+		               "and credential_process only): export keys or "
+		               "choose another profile",
+		               s->where, profile,
+		               cp.unsupported ? cpath : fpath,
+		               cp.unsupported ? cp.unsupported
+		                              : fp.unsupported);
 	else if (cp.process)
 		rc = run_process(s, c, cp.process, profile, cpath);
 	else if (fp.process)
@@ -323,8 +340,7 @@ static int from_files(sb_ddb_store *s, sb_ddb_creds *c, char *tried)
 		               s->where, profile, cpath, fpath);
 	else {
 		snprintf(text, sizeof(text),
-		         "profile '%.40s': %s in %.100s, %.100s",
-		         profile,
+		         "profile '%.40s': %s in %.100s, %.100s", profile,
 		         cp.found || fp.found ? "no keys or credential_process"
 		                              : "not found",
 		         cpath, fpath);
@@ -357,6 +373,16 @@ int sb_ddb_creds_load(sb_ddb_store *s)
 
 	memset(&c, 0, sizeof(c));
 	rc = from_env(s, &c, tried);
+	/* EKS service accounts: the SDKs assume a role with this token
+	 * before looking at files or metadata, and the node's instance role
+	 * would be another identity. */
+	if (rc == SB_EMPTY && env("AWS_WEB_IDENTITY_TOKEN_FILE") &&
+	    env("AWS_ROLE_ARN"))
+		return sb_seterr(s->base.box, SB_EAUTH,
+		                 "DynamoDB at %s: AWS_WEB_IDENTITY_TOKEN_FILE and "
+		                 "AWS_ROLE_ARN are set: web identity is not "
+		                 "supported by storagebox; export keys instead",
+		                 s->where);
 	if (rc == SB_EMPTY)
 		rc = from_files(s, &c, tried);
 	if (rc == SB_EMPTY) {
@@ -381,6 +407,16 @@ int sb_ddb_creds_load(sb_ddb_store *s)
 		return rc;
 	sb_ddb_creds_free(&s->creds);
 	s->creds = c;
+	if (c.expires_ms) {
+		/* Keys that come with less than 5 minutes to live would
+		 * otherwise be fetched again before every request. */
+		int64_t now = sb_ddb_wall_ms() + s->skew_ms;
+		int64_t left = c.expires_ms - now;
+		if (left <= CREDS_EARLY_MS)
+			s->creds.next_try_ms = now + (left / 2 < CREDS_RETRY_MS
+			                                      ? left / 2
+			                                      : CREDS_RETRY_MS);
+	}
 	return SB_OK;
 }
 

@@ -139,9 +139,9 @@ static int has_crlf(const char *v)
 /* http://HOST[:PORT]/...: HOST a loopback or the agent's address. */
 static int container_host_ok(const char *url)
 {
-	static const char *const ok[] = { "127.", "localhost", "[::1]",
-		                          "169.254.170.2", "169.254.170.23",
-		                          "[fd00:ec2::23]" };
+	static const char *const ok[] = { "127.",           "localhost",
+		                          "[::1]",          "169.254.170.2",
+		                          "169.254.170.23", "[fd00:ec2::23]" };
 	const char *h, *e;
 	size_t i, n;
 
@@ -163,8 +163,7 @@ static int container_host_ok(const char *url)
 }
 
 /* The token of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: first line. */
-static int token_file(sb_ddb_store *s, const char *path, char *out,
-                      size_t size)
+static int token_file(sb_ddb_store *s, const char *path, char *out, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	ssize_t n;
@@ -293,8 +292,9 @@ int sb_ddb_imds_creds(sb_ddb_store *s, sb_ddb_creds *c, char *note,
 	int rc;
 
 	if (is_true(env("AWS_EC2_METADATA_DISABLED"))) {
-		snprintf(note, note_size, "EC2 instance metadata: disabled "
-		                          "by AWS_EC2_METADATA_DISABLED");
+		snprintf(note, note_size,
+		         "EC2 instance metadata: disabled "
+		         "by AWS_EC2_METADATA_DISABLED");
 		return SB_EMPTY;
 	}
 	if (!ep)

@@ -390,6 +390,9 @@ int64_t sb_ddb_wall_ms(void);
 typedef struct {
 	int found; /* the file has the profile's section */
 	char *key, *secret, *token, *process;
+	/* A setting of a source the backend does not support (role_arn,
+	 * sso_session, ...): NULL if none. */
+	const char *unsupported;
 } sb_ddb_profile;
 /* Read profile @p name of @p path (@p config: ~/.aws/config style, where
  * sections are "[profile NAME]" and "[default]"). SB_OK (p->found tells

@@ -106,8 +106,7 @@ static int reap(pid_t pid, int64_t deadline)
 }
 
 int sb_ddb_process_run(char **out, size_t *len, const char *cmd,
-                       long timeout_ms, size_t max, char *why,
-                       size_t why_size)
+                       long timeout_ms, size_t max, char *why, size_t why_size)
 {
 	char *words = NULL, *argv[PROCESS_MAX_WORDS + 1], *buf = NULL;
 	posix_spawn_file_actions_t fa;
@@ -148,8 +147,9 @@ int sb_ddb_process_run(char **out, size_t *len, const char *cmd,
 	close(fds[1]);
 	fds[1] = -1;
 	if (st != 0) {
-		snprintf(why, why_size, "credential_process: cannot run '%s': %s",
-		         argv[0], strerror(st));
+		snprintf(why, why_size,
+		         "credential_process: cannot run '%s': %s", argv[0],
+		         strerror(st));
 		rc = SB_EAUTH;
 		goto done;
 	}

@@ -33,6 +33,7 @@ void sb_ddb_profile_free(sb_ddb_profile *p)
 		}
 	}
 	p->found = 0;
+	p->unsupported = NULL;
 }
 
 static int is_space(char c)
@@ -69,6 +70,20 @@ static int section_is(const char *s, const char *e, const char *name,
 	if (config && strcmp(name, "default") != 0)
 		return 0;
 	return word_is(s, e, name);
+}
+
+/* Sources of the SDKs this backend does not have: a profile that uses
+ * one must not fall through to another identity (an instance role). */
+static void unsupported(sb_ddb_profile *p, const char *ks, const char *ke)
+{
+	static const char *const names[] = { "role_arn", "sso_session",
+		                             "sso_start_url",
+		                             "web_identity_token_file" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (word_is(ks, ke, names[i]))
+			p->unsupported = names[i];
 }
 
 static int set(char **slot, const char *s, const char *e)
@@ -163,6 +178,8 @@ static int parse(sb_ddb_profile *p, const char *buf, size_t len,
 				slot = &p->token;
 			else if (word_is(ks, ke, "credential_process"))
 				slot = &p->process;
+			else
+				unsupported(p, ks, ke);
 			if (slot && (rc = set(slot, vs, ve)))
 				return rc;
 		}

@@ -25,7 +25,7 @@
 #define SB_DDB_TARGET       "DynamoDB_20120810."
 /* A skew error means our clock is off by minutes (DynamoDB allows 15):
  * a smaller difference from the server's Date is not the cause. */
-#define SKEW_MIN_MS (60 * 1000)
+#define SKEW_MIN_MS         (60 * 1000)
 
 static void hex(const unsigned char *md, size_t n, char *out)
 {
@@ -103,10 +103,11 @@ int sb_ddb_sign(sb_ddb_store *s, struct curl_slist **out, const char *op,
 	signed_h = c->token ? "content-type;host;x-amz-date;"
 	                      "x-amz-security-token;x-amz-target"
 	                    : "content-type;host;x-amz-date;x-amz-target";
-	n = strlen(s->host) + strlen(op) + (c->token ? strlen(c->token) : 0) +
-	    512;
-	if (!(canon = malloc(n)) || !(sts = malloc(512)) ||
-	    !(line = malloc(n)))
+	/* Room for the longest of the canonical request and the header
+	 * lines (the key and region go into Authorization). */
+	n = strlen(s->host) + strlen(op) + strlen(c->key) + strlen(s->region) +
+	    (c->token ? strlen(c->token) : 0) + 512;
+	if (!(canon = malloc(n)) || !(sts = malloc(512)) || !(line = malloc(n)))
 		goto done;
 	snprintf(canon, n,
 	         "POST\n/\n\ncontent-type:%s\nhost:%s\nx-amz-date:%s\n"
@@ -115,25 +116,22 @@ int sb_ddb_sign(sb_ddb_store *s, struct curl_slist **out, const char *op,
 	         c->token ? "x-amz-security-token:" : "",
 	         c->token ? c->token : "", c->token ? "\n" : "", SB_DDB_TARGET,
 	         op, signed_h, body_hex);
-	if (!EVP_Digest(canon, strlen(canon), md, &mdlen, EVP_sha256(),
-	                NULL) ||
+	if (!EVP_Digest(canon, strlen(canon), md, &mdlen, EVP_sha256(), NULL) ||
 	    mdlen != 32)
 		goto done;
 	hex(md, 32, canon_hex);
-	snprintf(sts, 512, "AWS4-HMAC-SHA256\n%s\n%s/%s/dynamodb/aws4_request\n%s",
+	snprintf(sts, 512,
+	         "AWS4-HMAC-SHA256\n%s\n%s/%s/dynamodb/aws4_request\n%s",
 	         amzdate, date, s->region, canon_hex);
-	n = strlen(c->secret) + 5;
-	if (!(k0 = malloc(n)))
+	if (!(k0 = malloc(strlen(c->secret) + 5)))
 		goto done;
-	snprintf(k0, n, "AWS4%s", c->secret);
-	if (!hmac(k0, strlen(k0), date, k1) ||
-	    !hmac(k1, 32, s->region, k2) || !hmac(k2, 32, "dynamodb", k1) ||
+	snprintf(k0, strlen(c->secret) + 5, "AWS4%s", c->secret);
+	if (!hmac(k0, strlen(k0), date, k1) || !hmac(k1, 32, s->region, k2) ||
+	    !hmac(k2, 32, "dynamodb", k1) ||
 	    !hmac(k1, 32, "aws4_request", k2) || !hmac(k2, 32, sts, k1))
 		goto done;
 	hex(k1, 32, sig_hex);
 
-	n = strlen(s->host) + strlen(op) + strlen(c->key) +
-	    (c->token ? strlen(c->token) : 0) + 512;
 	snprintf(line, n, "Content-Type: %s", SB_DDB_CONTENT_TYPE);
 	if (!add(out, line))
 		goto done;
@@ -204,9 +202,10 @@ static int64_t time_in_message(const char *msg)
 	int used = 0;
 
 	memset(&tm, 0, sizeof(tm));
-	if (!p || sscanf(p + 1, "%4d%2d%2dT%2d%2d%2dZ%n", &tm.tm_year,
-	                 &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-	                 &tm.tm_sec, &used) != 6 ||
+	if (!p ||
+	    sscanf(p + 1, "%4d%2d%2dT%2d%2d%2dZ%n", &tm.tm_year, &tm.tm_mon,
+	           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	           &used) != 6 ||
 	    used != 16)
 		return -1;
 	tm.tm_year -= 1900;

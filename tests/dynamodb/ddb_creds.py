@@ -317,7 +317,8 @@ class Env:
              'AWS_CONTAINER_AUTHORIZATION_TOKEN',
              'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
              'AWS_EC2_METADATA_DISABLED', 'AWS_EC2_METADATA_SERVICE_ENDPOINT',
-             'AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE')
+             'AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE',
+             'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN')
 
     def __init__(self, tmp, **kw):
         self.env = {n: None for n in self.NAMES}
@@ -410,6 +411,10 @@ def case_env(r, tmp):
     with Env(tmp, AWS_ACCESS_KEY_ID=key):
         r.open_fails('key without secret', 'SB_EAUTH',
                      'AWS_SECRET_ACCESS_KEY')
+    with Env(tmp, AWS_WEB_IDENTITY_TOKEN_FILE=os.path.join(tmp, 'wi'),
+             AWS_ROLE_ARN='arn:aws:iam::1:role/r'):
+        r.open_fails('web identity: unsupported, no fall-through',
+                     'SB_EAUTH', 'AWS_WEB_IDENTITY_TOKEN_FILE')
     with Env(tmp, AWS_SECRET_ACCESS_KEY=sec):
         r.open_fails('nothing anywhere (metadata disabled)', 'SB_EAUTH',
                      'AWS_ACCESS_KEY_ID', 'no-credentials', 'no-config',
@@ -447,6 +452,8 @@ def profiles(r, tmp):
         '[default]\nregion = us-east-1\n'
         '[profile cfg]\naws_access_key_id = %s\n'
         'aws_secret_access_key = %s\ns3 =\n  max_concurrent_requests = 2\n'
+        '[profile role]\nrole_arn = arn:aws:iam::1:role/r\n'
+        'source_profile = default\n'
         '[profile both]\naws_access_key_id = AKIAWRONG\n'
         'aws_secret_access_key = wrong\n') % k['cfg'])
     return k, creds, config
@@ -466,6 +473,9 @@ def case_profiles(r, tmp):
         r.open_claim('[profile cfg] of the config file', k['cfg'][0])
     with Env(tmp, AWS_PROFILE='both', **files):
         r.open_claim('credentials file beats config file', k['both'][0])
+    with Env(tmp, AWS_PROFILE='role', **files):
+        r.open_fails('a role_arn profile: unsupported, no fall-through',
+                     'SB_EAUTH', "'role'", 'role_arn')
     with Env(tmp, AWS_PROFILE='nosuch', **files):
         r.open_fails('AWS_PROFILE names a missing profile', 'SB_EAUTH',
                      "'nosuch'", creds, config)
@@ -571,6 +581,26 @@ def case_hostile(r, tmp):
     with Env(tmp, AWS_SHARED_CREDENTIALS_FILE=tmp):
         r.open_fails('hostile file: a directory', 'SB_EAUTH',
                      'not a regular file', within=5)
+    # A 16,000-byte key opens (no request yet) and is refused by the
+    # server: signed and sent whole, never cut or overflowed.
+    path = write(os.path.join(tmp, 'longkey'),
+                 '[default]\naws_access_key_id = %s\n'
+                 'aws_secret_access_key = %s\n' % ('K' * 16000, sec))
+    with Env(tmp, AWS_SHARED_CREDENTIALS_FILE=path):
+        try:
+            box = storagebox.Box(r.uri)
+            try:
+                r.claim(box)
+                check(False, 'a 16,000-byte key: accepted')
+            except storagebox.StorageboxError as e:
+                MESSAGES.append(str(e))
+                check(e.code_name == 'SB_EAUTH' and
+                      'UnrecognizedClientException' in str(e),
+                      'a 16,000-byte key: %s %s' % (e.code_name,
+                                                     str(e)[:160]))
+            box.close()
+        except storagebox.StorageboxError as e:
+            check(False, 'a 16,000-byte key: open failed: %s' % e)
     # Missing sections are fine: the profile is just not there.
     path = write(os.path.join(tmp, 'other'), '[other]\nx = 1\n')
     with Env(tmp, AWS_SHARED_CREDENTIALS_FILE=path):
