@@ -1,7 +1,7 @@
 /* HTTP to DynamoDB through libcurl: one easy handle per store (libcurl
- * keeps its connection alive between requests), SigV4 by
- * CURLOPT_AWS_SIGV4, the JSON body through CURLOPT_POSTFIELDS only (curl
- * hashes exactly those bytes into the signature). Retryable answers
+ * keeps its connection alive between requests), each attempt signed by
+ * ddb_sigv4.c over exactly the bytes of CURLOPT_POSTFIELDS, with
+ * credentials refreshed first when they near their expiry. Retryable answers
  * (throttling, conflicts, 5xx) are re-sent here with capped exponential
  * backoff and full jitter, so callers see only final answers. */
 #include "ddb_private.h"
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -73,6 +74,34 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 	return n;
 }
 
+/* Keep the Date of each answer: a skew error is corrected from it. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
+{
+	sb_ddb_store *s = p;
+	size_t n = size * nmemb, k;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		s->date_hdr[0] = '\0'; /* a new answer (after 100 Continue) */
+	} else if (n > 5 && strncasecmp(data, "Date:", 5) == 0) {
+		for (k = 5; k < n && (data[k] == ' ' || data[k] == '\t'); k++)
+			;
+		snprintf(s->date_hdr, sizeof(s->date_hdr), "%.*s", (int)(n - k),
+		         data + k);
+		s->date_hdr[strcspn(s->date_hdr, "\r\n")] = '\0';
+	}
+	return n;
+}
+
+/* host[:port] of the endpoint, as the Host header and the signature
+ * carry it. */
+static char *endpoint_host(const char *endpoint)
+{
+	const char *h = strstr(endpoint, "://");
+
+	h = h ? h + 3 : endpoint;
+	return strndup(h, strcspn(h, "/"));
+}
+
 int sb_ddb_http_init(sb_ddb_store *s)
 {
 	pthread_once(&global_once, global_init);
@@ -80,19 +109,18 @@ int sb_ddb_http_init(sb_ddb_store *s)
 		return sb_seterr(s->base.box, SB_ERROR,
 		                 "DynamoDB: curl_global_init failed: %s",
 		                 curl_easy_strerror(global_rc));
-	if (!(s->curl = curl_easy_init()))
+	if (!(s->curl = curl_easy_init()) ||
+	    !(s->host = endpoint_host(s->endpoint)))
 		return sb_ddb_nomem(s, "curl handle");
 	curl_easy_setopt(s->curl, CURLOPT_URL, s->endpoint);
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
-	curl_easy_setopt(s->curl, CURLOPT_USERNAME, s->userpwd_key);
-	curl_easy_setopt(s->curl, CURLOPT_PASSWORD, s->userpwd_secret);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
 	                 s->connect_timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers_base);
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	return SB_OK;
@@ -352,30 +380,36 @@ static CURLcode replay(sb_ddb_store *s, const char *op, long *status)
 	return CURLE_OK;
 }
 
+/* Sign one attempt (ddb_sigv4.c) with fresh credentials at the time
+ * now, into *hdrs (the previous attempt's are freed). */
+static int sign(sb_ddb_store *s, struct curl_slist **hdrs, const char *op,
+                const char *text, size_t len)
+{
+	int rc;
+
+	curl_slist_free_all(*hdrs);
+	*hdrs = NULL;
+	if ((rc = sb_ddb_creds_fresh(s)) ||
+	    (rc = sb_ddb_sign(s, hdrs, op, text, len)))
+		return rc;
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, *hdrs);
+	return SB_OK;
+}
+
 int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
                 const char *what)
 {
-	char target[64];
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs = NULL;
 	char *text;
-	int attempt, rc = SB_ERROR;
+	size_t len;
+	int attempt, rc = SB_ERROR, skew_retried = 0;
 
 	*out = NULL;
 	if (!(text = cJSON_PrintUnformatted(body)))
 		return sb_ddb_nomem(s, what);
-	snprintf(target, sizeof(target), "X-Amz-Target: DynamoDB_20120810.%s",
-	         op);
-	/* The per-request header goes in front of the store's constant ones
-	 * (content type, session token) without copying them. */
-	hdrs = curl_slist_append(NULL, target);
-	if (!hdrs) {
-		free(text);
-		return sb_ddb_nomem(s, what);
-	}
-	hdrs->next = s->headers_base;
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
+	len = strlen(text);
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)len);
 
 	for (attempt = 0;; attempt++) {
 		long status = 0;
@@ -385,12 +419,17 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 		s->resp_len = 0;
 		if (s->resp)
 			s->resp[0] = '\0';
+		s->date_hdr[0] = '\0';
 		if ((fake = fault_body(s, op, &status))) {
 			s->resp_len = 0;
 			on_body((char *)fake, 1, strlen(fake), s);
 		} else {
-			CURLcode cc = s->replay ? replay(s, op, &status)
-			                        : curl_easy_perform(s->curl);
+			CURLcode cc;
+			if (!s->replay &&
+			    (rc = sign(s, &hdrs, op, text, len)) != SB_OK)
+				break;
+			cc = s->replay ? replay(s, op, &status)
+			               : curl_easy_perform(s->curl);
 			s->counters.requests++;
 			if (cc != CURLE_OK) {
 				rc = map_curl(s, cc, op, what);
@@ -410,15 +449,23 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 		}
 		rc = sb_ddb_answer(out, s, s->resp, s->resp_len, status, op,
 		                   what, &retry);
+		/* Our clock is off (the server said so, with its own time):
+		 * once per call, re-signed at the server's time, at once. */
+		if (rc == SB_EAUTH && !fake && !s->replay && !skew_retried &&
+		    sb_ddb_skew_fix(s)) {
+			skew_retried = 1;
+			s->counters.retries++;
+			attempt--; /* not one of max_retries */
+			continue;
+		}
 		if (!retry || attempt >= s->max_retries)
 			break;
 		s->counters.retries++;
 		sb_ddb_backoff(s, attempt);
 	}
-	hdrs->next = NULL;
-	curl_slist_free_all(hdrs);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers_base);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_slist_free_all(hdrs);
 	free(text);
 	return rc;
 }

@@ -3,10 +3,19 @@
  * in the static library, they cannot clash with a user's symbols. Only
  * include/storagebox/backend.h is used of the core.
  *
- * dynamodb.c        open, URI options, credentials, close, the vtables of
- *                   the store and the backend, the test counters
+ * dynamodb.c        open, URI options, close, the vtables of the store
+ *                   and the backend, the test counters
+ * ddb_creds.c       credentials: the SDKs' chain, their refresh before
+ *                   they expire, the JSON the sources answer
+ * ddb_profile.c     the shared files ~/.aws/credentials and ~/.aws/config
+ * ddb_process.c     credential_process: one command, bounded in output
+ *                   and time
+ * ddb_imds.c        the container endpoint and EC2 instance metadata
+ *                   (IMDSv2), over their own short-lived curl handle
+ * ddb_sigv4.c       SigV4 headers of one request at the store's clock,
+ *                   corrected from the server's Date on a skew error
  * ddb_table.c       table names, and tables made on demand and cached
- * ddb_http.c        one request: signing (libcurl), retries, answers
+ * ddb_http.c        one request: retries, answers
  * ddb_json.c        DynamoDB's typed JSON
  * ddb_txn.c         the writes that move items: transaction actions,
  *                   TransactWriteItems, undoing a re-loaded item
@@ -95,16 +104,25 @@
 typedef const char *(*sb_ddb_replay_fn)(void *ctx, const char *op, long *status,
                                         size_t *len);
 
+/* Credentials in use (ddb_creds.c). */
+typedef struct {
+	char *key, *secret, *token; /* token: NULL when there is none */
+	int64_t expires_ms;         /* wall clock; 0: never (static keys) */
+	int64_t next_try_ms;        /* after a failed refresh: not before */
+	char from[160];             /* where they came from, for messages */
+} sb_ddb_creds;
+
 typedef struct {
 	sb_store base; /* first: the core sees an sb_store */
 	CURL *curl;
-	struct curl_slist *headers_base; /* content type, session token */
 	char *endpoint; /* "https://dynamodb.R.amazonaws.com/" or custom */
 	char *where;    /* endpoint for messages (no secrets in it) */
+	char *host;     /* Host header: host[:port] of the endpoint */
 	char *region;
-	char *sigv4;       /* "aws:amz:REGION:dynamodb" */
-	char *userpwd_key; /* access key id */
-	char *userpwd_secret;
+	sb_ddb_creds creds;
+	/* Server clock minus ours (ms), learned from a skew error's Date. */
+	int64_t skew_ms;
+	char date_hdr[64]; /* Date header of the last answer */
 	char *bank_prefix, *ledger_prefix;
 	long connect_timeout_ms, timeout_ms;
 	int max_retries;
@@ -360,6 +378,71 @@ int sb_ddb_hold(sb_item **out, sb_store *base, const char *bank,
 int sb_ddb_claim(sb_item **out, sb_store *base, const char *bank,
                  const char *ledger, const char *dedup_id, const char *token,
                  int64_t now_ms);
+
+/* ddb_creds.c */
+/* Credentials from the first source of the SDKs' chain that has them
+ * (environment, shared files, container endpoint, EC2 metadata) into
+ * s->creds: SB_OK, or an sb_error with a message naming the sources
+ * tried (never a secret). */
+int sb_ddb_creds_load(sb_ddb_store *s);
+/* Before each request: temporary credentials within 5 minutes of their
+ * expiry are fetched again (a comparison of two numbers otherwise). A
+ * failed refresh keeps the old ones while they last. */
+int sb_ddb_creds_fresh(sb_ddb_store *s);
+void sb_ddb_creds_free(sb_ddb_creds *c);
+/* Keys out of a source's JSON answer: AccessKeyId, SecretAccessKey,
+ * SessionToken (@p process: credential_process, Version 1) or Token,
+ * Expiration (ISO 8601). SB_OK or SB_EAUTH with the reason in @p why. */
+int sb_ddb_creds_json(sb_ddb_creds *c, const char *body, size_t len,
+                      int process, char *why, size_t why_size);
+/* Wall clock in ms. */
+int64_t sb_ddb_wall_ms(void);
+
+/* ddb_profile.c: one profile of a shared file */
+typedef struct {
+	int found; /* the file has the profile's section */
+	char *key, *secret, *token, *process;
+	/* A setting of a source the backend does not support (role_arn,
+	 * sso_session, ...): NULL if none. */
+	const char *unsupported;
+} sb_ddb_profile;
+/* Read profile @p name of @p path (@p config: ~/.aws/config style, where
+ * sections are "[profile NAME]" and "[default]"). SB_OK (p->found tells
+ * whether the section is there), SB_EMPTY (no such file), or SB_EAUTH /
+ * SB_ENOMEM with the reason in @p why (too big, a NUL byte, a line too
+ * long, a setting outside any section, not a regular file). */
+int sb_ddb_profile_read(sb_ddb_profile *p, const char *path, const char *name,
+                        int config, char *why, size_t why_size);
+void sb_ddb_profile_free(sb_ddb_profile *p);
+
+/* ddb_process.c */
+/* Run @p cmd (split into words as a shell would, quotes and backslashes,
+ * but run without one), its stdout into *out (at most @p max bytes,
+ * NUL-terminated). SB_OK, or SB_EAUTH / SB_ETIMEOUT (killed after
+ * @p timeout_ms) / SB_ENOMEM with the reason in @p why. */
+int sb_ddb_process_run(char **out, size_t *len, const char *cmd,
+                       long timeout_ms, size_t max, char *why, size_t why_size);
+
+/* ddb_imds.c */
+/* The container endpoint and EC2 instance metadata: SB_OK (*c filled),
+ * SB_EMPTY (not configured here: @p note says why, for the message of
+ * an empty chain), or an sb_error with its message set. */
+int sb_ddb_container_creds(sb_ddb_store *s, sb_ddb_creds *c, char *note,
+                           size_t note_size);
+int sb_ddb_imds_creds(sb_ddb_store *s, sb_ddb_creds *c, char *note,
+                      size_t note_size);
+
+/* ddb_sigv4.c */
+/* The headers of one request of @p op with @p body, signed (SigV4) at
+ * the store's clock (ours + s->skew_ms) with s->creds: Content-Type,
+ * Host, X-Amz-Date, X-Amz-Security-Token, X-Amz-Target, Authorization.
+ * Any easy handle sending that body to s->endpoint may use them. */
+int sb_ddb_sign(sb_ddb_store *s, struct curl_slist **out, const char *op,
+                const char *body, size_t len);
+/* After an answer that refused the request's time (a skew error: see
+ * ddb_sigv4.c): 1 if s->skew_ms was corrected from the answer's Date, so
+ * that the request is worth one more try; 0 if not a skew error. */
+int sb_ddb_skew_fix(sb_ddb_store *s);
 
 /* dynamodb.c: copy server text with the secret key and session token
  * masked ("***"), cut to @p size. */

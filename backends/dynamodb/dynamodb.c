@@ -12,8 +12,7 @@
  * connect_timeout (ms, default 3000), timeout (ms for a whole request,
  * connect included, default 8000: a silent server fails in under 10 s;
  * a timed-out request is not retried), max_retries, backoff_base (ms),
- * backoff_cap (ms), scan_limit. Credentials come from the environment
- * only. */
+ * backoff_cap (ms), scan_limit. Credentials: ddb_creds.c. */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -27,26 +26,12 @@ static const sb_store_ops ddb_store_ops;
 
 /* ------------------------------------------------------------- secrets */
 
-#define SB_DDB_TOKEN_HEADER "X-Amz-Security-Token: "
-
-/* The session token, as sent in the store's constant headers; NULL. */
-static const char *session_token(const sb_ddb_store *s)
-{
-	const struct curl_slist *h;
-	size_t n = strlen(SB_DDB_TOKEN_HEADER);
-
-	for (h = s->headers_base; h; h = h->next)
-		if (strncmp(h->data, SB_DDB_TOKEN_HEADER, n) == 0)
-			return h->data + n;
-	return NULL;
-}
-
 /* Copy server text @p in to @p out with the secret key and the session
  * token masked: an endpoint (a proxy, a fake server) may echo the request
  * headers into its error message, and the token travels in one. */
 void sb_ddb_scrub(const sb_ddb_store *s, const char *in, char *out, size_t size)
 {
-	const char *secret[2] = { s->userpwd_secret, session_token(s) };
+	const char *secret[2] = { s->creds.secret, s->creds.token };
 	size_t len[2], n = 0;
 	int i;
 
@@ -81,19 +66,11 @@ static void ddb_close(sb_store *base)
 		return;
 	if (s->curl)
 		curl_easy_cleanup(s->curl);
-	curl_slist_free_all(s->headers_base);
 	free(s->endpoint);
 	free(s->where);
+	free(s->host);
 	free(s->region);
-	free(s->sigv4);
-	free(s->userpwd_key);
-	if (s->userpwd_secret) {
-		/* Do not leave the secret in freed memory. */
-		volatile char *p = s->userpwd_secret;
-		while (*p)
-			*p++ = 0;
-		free(s->userpwd_secret);
-	}
+	sb_ddb_creds_free(&s->creds); /* zeroed: no secret in freed memory */
 	free(s->bank_prefix);
 	free(s->ledger_prefix);
 	free(s->resp);
@@ -269,7 +246,7 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 		return sb_seterr(box, SB_EURI,
 		                 "%s: credentials do not go in a "
 		                 "DynamoDB URI; set AWS_ACCESS_KEY_ID and "
-		                 "AWS_SECRET_ACCESS_KEY",
+		                 "AWS_SECRET_ACCESS_KEY, or use a profile",
 		                 uri->redacted);
 	if (!uri->has_authority || !uri->host || !*uri->host)
 		return sb_seterr(box, SB_EURI, "%s: expected %s://%s",
@@ -305,8 +282,7 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 		                              : "https",
 		                      uri->host, port);
 	}
-	s->sigv4 = xprintf("aws:amz:%s:%s%s", region, "dynamodb", "");
-	if (!s->endpoint || !s->sigv4 || !(s->where = strdup(s->endpoint)))
+	if (!s->endpoint || !(s->where = strdup(s->endpoint)))
 		return sb_ddb_nomem(s, "open");
 
 	/* Short enough for a web request: each attempt is bounded. */
@@ -338,41 +314,6 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 	return SB_OK;
 }
 
-static int read_credentials(sb_ddb_store *s, sb_box *box)
-{
-	const char *key = env("AWS_ACCESS_KEY_ID");
-	const char *secret = env("AWS_SECRET_ACCESS_KEY");
-	const char *token = env("AWS_SESSION_TOKEN");
-	struct curl_slist *h;
-	char *line;
-
-	if (!key || !secret)
-		return sb_seterr(box, SB_EAUTH,
-		                 "DynamoDB at %s: no credentials: "
-		                 "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-		                 s->where);
-	if (!(s->userpwd_key = strdup(key)) ||
-	    !(s->userpwd_secret = strdup(secret)))
-		return sb_ddb_nomem(s, "credentials");
-	h = curl_slist_append(NULL, "Content-Type: application/x-amz-json-1.0");
-	if (!h)
-		return sb_ddb_nomem(s, "headers");
-	s->headers_base = h;
-	/* libcurl's SigV4 does not know session tokens: the header goes in by
-	 * hand (and, being an x-amz- header, is signed with the others). */
-	if (token) {
-		if (!(line = xprintf("X-Amz-Security-Token: %s%s%s", token, "",
-		                     "")))
-			return sb_ddb_nomem(s, "headers");
-		h = curl_slist_append(s->headers_base, line);
-		free(line);
-		if (!h)
-			return sb_ddb_nomem(s, "headers");
-		s->headers_base = h;
-	}
-	return SB_OK;
-}
-
 static int ddb_open(sb_store **out, sb_uri *uri, sb_box *box)
 {
 	sb_ddb_store *s = calloc(1, sizeof(*s));
@@ -391,8 +332,10 @@ static int ddb_open(sb_store **out, sb_uri *uri, sb_box *box)
 		         (uint32_t)(uintptr_t)s;
 	s->scan_segments = 4;
 	s->cand_max = 64;
-	if ((rc = read_uri(s, uri, box)) || (rc = read_credentials(s, box)) ||
-	    (rc = sb_ddb_http_init(s))) {
+	/* curl first (its global init), then credentials, which may ask a
+	 * metadata endpoint. */
+	if ((rc = read_uri(s, uri, box)) || (rc = sb_ddb_http_init(s)) ||
+	    (rc = sb_ddb_creds_load(s))) {
 		ddb_close(&s->base);
 		return rc;
 	}

@@ -77,7 +77,7 @@ typedef enum {
 	SB_EBUSY = -10,   /**< the store stayed locked past its busy timeout */
 	SB_ECONNECT =
 		-11, /**< cannot reach the store, or the connection was lost */
-	SB_EAUTH = -12,   /**< the store refused the credentials */
+	SB_EAUTH = -12, /**< the store refused the credentials, or none found */
 	SB_EEXPIRED = -13 /**< the id's hold lapsed: its deadline has passed */
 } sb_error;
 

@@ -42,10 +42,10 @@ def aws_dynamodb_uri(environ: Optional[Dict[str, str]] = None) -> str:
     Region: ``AWS_REGION``, else ``AWS_DEFAULT_REGION``. Endpoint:
     ``AWS_ENDPOINT_URL_DYNAMODB``, else ``AWS_ENDPOINT_URL`` (DynamoDB
     Local: ``http://localhost:8000``), else AWS's own for the region.
-    Credentials (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
-    ``AWS_SESSION_TOKEN``) are read by the library from the environment and
-    never enter the URI. Profiles in ``~/.aws`` and instance roles are not
-    read: export the variables.
+    Credentials are found by the library as the AWS SDKs find them
+    (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+    ``AWS_SESSION_TOKEN``, else the ``~/.aws`` profile of ``AWS_PROFILE``,
+    the container endpoint, EC2 instance metadata) and never enter the URI.
     """
     env = os.environ if environ is None else environ
     region = env.get('AWS_REGION') or env.get('AWS_DEFAULT_REGION')
