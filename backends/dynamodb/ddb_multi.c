@@ -191,9 +191,9 @@ static void start(sb_ddb_multi *m, job *j)
 		         len);
 		return;
 	}
-	if (m->nidle > 0) {
-		j->h = m->idle[--m->nidle];
-	} else if ((j->h = curl_easy_init())) {
+	j->h = m->nidle > 0 ? m->idle[--m->nidle] : curl_easy_init();
+	if (j->h) {
+		/* On every request: the credentials may have changed. */
 		sb_ddb_easy_setup(s, j->h);
 		curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, on_body);
 	}
@@ -224,10 +224,12 @@ static void start(sb_ddb_multi *m, job *j)
  * complete(). */
 static void finished(sb_ddb_multi *m, CURL *h, CURLcode cc)
 {
-	job *j = NULL;
+	char *priv = NULL;
+	job *j;
 	long status = 0;
 
-	curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&j);
+	curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
+	j = (job *)priv;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(m->cm, h);
 	m->running--;

@@ -85,6 +85,8 @@
 /* In an add, before a batch's absent items are written (after they
  * were read). */
 #define SB_DDB_FAULT_ADD_WRITE  "dynamodb_add_before_write"
+/* In an add, after a batch's write, before its verify. */
+#define SB_DDB_FAULT_ADD_VERIFY "dynamodb_add_before_verify"
 
 /* Private results of a request (see above), outside the sb_error range. */
 #define SB_DDB_NOTABLE  100 /* ResourceNotFoundException: a table is missing */
