@@ -1,18 +1,21 @@
 /* The bank's add (docs/dynamodb.md, "Adding items, and law 6"). The
- * distinct items go in units of 50, several units in flight
- * (ddb_multi.c). Per unit:
- *   1. read: one consistent BatchGetItem of the 50 keys in T(B) and in
- *      T(B).held. Found in either: skipped (available, or taken by
+ * distinct items go in units (50 items when both tables are read, else
+ * 100), several requests in flight (ddb_multi.c). First one small Scan
+ * of each table: is it empty? Then per unit:
+ *   1. read: one consistent BatchGetItem of the keys in T(B) and
+ *      T(B).held (only in a table that was not empty; nothing on a
+ *      fresh bank). Found in either: skipped (available, or taken by
  *      storagebox in some state). Found in both: an issued item that a
- *      plain put re-loaded: removed from T(B) (fix below), skipped.
+ *      plain put re-loaded: out of T(B) (fix below), skipped.
  *   2. write: the absent ones, BatchWriteItem in 25s (1 write unit per
  *      item instead of a transaction's 4).
- *   3. verify: one consistent BatchGetItem of the written keys in
- *      T(B).held. An item found there was handed out between 1 and 2
- *      (someone else added it and a claim took it, or a claim ran
- *      between the two reads of 1): our write put it back into T(B).
- *      fix: a transaction deletes it from T(B) on condition that
- *      T(B).held still knows it, and it counts as skipped.
+ *   3. verify: which written items does T(B).held know now? One
+ *      consistent Scan while it is small (for up to SCAN_GROUP units),
+ *      else a BatchGetItem of the written keys. An item found there was
+ *      handed out between 1 and 2 (someone else added it and a claim
+ *      took it, or a claim ran between the two reads of 1): our write
+ *      put it back into T(B). fix: a transaction deletes it from T(B)
+ *      on condition that T(B).held still knows it; it counts as skipped.
  * So after add returns, no item it wrote is both handed out and in
  * T(B); between 2 and 3 such an item may be (storagebox never hands it
  * out: its claim's Put into T(B).held is conditional). */
@@ -22,11 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UNIT       50 /* items per unit: BatchGetItem takes 100 keys */
+/* Items per unit: BatchGetItem takes 100 keys, 50 per table when both
+ * are read, else 100. */
+#define UNIT_KEYS  100
 #define WRITE_MAX  25 /* BatchWriteItem takes 25 requests */
 /* A held table of at most this many rows is verified by one Scan
- * instead of a read per item. */
+ * instead of a read per item; one Scan verifies up to SCAN_GROUP units
+ * (fewer when no write is in flight). */
 #define SMALL_HELD 200
+#define SCAN_GROUP 8
 
 /* Item flags of a unit */
 #define IN_AVAIL 1u /* found in T(B) by the read */
@@ -60,7 +67,8 @@ struct add_run {
 	/* Units written and waiting for a Scan of T(B).held, and those the
 	 * Scan in flight (if any) verifies. */
 	unit *vwait, *vscan;
-	int scanning;
+	int nwait, scanning;
+	int writes; /* BatchWriteItem requests in flight */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -258,6 +266,7 @@ static int scan_held(sb_ddb_multi *m, add_run *r)
 	sb_ddb_put(body, "ExpressionAttributeNames", sb_ddb_names_item(), &ok);
 	r->vscan = r->vwait;
 	r->vwait = NULL;
+	r->nwait = 0;
 	r->scanning = 1;
 	rc = ok ? sb_ddb_multi_send(m, "Scan", body, r->held, 0, on_verify_scan,
 	                            r)
@@ -265,6 +274,16 @@ static int scan_held(sb_ddb_multi *m, add_run *r)
 	if (rc)
 		return on_verify_scan(m, r, rc, NULL);
 	return SB_OK;
+}
+
+/* Start the Scan for the units waiting, if none is in flight and enough
+ * wait or no write in flight could add to them. */
+static int maybe_scan(sb_ddb_multi *m, add_run *r)
+{
+	if (!r->vwait || r->scanning ||
+	    (r->nwait < SCAN_GROUP && r->writes > 0))
+		return SB_OK;
+	return scan_held(m, r);
 }
 
 /* Which written items does T(B).held know now? A small held table is
@@ -284,7 +303,8 @@ static int verify(sb_ddb_multi *m, unit *u)
 	if (!r->held_big) {
 		u->next = r->vwait;
 		r->vwait = u;
-		return r->scanning ? SB_OK : scan_held(m, r);
+		r->nwait++;
+		return maybe_scan(m, r);
 	}
 	body = cJSON_CreateObject();
 	req = cJSON_CreateObject();
@@ -356,8 +376,7 @@ static int on_verify_scan(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
 	}
 	cJSON_Delete(resp);
 	/* Units written meanwhile are verified even after an error. */
-	if (r->vwait && !r->scanning && (urc = scan_held(m, r)) &&
-	    first == SB_OK)
+	if ((urc = maybe_scan(m, r)) && first == SB_OK)
 		first = urc;
 	return first;
 }
@@ -385,9 +404,10 @@ static int on_verify(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
 	return verified(u);
 }
 
-static int on_write(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
+static int on_write(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp);
+
+static int write_done(sb_ddb_multi *m, unit *u, int rc, cJSON *resp)
 {
-	unit *u = ctx;
 	cJSON *rest;
 
 	if (u->failed)
@@ -398,9 +418,25 @@ static int on_write(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
 	cJSON_Delete(resp);
 	if (rest && (rc = resend(m, u, "BatchWriteItem", rest, on_write)))
 		return unit_fail(u, rc);
+	if (rest)
+		u->r->writes++;
 	if (--u->pending > 0)
 		return SB_OK;
 	return verify(m, u);
+}
+
+static int on_write(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
+{
+	unit *u = ctx;
+	add_run *r = u->r;
+	int rc2;
+
+	r->writes--;
+	rc = write_done(m, u, rc, resp);
+	/* The last write in flight: the units waiting need not wait. */
+	if ((rc2 = maybe_scan(m, r)) && rc == SB_OK)
+		rc = rc2;
+	return rc;
 }
 
 static int write_absent(sb_ddb_multi *m, unit *u)
@@ -446,6 +482,7 @@ static int write_absent(sb_ddb_multi *m, unit *u)
 		                            0, on_write, u)))
 			return unit_fail(u, rc);
 		u->pending++;
+		r->writes++;
 	}
 	if (--u->pending > 0)
 		return SB_OK;
@@ -537,7 +574,9 @@ static int feed(sb_ddb_multi *m, void *ctx)
 		return sb_ddb_nomem(r->s, "add");
 	u->r = r;
 	u->v = r->v + r->next;
-	u->n = r->m - r->next < UNIT ? r->m - r->next : UNIT;
+	u->n = UNIT_KEYS / (2 - r->avail_empty - r->held_empty > 1 ? 2 : 1);
+	if (u->n > r->m - r->next)
+		u->n = r->m - r->next;
 	if (!(u->f = calloc(u->n, 1))) {
 		free(u);
 		return sb_ddb_nomem(r->s, "add");

@@ -106,8 +106,8 @@ static void law6(const char *uri)
 		return;
 	/* A fresh bank: no read per item. */
 	CHECK_RC(box, add(box, bank, items, 10, &a, &k), SB_OK);
-	CHECKF(box, a == 10 && k == 0, "added %" PRIu64 " skipped %" PRIu64,
-	       a, k);
+	CHECKF(box, a == 10 && k == 0, "added %" PRIu64 " skipped %" PRIu64, a,
+	       k);
 	CHECK_RC(box, sb_box_init(box, bank, ledger), SB_OK);
 
 	/* One item in each state storagebox hands out, one restocked. */
@@ -136,8 +136,8 @@ static void law6(const char *uri)
 	again[13] = "n3", again[14] = "n4";
 	again[15] = "i0", again[16] = "n0", again[17] = "n0";
 	CHECK_RC(box, add(box, bank, again, 18, &a, &k), SB_OK);
-	CHECKF(box, a == 5 && k == 13, "added %" PRIu64 " skipped %" PRIu64,
-	       a, k);
+	CHECKF(box, a == 5 && k == 13, "added %" PRIu64 " skipped %" PRIu64, a,
+	       k);
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
 	CHECKF(box,
 	       st.available == 11 && st.assigned == 1 && st.on_hold == 1 &&
@@ -159,7 +159,8 @@ static void law6(const char *uri)
 		char *avail = NULL, *hold = NULL;
 		const char *one[1] = { sb_item_value(assigned) };
 		sb_ddb_bank_tables(s, &avail, &hold, bank);
-		CHECK_RC(box, raw(box, "PutItem", put_body(avail, one[0], NULL)),
+		CHECK_RC(box,
+		         raw(box, "PutItem", put_body(avail, one[0], NULL)),
 		         SB_OK);
 		CHECK(box, in_table(box, bank, one[0], 0) == 1);
 		CHECK_RC(box, add(box, bank, one, 1, &a, &k), SB_OK);
@@ -203,8 +204,7 @@ static void law6(const char *uri)
 		ddb_box_counters(box, &c, 0);
 		/* 2 probes, 5 reads, 2 writes, a Scan that finds the held
 		 * table big, and the verify of the written batch. */
-		CHECKF(box, c.requests <= 12, "requests %" PRIu64,
-		       c.requests);
+		CHECKF(box, c.requests <= 12, "requests %" PRIu64, c.requests);
 		CHECK(box, in_table(box, bank, "big-007", 0) == 0);
 		CHECK(box, in_table(box, bank, "nb-240", 0) == 1);
 		free(avail);
@@ -249,8 +249,7 @@ static void take_it(void)
 	if (sb_box_add(&r, rx.other, rx.bank, one, 1) != SB_OK || r.added != 1)
 		rx.errors++;
 	if (v == 0) {
-		if (sb_box_fetch(&it, rx.other, rx.bank, rx.ledger, id) !=
-		    SB_OK)
+		if (sb_box_fetch(&it, rx.other, rx.bank, rx.ledger, id) != SB_OK)
 			rx.errors++;
 	} else {
 		if (sb_box_hold(&it, rx.other, rx.bank, rx.ledger, id,
@@ -352,8 +351,8 @@ static void race(const char *uri)
 		/* Handed out before our write landed: skipped; restocked
 		 * (available, rightly): added. */
 		CHECKF(a, added == (uint64_t)want && skipped == !want,
-		       "round %d: added %" PRIu64 " skipped %" PRIu64,
-		       rx.round, added, skipped);
+		       "round %d: added %" PRIu64 " skipped %" PRIu64, rx.round,
+		       added, skipped);
 		if (!want)
 			CHECKF(a, rx.verify_hits == 1 && strcmp(rx.got, item),
 			       "round %d: the claim in the transient got %s",
@@ -371,9 +370,8 @@ static void race(const char *uri)
 	}
 	CHECK_RC(a, sb_box_stats(&st, a, bank, ledger), SB_OK);
 	CHECKF(a,
-	       st.available == 0 &&
-	               st.assigned + st.on_hold + st.retired ==
-	                       (uint64_t)rounds,
+	       st.available == 0 && st.assigned + st.on_hold + st.retired ==
+	                                    (uint64_t)rounds,
 	       "available %" PRIu64 " assigned %" PRIu64 " on hold %" PRIu64
 	       " retired %" PRIu64,
 	       st.available, st.assigned, st.on_hold, st.retired);
@@ -382,7 +380,9 @@ static void race(const char *uri)
 	/* A throttle that never ends, after a few requests went through. */
 	{
 		char *tb = ddb_name("addt");
-		enum { N = 600 };
+		enum {
+			N = 600
+		};
 		static char names[N][16];
 		const char *v[N];
 		for (int i = 0; i < N; i++) {
