@@ -89,12 +89,25 @@ int sb_ddb_http_init(sb_ddb_store *s)
 		                 curl_easy_strerror(global_rc));
 	if (!(s->curl = curl_easy_init()))
 		return sb_ddb_nomem(s, "curl handle");
-	sb_ddb_easy_setup(s, s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_URL, s->endpoint);
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
+	curl_easy_setopt(s->curl, CURLOPT_USERNAME, s->userpwd_key);
+	curl_easy_setopt(s->curl, CURLOPT_PASSWORD, s->userpwd_secret);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	                 s->connect_timeout_ms);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers_base);
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	return SB_OK;
 }
 
+/* What sb_ddb_http_init sets on the store's handle, for a handle of
+ * ddb_multi.c (set again before each of its requests): keep the two
+ * alike. */
 void sb_ddb_easy_setup(sb_ddb_store *s, CURL *h)
 {
 	curl_easy_setopt(h, CURLOPT_URL, s->endpoint);
