@@ -396,6 +396,7 @@ static void race(const char *uri)
 		CHECK_RC(a, add(a, tb, v, N, &added, &skipped), SB_EBUSY);
 		sb__fault_set_hook(NULL, NULL);
 		const char *msg = sb_box_errmsg(a);
+		printf("stopped part-way: %s\n", msg);
 		CHECKF(a,
 		       t_contains(msg, "ProvisionedThroughputExceeded") &&
 		               t_contains(msg, "stopped") &&
