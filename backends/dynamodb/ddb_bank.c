@@ -2,158 +2,14 @@
  * (the original's table: hash key `item`); T(B).held holds the items
  * storagebox took, in every other state (reserved, assigned, held, ...:
  * ddb_private.h). Every move between the two is one TransactWriteItems,
- * so an item is in exactly one of them, and re-adding an item that
- * T(B).held knows (retired ones included) is refused by a condition; a
- * restocked item is back in T(B), where the Put's own condition skips it
- * (law 6). take_held, move and list are in ddb_states.c. */
+ * so an item is in exactly one of them; add (ddb_add.c) skips an item
+ * found in either (law 6). take_held, move and list are in
+ * ddb_states.c. */
 #include "ddb_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------ add */
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The distinct items of a batch, sorted; *dups = repeats dropped. */
-static const char **distinct(const char *const *items, size_t n, size_t *m,
-                             uint64_t *dups)
-{
-	const char **v = malloc((n ? n : 1) * sizeof(*v));
-	size_t i, k = 0;
-
-	if (!v)
-		return NULL;
-	memcpy(v, items, n * sizeof(*v));
-	qsort(v, n, sizeof(*v), cmp_str);
-	for (i = 0; i < n; i++)
-		if (k == 0 || strcmp(v[k - 1], v[i]) != 0)
-			v[k++] = v[i];
-	*dups = (uint64_t)(n - k);
-	*m = k;
-	return v;
-}
-
-/* Add v[0..n) (distinct): per item a ConditionCheck that T.held does not
- * know it and a conditional Put into T. The conditions that fail name
- * the items to skip; the rest is sent again without them. */
-#define ADD_CHUNK (SB_DDB_TRANSACT_MAX / 2)
-
-static int add_chunk(uint64_t *added, uint64_t *skipped, sb_ddb_store *s,
-                     const char *avail, const char *held, const char **v,
-                     size_t n)
-{
-	char *skip = calloc(n ? n : 1, 1);
-	int rc = SB_OK, round;
-
-	if (!skip)
-		return sb_ddb_nomem(s, "add");
-	for (round = 0; round <= (int)n; round++) {
-		cJSON *acts = cJSON_CreateArray(), *err = NULL;
-		size_t map[ADD_CHUNK], k = 0, i;
-		int ok = 1, any = 0;
-		const char *code;
-
-		for (i = 0; i < n; i++) {
-			if (skip[i])
-				continue;
-			map[k++] = i;
-			sb_ddb_push(acts,
-			            sb_ddb_action("ConditionCheck", held,
-			                          sb_ddb_key(SB_DDB_ITEM_KEY,
-			                                     v[i]),
-			                          "attribute_not_exists(#i)",
-			                          sb_ddb_names_item(), NULL),
-			            &ok);
-			sb_ddb_push(acts,
-			            sb_ddb_action("Put", avail,
-			                          sb_ddb_key(SB_DDB_ITEM_KEY,
-			                                     v[i]),
-			                          "attribute_not_exists(#i)",
-			                          sb_ddb_names_item(), NULL),
-			            &ok);
-		}
-		if (k == 0) {
-			cJSON_Delete(acts);
-			break;
-		}
-		if (!ok) {
-			cJSON_Delete(acts);
-			rc = sb_ddb_nomem(s, "add");
-			break;
-		}
-		rc = sb_ddb_transact(&err, s, acts, NULL, avail);
-		if (rc == SB_OK) {
-			*added += k;
-			break;
-		}
-		if (rc == SB_DDB_NOTABLE) /* the tables were just made */
-			rc = sb_ddb_table_gone(s);
-		if (rc != SB_DDB_CANCELED)
-			break;
-		for (i = 0; i < 2 * k; i++) {
-			sb_ddb_reason(err, (int)i, &code);
-			if (code &&
-			    strcmp(code, "ConditionalCheckFailed") == 0 &&
-			    !skip[map[i / 2]]) {
-				skip[map[i / 2]] = 1;
-				(*skipped)++;
-				any = 1;
-			}
-		}
-		cJSON_Delete(err);
-		if (!any) {
-			rc = sb_seterr(s->base.box, SB_EBACKEND,
-			               "DynamoDB: adding "
-			               "to table %s at %s: transaction canceled "
-			               "(%s)",
-			               avail, s->where, "no condition failed");
-			break;
-		}
-		rc = SB_OK;
-	}
-	free(skip);
-	return rc;
-}
-
-static int bank_add(uint64_t *added, uint64_t *skipped, sb_store *base,
-                    const char *bank, const char *const *items, size_t n)
-{
-	sb_ddb_store *s = (sb_ddb_store *)base;
-	char *avail = NULL, *held = NULL;
-	const char **v = NULL;
-	size_t m = 0, i;
-	int rc;
-
-	*added = *skipped = 0;
-	/* Refused before any request: keys DynamoDB would reject. */
-	for (i = 0; i < n; i++) {
-		char what[48];
-		snprintf(what, sizeof(what), "item %zu", i + 1);
-		if ((rc = sb_ddb_check_key(s, items[i], what)))
-			return rc;
-	}
-	if ((rc = sb_ddb_bank_tables(s, &avail, &held, bank)))
-		return rc;
-	if ((rc = sb_ddb_bank_ensure(s, avail, held)))
-		goto out;
-	if (!(v = distinct(items, n, &m, skipped))) {
-		rc = sb_ddb_nomem(s, "add");
-		goto out;
-	}
-	for (i = 0; rc == SB_OK && i < m; i += ADD_CHUNK)
-		rc = add_chunk(added, skipped, s, avail, held, v + i,
-		               m - i < ADD_CHUNK ? m - i : ADD_CHUNK);
-out:
-	free(v);
-	free(avail);
-	free(held);
-	return rc;
-}
 
 /* ------------------------------------------------------------ take */
 
@@ -572,7 +428,7 @@ static int bank_create(sb_store *base, const char *bank)
 
 const sb_bank_ops sb_ddb_bank_ops = {
 	.version = SB_BANK_OPS_VERSION,
-	.add = bank_add,
+	.add = sb_ddb_add,
 	.take = bank_take,
 	.settle = bank_settle,
 	.put_back = bank_put_back,

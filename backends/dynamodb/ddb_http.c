@@ -32,12 +32,11 @@ uint32_t sb_ddb_rand(sb_ddb_store *s)
 	return s->rng = x ? x : 0x9e3779b9u;
 }
 
-/* Full jitter: sleep a random time in [0, min(cap, base * 2^attempt)]. */
-void sb_ddb_backoff(sb_ddb_store *s, int attempt)
+/* Full jitter: a random time in [0, min(cap, base * 2^attempt)]. */
+long sb_ddb_backoff_ms(sb_ddb_store *s, int attempt)
 {
 	long ceil_ms = s->backoff_base_ms;
 	long ms;
-	struct timespec ts;
 
 	while (attempt-- > 0 && ceil_ms < s->backoff_cap_ms)
 		ceil_ms *= 2;
@@ -47,6 +46,14 @@ void sb_ddb_backoff(sb_ddb_store *s, int attempt)
 	s->counters.sleep_ms += (uint64_t)ms;
 	if ((uint64_t)ms > s->counters.max_sleep_ms)
 		s->counters.max_sleep_ms = (uint64_t)ms;
+	return ms;
+}
+
+void sb_ddb_backoff(sb_ddb_store *s, int attempt)
+{
+	long ms = sb_ddb_backoff_ms(s, attempt);
+	struct timespec ts;
+
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) != 0)
@@ -112,18 +119,25 @@ int sb_ddb_http_init(sb_ddb_store *s)
 	if (!(s->curl = curl_easy_init()) ||
 	    !(s->host = endpoint_host(s->endpoint)))
 		return sb_ddb_nomem(s, "curl handle");
-	curl_easy_setopt(s->curl, CURLOPT_URL, s->endpoint);
-	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	sb_ddb_easy_setup(s, s->curl);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
-	                 s->connect_timeout_ms);
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	return SB_OK;
+}
+
+/* What every handle of the store carries, the store's own (above) and
+ * those of ddb_multi.c: endpoint, timeouts, protocols. Signed headers
+ * are set per request (sb_ddb_sign). */
+void sb_ddb_easy_setup(sb_ddb_store *s, CURL *h)
+{
+	curl_easy_setopt(h, CURLOPT_URL, s->endpoint);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 }
 
 /* Short type of an AWS error: "com.amazonaws...#ConditionalCheckFailed
@@ -178,8 +192,7 @@ static int canceled_retryable(const cJSON *err)
 	return retry;
 }
 
-/* A response made up by a fault point, as if the server had sent it. */
-static const char *fault_body(sb_ddb_store *s, const char *op, long *status)
+const char *sb_ddb_fault_answer(sb_ddb_store *s, const char *op, long *status)
 {
 	if (strcmp(op, "TransactWriteItems") == 0 &&
 	    sb_fault_point(s->base.box, SB_DDB_FAULT_CONFLICT)) {
@@ -199,8 +212,8 @@ static const char *fault_body(sb_ddb_store *s, const char *op, long *status)
 	return NULL;
 }
 
-static int map_curl(sb_ddb_store *s, CURLcode cc, const char *op,
-                    const char *what)
+int sb_ddb_curl_error(sb_ddb_store *s, CURLcode cc, const char *op,
+                      const char *what)
 {
 	int code = SB_ECONNECT;
 
@@ -420,7 +433,7 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 		if (s->resp)
 			s->resp[0] = '\0';
 		s->date_hdr[0] = '\0';
-		if ((fake = fault_body(s, op, &status))) {
+		if ((fake = sb_ddb_fault_answer(s, op, &status))) {
 			s->resp_len = 0;
 			on_body((char *)fake, 1, strlen(fake), s);
 		} else {
@@ -432,7 +445,7 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 			               : curl_easy_perform(s->curl);
 			s->counters.requests++;
 			if (cc != CURLE_OK) {
-				rc = map_curl(s, cc, op, what);
+				rc = sb_ddb_curl_error(s, cc, op, what);
 				s->counters.net_errors++;
 				if (!net_retryable(cc) ||
 				    attempt >= s->max_retries)

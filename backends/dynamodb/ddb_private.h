@@ -30,6 +30,8 @@
  * ddb_holds.c       the ledger's holds: put_held, update, remove,
  *                   export_holds
  * ddb_sha256.c      SHA-256 for hashed table names
+ * ddb_multi.c       several requests in flight (libcurl multi)
+ * ddb_add.c         the bank's add: read, write in batches, verify
  * ddb_testing.h     counters for the tests and the benchmark
  *
  * Layout (README-dynamodb): one table per bank and one per ledger, as the
@@ -89,6 +91,11 @@
 #define SB_DDB_FAULT_THROTTLE   "dynamodb_throttle"
 /* After the claim's transaction succeeded, before the caller sees it. */
 #define SB_DDB_FAULT_CLAIM_DONE "dynamodb_claim_after_commit"
+/* In an add, before a batch's absent items are written (after they
+ * were read). */
+#define SB_DDB_FAULT_ADD_WRITE  "dynamodb_add_before_write"
+/* In an add, after a batch's write, before its verify. */
+#define SB_DDB_FAULT_ADD_VERIFY "dynamodb_add_before_verify"
 
 /* Private results of a request (see above), outside the sb_error range. */
 #define SB_DDB_NOTABLE  100 /* ResourceNotFoundException: a table is missing */
@@ -97,6 +104,7 @@
 #define SB_DDB_LAPSED   102 /* the id's entry lapsed (*out: that entry) */
 
 #define SB_DDB_TABLE_CACHE 16
+#define SB_DDB_MULTI_MAX   64 /* most requests in flight (add_parallel) */
 
 /* Test seam (tests/fuzz): when a store's replay is set, sb_ddb_call sends
  * nothing and takes each answer (HTTP status, body) from it instead; NULL
@@ -138,6 +146,7 @@ typedef struct {
 	 * may serve (ddb_candidates.c). */
 	int cand_uses, cand_max;
 	int scan_limit;
+	int add_parallel; /* requests in flight in an add */
 	sb_ddb_counters counters;
 	/* Tables known to exist and be ACTIVE (saves DescribeTable calls). */
 	char *known[SB_DDB_TABLE_CACHE];
@@ -179,8 +188,48 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 int sb_ddb_answer(cJSON **out, sb_ddb_store *s, const char *body, size_t len,
                   long status, const char *op, const char *what, int *retry);
 int sb_ddb_http_init(sb_ddb_store *s);
+/* Set on @p h what every request of the store carries: endpoint,
+ * timeouts, protocols (ddb_multi.c sets up its handles with it; signed
+ * headers, body and write callback are the caller's). */
+void sb_ddb_easy_setup(sb_ddb_store *s, CURL *h);
+/* A response made up by a fault point (fault builds) as if the server
+ * had sent it (*status set), or NULL: send the request. */
+const char *sb_ddb_fault_answer(sb_ddb_store *s, const char *op, long *status);
+/* A failed transfer (no answer) -> SB_ECONNECT, SB_ETIMEOUT or SB_ENOMEM,
+ * with the message sb_ddb_call gives. */
+int sb_ddb_curl_error(sb_ddb_store *s, CURLcode cc, const char *op,
+                      const char *what);
+/* The backoff before re-send @p attempt (capped, full jitter), counted
+ * in s->counters; sb_ddb_backoff sleeps it. */
+long sb_ddb_backoff_ms(sb_ddb_store *s, int attempt);
 void sb_ddb_backoff(sb_ddb_store *s, int attempt);
 uint32_t sb_ddb_rand(sb_ddb_store *s);
+
+/* ddb_multi.c */
+typedef struct sb_ddb_multi sb_ddb_multi;
+/* The final answer of a request sent by sb_ddb_multi_send (retryable
+ * answers were re-sent first): @p rc SB_OK with @p resp (the callee's to
+ * free), or an error or private result with the message set. A non-zero
+ * return stops new work (the first one is what the run returns). */
+typedef int (*sb_ddb_done_fn)(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp);
+/* New work, asked for when a request could start and none waits: 1 if
+ * it sent some, 0 if there is no more, or an error. */
+typedef int (*sb_ddb_feed_fn)(sb_ddb_multi *m, void *ctx);
+/* Run requests, at most @p max (1..SB_DDB_MULTI_MAX) in flight, until
+ * the feed is done and every request sent has its answer. After an
+ * error nothing new is fed, but requests already sent and their
+ * follow-ups run to the end. @return SB_OK or the first error (its
+ * message set). */
+int sb_ddb_multi_run(sb_ddb_store *s, int max, sb_ddb_feed_fn feed, void *ctx);
+/* Queue a request, sent after @p delay_ms; takes @p body. @p what (for
+ * messages) must live until the run ends. */
+int sb_ddb_multi_send(sb_ddb_multi *m, const char *op, cJSON *body,
+                      const char *what, int64_t delay_ms, sb_ddb_done_fn done,
+                      void *ctx);
+
+/* ddb_add.c */
+int sb_ddb_add(uint64_t *added, uint64_t *skipped, sb_store *base,
+               const char *bank, const char *const *items, size_t n);
 
 /* ddb_json.c */
 cJSON *sb_ddb_s(const char *v);                     /* {"S": v} */

@@ -20,8 +20,8 @@ typedef struct {
 	 * reply, a timeout), and how many of them were re-sent. */
 	uint64_t net_errors;
 	uint64_t net_retries;
-	uint64_t scans;        /* Scan pages read for a claim's candidates */
-	uint64_t lost;         /* claim transactions another client won */
+	uint64_t scans; /* Scan pages read for a claim's candidates */
+	uint64_t lost;  /* claim transactions another client won */
 } sb_ddb_counters;
 
 /* Copy the counters of @p st to *out (NULL: do not) and zero them if

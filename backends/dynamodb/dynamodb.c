@@ -12,7 +12,8 @@
  * connect_timeout (ms, default 3000), timeout (ms for a whole request,
  * connect included, default 8000: a silent server fails in under 10 s;
  * a timed-out request is not retried), max_retries, backoff_base (ms),
- * backoff_cap (ms), scan_limit. Credentials: ddb_creds.c. */
+ * backoff_cap (ms), scan_limit, add_parallel (requests in flight in an
+ * add, default 8). Credentials: ddb_creds.c. */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -308,6 +309,10 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 	if ((rc = num_opt(uri, box, "scan_limit", 1, 1000, &v)))
 		return rc;
 	s->scan_limit = (int)v;
+	v = 8;
+	if ((rc = num_opt(uri, box, "add_parallel", 1, SB_DDB_MULTI_MAX, &v)))
+		return rc;
+	s->add_parallel = (int)v;
 	if ((rc = prefix_opt(uri, box, "bank_prefix", &s->bank_prefix)) ||
 	    (rc = prefix_opt(uri, box, "ledger_prefix", &s->ledger_prefix)))
 		return rc;

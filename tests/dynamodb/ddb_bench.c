@@ -154,14 +154,18 @@ int main(int argc, char **argv)
 	char **big = t_xcalloc(items, sizeof *big);
 	for (size_t i = 0; i < items; i++)
 		big[i] = t_xasprintf("seat-%06zu", i);
+	ddb_box_counters(box, NULL, 1);
 	double t0 = t_now_s();
 	sb_add_result ar;
 	CHECK_RC(box,
 	         sb_box_add(&ar, box, bank, (const char *const *)big, items),
 	         SB_OK);
 	double add_s = t_now_s() - t0;
-	printf("add: %zu items in %.2f s (%.0f items/s)\n", items, add_s,
-	       (double)items / add_s);
+	sb_ddb_counters ac;
+	ddb_box_counters(box, &ac, 0);
+	printf("add: %zu items in %.2f s (%.0f items/s), %llu requests\n",
+	       items, add_s, (double)items / add_s,
+	       (unsigned long long)ac.requests);
 	CHECK_RC(box, sb_box_init(box, bank, ledger), SB_OK);
 	const char *seed[] = { "seed-item" };
 	(void)seed;
