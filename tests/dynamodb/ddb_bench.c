@@ -3,7 +3,10 @@
  *  - HTTP requests per fetch, counted by the backend: new id, repeat id
  *    while items are left, repeat id after sell-out, new id after sell-out;
  *  - claims/s with C clients (threads, one box each) on one bank, beside
- *    the rate of a plain GetItem loop with C clients in the same run.
+ *    the rate of a plain GetItem loop and of a loop of the smallest
+ *    TransactWriteItems (two unconditional puts of fresh keys) with C
+ *    clients in the same run: a claim is one transaction, so the second
+ *    is the ceiling a claim can reach on this server.
  * usage: ddb_bench [CLIENTS [ITEMS [SECONDS]]]   (8, 3000, 10) */
 #include "ddb_test.h"
 
@@ -36,9 +39,39 @@ static double per_fetch(sb_box *box, const char *b, const char *l,
 	return (double)c.requests / n;
 }
 
+/* One TransactWriteItems of two unconditional puts of fresh keys into
+ * the ledger table: the least a transaction can do. */
+static int put_pair(sb_ddb_store *s, const char *table, int idx, uint64_t n)
+{
+	cJSON *body = cJSON_CreateObject(), *items, *out = NULL;
+	int rc;
+
+	items = cJSON_AddArrayToObject(body, "TransactItems");
+	for (int k = 0; k < 2; k++) {
+		char key[64];
+		cJSON *w = cJSON_CreateObject(), *put, *item;
+		snprintf(key, sizeof key, "tx-%d-%llu-%d", idx,
+		         (unsigned long long)n, k);
+		put = cJSON_AddObjectToObject(w, "Put");
+		cJSON_AddStringToObject(put, "TableName", table);
+		item = cJSON_AddObjectToObject(put, "Item");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(item,
+		                                                "deduplication_id"),
+		                        "S", key);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(item,
+		                                                "item_string"),
+		                        "S", "x");
+		cJSON_AddItemToArray(items, w);
+	}
+	rc = sb_ddb_call(&out, s, "TransactWriteItems", body, "bench");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	return rc;
+}
+
 typedef struct {
 	int idx;
-	int mode; /* 0 claims, 1 GetItem */
+	int mode; /* 0 claims, 1 GetItem, 2 TransactWriteItems */
 } job;
 
 static void *run(void *p)
@@ -61,6 +94,8 @@ static void *run(void *p)
 			rc = sb_box_fetch(&it, box, bank, ledger, id);
 			if (rc == SB_EMPTY)
 				break;
+		} else if (j->mode == 2) {
+			rc = put_pair(s, lt, j->idx, n);
 		} else {
 			snprintf(id, sizeof id, "c%d-%llu", j->idx,
 			         (unsigned long long)(n % 50));
@@ -109,7 +144,10 @@ static double rate(int clients, int mode)
 	for (int i = 0; i < clients; i++)
 		total += done_ops[i];
 	printf("  %s: %llu ops, %.2f requests/op, %llu retries\n",
-	       mode ? "GetItem" : "claims", (unsigned long long)total,
+	       mode == 2   ? "TransactWriteItems"
+	       : mode == 1 ? "GetItem"
+	                   : "claims",
+	       (unsigned long long)total,
 	       total ? (double)req_sum / (double)total : 0.0,
 	       (unsigned long long)retry_sum);
 	return (double)total / el;
@@ -171,9 +209,13 @@ int main(int argc, char **argv)
 	(void)seed;
 	double claims = rate(clients, 0);
 	double gets = rate(clients, 1);
+	double txns = rate(clients, 2);
 	printf("%d clients: %.0f claims/s, plain GetItem %.0f requests/s, "
 	       "ratio %.2f\n",
 	       clients, claims, gets, claims / gets);
+	printf("%d clients: plain TransactWriteItems %.0f requests/s, "
+	       "claims over it %.2f\n",
+	       clients, txns, claims / txns);
 	sb_stats st;
 	CHECK_RC(box, sb_box_stats(&st, box, bank, ledger), SB_OK);
 	CHECKF(box,
