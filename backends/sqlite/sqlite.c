@@ -74,6 +74,7 @@ static const sb_store_ops sq_store_ops = {
 static int sq_open(sb_store **out, sb_uri *uri, sb_box *box)
 {
 	sb_sq_store *s;
+	const char *unused;
 	int rc, sync_full;
 
 	*out = NULL;
@@ -90,6 +91,11 @@ static int sq_open(sb_store **out, sb_uri *uri, sb_box *box)
 	s->base.ledger = &sb_sq_ledger_ops;
 	s->base.box = box;
 	rc = sb_sq_options(s, uri, &sync_full);
+	/* The core reports unknown options after open; say it before
+	 * sqlite3_open_v2, which would create the file for a typo. */
+	if (rc == SB_OK && (unused = sb_uri_unused(uri)))
+		rc = sb_seterr(box, SB_EURI,
+		               "sqlite URI: unknown option '%.64s'", unused);
 	s->opening = 1;
 	if (rc == SB_OK)
 		rc = sb_sq_connect(s, sync_full);

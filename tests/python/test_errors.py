@@ -109,7 +109,9 @@ class BadInput(unittest.TestCase):
 
 class BadStores(unittest.TestCase):
     def test_bad_uris(self):
-        for uri in ['nosuch://x', 'sqlite:', 'sqlite:x.db?nosuch=1',
+        # A typo in an option is said before anything is made: no file.
+        typo_db = os.path.join(tempfile.mkdtemp(prefix='sb-py-'), 'x.db')
+        for uri in ['nosuch://x', 'sqlite:', 'sqlite:%s?nosuch=1' % typo_db,
                     'redis://127.0.0.1:notaport', 'memory:x\n',
                     'postgresql://h/db?query_timeout=abc',
                     'dynamodb://Not_A.Region']:
@@ -120,6 +122,8 @@ class BadStores(unittest.TestCase):
                     storagebox.Box(uri)
                 self.assertIsInstance(cm.exception, storagebox.StorageboxError)
                 self.assertIn(cm.exception.code, (-4, -8))
+        self.assertFalse(os.path.exists(typo_db))
+        os.rmdir(os.path.dirname(typo_db))
         with self.assertRaises(storagebox.InvalidURI) as cm:
             storagebox.Box('nosuch://x')
         self.assertIn('sqlite', str(cm.exception))  # names what there is
