@@ -60,24 +60,32 @@ void sb_ddb_backoff(sb_ddb_store *s, int attempt)
 		;
 }
 
+int sb_ddb_buf_add(char **buf, size_t *len, size_t *cap, const char *data,
+                   size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		char *nb;
+		while (c < *len + n + 1)
+			c *= 2;
+		if (!(nb = realloc(*buf, c)))
+			return -1;
+		*buf = nb;
+		*cap = c;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 {
 	sb_ddb_store *s = p;
 	size_t n = size * nmemb;
 
-	if (s->resp_len + n + 1 > s->resp_cap) {
-		size_t cap = s->resp_cap ? s->resp_cap : 4096;
-		char *nr;
-		while (cap < s->resp_len + n + 1)
-			cap *= 2;
-		if (!(nr = realloc(s->resp, cap)))
-			return 0; /* curl reports CURLE_WRITE_ERROR */
-		s->resp = nr;
-		s->resp_cap = cap;
-	}
-	memcpy(s->resp + s->resp_len, data, n);
-	s->resp_len += n;
-	s->resp[s->resp_len] = '\0';
+	if (sb_ddb_buf_add(&s->resp, &s->resp_len, &s->resp_cap, data, n))
+		return 0; /* curl reports CURLE_WRITE_ERROR */
 	return n;
 }
 

@@ -158,20 +158,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 	job *j = p;
 	size_t n = size * nmemb;
 
-	if (j->len + n + 1 > j->cap) {
-		size_t cap = j->cap ? j->cap : 4096;
-		char *nr;
-		while (cap < j->len + n + 1)
-			cap *= 2;
-		if (!(nr = realloc(j->resp, cap))) {
-			j->nomem = 1;
-			return 0;
-		}
-		j->resp = nr;
-		j->cap = cap;
+	if (sb_ddb_buf_add(&j->resp, &j->len, &j->cap, data, n)) {
+		j->nomem = 1;
+		return 0;
 	}
-	memcpy(j->resp + j->len, data, n);
-	j->len += n;
 	return n;
 }
 

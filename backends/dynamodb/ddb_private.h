@@ -203,6 +203,10 @@ int sb_ddb_curl_error(sb_ddb_store *s, CURLcode cc, const char *op,
  * in s->counters; sb_ddb_backoff sleeps it. */
 long sb_ddb_backoff_ms(sb_ddb_store *s, int attempt);
 void sb_ddb_backoff(sb_ddb_store *s, int attempt);
+/* Appends to a growing NUL-terminated answer buffer (curl's write
+ * callbacks); 0, or -1 out of memory (the buffer is left as it was). */
+int sb_ddb_buf_add(char **buf, size_t *len, size_t *cap, const char *data,
+                   size_t n);
 uint32_t sb_ddb_rand(sb_ddb_store *s);
 
 /* ddb_multi.c */

@@ -58,6 +58,29 @@ sample_load() {
 		'BEGIN { print (a > b ? a : b) }')
 }
 
+# take_json NAME RC PROGRAM: keeps BENCH_JSON, the JSON line of one run of
+# PROGRAM that exited RC, in "$DATA/NAME.json" and drops its spaces (for
+# jnum). A run that printed nothing, failed, or does not say that the box
+# law holds ("law_holds": false, or null when it could not be checked) is a
+# failure of the whole bench; 1 then, and the figures are still reported.
+take_json() {
+	local name=$1 rc=$2 program=$3
+	printf '%s\n' "$BENCH_JSON" >"$DATA/$name.json"
+	sample_load
+	BENCH_JSON=${BENCH_JSON// /}
+	if [ -z "$BENCH_JSON" ]; then
+		fail "$name: $program exited $rc: $(head -c 300 "$DATA/$name.err")"
+		BENCH_JSON='{"claims_per_s":0}'
+		return 1
+	fi
+	if [ "$rc" -ne 0 ] || ! grep -q '"law_holds":true' <<<"$BENCH_JSON"; then
+		fail "$name: $program exited $rc, law_holds" \
+			"$(sed -n 's/.*"law_holds":\([a-z]*\).*/\1/p' <<<"$BENCH_JSON"):" \
+			"$(head -c 300 "$DATA/$name.err")"
+		return 1
+	fi
+}
+
 # sbbench NAME [GLOBAL OPTIONS...] -- [BENCH OPTIONS...]: one run of
 # `storagebox bench --json`; its JSON line in BENCH_JSON (and kept in
 # "$DATA/NAME.json"). A broken law or failed requests are recorded as a
@@ -74,14 +97,8 @@ sbbench() {
 	[ $# -gt 0 ] && shift
 	BENCH_JSON=$(STORAGEBOX_URI=$uri "$CLI" "${global[@]}" bench --json --quiet "$@" \
 		2>"$DATA/$name.err") || rc=$?
-	printf '%s\n' "$BENCH_JSON" >"$DATA/$name.json"
-	sample_load
-	if [ -z "$BENCH_JSON" ]; then
-		fail "$name: storagebox bench exited $rc: $(head -c 300 "$DATA/$name.err")"
-		BENCH_JSON='{"claims_per_s":0}'
-	elif [ "$rc" -ne 0 ] || ! grep -q '"law_holds":true' <<<"$BENCH_JSON"; then
-		fail "$name: exit $rc, $(head -c 300 "$DATA/$name.err")"
-	elif [[ " $* " == *" --duration "* ]] && [ "$(jnum empty "$BENCH_JSON")" != 0 ]; then
+	if take_json "$name" "$rc" "storagebox bench" &&
+		[[ " $* " == *" --duration "* ]] && [ "$(jnum empty "$BENCH_JSON")" != 0 ]; then
 		# A timed step must end with items left, or claims/s understates.
 		fail "$name: the bank ran out before the end of the step (make it bigger)"
 	fi

@@ -34,15 +34,7 @@ orig() {
 	shift
 	BENCH_JSON=$(STORAGEBOX_URI=$SB_TEST_DYNAMODB_URI PYTHONDONTWRITEBYTECODE=1 \
 		"$ORIG_PY" "$ROOT/tools/bench/original.py" "$@" 2>"$DATA/$name.err") || rc=$?
-	printf '%s\n' "$BENCH_JSON" >"$DATA/$name.json"
-	sample_load
-	if [ -z "$BENCH_JSON" ]; then
-		fail "$name: original.py exited $rc: $(head -c 300 "$DATA/$name.err")"
-		BENCH_JSON='{"claims_per_s":0}'
-	elif [ "$rc" -ne 0 ] || ! grep -q '"law_holds": true' <<<"$BENCH_JSON"; then
-		fail "$name: exit $rc, $BENCH_JSON"
-	fi
-	BENCH_JSON=${BENCH_JSON// /}
+	take_json "$name" "$rc" original.py || true
 }
 
 # orig_row FIGURE SB ORIGINAL [TARGET MIN|MAX V]: a row storagebox against

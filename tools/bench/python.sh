@@ -14,17 +14,10 @@ pyfetch() {
 	BENCH_JSON=$(STORAGEBOX_URI=$uri PYTHONPATH=$PY_PATH PYTHONDONTWRITEBYTECODE=1 \
 		python3 "$ROOT/tools/bench/python_fetch.py" --threads "$3" \
 		--items "$4" --duration "$SECS" 2>"$DATA/$name.err") || rc=$?
-	printf '%s\n' "$BENCH_JSON" >"$DATA/$name.json"
-	sample_load
-	if [ -z "$BENCH_JSON" ]; then
-		fail "$name: python_fetch.py exited $rc: $(head -c 300 "$DATA/$name.err")"
-		BENCH_JSON='{"claims_per_s":0}'
-	elif [ "$rc" -ne 0 ] || ! grep -q '"law_holds": true' <<<"$BENCH_JSON"; then
-		fail "$name: exit $rc, $BENCH_JSON"
-	elif [ "$(jnum empty "${BENCH_JSON// /}")" != 0 ]; then
+	if take_json "$name" "$rc" python_fetch.py &&
+		[ "$(jnum empty "$BENCH_JSON")" != 0 ]; then
 		fail "$name: the bank ran out before the end of the step (make it bigger)"
 	fi
-	BENCH_JSON=${BENCH_JSON// /}
 }
 
 bench_python() {
