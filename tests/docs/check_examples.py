@@ -11,13 +11,21 @@ and the lines after it are its output, compared exactly (the format of
 console blocks, see check_docs.py). An example without its .console
 fails. The docs show both files, checked identical by check_docs.py.
 
+With --python PY (trees without sanitizers), the same staged install's
+Python package too: it lies in a site directory of PY under the prefix
+(where `import storagebox` finds it with no PYTHONPATH) when PY has one
+there, its _libpath.py names the installed library, and PY imports it
+from the stage and loads the staged library.
+
 usage: check_examples.py --src DIR --build DIR --prefix P --libdir L
-                         [--sanitize LIST] --meson MESON... --cc CC...
+                         [--sanitize LIST] [--python PY]
+                         --meson MESON... --cc CC...
 """
 
 import argparse
 import glob
 import os
+import subprocess
 import sys
 import time
 
@@ -32,6 +40,7 @@ def main():
     for opt in ('--src', '--build', '--prefix', '--libdir'):
         ap.add_argument(opt, required=True)
     ap.add_argument('--sanitize', default='none')
+    ap.add_argument('--python')
     ap.add_argument('--meson', nargs='+', required=True)
     ap.add_argument('--cc', nargs='+', required=True)
     a = ap.parse_args()
@@ -56,12 +65,47 @@ def main():
             except DocError as e:
                 failures.append(str(e))
                 print('FAIL %s' % e)
+        if a.python and a.sanitize in ('none', ''):
+            check_python(a, os.path.join(tmp, 'stage'), env)
+            print('ok   python package')
     except DocError as e:
         failures.append(str(e))
         print('FAIL %s' % e)
     finally:
         doclib.remove_tree(tmp)
     return 1 if failures else 0
+
+
+def check_python(a, stage, env):
+    found = glob.glob(os.path.join(stage, '**', 'storagebox', '_libpath.py'),
+                      recursive=True)
+    if len(found) != 1:
+        raise DocError('python package: %d copies of storagebox/_libpath.py '
+                       'installed' % len(found))
+    site_dir = os.path.dirname(os.path.dirname(found[0]))
+    installed = '/' + os.path.relpath(site_dir, stage)
+    out = subprocess.run([a.python, '-c', 'import site; '
+                          'print("\\n".join(site.getsitepackages()))'],
+                         capture_output=True, text=True, check=True).stdout
+    prefix = os.path.normpath(a.prefix) + os.sep
+    ours = [d for d in out.split() if os.path.normpath(d).startswith(prefix)]
+    if ours and installed not in ours:
+        raise DocError('python package: installed into %s, which %s does '
+                       'not search (its site directories under %s: %s)'
+                       % (installed, a.python, a.prefix, ', '.join(ours)))
+    lib = os.path.join(a.prefix, a.libdir, 'libstoragebox.so.0')
+    with open(found[0], encoding='utf-8') as f:
+        if repr(lib) not in f.read():
+            raise DocError('python package: _libpath.py does not name %s'
+                           % lib)
+    penv = dict(env, PYTHONPATH=site_dir, PYTHONDONTWRITEBYTECODE='1',
+                STORAGEBOX_LIB=doclib.under(stage, a.prefix, lib))
+    got = doclib.run([a.python, '-c', 'import storagebox; '
+                      'print(storagebox.library_path())'],
+                     'importing the installed package', env=penv).strip()
+    if got != penv['STORAGEBOX_LIB']:
+        raise DocError('python package: loaded %s, not the staged %s'
+                       % (got, penv['STORAGEBOX_LIB']))
 
 
 def run_example(a, src, name, flags, env, tmp):
