@@ -76,6 +76,20 @@ static void bank_follows(sb_box *box, const char *bank, const char *item,
 	memcpy(box->errmsg, keep, sizeof(keep));
 }
 
+/* bank_follows() of a release's last step, only while the item carries
+ * the release's stamp. */
+static void bank_follows_if(sb_box *box, const char *bank, const char *item,
+                            const char *token, unsigned int to, int64_t stamp)
+{
+	char keep[SB_ERRMSG_SIZE];
+
+	memcpy(keep, box->errmsg, sizeof(keep));
+	(void)sb_slot_move_if(box, bank, item, token,
+	                      SB_STATE_RESTOCKING | SB_STATE_RETIRING, to, 0,
+	                      stamp);
+	memcpy(box->errmsg, keep, sizeof(keep));
+}
+
 /* confirm (@p ttl_ms 0) and extend, arguments checked. */
 static int update(sb_box *box, const char *ledger, const char *dedup_id,
                   int64_t ttl_ms)
@@ -148,6 +162,10 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 	unsigned int final = retire ? SB_STATE_RETIRED : SB_STATE_AVAILABLE;
 	sb_recover_result rr = { 0 };
 	sb_item *e = NULL, *x = NULL;
+	/* With stamps, the mark carries one of ours and our last step is
+	 * conditional on it: a recovery pass that took the release over
+	 * (a new stamp) finishes it, and ours then changes nothing. */
+	int64_t stamp = sb_stamps_ok(box) ? sb_stamp_new(0) : 0;
 	int marked, rc;
 
 	rc = sb_slot_get(box, &e, ledger, id);
@@ -160,7 +178,7 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 		sb_item_free(e);
 		return rc ? rc : SB_EEXPIRED;
 	}
-	rc = sb_slot_move(box, e->bank, e->value, token, mine, mark, 0);
+	rc = sb_slot_move(box, e->bank, e->value, token, mine, mark, stamp);
 	if (rc && rc != SB_ECONFLICT)
 		goto out;
 	/* SB_ECONFLICT: the bank does not know the item as this id's (an
@@ -190,7 +208,9 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 	 * anyway. Our mark stood, so the release is ours: done. */
 	if (rc == SB_ENOTFOUND && marked)
 		rc = SB_OK;
-	if (marked)
+	if (marked && stamp)
+		bank_follows_if(box, e->bank, e->value, token, final, stamp);
+	else if (marked)
 		bank_follows(box, e->bank, e->value, token,
 		             SB_STATE_RESTOCKING | SB_STATE_RETIRING, final, 0);
 out:

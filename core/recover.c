@@ -163,7 +163,8 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 	free_list(&l);
 	/* Holds: lapsed ones, and releases and reclaims cut short. */
 	if (rc == SB_OK)
-		rc = sb__reclaim(out, box, bank, ledger, all_held, own_token);
+		rc = sb__reclaim(out, box, bank, ledger, all_held, own_token,
+		                 min_age_ms);
 	if (rc == SB_OK)
 		sb_clearerr(box);
 	return rc;

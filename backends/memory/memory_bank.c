@@ -332,9 +332,11 @@ static int mem_take_held(sb_item **out, sb_store *st, const char *bank,
 	return rc;
 }
 
-static int mem_move_state(sb_store *st, const char *bank, const char *value,
-                          const char *token, unsigned int from, unsigned int to,
-                          int64_t until_ms)
+/* The move of backend.h; @p expect: only if the item's stamp (its
+ * until: the deadline of a hold, the stamp of a release) is *expect. */
+static int move_state(sb_store *st, const char *bank, const char *value,
+                      const char *token, unsigned int from, unsigned int to,
+                      int64_t until_ms, const int64_t *expect)
 {
 	const unsigned int keeps = SB_STATE_HELD | SB_STATE_ASSIGNED |
 	                           SB_STATE_RESTOCKING | SB_STATE_RETIRING |
@@ -347,13 +349,21 @@ static int mem_move_state(sb_store *st, const char *bank, const char *value,
 	it = sb_mem_find_item(db, bank, value);
 	if (!it || !it->token || strcmp(it->token, token) != 0 ||
 	    !(((unsigned int)it->state & from) ||
-	      ((unsigned int)it->state == to && (to & keeps)))) {
+	      ((unsigned int)it->state == to && (to & keeps))) ||
+	    (expect && (it->until != *expect ||
+	                !((unsigned int)it->state &
+	                  (SB_STATE_HELD | SB_STATE_RECLAIMING |
+	                   SB_STATE_RESTOCKING | SB_STATE_RETIRING))))) {
 		rc = sb_seterr(st->box, SB_ECONFLICT,
 		               "memory: item is not in that state for this id");
 	} else {
 		int keep_until = to == SB_STATE_HELD ||
 		                 to == SB_STATE_RECLAIMING;
-		it->until = keep_until ? (until_ms ? until_ms : it->until) : 0;
+		int stamped = to == SB_STATE_RESTOCKING ||
+		              to == SB_STATE_RETIRING;
+		it->until = keep_until ? (until_ms ? until_ms : it->until)
+		            : stamped  ? until_ms
+		                       : 0;
 		it->state = (int)to;
 		if (!(to & keeps)) { /* available, retired: nobody's */
 			free(it->token);
@@ -362,6 +372,21 @@ static int mem_move_state(sb_store *st, const char *bank, const char *value,
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
+}
+
+static int mem_move_state(sb_store *st, const char *bank, const char *value,
+                          const char *token, unsigned int from, unsigned int to,
+                          int64_t until_ms)
+{
+	return move_state(st, bank, value, token, from, to, until_ms, NULL);
+}
+
+static int mem_move_if(sb_store *st, const char *bank, const char *value,
+                       const char *token, unsigned int from, unsigned int to,
+                       int64_t until_ms, int64_t expect_ms)
+{
+	return move_state(st, bank, value, token, from, to, until_ms,
+	                  &expect_ms);
 }
 
 static int mem_list(sb_store *st, const char *bank, unsigned int states,
@@ -380,8 +405,10 @@ static int mem_list(sb_store *st, const char *bank, unsigned int states,
 		if (!(s & states) || strcmp(it->bank, bank) != 0 ||
 		    (s == SB_STATE_HELD && it->until > until_le))
 			continue;
+		/* until: the deadline of a hold, the stamp of a release */
 		rc = cb(it->value, it->token, s,
-		        s == SB_STATE_HELD || s == SB_STATE_RECLAIMING
+		        s & (SB_STATE_HELD | SB_STATE_RECLAIMING |
+		             SB_STATE_RESTOCKING | SB_STATE_RETIRING)
 		                ? it->until
 		                : 0,
 		        payload);
@@ -403,4 +430,5 @@ const sb_bank_ops sb_mem_bank_ops = {
 	.take_held = mem_take_held,
 	.move = mem_move_state,
 	.list = mem_list,
+	.move_if = mem_move_if,
 };
