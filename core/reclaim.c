@@ -98,10 +98,9 @@ static int token_parts(char **ledger, const char **id, const char *token)
  * removes is the released one. Without stamps, a check at the bank
  * (the same state and token) comes just before the ledger step, which
  * leaves a window: docs/holds.md says which. */
-static int finish_release(sb_recover_result *out, sb_box *box,
-                          const char *bank, const char *ledger, const char *id,
-                          const char *item, const char *token,
-                          unsigned int state, int64_t listed)
+static int finish_release(sb_recover_result *out, sb_box *box, const char *bank,
+                          const char *ledger, const char *id, const char *item,
+                          const char *token, unsigned int state, int64_t listed)
 {
 	unsigned int final = state == SB_STATE_RETIRING ? SB_STATE_RETIRED
 	                                                : SB_STATE_AVAILABLE;
@@ -120,14 +119,28 @@ static int finish_release(sb_recover_result *out, sb_box *box,
 		return rc;
 	if (sb_fault_point(box, SB_FP_RECOVER_RELEASE_AFTER_CHECK))
 		return SB_ERROR;
+	if (!stamp) {
+		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
+		                    SB_REMOVE_ANY);
+		sb_item_free(entry);
+		if (rc != SB_OK && rc != SB_ENOTFOUND)
+			return rc;
+		return follow(box, bank, item, token, state, final, 0,
+		              &out->released);
+	}
+	/* A hold that lapsed before the release's ledger step was not
+	 * released: it goes back as a lapse (a retire that comes too late
+	 * does not retire). */
 	rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
-	                    SB_REMOVE_ANY);
+	                    SB_REMOVE_LIVE);
+	if (rc == SB_EEXPIRED) {
+		final = SB_STATE_AVAILABLE;
+		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
+		                    SB_REMOVE_LAPSED);
+	}
 	sb_item_free(entry);
 	if (rc != SB_OK && rc != SB_ENOTFOUND)
 		return rc;
-	if (!stamp)
-		return follow(box, bank, item, token, state, final, 0,
-		              &out->released);
 	rc = sb_slot_move_if(box, bank, item, token, state, final, 0, stamp);
 	if (rc == SB_OK)
 		out->released++;

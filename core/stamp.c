@@ -33,8 +33,8 @@ int64_t sb_stamp_new(int recovery)
 		n = (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 3);
 		atomic_store_explicit(&counter, n + 1, memory_order_relaxed);
 	}
-	return (sb_now_ms() << STAMP_SHIFT) |
-	       (int64_t)((n & 0x7ffu) << 1) | (recovery ? 1 : 0);
+	return (sb_now_ms() << STAMP_SHIFT) | (int64_t)((n & 0x7ffu) << 1) |
+	       (recovery ? 1 : 0);
 }
 
 int64_t sb_stamp_ms(int64_t stamp)

@@ -150,6 +150,7 @@ void sb_mem_mark(sb_mem_item *it, int state, char *tok, int64_t now_ms)
 	it->token = tok;
 	it->state = state;
 	it->since = now_ms;
+	it->until = 0; /* a new deadline or stamp, if any, comes after */
 }
 
 static int mem_take(sb_item **out, sb_store *st, const char *bank,
@@ -350,10 +351,11 @@ static int move_state(sb_store *st, const char *bank, const char *value,
 	if (!it || !it->token || strcmp(it->token, token) != 0 ||
 	    !(((unsigned int)it->state & from) ||
 	      ((unsigned int)it->state == to && (to & keeps))) ||
-	    (expect && (it->until != *expect ||
-	                !((unsigned int)it->state &
-	                  (SB_STATE_HELD | SB_STATE_RECLAIMING |
-	                   SB_STATE_RESTOCKING | SB_STATE_RETIRING))))) {
+	    (expect &&
+	     (it->until != *expect ||
+	      !((unsigned int)it->state &
+	        (SB_STATE_HELD | SB_STATE_RECLAIMING | SB_STATE_RESERVED |
+	         SB_STATE_RESTOCKING | SB_STATE_RETIRING))))) {
 		rc = sb_seterr(st->box, SB_ECONFLICT,
 		               "memory: item is not in that state for this id");
 	} else {
@@ -361,6 +363,10 @@ static int move_state(sb_store *st, const char *bank, const char *value,
 		                 to == SB_STATE_RECLAIMING;
 		int stamped = to == SB_STATE_RESTOCKING ||
 		              to == SB_STATE_RETIRING;
+		if (to == SB_STATE_RESERVED) { /* a stamp, kept when 0 */
+			keep_until = 1;
+			it->since = sb_now_ms();
+		}
 		it->until = keep_until ? (until_ms ? until_ms : it->until)
 		            : stamped  ? until_ms
 		                       : 0;

@@ -334,7 +334,8 @@ const char sb_pg_functions_sql[] =
 
 	/* The generic path's move (backend.h): status 0 moved, 1 conflict.
 	 * until_ms: the deadline of held (8) and reclaiming (128) rows, the
-	 * stamp of restocking (32) and retiring (64) ones (schema 3).
+	 * stamp of reserved (0, not settled: kept when p_until is 0),
+	 * restocking (32) and retiring (64) ones (schema 3).
 	 * An item with no sb_taken row is available, or assigned by a
 	 * fused claim for good (then the token's ledger entry, for good, names
 	 * it). */
@@ -417,7 +418,7 @@ const char sb_pg_functions_sql[] =
 	"   p_to NOT IN (2, 32, 64, 128),\n"
 	"   CASE WHEN p_to IN (2, 4) THEN 0 ELSE p_to END,\n"
 	"   CASE WHEN p_to IN (32, 64) THEN p_until\n"
-	"        WHEN p_to NOT IN (8, 128) THEN 0\n"
+	"        WHEN p_to NOT IN (2, 8, 128) THEN 0\n"
 	"        WHEN p_until > 0 THEN p_until ELSE coalesce(v_until, 0) END)\n"
 	"   ON CONFLICT (bank_id, h) DO UPDATE SET token = EXCLUDED.token,\n"
 	"   settled = EXCLUDED.settled, st = EXCLUDED.st,\n"

@@ -77,7 +77,7 @@ static int pg_move(sb_store *st, const char *bank, const char *item,
 	                     expect ? 8 : 7, param, "move")) != SB_OK)
 		return rc;
 	/* move_if: no row when the stamp is not the one expected. */
-	status = PQntuples(res) == 1   ? atoi(PQgetvalue(res, 0, 0))
+	status = PQntuples(res) == 1         ? atoi(PQgetvalue(res, 0, 0))
 	         : expect && !PQntuples(res) ? 1
 	                                     : -1;
 	PQclear(res);
@@ -121,8 +121,8 @@ static int list_row(PGresult *res, void *payload)
 	int64_t ms = 0;
 
 	/* the deadline of a hold, the stamp of a release */
-	if (state & (SB_STATE_HELD | SB_STATE_RECLAIMING |
-	             SB_STATE_RESTOCKING | SB_STATE_RETIRING))
+	if (state & (SB_STATE_HELD | SB_STATE_RECLAIMING | SB_STATE_RESTOCKING |
+	             SB_STATE_RETIRING))
 		ms = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 	return c->cb(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), state, ms,
 	             c->payload);

@@ -251,21 +251,24 @@ typedef struct sb_bank_ops {
 	int (*list)(sb_store *st, const char *bank, unsigned int states,
 	            int64_t until_le, sb_bank_item_cb cb, void *payload);
 
-	/* Version 3: release stamps. Optional (NULL: the core keeps the
-	 * version 2 order of releases, whose recovery can act on a listing
-	 * that went stale; docs/holds.md "Release"). A bank that offers
-	 * move_if also keeps a *stamp* on RESTOCKING and RETIRING items:
-	 * move() (and move_if()) into either stores @p until_ms as the
-	 * item's stamp (0: none), and list() reports it as @p ms for those
-	 * states. The core makes each stamp unique, so a stamp tells one
-	 * release (and one recovery of it) from the next of the same item
-	 * by the same id. */
+	/* Version 3: stamps. Optional (NULL: the core keeps the version 2
+	 * order, whose recovery can act on a listing that went stale;
+	 * docs/holds.md "Stamps"). A bank that offers move_if also keeps a
+	 * *stamp* on RESERVED, RESTOCKING and RETIRING items: move() (and
+	 * move_if()) into RESTOCKING or RETIRING stores @p until_ms as the
+	 * item's stamp (0: none), into RESERVED too but keeps the stamp when
+	 * @p until_ms is 0 (and sets `since` to now: reserved() then reports
+	 * when the stamp was set); take() makes a reservation with stamp 0;
+	 * list() reports the stamp as @p ms for RESTOCKING and RETIRING. The
+	 * core makes each stamp unique, so a stamp tells one release (or
+	 * one recovery pass that took a reservation or a release over) from
+	 * the next of the same item by the same id. */
 
 	/**
-	 * As move(), only if the item's stamp is @p expect_ms: the deadline
-	 * of a HELD or RECLAIMING item, the stamp of a RESTOCKING or
-	 * RETIRING one (0 for every other state). SB_ECONFLICT otherwise,
-	 * and nothing changes. One atomic step, as move().
+	 * As move(), only if the item is in a state that has a stamp (the
+	 * deadline of a HELD or RECLAIMING item, the stamp of a RESERVED,
+	 * RESTOCKING or RETIRING one) and it is @p expect_ms. SB_ECONFLICT
+	 * otherwise, and nothing changes. One atomic step, as move().
 	 */
 	int (*move_if)(sb_store *st, const char *bank, const char *item,
 	               const char *token, unsigned int from, unsigned int to,

@@ -375,8 +375,7 @@ static void release_taken_over(sb_box **box)
 	hr_gate_open_at(0);
 	hr_call_join(&rel);
 	CHECKF(rel.box, rel.rc == SB_OK,
-	       "a release that recovery took over answered %s",
-	       hr_rc(rel.rc));
+	       "a release that recovery took over answered %s", hr_rc(rel.rc));
 	hr_call_run(&again);
 	CHECKF(again.box,
 	       again.rc == SB_EMPTY ||
