@@ -188,15 +188,18 @@ void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 #define SB_FP_AFTER_RECORD "after_record" /* ledger written, not settled */
 #define SB_FP_BEFORE_PUT_BACK \
 	"before_put_back" /* lost the race, item still reserved */
-#define SB_FP_RECOVER_AFTER_RECORD        "recover_after_record"
+#define SB_FP_RECOVER_AFTER_RECORD            "recover_after_record"
 /* Holds on the generic path (docs/holds.md names them). */
-#define SB_FP_HOLD_AFTER_TAKE             "hold_after_take"
-#define SB_FP_CONFIRM_AFTER_LEDGER        "confirm_after_ledger"
-#define SB_FP_RELEASE_AFTER_MARK          "release_after_mark"
-#define SB_FP_RELEASE_AFTER_REMOVE        "release_after_remove"
-#define SB_FP_RECLAIM_AFTER_MARK          "reclaim_after_mark"
+#define SB_FP_HOLD_AFTER_TAKE                 "hold_after_take"
+#define SB_FP_CONFIRM_AFTER_LEDGER            "confirm_after_ledger"
+#define SB_FP_RELEASE_AFTER_MARK              "release_after_mark"
+#define SB_FP_RELEASE_AFTER_REMOVE            "release_after_remove"
+#define SB_FP_RECLAIM_AFTER_MARK              "reclaim_after_mark"
 /* A recovery pass that checked (or took over) a release in flight, before
  * its ledger step. */
-#define SB_FP_RECOVER_RELEASE_AFTER_CHECK "recover_release_after_check"
+#define SB_FP_RECOVER_RELEASE_AFTER_CHECK     "recover_release_after_check"
+/* A recovery pass that checked (or took over) a reservation, before it
+ * records the id. */
+#define SB_FP_RECOVER_RESERVATION_AFTER_CHECK "recover_reservation_after_check"
 
 #endif

@@ -124,6 +124,8 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 		return SB_OK; /* over, or another pass has it */
 	if (rc)
 		return rc;
+	if (sb_fault_point(box, SB_FP_RECOVER_RESERVATION_AFTER_CHECK))
+		return SB_ERROR;
 	fresh = !already_recorded(box, bank, ledger, id, r->item);
 	rc = sb_slot_put_if_absent(box, &existing, ledger, id, bank, r->item);
 	sb_item_free(existing);
@@ -182,6 +184,8 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 			return SB_OK; /* over: the fetch ended */
 		if (rc)
 			return rc;
+		if (sb_fault_point(box, SB_FP_RECOVER_RESERVATION_AFTER_CHECK))
+			return SB_ERROR;
 	}
 	rc = sb_slot_put_if_absent(box, &existing, ledger, id, bank, r->item);
 	if (rc == SB_OK) {

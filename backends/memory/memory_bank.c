@@ -204,8 +204,11 @@ static int mem_move(sb_store *st, const char *bank, const char *value,
 	if (f.when == SB_MEMORY_FAIL_BEFORE)
 		goto out;
 	it = sb_mem_find_item(db, bank, value);
+	/* Version 3: a settle takes only a reservation that no recovery
+	 * pass took over (stamp 0). */
 	if (it && it->state == SB_MEM_RESERVED && it->token &&
-	    strcmp(it->token, token) == 0) {
+	    strcmp(it->token, token) == 0 &&
+	    !(to == SB_MEM_ASSIGNED && it->until != 0)) {
 		it->state = to;
 		if (to == SB_MEM_AVAILABLE) {
 			free(it->token);
@@ -371,7 +374,8 @@ static int move_state(sb_store *st, const char *bank, const char *value,
 		            : stamped  ? until_ms
 		                       : 0;
 		it->state = (int)to;
-		if (!(to & keeps)) { /* available, retired: nobody's */
+		if (!(to & (keeps | SB_STATE_RESERVED))) {
+			/* available, retired: nobody's */
 			free(it->token);
 			it->token = NULL;
 		}

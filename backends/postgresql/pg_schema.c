@@ -172,7 +172,7 @@ static const char *const sql_templates[SB_PG_N] = {
 	[SB_PG_SETTLE] = "UPDATE @.sb_taken t SET settled = true"
 			 " FROM @.sb_bank b WHERE b.h = " H("$1")
 			 " AND t.bank_id = b.id AND t.h = " H("$2")
-			 " AND t.token = $3 AND t.st = 0",
+			 " AND t.token = $3 AND t.st = 0 AND t.until_ms = 0",
 	[SB_PG_PUT_BACK] =
 		"WITH d AS (DELETE FROM @.sb_taken t USING @.sb_bank b"
 		"  WHERE b.h = " H("$1") " AND t.bank_id = b.id"

@@ -258,7 +258,10 @@ typedef struct sb_bank_ops {
 	 * move_if()) into RESTOCKING or RETIRING stores @p until_ms as the
 	 * item's stamp (0: none), into RESERVED too but keeps the stamp when
 	 * @p until_ms is 0 (and sets `since` to now: reserved() then reports
-	 * when the stamp was set); take() makes a reservation with stamp 0;
+	 * when the stamp was set); take() makes a reservation with stamp 0,
+	 * and settle() settles only a reservation with stamp 0 (one that a
+	 * recovery pass took over is that pass's to settle, with move_if;
+	 * SB_ECONFLICT);
 	 * list() reports the stamp as @p ms for RESTOCKING and RETIRING. The
 	 * core makes each stamp unique, so a stamp tells one release (or
 	 * one recovery pass that took a reservation or a release over) from

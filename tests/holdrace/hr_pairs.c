@@ -411,6 +411,86 @@ out:
 	free(ledger);
 }
 
+/* Forced: a recovery pass has checked (with stamps: taken over) a fetch's
+ * reservation and is held before it records the id; the fetch ends and
+ * the id releases its item on another thread; the pass goes on, records
+ * the id and is held again. Whatever the order, at that moment the id
+ * holds the item only if its release has not returned: with stamps the
+ * release waits for the pass (which settles the item first); without,
+ * the pass wrote the entry of a released item again. */
+static void fetch_taken_over(sb_box **box)
+{
+	char *bank = hr_bank(box[0], "fo", 2), *ledger = hr_name("fo-l");
+	sb_box *rbox = hr_open();
+	hr_call a = { .box = box[1],
+		      .bank = bank,
+		      .ledger = ledger,
+		      .id = "a",
+		      .op = HR_FETCH,
+		      .role = 1 };
+	hr_call rec = { .box = rbox,
+		        .bank = bank,
+		        .ledger = ledger,
+		        .op = HR_RECOVER,
+		        .role = 2 };
+	hr_call rel = {
+		.box = box[2], .ledger = ledger, .id = "a", .op = HR_RELEASE
+	};
+	char *now = NULL;
+	int64_t exp;
+	int rc, returned;
+
+	if (!rbox)
+		goto out;
+	hr_gate_arm_at(0, SB_FP_AFTER_TAKE, 1);
+	hr_gate_arm_at(1, SB_FP_RECOVER_RESERVATION_AFTER_CHECK, 2);
+	hr_gate_arm_at(2, SB_FP_RECOVER_AFTER_RECORD, 2);
+	hr_call_start(&a);
+	CHECKF(NULL, hr_gate_reached_at(0), "fetch a never took an item");
+	hr_call_start(&rec);
+	CHECKF(NULL, hr_gate_reached_at(1),
+	       "recover never checked the reservation");
+	hr_gate_open_at(0);
+	hr_call_join(&a);
+	CHECK_RC(a.box, a.rc, SB_OK);
+	hr_call_start(&rel);
+	/* The release: done at once without stamps, waiting with. */
+	t_nap_ms(200);
+	hr_gate_open_at(1);
+	CHECKF(NULL, hr_gate_reached_at(2), "recover never recorded a");
+	returned = __atomic_load_n(&rel.t1, __ATOMIC_ACQUIRE) != 0;
+	rc = hr_lookup(box[0], ledger, "a", &now, &exp);
+	CHECKF(box[0], returned ? rc == SB_ENOTFOUND : rc == SB_OK,
+	       "a recovery pass recorded a after %s release %s: a holds %s "
+	       "(%s)",
+	       returned ? "its" : "before its", returned ? "returned" : "ran",
+	       now ? now : "nothing", hr_rc(rc));
+	hr_gate_open_at(2);
+	hr_call_join(&rec);
+	CHECK_RC(rec.box, rec.rc, SB_OK);
+	hr_call_join(&rel);
+	CHECK_RC(rel.box, rel.rc, SB_OK);
+	free(now);
+	now = NULL;
+	CHECK_RC(box[0], hr_lookup(box[0], ledger, "a", &now, &exp),
+	         SB_ENOTFOUND);
+	{
+		sb_stats st = hr_settle(box[0], bank, ledger, 2,
+		                        "fetch taken over");
+		CHECKF(box[0], st.available == 2,
+		       "fetch taken over: available %llu",
+		       (unsigned long long)st.available);
+	}
+out:
+	hr_call_clear(&a);
+	hr_call_clear(&rec);
+	hr_call_clear(&rel);
+	free(now);
+	free(bank);
+	free(ledger);
+	sb_box_close(rbox);
+}
+
 /* Forced: a recovery pass lists a generic fetch's reservation while the
  * fetch is in flight, and is held after rolling an earlier reservation
  * forward; the fetch ends on its own and the id releases its item; then
@@ -522,6 +602,7 @@ void hr_release_refetch(void)
 		release_relisted(box);
 		release_taken_over(box);
 		fetch_relisted(box);
+		fetch_taken_over(box);
 		printf("release forced: a fetch after the mark (a repeat) and "
 		       "after the ledger step (a new claim), a recover after "
 		       "the mark; restock and retire; a recover that took a "
