@@ -118,7 +118,9 @@ static int generic_claim(sb_item **out, sb_box *box, const char *bank,
 		}
 		/* The ledger entry is the claim; settle only tidies the bank.
 		 * If settling fails the item is still the id's, and recovery
-		 * settles it later, so the answer stands. */
+		 * settles it later, so the answer stands. (With stamps, a
+		 * bank settles only a reservation no recovery pass took
+		 * over: one that a pass took over is the pass's to settle.) */
 		(void)sb_slot_settle(box, bank, taken->value, token);
 		sb_clearerr(box);
 		taken->flags |= SB_ITEM_NEW;

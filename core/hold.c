@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int sb_holds_ok(const sb_box *box)
 {
@@ -76,6 +77,36 @@ static void bank_follows(sb_box *box, const char *bank, const char *item,
 	memcpy(box->errmsg, keep, sizeof(keep));
 }
 
+/* bank_follows() of a release's last step, only while the item carries
+ * the release's stamp. */
+static void bank_follows_if(sb_box *box, const char *bank, const char *item,
+                            const char *token, unsigned int to, int64_t stamp)
+{
+	char keep[SB_ERRMSG_SIZE];
+
+	memcpy(keep, box->errmsg, sizeof(keep));
+	(void)sb_slot_move_if(box, bank, item, token,
+	                      SB_STATE_RESTOCKING | SB_STATE_RETIRING, to, 0,
+	                      stamp);
+	memcpy(box->errmsg, keep, sizeof(keep));
+}
+
+/* A confirm's bank step with stamps: held -> assigned, or a reservation
+ * -> assigned only if no recovery pass took it over (that pass settles
+ * it, and would take a settle under it for a reservation that ended). */
+static void settle_held(sb_box *box, const char *bank, const char *item,
+                        const char *token)
+{
+	char keep[SB_ERRMSG_SIZE];
+
+	memcpy(keep, box->errmsg, sizeof(keep));
+	if (sb_slot_move(box, bank, item, token, SB_STATE_HELD,
+	                 SB_STATE_ASSIGNED, 0) == SB_ECONFLICT)
+		(void)sb_slot_move_if(box, bank, item, token, SB_STATE_RESERVED,
+		                      SB_STATE_ASSIGNED, 0, 0);
+	memcpy(box->errmsg, keep, sizeof(keep));
+}
+
 /* confirm (@p ttl_ms 0) and extend, arguments checked. */
 static int update(sb_box *box, const char *ledger, const char *dedup_id,
                   int64_t ttl_ms)
@@ -97,6 +128,8 @@ static int update(sb_box *box, const char *ledger, const char *dedup_id,
 		if (rc == SB_OK && !ttl_ms &&
 		    sb_fault_point(box, SB_FP_CONFIRM_AFTER_LEDGER))
 			rc = SB_ERROR;
+		else if (rc == SB_OK && !ttl_ms && sb_stamps_ok(box))
+			settle_held(box, entry->bank, entry->value, token);
 		else if (rc == SB_OK && !ttl_ms)
 			bank_follows(box, entry->bank, entry->value, token,
 			             SB_STATE_HELD | SB_STATE_RESERVED,
@@ -136,6 +169,48 @@ int sb_box_extend(sb_box *box, const char *ledger, const char *dedup_id,
 	return update(box, ledger, dedup_id, ttl_ms);
 }
 
+/* Pause between two looks at a reservation that a recovery pass took
+ * over (it settles it in a round trip or two). */
+#define TAKEOVER_POLL_NS (2 * 1000 * 1000)
+
+/* A release's mark with stamps (docs/holds.md "Stamps"): from any state
+ * of this id's but a reservation that a recovery pass took over (stamp
+ * not 0). Such a pass is about to record the id and settle the item: the
+ * release waits for it (else the pass would record the id again once the
+ * release removed the entry), SB_TAKEOVER_MS at most (a pass killed
+ * there), and then takes the item from it. */
+static int mark_stamped(sb_box *box, const char *bank, const char *item,
+                        const char *token, unsigned int mine, unsigned int mark,
+                        int64_t stamp)
+{
+	const struct timespec nap = { 0, TAKEOVER_POLL_NS };
+	int64_t until = sb_now_ms() + SB_TAKEOVER_MS;
+	int rc;
+
+	for (;;) {
+		rc = sb_slot_move(box, bank, item, token,
+		                  mine & ~SB_STATE_RESERVED, mark, stamp);
+		if (rc == SB_ECONFLICT)
+			rc = sb_slot_move_if(box, bank, item, token,
+			                     SB_STATE_RESERVED, mark, stamp, 0);
+		if (rc != SB_ECONFLICT)
+			return rc;
+		/* Still a reservation of this id (its stamp kept)? */
+		rc = sb_slot_move(box, bank, item, token, SB_STATE_RESERVED,
+		                  SB_STATE_RESERVED, 0);
+		if (rc == SB_ECONFLICT) /* settled meanwhile, or not ours */
+			return sb_slot_move(box, bank, item, token,
+			                    mine & ~SB_STATE_RESERVED, mark,
+			                    stamp);
+		if (rc)
+			return rc;
+		if (sb_now_ms() >= until)
+			return sb_slot_move(box, bank, item, token,
+			                    SB_STATE_RESERVED, mark, stamp);
+		nanosleep(&nap, NULL);
+	}
+}
+
 /* docs/holds.md "Release", generic order: mark at the bank, remove from
  * the ledger (the release takes effect there), finish at the bank. */
 static int generic_release(sb_box *box, const char *ledger, const char *id,
@@ -148,6 +223,10 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 	unsigned int final = retire ? SB_STATE_RETIRED : SB_STATE_AVAILABLE;
 	sb_recover_result rr = { 0 };
 	sb_item *e = NULL, *x = NULL;
+	/* With stamps, the mark carries one of ours and our last step is
+	 * conditional on it: a recovery pass that took the release over
+	 * (a new stamp) finishes it, and ours then changes nothing. */
+	int64_t stamp = sb_stamps_ok(box) ? sb_stamp_new(0) : 0;
 	int marked, rc;
 
 	rc = sb_slot_get(box, &e, ledger, id);
@@ -160,7 +239,11 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 		sb_item_free(e);
 		return rc ? rc : SB_EEXPIRED;
 	}
-	rc = sb_slot_move(box, e->bank, e->value, token, mine, mark, 0);
+	if (stamp)
+		rc = mark_stamped(box, e->bank, e->value, token, mine, mark,
+		                  stamp);
+	else
+		rc = sb_slot_move(box, e->bank, e->value, token, mine, mark, 0);
 	if (rc && rc != SB_ECONFLICT)
 		goto out;
 	/* SB_ECONFLICT: the bank does not know the item as this id's (an
@@ -172,7 +255,17 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 	}
 	rc = sb_slot_remove(box, &x, ledger, id, e->bank, e->value,
 	                    SB_REMOVE_LIVE);
-	if (rc == SB_EEXPIRED) { /* lapsed in between: a reclaim, then */
+	if (rc == SB_EEXPIRED && marked && stamp && retire &&
+	    sb_slot_move_if(box, e->bank, e->value, token, SB_STATE_RETIRING,
+	                    SB_STATE_RESTOCKING, stamp, stamp) != SB_OK) {
+		/* Lapsed in between, and a recovery pass took the retire
+		 * over: it finds the entry lapsed too and restocks. */
+		rc = SB_EEXPIRED;
+		marked = 0;
+	} else if (rc == SB_EEXPIRED) { /* lapsed in between: a reclaim */
+		/* (a retire that comes too late does not retire: with
+		 * stamps, the mark became restocking first, so that a pass
+		 * that takes it over now restocks too) */
 		final = SB_STATE_AVAILABLE;
 		if ((rc = sb_slot_remove(box, &x, ledger, id, e->bank, e->value,
 		                         SB_REMOVE_LAPSED)) == SB_OK ||
@@ -190,7 +283,9 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 	 * anyway. Our mark stood, so the release is ours: done. */
 	if (rc == SB_ENOTFOUND && marked)
 		rc = SB_OK;
-	if (marked)
+	if (marked && stamp)
+		bank_follows_if(box, e->bank, e->value, token, final, stamp);
+	else if (marked)
 		bank_follows(box, e->bank, e->value, token,
 		             SB_STATE_RESTOCKING | SB_STATE_RETIRING, final, 0);
 out:

@@ -70,6 +70,13 @@ void sb__clock_shift(int64_t ms);
  * ledger), and whether the fused slots serve them. */
 int sb_holds_ok(const sb_box *box);
 int sb_fused_holds(const sb_box *box);
+/* Whether the bank keeps release stamps (version 3 move_if), and a new
+ * stamp: unique, its time (sb_stamp_ms()) the clock's now, odd when a
+ * recovery pass takes a release over (@p recovery), even when a client
+ * marks its own release. */
+int sb_stamps_ok(const sb_box *box);
+int64_t sb_stamp_new(int recovery);
+int64_t sb_stamp_ms(int64_t stamp);
 /* The checks every hold call starts with: box, names, id, holds support.
  * SB_OK or an error set on the box. */
 int sb_hold_args(sb_box *box, const char *ledger, const char *dedup_id);
@@ -80,13 +87,17 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
                      const char *item, const char *token, unsigned int state,
                      int64_t until_ms);
 /* Every lapsed hold and every release or reclaim in flight of @p bank made
- * for @p ledger; @p all_held: also check live holds against the ledger
+ * for @p ledger (releases marked less than @p min_age_ms ago left alone); @p all_held: also check live holds against the ledger
  * (settle those whose entry became permanent); @p own_token (NULL: none):
  * record a live hold of that token that has no entry yet (a twin of the
  * caller's request). Fused stores reclaim their lapsed holds in one step
  * first. */
 int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int all_held, const char *own_token);
+                const char *ledger, int all_held, const char *own_token,
+                int64_t min_age_ms);
+/* How long a release that a recovery pass took over is left to it by
+ * the passes of claims (sb_box_recover takes it over at once). */
+#define SB_TAKEOVER_MS 10000
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);
@@ -141,6 +152,10 @@ int sb_slot_move(sb_box *box, const char *bank, const char *item,
                  int64_t until_ms);
 int sb_slot_list(sb_box *box, const char *bank, unsigned int states,
                  int64_t until_le, sb_bank_item_cb cb, void *payload);
+/* Version 3 slot (release stamps). */
+int sb_slot_move_if(sb_box *box, const char *bank, const char *item,
+                    const char *token, unsigned int from, unsigned int to,
+                    int64_t until_ms, int64_t expect_ms);
 int sb_slot_put_held(sb_box *box, sb_item **existing, const char *ledger,
                      const char *dedup_id, const char *bank, const char *item,
                      int64_t until_ms);
@@ -173,12 +188,18 @@ void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 #define SB_FP_AFTER_RECORD "after_record" /* ledger written, not settled */
 #define SB_FP_BEFORE_PUT_BACK \
 	"before_put_back" /* lost the race, item still reserved */
-#define SB_FP_RECOVER_AFTER_RECORD "recover_after_record"
+#define SB_FP_RECOVER_AFTER_RECORD            "recover_after_record"
 /* Holds on the generic path (docs/holds.md names them). */
-#define SB_FP_HOLD_AFTER_TAKE      "hold_after_take"
-#define SB_FP_CONFIRM_AFTER_LEDGER "confirm_after_ledger"
-#define SB_FP_RELEASE_AFTER_MARK   "release_after_mark"
-#define SB_FP_RELEASE_AFTER_REMOVE "release_after_remove"
-#define SB_FP_RECLAIM_AFTER_MARK   "reclaim_after_mark"
+#define SB_FP_HOLD_AFTER_TAKE                 "hold_after_take"
+#define SB_FP_CONFIRM_AFTER_LEDGER            "confirm_after_ledger"
+#define SB_FP_RELEASE_AFTER_MARK              "release_after_mark"
+#define SB_FP_RELEASE_AFTER_REMOVE            "release_after_remove"
+#define SB_FP_RECLAIM_AFTER_MARK              "reclaim_after_mark"
+/* A recovery pass that checked (or took over) a release in flight, before
+ * its ledger step. */
+#define SB_FP_RECOVER_RELEASE_AFTER_CHECK     "recover_release_after_check"
+/* A recovery pass that checked (or took over) a reservation, before it
+ * records the id. */
+#define SB_FP_RECOVER_RESERVATION_AFTER_CHECK "recover_reservation_after_check"
 
 #endif

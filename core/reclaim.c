@@ -88,6 +88,65 @@ static int token_parts(char **ledger, const char **id, const char *token)
 	return 0;
 }
 
+/* A release that a client started (docs/holds.md "Release"): roll it
+ * forward, if it is still the one listed. What was listed may be over,
+ * and the id may hold the item anew: that entry must stay. With stamps,
+ * the pass first takes the release over (a stamp of its own, only if
+ * the item still carries the one listed): from then on no one else
+ * finishes it, so the item cannot be handed out again, to this id or
+ * another, before this pass has removed the entry, and the entry it
+ * removes is the released one. Without stamps, a check at the bank
+ * (the same state and token) comes just before the ledger step, which
+ * leaves a window: docs/holds.md says which. */
+static int finish_release(sb_recover_result *out, sb_box *box, const char *bank,
+                          const char *ledger, const char *id, const char *item,
+                          const char *token, unsigned int state, int64_t listed)
+{
+	unsigned int final = state == SB_STATE_RETIRING ? SB_STATE_RETIRED
+	                                                : SB_STATE_AVAILABLE;
+	int64_t stamp = sb_stamps_ok(box) ? sb_stamp_new(1) : 0;
+	sb_item *entry = NULL;
+	int rc;
+
+	if (stamp)
+		rc = sb_slot_move_if(box, bank, item, token, state, state,
+		                     stamp, listed);
+	else
+		rc = sb_slot_move(box, bank, item, token, state, state, 0);
+	if (rc == SB_ECONFLICT)
+		return SB_OK; /* over, or another pass took it over */
+	if (rc)
+		return rc;
+	if (sb_fault_point(box, SB_FP_RECOVER_RELEASE_AFTER_CHECK))
+		return SB_ERROR;
+	if (!stamp) {
+		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
+		                    SB_REMOVE_ANY);
+		sb_item_free(entry);
+		if (rc != SB_OK && rc != SB_ENOTFOUND)
+			return rc;
+		return follow(box, bank, item, token, state, final, 0,
+		              &out->released);
+	}
+	/* A hold that lapsed before the release's ledger step was not
+	 * released: it goes back as a lapse (a retire that comes too late
+	 * does not retire). */
+	rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
+	                    SB_REMOVE_LIVE);
+	if (rc == SB_EEXPIRED) {
+		final = SB_STATE_AVAILABLE;
+		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
+		                    SB_REMOVE_LAPSED);
+	}
+	sb_item_free(entry);
+	if (rc != SB_OK && rc != SB_ENOTFOUND)
+		return rc;
+	rc = sb_slot_move_if(box, bank, item, token, state, final, 0, stamp);
+	if (rc == SB_OK)
+		out->released++;
+	return rc == SB_ECONFLICT ? SB_OK : rc;
+}
+
 int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
                      const char *item, const char *token, unsigned int state,
                      int64_t until_ms)
@@ -97,7 +156,6 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 	const char *id;
 	int rc;
 
-	(void)until_ms;
 	if ((rc = token_parts(&ledger, &id, token)) == SB_ENOMEM)
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 	if (rc) { /* not a token the core made: not ours to touch */
@@ -135,24 +193,8 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 		break;
 	case SB_STATE_RESTOCKING:
 	case SB_STATE_RETIRING:
-		/* A release that a client started: roll it forward, if it is
-		 * still in flight (what was listed may be over, and the id
-		 * may hold the item anew: that entry must stay). */
-		rc = sb_slot_move(box, bank, item, token, state, state, 0);
-		if (rc == SB_ECONFLICT) {
-			rc = SB_OK;
-			break;
-		}
-		if (rc)
-			break;
-		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
-		                    SB_REMOVE_ANY);
-		if (rc == SB_OK || rc == SB_ENOTFOUND)
-			rc = follow(box, bank, item, token, state,
-			            state == SB_STATE_RETIRING
-			                    ? SB_STATE_RETIRED
-			                    : SB_STATE_AVAILABLE,
-			            0, &out->released);
+		rc = finish_release(out, box, bank, ledger, id, item, token,
+		                    state, until_ms);
 		break;
 	default: rc = SB_OK;
 	}
@@ -229,8 +271,29 @@ static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
 	return rc;
 }
 
+/* Whether a pass leaves a release in flight alone for now: one that a
+ * client marked less than @p min_age_ms ago (the lease: its client may
+ * still run), or that another recovery pass took over less than
+ * SB_TAKEOVER_MS ago, unless @p all_held (sb_box_recover, which takes
+ * over every one: a pass killed after taking one over leaves it so).
+ * Only with stamps: without, the age is unknown. */
+static int leave_release(const sb_box *box, const bank_item *b,
+                         int64_t min_age_ms, int all_held, int64_t now)
+{
+	int64_t age;
+
+	if (!sb_stamps_ok(box) || b->ms <= 0 ||
+	    !(b->state & (SB_STATE_RESTOCKING | SB_STATE_RETIRING)))
+		return 0;
+	age = now - sb_stamp_ms(b->ms);
+	if (min_age_ms > 0 && age < min_age_ms)
+		return 1;
+	return (b->ms & 1) && !all_held && age < SB_TAKEOVER_MS;
+}
+
 int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
-                const char *ledger, int all_held, const char *own_token)
+                const char *ledger, int all_held, const char *own_token,
+                int64_t min_age_ms)
 {
 	unsigned int states = SB_STATE_RECLAIMING | SB_STATE_RESTOCKING |
 	                      SB_STATE_RETIRING;
@@ -276,6 +339,8 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 		} else if (b->state == SB_STATE_HELD && b->ms > now) {
 			if (all_held) /* else: live, and not ours to check */
 				rc = settle_confirmed(out, box, bank, b);
+		} else if (leave_release(box, b, min_age_ms, all_held, now)) {
+			continue; /* in flight: its client or pass finishes it */
 		} else {
 			rc = sb__reclaim_item(out, box, bank, b->item, b->token,
 			                      b->state, b->ms);

@@ -10,6 +10,7 @@
 typedef struct {
 	char *item;
 	char *token;
+	int64_t since;
 } resv;
 
 typedef struct {
@@ -41,6 +42,7 @@ static int collect(const char *item, const char *token, int64_t since_ms,
 	}
 	l->v[l->n].item = strdup(item);
 	l->v[l->n].token = strdup(token);
+	l->v[l->n].since = since_ms;
 	if (!l->v[l->n].item || !l->v[l->n].token) {
 		free(l->v[l->n].item);
 		free(l->v[l->n].token);
@@ -98,9 +100,64 @@ static int unrecord(sb_box *box, const char *bank, const char *ledger,
 	return rc == SB_ENOTFOUND ? SB_OK : rc;
 }
 
+/* With stamps (docs/holds.md "Stamps"): take the reservation over
+ * before the ledger step, so that it cannot end (be settled by its
+ * client, then released) while this pass records it: from then on only
+ * this pass settles it or puts it back. One that another pass took over
+ * is left to it, unless @p all (sb_box_recover) or that pass took it
+ * over SB_TAKEOVER_MS ago or more. */
+static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
+                        const char *ledger, const char *id, const resv *r,
+                        int all)
+{
+	int64_t stamp = sb_stamp_new(1);
+	sb_item *existing = NULL;
+	int rc, fresh;
+
+	rc = sb_slot_move_if(box, bank, r->item, r->token, SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, stamp, 0);
+	if (rc == SB_ECONFLICT &&
+	    (all || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
+		rc = sb_slot_move(box, bank, r->item, r->token,
+		                  SB_STATE_RESERVED, SB_STATE_RESERVED, stamp);
+	if (rc == SB_ECONFLICT)
+		return SB_OK; /* over, or another pass has it */
+	if (rc)
+		return rc;
+	if (sb_fault_point(box, SB_FP_RECOVER_RESERVATION_AFTER_CHECK))
+		return SB_ERROR;
+	fresh = !already_recorded(box, bank, ledger, id, r->item);
+	rc = sb_slot_put_if_absent(box, &existing, ledger, id, bank, r->item);
+	sb_item_free(existing);
+	if (rc == SB_OK) {
+		if (sb_fault_point(box, SB_FP_RECOVER_AFTER_RECORD))
+			return SB_ERROR;
+		rc = sb_slot_move_if(box, bank, r->item, r->token,
+		                     SB_STATE_RESERVED, SB_STATE_ASSIGNED, 0,
+		                     stamp);
+		if (rc == SB_OK)
+			out->settled++;
+		/* Taken from this pass (after SB_TAKEOVER_MS, or by
+		 * sb_box_recover): if the item is not the id's now, the
+		 * entry written here is stale, as without stamps. */
+		if (rc == SB_ECONFLICT && fresh &&
+		    sb_slot_move(box, bank, r->item, r->token, SB_STATE_ASSIGNED,
+		                 SB_STATE_ASSIGNED, 0) == SB_ECONFLICT)
+			rc = unrecord(box, bank, ledger, id, r->item);
+		return rc == SB_ECONFLICT ? SB_OK : rc;
+	}
+	if (rc != SB_ECONFLICT)
+		return rc;
+	rc = sb_slot_move_if(box, bank, r->item, r->token, SB_STATE_RESERVED,
+	                     SB_STATE_AVAILABLE, 0, stamp);
+	if (rc == SB_OK)
+		out->put_back++;
+	return rc == SB_ECONFLICT ? SB_OK : rc;
+}
+
 /* Roll one reservation forward. */
 static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
-                        const char *ledger, const resv *r)
+                        const char *ledger, const resv *r, int all)
 {
 	sb_item *existing = NULL;
 	const char *id;
@@ -112,7 +169,24 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 		out->foreign++;
 		return SB_OK;
 	}
+	if (sb_stamps_ok(box))
+		return roll_stamped(out, box, bank, ledger, id, r, all);
 	fresh = !already_recorded(box, bank, ledger, id, r->item);
+	/* Where ids give items back, the listing may be long stale by now
+	 * (a pass works through every reservation one by one): check at
+	 * the bank that the reservation is still in flight just before the
+	 * ledger step, which leaves a window of one round trip (docs/holds.md
+	 * "Fetch"). */
+	if (fresh && sb_holds_ok(box)) {
+		rc = sb_slot_move(box, bank, r->item, r->token,
+		                  SB_STATE_RESERVED, SB_STATE_RESERVED, 0);
+		if (rc == SB_ECONFLICT)
+			return SB_OK; /* over: the fetch ended */
+		if (rc)
+			return rc;
+		if (sb_fault_point(box, SB_FP_RECOVER_RESERVATION_AFTER_CHECK))
+			return SB_ERROR;
+	}
 	rc = sb_slot_put_if_absent(box, &existing, ledger, id, bank, r->item);
 	if (rc == SB_OK) {
 		if (sb_fault_point(box, SB_FP_RECOVER_AFTER_RECORD))
@@ -159,11 +233,12 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 		rc = sb_seterr(box, SB_ENOMEM,
 		               "out of memory listing reservations");
 	for (i = 0; rc == SB_OK && i < l.n; i++)
-		rc = roll_forward(out, box, bank, ledger, &l.v[i]);
+		rc = roll_forward(out, box, bank, ledger, &l.v[i], all_held);
 	free_list(&l);
 	/* Holds: lapsed ones, and releases and reclaims cut short. */
 	if (rc == SB_OK)
-		rc = sb__reclaim(out, box, bank, ledger, all_held, own_token);
+		rc = sb__reclaim(out, box, bank, ledger, all_held, own_token,
+		                 min_age_ms);
 	if (rc == SB_OK)
 		sb_clearerr(box);
 	return rc;

@@ -283,6 +283,17 @@ int sb_slot_move(sb_box *box, const char *bank, const char *item,
 	             ANS_CONFLICT);
 }
 
+/* Version 3: only when sb_stamps_ok(). */
+int sb_slot_move_if(sb_box *box, const char *bank, const char *item,
+                    const char *token, unsigned int from, unsigned int to,
+                    int64_t until_ms, int64_t expect_ms)
+{
+	return check(box, box->bank_scheme, "move_if",
+	             BANK(box)->bank->move_if(BANK(box), bank, item, token,
+	                                      from, to, until_ms, expect_ms),
+	             ANS_CONFLICT);
+}
+
 int sb_slot_list(sb_box *box, const char *bank, unsigned int states,
                  int64_t until_le, sb_bank_item_cb cb, void *payload)
 {

@@ -150,6 +150,7 @@ void sb_mem_mark(sb_mem_item *it, int state, char *tok, int64_t now_ms)
 	it->token = tok;
 	it->state = state;
 	it->since = now_ms;
+	it->until = 0; /* a new deadline or stamp, if any, comes after */
 }
 
 static int mem_take(sb_item **out, sb_store *st, const char *bank,
@@ -203,8 +204,11 @@ static int mem_move(sb_store *st, const char *bank, const char *value,
 	if (f.when == SB_MEMORY_FAIL_BEFORE)
 		goto out;
 	it = sb_mem_find_item(db, bank, value);
+	/* Version 3: a settle takes only a reservation that no recovery
+	 * pass took over (stamp 0). */
 	if (it && it->state == SB_MEM_RESERVED && it->token &&
-	    strcmp(it->token, token) == 0) {
+	    strcmp(it->token, token) == 0 &&
+	    !(to == SB_MEM_ASSIGNED && it->until != 0)) {
 		it->state = to;
 		if (to == SB_MEM_AVAILABLE) {
 			free(it->token);
@@ -332,9 +336,11 @@ static int mem_take_held(sb_item **out, sb_store *st, const char *bank,
 	return rc;
 }
 
-static int mem_move_state(sb_store *st, const char *bank, const char *value,
-                          const char *token, unsigned int from, unsigned int to,
-                          int64_t until_ms)
+/* The move of backend.h; @p expect: only if the item's stamp (its
+ * until: the deadline of a hold, the stamp of a release) is *expect. */
+static int move_state(sb_store *st, const char *bank, const char *value,
+                      const char *token, unsigned int from, unsigned int to,
+                      int64_t until_ms, const int64_t *expect)
 {
 	const unsigned int keeps = SB_STATE_HELD | SB_STATE_ASSIGNED |
 	                           SB_STATE_RESTOCKING | SB_STATE_RETIRING |
@@ -347,21 +353,50 @@ static int mem_move_state(sb_store *st, const char *bank, const char *value,
 	it = sb_mem_find_item(db, bank, value);
 	if (!it || !it->token || strcmp(it->token, token) != 0 ||
 	    !(((unsigned int)it->state & from) ||
-	      ((unsigned int)it->state == to && (to & keeps)))) {
+	      ((unsigned int)it->state == to && (to & keeps))) ||
+	    (expect &&
+	     (it->until != *expect ||
+	      !((unsigned int)it->state &
+	        (SB_STATE_HELD | SB_STATE_RECLAIMING | SB_STATE_RESERVED |
+	         SB_STATE_RESTOCKING | SB_STATE_RETIRING))))) {
 		rc = sb_seterr(st->box, SB_ECONFLICT,
 		               "memory: item is not in that state for this id");
 	} else {
 		int keep_until = to == SB_STATE_HELD ||
 		                 to == SB_STATE_RECLAIMING;
-		it->until = keep_until ? (until_ms ? until_ms : it->until) : 0;
+		int stamped = to == SB_STATE_RESTOCKING ||
+		              to == SB_STATE_RETIRING;
+		if (to == SB_STATE_RESERVED) { /* a stamp, kept when 0 */
+			keep_until = 1;
+			it->since = sb_now_ms();
+		}
+		it->until = keep_until ? (until_ms ? until_ms : it->until)
+		            : stamped  ? until_ms
+		                       : 0;
 		it->state = (int)to;
-		if (!(to & keeps)) { /* available, retired: nobody's */
+		if (!(to & (keeps | SB_STATE_RESERVED))) {
+			/* available, retired: nobody's */
 			free(it->token);
 			it->token = NULL;
 		}
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
+}
+
+static int mem_move_state(sb_store *st, const char *bank, const char *value,
+                          const char *token, unsigned int from, unsigned int to,
+                          int64_t until_ms)
+{
+	return move_state(st, bank, value, token, from, to, until_ms, NULL);
+}
+
+static int mem_move_if(sb_store *st, const char *bank, const char *value,
+                       const char *token, unsigned int from, unsigned int to,
+                       int64_t until_ms, int64_t expect_ms)
+{
+	return move_state(st, bank, value, token, from, to, until_ms,
+	                  &expect_ms);
 }
 
 static int mem_list(sb_store *st, const char *bank, unsigned int states,
@@ -380,8 +415,10 @@ static int mem_list(sb_store *st, const char *bank, unsigned int states,
 		if (!(s & states) || strcmp(it->bank, bank) != 0 ||
 		    (s == SB_STATE_HELD && it->until > until_le))
 			continue;
+		/* until: the deadline of a hold, the stamp of a release */
 		rc = cb(it->value, it->token, s,
-		        s == SB_STATE_HELD || s == SB_STATE_RECLAIMING
+		        s & (SB_STATE_HELD | SB_STATE_RECLAIMING |
+		             SB_STATE_RESTOCKING | SB_STATE_RETIRING)
 		                ? it->until
 		                : 0,
 		        payload);
@@ -403,4 +440,5 @@ const sb_bank_ops sb_mem_bank_ops = {
 	.take_held = mem_take_held,
 	.move = mem_move_state,
 	.list = mem_list,
+	.move_if = mem_move_if,
 };

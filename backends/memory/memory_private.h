@@ -24,7 +24,8 @@ typedef struct {
 	char *bank, *value, *token;
 	int state;
 	int64_t since; /* reserved: when */
-	int64_t until; /* held, reclaiming: the deadline */
+	int64_t until; /* held, reclaiming: the deadline; restocking,
+	                  retiring: the stamp (backend.h version 3) */
 } sb_mem_item;
 
 typedef struct {

@@ -357,5 +357,6 @@ const sb_bank_ops sb_pg_bank_ops = {
 	.create = pg_bank_create,
 	.take_held = sb_pg_take_held,
 	.move = sb_pg_move,
+	.move_if = sb_pg_move_if,
 	.list = sb_pg_list,
 };

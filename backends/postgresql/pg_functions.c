@@ -333,9 +333,12 @@ const char sb_pg_functions_sql[] =
 	"END $f$;\n"
 
 	/* The generic path's move (backend.h): status 0 moved, 1 conflict.
+	 * until_ms: the deadline of held (8) and reclaiming (128) rows, the
+	 * stamp of reserved (0, not settled: kept when p_until is 0),
+	 * restocking (32) and retiring (64) ones (schema 3).
 	 * An item with no sb_taken row is available, or assigned by a
 	 * fused claim for good (then the token's ledger entry, for good, names
- * it). */
+	 * it). */
 	"CREATE OR REPLACE FUNCTION @.sb_move(p_bank text, p_item text,"
 	" p_token text, p_from integer, p_to integer, p_until bigint,"
 	" p_now bigint, OUT o_status integer)\n"
@@ -414,7 +417,8 @@ const char sb_pg_functions_sql[] =
 	"   CASE WHEN p_to = 16 THEN '' ELSE p_token END, " SB_PG_NOW_MS ",\n"
 	"   p_to NOT IN (2, 32, 64, 128),\n"
 	"   CASE WHEN p_to IN (2, 4) THEN 0 ELSE p_to END,\n"
-	"   CASE WHEN p_to NOT IN (8, 128) THEN 0\n"
+	"   CASE WHEN p_to IN (32, 64) THEN p_until\n"
+	"        WHEN p_to NOT IN (2, 8, 128) THEN 0\n"
 	"        WHEN p_until > 0 THEN p_until ELSE coalesce(v_until, 0) END)\n"
 	"   ON CONFLICT (bank_id, h) DO UPDATE SET token = EXCLUDED.token,\n"
 	"   settled = EXCLUDED.settled, st = EXCLUDED.st,\n"

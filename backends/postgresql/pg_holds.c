@@ -51,13 +51,14 @@ static int one_state(unsigned int to)
 	return to != 0 && (to & (to - 1)) == 0 && to <= SB_STATE_RECLAIMING;
 }
 
-int sb_pg_move(sb_store *st, const char *bank, const char *item,
-               const char *token, unsigned int from, unsigned int to,
-               int64_t until_ms)
+/* move, and move_if when @p expect is set. */
+static int pg_move(sb_store *st, const char *bank, const char *item,
+                   const char *token, unsigned int from, unsigned int to,
+                   int64_t until_ms, const int64_t *expect)
 {
 	sb_pg_store *s = SB_PG(st);
-	char f[12], t[12], until[24], now[24];
-	const char *param[7] = { bank, item, token, f, t, until, now };
+	char f[12], t[12], until[24], now[24], exp[24];
+	const char *param[8] = { bank, item, token, f, t, until, now, exp };
 	PGresult *res;
 	int rc, status;
 
@@ -71,9 +72,14 @@ int sb_pg_move(sb_store *st, const char *bank, const char *item,
 	snprintf(until, sizeof until, "%lld", (long long)until_ms);
 	/* The clock the core set and listed generic deadlines by. */
 	snprintf(now, sizeof now, "%lld", (long long)sb_now_ms());
-	if ((rc = sb_pg_exec(&res, s, SB_PG_MOVE, 7, param, "move")) != SB_OK)
+	snprintf(exp, sizeof exp, "%lld", expect ? (long long)*expect : 0LL);
+	if ((rc = sb_pg_exec(&res, s, expect ? SB_PG_MOVE_IF : SB_PG_MOVE,
+	                     expect ? 8 : 7, param, "move")) != SB_OK)
 		return rc;
-	status = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
+	/* move_if: no row when the stamp is not the one expected. */
+	status = PQntuples(res) == 1         ? atoi(PQgetvalue(res, 0, 0))
+	         : expect && !PQntuples(res) ? 1
+	                                     : -1;
 	PQclear(res);
 	if (status == 0)
 		return SB_OK;
@@ -89,6 +95,20 @@ int sb_pg_move(sb_store *st, const char *bank, const char *item,
 	                 s->where);
 }
 
+int sb_pg_move(sb_store *st, const char *bank, const char *item,
+               const char *token, unsigned int from, unsigned int to,
+               int64_t until_ms)
+{
+	return pg_move(st, bank, item, token, from, to, until_ms, NULL);
+}
+
+int sb_pg_move_if(sb_store *st, const char *bank, const char *item,
+                  const char *token, unsigned int from, unsigned int to,
+                  int64_t until_ms, int64_t expect_ms)
+{
+	return pg_move(st, bank, item, token, from, to, until_ms, &expect_ms);
+}
+
 typedef struct {
 	sb_bank_item_cb cb;
 	void *payload;
@@ -100,7 +120,9 @@ static int list_row(PGresult *res, void *payload)
 	unsigned int state = (unsigned int)atoi(PQgetvalue(res, 0, 2));
 	int64_t ms = 0;
 
-	if (state == SB_STATE_HELD || state == SB_STATE_RECLAIMING)
+	/* the deadline of a hold, the stamp of a release */
+	if (state & (SB_STATE_HELD | SB_STATE_RECLAIMING | SB_STATE_RESTOCKING |
+	             SB_STATE_RETIRING))
 		ms = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 	return c->cb(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), state, ms,
 	             c->payload);

@@ -27,8 +27,9 @@
 #include <libpq-fe.h>
 
 /* Schema version in <schema>.sb_meta ('schema_version'). 2: holds
- * (a version 1 schema is brought up to 2 in place at open). */
-#define SB_PG_SCHEMA_VERSION 2
+ * (a version 1 schema is brought up to 2 in place at open); 3: release
+ * stamps (sb_move() keeps them; brought up in place as well). */
+#define SB_PG_SCHEMA_VERSION 3
 
 /* The server's clock in milliseconds since the epoch: the one clock of
  * deadlines on this backend (SQL text). */
@@ -70,6 +71,7 @@ enum {
 	SB_PG_TAKE,
 	SB_PG_TAKE_HELD,
 	SB_PG_MOVE,
+	SB_PG_MOVE_IF,
 	SB_PG_LIST,
 	SB_PG_SETTLE,
 	SB_PG_PUT_BACK,
@@ -178,6 +180,9 @@ int sb_pg_take_held(sb_item **out, sb_store *st, const char *bank,
 int sb_pg_move(sb_store *st, const char *bank, const char *item,
                const char *token, unsigned int from, unsigned int to,
                int64_t until_ms);
+int sb_pg_move_if(sb_store *st, const char *bank, const char *item,
+                  const char *token, unsigned int from, unsigned int to,
+                  int64_t until_ms, int64_t expect_ms);
 int sb_pg_list(sb_store *st, const char *bank, unsigned int states,
                int64_t until_le, sb_bank_item_cb cb, void *payload);
 

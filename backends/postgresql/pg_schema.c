@@ -1,7 +1,7 @@
 /* PostgreSQL backend: the schema and the SQL of every statement.
  *
- * Layout (schema version 2, all in one schema, `storagebox` by default):
- *   sb_meta(key, value)            'schema_version' -> '2'
+ * Layout (schema version 3, all in one schema, `storagebox` by default):
+ *   sb_meta(key, value)            'schema_version' -> '3'
  *   sb_bank(id, h, name)           banks, never deleted (ids are stable)
  *   sb_item(bank_id, h)            every item ever added to a bank: law 6
  *                                  (re-adding one, even handed out,
@@ -127,7 +127,7 @@ static const char tables_sql[] =
 	"END $f$;\n";
 
 static const char version_sql[] =
-	"INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '2')"
+	"INSERT INTO @.sb_meta (key, value) VALUES ('schema_version', '3')"
 	" ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;\n";
 
 static const char *const sql_templates[SB_PG_N] = {
@@ -143,6 +143,21 @@ static const char *const sql_templates[SB_PG_N] = {
 		" FROM @.sb_take_held($1, $2, $3::bigint, $4::bigint)",
 	[SB_PG_MOVE] = "SELECT o_status FROM @.sb_move($1, $2, $3,"
 		       " $4::integer, $5::integer, $6::bigint, $7::bigint)",
+	/* move_if: the row locked first, only if its stamp ($8) is the one
+	 * expected (a concurrent change is waited for and the condition
+	 * checked again on the new row); no row, no move (the caller reads
+	 * that as a conflict). sb_move() then runs under that lock, once per
+	 * row of lk (its token: lateral, so never without one). */
+	[SB_PG_MOVE_IF] = "WITH lk AS (SELECT t.token FROM @.sb_taken t,"
+			  " @.sb_bank b"
+			  " WHERE b.h = " H("$1") " AND t.bank_id = b.id"
+			  " AND t.h = " H("$2") " AND t.token = $3"
+			  " AND (t.st IN (8, 32, 64, 128)"
+			  " OR (t.st = 0 AND NOT t.settled))"
+			  " AND t.until_ms = $8::bigint FOR UPDATE OF t)"
+			  " SELECT m.o_status FROM lk CROSS JOIN LATERAL"
+			  " @.sb_move($1, $2, lk.token, $4::integer, $5::integer,"
+			  " $6::bigint, $7::bigint) m",
 	/* Held rows by the held index, rows in flight by the reserved one
 	 * (restocking, retiring, reclaiming are not settled). */
 	[SB_PG_LIST] = "SELECT item, token, st, until_ms FROM @.sb_taken"
@@ -157,7 +172,7 @@ static const char *const sql_templates[SB_PG_N] = {
 	[SB_PG_SETTLE] = "UPDATE @.sb_taken t SET settled = true"
 			 " FROM @.sb_bank b WHERE b.h = " H("$1")
 			 " AND t.bank_id = b.id AND t.h = " H("$2")
-			 " AND t.token = $3 AND t.st = 0",
+			 " AND t.token = $3 AND t.st = 0 AND t.until_ms = 0",
 	[SB_PG_PUT_BACK] =
 		"WITH d AS (DELETE FROM @.sb_taken t USING @.sb_bank b"
 		"  WHERE b.h = " H("$1") " AND t.bank_id = b.id"

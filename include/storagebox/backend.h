@@ -63,7 +63,7 @@ extern "C" {
 /** Versions of the structs of this header (see "Rules" above). */
 #define SB_BACKEND_VERSION    1 /**< sb_backend */
 #define SB_STORE_OPS_VERSION  2 /**< sb_store_ops (2: holds) */
-#define SB_BANK_OPS_VERSION   2 /**< sb_bank_ops (2: holds) */
+#define SB_BANK_OPS_VERSION   3 /**< sb_bank_ops (2: holds, 3: stamps) */
 #define SB_LEDGER_OPS_VERSION 2 /**< sb_ledger_ops (2: holds) */
 
 /** One `key=value` of a URI query string, percent-decoded. */
@@ -159,7 +159,8 @@ typedef struct {
 #define SB_STATE_RECLAIMING (1u << 7) /**< lapse reclaim in flight */
 
 /** An item listed by sb_bank_ops.list(). Strings are lent. @p ms is the
- *  deadline of a HELD or RECLAIMING item, else 0. */
+ *  deadline of a HELD or RECLAIMING item, the stamp of a RESTOCKING or
+ *  RETIRING one in a bank with move_if (version 3), else 0. */
 typedef int (*sb_bank_item_cb)(const char *item, const char *token,
                                unsigned int state, int64_t ms, void *payload);
 
@@ -249,6 +250,32 @@ typedef struct sb_bank_ops {
 	 */
 	int (*list)(sb_store *st, const char *bank, unsigned int states,
 	            int64_t until_le, sb_bank_item_cb cb, void *payload);
+
+	/* Version 3: stamps. Optional (NULL: the core keeps the version 2
+	 * order, whose recovery can act on a listing that went stale;
+	 * docs/holds.md "Stamps"). A bank that offers move_if also keeps a
+	 * *stamp* on RESERVED, RESTOCKING and RETIRING items: move() (and
+	 * move_if()) into RESTOCKING or RETIRING stores @p until_ms as the
+	 * item's stamp (0: none), into RESERVED too but keeps the stamp when
+	 * @p until_ms is 0 (and sets `since` to now: reserved() then reports
+	 * when the stamp was set); take() makes a reservation with stamp 0,
+	 * and settle() settles only a reservation with stamp 0 (one that a
+	 * recovery pass took over is that pass's to settle, with move_if;
+	 * SB_ECONFLICT);
+	 * list() reports the stamp as @p ms for RESTOCKING and RETIRING. The
+	 * core makes each stamp unique, so a stamp tells one release (or
+	 * one recovery pass that took a reservation or a release over) from
+	 * the next of the same item by the same id. */
+
+	/**
+	 * As move(), only if the item is in a state that has a stamp (the
+	 * deadline of a HELD or RECLAIMING item, the stamp of a RESERVED,
+	 * RESTOCKING or RETIRING one) and it is @p expect_ms. SB_ECONFLICT
+	 * otherwise, and nothing changes. One atomic step, as move().
+	 */
+	int (*move_if)(sb_store *st, const char *bank, const char *item,
+	               const char *token, unsigned int from, unsigned int to,
+	               int64_t until_ms, int64_t expect_ms);
 } sb_bank_ops;
 
 /** Callback of sb_ledger_ops.export(); same contract as sb_export_cb. */

@@ -241,6 +241,26 @@ void crash_holds_points(void)
 	       (unsigned long long)rr.released, (unsigned long long)st.retired);
 	free(v);
 
+	/* recover_release_after_check: a recover killed once it took over
+	 * a release (whose client died after its mark); the next recover
+	 * takes it over in turn and finishes it. */
+	hold_ok(&v, bank, ledger, "r3", ttl_long);
+	{
+		const char *a[] = { "release", ledger, "r3", NULL };
+		dies(a, "release_after_mark");
+	}
+	{
+		const char *a[] = { "recover", "--", bank, ledger, NULL };
+		dies(a, "recover_release_after_check");
+	}
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECKF(box, rr.released == 1,
+	       "recover_release_after_check: released %llu",
+	       (unsigned long long)rr.released);
+	expect(box, ledger, "r3", NULL, 0, "recover_release_after_check");
+	holds_laws(box, bank, ledger, 6, "recover_release_after_check", NULL);
+	free(v);
+
 	/* reclaim_after_mark, by recover: the next recover finishes. */
 	hold_ok(&v, bank, ledger, "z", ttl_lapse);
 	lapse_wait();
@@ -284,8 +304,9 @@ void crash_holds_points(void)
 	       (unsigned long long)st.assigned, (unsigned long long)st.retired,
 	       (unsigned long long)st.on_hold);
 	printf("holds points: died at hold_after_take, confirm_after_ledger, "
-	       "release_after_mark, release_after_remove, reclaim_after_mark "
-	       "(recover, claim); recover rolled each forward\n");
+	       "release_after_mark, release_after_remove, "
+	       "recover_release_after_check, reclaim_after_mark (recover, "
+	       "claim); recover rolled each forward\n");
 	free(bank);
 	free(bank1);
 	free(ledger1);

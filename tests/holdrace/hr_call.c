@@ -44,7 +44,8 @@ void hr_call_run(hr_call *c)
 		                       NULL);
 		break;
 	}
-	c->t1 = hr_now_us();
+	/* Atomic: a test may look whether the call returned yet. */
+	__atomic_store_n(&c->t1, hr_now_us(), __ATOMIC_RELEASE);
 	if (it) {
 		c->item = t_xstrdup(sb_item_value(it));
 		c->is_new = sb_item_is_new(it);

@@ -332,6 +332,165 @@ out:
 	free(ledger);
 }
 
+/* Forced: a recovery pass takes over a release in flight (held after
+ * its check at the bank, before its ledger step); the release goes on
+ * and ends; the same id holds again, on a bank whose only item is the
+ * released one; then the pass goes on. Whatever the hold answered, the
+ * pass must not delete what the id holds now: if the hold got the item,
+ * the id still holds it after the pass (with release stamps the item is
+ * the pass's until it is done, and the hold finds the bank empty). */
+static void release_taken_over(sb_box **box)
+{
+	char *bank = hr_bank(box[0], "ro", 1), *ledger = hr_name("ro-l");
+	char *item = take(box[0], bank, ledger, "id", 1), *now = NULL;
+	hr_call rel = { .box = box[1],
+		        .ledger = ledger,
+		        .id = "id",
+		        .op = HR_RELEASE,
+		        .role = 1 };
+	hr_call rec = { .box = box[2],
+		        .bank = bank,
+		        .ledger = ledger,
+		        .op = HR_RECOVER,
+		        .role = 2 };
+	hr_call again = { .box = box[0],
+		          .bank = bank,
+		          .ledger = ledger,
+		          .id = "id",
+		          .op = HR_HOLD,
+		          .ttl_ms = LONG_TTL };
+	int64_t exp;
+	int rc;
+	sb_stats st;
+
+	if (!item)
+		goto out;
+	hr_gate_arm_at(0, SB_FP_RELEASE_AFTER_MARK, 1);
+	hr_gate_arm_at(1, SB_FP_RECOVER_RELEASE_AFTER_CHECK, 2);
+	hr_call_start(&rel);
+	CHECKF(NULL, hr_gate_reached_at(0), "the release never marked");
+	hr_call_start(&rec);
+	CHECKF(NULL, hr_gate_reached_at(1),
+	       "recover never took the release over");
+	hr_gate_open_at(0);
+	hr_call_join(&rel);
+	CHECKF(rel.box, rel.rc == SB_OK,
+	       "a release that recovery took over answered %s", hr_rc(rel.rc));
+	hr_call_run(&again);
+	CHECKF(again.box,
+	       again.rc == SB_EMPTY ||
+	               (again.rc == SB_OK && hr_same(again.item, item)),
+	       "hold after the release: %s (%s)", hr_rc(again.rc),
+	       again.item ? again.item : "-");
+	hr_gate_open_at(1);
+	hr_call_join(&rec);
+	CHECK_RC(rec.box, rec.rc, SB_OK);
+	rc = hr_lookup(box[0], ledger, "id", &now, &exp);
+	if (again.rc == SB_OK)
+		CHECKF(box[0], rc == SB_OK && hr_same(now, item),
+		       "a recovery pass that took a release over deleted the "
+		       "id's new hold of the same item: the id holds %s (%s)",
+		       now ? now : "nothing", hr_rc(rc));
+	else
+		CHECKF(box[0], rc == SB_ENOTFOUND, "the id holds %s (%s)",
+		       now ? now : "nothing", hr_rc(rc));
+	st = hr_settle(box[0], bank, ledger, 1, "release taken over");
+	CHECKF(box[0],
+	       st.on_hold == (uint64_t)(again.rc == SB_OK) &&
+	               st.available == (uint64_t)(again.rc != SB_OK),
+	       "release taken over: on_hold %llu available %llu",
+	       (unsigned long long)st.on_hold,
+	       (unsigned long long)st.available);
+out:
+	hr_call_clear(&rel);
+	hr_call_clear(&rec);
+	hr_call_clear(&again);
+	free(now);
+	free(item);
+	free(bank);
+	free(ledger);
+}
+
+/* Forced: a recovery pass has checked (with stamps: taken over) a fetch's
+ * reservation and is held before it records the id; the fetch ends and
+ * the id releases its item on another thread; the pass goes on, records
+ * the id and is held again. Whatever the order, at that moment the id
+ * holds the item only if its release has not returned: with stamps the
+ * release waits for the pass (which settles the item first); without,
+ * the pass wrote the entry of a released item again. */
+static void fetch_taken_over(sb_box **box)
+{
+	char *bank = hr_bank(box[0], "fo", 2), *ledger = hr_name("fo-l");
+	sb_box *rbox = hr_open();
+	hr_call a = { .box = box[1],
+		      .bank = bank,
+		      .ledger = ledger,
+		      .id = "a",
+		      .op = HR_FETCH,
+		      .role = 1 };
+	hr_call rec = { .box = rbox,
+		        .bank = bank,
+		        .ledger = ledger,
+		        .op = HR_RECOVER,
+		        .role = 2 };
+	hr_call rel = {
+		.box = box[2], .ledger = ledger, .id = "a", .op = HR_RELEASE
+	};
+	char *now = NULL;
+	int64_t exp;
+	int rc, returned;
+
+	if (!rbox)
+		goto out;
+	hr_gate_arm_at(0, SB_FP_AFTER_TAKE, 1);
+	hr_gate_arm_at(1, SB_FP_RECOVER_RESERVATION_AFTER_CHECK, 2);
+	hr_gate_arm_at(2, SB_FP_RECOVER_AFTER_RECORD, 2);
+	hr_call_start(&a);
+	CHECKF(NULL, hr_gate_reached_at(0), "fetch a never took an item");
+	hr_call_start(&rec);
+	CHECKF(NULL, hr_gate_reached_at(1),
+	       "recover never checked the reservation");
+	hr_gate_open_at(0);
+	hr_call_join(&a);
+	CHECK_RC(a.box, a.rc, SB_OK);
+	hr_call_start(&rel);
+	/* The release: done at once without stamps, waiting with. */
+	t_nap_ms(200);
+	hr_gate_open_at(1);
+	CHECKF(NULL, hr_gate_reached_at(2), "recover never recorded a");
+	returned = __atomic_load_n(&rel.t1, __ATOMIC_ACQUIRE) != 0;
+	rc = hr_lookup(box[0], ledger, "a", &now, &exp);
+	CHECKF(box[0], returned ? rc == SB_ENOTFOUND : rc == SB_OK,
+	       "a recovery pass recorded a after %s release %s: a holds %s "
+	       "(%s)",
+	       returned ? "its" : "before its", returned ? "returned" : "ran",
+	       now ? now : "nothing", hr_rc(rc));
+	hr_gate_open_at(2);
+	hr_call_join(&rec);
+	CHECK_RC(rec.box, rec.rc, SB_OK);
+	hr_call_join(&rel);
+	CHECK_RC(rel.box, rel.rc, SB_OK);
+	free(now);
+	now = NULL;
+	CHECK_RC(box[0], hr_lookup(box[0], ledger, "a", &now, &exp),
+	         SB_ENOTFOUND);
+	{
+		sb_stats st = hr_settle(box[0], bank, ledger, 2,
+		                        "fetch taken over");
+		CHECKF(box[0], st.available == 2,
+		       "fetch taken over: available %llu",
+		       (unsigned long long)st.available);
+	}
+out:
+	hr_call_clear(&a);
+	hr_call_clear(&rec);
+	hr_call_clear(&rel);
+	free(now);
+	free(bank);
+	free(ledger);
+	sb_box_close(rbox);
+}
+
 /* Forced: a recovery pass lists a generic fetch's reservation while the
  * fetch is in flight, and is held after rolling an earlier reservation
  * forward; the fetch ends on its own and the id releases its item; then
@@ -441,10 +600,13 @@ void hr_release_refetch(void)
 			release_recovered(box, k);
 		}
 		release_relisted(box);
+		release_taken_over(box);
 		fetch_relisted(box);
+		fetch_taken_over(box);
 		printf("release forced: a fetch after the mark (a repeat) and "
 		       "after the ledger step (a new claim), a recover after "
-		       "the mark; restock and retire\n");
+		       "the mark; restock and retire; a recover that took a "
+		       "release over, held while the id holds again\n");
 	}
 out:
 	for (k = 0; k < 3; k++)

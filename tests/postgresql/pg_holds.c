@@ -284,7 +284,7 @@ static void case_migrate(void)
 	CHECK(NULL, num(schema,
 	                "SELECT value::integer FROM @.sb_meta"
 	                " WHERE key = 'schema_version'",
-	                0, NULL) == 2);
+	                0, NULL) == 3);
 	{
 		const char *p[1] = { schema };
 		CHECK(NULL, pgt_num(pg,
@@ -383,7 +383,7 @@ static void case_migrate_race(void)
 	CHECK(NULL, num(schema,
 	                "SELECT value::integer FROM @.sb_meta"
 	                " WHERE key = 'schema_version'",
-	                0, NULL) == 2);
+	                0, NULL) == 3);
 	drop(schema);
 	free(schema);
 }
