@@ -67,11 +67,12 @@ bench_redis() {
 		STORAGEBOX_URI=$uri "$CLI" add "$cs_bank" - >/dev/null ||
 		fail "redis: add for the claim script run failed"
 	cs_sha=$(REDISCLI_AUTH=$pw "${cli[@]}" script load "$("$REDIS_CLAIM")")
+	# KEYS ledger, held, queue, state; ARGV id, bank, token (LEDGER LF
+	# ID: the id inside does not matter here), ttl.
 	cs=$(redis-benchmark -u "$bench_uri" -c 32 -n "$n" -r 100000000 -q \
-		EVALSHA "$cs_sha" 9 "{sb}:l:bench-script" "{sb}:c:bench-script" "{sb}:banks" \
-		"{sb}:q:$cs_bank" "{sb}:s:$cs_bank" "{sb}:r:$cs_bank" "{sb}:e:bench-script" \
-		"{sb}:d:$cs_bank" "{sb}:f:$cs_bank" "{sb}:" "id-__rand_int__" \
-		"$cs_bank" bench-token 0 2>"$DATA/redis-benchmark-claim.err" |
+		EVALSHA "$cs_sha" 4 "{sb}:l:bench-script" "{sb}:c:bench-script" \
+		"{sb}:q:$cs_bank" "{sb}:s:$cs_bank" "id-__rand_int__" \
+		"$cs_bank" $'bench-script\nbench-token' 0 2>"$DATA/redis-benchmark-claim.err" |
 		tr '\r' '\n' | sed -n 's/.* \([0-9.]*\) requests per second.*/\1/p' | tail -n 1)
 	# redis-benchmark reads no reply: the ledger proves the calls claimed.
 	local claimed
