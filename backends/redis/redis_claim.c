@@ -15,6 +15,11 @@ static int hold_reply(sb_item **out, sb_rd_store *s, const redisReply *r,
 {
 	const redisReply *e;
 
+	if (r->type == REDIS_REPLY_STRING) { /* the common path: for good */
+		*out = sb_item_newn(r->str, r->len, bank, strlen(bank),
+		                    SB_ITEM_NEW);
+		return *out ? SB_OK : sb_rd_nomem(s, "claim");
+	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER)
 		return sb_rd_bad_reply(s, r, "claim");

@@ -111,8 +111,9 @@
 /* Fused hold (ttl 0: the fused claim). KEYS: ledger, held, queue, state.
  * ARGV: id, bank, token, ttl_ms. Returns {1, entry} (the id's live entry,
  * any bank), {-2} (no such bank), {0} (empty), {3} (empty and nothing of
- * the bank in flight: the caller may skip its recovery pass) or {2, item,
- * until} (handed out now; until 0: for good).
+ * the bank in flight: the caller may skip its recovery pass), {2, item,
+ * until} (handed out now; until 0: for good) or, from the common path,
+ * the item alone (handed out now for good: no table to build).
  *
  * The common path (an entry for good, or a new id, ttl 0 and a queued
  * item) comes first, before the helpers are even defined, and makes five
@@ -132,11 +133,10 @@
  * argument costs the server a string per call. */
 const char sb_rd_lua_hold[] =
 	"local id, bank, token = ARGV[1], ARGV[2], ARGV[3]\n"
-	"local ttl = tonumber(ARGV[4])\n"
 	"local e = redis.call('HGET', KEYS[1], id)\n"
 	"if e and string.byte(e, 1) ~= 104 then return {1, e} end\n"
 	"local item\n"
-	"if not e and ttl == 0 then\n"
+	"if not e and ARGV[4] == '0' then\n"
 	"  item = redis.call('LPOP', KEYS[3])\n"
 	"  if item then\n"
 	"    local r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
@@ -155,11 +155,11 @@ const char sb_rd_lua_hold[] =
 	"      redis.call('LPUSH', KEYS[3], item)\n"
 	"      return r\n"
 	"    end\n"
-	"    redis.call('HSET', KEYS[1], id, string.len(bank) .. ':' .. bank .. "
-	"item)\n"
-	"    return {2, item, 0}\n"
+	"    redis.call('HSET', KEYS[1], id, #bank .. ':' .. bank .. item)\n"
+	"    return item\n"
 	"  end\n"
 	"end\n"
+	"local ttl = tonumber(ARGV[4])\n"
 	"local nl = string.find(token, '\\n', 1, true)\n"
 	"local TAG = string.sub(KEYS[1], 1, string.len(KEYS[1]) - nl - 1)\n" LIB_FNS
 	"local ledger = string.sub(token, 1, nl - 1)\n"
