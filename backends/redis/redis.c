@@ -169,6 +169,7 @@ static void rd_close(sb_store *base)
 	if (!s)
 		return;
 	sb_rd_drop(s);
+	sb_rd_hold_cmd_free(s);
 	if (s->password) {
 		volatile char *p = s->password;
 		while (*p)

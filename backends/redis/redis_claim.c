@@ -15,6 +15,11 @@ static int hold_reply(sb_item **out, sb_rd_store *s, const redisReply *r,
 {
 	const redisReply *e;
 
+	if (r->type == REDIS_REPLY_STRING) { /* the common path: for good */
+		*out = sb_item_newn(r->str, r->len, bank, strlen(bank),
+		                    SB_ITEM_NEW);
+		return *out ? SB_OK : sb_rd_nomem(s, "claim");
+	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER)
 		return sb_rd_bad_reply(s, r, "claim");
@@ -42,55 +47,73 @@ static int hold_reply(sb_item **out, sb_rd_store *s, const redisReply *r,
 	return sb_rd_bad_reply(s, r, "claim");
 }
 
-int sb_rd_hold(sb_item **out, sb_store *base, const char *bank,
-               const char *ledger, const char *dedup_id, const char *token,
-               int64_t now_ms, int64_t ttl_ms)
+/* After NOSCRIPT: the same call as EVAL with the source. */
+static int hold_source(redisReply **out, sb_rd_store *s, const char *bank,
+                       const char *ledger, const char *dedup_id,
+                       const char *token, int64_t ttl_ms)
 {
-	/* KEYS in the script's order: ledger, held, banks, queue, state,
-	 * resv, holds, due, flight. */
-	static const char kind[9] = {
-		SB_RD_KEY_LEDGER, SB_RD_KEY_HELD,  0,
-		SB_RD_KEY_QUEUE,  SB_RD_KEY_STATE, SB_RD_KEY_RESV,
-		SB_RD_KEY_HOLDS,  SB_RD_KEY_DUE,   SB_RD_KEY_FLIGHT
-	};
-	sb_rd_store *s = (sb_rd_store *)base;
-	char *k[9], ttl[24];
-	const char *argv[17];
-	size_t lens[17], i;
-	redisReply *r = NULL;
+	/* KEYS in the script's order: ledger, held, queue, state. */
+	static const char kind[4] = { SB_RD_KEY_LEDGER, SB_RD_KEY_HELD,
+		                      SB_RD_KEY_QUEUE, SB_RD_KEY_STATE };
+	char *k[4], ttl[24];
+	const char *argv[11];
+	size_t lens[11], i;
 	int rc = SB_OK;
 
-	(void)now_ms; /* the server's clock decides */
-	*out = NULL;
-	for (i = 0; i < 9; i++) {
-		const char *name = kind[i] == SB_RD_KEY_LEDGER ||
-		                                   kind[i] == SB_RD_KEY_HELD ||
-		                                   kind[i] == SB_RD_KEY_HOLDS
-		                           ? ledger
-		                           : bank;
-		k[i] = sb_rd_key(s, kind[i], name, &lens[3 + i]);
+	for (i = 0; i < 4; i++) {
+		k[i] = sb_rd_key(s, kind[i], i < 2 ? ledger : bank,
+		                 &lens[3 + i]);
 		argv[3 + i] = k[i];
 		if (!k[i])
 			rc = sb_rd_nomem(s, "claim");
 	}
 	if (rc == SB_OK) {
-		argv[12] = s->tag;
-		lens[12] = s->tag_len;
-		argv[13] = dedup_id;
-		lens[13] = strlen(dedup_id);
-		argv[14] = bank;
-		lens[14] = strlen(bank);
-		argv[15] = token;
-		lens[15] = strlen(token);
-		lens[16] = sb_rd_i64(ttl, ttl_ms > 0 ? ttl_ms : 0);
-		argv[16] = ttl;
-		rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_HOLD, 9, 5, argv, lens,
-		                "claim");
+		argv[7] = dedup_id;
+		lens[7] = strlen(dedup_id);
+		argv[8] = bank;
+		lens[8] = strlen(bank);
+		argv[9] = token;
+		lens[9] = strlen(token);
+		lens[10] = sb_rd_i64(ttl, ttl_ms > 0 ? ttl_ms : 0);
+		argv[10] = ttl;
+		rc = sb_rd_eval_source(out, s, SB_RD_SCRIPT_HOLD, 4, 4, argv,
+		                       lens, "claim");
 	}
-	for (i = 0; i < 9; i++)
+	for (i = 0; i < 4; i++)
 		free(k[i]);
+	return rc;
+}
+
+int sb_rd_hold(sb_item **out, sb_store *base, const char *bank,
+               const char *ledger, const char *dedup_id, const char *token,
+               int64_t now_ms, int64_t ttl_ms)
+{
+	sb_rd_store *s = (sb_rd_store *)base;
+	redisReply *r = NULL;
+	int rc;
+
+	(void)now_ms; /* the server's clock decides */
+	*out = NULL;
+	if (!s->sha[SB_RD_SCRIPT_HOLD][0] &&
+	    (rc = sb_rd_script_load(s, SB_RD_SCRIPT_HOLD, "claim")) != SB_OK)
+		return rc;
+	if (sb_rd_hold_cmd(s, bank, ledger, dedup_id, token, ttl_ms) != SB_OK)
+		return sb_rd_nomem(s, "claim");
+	rc = sb_rd_command_resp(&r, s, s->hc.buf, s->hc.len, "claim");
 	if (rc != SB_OK)
 		return rc;
+	if (sb_rd_is_noscript(r)) {
+		/* Flushed, restarted or failed over: the script did not run,
+		 * so running it again is safe. */
+		freeReplyObject(r);
+		rc = hold_source(&r, s, bank, ledger, dedup_id, token, ttl_ms);
+		if (rc != SB_OK)
+			return rc;
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		rc = sb_rd_reply_error(s, r, "claim");
+		freeReplyObject(r);
+		return rc;
+	}
 	/* Crash point (fault builds): the server ran the script and
 	 * answered; the client dies before the caller sees the item. */
 	if (sb_fault_point(base->box, SB_RD_FAULT_CLAIM_DONE)) {

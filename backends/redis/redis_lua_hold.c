@@ -27,8 +27,8 @@
  *   entry was confirmed, the new deadline when it was extended) or when
  *   the item is not held (reclaiming: someone else's). The second result
  *   says whether the bank was changed. */
-#define LIB                                                                         \
-	"local TAG = ARGV[1]\n"                                                     \
+#define LIB "local TAG = ARGV[1]\n" LIB_FNS
+#define LIB_FNS                                                                     \
 	"local function key(k, name) return TAG .. k .. ':' .. name end\n"          \
 	"local function now_ms()\n"                                                 \
 	"  local t = redis.call('TIME')\n"                                          \
@@ -108,37 +108,65 @@
 	"  return true, true\n"                                                     \
 	"end\n"
 
-/* Fused hold (ttl 0: the fused claim). KEYS: ledger, held, banks, queue,
- * state, resv, holds, due, flight. ARGV: tag, id, bank, token, ttl_ms.
- * Returns {1, entry} (the id's live entry, any bank), {-2} (no such
- * bank), {0} (empty), {3} (empty and nothing of the bank in flight: the
- * caller may skip its recovery pass) or {2, item, until} (handed out now;
- * until 0: for good). The common path (an entry for good, or a queued
- * item and ttl 0) comes first and runs the commands of version 1's claim,
- * before the helpers are even defined: no TIME, no look at deadlines, no
- * closures made. A queued item proves the bank exists (add registers it
- * first), so the bank set is read only when the queue is empty. */
+/* Fused hold (ttl 0: the fused claim). KEYS: ledger, held, queue, state.
+ * ARGV: id, bank, token, ttl_ms. Returns {1, entry} (the id's live entry,
+ * any bank), {-2} (no such bank), {0} (empty), {3} (empty and nothing of
+ * the bank in flight: the caller may skip its recovery pass), {2, item,
+ * until} (handed out now; until 0: for good) or, from the common path,
+ * the item alone (handed out now for good: no table to build).
+ *
+ * The common path (an entry for good, or a new id, ttl 0 and a queued
+ * item) comes first, before the helpers are even defined, and makes five
+ * calls: the id's entry, the pop, the held counter, the item's state and
+ * the entry. The pop is the first write and checks its own key; the
+ * counter and the state are written with pcall, and if either fails
+ * (foreign data: a wrong type, a counter that is not a number, an item
+ * the state hash does not know) what was written is undone before the
+ * error is returned, so a failing claim still changes nothing. The
+ * ledger's type was checked by the first read. A queued item proves the
+ * bank exists (add registers it first), so the bank set is read only when
+ * the queue is empty.
+ *
+ * The other keys (banks, resv, holds, due, flight) are built from the
+ * tag, which is the ledger key less "l:" and the ledger's name (the token
+ * is LEDGER LF ID): they are needed only off the common path, and every
+ * argument costs the server a string per call. */
 const char sb_rd_lua_hold[] =
-	"local id, bank, token = ARGV[2], ARGV[3], ARGV[4]\n"
-	"local ttl = tonumber(ARGV[5])\n"
+	"local id, bank, token = ARGV[1], ARGV[2], ARGV[3]\n"
 	"local e = redis.call('HGET', KEYS[1], id)\n"
 	"if e and string.byte(e, 1) ~= 104 then return {1, e} end\n"
 	"local item\n"
-	"if not e then\n"
-	"  item = redis.call('LINDEX', KEYS[4], 0)\n"
-	"  if item and ttl == 0 then\n"
-	"    if redis.call('HGET', KEYS[5], item) ~= 'a' then\n"
-	"      return redis.error_reply('ERR storagebox: queued item is not "
-	"available in the state hash (data changed outside storagebox?)')\n"
+	"if not e and ARGV[4] == '0' then\n"
+	"  item = redis.call('LPOP', KEYS[3])\n"
+	"  if item then\n"
+	"    local r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
+	"    if type(r) == 'table' then\n"
+	"      redis.call('LPUSH', KEYS[3], item)\n"
+	"      return r\n"
 	"    end\n"
-	"    redis.call('HINCRBY', KEYS[2], bank, 1)\n"
-	"    redis.call('LPOP', KEYS[4])\n"
-	"    redis.call('HSET', KEYS[5], item, 'i' .. token)\n"
-	"    redis.call('HSET', KEYS[1], id, string.len(bank) .. ':' .. bank .. "
-	"item)\n"
-	"    return {2, item, 0}\n"
+	"    r = redis.pcall('HSET', KEYS[4], item, 'i' .. token)\n"
+	"    if r ~= 0 then\n"
+	"      if r == 1 then\n"
+	"        redis.call('HDEL', KEYS[4], item)\n"
+	"        r = redis.error_reply('ERR storagebox: queued item is not "
+	"in the state hash (data changed outside storagebox?)')\n"
+	"      end\n"
+	"      redis.call('HINCRBY', KEYS[2], bank, -1)\n"
+	"      redis.call('LPUSH', KEYS[3], item)\n"
+	"      return r\n"
+	"    end\n"
+	"    redis.call('HSET', KEYS[1], id, #bank .. ':' .. bank .. item)\n"
+	"    return item\n"
 	"  end\n"
-	"end\n" LIB "local now\n"
+	"end\n"
+	"local ttl = tonumber(ARGV[4])\n"
+	"local nl = string.find(token, '\\n', 1, true)\n"
+	"local TAG = string.sub(KEYS[1], 1, string.len(KEYS[1]) - nl - 1)\n" LIB_FNS
+	"local ledger = string.sub(token, 1, nl - 1)\n"
+	"local K_BANKS, K_RESV, K_HOLDS = TAG .. 'banks', key('r', bank), "
+	"key('e', ledger)\n"
+	"local K_DUE, K_FLIGHT = key('d', bank), key('f', bank)\n"
+	"local now\n"
 	"if e then\n"
 	"  local u, ob, oi = parse(e)\n"
 	"  if not u then return bad() end\n"
@@ -147,30 +175,32 @@ const char sb_rd_lua_hold[] =
 	/* The id's hold lapsed: reclaim it, then go on as a new id. */
 	"  local st = redis.call('HGET', key('s', ob), oi)\n"
 	"  touch_bank(ob)\n"
-	"  redis.call('ZCARD', KEYS[7])\n"
+	"  redis.call('ZCARD', K_HOLDS)\n"
 	"  redis.call('HINCRBY', KEYS[2], ob, -1)\n"
 	"  redis.call('HDEL', KEYS[1], id)\n"
-	"  redis.call('ZREM', KEYS[7], id)\n"
+	"  redis.call('ZREM', K_HOLDS, id)\n"
 	"  if st == 'h' .. token then to_available(ob, oi) end\n"
-	/* A new id's queue was read above; after a reclaim, again. */
-	"  item = redis.call('LINDEX', KEYS[4], 0)\n"
 	"end\n"
+	/* A new id with a ttl, or after a reclaim: the queue's head. (A
+	 * claim for good that found the queue empty above finds it empty
+	 * here too: nothing ran in between.) */
+	"if item == nil then item = redis.call('LINDEX', KEYS[3], 0) end\n"
 	"local queued = item ~= false\n"
 	"if not item then\n"
-	"  if redis.call('SISMEMBER', KEYS[3], bank) == 0 then return {-2} end\n"
+	"  if redis.call('SISMEMBER', K_BANKS, bank) == 0 then return {-2} end\n"
 	/* No available item: one lapsed hold of the bank, from any ledger. */
 	"  now = now or now_ms()\n"
-	"  local cands = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', num(now), "
+	"  local cands = redis.call('ZRANGEBYSCORE', K_DUE, '-inf', num(now), "
 	"'LIMIT', 0, 16)\n"
 	"  for _, c in ipairs(cands) do\n"
 	"    if judge(bank, c, now) then item = c break end\n"
 	"  end\n"
 	"  if not item then\n"
-	"    if #cands < 16 and redis.call('HLEN', KEYS[6]) == 0 and\n"
-	"       redis.call('SCARD', KEYS[9]) == 0 then return {3} end\n"
+	"    if #cands < 16 and redis.call('HLEN', K_RESV) == 0 and\n"
+	"       redis.call('SCARD', K_FLIGHT) == 0 then return {3} end\n"
 	"    return {0}\n"
 	"  end\n"
-	"elseif redis.call('HGET', KEYS[5], item) ~= 'a' then\n"
+	"elseif redis.call('HGET', KEYS[4], item) ~= 'a' then\n"
 	"  return redis.error_reply('ERR storagebox: queued item is not available "
 	"in the state hash (data changed outside storagebox?)')\n"
 	"end\n"
@@ -178,20 +208,20 @@ const char sb_rd_lua_hold[] =
 	"if ttl > 0 then\n"
 	"  now = now or now_ms()\n"
 	"  til = now + ttl\n"
-	"  redis.call('ZCARD', KEYS[7])\n"
-	"  redis.call('ZCARD', KEYS[8])\n"
+	"  redis.call('ZCARD', K_HOLDS)\n"
+	"  redis.call('ZCARD', K_DUE)\n"
 	"end\n"
 	"local enc = string.len(bank) .. ':' .. bank .. item\n"
 	"redis.call('HINCRBY', KEYS[2], bank, 1)\n"
-	"if queued then redis.call('LPOP', KEYS[4]) end\n"
+	"if queued then redis.call('LPOP', KEYS[3]) end\n"
 	"if til > 0 then\n"
-	"  redis.call('HSET', KEYS[5], item, 'h' .. token)\n"
-	"  redis.call('ZADD', KEYS[8], num(til), item)\n"
-	"  redis.call('ZADD', KEYS[7], num(til), id)\n"
+	"  redis.call('HSET', KEYS[4], item, 'h' .. token)\n"
+	"  redis.call('ZADD', K_DUE, num(til), item)\n"
+	"  redis.call('ZADD', K_HOLDS, num(til), id)\n"
 	"  redis.call('HSET', KEYS[1], id, 'h' .. num(til) .. ';' .. enc)\n"
 	"else\n"
-	"  redis.call('HSET', KEYS[5], item, 'i' .. token)\n"
-	"  if not queued then redis.call('ZREM', KEYS[8], item) end\n"
+	"  redis.call('HSET', KEYS[4], item, 'i' .. token)\n"
+	"  if not queued then redis.call('ZREM', K_DUE, item) end\n"
 	"  redis.call('HSET', KEYS[1], id, enc)\n"
 	"end\n"
 	"return {2, item, til}\n";

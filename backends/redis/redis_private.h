@@ -17,7 +17,9 @@
  * redis_ledger_hold.c the ledger's slots of holds: put_held, update,
  *                    remove, export_holds
  * redis_claim.c      the fused hold (and claim: a hold for good), change
- *                    and reclaim */
+ *                    and reclaim
+ * redis_cmd.c        the fused hold's command, RESP built by hand with its
+ *                    keys kept per (bank, ledger) */
 #ifndef SB_BACKEND_REDIS_PRIVATE_H
 #define SB_BACKEND_REDIS_PRIVATE_H
 
@@ -89,6 +91,15 @@ typedef struct {
 	size_t tag_len;
 	/* "" until loaded (per server; NOSCRIPT reloads) */
 	char sha[SB_RD_NSCRIPTS][41];
+	/* The fused hold's command in RESP (redis_cmd.c): buf holds
+	 * EVALSHA, the SHA, the key count and the keys of (bank, ledger),
+	 * prefix bytes, built when the pair changes; each call appends its
+	 * arguments after them. */
+	struct {
+		char *bank, *ledger; /* NULL: no prefix built */
+		char *buf;
+		size_t len, cap, prefix;
+	} hc;
 	/* Test seam (tests/fuzz): when set, nothing is sent and each reply is
 	 * the next one this reader holds (none left: the connection is
 	 * lost). The library itself never sets it. */
@@ -158,6 +169,12 @@ void sb_rd_drop(sb_rd_store *s);
 int sb_rd_command(redisReply **out, sb_rd_store *s, int argc, const char **argv,
                   const size_t *lens, const char *op);
 
+/* One command already in RESP (@p cmd, @p len), sent without hiredis's
+ * formatting and without touching the signal mask (MSG_NOSIGNAL); the
+ * reply as sb_rd_command gives it. */
+int sb_rd_command_resp(redisReply **out, sb_rd_store *s, const char *cmd,
+                       size_t len, const char *op);
+
 /* Pipelining: append, then read the replies in order. */
 int sb_rd_append(sb_rd_store *s, int argc, const char **argv,
                  const size_t *lens, const char *op);
@@ -184,6 +201,10 @@ static inline int sb_rd_is_int(const redisReply *r)
  * and retry once. Error replies are mapped (never returned). */
 int sb_rd_eval(redisReply **out, sb_rd_store *s, int id, int nkeys, int nargs,
                const char **argv, size_t *lens, const char *op);
+/* The same, with EVAL and the source at once (after a NOSCRIPT). */
+int sb_rd_eval_source(redisReply **out, sb_rd_store *s, int id, int nkeys,
+                      int nargs, const char **argv, size_t *lens,
+                      const char *op);
 /* Load script @p id (SCRIPT LOAD) and remember its SHA. */
 int sb_rd_script_load(sb_rd_store *s, int id, const char *op);
 /* Is this reply a NOSCRIPT error? */
@@ -243,6 +264,15 @@ int sb_rd_export_holds(sb_store *st, const char *ledger, sb_export_hold_cb cb,
                        void *payload);
 int sb_rd_ledger_count_live(uint64_t *out, sb_rd_store *s, const char *ledger,
                             const char *bank);
+
+/* ---- redis_cmd.c */
+
+/* The hold script's command for (bank, ledger, id, token, ttl) into
+ * s->hc.buf (s->hc.len bytes); the script's SHA must be known. SB_OK or
+ * SB_ENOMEM. */
+int sb_rd_hold_cmd(sb_rd_store *s, const char *bank, const char *ledger,
+                   const char *id, const char *token, int64_t ttl_ms);
+void sb_rd_hold_cmd_free(sb_rd_store *s);
 
 /* ---- redis_claim.c: the store's fused slots. */
 int sb_rd_claim(sb_item **out, sb_store *st, const char *bank,

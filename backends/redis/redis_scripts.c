@@ -180,57 +180,84 @@ int sb_rd_script_load(sb_rd_store *s, int id, const char *op)
 	return rc;
 }
 
-/* argv[0..2] are filled here: EVALSHA sha nkeys, or on the retry after
- * NOSCRIPT, EVAL source nkeys: EVAL loads and runs in one step (and
- * caches the script for the next EVALSHA), so the retry cannot meet
- * NOSCRIPT again however often someone flushes. */
-int sb_rd_eval(redisReply **out, sb_rd_store *s, int id, int nkeys, int nargs,
-               const char **argv, size_t *lens, const char *op)
+/* One attempt: EVALSHA (@p source 0) or EVAL with the source. argv[0..2]
+ * are filled here. */
+static int eval_once(redisReply **out, sb_rd_store *s, int id, int source,
+                     int nkeys, int nargs, const char **argv, size_t *lens,
+                     const char *op)
 {
-	/* Static strings: argv belongs to the caller. Scripts take 2-5 keys. */
+	/* Static strings: argv belongs to the caller. Scripts take 2-9 keys. */
 	static const char *const digits[] = { "0", "1", "2", "3", "4",
 		                              "5", "6", "7", "8", "9" };
-	int rc, attempt;
 
-	*out = NULL;
 	if (nkeys < 0 || nkeys > 9)
 		return sb_seterr(s->base.box, SB_ERROR,
 		                 "redis: %s: %d keys for one script", op,
 		                 nkeys);
 	argv[2] = digits[nkeys];
 	lens[2] = 1;
-	for (attempt = 0; attempt < 2; attempt++) {
-		redisReply *r = NULL;
-		if (attempt == 0) {
-			if (!s->sha[id][0] &&
-			    (rc = sb_rd_script_load(s, id, op)) != SB_OK)
-				return rc;
-			argv[0] = "EVALSHA";
-			lens[0] = 7;
-			argv[1] = s->sha[id];
-			lens[1] = 40;
-		} else {
-			argv[0] = "EVAL";
-			lens[0] = 4;
-			argv[1] = sb_rd_script_src[id];
-			lens[1] = strlen(sb_rd_script_src[id]);
-		}
-		rc = sb_rd_command(&r, s, 3 + nkeys + nargs, argv, lens, op);
-		if (rc != SB_OK)
-			return rc;
-		if (attempt == 0 && sb_rd_is_noscript(r)) {
-			/* Flushed, restarted or failed over: NOSCRIPT means
-			 * the script did not run, so running it again is safe. */
-			freeReplyObject(r);
-			continue;
-		}
-		if (r->type == REDIS_REPLY_ERROR) {
-			rc = sb_rd_reply_error(s, r, op);
-			freeReplyObject(r);
-			return rc;
-		}
-		*out = r;
-		return SB_OK;
+	if (!source) {
+		argv[0] = "EVALSHA";
+		lens[0] = 7;
+		argv[1] = s->sha[id];
+		lens[1] = 40;
+	} else {
+		argv[0] = "EVAL";
+		lens[0] = 4;
+		argv[1] = sb_rd_script_src[id];
+		lens[1] = strlen(sb_rd_script_src[id]);
 	}
-	return SB_ERROR; /* not reached */
+	return sb_rd_command(out, s, 3 + nkeys + nargs, argv, lens, op);
+}
+
+/* A reply that is an error: mapped, freed. */
+static int eval_reply(redisReply **out, sb_rd_store *s, redisReply *r,
+                      const char *op)
+{
+	int rc;
+
+	if (r->type == REDIS_REPLY_ERROR) {
+		rc = sb_rd_reply_error(s, r, op);
+		freeReplyObject(r);
+		return rc;
+	}
+	*out = r;
+	return SB_OK;
+}
+
+int sb_rd_eval_source(redisReply **out, sb_rd_store *s, int id, int nkeys,
+                      int nargs, const char **argv, size_t *lens,
+                      const char *op)
+{
+	redisReply *r = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = eval_once(&r, s, id, 1, nkeys, nargs, argv, lens, op);
+	return rc != SB_OK ? rc : eval_reply(out, s, r, op);
+}
+
+/* EVALSHA, or on NOSCRIPT, EVAL with the source: EVAL loads and runs in
+ * one step (and caches the script for the next EVALSHA), so the retry
+ * cannot meet NOSCRIPT again however often someone flushes. */
+int sb_rd_eval(redisReply **out, sb_rd_store *s, int id, int nkeys, int nargs,
+               const char **argv, size_t *lens, const char *op)
+{
+	redisReply *r = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!s->sha[id][0] && (rc = sb_rd_script_load(s, id, op)) != SB_OK)
+		return rc;
+	rc = eval_once(&r, s, id, 0, nkeys, nargs, argv, lens, op);
+	if (rc != SB_OK)
+		return rc;
+	if (sb_rd_is_noscript(r)) {
+		/* Flushed, restarted or failed over: NOSCRIPT means the
+		 * script did not run, so running it again is safe. */
+		freeReplyObject(r);
+		return sb_rd_eval_source(out, s, id, nkeys, nargs, argv, lens,
+		                         op);
+	}
+	return eval_reply(out, s, r, op);
 }

@@ -106,5 +106,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		run_op(&s, op);
 	redisReaderFree(s.replay);
+	sb_rd_hold_cmd_free(&s); /* what rd_close frees besides */
 	return 0;
 }

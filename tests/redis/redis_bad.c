@@ -675,6 +675,98 @@ out:
 	free(prefix);
 }
 
+/* The claim's common path writes the queue, the held counter, the state
+ * hash and the ledger, checking the types of the last three only as it
+ * writes them: a failure there undoes what it wrote. A state hash of the
+ * wrong type, and a queued item the state hash does not know (both
+ * foreign data), fail the claim and change nothing. */
+static void case_claim_undo(void)
+{
+	printf("a failing claim undoes its writes\n");
+	char *prefix = rt_prefix("undo");
+	char *opt = t_xasprintf("prefix=%s", prefix);
+	char *uri = t_uri_opt(db9, opt);
+	sb_box *box = open_ok(uri, SB_PROTOCOL_AUTO);
+	redisContext *c = rt_connect(db9);
+	char *state = t_xasprintf("{%s}:s:bank", prefix);
+	char *queue = t_xasprintf("{%s}:q:bank", prefix);
+	char *held = t_xasprintf("{%s}:c:ledger", prefix);
+	char *kept = t_xasprintf("{%s}:kept", prefix);
+	const char *items[] = { "u1", "u2" };
+	sb_add_result res;
+	sb_item *it = NULL;
+	redisReply *r;
+	if (!box || !CHECK(NULL, c != NULL))
+		goto out;
+	CHECK_RC(box, sb_box_add(&res, box, "bank", items, 2), SB_OK);
+	/* An item pushed behind storagebox's back: unknown to the state. */
+	r = rt_cmd(c, "LPUSH", queue, "stranger", NULL);
+	if (r)
+		freeReplyObject(r);
+	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"),
+	         SB_EBACKEND);
+	CHECK(box, t_contains(sb_box_errmsg(box), "not in the state hash"));
+	r = rt_cmd(c, "LINDEX", queue, "0", NULL);
+	CHECK(NULL, r && r->type == REDIS_REPLY_STRING &&
+	                    strcmp(r->str, "stranger") == 0);
+	if (r)
+		freeReplyObject(r);
+	r = rt_cmd(c, "HEXISTS", state, "stranger", NULL);
+	CHECK(NULL, r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+	if (r)
+		freeReplyObject(r);
+	r = rt_cmd(c, "HGET", held, "bank", NULL);
+	CHECK(NULL, r && (r->type == REDIS_REPLY_NIL ||
+	                  (r->type == REDIS_REPLY_STRING &&
+	                   strcmp(r->str, "0") == 0)));
+	if (r)
+		freeReplyObject(r);
+	r = rt_cmd(c, "LPOP", queue, NULL);
+	if (r)
+		freeReplyObject(r);
+	/* The state hash replaced by a string. */
+	r = rt_cmd(c, "RENAME", state, kept, NULL);
+	if (r)
+		freeReplyObject(r);
+	r = rt_cmd(c, "SET", state, "a string, not a hash", NULL);
+	if (r)
+		freeReplyObject(r);
+	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"),
+	         SB_EBACKEND);
+	CHECK(box, t_contains(sb_box_errmsg(box), "WRONGTYPE"));
+	r = rt_cmd(c, "LRANGE", queue, "0", "-1", NULL);
+	CHECK(NULL, r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	                    strcmp(r->element[0]->str, "u1") == 0 &&
+	                    strcmp(r->element[1]->str, "u2") == 0);
+	if (r)
+		freeReplyObject(r);
+	r = rt_cmd(c, "HGET", held, "bank", NULL);
+	CHECK(NULL, r && (r->type == REDIS_REPLY_NIL ||
+	                  (r->type == REDIS_REPLY_STRING &&
+	                   strcmp(r->str, "0") == 0)));
+	if (r)
+		freeReplyObject(r);
+	/* Sound again: x gets the first item. */
+	r = rt_cmd(c, "RENAME", kept, state, NULL);
+	if (r)
+		freeReplyObject(r);
+	CHECK_RC(box, sb_box_lookup(&it, box, "ledger", "x"), SB_ENOTFOUND);
+	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"), SB_OK);
+	CHECK(box, it && strcmp(sb_item_value(it), "u1") == 0);
+	sb_item_free(it);
+out:
+	if (c)
+		redisFree(c);
+	sb_box_close(box);
+	free(state);
+	free(queue);
+	free(held);
+	free(kept);
+	free(uri);
+	free(opt);
+	free(prefix);
+}
+
 /* Bulk add: several chunks in one transaction, repeats across chunk
  * boundaries, and the cap. */
 static void case_bulk(void)
@@ -753,6 +845,7 @@ int main(void)
 	case_connection_loss();
 	case_hostile();
 	case_script_atomic();
+	case_claim_undo();
 	case_bulk();
 	free(db9);
 	free(password);
