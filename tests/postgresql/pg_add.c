@@ -56,24 +56,23 @@ static long long sql_num(const char *tmpl, const char *bank)
 #define BANK_ID "(SELECT id FROM \"%s\".sb_bank WHERE name = $1)"
 static void check_tables(const char *bank, long long items, long long avail)
 {
-	long long n_item =
-		sql_num("SELECT count(*) FROM \"%s\".sb_item"
-		        " WHERE bank_id = " BANK_ID,
-		        bank);
+	long long n_item = sql_num("SELECT count(*) FROM \"%s\".sb_item"
+	                           " WHERE bank_id = " BANK_ID,
+	                           bank);
 	long long n_av = sql_num("SELECT count(*) FROM \"%s\".sb_available"
 	                         " WHERE bank_id = " BANK_ID,
 	                         bank);
 	long long n_distinct =
 		sql_num("SELECT count(DISTINCT item) FROM \"%s\".sb_available"
-		        " WHERE bank_id = " BANK_ID,
-		        bank);
-	char *match = t_xasprintf(
-		"SELECT count(*) FROM \"%s\".sb_available a JOIN \"%s\".sb_item i"
-		" ON i.bank_id = a.bank_id"
-		" AND i.h = sha256(convert_to(a.item, 'UTF8'))"
-		" WHERE a.bank_id = (SELECT id FROM \"%s\".sb_bank"
-		" WHERE name = $1)",
-		schema, schema, schema);
+	                " WHERE bank_id = " BANK_ID,
+	                bank);
+	char *match =
+		t_xasprintf("SELECT count(*) FROM \"%s\".sb_available a JOIN \"%s\".sb_item i"
+	                    " ON i.bank_id = a.bank_id"
+	                    " AND i.h = sha256(convert_to(a.item, 'UTF8'))"
+	                    " WHERE a.bank_id = (SELECT id FROM \"%s\".sb_bank"
+	                    " WHERE name = $1)",
+	                    schema, schema, schema);
 	const char *p[1] = { bank };
 	long long n_match = pgt_num(pg, match, 1, p);
 
@@ -195,8 +194,8 @@ static void case_long(void)
 	if (!box)
 		goto out;
 	/* New items only: straight into the tables. */
-	const char *b1[] = { big1, "tab\there", "back\\slash", "Ωmega 😀",
-		             "\\N", big1 };
+	const char *b1[] = { big1,      "tab\there", "back\\slash",
+		             "Ωmega 😀", "\\N",       big1 };
 	CHECK_RC(box, sb_box_add(&r, box, "long", b1, 6), SB_OK);
 	CHECK(box, r.added == 5 && r.skipped == 1);
 	/* Known and new: the fallback, which digests on the server. */
