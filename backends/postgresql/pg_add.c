@@ -32,6 +32,14 @@
 
 #define COPY_CHUNK (256 * 1024)
 #define DUPLICATE  1 /* copy_rows(): the COPY hit a unique key */
+/* Items per pass inside one add: bounds the client's digest arrays (41
+ * bytes an item, 10 MB a pass) and the slow path's sort, whatever size
+ * the caller sends. A later pass sees what an earlier one wrote (one
+ * transaction), so a repeat across passes is skipped like any known
+ * item. Each pass is a subtransaction (its savepoint): past 64 of them
+ * (16 million items in one call) the server tracks them the slow way
+ * until the add commits. */
+#define PASS_ITEMS 262144
 
 /* One row of COPY text into @p out (NULL: only its length). */
 typedef size_t (*row_fn)(char *out, size_t i, const void *ctx);
@@ -183,8 +191,10 @@ static int add_slow(sb_pg_store *s, const char *bid, const char *const *items,
 	PGresult *res = NULL;
 	int rc;
 
+	/* The stage is emptied at commit, and here for a later pass. */
 	if ((rc = simple(s, "SET LOCAL work_mem = '64MB'", 0, NULL, NULL)) ||
-	    (rc = simple(s, stage_sql, 0, NULL, NULL)))
+	    (rc = simple(s, stage_sql, 0, NULL, NULL)) ||
+	    (rc = simple(s, "TRUNCATE pg_temp.sb_stage", 0, NULL, NULL)))
 		return rc;
 	rc = copy_rows(s, "COPY pg_temp.sb_stage (item) FROM STDIN", n,
 	               stage_row, items);
@@ -355,16 +365,20 @@ int sb_pg_add_batch(sb_pg_store *s, const char *bid, const char *const *items,
                     size_t n, uint64_t *added)
 {
 	const char *param[1] = { bid };
-	int rc;
+	int rc, fast = same_bytes(s);
+	size_t off, k;
+	uint64_t got;
 
 	*added = 0;
 	rc = simple(s, "SELECT pg_advisory_xact_lock(1935802370, $1::integer)",
 	            1, param, NULL);
-	if (rc == SB_OK && same_bytes(s))
-		rc = add_fast(s, bid, items, n, added);
-	else if (rc == SB_OK)
-		rc = DUPLICATE;
-	if (rc == DUPLICATE)
-		rc = add_slow(s, bid, items, n, added);
+	for (off = 0; rc == SB_OK && off < n; off += k) {
+		k = n - off > PASS_ITEMS ? PASS_ITEMS : n - off;
+		got = 0;
+		rc = fast ? add_fast(s, bid, items + off, k, &got) : DUPLICATE;
+		if (rc == DUPLICATE)
+			rc = add_slow(s, bid, items + off, k, &got);
+		*added += got;
+	}
 	return rc;
 }

@@ -6,6 +6,7 @@
  *     item is added exactly once over all the answers (law 6), and the
  *     tables agree;
  *   - 256 KiB items through both paths, and after they were handed out;
+ *   - one call of more items than one pass of the add takes;
  *   - the digests the client wrote are the server's own
  *     sha256(convert_to(item, 'UTF8')), for items of every kind (a
  *     mismatch would let the fallback add an item again). */
@@ -223,6 +224,44 @@ out:
 	free(big2);
 }
 
+/* One call larger than a pass of pg_add.c (PASS_ITEMS): the second pass
+ * repeats an item of the first (known by then: skipped) and one of its
+ * own. */
+#define PASS_ITEMS 262144
+static void case_passes(void)
+{
+	sb_box *box = open_box();
+	size_t n = PASS_ITEMS + 3, i;
+	char **items = t_xcalloc(n, sizeof *items);
+	sb_add_result r = { 0, 0 };
+
+	printf("one call over several passes:\n");
+	for (i = 0; i < PASS_ITEMS; i++)
+		items[i] = t_xasprintf("pass-%07zu", i);
+	items[PASS_ITEMS] = t_xstrdup(items[0]);
+	items[PASS_ITEMS + 1] = t_xstrdup("pass-new");
+	items[PASS_ITEMS + 2] = t_xstrdup("pass-new");
+	if (box) {
+		CHECK_RC(box,
+		         sb_box_add(&r, box, "passes",
+		                    (const char *const *)items, n),
+		         SB_OK);
+		CHECKF(box, r.added == PASS_ITEMS + 1 && r.skipped == 2,
+		       "added %llu skipped %llu", (unsigned long long)r.added,
+		       (unsigned long long)r.skipped);
+		CHECK(box, sql_num("SELECT count(*) FROM \"%s\".sb_item"
+		                   " WHERE bank_id = " BANK_ID,
+		                   "passes") == PASS_ITEMS + 1);
+		CHECK(box, sql_num("SELECT count(*) FROM \"%s\".sb_available"
+		                   " WHERE bank_id = " BANK_ID,
+		                   "passes") == PASS_ITEMS + 1);
+		sb_box_close(box);
+	}
+	for (i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+}
+
 int main(void)
 {
 	char *sql;
@@ -238,6 +277,7 @@ int main(void)
 	}
 	case_race();
 	case_long();
+	case_passes();
 	sql = t_xasprintf("DROP SCHEMA \"%s\" CASCADE", schema);
 	res = PQexec(pg, sql);
 	CHECKF(NULL, PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
