@@ -1,12 +1,11 @@
 /* PostgreSQL backend: the bank slots (the generic path's primitives, and
- * add for both paths). Layout in pg_schema.c. */
+ * add for both paths: its batch is written by pg_add.c). Layout in
+ * pg_schema.c. */
 #include "pg_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define COPY_CHUNK (256 * 1024)
 
 int sb_pg_bank_id(char id[24], sb_pg_store *s, const char *bank, const char *op)
 {
@@ -25,149 +24,6 @@ int sb_pg_bank_id(char id[24], sb_pg_store *s, const char *bank, const char *op)
 	return SB_OK;
 }
 
-static int simple(sb_pg_store *s, const char *sql, const char *op)
-{
-	PGresult *res = NULL;
-	int rc = sb_pg_exec_sql(&res, s, sql, 0, NULL, op);
-
-	PQclear(res);
-	return rc;
-}
-
-/* COPY text format: backslash and tab are escaped (items hold no CR, LF
- * or NUL: the core checked). */
-static size_t escaped_len(const char *v)
-{
-	size_t n = 1; /* the newline */
-	for (; *v; v++)
-		n += (*v == '\\' || *v == '\t') ? 2 : 1;
-	return n;
-}
-
-static int copy_items(sb_pg_store *s, const char *const *items, size_t n)
-{
-	char *buf = malloc(COPY_CHUNK);
-	size_t used = 0, i;
-	int ok = buf != NULL, nomem = buf == NULL;
-	PGresult *res;
-
-	for (i = 0; ok && i < n; i++) {
-		size_t need = escaped_len(items[i]);
-		const char *v;
-		char *big = NULL, *o;
-
-		if (used + need > COPY_CHUNK && used > 0) {
-			ok = PQputCopyData(s->conn, buf, (int)used) == 1;
-			used = 0;
-		}
-		if (!ok)
-			break;
-		o = need > COPY_CHUNK ? (big = malloc(need)) : buf + used;
-		if (!o) {
-			ok = 0;
-			nomem = 1;
-			break;
-		}
-		for (v = items[i]; *v; v++) {
-			if (*v == '\\' || *v == '\t')
-				*o++ = '\\';
-			*o++ = *v == '\t' ? 't' : *v;
-		}
-		*o = '\n';
-		if (big) {
-			ok = PQputCopyData(s->conn, big, (int)need) == 1;
-			free(big);
-		} else {
-			used += need;
-		}
-	}
-	if (ok && used > 0)
-		ok = PQputCopyData(s->conn, buf, (int)used) == 1;
-	free(buf);
-	/* Ending with an error message aborts the COPY on the server. */
-	PQputCopyEnd(s->conn, ok ? NULL : "storagebox: add aborted");
-	res = PQgetResult(s->conn);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		int rc = nomem ? sb_pg_nomem(s, "add")
-		               : sb_pg_fail(s, res, "add (COPY)");
-		PQclear(res);
-		while ((res = PQgetResult(s->conn)))
-			PQclear(res);
-		return rc;
-	}
-	PQclear(res);
-	while ((res = PQgetResult(s->conn)))
-		PQclear(res);
-	return SB_OK;
-}
-
-/* Inside the transaction: stage the batch with COPY, keep what is new in
- * a second temp table, then insert it. New = not in sb_item (never added
- * to this bank, whatever its state since) and the first of its repeats in
- * the batch. Adds to one bank take a transaction-scoped advisory lock on
- * the bank, so no other add can insert the same digest meanwhile: plain
- * INSERTs suffice (ON CONFLICT's speculative insertion cost 4x more).
- * The batch is deduplicated and probed in digest order, the order of the
- * sb_item index, so each index page is read once per batch (probing in
- * hash-table order read them at random), and work_mem is raised for the
- * transaction so the sorts of a 50,000-item batch stay in memory (the
- * default 4 MB spilled them to disk). Together: a 1,000,000-item add
- * 1.4x faster. */
-static const char *const add_sql[] = {
-	"SELECT pg_advisory_xact_lock(1935802370, $1::integer)",
-	"SET LOCAL work_mem = '64MB'",
-	"CREATE TEMP TABLE IF NOT EXISTS sb_stage ("
-	" ord bigint GENERATED ALWAYS AS IDENTITY,"
-	" item text NOT NULL) ON COMMIT DELETE ROWS",
-	"CREATE TEMP TABLE IF NOT EXISTS sb_new ("
-	" h bytea NOT NULL, ord bigint NOT NULL,"
-	" item text NOT NULL) ON COMMIT DELETE ROWS",
-	NULL, /* COPY */
-	"INSERT INTO pg_temp.sb_new (h, ord, item)"
-	" SELECT s.h, s.ord, s.item FROM"
-	" (SELECT DISTINCT ON (h) h, ord, item FROM"
-	"  (SELECT sha256(convert_to(item, 'UTF8')) AS h, ord, item"
-	"   FROM pg_temp.sb_stage) d ORDER BY h, ord) s"
-	" WHERE NOT EXISTS (SELECT 1 FROM @.sb_item i"
-	"  WHERE i.bank_id = $1::integer AND i.h = s.h)",
-	"INSERT INTO @.sb_item (bank_id, h)"
-	" SELECT $1::integer, h FROM pg_temp.sb_new ORDER BY h",
-	"INSERT INTO @.sb_available (bank_id, item)"
-	" SELECT $1::integer, item FROM pg_temp.sb_new ORDER BY ord",
-};
-
-static int add_batch(sb_pg_store *s, const char *bid, const char *const *items,
-                     size_t n, uint64_t *added)
-{
-	const char *param[1] = { bid };
-	PGresult *res = NULL;
-	size_t i;
-	int rc = SB_OK;
-
-	for (i = 0; rc == SB_OK && i < sizeof add_sql / sizeof *add_sql; i++) {
-		char *sql;
-		if (!add_sql[i]) {
-			res = PQexec(s->conn,
-			             "COPY pg_temp.sb_stage (item) FROM STDIN");
-			if (PQresultStatus(res) != PGRES_COPY_IN)
-				rc = sb_pg_fail(s, res, "add (COPY)");
-			PQclear(res);
-			if (rc == SB_OK)
-				rc = copy_items(s, items, n);
-			continue;
-		}
-		if (!(sql = sb_pg_sql_fill(s, add_sql[i])))
-			return sb_pg_nomem(s, "add");
-		rc = sb_pg_exec_sql(&res, s, sql, strchr(sql, '$') ? 1 : 0,
-		                    param, "add");
-		free(sql);
-		if (rc == SB_OK && i + 1 == sizeof add_sql / sizeof *add_sql)
-			*added = strtoull(PQcmdTuples(res), NULL, 10);
-		PQclear(res);
-	}
-	return rc;
-}
-
 static int pg_bank_add(uint64_t *added, uint64_t *skipped, sb_store *st,
                        const char *bank, const char *const *items, size_t n)
 {
@@ -180,7 +36,9 @@ static int pg_bank_add(uint64_t *added, uint64_t *skipped, sb_store *st,
 	*added = *skipped = 0;
 	if ((rc = sb_pg_ready(s, "add")) != SB_OK)
 		return rc;
-	if ((rc = simple(s, "BEGIN", "add")) != SB_OK)
+	rc = sb_pg_exec_sql(&res, s, "BEGIN", 0, NULL, "add");
+	PQclear(res);
+	if (rc != SB_OK)
 		return rc;
 	rc = sb_pg_exec(&res, s, SB_PG_BANK_CREATE, 1, param, "add");
 	PQclear(res);
@@ -191,9 +49,11 @@ static int pg_bank_add(uint64_t *added, uint64_t *skipped, sb_store *st,
 		               "'%.200s' vanished on %s",
 		               bank, s->where);
 	if (rc == SB_OK && n > 0)
-		rc = add_batch(s, bid, items, n, added);
-	if (rc == SB_OK)
-		rc = simple(s, "COMMIT", "add");
+		rc = sb_pg_add_batch(s, bid, items, n, added);
+	if (rc == SB_OK) {
+		rc = sb_pg_exec_sql(&res, s, "COMMIT", 0, NULL, "add");
+		PQclear(res);
+	}
 	if (rc != SB_OK) {
 		sb_pg_rollback(s);
 		*added = 0;

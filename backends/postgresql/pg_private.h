@@ -13,7 +13,9 @@
  * pg_schema.c   the schema (tables, migration) and every statement's SQL
  * pg_functions.c the server-side functions (fused claim and hold, change,
  *               reclaim, take_held, move, ledger update and remove)
- * pg_bank.c     the bank slots (add through COPY, take, settle, ...)
+ * pg_bank.c     the bank slots (add's transaction, take, settle, ...)
+ * pg_add.c      add's batch: COPY straight into the tables, or through a
+ *               temp table when the batch holds known items
  * pg_holds.c    the bank's hold slots (take_held, move, list)
  * pg_ledger.c   the ledger slots
  * pg_claim.c    the fused claim and hold
@@ -173,6 +175,11 @@ extern const char sb_pg_functions_sql[];
  * an error. */
 int sb_pg_bank_id(char id[24], sb_pg_store *s, const char *bank,
                   const char *op);
+
+/* pg_add.c: inside add's transaction, add @p items to bank @p bid (its
+ * id as text): *added new ones, the rest skipped (law 6). */
+int sb_pg_add_batch(sb_pg_store *s, const char *bid, const char *const *items,
+                    size_t n, uint64_t *added);
 
 /* pg_holds.c */
 int sb_pg_take_held(sb_item **out, sb_store *st, const char *bank,

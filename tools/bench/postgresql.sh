@@ -4,11 +4,12 @@
 # and synchronous_commit on). Fused claims/s at 1, 8 and 32 clients beside
 # pgbench running a prepared single-row UPDATE by primary key with the
 # same clients; the generic path; the bulk load of BIG items beside a raw
-# \copy of the same items into a plain table; the life of that bank
+# \copy of the same items into a table with a unique index on (bank, item)
+# (the target) and into a plain table; the life of that bank
 # (drained to the last item by 32 clients); a 10,000-item bank beside it.
 
 bench_postgresql() {
-	local uri=$SB_TEST_PG_URI c base sb r items t0 t1 raw ours big_cps i fused8=0 fused32=0
+	local uri=$SB_TEST_PG_URI c base sb r items t0 t1 raw uniq ours big_cps i fused8=0 fused32=0
 	# psql and pgbench get the URI without its password, and the password
 	# in PGPASSWORD: out of ps. (The test server's password needs no
 	# percent-decoding: tools/servers/postgresql.sh makes it alphanumeric.)
@@ -90,7 +91,11 @@ bench_postgresql() {
 	row postgresql "generic claims/s, 8 clients" "$(num "$sb")" \
 		"$(num "$fused8") (fused)" "$(ratio "$sb" "$fused8")" "" ""
 
-	# Raw COPY of the very items the bench loads, into a plain table.
+	# Raw COPY of the very items the bench loads, into a plain table, and
+	# into a table that carries law 6's guarantee the cheapest way: one
+	# unique btree index on (bank, item). That one is the honest limit of
+	# an add that must skip what the bank ever held; the plain heap is
+	# shown beside it.
 	seq -f "bench-item-%010.0f" 0 "$((BIG - 1))" >"$DATA/pg-items.txt"
 	"${psql[@]}" -c 'DROP TABLE IF EXISTS bench_rawcopy' \
 		-c 'CREATE TABLE bench_rawcopy (item text)'
@@ -98,14 +103,24 @@ bench_postgresql() {
 	"${psql[@]}" -c "\\copy bench_rawcopy (item) FROM '$DATA/pg-items.txt'"
 	t1=$(now)
 	"${psql[@]}" -c 'DROP TABLE bench_rawcopy'
-	rm -f "$DATA/pg-items.txt"
 	raw=$(per_s "$BIG" "$(calc "$t1 - $t0")")
+	"${psql[@]}" -c 'DROP TABLE IF EXISTS bench_rawuniq' \
+		-c 'CREATE TABLE bench_rawuniq (bank integer NOT NULL DEFAULT 1, item text NOT NULL, UNIQUE (bank, item))'
+	t0=$(now)
+	"${psql[@]}" -c "\\copy bench_rawuniq (item) FROM '$DATA/pg-items.txt'"
+	t1=$(now)
+	"${psql[@]}" -c 'DROP TABLE bench_rawuniq'
+	rm -f "$DATA/pg-items.txt"
+	uniq=$(per_s "$BIG" "$(calc "$t1 - $t0")")
 
 	sbbench pg-life --uri "$uri" -- --clients 32 --items "$BIG" --repeat 0
 	ours=$(jnum load_items_per_s "$BENCH_JSON")
-	r=$(ratio "$ours" "$raw")
+	r=$(ratio "$ours" "$uniq")
 	row postgresql "bulk add of $(num "$BIG") items, items/s" "$(num "$ours")" \
-		"$(num "$raw") (raw COPY)" "$r" "≥ 0.4" "$(at_least "$r" 0.4)"
+		"$(num "$uniq") (raw COPY, unique index on bank and item)" "$r" "≥ 0.5" \
+		"$(at_least "$r" 0.5)"
+	row postgresql "bulk add of $(num "$BIG") items against a plain heap, items/s" \
+		"$(num "$ours")" "$(num "$raw") (raw COPY, no index)" "$(ratio "$ours" "$raw")" "" ""
 	bulk_data PostgreSQL "$BIG" "$ours"
 	life_row postgresql "$BIG" "32 clients" 0.8
 	life_data postgresql "PostgreSQL, $(num "$BIG") items, 32 clients"
