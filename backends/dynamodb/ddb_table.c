@@ -342,13 +342,12 @@ static int due_status(const cJSON *resp)
 	return -1;
 }
 
-/* A held table made by storagebox 0.1.0 has no deadline index: add it
- * (UpdateTable; on AWS it fills in the background, minutes for a big
- * table). 1: the index is ACTIVE; 0: being made (the caller scans
- * meanwhile); or an error (SB_DDB_NOTABLE: no held table). */
-int sb_ddb_due_index(sb_ddb_store *s, const char *held)
+/* The deadline index of table @p held in *status: 1 ACTIVE (and the
+ * table too), 0 being made, -1 missing. SB_OK, or the call's error. */
+static int due_describe(sb_ddb_store *s, const char *held, int *status)
 {
-	cJSON *body = cJSON_CreateObject(), *resp = NULL, *defs, *ups, *up;
+	cJSON *body = cJSON_CreateObject(), *resp = NULL;
+	const cJSON *t, *st;
 	int ok = 1, rc;
 
 	sb_ddb_add_str(body, "TableName", held, &ok);
@@ -360,10 +359,29 @@ int sb_ddb_due_index(sb_ddb_store *s, const char *held)
 	cJSON_Delete(body);
 	if (rc)
 		return rc;
-	rc = due_status(resp);
+	*status = due_status(resp);
+	t = cJSON_GetObjectItemCaseSensitive(resp, "Table");
+	st = t ? cJSON_GetObjectItemCaseSensitive(t, "TableStatus") : NULL;
+	if (*status == 1 &&
+	    !(cJSON_IsString(st) && strcmp(st->valuestring, "ACTIVE") == 0))
+		*status = 0;
 	cJSON_Delete(resp);
-	if (rc >= 0)
+	return SB_OK;
+}
+
+/* A held table made by storagebox 0.1.0 has no deadline index: add it
+ * (UpdateTable; on AWS it fills in the background, minutes for a big
+ * table). 1: the index is ACTIVE; 0: being made (the caller scans
+ * meanwhile); or an error (SB_DDB_NOTABLE: no held table). */
+int sb_ddb_due_index(sb_ddb_store *s, const char *held)
+{
+	cJSON *body, *resp = NULL, *defs, *ups, *up;
+	int ok = 1, rc, status, waited_ms;
+
+	if ((rc = due_describe(s, held, &status)))
 		return rc;
+	if (status >= 0)
+		return status;
 	body = cJSON_CreateObject();
 	defs = cJSON_CreateArray();
 	ups = cJSON_CreateArray();
@@ -390,5 +408,21 @@ int sb_ddb_due_index(sb_ddb_store *s, const char *held)
 		sb_clearerr(s->base.box);
 		rc = SB_OK;
 	}
-	return rc ? rc : 0;
+	if (rc)
+		return rc;
+	/* DynamoDB Local answers UpdateTable before it has made the index's
+	 * columns, and fails every write to the table until then
+	 * (InternalFailure, for longer than the retries last on a busy
+	 * machine): wait for ACTIVE here, once, after asking for the index.
+	 * Bounded: on AWS a big table fills for minutes, and writes go on
+	 * meanwhile. */
+	status = 0;
+	for (waited_ms = 0; status != 1 && waited_ms < 10000;
+	     waited_ms += 100) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		nanosleep(&ts, NULL);
+		if ((rc = due_describe(s, held, &status)))
+			return rc;
+	}
+	return status == 1;
 }
