@@ -54,6 +54,12 @@ int cli_start_env(cli_proc *p, const char *const *args, const char *const *env,
 int cli_wait(cli_proc *p, char **out, char **err);
 /* Read what a reaped process printed and free its paths. */
 void cli_collect(cli_proc *p, char **out, char **err);
+/* Sleep until a child process exits or @p us microseconds pass, whichever
+ * comes first (main() keeps SIGCHLD blocked for it). The kill tests'
+ * loops wait on this between reaps and kills: a polling loop woke the
+ * test thousands of times a second, on two cores that the 16 CLI
+ * processes it runs already keep busy. */
+void cli_sleep(int64_t us);
 /* Start and wait. */
 int cli_run(const char *const *args, const char *fault, const char *skip,
             const char *stdin_data, char **out, char **err);

@@ -360,12 +360,17 @@ static void run_jobs(job *jobs, size_t njobs)
 			}
 		}
 		int64_t now = now_us();
+		int64_t wait = 100000; /* the next kill due, 0.1 s at most */
 		for (int s = 0; s < CONC; s++) {
 			job *j = slot[s];
-			if (j && j->kill && !j->sent_kill &&
-			    now - j->start_us >= j->kill_at_us) {
+			if (!j || !j->kill || j->sent_kill)
+				continue;
+			int64_t due = j->start_us + j->kill_at_us - now;
+			if (due <= 0) {
 				kill(j->proc.pid, SIGKILL);
 				j->sent_kill = 1;
+			} else if (due < wait) {
+				wait = due;
 			}
 		}
 		int status, reaped = 0;
@@ -381,7 +386,7 @@ static void run_jobs(job *jobs, size_t njobs)
 			}
 		}
 		if (!reaped)
-			usleep(100);
+			cli_sleep(wait);
 	}
 	free(started);
 }

@@ -21,6 +21,7 @@
  * runs on shared servers never meet. DIR holds the CLI's output files. */
 #include "crash.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,11 @@ int main(int argc, char **argv)
 	/* Crash points only where the test says so. */
 	unsetenv("SB_FAULT_POINT");
 	unsetenv("SB_FAULT_SKIP");
+	/* For cli_sleep(); the children unblock it before exec. */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	unsetenv("SB_FAULT_MARK");
 	unsetenv("SB_FAULT_WAIT");
 	unsetenv("SB_FAULT_WAIT_S");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 crash_env cenv;
@@ -125,6 +126,10 @@ int cli_start_env(cli_proc *p, const char *const *args, const char *const *env,
 			unsetenv("SB_FAULT_SKIP");
 		for (size_t i = 0; env && env[i]; i++)
 			putenv((char *)env[i]);
+		/* The CLI runs with no signal blocked, as from a shell. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execv(prog, (char *const *)argv);
 		_exit(127);
 	}
@@ -155,6 +160,21 @@ int cli_wait(cli_proc *p, char **out, char **err)
 		;
 	cli_collect(p, out, err);
 	return status;
+}
+
+void cli_sleep(int64_t us)
+{
+	if (us <= 0)
+		return;
+	/* SIGCHLD is blocked (main()), so one that came since the last reap
+	 * is pending and ends the wait at once; Linux queues a blocked
+	 * SIGCHLD even at its default (ignored) disposition. */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	struct timespec ts = { .tv_sec = us / 1000000,
+		               .tv_nsec = (long)(us % 1000000) * 1000 };
+	sigtimedwait(&chld, NULL, &ts);
 }
 
 int cli_run(const char *const *args, const char *fault, const char *skip,
