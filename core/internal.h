@@ -98,6 +98,9 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 /* How long a release that a recovery pass took over is left to it by
  * the passes of claims (sb_box_recover takes it over at once). */
 #define SB_TAKEOVER_MS 10000
+/* How many live holds of other ids a claim about to answer "empty" on the
+ * generic path rolls forward, the newest first (docs/holds.md "Hold"). */
+#define SB_ROLL_HOLDS  64
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);

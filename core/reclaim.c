@@ -244,9 +244,11 @@ static int for_ledger(const char *token, const char *ledger)
  * take_held and put_held, or one that died there): record it for the id
  * with the deadline the bank has, as recovery records a reservation, so
  * both twins give one answer. If the id holds another item, this one goes
- * back. */
+ * back. @p own: the caller's own twin, which counts as settled when it is
+ * already recorded too, so that the claim looks at its ledger once more
+ * (the twin may have written it after the claim last looked). */
 static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
-                     const bank_item *b)
+                     const bank_item *b, int own)
 {
 	sb_item *existing = NULL;
 	char *ledger;
@@ -264,8 +266,10 @@ static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
 	                                strcmp(existing->value, b->item) != 0))
 		rc = follow(box, bank, b->item, b->token, SB_STATE_HELD,
 		            SB_STATE_AVAILABLE, 0, &out->put_back);
-	else if (rc == SB_ECONFLICT)
+	else if (rc == SB_ECONFLICT) {
+		out->settled += own;
 		rc = SB_OK;
+	}
 	sb_item_free(existing);
 	free(ledger);
 	return rc;
@@ -291,6 +295,70 @@ static int leave_release(const sb_box *box, const bank_item *b,
 	return (b->ms & 1) && !all_held && age < SB_TAKEOVER_MS;
 }
 
+/* A live hold of another id whose ledger entry names another item: a
+ * losing twin's, which its client is about to give back (docs/holds.md
+ * "Hold"). Give it back now, so that a claim about to answer "empty" can
+ * have it. Only if it still has the deadline listed, where the bank keeps
+ * stamps: the same id may have let it go and taken it anew since. An id
+ * with no live entry may be a winner not yet recorded: left alone. */
+static int give_back_loser(sb_recover_result *out, sb_box *box,
+                           const char *bank, const bank_item *b)
+{
+	sb_item *entry = NULL;
+	char *ledger;
+	const char *id;
+	int rc;
+
+	if ((rc = token_parts(&ledger, &id, b->token)) == SB_ENOMEM)
+		return sb_seterr(box, SB_ENOMEM, "out of memory");
+	if (rc)
+		return SB_OK;
+	rc = sb_slot_get(box, &entry, ledger, id);
+	if (rc == SB_OK && !(entry->flags & SB_ITEM_LAPSED) &&
+	    (strcmp(entry->bank, bank) != 0 ||
+	     strcmp(entry->value, b->item) != 0)) {
+		rc = sb_stamps_ok(box)
+		             ? sb_slot_move_if(box, bank, b->item, b->token,
+		                               SB_STATE_HELD,
+		                               SB_STATE_AVAILABLE, 0, b->ms)
+		             : sb_slot_move(box, bank, b->item, b->token,
+		                            SB_STATE_HELD, SB_STATE_AVAILABLE,
+		                            0);
+		if (rc == SB_OK)
+			out->put_back++;
+	}
+	if (rc == SB_ENOTFOUND || rc == SB_ECONFLICT)
+		rc = SB_OK;
+	sb_item_free(entry);
+	free(ledger);
+	return rc;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const bank_item *x = *(const bank_item *const *)a;
+	const bank_item *y = *(const bank_item *const *)b;
+
+	return (x->ms < y->ms) - (x->ms > y->ms);
+}
+
+/* Before a claim answers "empty" on the generic path: give back the
+ * losing twins' items among the live holds of other ids @p v. A hold in
+ * flight is among the newest (the deadlines of one application's holds
+ * are mostly take time plus one TTL): look at the newest SB_ROLL_HOLDS,
+ * so that a sell-out answer does not cost a ledger call per seat. */
+static int roll_newest(sb_recover_result *out, sb_box *box, const char *bank,
+                       const bank_item **v, size_t n)
+{
+	int rc = SB_OK;
+	size_t i;
+
+	qsort(v, n, sizeof(*v), newest_first);
+	for (i = 0; rc == SB_OK && i < n && i < SB_ROLL_HOLDS; i++)
+		rc = give_back_loser(out, box, bank, v[i]);
+	return rc;
+}
+
 int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
                 const char *ledger, int all_held, const char *own_token,
                 int64_t min_age_ms)
@@ -298,6 +366,8 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 	unsigned int states = SB_STATE_RECLAIMING | SB_STATE_RESTOCKING |
 	                      SB_STATE_RETIRING;
 	item_list l = { NULL, 0, 0, 0 };
+	const bank_item **others = NULL; /* live holds of other ids */
+	size_t nothers = 0;
 	int64_t now = sb_now_ms();
 	int list_all = 0;
 	size_t i;
@@ -327,6 +397,9 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 	                  all_held || list_all ? INT64_MAX : now, collect, &l);
 	if (l.oom)
 		rc = sb_seterr(box, SB_ENOMEM, "out of memory listing holds");
+	if (rc == SB_OK && list_all && !all_held && l.n &&
+	    !(others = malloc(l.n * sizeof(*others))))
+		rc = sb_seterr(box, SB_ENOMEM, "out of memory listing holds");
 	for (i = 0; rc == SB_OK && i < l.n; i++) {
 		const bank_item *b = &l.v[i];
 		if (!for_ledger(b->token, ledger)) {
@@ -335,10 +408,12 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 			out->foreign++;
 		} else if (b->state == SB_STATE_HELD && b->ms > now &&
 		           own_token && strcmp(b->token, own_token) == 0) {
-			rc = roll_twin(out, box, bank, b);
+			rc = roll_twin(out, box, bank, b, 1);
 		} else if (b->state == SB_STATE_HELD && b->ms > now) {
-			if (all_held) /* else: live, and not ours to check */
+			if (all_held)
 				rc = settle_confirmed(out, box, bank, b);
+			else if (others)
+				others[nothers++] = b;
 		} else if (leave_release(box, b, min_age_ms, all_held, now)) {
 			continue; /* in flight: its client or pass finishes it */
 		} else {
@@ -346,6 +421,9 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 			                      b->state, b->ms);
 		}
 	}
+	if (rc == SB_OK && nothers)
+		rc = roll_newest(out, box, bank, others, nothers);
+	free(others);
 	free_list(&l);
 	if (rc == SB_OK)
 		sb_clearerr(box);
