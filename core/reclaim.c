@@ -203,21 +203,32 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 	return rc;
 }
 
+/* The ledger entry of the id that the token of @p b names (SB_ENOTFOUND
+ * when there is none, or the token names no id). */
+static int entry_of(sb_item **entry, sb_box *box, const bank_item *b)
+{
+	char *ledger;
+	const char *id;
+	int rc;
+
+	*entry = NULL;
+	if ((rc = token_parts(&ledger, &id, b->token)) == SB_ENOMEM)
+		return sb_seterr(box, SB_ENOMEM, "out of memory");
+	if (rc)
+		return SB_ENOTFOUND;
+	rc = sb_slot_get(box, entry, ledger, id);
+	free(ledger);
+	return rc;
+}
+
 /* A live hold in the bank: if its ledger entry became permanent (a
  * confirm that died before the bank followed), settle it. */
 static int settle_confirmed(sb_recover_result *out, sb_box *box,
                             const char *bank, const bank_item *b)
 {
 	sb_item *entry = NULL;
-	char *ledger;
-	const char *id;
-	int rc;
+	int rc = entry_of(&entry, box, b);
 
-	if ((rc = token_parts(&ledger, &id, b->token)) == SB_ENOMEM)
-		return sb_seterr(box, SB_ENOMEM, "out of memory");
-	if (rc)
-		return SB_OK;
-	rc = sb_slot_get(box, &entry, ledger, id);
 	if (rc == SB_OK && entry->expires_ms == 0 &&
 	    strcmp(entry->bank, bank) == 0 &&
 	    strcmp(entry->value, b->item) == 0)
@@ -226,7 +237,6 @@ static int settle_confirmed(sb_recover_result *out, sb_box *box,
 	else if (rc == SB_ENOTFOUND || rc == SB_OK)
 		rc = SB_OK;
 	sb_item_free(entry);
-	free(ledger);
 	return rc;
 }
 
@@ -305,15 +315,8 @@ static int give_back_loser(sb_recover_result *out, sb_box *box,
                            const char *bank, const bank_item *b)
 {
 	sb_item *entry = NULL;
-	char *ledger;
-	const char *id;
-	int rc;
+	int rc = entry_of(&entry, box, b);
 
-	if ((rc = token_parts(&ledger, &id, b->token)) == SB_ENOMEM)
-		return sb_seterr(box, SB_ENOMEM, "out of memory");
-	if (rc)
-		return SB_OK;
-	rc = sb_slot_get(box, &entry, ledger, id);
 	if (rc == SB_OK && !(entry->flags & SB_ITEM_LAPSED) &&
 	    (strcmp(entry->bank, bank) != 0 ||
 	     strcmp(entry->value, b->item) != 0)) {
@@ -330,7 +333,6 @@ static int give_back_loser(sb_recover_result *out, sb_box *box,
 	if (rc == SB_ENOTFOUND || rc == SB_ECONFLICT)
 		rc = SB_OK;
 	sb_item_free(entry);
-	free(ledger);
 	return rc;
 }
 
