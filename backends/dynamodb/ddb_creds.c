@@ -420,10 +420,23 @@ int sb_ddb_creds_load(sb_ddb_store *s)
 	return SB_OK;
 }
 
+int sb_ddb_creds_renew(sb_ddb_store *s)
+{
+	sb_ddb_creds old = s->creds;
+	int rc;
+
+	memset(&s->creds, 0, sizeof(s->creds));
+	rc = sb_ddb_creds_load(s);
+	if (rc == SB_OK)
+		sb_ddb_creds_free(&old);
+	else
+		s->creds = old;
+	return rc;
+}
+
 int sb_ddb_creds_fresh(sb_ddb_store *s)
 {
 	int64_t now, left;
-	sb_ddb_creds old;
 	int rc;
 
 	if (!s->creds.expires_ms)
@@ -432,16 +445,10 @@ int sb_ddb_creds_fresh(sb_ddb_store *s)
 	left = s->creds.expires_ms - now;
 	if (left > CREDS_EARLY_MS || now < s->creds.next_try_ms)
 		return SB_OK;
-	old = s->creds;
-	memset(&s->creds, 0, sizeof(s->creds));
-	rc = sb_ddb_creds_load(s);
-	if (rc == SB_OK) {
-		sb_ddb_creds_free(&old);
+	if ((rc = sb_ddb_creds_renew(s)) == SB_OK)
 		return SB_OK;
-	}
 	/* The refresh failed: the old ones serve while they last (as in
 	 * the SDKs), tried again in 30 s; once expired, the error stands. */
-	s->creds = old;
 	if (left > 10000) {
 		s->creds.next_try_ms = now + CREDS_RETRY_MS;
 		return SB_OK;

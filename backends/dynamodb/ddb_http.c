@@ -423,7 +423,7 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 	struct curl_slist *hdrs = NULL;
 	char *text;
 	size_t len;
-	int attempt, rc = SB_ERROR, skew_retried = 0;
+	int attempt, rc = SB_ERROR, skew_retried = 0, renewed = 0;
 
 	*out = NULL;
 	if (!(text = cJSON_PrintUnformatted(body)))
@@ -477,6 +477,20 @@ int sb_ddb_call(cJSON **out, sb_ddb_store *s, const char *op, cJSON *body,
 			skew_retried = 1;
 			s->counters.retries++;
 			attempt--; /* not one of max_retries */
+			continue;
+		}
+		/* Temporary keys that the server calls expired before their
+		 * Expiration (revoked, or refreshed too late): new ones from
+		 * the chain, once per call, then at once. Static keys would
+		 * come back the same. */
+		if (rc == SB_EAUTH && !fake && !s->replay && !renewed &&
+		    s->creds.expires_ms &&
+		    strcmp(s->err_type, "ExpiredTokenException") == 0) {
+			renewed = 1;
+			if (sb_ddb_creds_renew(s) != SB_OK)
+				break; /* its message says why */
+			s->counters.retries++;
+			attempt--;
 			continue;
 		}
 		if (!retry || attempt >= s->max_retries)

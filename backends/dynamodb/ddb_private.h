@@ -442,6 +442,10 @@ int sb_ddb_creds_load(sb_ddb_store *s);
  * expiry are fetched again (a comparison of two numbers otherwise). A
  * failed refresh keeps the old ones while they last. */
 int sb_ddb_creds_fresh(sb_ddb_store *s);
+/* New keys from the chain now, whatever the old ones' Expiration (the
+ * server called them expired): SB_OK, or the old keys stay and the
+ * chain's error is returned. */
+int sb_ddb_creds_renew(sb_ddb_store *s);
 void sb_ddb_creds_free(sb_ddb_creds *c);
 /* Keys out of a source's JSON answer: AccessKeyId, SecretAccessKey,
  * SessionToken (@p process: credential_process, Version 1) or Token,

@@ -700,6 +700,37 @@ def case_refresh(r, tmp):
         m.lifetime = 3600
 
 
+def case_revoked(r, tmp):
+    """Keys with an hour to live that the server calls expired (revoked):
+    the request that hears ExpiredTokenException is signed again at once
+    with new keys from the chain, and the claim succeeds; one new key is
+    issued, and every later request carries it."""
+    m = r.meta
+    with Env(tmp, AWS_EC2_METADATA_DISABLED=None,
+             AWS_EC2_METADATA_SERVICE_ENDPOINT=m.url()):
+        first = 'ASIAIMDS%04d' % (len(m.issued) + 1)
+        box = storagebox.Box(r.uri)
+        try:
+            ok1 = r.claim(box) is not None
+            with r.ddb.lock:
+                sec, tok, _ = r.ddb.keys[first]
+                r.ddb.keys[first] = (sec, tok, time.time())
+            mark = r.mark()
+            ok2 = all(r.claim(box) is not None for _ in range(2))
+            log = r.keys_since(mark)
+        finally:
+            box.close()
+    second = 'ASIAIMDS%04d' % len(m.issued)
+    check(ok1 and ok2, 'revoked: claims before and after succeed')
+    check(second != first and log and
+          log[0][0] == first and log[0][3] == 'ExpiredTokenException' and
+          all(k == second and v == 'ok' for k, _, _, v in log[1:]),
+          'revoked: one refused request by %s, then only %s: %s'
+          % (first, second, [(k, v) for k, _, _, v in log]))
+    check(m.issued[-2:] == [('imds', first), ('imds', second)],
+          'revoked: exactly one new key (issued %s)' % m.issued[-2:])
+
+
 class Silent:
     """A port that accepts connections and never answers."""
 
@@ -813,7 +844,7 @@ def main():
         t0 = time.monotonic()
         for case in (case_env, case_profiles, case_process, case_hostile,
                      case_container_imds, case_precedence, case_refresh,
-                     case_dead, case_skew):
+                     case_revoked, case_dead, case_skew):
             t = time.monotonic()
             case(r, tmp)
             print('  (%s: %.1f s)' % (case.__name__, time.monotonic() - t),
