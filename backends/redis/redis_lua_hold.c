@@ -351,7 +351,9 @@ const char sb_rd_lua_take_held[] =
  * reservation; for a restocking or retiring one, its field in the stamp
  * hash; for a held or reclaiming one, its deadline; none of these: 0.
  * Into restocking or retiring, until becomes the stamp; into reserved
- * too, but 0 keeps the stamp, and SINCE becomes now. */
+ * too, but 0 keeps the stamp, and SINCE becomes now. Now (the clock the
+ * core set and listed generic deadlines by) also keeps a hold whose
+ * deadline has not come from being marked for reclaim. */
 const char sb_rd_lua_move[] =
 	"local it, token = ARGV[1], ARGV[2]\n"
 	"local from, to = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
@@ -381,6 +383,11 @@ const char sb_rd_lua_move[] =
 	"redis.call('LLEN', KEYS[1])\n"
 	"redis.call('HLEN', KEYS[3])\n"
 	"local old = redis.call('ZSCORE', KEYS[4], it)\n"
+	/* docs/holds.md, Reclaim step 1: held(token, until <= now) ->
+	 * reclaiming. A reclaim that listed the item earlier must not take
+	 * a new hold of it by the same id (same token, a later deadline). */
+	"if cur == 8 and to == 128 and old and "
+	"tonumber(old) > tonumber(ARGV[6]) then return 0 end\n"
 	"redis.call('SCARD', KEYS[5])\n"
 	"redis.call('GET', KEYS[6])\n"
 	"local ms = redis.call('HGET', KEYS[7], it)\n"

@@ -678,6 +678,22 @@ static void case_stamps(redisContext *c)
 	CHECK_RC(box, bk->list(st, "g", SB_STATE_HELD, INT64_MAX, list_cb, &s),
 	         SB_OK);
 	CHECK(box, s.n == 1 && s.ms == until + 5);
+	/* Reclaim step 1 takes a hold whose deadline (by the clock the core
+	 * set it by) has come, never one that a stale listing named but the
+	 * id holds anew with a later deadline. */
+	CHECK_RC(box,
+	         bk->move(st, "g", "i3", tok, SB_STATE_HELD,
+	                  SB_STATE_RECLAIMING, 0),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move(st, "g", "i3", tok, SB_STATE_HELD, SB_STATE_HELD,
+	                  sb_now_ms() - 1000),
+	         SB_OK);
+	CHECK_RC(box,
+	         bk->move(st, "g", "i3", tok, SB_STATE_HELD,
+	                  SB_STATE_RECLAIMING, 0),
+	         SB_OK);
+	CHECK_COUNTS(box, "g", NULL, 1, 0, 0, 1, 1);
 
 	/* The fused release of an item marked by the generic one drops its
 	 * stamp with it. */
