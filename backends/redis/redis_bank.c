@@ -172,4 +172,5 @@ const sb_bank_ops sb_rd_bank_ops = {
 	.take_held = sb_rd_take_held,
 	.move = sb_rd_move,
 	.list = sb_rd_list,
+	.move_if = sb_rd_move_if,
 };

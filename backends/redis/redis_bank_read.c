@@ -17,11 +17,12 @@ int sb_rd_bank_count(sb_bank_counts *out, sb_rd_store *s, const char *bank)
 	memset(out, 0, sizeof(*out));
 	if ((rc = sb_rd_bank_keys_make(&k, s, bank, "count")) != SB_OK)
 		return rc;
-	sb_rd_bank_keys_args(argv + 3, lens + 3, &k, 0, SB_RD_BK_N);
+	/* KEYS: banks to gone (not the stamps). */
+	sb_rd_bank_keys_args(argv + 3, lens + 3, &k, 0, SB_RD_BK_GONE + 1);
 	argv[10] = bank;
 	lens[10] = strlen(bank);
-	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_COUNT, SB_RD_BK_N, 1, argv, lens,
-	                "count");
+	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_COUNT, SB_RD_BK_GONE + 1, 1, argv,
+	                lens, "count");
 	sb_rd_bank_keys_free(&k);
 	if (rc != SB_OK)
 		return rc;
@@ -116,6 +117,9 @@ int sb_rd_bank_reserved(sb_rd_store *s, const char *bank, int64_t older_than,
 			break;
 		}
 		since = strtoll(v->str, &end, 10);
+		/* SINCE ":" STAMP once a recovery pass took it over */
+		if (end < nl && *end == ':')
+			(void)strtoll(end + 1, &end, 10);
 		if (end != nl) {
 			rc = sb_rd_bad_reply(s, v, "list reservations");
 			break;

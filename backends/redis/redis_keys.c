@@ -22,13 +22,17 @@
  *                       even handed out or retired, is skipped (law 6)
  *                       with an O(1) lookup
  *   {P}:r:BANK    HASH  item -> SINCE_MS "\n" TOKEN, the reservations of
- *                       the generic path
+ *                       the generic path; SINCE_MS ":" STAMP "\n" TOKEN
+ *                       once a recovery pass took one over (stamp, bank
+ *                       contract version 3; none: stamp 0)
  *   {P}:d:BANK    ZSET  item -> deadline (ms), the held and reclaiming
  *                       items: lapsed holds are the low end, found in
  *                       O(log n) when the queue is empty
  *   {P}:f:BANK    SET   items in flight of a release or a reclaim
  *                       (restocking, retiring, reclaiming): few
  *   {P}:x:BANK    STRING the number of retired items
+ *   {P}:m:BANK    HASH  item -> STAMP (decimal) of a restocking or
+ *                       retiring item (version 3; none: stamp 0)
  *   {P}:l:LEDGER  HASH  dedup id -> LEN ":" BANK ITEM for good (LEN:
  *                       bytes of BANK in decimal, so the value splits one
  *                       way only), or "h" UNTIL ";" LEN ":" BANK ITEM, a
@@ -38,7 +42,10 @@
  *   {P}:e:LEDGER  ZSET  dedup id -> deadline (ms), the ledger's holds
  * Version 1 (release 0.1.0) wrote the same keys but d, f, x and e, and
  * only the states "a", "r", "i" and entries for good: its data is data of
- * this layout without holds, and needs no conversion. A TOKEN is ledger
+ * this layout without holds, and needs no conversion. The layout of
+ * holds before stamps had no m and no ":" STAMP: its data is data of this
+ * layout whose items all carry stamp 0 (what take() leaves), and needs no
+ * conversion either. A TOKEN is ledger
  * LF id (no name holds an LF), so a script finds the ledger entry of a
  * held item from its state alone.
  * Ids and items are hash fields and list elements, never key names. */
@@ -155,6 +162,7 @@ int sb_rd_bank_keys_make(sb_rd_bank_keys *k, sb_rd_store *s, const char *bank,
 		[SB_RD_BK_DUE] = SB_RD_KEY_DUE,
 		[SB_RD_BK_FLIGHT] = SB_RD_KEY_FLIGHT,
 		[SB_RD_BK_GONE] = SB_RD_KEY_GONE,
+		[SB_RD_BK_STAMP] = SB_RD_KEY_STAMP,
 	};
 	int i, rc = SB_OK;
 

@@ -281,10 +281,14 @@ const char sb_rd_lua_change[] = LIB
 	"elseif st and string.sub(st, 2) == token then\n"
 	"  mine = string.find('ihcbt', string.sub(st, 1, 1), 1, true) ~= nil\n"
 	"end\n"
+	"local flight = mine and string.find('bt', string.sub(st, 1, 1), 1, "
+	"true) ~= nil\n"
+	"if flight then redis.call('HLEN', key('m', b)) end\n"
 	"if op == 4 then redis.call('GET', key('x', b)) end\n"
 	"drop_entry(l, id, b)\n"
 	"if mine then\n"
 	"  redis.call('HDEL', key('r', b), it)\n"
+	"  if flight then redis.call('HDEL', key('m', b), it) end\n"
 	"  if op == 3 then\n"
 	"    to_available(b, it)\n"
 	"  else\n"
@@ -336,9 +340,20 @@ const char sb_rd_lua_take_held[] =
 	"redis.call('ZADD', KEYS[4], ARGV[3], item)\n"
 	"return {2, item}\n";
 
-/* The bank's move slot. KEYS: queue, state, resv, due, flight, gone.
- * ARGV: item, token, from (a set of SB_STATE_* bits), to (one bit),
- * until. Returns 1 (moved) or 0 (conflict: nothing changed). */
+/* The bank's move slot, and move_if (version 3: stamps). KEYS: queue,
+ * state, resv, due, flight, gone, stamp. ARGV: item, token, from (a set
+ * of SB_STATE_* bits), to (one bit), until, now (the client's clock, the
+ * one of reservations), and for move_if the stamp expected. Returns 1
+ * (moved) or 0 (conflict: nothing changed).
+ *
+ * An item's stamp (decimal text, compared as text: a stamp may not fit
+ * a double) is: for a reserved one, the STAMP of its "SINCE:STAMP"
+ * reservation; for a restocking or retiring one, its field in the stamp
+ * hash; for a held or reclaiming one, its deadline; none of these: 0.
+ * Into restocking or retiring, until becomes the stamp; into reserved
+ * too, but 0 keeps the stamp, and SINCE becomes now. Now (the clock the
+ * core set and listed generic deadlines by) also keeps a hold whose
+ * deadline has not come from being marked for reclaim. */
 const char sb_rd_lua_move[] =
 	"local it, token = ARGV[1], ARGV[2]\n"
 	"local from, to = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
@@ -353,10 +368,13 @@ const char sb_rd_lua_move[] =
 	"local cur = bits[string.sub(st, 1, 1)]\n"
 	"if not cur then return 0 end\n"
 	"local tok = string.sub(st, 2)\n"
+	"local stamp = '0'\n"
 	"if cur == 2 then\n"
 	"  local r = redis.call('HGET', KEYS[3], it)\n"
 	"  local nl = r and string.find(r, '\\n', 1, true)\n"
 	"  tok = nl and string.sub(r, nl + 1) or ''\n"
+	"  local c = nl and string.find(r, ':', 1, true)\n"
+	"  if c and c < nl then stamp = string.sub(r, c + 1, nl - 1) end\n"
 	"end\n"
 	"local tokened = cur ~= 1 and cur ~= 16\n"
 	"if tokened and tok ~= token then return 0 end\n"
@@ -365,14 +383,27 @@ const char sb_rd_lua_move[] =
 	"redis.call('LLEN', KEYS[1])\n"
 	"redis.call('HLEN', KEYS[3])\n"
 	"local old = redis.call('ZSCORE', KEYS[4], it)\n"
+	/* docs/holds.md, Reclaim step 1: held(token, until <= now) ->
+	 * reclaiming. A reclaim that listed the item earlier must not take
+	 * a new hold of it by the same id (same token, a later deadline). */
+	"if cur == 8 and to == 128 and old and "
+	"tonumber(old) > tonumber(ARGV[6]) then return 0 end\n"
 	"redis.call('SCARD', KEYS[5])\n"
 	"redis.call('GET', KEYS[6])\n"
+	"local ms = redis.call('HGET', KEYS[7], it)\n"
+	"if cur == 32 or cur == 64 then stamp = ms or '0'\n"
+	"elseif (cur == 8 or cur == 128) and old then\n"
+	"  stamp = string.format('%.0f', tonumber(old))\n"
+	"end\n"
+	"if ARGV[7] and (bit.band(cur, 2 + 8 + 32 + 64 + 128) == 0 or "
+	"stamp ~= ARGV[7]) then return 0 end\n"
 	/* Leave the old state's structures... */
 	"if cur == 1 then redis.call('LREM', KEYS[1], 1, it)\n"
 	"elseif cur == 2 then redis.call('HDEL', KEYS[3], it)\n"
 	"elseif cur == 16 then redis.call('DECR', KEYS[6]) end\n"
 	"if cur == 8 or cur == 128 then redis.call('ZREM', KEYS[4], it) end\n"
 	"if cur >= 32 then redis.call('SREM', KEYS[5], it) end\n"
+	"if ms and to ~= 32 and to ~= 64 then redis.call('HDEL', KEYS[7], it) end\n"
 	/* ... and enter the new one's. */
 	"if to == 1 or to == 16 then\n"
 	"  redis.call('HSET', KEYS[2], it, letter[to])\n"
@@ -381,18 +412,25 @@ const char sb_rd_lua_move[] =
 	"end\n"
 	"if to == 1 then redis.call('RPUSH', KEYS[1], it)\n"
 	"elseif to == 2 then\n"
-	"  redis.call('HSET', KEYS[3], it, ARGV[5] .. '\\n' .. token)\n"
+	"  if til ~= 0 then stamp = ARGV[5] end\n"
+	"  if stamp == '0' then stamp = '' else stamp = ':' .. stamp end\n"
+	"  redis.call('HSET', KEYS[3], it, ARGV[6] .. stamp .. '\\n' .. token)\n"
 	"elseif to == 16 then redis.call('INCR', KEYS[6]) end\n"
 	"if to == 8 or to == 128 then\n"
 	"  if til > 0 then redis.call('ZADD', KEYS[4], ARGV[5], it)\n"
 	"  else redis.call('ZADD', KEYS[4], old or '0', it) end\n"
 	"end\n"
 	"if to >= 32 then redis.call('SADD', KEYS[5], it) end\n"
+	"if to == 32 or to == 64 then\n"
+	"  if til ~= 0 then redis.call('HSET', KEYS[7], it, ARGV[5])\n"
+	"  elseif ms then redis.call('HDEL', KEYS[7], it) end\n"
+	"end\n"
 	"return 1\n";
 
-/* The bank's list slot. KEYS: banks, state, due, flight. ARGV: bank,
- * states (bits), until_le. Returns {-2} or {0, item, state, ms, ...}
- * (ms: the deadline of a held or reclaiming item, else "0"). */
+/* The bank's list slot. KEYS: banks, state, due, flight, stamp. ARGV:
+ * bank, states (bits), until_le. Returns {-2} or {0, item, state, ms,
+ * ...} (ms: the deadline of a held or reclaiming item, the stamp of a
+ * restocking or retiring one, "0" without). */
 const char sb_rd_lua_list[] =
 	"if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-2} end\n"
 	"local states = tonumber(ARGV[2])\n"
@@ -418,7 +456,8 @@ const char sb_rd_lua_list[] =
 	"      out[#out + 1] = it\n"
 	"      out[#out + 1] = st\n"
 	"      out[#out + 1] = cur == 128 and "
-	"(redis.call('ZSCORE', KEYS[3], it) or '0') or '0'\n"
+	"(redis.call('ZSCORE', KEYS[3], it) or '0') or "
+	"(redis.call('HGET', KEYS[5], it) or '0')\n"
 	"    end\n"
 	"  end\n"
 	"end\n"

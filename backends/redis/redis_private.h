@@ -60,6 +60,7 @@ enum {
 #define SB_RD_KEY_DUE    'd'     /* ZSET: held item -> deadline ms */
 #define SB_RD_KEY_FLIGHT 'f'     /* SET: items of releases, reclaims */
 #define SB_RD_KEY_GONE   'x'     /* STRING: number of retired items */
+#define SB_RD_KEY_STAMP  'm'     /* HASH: releasing item -> its stamp */
 #define SB_RD_KEY_LEDGER \
 	'l'                 /* HASH: dedup id -> ["h" until ";"]
                                     len ":" bank item */
@@ -120,6 +121,7 @@ enum {
 	SB_RD_BK_DUE,
 	SB_RD_BK_FLIGHT,
 	SB_RD_BK_GONE,
+	SB_RD_BK_STAMP, /* version 3: the stamps of releases in flight */
 	SB_RD_BK_N
 };
 typedef struct {
@@ -138,8 +140,8 @@ int sb_rd_bank_keys_make(sb_rd_bank_keys *k, sb_rd_store *s, const char *bank,
                          const char *op);
 void sb_rd_bank_keys_free(sb_rd_bank_keys *k);
 /* Keys @p first to @p first + @p n - 1 of (banks, queue, state, resv,
- * due, flight, gone; SB_RD_BK_*), the order every bank script takes them
- * in, into argv[0..n-1] and lens. Returns @p n. */
+ * due, flight, gone, stamp; SB_RD_BK_*), the order every bank script
+ * takes them in, into argv[0..n-1] and lens. Returns @p n. */
 int sb_rd_bank_keys_args(const char **argv, size_t *lens,
                          const sb_rd_bank_keys *k, int first, int n);
 /* The ledger value of (bank, item) for good: decimal bank length, ':',
@@ -226,12 +228,15 @@ int sb_rd_bank_add(uint64_t *added, uint64_t *skipped, sb_rd_store *s,
 int sb_rd_bank_count(sb_bank_counts *out, sb_rd_store *s, const char *bank);
 int sb_rd_bank_reserved(sb_rd_store *s, const char *bank, int64_t older_than_ms,
                         sb_reservation_cb cb, void *payload);
-/* redis_bank_hold.c: the take_held, move and list slots. */
+/* redis_bank_hold.c: the take_held, move, move_if and list slots. */
 int sb_rd_take_held(sb_item **out, sb_store *st, const char *bank,
                     const char *token, int64_t until_ms);
 int sb_rd_move(sb_store *st, const char *bank, const char *item,
                const char *token, unsigned int from, unsigned int to,
                int64_t until_ms);
+int sb_rd_move_if(sb_store *st, const char *bank, const char *item,
+                  const char *token, unsigned int from, unsigned int to,
+                  int64_t until_ms, int64_t expect_ms);
 int sb_rd_list(sb_store *st, const char *bank, unsigned int states,
                int64_t until_le, sb_bank_item_cb cb, void *payload);
 

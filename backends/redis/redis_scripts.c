@@ -85,13 +85,17 @@ static const char take_src[] =
 	"return {2, item}\n";
 
 /* Settle. KEYS: state, resv. ARGV: item, token. 1 done (or already
- * assigned with this token), 0 conflict. */
+ * assigned with this token), 0 conflict. A reservation that a recovery
+ * pass took over (a stamp: "SINCE:STAMP") is that pass's to settle
+ * (move_if): a conflict here. */
 static const char settle_src[] =
 	"local r = redis.call('HGET', KEYS[2], ARGV[1])\n"
 	"local s = redis.call('HGET', KEYS[1], ARGV[1])\n"
 	"if r then\n"
 	"  local nl = string.find(r, '\\n', 1, true)\n"
-	"  if nl and string.sub(r, nl + 1) == ARGV[2] then\n"
+	"  local c = string.find(r, ':', 1, true)\n"
+	"  if nl and (not c or c > nl) and string.sub(r, nl + 1) == ARGV[2] "
+	"then\n"
 	"    redis.call('HDEL', KEYS[2], ARGV[1])\n"
 	"    redis.call('HSET', KEYS[1], ARGV[1], 'i' .. ARGV[2])\n"
 	"    return 1\n"

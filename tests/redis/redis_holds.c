@@ -1,7 +1,8 @@
 /* Redis holds at the backend's level: the version 2 slots against a real
- * server, with the server's clock (short real deadlines), and data laid
- * out by release 0.1.0 (written here by hand, key by key, as its scripts
- * wrote it) that must keep working and gain holds.
+ * server, with the server's clock (short real deadlines), the stamps of
+ * version 3 (move_if), and data laid out by release 0.1.0 and by holds
+ * before stamps (written here by hand, key by key, as their scripts
+ * wrote it) that must keep working and gain holds, then stamps.
  *
  * Each case works under a prefix of its own in database 0. */
 #include "rtest.h"
@@ -18,13 +19,18 @@ static unsigned int iflags(const sb_item *it)
 	return it ? it->flags : 0;
 }
 
-static sb_box *open_box(const char *prefix, char **uri_out)
+static sb_box *open_proto(const char *prefix, char **uri_out,
+                          sb_protocol protocol)
 {
 	char *opt = t_xasprintf("prefix=%s", prefix);
 	char *uri = t_uri_opt(server, opt);
 	char err[SB_ERRMSG_SIZE] = "";
+	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	sb_box *box = NULL;
-	int rc = sb_box_open(&box, uri, NULL, err, sizeof err);
+	int rc;
+
+	o.protocol = protocol;
+	rc = sb_box_open(&box, uri, &o, err, sizeof err);
 
 	CHECKF(NULL, rc == SB_OK, "open: %d %s", rc, err);
 	free(opt);
@@ -35,6 +41,11 @@ static sb_box *open_box(const char *prefix, char **uri_out)
 	if (rc != SB_OK)
 		exit(t_summary());
 	return box;
+}
+
+static sb_box *open_box(const char *prefix, char **uri_out)
+{
+	return open_proto(prefix, uri_out, SB_PROTOCOL_AUTO);
 }
 
 static void cmd(redisContext *c, const char **argv, int argc)
@@ -470,6 +481,306 @@ static void case_generic_slots(redisContext *c)
 	free(p);
 }
 
+/* A field of a hash, or NULL (caller frees). */
+static char *hget(redisContext *c, const char *key, const char *field)
+{
+	redisReply *r = rt_cmd(c, "HGET", key, field, NULL);
+	char *v = r && r->type == REDIS_REPLY_STRING ? t_xstrdup(r->str) : NULL;
+
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+static long long exists(redisContext *c, const char *key)
+{
+	redisReply *r = rt_cmd(c, "EXISTS", key, NULL);
+	long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+
+	if (r)
+		freeReplyObject(r);
+	return n;
+}
+
+typedef struct {
+	int n;
+	int64_t since;
+	char token[64];
+} resv_t;
+
+static int resv_cb(const char *item, const char *token, int64_t since_ms,
+                   void *payload)
+{
+	resv_t *r = payload;
+	(void)item;
+	r->n++;
+	r->since = since_ms;
+	snprintf(r->token, sizeof r->token, "%s", token);
+	return 0;
+}
+
+/* Version 3: stamps. A reservation's stamp is 0 from take() and kept in
+ * its "SINCE:STAMP" once taken over; a release's is in the stamp hash;
+ * move_if moves only on the stamp expected, whatever the state's kind,
+ * and compares stamps exactly (past 2^53, where a double would not). */
+static void case_stamps(redisContext *c)
+{
+	char *p = rt_prefix("stamps");
+	sb_box *box = open_box(p, NULL);
+	sb_store *st = box->bank_store;
+	const sb_bank_ops *bk = st->bank;
+	const char *items[] = { "i1", "i2", "i3" };
+	const char *tok = "L\nA";
+	/* 2^53 + 1 and + 3: one double apart from each other's neighbour */
+	const int64_t r1 = 9007199254740993LL, r2 = 9007199254740995LL;
+	char *kr = t_xasprintf("{%s}:r:g", p), *km = t_xasprintf("{%s}:m:g", p);
+	char *v;
+	sb_item *it = NULL;
+	seen_t s;
+	resv_t rv;
+	int64_t until = server_ms(c) + 100000, t0 = sb_now_ms();
+
+	printf("stamps under prefix %s\n", p);
+	CHECK(box, bk->version >= 3 && bk->move_if);
+	CHECK_RC(box, add(box, "g", items, 3, NULL), SB_OK);
+
+	/* A reservation: stamp 0, then a recovery pass's. */
+	CHECK_RC(box, bk->take(&it, st, "g", tok, t0 - 5000), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "i1"));
+	sb_item_free(it);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, r1, r2),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", "L\nB", SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, r1, 0),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, r1, 0),
+	         SB_OK);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, r2, 0),
+	         SB_ECONFLICT); /* another pass: too late */
+	v = hget(c, kr, "i1");
+	CHECKF(box, v && strstr(v, ":9007199254740993\nL\nA"), "resv %s",
+	       v ? v : "(none)");
+	free(v);
+	memset(&rv, 0, sizeof rv);
+	CHECK_RC(box, bk->reserved(st, "g", INT64_MAX, resv_cb, &rv), SB_OK);
+	CHECKF(box, rv.n == 1 && rv.since >= t0 && !strcmp(rv.token, tok),
+	       "reserved: %d, since %lld (now %lld)", rv.n, (long long)rv.since,
+	       (long long)t0);
+	/* The client's settle conflicts: the pass settles. */
+	CHECK_RC(box, bk->settle(st, "g", "i1", tok), SB_ECONFLICT);
+	/* move into reserved with 0 keeps the stamp */
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_RESERVED,
+	                  SB_STATE_RESERVED, 0),
+	         SB_OK);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_RESERVED,
+	                     SB_STATE_ASSIGNED, 0, r2),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_RESERVED,
+	                     SB_STATE_ASSIGNED, 0, r1),
+	         SB_OK);
+	CHECK(box, exists(c, kr) == 0);
+	CHECK_COUNTS(box, "g", NULL, 2, 0, 1, 0, 0);
+	/* A reservation no pass took over settles as before. */
+	CHECK_RC(box, bk->take(&it, st, "g", "L\nC", sb_now_ms()), SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box, bk->settle(st, "g", "i2", "L\nC"), SB_OK);
+	CHECK_COUNTS(box, "g", NULL, 1, 0, 2, 0, 0);
+
+	/* An item without a stamp (assigned): move_if conflicts. */
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_ASSIGNED,
+	                     SB_STATE_RESTOCKING, r1, 0),
+	         SB_ECONFLICT);
+	/* A release: the mark's stamp, a pass's, the last step's check. */
+	CHECK_RC(box,
+	         bk->move(st, "g", "i1", tok, SB_STATE_ASSIGNED,
+	                  SB_STATE_RESTOCKING, r1),
+	         SB_OK);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_RESTOCKING, 0, list_cb, &s),
+	         SB_OK);
+	CHECKF(box,
+	       s.n == 1 && s.state == SB_STATE_RESTOCKING && s.ms == r1 &&
+	               !strcmp(s.token, tok),
+	       "listed %d, ms %lld", s.n, (long long)s.ms);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_RESTOCKING,
+	                     SB_STATE_RESTOCKING, r2, r1 - 2),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_RESTOCKING,
+	                     SB_STATE_RESTOCKING, r2, r1),
+	         SB_OK);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_RESTOCKING, 0, list_cb, &s),
+	         SB_OK);
+	CHECK(box, s.n == 1 && s.ms == r2);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok,
+	                     SB_STATE_RESTOCKING | SB_STATE_RETIRING,
+	                     SB_STATE_AVAILABLE, 0, r1),
+	         SB_ECONFLICT); /* the client's last step, taken over */
+	CHECK_COUNTS(box, "g", NULL, 1, 1, 1, 0, 0);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i1", tok, SB_STATE_RESTOCKING,
+	                     SB_STATE_AVAILABLE, 0, r2),
+	         SB_OK);
+	CHECK(box, exists(c, km) == 0);
+	CHECK_COUNTS(box, "g", NULL, 2, 0, 1, 0, 0);
+
+	/* Retiring with a stamp; into restocking with 0: no stamp. */
+	CHECK_RC(box,
+	         bk->move(st, "g", "i2", "L\nC", SB_STATE_ASSIGNED,
+	                  SB_STATE_RETIRING, r2),
+	         SB_OK);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_RETIRING, 0, list_cb, &s),
+	         SB_OK);
+	CHECK(box, s.n == 1 && s.state == SB_STATE_RETIRING && s.ms == r2);
+	CHECK_RC(box,
+	         bk->move(st, "g", "i2", "L\nC", SB_STATE_RETIRING,
+	                  SB_STATE_RESTOCKING, 0),
+	         SB_OK);
+	CHECK(box, exists(c, km) == 0);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_RESTOCKING, 0, list_cb, &s),
+	         SB_OK);
+	CHECK(box, s.n == 1 && s.ms == 0);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i2", "L\nC", SB_STATE_RESTOCKING,
+	                     SB_STATE_RETIRED, 0, 0),
+	         SB_OK);
+	CHECK_COUNTS(box, "g", NULL, 2, 0, 0, 0, 1);
+
+	/* A hold's stamp is its deadline. */
+	CHECK_RC(box, bk->take_held(&it, st, "g", tok, until), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "i3"));
+	sb_item_free(it);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i3", tok, SB_STATE_HELD, SB_STATE_HELD,
+	                     until + 5, until - 1),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, "g", "i3", tok, SB_STATE_HELD, SB_STATE_HELD,
+	                     until + 5, until),
+	         SB_OK);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box, bk->list(st, "g", SB_STATE_HELD, INT64_MAX, list_cb, &s),
+	         SB_OK);
+	CHECK(box, s.n == 1 && s.ms == until + 5);
+	/* Reclaim step 1 takes a hold whose deadline (by the clock the core
+	 * set it by) has come, never one that a stale listing named but the
+	 * id holds anew with a later deadline. */
+	CHECK_RC(box,
+	         bk->move(st, "g", "i3", tok, SB_STATE_HELD,
+	                  SB_STATE_RECLAIMING, 0),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move(st, "g", "i3", tok, SB_STATE_HELD, SB_STATE_HELD,
+	                  sb_now_ms() - 1000),
+	         SB_OK);
+	CHECK_RC(box,
+	         bk->move(st, "g", "i3", tok, SB_STATE_HELD,
+	                  SB_STATE_RECLAIMING, 0),
+	         SB_OK);
+	CHECK_COUNTS(box, "g", NULL, 1, 0, 0, 1, 1);
+
+	/* The fused release of an item marked by the generic one drops its
+	 * stamp with it. */
+	CHECK_RC(box, add(box, "g2", items, 1, NULL), SB_OK);
+	CHECK_RC(box, hold(&it, box, "g2", "L", "D", 0), SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box,
+	         bk->move(st, "g2", "i1", "L\nD", SB_STATE_ASSIGNED,
+	                  SB_STATE_RETIRING, r1),
+	         SB_OK);
+	char *km2 = t_xasprintf("{%s}:m:g2", p);
+	CHECK(box, exists(c, km2) == 1);
+	CHECK_RC(box, change(&it, box, "L", "D", SB_CHANGE_RESTOCK, 0), SB_OK);
+	CHECK(box, exists(c, km2) == 0);
+	CHECK_COUNTS(box, "g2", NULL, 1, 0, 0, 0, 0);
+	free(km2);
+	free(kr);
+	free(km);
+	sb_box_close(box);
+	free(p);
+}
+
+/* A store written by the holds of the previous layout, before stamps: a
+ * restock and a retire whose clients died after their marks, and a
+ * reservation in flight, none with a stamp. Used as it is: each carries
+ * stamp 0, and recover (which takes each over with move_if, expecting
+ * the stamp listed) finishes them. */
+static void case_before_stamps(redisContext *c)
+{
+	char *p = rt_prefix("prestamp"), *k[8];
+	sb_recover_result rr;
+	sb_item *it = NULL;
+	seen_t s;
+
+	printf("holds before stamps under prefix %s\n", p);
+	k[0] = t_xasprintf("{%s}:banks", p);
+	k[1] = t_xasprintf("{%s}:q:seats", p);
+	k[2] = t_xasprintf("{%s}:s:seats", p);
+	k[3] = t_xasprintf("{%s}:r:seats", p);
+	k[4] = t_xasprintf("{%s}:f:seats", p);
+	k[5] = t_xasprintf("{%s}:l:L", p);
+	k[6] = t_xasprintf("{%s}:c:L", p);
+	k[7] = t_xasprintf("{%s}:m:seats", p);
+	CMD(c, "SADD", k[0], "seats");
+	CMD(c, "RPUSH", k[1], "s4");
+	CMD(c, "HSET", k[2], "s1", "bL\nann", "s2", "tL\nbea", "s3", "r", "s4",
+	    "a");
+	CMD(c, "HSET", k[3], "s3", "1000\nL\ncid");
+	CMD(c, "SADD", k[4], "s1", "s2");
+	CMD(c, "HSET", k[5], "ann", "5:seatss1", "bea", "5:seatss2");
+	CMD(c, "HSET", k[6], "seats", "2");
+
+	sb_box *box = open_proto(p, NULL, SB_PROTOCOL_GENERIC);
+	sb_store *st = box->bank_store;
+	CHECK_COUNTS(box, "seats", NULL, 1, 3, 0, 0, 0);
+	memset(&s, 0, sizeof s);
+	CHECK_RC(box,
+	         st->bank->list(st, "seats",
+	                        SB_STATE_RESTOCKING | SB_STATE_RETIRING, 0,
+	                        list_cb, &s),
+	         SB_OK);
+	CHECK(box, s.n == 2 && s.ms == 0);
+	memset(&rr, 0, sizeof rr);
+	CHECK_RC(box, sb_box_recover(&rr, box, "seats", "L", NULL), SB_OK);
+	CHECKF(box, rr.released == 2 && rr.settled == 1,
+	       "recover: released %llu settled %llu",
+	       (unsigned long long)rr.released, (unsigned long long)rr.settled);
+	CHECK_COUNTS(box, "seats", NULL, 2, 0, 1, 0, 1);
+	CHECK_RC(box, get(&it, box, "L", "ann"), SB_ENOTFOUND);
+	CHECK_RC(box, get(&it, box, "L", "bea"), SB_ENOTFOUND);
+	CHECK_RC(box, sb_box_fetch(&it, box, "seats", "L", "cid"), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "s3") &&
+	                   !(iflags(it) & SB_ITEM_NEW));
+	sb_item_free(it);
+	CHECK(box, exists(c, k[3]) == 0 && exists(c, k[4]) == 0 &&
+	                   exists(c, k[7]) == 0);
+	/* ... and the store goes on, with stamps: ann holds and releases. */
+	CHECK_RC(box, sb_box_hold(&it, box, "seats", "L", "ann", 60000), SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box, sb_box_release(box, "L", "ann", 0), SB_OK);
+	CHECK_COUNTS(box, "seats", NULL, 2, 0, 1, 0, 1);
+	sb_box_close(box);
+	for (int i = 0; i < 8; i++)
+		free(k[i]);
+	free(p);
+}
+
 /* Every key the holds wrote lives in the prefix's hash slot. */
 static void case_one_slot(redisContext *c)
 {
@@ -521,6 +832,8 @@ int main(void)
 	case_old_layout(c);
 	case_lapse(c);
 	case_generic_slots(c);
+	case_stamps(c);
+	case_before_stamps(c);
 	case_one_slot(c);
 	redisFree(c);
 	return t_summary();
