@@ -15,15 +15,18 @@
  * survives power loss (otherwise the item could go back to the bank and to
  * a second person). `?synchronous=normal` trades that for speed.
  *
- * Layout (schema version 2, in PRAGMA user_version; a file of version 1,
- * made by 0.1.0, is migrated in place by the first opener):
+ * Layout (schema version 3, in PRAGMA user_version; a file of version 1,
+ * made by 0.1.0, or 2, made by the release of holds, is migrated in place
+ * by the first opener):
  *   sb_bank(id, name)          banks are never deleted: ids can be cached
  *   sb_item(id, bank_id, item, state, token, since, deadline)
  *                              items are never deleted, so re-adding one
  *                              already handed out, released or retired is
  *                              skipped (law 6); FIFO by rowid through a
  *                              partial index on available rows; held rows
- *                              by deadline through another
+ *                              by deadline through another; deadline is
+ *                              also the stamp of a reserved, restocking or
+ *                              retiring row (backend.h version 3)
  *   sb_ledger(ledger, dedup_id, bank, item, deadline)   WITHOUT ROWID;
  *                              deadline 0: for good, else a hold that
  *                              lapses then by sb_now_ms(); it keeps names,

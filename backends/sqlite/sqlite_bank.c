@@ -289,4 +289,5 @@ const sb_bank_ops sb_sq_bank_ops = {
 	.take_held = sb_sq_take_held,
 	.move = sb_sq_move,
 	.list = sb_sq_list,
+	.move_if = sb_sq_move_if,
 };

@@ -1,5 +1,5 @@
 /* SQLite backend: the bank slots of version 2 (holds): take_held, move,
- * list. States are sqlite_sql.h's numbers, with SB_STATE_* == 1 << state,
+ * list; and of version 3 (stamps): move_if. States are sqlite_sql.h's numbers, with SB_STATE_* == 1 << state,
  * so a set of states is tested in SQL as ((1 << state) & set). */
 #include "sqlite_private.h"
 
@@ -34,15 +34,19 @@ static int sq_state_of(unsigned int bit)
 	return -1;
 }
 
-int sb_sq_move_id(int *moved, sb_sq_store *s, sqlite3_int64 bid,
-                  const char *item, const char *token, unsigned int from,
-                  int to, int64_t until_ms, const char *op)
+/* SB_SQ_ITEM_MOVE, or SB_SQ_ITEM_MOVE_IF with @p expect (the stamp). */
+static int sq_move_stmt(int *moved, sb_sq_store *s, sqlite3_int64 bid,
+                        const char *item, const char *token, unsigned int from,
+                        int to, int64_t until_ms, const int64_t *expect,
+                        const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	*moved = 0;
-	if ((rc = sb_sq_prep(s, SB_SQ_ITEM_MOVE, &st, op)) != SB_OK)
+	rc = sb_sq_prep(s, expect ? SB_SQ_ITEM_MOVE_IF : SB_SQ_ITEM_MOVE, &st,
+	                op);
+	if (rc != SB_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, bid);
 	sb_sq_text(st, 2, item);
@@ -50,37 +54,74 @@ int sb_sq_move_id(int *moved, sb_sq_store *s, sqlite3_int64 bid,
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)from);
 	sqlite3_bind_int(st, 5, to);
 	sqlite3_bind_int64(st, 6, until_ms);
+	if (expect)
+		sqlite3_bind_int64(st, 7, *expect);
 	rc = sb_sq_run(s, st, op);
 	*moved = rc == SB_OK && sqlite3_changes(s->db) > 0;
 	return rc;
 }
 
-int sb_sq_move(sb_store *base, const char *bank, const char *item,
-               const char *token, unsigned int from, unsigned int to,
-               int64_t until_ms)
+int sb_sq_move_id(int *moved, sb_sq_store *s, sqlite3_int64 bid,
+                  const char *item, const char *token, unsigned int from,
+                  int to, int64_t until_ms, const char *op)
 {
+	return sq_move_stmt(moved, s, bid, item, token, from, to, until_ms,
+	                    NULL, op);
+}
+
+/* move, and move_if when @p expect is set: one UPDATE, so one atomic
+ * step in autocommit mode. */
+static int sq_move(sb_store *base, const char *bank, const char *item,
+                   const char *token, unsigned int from, unsigned int to,
+                   int64_t until_ms, const int64_t *expect, const char *op)
+{
+	/* An item already in @p to with this token is moved too (its
+	 * deadline or stamp), but for a reservation (backend.h). */
+	const unsigned int again = to & ~SB_STATE_RESERVED;
 	sb_sq_store *s = (sb_sq_store *)base;
 	sqlite3_int64 bid;
 	int rc, state = sq_state_of(to), moved = 0;
 
 	if (state < 0 || (from & ~0xffu))
 		return sb_seterr(s->base.box, SB_EINVALID,
-		                 "sqlite: move: states %#x -> %#x are not "
+		                 "sqlite: %s: states %#x -> %#x are not "
 		                 "states of an item",
-		                 from, to);
-	rc = sb_sq_bank_id(s, bank, &bid, "move");
-	/* Already in @p to with this token: moved too (the deadline). */
+		                 op, from, to);
+	rc = sb_sq_bank_id(s, bank, &bid, op);
 	if (rc == SB_OK)
-		rc = sb_sq_move_id(&moved, s, bid, item, token, from | to,
-		                   state, until_ms, "move");
+		rc = sq_move_stmt(&moved, s, bid, item, token, from | again,
+		                  state, until_ms, expect, op);
 	if (rc != SB_OK && rc != SB_ENOTFOUND)
 		return rc;
 	if (moved)
 		return SB_OK;
+	if (expect)
+		return sb_seterr(s->base.box, SB_ECONFLICT,
+		                 "sqlite: %s: item '%.200s' of bank '%.200s' in "
+		                 "'%s' is not in states %#x for this token with "
+		                 "stamp %lld",
+		                 op, item, bank, s->path, from,
+		                 (long long)*expect);
 	return sb_seterr(s->base.box, SB_ECONFLICT,
-	                 "sqlite: move: item '%.200s' of bank '%.200s' in '%s' "
+	                 "sqlite: %s: item '%.200s' of bank '%.200s' in '%s' "
 	                 "is not in states %#x for this token",
-	                 item, bank, s->path, from);
+	                 op, item, bank, s->path, from);
+}
+
+int sb_sq_move(sb_store *base, const char *bank, const char *item,
+               const char *token, unsigned int from, unsigned int to,
+               int64_t until_ms)
+{
+	return sq_move(base, bank, item, token, from, to, until_ms, NULL,
+	               "move");
+}
+
+int sb_sq_move_if(sb_store *base, const char *bank, const char *item,
+                  const char *token, unsigned int from, unsigned int to,
+                  int64_t until_ms, int64_t expect_ms)
+{
+	return sq_move(base, bank, item, token, from, to, until_ms, &expect_ms,
+	               "move_if");
 }
 
 int sb_sq_list(sb_store *base, const char *bank, unsigned int states,

@@ -13,7 +13,8 @@
  * sqlite_txn.c      transactions: begin, commit, rollback
  * sqlite_bankid.c   bank name -> id, through a per-store cache
  * sqlite_bank.c     the bank slots (sb_sq_bank_ops)
- * sqlite_hold_bank.c  the bank slots of holds: take_held, move, list
+ * sqlite_hold_bank.c  the bank slots of holds: take_held, move, list;
+ *                   of stamps: move_if
  * sqlite_ledger.c   the ledger slots (sb_sq_ledger_ops)
  * sqlite_hold_ledger.c  the ledger slots of holds: put_held, update,
  *                   remove, export_holds
@@ -127,12 +128,16 @@ int sb_sq_take_held(sb_item **out, sb_store *base, const char *bank,
 int sb_sq_move(sb_store *base, const char *bank, const char *item,
                const char *token, unsigned int from, unsigned int to,
                int64_t until_ms);
+int sb_sq_move_if(sb_store *base, const char *bank, const char *item,
+                  const char *token, unsigned int from, unsigned int to,
+                  int64_t until_ms, int64_t expect_ms);
 int sb_sq_list(sb_store *base, const char *bank, unsigned int states,
                int64_t until_le, sb_bank_item_cb cb, void *payload);
 /* SB_SQ_ITEM_MOVE: the item of bank @p bid with @p token, in one of the
  * states of the set @p from (SB_STATE_* bits), to the state number @p to
- * (deadline @p until_ms for held and reclaiming, 0: kept). *moved says
- * whether it did; not moving is no error. */
+ * (deadline @p until_ms for held and reclaiming, 0: kept; the stamp of
+ * the states that have one, as sb_bank_ops.move). *moved says whether it
+ * did; not moving is no error. */
 int sb_sq_move_id(int *moved, sb_sq_store *s, sqlite3_int64 bid,
                   const char *item, const char *token, unsigned int from,
                   int to, int64_t until_ms, const char *op);

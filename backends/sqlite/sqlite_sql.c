@@ -2,12 +2,14 @@
 #include "sqlite_sql.h"
 
 /* Run inside BEGIN IMMEDIATE by the first opener. Item states (see
- * sqlite_sql.h): 0 available, 1 reserved(token, since), 2 assigned(token),
- * 3 held(token, deadline), 4 retired, 5 restocking(token), 6
- * retiring(token), 7 reclaiming(token, deadline). A ledger entry's
- * deadline is 0 for good, else the hold's deadline in ms since the epoch.
- * Each deadline is the last column, where ALTER TABLE puts it in a
- * database of version 1 (sb_sq_migrate_sql). */
+ * sqlite_sql.h): 0 available, 1 reserved(token, since, stamp), 2
+ * assigned(token), 3 held(token, deadline), 4 retired, 5
+ * restocking(token, stamp), 6 retiring(token, stamp), 7 reclaiming(token,
+ * deadline). An item's stamp (backend.h version 3) is kept in its
+ * deadline column (NULL: stamp 0); every other state has it NULL. A
+ * ledger entry's deadline is 0 for good, else the hold's deadline in ms
+ * since the epoch. Each deadline is the last column, where ALTER TABLE
+ * puts it in a database of version 1 (sb_sq_migrate_sql). */
 const char sb_sq_schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS sb_bank ("
 	" id INTEGER PRIMARY KEY,"
@@ -47,7 +49,7 @@ const char sb_sq_schema_sql[] =
 	 * takes 0.1 s per million entries, for a rare stats call. Nor one on
 	 * the ledger's deadlines: lapsed holds are found through the bank's
 	 * sb_item_held, whose token names the ledger entry. */
-	"PRAGMA user_version = 2;";
+	"PRAGMA user_version = 3;";
 
 /* Version 1 (0.1.0) -> 2: the deadlines and the two new indexes. Old rows
  * need nothing: their states are 0 to 2 and their entries are for good
@@ -61,8 +63,18 @@ static const char sq_migrate_1[] =
 	" ON sb_item (bank_id, state) WHERE state >= 4;"
 	"PRAGMA user_version = 2;";
 
+/* Version 2 -> 3: stamps, in the deadline column. Version 2 leaves it
+ * NULL in every state but held and reclaiming (each write into another
+ * state clears it, and rows enter states 0 to 2 only from states that
+ * have it NULL), so each reservation and release in flight reads as
+ * stamp 0: made without stamps, which recovery takes over as such. Only
+ * the version changes, so that a version 2 program, which would ignore
+ * stamps, refuses the file from then on. */
+static const char sq_migrate_2[] = "PRAGMA user_version = 3;";
+
 const char *const sb_sq_migrate_sql[SB_SQ_SCHEMA_VERSION] = {
 	[1] = sq_migrate_1,
+	[2] = sq_migrate_2,
 };
 
 /* ?1 bank id, ?2 token, ?3 since (reserved, assigned) or the deadline
@@ -71,6 +83,26 @@ const char *const sb_sq_migrate_sql[SB_SQ_SCHEMA_VERSION] = {
 	"UPDATE sb_item SET " set " WHERE id = (SELECT id FROM sb_item" \
 	"  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"       \
 	" RETURNING item"
+
+/* sb_bank_ops.move: ?4 the set of states (SB_STATE_* bits), ?5 the new
+ * state, ?6 the deadline of held and reclaiming (0: kept), the stamp of
+ * restocking and retiring (0: none), of reserved (0: kept; a reservation
+ * moved gets a new since, from which reserved() dates the stamp).
+ * Available and retired rows have no token, so they never match. Held
+ * -> reclaiming only once the deadline passed (docs/holds.md, Reclaim
+ * step 1): a reclaim that listed the id's earlier hold of the item must
+ * not take its new one (same token, later deadline). */
+#define SB_SQ_MOVE                                                  \
+	"UPDATE sb_item SET state = ?5,"                            \
+	" token = CASE WHEN ?5 IN (0, 4) THEN NULL ELSE token END," \
+	" since = CASE WHEN ?5 IN (0, 4) THEN NULL"                 \
+	"  WHEN ?5 = 1 THEN sb_now() ELSE since END,"               \
+	" deadline = CASE WHEN ?5 IN (1, 3, 7)"                     \
+	"  THEN coalesce(nullif(?6, 0), deadline)"                  \
+	"  WHEN ?5 IN (5, 6) THEN nullif(?6, 0) ELSE NULL END"      \
+	" WHERE bank_id = ?1 AND item = ?2 AND token = ?3"          \
+	" AND ((1 << state) & ?4) <> 0"                             \
+	" AND NOT (?5 = 7 AND state = 3 AND deadline > sb_now())"
 
 /* A ledger entry's hold has lapsed by the store's clock, read when the
  * statement runs. */
@@ -87,7 +119,9 @@ const char *const sb_sq_sql[SB_SQ_N] = {
 	[SB_SQ_ITEM_ADD] =
 		"INSERT INTO sb_item (bank_id, item, state) VALUES (?1, ?2, 0)"
 		" ON CONFLICT (bank_id, item) DO NOTHING",
-	[SB_SQ_TAKE_RESERVE] = SB_SQ_TAKE("state = 1, token = ?2, since = ?3"),
+	/* A reservation with stamp 0 (backend.h version 3). */
+	[SB_SQ_TAKE_RESERVE] = SB_SQ_TAKE("state = 1, token = ?2, since = ?3,"
+	                                  " deadline = NULL"),
 	[SB_SQ_TAKE_ASSIGN] = SB_SQ_TAKE("state = 2, token = ?2, since = ?3"),
 	[SB_SQ_TAKE_HELD] = SB_SQ_TAKE("state = 3, token = ?2, deadline = ?3"),
 	/* Can an item of the bank still come back to it (reserved,
@@ -97,26 +131,24 @@ const char *const sb_sq_sql[SB_SQ_N] = {
 		"  WHERE bank_id = ?1 AND state = 1)"
 		" OR EXISTS (SELECT 1 FROM sb_item"
 		"  WHERE bank_id = ?1 AND state >= 4 AND state IN (5, 7))",
-	/* state 2 too: settling twice with the same token is fine. */
+	/* state 2 too: settling twice with the same token is fine. Only a
+	 * reservation with stamp 0: one that a recovery pass took over
+	 * (stamped it) is that pass's to settle, with move_if. */
 	[SB_SQ_SETTLE] = "UPDATE sb_item SET state = 2"
 			 " WHERE bank_id = ?1 AND item = ?2 AND token = ?3"
-			 " AND state IN (1, 2)",
-	[SB_SQ_PUT_BACK] =
-		"UPDATE sb_item SET state = 0, token = NULL, since = NULL"
-		" WHERE bank_id = ?1 AND item = ?2 AND token = ?3 AND state = 1",
-	/* sb_bank_ops.move: ?4 the set of states (SB_STATE_* bits), ?5 the
-	 * new state, ?6 the deadline for held and reclaiming (0: kept).
-	 * Available and retired rows have no token, so they never match. */
-	[SB_SQ_ITEM_MOVE] =
-		"UPDATE sb_item SET state = ?5,"
-		" token = CASE WHEN ?5 IN (0, 4) THEN NULL ELSE token END,"
-		" since = CASE WHEN ?5 IN (0, 4) THEN NULL ELSE since END,"
-		" deadline = CASE WHEN ?5 IN (3, 7)"
-		"  THEN coalesce(nullif(?6, 0), deadline) ELSE NULL END"
-		" WHERE bank_id = ?1 AND item = ?2 AND token = ?3"
-		" AND ((1 << state) & ?4) <> 0",
+			 " AND (state = 2 OR (state = 1 AND deadline IS NULL))",
+	[SB_SQ_PUT_BACK] = "UPDATE sb_item SET state = 0, token = NULL,"
+			   " since = NULL, deadline = NULL"
+			   " WHERE bank_id = ?1 AND item = ?2 AND token = ?3"
+			   " AND state = 1",
+	[SB_SQ_ITEM_MOVE] = SB_SQ_MOVE,
+	/* move_if: only from a state with a stamp (or deadline), and only
+	 * if it is ?7 (NULL reads as stamp 0). */
+	[SB_SQ_ITEM_MOVE_IF] = SB_SQ_MOVE " AND state IN (1, 3, 5, 6, 7)"
+					  " AND coalesce(deadline, 0) = ?7",
 	/* sb_bank_ops.list: held rows due by ?2 (sb_item_held), then the
-	 * rows in flight of the set ?3 (sb_item_out). */
+	 * rows in flight of the set ?3 (sb_item_out), with the deadline of
+	 * a reclaiming row, the stamp of a restocking or retiring one. */
 	[SB_SQ_ITEM_LIST] =
 		"SELECT item, token, state, deadline FROM sb_item"
 		" WHERE bank_id = ?1 AND state = 3 AND deadline <= ?2"

@@ -6,8 +6,11 @@
 #define SB_SQLITE_SQL_H
 
 /* PRAGMA user_version once the schema below exists. 1: release 0.1.0;
- * 2: holds (deadlines on items and ledger entries, states 3 to 7). */
-#define SB_SQ_SCHEMA_VERSION 2
+ * 2: holds (deadlines on items and ledger entries, states 3 to 7); 3:
+ * stamps (backend.h version 3: the item's deadline column also keeps the
+ * stamp of a reserved, restocking or retiring row; no new column, but a
+ * program of version 2 must not share the file, as it would ignore them). */
+#define SB_SQ_SCHEMA_VERSION 3
 
 /* Item states (the column sb_item.state): SB_STATE_* == 1 << state. */
 #define SB_SQ_S_AVAILABLE  0
@@ -48,6 +51,7 @@ enum {
 	SB_SQ_SETTLE,
 	SB_SQ_PUT_BACK,
 	SB_SQ_ITEM_MOVE,
+	SB_SQ_ITEM_MOVE_IF,
 	SB_SQ_ITEM_LIST,
 	SB_SQ_HELD_LAPSED,
 	SB_SQ_COUNT,

@@ -1,8 +1,8 @@
 /* The SQLite backend's holds, slot by slot, at times the test chooses:
  * the fused hold, change and reclaim (with @p now_ms far ahead of the
  * real clock, which they take when it is later), and the generic slots of
- * version 2 (whose clock is the real one: deadlines in the past or far
- * ahead). The conformance suite covers the same through the core; this
+ * version 2 and 3 (whose clock is the real one: deadlines in the past or
+ * far ahead). The conformance suite covers the same through the core; this
  * pins the backend's own choices: the ledger entry decides over the
  * bank's copy of a deadline, a lapsed hold is reclaimed only when the
  * bank has no available item, and the claim is a hold for good. */
@@ -422,6 +422,174 @@ static void generic(void)
 	         SB_ENOTFOUND);
 }
 
+static int since_cb(const char *item, const char *token, int64_t since_ms,
+                    void *payload)
+{
+	(void)item;
+	(void)token;
+	*(int64_t *)payload = since_ms;
+	return 0;
+}
+
+/* The since of the bank's one reservation (-1: none). */
+static int64_t since_of(const char *bank)
+{
+	int64_t since = -1;
+
+	CHECK_RC(mb, st->bank->reserved(st, bank, INT64_MAX, since_cb, &since),
+	         SB_OK);
+	return since;
+}
+
+/* The stamps of version 3 (move_if): kept in the deadline column of a
+ * reserved, restocking or retiring row, each clause of backend.h. */
+static void stamps(void)
+{
+	const int64_t S1 = 0x1234501, S2 = 0x1234502, C = 0x1234600;
+	int64_t now = sb_now_ms(), since;
+	const char *a = tok("S", "a"), *b = tok("S", "b");
+	sb_item *it = NULL;
+	char want[256], item[64];
+
+	CHECK(mb, st->bank->move_if != NULL);
+	add("s", 0, 4);
+	/* take: stamp 0; a pass takes the reservation over (its stamp,
+	 * a new since); the client's settle then conflicts */
+	CHECK_RC(mb, st->bank->take(&it, st, "s", a, now - HOUR), SB_OK);
+	snprintf(item, sizeof item, "%s", it ? sb_item_value(it) : "?");
+	sb_item_free(it);
+	it = NULL;
+	CHECK(mb, since_of("s") == now - HOUR);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_RESERVED,
+	                           SB_STATE_RESERVED, S1, 1),
+	         SB_ECONFLICT);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_RESERVED,
+	                           SB_STATE_RESERVED, S1, 0),
+	         SB_OK);
+	since = since_of("s");
+	CHECK(mb, since >= now && since <= sb_now_ms());
+	CHECK_RC(mb, st->bank->settle(st, "s", item, a), SB_ECONFLICT);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_RESERVED,
+	                           SB_STATE_RESERVED, S2, 0),
+	         SB_ECONFLICT);
+	/* move into reserved with 0 keeps the stamp */
+	CHECK_RC(mb,
+	         st->bank->move(st, "s", item, a, SB_STATE_RESERVED,
+	                        SB_STATE_RESERVED, 0),
+	         SB_OK);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, b, SB_STATE_RESERVED,
+	                           SB_STATE_ASSIGNED, 0, S1),
+	         SB_ECONFLICT); /* another token */
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_RESERVED,
+	                           SB_STATE_ASSIGNED, 0, S1),
+	         SB_OK);
+	CHECK_RC(mb, st->bank->settle(st, "s", item, a), SB_OK); /* again */
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_ASSIGNED,
+	                           SB_STATE_RESTOCKING, C, 0),
+	         SB_ECONFLICT); /* assigned has no stamp */
+
+	/* a reservation put back leaves no stamp behind */
+	CHECK_RC(mb, st->bank->take(&it, st, "s", b, now), SB_OK);
+	snprintf(item, sizeof item, "%s", it ? sb_item_value(it) : "?");
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, b, SB_STATE_RESERVED,
+	                           SB_STATE_RESERVED, S1, 0),
+	         SB_OK);
+	CHECK_RC(mb, st->bank->put_back(st, "s", item, b), SB_OK);
+	CHECK_RC(mb, st->bank->take(&it, st, "s", b, now), SB_OK);
+	CHECK(mb, it && strcmp(sb_item_value(it), item) == 0);
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(mb, st->bank->settle(st, "s", item, b), SB_OK);
+
+	/* a release: the mark's stamp, listed; a pass takes it over; only
+	 * the current stamp finishes it */
+	CHECK_RC(mb,
+	         st->bank->move(st, "s", item, b, SB_STATE_ASSIGNED,
+	                        SB_STATE_RESTOCKING, C),
+	         SB_OK);
+	snprintf(want, sizeof want, "%s:%u:%lld;", item, SB_STATE_RESTOCKING,
+	         (long long)C);
+	CHECK_STR(mb, list("s", SB_STATE_RESTOCKING, 0), want);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, b, SB_STATE_RESTOCKING,
+	                           SB_STATE_RESTOCKING, S2, C),
+	         SB_OK);
+	snprintf(want, sizeof want, "%s:%u:%lld;", item, SB_STATE_RESTOCKING,
+	         (long long)S2);
+	CHECK_STR(mb, list("s", SB_STATE_RESTOCKING, 0), want);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, b, SB_STATE_RESTOCKING,
+	                           SB_STATE_AVAILABLE, 0, C),
+	         SB_ECONFLICT);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, b, SB_STATE_RESTOCKING,
+	                           SB_STATE_RETIRING, S1, S2),
+	         SB_OK);
+	snprintf(want, sizeof want, "%s:%u:%lld;", item, SB_STATE_RETIRING,
+	         (long long)S1);
+	CHECK_STR(mb, list("s", SB_STATE_RETIRING, 0), want);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, b, SB_STATE_RETIRING,
+	                           SB_STATE_AVAILABLE, 0, S1),
+	         SB_OK);
+	CHECK(mb, counts("s").available == 3);
+
+	/* a mark without a stamp lists 0 and matches 0 */
+	CHECK_RC(mb, st->bank->take_held(&it, st, "s", a, now + HOUR), SB_OK);
+	snprintf(item, sizeof item, "%s", it ? sb_item_value(it) : "?");
+	sb_item_free(it);
+	it = NULL;
+	/* a hold's stamp is its deadline */
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_HELD,
+	                           SB_STATE_HELD, now + 2 * HOUR, now),
+	         SB_ECONFLICT);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_HELD,
+	                           SB_STATE_HELD, now + 2 * HOUR, now + HOUR),
+	         SB_OK);
+	/* held -> reclaiming only once lapsed */
+	CHECK_RC(mb,
+	         st->bank->move(st, "s", item, a, SB_STATE_HELD,
+	                        SB_STATE_RECLAIMING, 0),
+	         SB_ECONFLICT);
+	CHECK_RC(mb,
+	         st->bank->move(st, "s", item, a, SB_STATE_HELD,
+	                        SB_STATE_RESTOCKING, 0),
+	         SB_OK);
+	snprintf(want, sizeof want, "%s:%u:0;", item, SB_STATE_RESTOCKING);
+	CHECK_STR(mb, list("s", SB_STATE_RESTOCKING, 0), want);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_RESTOCKING,
+	                           SB_STATE_AVAILABLE, 0, 0),
+	         SB_OK);
+	CHECK_RC(mb, st->bank->take_held(&it, st, "s", a, now - 1), SB_OK);
+	snprintf(item, sizeof item, "%s", it ? sb_item_value(it) : "?");
+	sb_item_free(it);
+	CHECK_RC(mb,
+	         st->bank->move(st, "s", item, a, SB_STATE_HELD,
+	                        SB_STATE_RECLAIMING, 0),
+	         SB_OK);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "no-bank", item, a, SB_STATE_RECLAIMING,
+	                           SB_STATE_AVAILABLE, 0, now - 1),
+	         SB_ECONFLICT);
+	CHECK_RC(mb,
+	         st->bank->move_if(st, "s", item, a, SB_STATE_RECLAIMING,
+	                           SB_STATE_AVAILABLE, 0, now - 1),
+	         SB_OK);
+	CHECK(mb, counts("s").available == 3);
+}
+
 /* The ledger decides over the bank's copy of a deadline: a hold extended
  * or confirmed in the ledger only (a generic step cut short) is not
  * reclaimed; the item follows the entry. */
@@ -471,6 +639,7 @@ int main(int argc, char **argv)
 	fused_basic();
 	fused_lapse();
 	generic();
+	stamps();
 	stale_copy();
 	sq_close_store(st, mb);
 	return t_summary();

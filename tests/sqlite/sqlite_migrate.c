@@ -3,7 +3,9 @@
  * upgrade: the first opener migrates it in place, once, even when several
  * processes open it at the same moment; its items, reservations and
  * assignments are kept; it gains holds; its schema is then exactly a new
- * file's. A file of a newer version is refused. */
+ * file's. So does one made by the release of holds (version 2), with a
+ * reservation and releases in flight, which gains stamps: recovery
+ * finishes them as unstamped. A file of a newer version is refused. */
 #include "sq_test.h"
 #include "sqlite_sql.h" /* SB_SQ_SCHEMA_VERSION */
 
@@ -49,6 +51,58 @@ static const char v1_data[] =
 	" (1, 'b5', 0, NULL, NULL);"
 	"INSERT INTO sb_ledger VALUES ('L', 'id0', 'b', 'b0'),"
 	" ('L', 'id1', 'b', 'b1');";
+
+/* backends/sqlite/sqlite_sql.c of the release of holds (schema version
+ * 2), verbatim but for its comments. */
+static const char v2_schema[] =
+	"CREATE TABLE IF NOT EXISTS sb_bank ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE IF NOT EXISTS sb_item ("
+	" id INTEGER PRIMARY KEY,"
+	" bank_id INTEGER NOT NULL,"
+	" item TEXT NOT NULL,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" token TEXT,"
+	" since INTEGER,"
+	" deadline INTEGER,"
+	" UNIQUE (bank_id, item));"
+	"CREATE INDEX IF NOT EXISTS sb_item_available"
+	" ON sb_item (bank_id) WHERE state = 0;"
+	"CREATE INDEX IF NOT EXISTS sb_item_reserved"
+	" ON sb_item (bank_id, since) WHERE state = 1;"
+	"CREATE INDEX IF NOT EXISTS sb_item_held"
+	" ON sb_item (bank_id, deadline) WHERE state = 3;"
+	"CREATE INDEX IF NOT EXISTS sb_item_out"
+	" ON sb_item (bank_id, state) WHERE state >= 4;"
+	"CREATE TABLE IF NOT EXISTS sb_ledger ("
+	" ledger TEXT NOT NULL,"
+	" dedup_id TEXT NOT NULL,"
+	" bank TEXT NOT NULL,"
+	" item TEXT NOT NULL,"
+	" deadline INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (ledger, dedup_id)) WITHOUT ROWID;"
+	"PRAGMA user_version = 2;";
+
+/* What the release of holds leaves after adding c0..c5 on the generic
+ * path: c0 fetched for good (id0); a fetch of r cut short after its take
+ * (c1 reserved); a restock by rs and a retire by rt cut short after
+ * their mark (c2 restocking, c3 retiring: no stamp, deadline NULL, their
+ * entries still there); a hold by h until far away (c4). */
+static const char v2_data[] =
+	"PRAGMA journal_mode = WAL;"
+	"INSERT INTO sb_bank (id, name) VALUES (1, 'c');"
+	"INSERT INTO sb_item (bank_id, item, state, token, since, deadline)"
+	" VALUES"
+	" (1, 'c0', 2, 'L' || char(10) || 'id0', 1000, NULL),"
+	" (1, 'c1', 1, 'L' || char(10) || 'r', 1001, NULL),"
+	" (1, 'c2', 5, 'L' || char(10) || 'rs', 1002, NULL),"
+	" (1, 'c3', 6, 'L' || char(10) || 'rt', 1003, NULL),"
+	" (1, 'c4', 3, 'L' || char(10) || 'h', NULL, 9000000000000),"
+	" (1, 'c5', 0, NULL, NULL, NULL);"
+	"INSERT INTO sb_ledger VALUES ('L', 'id0', 'c', 'c0', 0),"
+	" ('L', 'rs', 'c', 'c2', 0), ('L', 'rt', 'c', 'c3', 0),"
+	" ('L', 'h', 'c', 'c4', 9000000000000);";
 
 static int make_v1(const char *path)
 {
@@ -98,14 +152,52 @@ static sb_box *open_box(const char *path)
 	return box;
 }
 
-static void fetch_is(sb_box *box, const char *id, const char *want, int is_new)
+static sb_box *open_generic(const char *path)
+{
+	sb_open_opts o = SB_OPEN_OPTS_INIT;
+	char uri[600], err[SB_ERRMSG_SIZE];
+	sb_box *box = NULL;
+
+	o.protocol = SB_PROTOCOL_GENERIC;
+	snprintf(uri, sizeof uri, "sqlite:%s", path);
+	if (sb_box_open(&box, uri, &o, err, sizeof err) != SB_OK) {
+		fprintf(stderr, "open %s: %s\n", uri, err);
+		return NULL;
+	}
+	return box;
+}
+
+static void fetch_in(sb_box *box, const char *bank, const char *id,
+                     const char *want, int is_new)
 {
 	sb_item *it = NULL;
 
-	CHECK_RC(box, sb_box_fetch(&it, box, "b", "L", id), SB_OK);
+	CHECK_RC(box, sb_box_fetch(&it, box, bank, "L", id), SB_OK);
 	if (want)
 		CHECK_STR(box, sb_item_value(it), want);
 	CHECK(box, it && sb_item_is_new(it) == is_new);
+	sb_item_free(it);
+}
+
+static void fetch_is(sb_box *box, const char *id, const char *want, int is_new)
+{
+	fetch_in(box, "b", id, want, is_new);
+}
+
+/* The entry of @p id is @p want (NULL: none). */
+static void entry_is(sb_box *box, const char *id, const char *want)
+{
+	sb_item *it = NULL;
+	int rc = sb_box_lookup(&it, box, "L", id);
+
+	if (want) {
+		CHECK_RC(box, rc, SB_OK);
+		if (rc == SB_OK)
+			CHECK_STR(box, sb_item_value(it), want);
+	} else {
+		CHECKF(box, rc == SB_ENOTFOUND, "%s holds %s", id,
+		       it ? sb_item_value(it) : "?");
+	}
 	sb_item_free(it);
 }
 
@@ -195,6 +287,62 @@ static void migrated(const char *path, const char *fresh)
 	CHECK_STR(NULL, have, want);
 }
 
+/* A file of the release of holds, opened by this one: version 3 (the
+ * schema of a new file), and what was in flight reads as unstamped
+ * (stamp 0), so a generic recover takes it over and finishes it: the
+ * reservation settled, the restock and the retire done. */
+static void from_v2(const char *path, const char *fresh)
+{
+	char have[4096], want[4096];
+	sb_recover_result rr;
+	sb_stats stats;
+	sb_box *box;
+	long long v = 0;
+
+	if (!CHECK(NULL, sq_raw(path, v2_schema, NULL) == SQLITE_OK &&
+	                         sq_raw(path, v2_data, NULL) == SQLITE_OK))
+		return;
+	box = open_generic(path);
+	if (!CHECK(NULL, box != NULL))
+		return;
+	CHECK(box, sq_raw(path, "PRAGMA user_version", &v) == SQLITE_OK &&
+	                   v == SB_SQ_SCHEMA_VERSION);
+	CHECK_RC(box, sb_box_stats(&stats, box, "c", "L"), SB_OK);
+	CHECK(box, stats.available == 1 && stats.reserved == 3 &&
+	                   stats.assigned == 1 && stats.on_hold == 1 &&
+	                   stats.retired == 0);
+	CHECK_RC(box, sb_box_recover(&rr, box, "c", "L", NULL), SB_OK);
+	CHECKF(box, rr.settled == 1 && rr.released == 2 && rr.put_back == 0,
+	       "recover: settled %llu released %llu put back %llu",
+	       (unsigned long long)rr.settled, (unsigned long long)rr.released,
+	       (unsigned long long)rr.put_back);
+	CHECK_RC(box, sb_box_stats(&stats, box, "c", "L"), SB_OK);
+	CHECK(box, stats.available == 2 && stats.reserved == 0 &&
+	                   stats.assigned == 2 && stats.on_hold == 1 &&
+	                   stats.retired == 1);
+	entry_is(box, "r", "c1");
+	entry_is(box, "rs", NULL);
+	entry_is(box, "rt", NULL);
+	entry_is(box, "h", "c4");
+	/* and the stamps of this release from now on */
+	fetch_in(box, "c", "n", "c2", 1); /* the oldest available */
+	CHECK_RC(box, sb_box_release(box, "L", "n", 0), SB_OK);
+	CHECK_RC(box, sb_box_release(box, "L", "h", SB_RELEASE_RETIRE), SB_OK);
+	CHECK_RC(box, sb_box_stats(&stats, box, "c", "L"), SB_OK);
+	CHECK(box, stats.available == 2 && stats.reserved == 0 &&
+	                   stats.assigned == 2 && stats.on_hold == 0 &&
+	                   stats.retired == 2);
+	sb_box_close(box);
+
+	box = open_box(fresh);
+	CHECK(NULL, box != NULL);
+	sb_box_close(box);
+	schema_of(path, have, sizeof have);
+	schema_of(fresh, want, sizeof want);
+	CHECK(NULL, have[0] != '\0');
+	CHECK_STR(NULL, have, want);
+}
+
 /* Several processes open one old file at once: one migrates, the others
  * find it done (the look under BEGIN IMMEDIATE); all of them work. */
 static void concurrent(const char *path)
@@ -263,10 +411,12 @@ static void newer(const char *path)
 
 int main(void)
 {
-	char a[512], b[512], c[512], d[512];
+	char a[512], b[512], c[512], d[512], e[512], f[512];
 
 	migrated(sq_fresh(a, sizeof a, "sqlite-migrate-old"),
 	         sq_fresh(b, sizeof b, "sqlite-migrate-new"));
+	from_v2(sq_fresh(e, sizeof e, "sqlite-migrate-v2"),
+	        sq_fresh(f, sizeof f, "sqlite-migrate-v2-new"));
 	concurrent(sq_fresh(c, sizeof c, "sqlite-migrate-race"));
 	newer(sq_fresh(d, sizeof d, "sqlite-migrate-newer"));
 	return t_summary();
