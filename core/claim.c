@@ -225,12 +225,14 @@ static int claim(sb_item **out, sb_box *box, const char *bank,
 	 * back. While a pass finds something, another client (a twin) may
 	 * have taken what it freed: go round again, a few times at most. */
 	for (tries = 0; rc == SB_EMPTY && tries < SB_EMPTY_PASSES; tries++) {
+		box->losers = 0;
 		rc = sb__recover(&rr, box, bank, ledger, box->lease_ms, token,
 		                 0);
 		if (rc == SB_OK)
 			rc = claim_once(out, box, bank, ledger, dedup_id, token,
 			                ttl_ms);
-		if (!(rr.settled | rr.put_back | rr.lapsed | rr.released))
+		if (!(rr.settled | rr.put_back | rr.lapsed | rr.released |
+		      box->losers))
 			break; /* nothing was in flight: the answer stands */
 	}
 	if (rc == SB_EMPTY_SETTLED)

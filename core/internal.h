@@ -22,6 +22,10 @@ struct sb_box {
 		*ledger_scheme; /* their backends, for messages */
 	sb_protocol protocol;
 	int64_t lease_ms; /* reservations older than this are stale */
+	/* Set by a claim's recovery pass (reclaim.c): live holds of other
+	 * ids whose id holds another item, that is losing twins about to
+	 * give their item back; the claim then looks again. */
+	unsigned int losers;
 	char errmsg[SB_ERRMSG_SIZE];
 };
 
@@ -99,8 +103,9 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
  * the passes of claims (sb_box_recover takes it over at once). */
 #define SB_TAKEOVER_MS 10000
 /* How many live holds of other ids a claim about to answer "empty" on the
- * generic path rolls forward, the newest first (docs/holds.md "Hold"). */
-#define SB_ROLL_HOLDS  64
+ * generic path asks the ledger about, the newest first (docs/holds.md
+ * "Hold"). */
+#define SB_LOSER_HOLDS 64
 
 /* error.c */
 int sb_vseterr(sb_box *box, int code, const char *fmt, va_list ap);

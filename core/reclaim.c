@@ -164,8 +164,16 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 	}
 	switch (state) {
 	case SB_STATE_HELD: /* a lapsed hold: mark it, then ask the ledger */
-		rc = sb_slot_move(box, bank, item, token, SB_STATE_HELD,
-		                  SB_STATE_RECLAIMING, 0);
+		/* Listed with its deadline @p until_ms: where the bank keeps
+		 * stamps, only that hold, not one the same id took anew since
+		 * (each backend also refuses a deadline still ahead). */
+		rc = until_ms > 0 && sb_stamps_ok(box)
+		             ? sb_slot_move_if(box, bank, item, token,
+		                               SB_STATE_HELD,
+		                               SB_STATE_RECLAIMING, 0, until_ms)
+		             : sb_slot_move(box, bank, item, token,
+		                            SB_STATE_HELD, SB_STATE_RECLAIMING,
+		                            0);
 		if (rc == SB_ECONFLICT) { /* someone else moved it first */
 			rc = SB_OK;
 			break;
@@ -305,32 +313,21 @@ static int leave_release(const sb_box *box, const bank_item *b,
 	return (b->ms & 1) && !all_held && age < SB_TAKEOVER_MS;
 }
 
-/* A live hold of another id whose ledger entry names another item: a
- * losing twin's, which its client is about to give back (docs/holds.md
- * "Hold"). Give it back now, so that a claim about to answer "empty" can
- * have it. Only if it still has the deadline listed, where the bank keeps
- * stamps: the same id may have let it go and taken it anew since. An id
- * with no live entry may be a winner not yet recorded: left alone. */
-static int give_back_loser(sb_recover_result *out, sb_box *box,
-                           const char *bank, const bank_item *b)
+/* A live hold of another id whose live ledger entry names another item:
+ * a losing twin's, which its client is about to give back (docs/holds.md
+ * "Hold"). Counted in box->losers, and left to that client: the bank
+ * cannot be moved here on what the ledger said a moment ago, since the
+ * id may release its item and the twin then record this one. */
+static int note_loser(sb_box *box, const char *bank, const bank_item *b)
 {
 	sb_item *entry = NULL;
 	int rc = entry_of(&entry, box, b);
 
 	if (rc == SB_OK && !(entry->flags & SB_ITEM_LAPSED) &&
 	    (strcmp(entry->bank, bank) != 0 ||
-	     strcmp(entry->value, b->item) != 0)) {
-		rc = sb_stamps_ok(box)
-		             ? sb_slot_move_if(box, bank, b->item, b->token,
-		                               SB_STATE_HELD,
-		                               SB_STATE_AVAILABLE, 0, b->ms)
-		             : sb_slot_move(box, bank, b->item, b->token,
-		                            SB_STATE_HELD, SB_STATE_AVAILABLE,
-		                            0);
-		if (rc == SB_OK)
-			out->put_back++;
-	}
-	if (rc == SB_ENOTFOUND || rc == SB_ECONFLICT)
+	     strcmp(entry->value, b->item) != 0))
+		box->losers++;
+	if (rc == SB_ENOTFOUND)
 		rc = SB_OK;
 	sb_item_free(entry);
 	return rc;
@@ -344,20 +341,20 @@ static int newest_first(const void *a, const void *b)
 	return (x->ms < y->ms) - (x->ms > y->ms);
 }
 
-/* Before a claim answers "empty" on the generic path: give back the
- * losing twins' items among the live holds of other ids @p v. A hold in
- * flight is among the newest (the deadlines of one application's holds
- * are mostly take time plus one TTL): look at the newest SB_ROLL_HOLDS,
- * so that a sell-out answer does not cost a ledger call per seat. */
-static int roll_newest(sb_recover_result *out, sb_box *box, const char *bank,
-                       const bank_item **v, size_t n)
+/* Before a claim answers "empty" on the generic path: count the losing
+ * twins among the live holds of other ids @p v. A hold in flight is among
+ * the newest (the deadlines of one application's holds are mostly take
+ * time plus one TTL): look at the newest SB_LOSER_HOLDS, so that a
+ * sell-out answer does not cost a ledger call per seat. */
+static int count_losers(sb_box *box, const char *bank, const bank_item **v,
+                        size_t n)
 {
 	int rc = SB_OK;
 	size_t i;
 
 	qsort(v, n, sizeof(*v), newest_first);
-	for (i = 0; rc == SB_OK && i < n && i < SB_ROLL_HOLDS; i++)
-		rc = give_back_loser(out, box, bank, v[i]);
+	for (i = 0; rc == SB_OK && i < n && i < SB_LOSER_HOLDS; i++)
+		rc = note_loser(box, bank, v[i]);
 	return rc;
 }
 
@@ -424,7 +421,7 @@ int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
 		}
 	}
 	if (rc == SB_OK && nothers)
-		rc = roll_newest(out, box, bank, others, nothers);
+		rc = count_losers(box, bank, others, nothers);
 	free(others);
 	free_list(&l);
 	if (rc == SB_OK)
