@@ -259,7 +259,8 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 	    sb_slot_move_if(box, e->bank, e->value, token, SB_STATE_RETIRING,
 	                    SB_STATE_RESTOCKING, stamp, stamp) != SB_OK) {
 		/* Lapsed in between, and a recovery pass took the retire
-		 * over: it finds the entry lapsed too and restocks. */
+		 * over: it finds the entry lapsed too, restocks, and leaves
+		 * the lapsed entry (so that this step reads the lapse). */
 		rc = SB_EEXPIRED;
 		marked = 0;
 	} else if (rc == SB_EEXPIRED) { /* lapsed in between: a reclaim */

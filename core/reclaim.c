@@ -88,6 +88,34 @@ static int token_parts(char **ledger, const char **id, const char *token)
 	return 0;
 }
 
+/* A release taken over by this pass (its @p stamp on the item) whose
+ * hold lapsed before the release's ledger step: the release did not take
+ * effect, and the item goes back as a lapse (a retire that comes too late
+ * does not retire). The lapsed entry stays in the ledger (it counts as
+ * absent; the id's next hold replaces it): the release's client, if it
+ * still runs, reads the lapse from it at its own ledger step and answers
+ * SB_EEXPIRED. Removed here, the client would find no entry, take its
+ * release for done and answer SB_OK for an item the bank hands out again.
+ * A retire becomes a restock first, so that a pass that takes over after
+ * a crash here restocks too, whatever the ledger says by then. */
+static int lapsed_release(sb_recover_result *out, sb_box *box, const char *bank,
+                          const char *item, const char *token,
+                          unsigned int state, int64_t stamp)
+{
+	int rc = SB_OK;
+
+	if (state == SB_STATE_RETIRING)
+		rc = sb_slot_move_if(box, bank, item, token, SB_STATE_RETIRING,
+		                     SB_STATE_RESTOCKING, stamp, stamp);
+	if (rc == SB_OK)
+		rc = sb_slot_move_if(box, bank, item, token,
+		                     SB_STATE_RESTOCKING, SB_STATE_AVAILABLE, 0,
+		                     stamp);
+	if (rc == SB_OK)
+		out->lapsed++;
+	return rc == SB_ECONFLICT ? SB_OK : rc;
+}
+
 /* A release that a client started (docs/holds.md "Release"): roll it
  * forward, if it is still the one listed. What was listed may be over,
  * and the id may hold the item anew: that entry must stay. With stamps,
@@ -128,17 +156,12 @@ static int finish_release(sb_recover_result *out, sb_box *box, const char *bank,
 		return follow(box, bank, item, token, state, final, 0,
 		              &out->released);
 	}
-	/* A hold that lapsed before the release's ledger step was not
-	 * released: it goes back as a lapse (a retire that comes too late
-	 * does not retire). */
 	rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
 	                    SB_REMOVE_LIVE);
-	if (rc == SB_EEXPIRED) {
-		final = SB_STATE_AVAILABLE;
-		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
-		                    SB_REMOVE_LAPSED);
-	}
 	sb_item_free(entry);
+	if (rc == SB_EEXPIRED)
+		return lapsed_release(out, box, bank, item, token, state,
+		                      stamp);
 	if (rc != SB_OK && rc != SB_ENOTFOUND)
 		return rc;
 	rc = sb_slot_move_if(box, bank, item, token, state, final, 0, stamp);

@@ -5,11 +5,12 @@
  *   extend LEDGER ID --ttl Nms
  *   release LEDGER ID [--retire]
  *
- * The hold commands of the `storagebox` CLI (issue 13), as the kill tests
- * need them while the CLI does not have them yet: the same arguments and
- * exit statuses (0 done, 1 error, 2 usage, 3 empty, 4 the id holds
- * nothing, 5 the hold lapsed), one library call per process, so a SIGKILL
- * or a crash point (SB_FAULT_POINT) ends it mid-call. */
+ * The hold commands of the `storagebox` CLI as the kill tests need them:
+ * the same arguments and exit statuses (0 done, 1 error, 2 usage, 3
+ * empty, 4 the id holds nothing, 5 the hold lapsed), but the deadline in
+ * ms (the CLI prints RFC 3339, which the tests would have to parse) and
+ * one library call per process, so a SIGKILL or a crash point
+ * (SB_FAULT_POINT) ends it mid-call. */
 #include "storagebox/storagebox.h"
 
 #include <stdio.h>

@@ -411,6 +411,78 @@ out:
 	free(ledger);
 }
 
+/* Forced: a release is held after marking the item while the id's hold
+ * lapses; then another id finds the bank empty, and its claim's recovery
+ * pass meets the marked item. The hold lapsed before the release's ledger
+ * step, so the release did not take effect: the item comes back as a
+ * lapse (law 5: the other id gets it), and the release, going on,
+ * answers SB_EEXPIRED, not SB_OK (a retire that answered SB_OK while the
+ * item came back would be a retired item handed out again). */
+static void release_lapsed_taken_over(sb_box **box, int retire)
+{
+	char *bank = hr_bank(box[0], "lt", 1), *ledger = hr_name("lt-l");
+	hr_call rel = { .box = box[1],
+		        .ledger = ledger,
+		        .id = "id",
+		        .op = HR_RELEASE,
+		        .flags = retire ? SB_RELEASE_RETIRE
+		                        : SB_RELEASE_RESTOCK,
+		        .role = 1 };
+	hr_call f = { .box = box[2],
+		      .bank = bank,
+		      .ledger = ledger,
+		      .id = "other",
+		      .op = HR_FETCH };
+	char *item = NULL, *now = NULL;
+	int64_t deadline = 0, exp;
+	sb_item *it = NULL;
+	sb_stats st;
+
+	if (CHECK_RC(box[0], sb_box_hold(&it, box[0], bank, ledger, "id", 200),
+	             SB_OK)) {
+		item = t_xstrdup(sb_item_value(it));
+		deadline = sb_item_expires_ms(it);
+	}
+	sb_item_free(it);
+	if (!item)
+		goto out;
+	hr_gate_arm(SB_FP_RELEASE_AFTER_MARK, 1);
+	hr_call_start(&rel);
+	CHECKF(NULL, hr_gate_reached(), "the release never marked");
+	hr_sleep_until_us(deadline * 1000 + HR_SLACK_US);
+	hr_call_run(&f);
+	CHECKF(f.box, f.rc == SB_OK && hr_same(f.item, item) && f.is_new,
+	       "%s: the id's hold lapsed under its release mark, yet another "
+	       "id got %s (%s)",
+	       retire ? "retire" : "restock", f.item ? f.item : "-",
+	       hr_rc(f.rc));
+	hr_gate_open();
+	hr_call_join(&rel);
+	CHECKF(rel.box, rel.rc == SB_EEXPIRED,
+	       "%s: a release whose hold lapsed before its ledger step, and "
+	       "whose item went back as a lapse, answered %s",
+	       retire ? "retire" : "restock", hr_rc(rel.rc));
+	CHECK_RC(box[0], hr_lookup(box[0], ledger, "id", &now, &exp),
+	         SB_ENOTFOUND);
+	free(now);
+	now = NULL;
+	if (CHECK_RC(box[0], hr_lookup(box[0], ledger, "other", &now, &exp),
+	             SB_OK))
+		CHECKF(box[0], hr_same(now, item) && exp == 0,
+		       "the other id holds %s until %lld", now, (long long)exp);
+	st = hr_settle(box[0], bank, ledger, 1, "release lapsed, taken over");
+	CHECKF(box[0], st.assigned == 1 && st.retired == 0,
+	       "release lapsed, taken over: assigned %llu retired %llu",
+	       (unsigned long long)st.assigned, (unsigned long long)st.retired);
+out:
+	hr_call_clear(&rel);
+	hr_call_clear(&f);
+	free(now);
+	free(item);
+	free(bank);
+	free(ledger);
+}
+
 /* Forced: a recovery pass has checked (with stamps: taken over) a fetch's
  * reservation and is held before it records the id; the fetch ends and
  * the id releases its item on another thread; the pass goes on, records
@@ -598,6 +670,7 @@ void hr_release_refetch(void)
 			release_held(box, SB_FP_RELEASE_AFTER_MARK, k);
 			release_held(box, SB_FP_RELEASE_AFTER_REMOVE, k);
 			release_recovered(box, k);
+			release_lapsed_taken_over(box, k);
 		}
 		release_relisted(box);
 		release_taken_over(box);
@@ -606,7 +679,8 @@ void hr_release_refetch(void)
 		printf("release forced: a fetch after the mark (a repeat) and "
 		       "after the ledger step (a new claim), a recover after "
 		       "the mark; restock and retire; a recover that took a "
-		       "release over, held while the id holds again\n");
+		       "release over, held while the id holds again; a release "
+		       "whose hold lapsed under its mark\n");
 	}
 out:
 	for (k = 0; k < 3; k++)
