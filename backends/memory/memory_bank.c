@@ -358,7 +358,11 @@ static int move_state(sb_store *st, const char *bank, const char *value,
 	     (it->until != *expect ||
 	      !((unsigned int)it->state &
 	        (SB_STATE_HELD | SB_STATE_RECLAIMING | SB_STATE_RESERVED |
-	         SB_STATE_RESTOCKING | SB_STATE_RETIRING))))) {
+	         SB_STATE_RESTOCKING | SB_STATE_RETIRING)))) ||
+	    /* docs/holds.md "Reclaim" step 1: not while the deadline is
+	     * ahead (this store's clock is the client's) */
+	    (to == SB_STATE_RECLAIMING && it->state == SB_STATE_HELD &&
+	     it->until > sb_now_ms())) {
 		rc = sb_seterr(st->box, SB_ECONFLICT,
 		               "memory: item is not in that state for this id");
 	} else {

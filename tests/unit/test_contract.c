@@ -282,11 +282,46 @@ static void callbacks(void)
 	sb_box_close(box);
 }
 
+/* The memory bank keeps the guard of docs/holds.md "Reclaim" step 1:
+ * held -> reclaiming is refused while the deadline is still ahead (by
+ * the client's clock, this store's), and allowed once it has passed. */
+static void memory_reclaim_guard(void)
+{
+	sb_box *box = open_box("memory:guard", NULL, SB_PROTOCOL_AUTO);
+	const char *items[] = { "g-1" }, *tok = "L\nid";
+	int64_t now = sb_now_ms();
+	sb_store *st = NULL;
+	sb_item *it = NULL;
+	uint64_t added, skipped;
+	sb_uri uri;
+
+	memset(&uri, 0, sizeof uri);
+	uri.scheme = "memory";
+	uri.path = "guard-store";
+	CHECK(box, sb_backend_find("memory")->open(&st, &uri, box) == SB_OK);
+	if (!st)
+		goto out;
+	CHECK(box, st->bank->add(&added, &skipped, st, "g", items, 1) == SB_OK);
+	CHECK(box,
+	      st->bank->take_held(&it, st, "g", tok, now + 60000) == SB_OK);
+	sb_item_free(it);
+	CHECK(box, st->bank->move(st, "g", "g-1", tok, SB_STATE_HELD,
+	                          SB_STATE_RECLAIMING, 0) == SB_ECONFLICT);
+	CHECK(box, st->bank->move(st, "g", "g-1", tok, SB_STATE_HELD,
+	                          SB_STATE_HELD, now - 1) == SB_OK);
+	CHECK(box, st->bank->move(st, "g", "g-1", tok, SB_STATE_HELD,
+	                          SB_STATE_RECLAIMING, 0) == SB_OK);
+	st->ops->close(st);
+out:
+	sb_box_close(box);
+}
+
 int main(void)
 {
 	versions();
 	vtables();
 	boundary();
 	callbacks();
+	memory_reclaim_guard();
 	return t_summary();
 }
