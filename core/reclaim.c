@@ -284,8 +284,11 @@ static int for_ledger(const char *token, const char *ledger)
 /* A live hold taken for @p own (a twin of the caller's request, between
  * take_held and put_held, or one that died there): record it for the id
  * with the deadline the bank has, as recovery records a reservation, so
- * both twins give one answer. If the id holds another item, this one goes
- * back. @p own: the caller's own twin, which counts as settled when it is
+ * both twins give one answer. If the id holds another item, this one is
+ * a losing twin's: its client gives it back (or, dead, lets it lapse).
+ * Not moved back here, on what the ledger said a moment ago: the id may
+ * release its item and the twin then record this one (as note_loser).
+ * @p own: the caller's own twin, which counts as settled when it is
  * already recorded too, so that the claim looks at its ledger once more
  * (the twin may have written it after the claim last looked). */
 static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
@@ -304,10 +307,10 @@ static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
 	if (rc == SB_OK)
 		out->settled++;
 	else if (rc == SB_ECONFLICT && (strcmp(existing->bank, bank) != 0 ||
-	                                strcmp(existing->value, b->item) != 0))
-		rc = follow(box, bank, b->item, b->token, SB_STATE_HELD,
-		            SB_STATE_AVAILABLE, 0, &out->put_back);
-	else if (rc == SB_ECONFLICT) {
+	                                strcmp(existing->value, b->item) != 0)) {
+		box->losers++;
+		rc = SB_OK;
+	} else if (rc == SB_ECONFLICT) {
 		out->settled += own;
 		rc = SB_OK;
 	}
