@@ -3,7 +3,7 @@
  * installed headers and library (tests/example/backend_test.sh).
  *
  * One registry. This program links the static library; the plugin names
- * the installed libstoragebox.so.0 as NEEDED, so loading it loads a second
+ * the installed libstoragebox.so.1 as NEEDED, so loading it loads a second
  * copy of the library. The program is linked with export_dynamic
  * (tests/meson.build): its sb_* functions are in its dynamic symbol table,
  * and the dynamic linker resolves the plugin's references through the

@@ -39,6 +39,7 @@ def main():
     ap = argparse.ArgumentParser()
     for opt in ('--src', '--build', '--prefix', '--libdir'):
         ap.add_argument(opt, required=True)
+    ap.add_argument('--soversion', required=True)
     ap.add_argument('--sanitize', default='none')
     ap.add_argument('--python')
     ap.add_argument('--meson', nargs='+', required=True)
@@ -93,7 +94,8 @@ def check_python(a, stage, env):
         raise DocError('python package: installed into %s, which %s does '
                        'not search (its site directories under %s: %s)'
                        % (installed, a.python, a.prefix, ', '.join(ours)))
-    lib = os.path.join(a.prefix, a.libdir, 'libstoragebox.so.0')
+    lib = os.path.join(a.prefix, a.libdir,
+                       'libstoragebox.so.' + a.soversion)
     with open(found[0], encoding='utf-8') as f:
         if repr(lib) not in f.read():
             raise DocError('python package: _libpath.py does not name %s'
