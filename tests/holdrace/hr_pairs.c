@@ -43,6 +43,18 @@ static char *take(sb_box *box, const char *bank, const char *ledger,
 	return v;
 }
 
+/* The id's release (restock, or retire), on the gated thread (role 1). */
+static hr_call release_call(sb_box *box, const char *ledger, int retire)
+{
+	return (hr_call){ .box = box,
+		          .ledger = ledger,
+		          .id = "id",
+		          .op = HR_RELEASE,
+		          .flags = retire ? SB_RELEASE_RETIRE
+		                          : SB_RELEASE_RESTOCK,
+		          .role = 1 };
+}
+
 /* After a release of @p item and a fetch @p f of the same id: the laws,
  * whichever came first. Returns 1 if the fetch came first. */
 static int judge_release(sb_box *box, const char *bank, const char *ledger,
@@ -143,13 +155,7 @@ static void release_held(sb_box **box, const char *point, int retire)
 	size_t nitems = after_remove ? 1 : 2;
 	char *bank = hr_bank(box[0], "rh", nitems), *ledger = hr_name("rh-l");
 	char *item = take(box[0], bank, ledger, "id", 1);
-	hr_call rel = { .box = box[1],
-		        .ledger = ledger,
-		        .id = "id",
-		        .op = HR_RELEASE,
-		        .flags = retire ? SB_RELEASE_RETIRE
-		                        : SB_RELEASE_RESTOCK,
-		        .role = 1 };
+	hr_call rel = release_call(box[1], ledger, retire);
 	hr_call f = { .box = box[2],
 		      .bank = bank,
 		      .ledger = ledger,
@@ -198,13 +204,7 @@ static void release_recovered(sb_box **box, int retire)
 {
 	char *bank = hr_bank(box[0], "rv", 2), *ledger = hr_name("rv-l");
 	char *item = take(box[0], bank, ledger, "id", 1);
-	hr_call rel = { .box = box[1],
-		        .ledger = ledger,
-		        .id = "id",
-		        .op = HR_RELEASE,
-		        .flags = retire ? SB_RELEASE_RETIRE
-		                        : SB_RELEASE_RESTOCK,
-		        .role = 1 };
+	hr_call rel = release_call(box[1], ledger, retire);
 	sb_recover_result rr;
 	sb_stats st;
 	char *now = NULL;
@@ -421,13 +421,7 @@ out:
 static void release_lapsed_taken_over(sb_box **box, int retire)
 {
 	char *bank = hr_bank(box[0], "lt", 1), *ledger = hr_name("lt-l");
-	hr_call rel = { .box = box[1],
-		        .ledger = ledger,
-		        .id = "id",
-		        .op = HR_RELEASE,
-		        .flags = retire ? SB_RELEASE_RETIRE
-		                        : SB_RELEASE_RESTOCK,
-		        .role = 1 };
+	hr_call rel = release_call(box[1], ledger, retire);
 	hr_call f = { .box = box[2],
 		      .bank = bank,
 		      .ledger = ledger,
