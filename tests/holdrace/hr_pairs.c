@@ -418,7 +418,7 @@ out:
  * lapse (law 5: the other id gets it), and the release, going on,
  * answers SB_EEXPIRED, not SB_OK (a retire that answered SB_OK while the
  * item came back would be a retired item handed out again). */
-static void release_lapsed_taken_over(sb_box **box, int retire)
+static int lapsed_taken_over(sb_box **box, int retire, int64_t ttl_ms)
 {
 	char *bank = hr_bank(box[0], "lt", 1), *ledger = hr_name("lt-l");
 	hr_call rel = release_call(box[1], ledger, retire);
@@ -430,9 +430,11 @@ static void release_lapsed_taken_over(sb_box **box, int retire)
 	char *item = NULL, *now = NULL;
 	int64_t deadline = 0, exp;
 	sb_item *it = NULL;
+	int forced = 1;
 	sb_stats st;
 
-	if (CHECK_RC(box[0], sb_box_hold(&it, box[0], bank, ledger, "id", 200),
+	if (CHECK_RC(box[0],
+	             sb_box_hold(&it, box[0], bank, ledger, "id", ttl_ms),
 	             SB_OK)) {
 		item = t_xstrdup(sb_item_value(it));
 		deadline = sb_item_expires_ms(it);
@@ -442,7 +444,16 @@ static void release_lapsed_taken_over(sb_box **box, int retire)
 		goto out;
 	hr_gate_arm(SB_FP_RELEASE_AFTER_MARK, 1);
 	hr_call_start(&rel);
-	CHECKF(NULL, hr_gate_reached(), "the release never marked");
+	if (!hr_gate_reached()) {
+		/* The hold lapsed before the release looked (a slow or busy
+		 * store): the caller tries again with a longer one. */
+		hr_call_join(&rel);
+		forced = 0;
+		CHECKF(rel.box, rel.rc == SB_EEXPIRED,
+		       "the release never marked, and answered %s",
+		       hr_rc(rel.rc));
+		goto out;
+	}
 	hr_sleep_until_us(deadline * 1000 + HR_SLACK_US);
 	hr_call_run(&f);
 	CHECKF(f.box, f.rc == SB_OK && hr_same(f.item, item) && f.is_new,
@@ -469,12 +480,26 @@ static void release_lapsed_taken_over(sb_box **box, int retire)
 	       "release lapsed, taken over: assigned %llu retired %llu",
 	       (unsigned long long)st.assigned, (unsigned long long)st.retired);
 out:
+	hr_gate_open();
 	hr_call_clear(&rel);
 	hr_call_clear(&f);
 	free(now);
 	free(item);
 	free(bank);
 	free(ledger);
+	return forced;
+}
+
+static void release_lapsed_taken_over(sb_box **box, int retire)
+{
+	int64_t ttl_ms = 300;
+
+	while (!lapsed_taken_over(box, retire, ttl_ms) && ttl_ms < 20000)
+		ttl_ms *= 4;
+	CHECKF(NULL, ttl_ms < 20000,
+	       "the release never marked before its hold lapsed, up to a "
+	       "hold of %lld ms",
+	       (long long)ttl_ms);
 }
 
 /* Forced: a recovery pass has checked (with stamps: taken over) a fetch's
