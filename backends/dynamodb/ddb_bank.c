@@ -3,8 +3,8 @@
  * storagebox took, in every other state (reserved, assigned, held, ...:
  * ddb_private.h). Every move between the two is one TransactWriteItems,
  * so an item is in exactly one of them; add (ddb_add.c) skips an item
- * found in either (law 6). take_held, move and list are in
- * ddb_states.c. */
+ * found in either (law 6). take_held, move, move_if and list are in
+ * ddb_states.c. take makes a reservation without a stamp (stamp 0). */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -202,7 +202,7 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
                        const char *token)
 {
 	sb_ddb_store *s = (sb_ddb_store *)base;
-	cJSON *body = cJSON_CreateObject(), *resp = NULL;
+	cJSON *body = cJSON_CreateObject(), *resp = NULL, *names;
 	char *avail = NULL, *held = NULL;
 	int ok = 1, rc;
 
@@ -213,10 +213,17 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
 	sb_ddb_add_str(body, "TableName", held, &ok);
 	sb_ddb_put(body, "Key", sb_ddb_key(SB_DDB_ITEM_KEY, item), &ok);
 	sb_ddb_add_str(body, "UpdateExpression", "SET #s = :a", &ok);
+	/* assigned too: settling twice with the same token is fine. Only a
+	 * reservation with stamp 0 (no `until`): one that a recovery pass
+	 * took over (stamped it) is that pass's to settle, with move_if. */
 	sb_ddb_add_str(body, "ConditionExpression",
-	               "#t = :t AND (#s = :r OR #s = :a)", &ok);
-	sb_ddb_put(body, "ExpressionAttributeNames",
-	           sb_ddb_names("#s", "state", "#t", "token"), &ok);
+	               "#t = :t AND ((#s = :r AND attribute_not_exists(#u)) "
+	               "OR #s = :a)",
+	               &ok);
+	names = sb_ddb_names("#s", "state", "#t", "token");
+	if (names && !cJSON_AddStringToObject(names, "#u", "until"))
+		ok = 0;
+	sb_ddb_put(body, "ExpressionAttributeNames", names, &ok);
 	sb_ddb_put(body, "ExpressionAttributeValues", token_values(token, 1, 1),
 	           &ok);
 	rc = ok ? sb_ddb_call(&resp, s, "UpdateItem", body, held)
@@ -230,8 +237,8 @@ static int bank_settle(sb_store *base, const char *bank, const char *item,
 		               held);
 	if (rc == SB_ECONFLICT)
 		sb_seterr(s->base.box, SB_ECONFLICT,
-		          "item is not reserved with "
-		          "this token in bank '%s'",
+		          "item is not reserved with this token (or a "
+		          "recovery pass took it over) in bank '%s'",
 		          bank);
 	free(avail);
 	free(held);
@@ -438,4 +445,5 @@ const sb_bank_ops sb_ddb_bank_ops = {
 	.take_held = sb_ddb_take_held,
 	.move = sb_ddb_move,
 	.list = sb_ddb_list,
+	.move_if = sb_ddb_move_if,
 };

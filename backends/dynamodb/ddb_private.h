@@ -26,7 +26,7 @@
  * ddb_claim.c       the fused claim and hold
  * ddb_lapse.c       lapsed holds: found by deadline, reclaimed, handed out
  * ddb_change.c      the fused confirm, extend and release
- * ddb_states.c      the bank's states: take_held, move, list
+ * ddb_states.c      the bank's states: take_held, move, move_if, list
  * ddb_holds.c       the ledger's holds: put_held, update, remove,
  *                   export_holds
  * ddb_sha256.c      SHA-256 for hashed table names
@@ -43,10 +43,13 @@
  *              (reserved, assigned, held, retired, restocking, retiring,
  *              reclaiming), `token` (all but retired) and `since` (N, ms);
  *              held and reclaiming items also `until` (N, ms: the
- *              deadline), and holds made by the fused path `ltable` (S:
- *              the table of their ledger entry). Global secondary index
- *              SB_DDB_DUE_INDEX: hash `state`, range `until`, so it holds
- *              only the items with a deadline and a claim finds the
+ *              deadline), reserved, restocking and retiring ones their
+ *              stamp there (backend.h version 3; absent: stamp 0, as
+ *              every record written before stamps), and holds made by
+ *              the fused path `ltable` (S: the table of their ledger
+ *              entry). Global secondary index SB_DDB_DUE_INDEX: hash
+ *              `state`, range `until`, so it holds only the items with
+ *              a deadline or a stamp, and a claim finds the
  *              lapsed holds of a bank with one Query. Plus marker rows (a
  *              line feed or a carriage return is no valid item): once the
  *              generic path has taken from the bank, SB_DDB_GENERIC_MARK
@@ -351,6 +354,10 @@ int sb_ddb_take_held(sb_item **out, sb_store *base, const char *bank,
 int sb_ddb_move(sb_store *base, const char *bank, const char *item,
                 const char *token, unsigned int from, unsigned int to,
                 int64_t until_ms);
+/* and of version 3 (stamps) */
+int sb_ddb_move_if(sb_store *base, const char *bank, const char *item,
+                   const char *token, unsigned int from, unsigned int to,
+                   int64_t until_ms, int64_t expect_ms);
 int sb_ddb_list(sb_store *base, const char *bank, unsigned int states,
                 int64_t until_le, sb_bank_item_cb cb, void *payload);
 

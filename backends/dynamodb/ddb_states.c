@@ -1,5 +1,5 @@
 /* The bank's states on DynamoDB (version 2 slots): take_held, move and
- * list. A state is the `state` attribute of the item's record in
+ * list; and move_if (version 3: stamps, kept in `until`). A state is the `state` attribute of the item's record in
  * T(B).held; AVAILABLE is the item's row in T(B) instead, so a move to
  * AVAILABLE is a transaction that deletes the record and puts the row.
  * Every move is conditional on the token and the states it may start
@@ -53,23 +53,72 @@ static int not_in_state(sb_ddb_store *s, const char *bank)
 	                 bank);
 }
 
-int sb_ddb_move(sb_store *base, const char *bank, const char *item,
-                const char *token, unsigned int from, unsigned int to,
-                int64_t until_ms)
+/* The states that keep a stamp (backend.h version 3) in `until`: the
+ * deadline of a hold, the stamp of a reservation or a release. */
+#define STAMP_STATES                                               \
+	(SB_STATE_RESERVED | SB_STATE_HELD | SB_STATE_RESTOCKING | \
+	 SB_STATE_RETIRING | SB_STATE_RECLAIMING)
+
+/* The update of a move into @p to (one of the held table's states):
+ * the deadline, or the stamp, and the fused hold's ledger table belong
+ * to the states above; `until` 0 keeps a hold's deadline and a
+ * reservation's stamp, and drops a release's. A reservation moved gets
+ * a new `since`: reserved() dates its stamp from it. RETIRED drops the
+ * token too. */
+static const char *move_update(unsigned int to, int64_t until_ms)
+{
+	switch (to) {
+	case SB_STATE_RETIRED: return "SET #s = :to REMOVE #t, #u, #lt";
+	case SB_STATE_HELD:
+	case SB_STATE_RECLAIMING:
+		return until_ms ? "SET #s = :to, #u = :u" : "SET #s = :to";
+	case SB_STATE_RESERVED:
+		return until_ms ? "SET #s = :to, #u = :u, #si = :now REMOVE #lt"
+		                : "SET #s = :to, #si = :now REMOVE #lt";
+	case SB_STATE_RESTOCKING:
+	case SB_STATE_RETIRING:
+		return until_ms ? "SET #s = :to, #u = :u REMOVE #lt"
+		                : "SET #s = :to REMOVE #u, #lt";
+	default: return "SET #s = :to REMOVE #u, #lt"; /* assigned */
+	}
+}
+
+static int move_conflict(sb_ddb_store *s, const char *bank,
+                         const int64_t *expect)
+{
+	if (!expect)
+		return not_in_state(s, bank);
+	return sb_seterr(s->base.box, SB_ECONFLICT,
+	                 "item is not in a state it may move from with this "
+	                 "token and stamp %lld in bank '%s'",
+	                 (long long)*expect, bank);
+}
+
+/* move, and move_if when @p expect is set: one conditional request
+ * (state, token and, for move_if, the stamp in its condition), so one
+ * atomic step on the server. */
+static int move_item(sb_store *base, const char *bank, const char *item,
+                     const char *token, unsigned int from, unsigned int to,
+                     int64_t until_ms, const int64_t *expect)
 {
 	sb_ddb_store *s = (sb_ddb_store *)base;
-	char *avail = NULL, *held = NULL, cond[160], update[96];
+	char *avail = NULL, *held = NULL, cond[256];
+	const char *update = NULL;
 	cJSON *vals, *names, *resp = NULL;
 	unsigned int set = from;
-	int ok = 1, rc;
+	int ok = 1, rc, reclaim;
+	size_t n;
 
 	if (!sb_ddb_state_name(to))
 		return sb_seterr(base->box, SB_EINVALID,
-		                 "DynamoDB: move to an unknown state %#x", to);
+		                 "DynamoDB: %s to an unknown state %#x",
+		                 expect ? "move_if" : "move", to);
 	/* Already there with this token: moved too (deadline updated). */
 	if (to & (SB_STATE_HELD | SB_STATE_ASSIGNED | SB_STATE_RESTOCKING |
 	          SB_STATE_RETIRING | SB_STATE_RECLAIMING))
 		set |= to;
+	if (expect) /* only the states that have a stamp */
+		set &= STAMP_STATES;
 	if ((rc = sb_ddb_bank_tables(s, &avail, &held, bank)))
 		return rc;
 	vals = cJSON_CreateObject();
@@ -78,9 +127,48 @@ int sb_ddb_move(sb_store *base, const char *bank, const char *item,
 	if (!state_cond(cond, sizeof cond, vals, set, &ok)) {
 		cJSON_Delete(vals);
 		cJSON_Delete(names);
-		rc = not_in_state(s, bank);
+		rc = move_conflict(s, bank, expect);
 		goto out;
 	}
+	n = strlen(cond);
+	/* The stamp expected; 0 is none (a record made without one, by
+	 * this release or an older one, has no `until` there). */
+	if (expect && *expect) {
+		snprintf(cond + n, sizeof cond - n, " AND #u = :e");
+		sb_ddb_put(vals, ":e", sb_ddb_n(*expect), &ok);
+	} else if (expect) {
+		snprintf(cond + n, sizeof cond - n,
+		         " AND attribute_not_exists(#u)");
+	}
+	/* docs/holds.md, Reclaim step 1: a hold goes to reclaiming only once
+	 * its deadline has come by this store's clock (the clients'), so a
+	 * reclaim that listed the id's earlier hold of the item never takes
+	 * its new one (same token, a later deadline). */
+	reclaim = to == SB_STATE_RECLAIMING && (set & SB_STATE_HELD);
+	if (reclaim) {
+		n = strlen(cond);
+		snprintf(cond + n, sizeof cond - n,
+		         " AND (#s <> :hd OR #u <= :now)");
+		sb_ddb_add_s(vals, ":hd", "held", &ok);
+	}
+	if (to != SB_STATE_AVAILABLE) {
+		update = move_update(to, until_ms);
+		sb_ddb_add_s(vals, ":to", sb_ddb_state_name(to), &ok);
+		if (strstr(update, ":u"))
+			sb_ddb_put(vals, ":u", sb_ddb_n(until_ms), &ok);
+		if (strstr(update, "#lt") && names &&
+		    !cJSON_AddStringToObject(names, "#lt", "ltable"))
+			ok = 0;
+		if (strstr(update, "#si") && names &&
+		    !cJSON_AddStringToObject(names, "#si", "since"))
+			ok = 0;
+	}
+	if (reclaim || (update && strstr(update, ":now")))
+		sb_ddb_put(vals, ":now", sb_ddb_n(sb_now_ms()), &ok);
+	/* DynamoDB refuses a name that no expression uses. */
+	if ((strstr(cond, "#u") || (update && strstr(update, "#u"))) && names &&
+	    !cJSON_AddStringToObject(names, "#u", "until"))
+		ok = 0;
 	if (to == SB_STATE_AVAILABLE) {
 		cJSON *acts = cJSON_CreateArray(), *err = NULL;
 
@@ -101,30 +189,7 @@ int sb_ddb_move(sb_store *base, const char *bank, const char *item,
 		cJSON_Delete(err);
 	} else {
 		cJSON *body = cJSON_CreateObject();
-		int timed = to == SB_STATE_HELD || to == SB_STATE_RECLAIMING;
 
-		sb_ddb_add_s(vals, ":to", sb_ddb_state_name(to), &ok);
-		if (timed && until_ms)
-			sb_ddb_put(vals, ":u", sb_ddb_n(until_ms), &ok);
-		/* The deadline (and the fused hold's ledger table) belong
-		 * to HELD and RECLAIMING; RETIRED drops the token too. */
-		if (to == SB_STATE_RETIRED)
-			snprintf(update, sizeof update,
-			         "SET #s = :to REMOVE #t, #u, #lt");
-		else if (!timed)
-			snprintf(update, sizeof update,
-			         "SET #s = :to REMOVE #u, #lt");
-		else if (until_ms)
-			snprintf(update, sizeof update,
-			         "SET #s = :to, #u = :u");
-		else
-			snprintf(update, sizeof update, "SET #s = :to");
-		if (names && (!timed || until_ms) &&
-		    !cJSON_AddStringToObject(names, "#u", "until"))
-			ok = 0;
-		if (names && !timed &&
-		    !cJSON_AddStringToObject(names, "#lt", "ltable"))
-			ok = 0;
 		sb_ddb_add_str(body, "TableName", held, &ok);
 		sb_ddb_put(body, "Key", sb_ddb_key(SB_DDB_ITEM_KEY, item), &ok);
 		sb_ddb_add_str(body, "UpdateExpression", update, &ok);
@@ -137,11 +202,26 @@ int sb_ddb_move(sb_store *base, const char *bank, const char *item,
 		cJSON_Delete(resp);
 	}
 	if (rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE || rc == SB_ECONFLICT)
-		rc = not_in_state(s, bank);
+		rc = move_conflict(s, bank, expect);
 out:
 	free(avail);
 	free(held);
 	return rc;
+}
+
+int sb_ddb_move(sb_store *base, const char *bank, const char *item,
+                const char *token, unsigned int from, unsigned int to,
+                int64_t until_ms)
+{
+	return move_item(base, bank, item, token, from, to, until_ms, NULL);
+}
+
+int sb_ddb_move_if(sb_store *base, const char *bank, const char *item,
+                   const char *token, unsigned int from, unsigned int to,
+                   int64_t until_ms, int64_t expect_ms)
+{
+	return move_item(base, bank, item, token, from, to, until_ms,
+	                 &expect_ms);
 }
 
 typedef struct {
@@ -169,7 +249,9 @@ static int list_page(const cJSON *resp, void *p)
 		if (!item || !(bit & x->states) ||
 		    (bit == SB_STATE_HELD && until > x->until_le))
 			continue;
-		if (!(bit & (SB_STATE_HELD | SB_STATE_RECLAIMING)))
+		/* The deadline of a hold, the stamp of a release. */
+		if (!(bit & (SB_STATE_HELD | SB_STATE_RECLAIMING |
+		             SB_STATE_RESTOCKING | SB_STATE_RETIRING)))
 			until = 0;
 		if ((rc = x->cb(item, token ? token : "", bit, until,
 		                x->payload))) {

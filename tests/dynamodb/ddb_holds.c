@@ -9,6 +9,14 @@
  * - A generic-path hold is reclaimed by a fused box's recover.
  * - Requests: a hold costs what a fetch costs; confirm two (a read, one
  *   transaction); sell-out with no hold ever made stays at two.
+ * - Stamps (bank contract version 3), slot by slot: take's stamp 0, a
+ *   reservation taken over (settle refused, kept by a move with 0), a
+ *   release's stamps listed and only the current one finishes it, a
+ *   hold's stamp is its deadline, held -> reclaiming only once lapsed;
+ *   each kept in the record's `until`, exact beyond a double's 2^53.
+ * - Tables written before stamps (a reservation, a restock and a retire
+ *   in flight, none with a stamp): used as they are, and a generic
+ *   recover finishes each.
  * The clock is the core's test shift (sb__clock_shift). */
 #include "ddb_test.h"
 
@@ -308,6 +316,331 @@ static void generic_hold_fused_recover(const char *uri)
 	free(ledger);
 }
 
+/* ---------------------------------------------------------- stamps */
+
+typedef struct {
+	int n;
+	unsigned int state;
+	int64_t ms;
+	char token[64];
+} seen_t;
+
+static int list_cb(const char *item, const char *token, unsigned int state,
+                   int64_t ms, void *payload)
+{
+	seen_t *x = payload;
+	(void)item;
+	x->n++;
+	x->state = state;
+	x->ms = ms;
+	snprintf(x->token, sizeof x->token, "%s", token);
+	return 0;
+}
+
+typedef struct {
+	int n;
+	int64_t since;
+	char token[64];
+} resv_t;
+
+static int resv_cb(const char *item, const char *token, int64_t since,
+                   void *payload)
+{
+	resv_t *x = payload;
+	(void)item;
+	x->n++;
+	x->since = since;
+	snprintf(x->token, sizeof x->token, "%s", token);
+	return 0;
+}
+
+/* The held record's `until` as stored (-1: none, -2: no record). */
+static int64_t until_of(const char *held_table, const char *item)
+{
+	cJSON *resp = NULL, *rec;
+	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Key\":{\"item\":{\"S\":"
+	                      "\"%s\"}},\"ConsistentRead\":true}",
+	                      held_table, item);
+	int64_t u = -2;
+
+	CHECK_RC(box, raw("GetItem", j, &resp), SB_OK);
+	free(j);
+	rec = cJSON_GetObjectItemCaseSensitive(resp, "Item");
+	if (cJSON_IsObject(rec) && sb_ddb_get_n(rec, "until", &u))
+		u = -1;
+	cJSON_Delete(resp);
+	return u;
+}
+
+static void stamps(void)
+{
+	char *bank = ddb_name("h-stamp");
+	char *held_table = t_xasprintf("%s.held", bank);
+	sb_store *st = box->bank_store;
+	const sb_bank_ops *bk = st->bank;
+	const char *items[] = { "i1", "i2", "i3" };
+	const char *tok = "L\nA", *tok2 = "L\nC";
+	/* 2^53 + 1 and + 3: no double holds them */
+	const int64_t r1 = 9007199254740993LL, r2 = 9007199254740995LL;
+	int64_t until = sb_now_ms() + 100000, t0 = sb_now_ms();
+	char *a = NULL, *b = NULL, *c = NULL;
+	sb_add_result ar;
+	sb_item *it = NULL;
+	seen_t x;
+	resv_t rv;
+
+	CHECK(box, bk->version >= 3 && bk->move_if);
+	CHECK_RC(box, sb_box_add(&ar, box, bank, items, 3), SB_OK);
+
+	/* A reservation: stamp 0, then a recovery pass's. */
+	CHECK_RC(box, bk->take(&it, st, bank, tok, t0 - 5000), SB_OK);
+	if (it)
+		a = t_xstrdup(sb_item_value(it));
+	sb_item_free(it);
+	it = NULL;
+	if (!CHECK(box, a != NULL))
+		goto out;
+	CHECK(box, until_of(held_table, a) == -1);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, r1, r2),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, "L\nB", SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, r1, 0),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, r1, 0),
+	         SB_OK);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_RESERVED,
+	                     SB_STATE_RESERVED, r2, 0),
+	         SB_ECONFLICT); /* another pass: too late */
+	CHECKF(box, until_of(held_table, a) == r1, "stamp %lld",
+	       (long long)until_of(held_table, a));
+	memset(&rv, 0, sizeof rv);
+	CHECK_RC(box, bk->reserved(st, bank, INT64_MAX, resv_cb, &rv), SB_OK);
+	CHECKF(box, rv.n == 1 && rv.since >= t0 && !strcmp(rv.token, tok),
+	       "reserved: %d, since %lld (now %lld)", rv.n, (long long)rv.since,
+	       (long long)t0);
+	/* The client's settle conflicts: the pass settles. */
+	CHECK_RC(box, bk->settle(st, bank, a, tok), SB_ECONFLICT);
+	/* a move into reserved with 0 keeps the stamp */
+	CHECK_RC(box,
+	         bk->move(st, bank, a, tok, SB_STATE_RESERVED,
+	                  SB_STATE_RESERVED, 0),
+	         SB_OK);
+	CHECK(box, until_of(held_table, a) == r1);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_RESERVED,
+	                     SB_STATE_ASSIGNED, 0, r2),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_RESERVED,
+	                     SB_STATE_ASSIGNED, 0, r1),
+	         SB_OK);
+	CHECK(box, until_of(held_table, a) == -1);
+	/* A reservation no pass took over settles as before. */
+	CHECK_RC(box, bk->take(&it, st, bank, tok2, sb_now_ms()), SB_OK);
+	if (it)
+		b = t_xstrdup(sb_item_value(it));
+	sb_item_free(it);
+	it = NULL;
+	if (!CHECK(box, b != NULL))
+		goto out;
+	CHECK_RC(box, bk->settle(st, bank, b, tok2), SB_OK);
+	stats_are(bank, 1, 0, 2, 0);
+
+	/* An item without a stamp (assigned): move_if conflicts. */
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_ASSIGNED,
+	                     SB_STATE_RESTOCKING, r1, 0),
+	         SB_ECONFLICT);
+	/* A release: the mark's stamp, a pass's, the last step's check. */
+	CHECK_RC(box,
+	         bk->move(st, bank, a, tok, SB_STATE_ASSIGNED,
+	                  SB_STATE_RESTOCKING, r1),
+	         SB_OK);
+	memset(&x, 0, sizeof x);
+	CHECK_RC(box, bk->list(st, bank, SB_STATE_RESTOCKING, 0, list_cb, &x),
+	         SB_OK);
+	CHECKF(box,
+	       x.n == 1 && x.state == SB_STATE_RESTOCKING && x.ms == r1 &&
+	               !strcmp(x.token, tok),
+	       "listed %d, ms %lld", x.n, (long long)x.ms);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_RESTOCKING,
+	                     SB_STATE_RESTOCKING, r2, r1 - 2),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_RESTOCKING,
+	                     SB_STATE_RESTOCKING, r2, r1),
+	         SB_OK);
+	memset(&x, 0, sizeof x);
+	CHECK_RC(box, bk->list(st, bank, SB_STATE_RESTOCKING, 0, list_cb, &x),
+	         SB_OK);
+	CHECK(box, x.n == 1 && x.ms == r2);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok,
+	                     SB_STATE_RESTOCKING | SB_STATE_RETIRING,
+	                     SB_STATE_AVAILABLE, 0, r1),
+	         SB_ECONFLICT); /* the client's last step, taken over */
+	CHECK(box, !in_table(bank, a) && until_of(held_table, a) == r2);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, a, tok, SB_STATE_RESTOCKING,
+	                     SB_STATE_AVAILABLE, 0, r2),
+	         SB_OK);
+	CHECK(box, in_table(bank, a) && until_of(held_table, a) == -2);
+	stats_are(bank, 2, 0, 1, 0);
+
+	/* Retiring with a stamp; into restocking with 0: no stamp. */
+	CHECK_RC(box,
+	         bk->move(st, bank, b, tok2, SB_STATE_ASSIGNED,
+	                  SB_STATE_RETIRING, r2),
+	         SB_OK);
+	memset(&x, 0, sizeof x);
+	CHECK_RC(box, bk->list(st, bank, SB_STATE_RETIRING, 0, list_cb, &x),
+	         SB_OK);
+	CHECK(box, x.n == 1 && x.state == SB_STATE_RETIRING && x.ms == r2);
+	CHECK_RC(box,
+	         bk->move(st, bank, b, tok2, SB_STATE_RETIRING,
+	                  SB_STATE_RESTOCKING, 0),
+	         SB_OK);
+	CHECK(box, until_of(held_table, b) == -1);
+	memset(&x, 0, sizeof x);
+	CHECK_RC(box, bk->list(st, bank, SB_STATE_RESTOCKING, 0, list_cb, &x),
+	         SB_OK);
+	CHECK(box, x.n == 1 && x.ms == 0);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, b, tok2, SB_STATE_RESTOCKING,
+	                     SB_STATE_RETIRED, 0, 0),
+	         SB_OK);
+	stats_are(bank, 2, 0, 0, 1);
+
+	/* A hold's stamp is its deadline. */
+	CHECK_RC(box, bk->take_held(&it, st, bank, tok, until), SB_OK);
+	if (it)
+		c = t_xstrdup(sb_item_value(it));
+	sb_item_free(it);
+	it = NULL;
+	if (!CHECK(box, c != NULL))
+		goto out;
+	CHECK_RC(box,
+	         bk->move_if(st, bank, c, tok, SB_STATE_HELD, SB_STATE_HELD,
+	                     until + 5, until - 1),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, c, tok, SB_STATE_HELD, SB_STATE_HELD,
+	                     until + 5, until),
+	         SB_OK);
+	memset(&x, 0, sizeof x);
+	CHECK_RC(box, bk->list(st, bank, SB_STATE_HELD, INT64_MAX, list_cb, &x),
+	         SB_OK);
+	CHECK(box, x.n == 1 && x.ms == until + 5);
+	/* Reclaim step 1 takes a hold whose deadline has come by the
+	 * clients' clock, never one that a stale listing named but the id
+	 * holds anew with a later deadline. */
+	CHECK_RC(box,
+	         bk->move(st, bank, c, tok, SB_STATE_HELD, SB_STATE_RECLAIMING,
+	                  0),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move_if(st, bank, c, tok, SB_STATE_HELD,
+	                     SB_STATE_RECLAIMING, 0, until + 5),
+	         SB_ECONFLICT);
+	CHECK_RC(box,
+	         bk->move(st, bank, c, tok, SB_STATE_HELD, SB_STATE_HELD,
+	                  sb_now_ms() - 1000),
+	         SB_OK);
+	CHECK_RC(box,
+	         bk->move(st, bank, c, tok, SB_STATE_HELD, SB_STATE_RECLAIMING,
+	                  0),
+	         SB_OK);
+	stats_are(bank, 1, 1, 0, 1);
+out:
+	free(a);
+	free(b);
+	free(c);
+	free(held_table);
+	free(bank);
+}
+
+/* Tables written by the release of holds, before stamps: a restock and
+ * a retire whose clients died after their marks, and a reservation in
+ * flight, none with a stamp (no `until`). Used as they are: each carries
+ * stamp 0, and a generic recover (which takes each over with move_if,
+ * expecting the stamp listed) finishes them. */
+static void before_stamps(const char *uri)
+{
+	char *bank = ddb_name("h-pre"), *ledger = ddb_name("h-pre-l");
+	char *held_table = t_xasprintf("%s.held", bank);
+	sb_box *gen = ddb_open_uri(uri, SB_PROTOCOL_GENERIC);
+	const char *recs[3][3] = { { "s1", "restocking", "ann" },
+		                   { "s2", "retiring", "bea" },
+		                   { "s3", "reserved", "cid" } };
+	sb_recover_result rr;
+	sb_item *it = NULL;
+	seen_t x;
+	int i;
+
+	if (!gen)
+		goto out;
+	CHECK_RC(box, sb_box_init(box, bank, ledger), SB_OK);
+	py_put_item(bank, "s4");
+	for (i = 0; i < 3; i++) {
+		char *j = t_xasprintf(
+			"{\"TableName\":\"%s\",\"Item\":{\"item\":{\"S\":"
+			"\"%s\"},\"state\":{\"S\":\"%s\"},\"token\":{\"S\":"
+			"\"%s\\n%s\"},\"since\":{\"N\":\"1000\"}}}",
+			held_table, recs[i][0], recs[i][1], ledger, recs[i][2]);
+		CHECK_RC(box, raw("PutItem", j, NULL), SB_OK);
+		free(j);
+		if (i == 2)
+			break; /* the reservation's id has no entry yet */
+		j = t_xasprintf("{\"TableName\":\"%s\",\"Item\":{"
+		                "\"deduplication_id\":{\"S\":\"%s\"},"
+		                "\"item_string\":{\"S\":\"%s\"},"
+		                "\"bank\":{\"S\":\"%s\"}}}",
+		                ledger, recs[i][2], recs[i][0], bank);
+		CHECK_RC(box, raw("PutItem", j, NULL), SB_OK);
+		free(j);
+	}
+	memset(&x, 0, sizeof x);
+	CHECK_RC(box,
+	         box->bank_store->bank->list(box->bank_store, bank,
+	                                     SB_STATE_RESTOCKING |
+	                                             SB_STATE_RETIRING,
+	                                     0, list_cb, &x),
+	         SB_OK);
+	CHECK(box, x.n == 2 && x.ms == 0);
+	memset(&rr, 0, sizeof rr);
+	CHECK_RC(gen, sb_box_recover(&rr, gen, bank, ledger, NULL), SB_OK);
+	CHECKF(gen, rr.released == 2 && rr.settled == 1,
+	       "recover: released %llu settled %llu",
+	       (unsigned long long)rr.released, (unsigned long long)rr.settled);
+	stats_are(bank, 2, 0, 1, 1);
+	CHECK_RC(gen, sb_box_lookup(&it, gen, ledger, "ann"), SB_ENOTFOUND);
+	CHECK_RC(gen, sb_box_lookup(&it, gen, ledger, "bea"), SB_ENOTFOUND);
+	CHECK_RC(gen, sb_box_fetch(&it, gen, bank, ledger, "cid"), SB_OK);
+	CHECK(gen,
+	      it && !strcmp(sb_item_value(it), "s3") && !sb_item_is_new(it));
+	sb_item_free(it);
+	it = NULL;
+	CHECK(box, until_of(held_table, "s3") == -1);
+	/* ... and the tables go on, with stamps: ann holds and releases. */
+	CHECK_RC(gen, sb_box_hold(&it, gen, bank, ledger, "ann", 60000), SB_OK);
+	sb_item_free(it);
+	CHECK_RC(gen, sb_box_release(gen, ledger, "ann", SB_RELEASE_RESTOCK),
+	         SB_OK);
+	stats_are(bank, 2, 0, 1, 1);
+out:
+	sb_box_close(gen);
+	free(held_table);
+	free(bank);
+	free(ledger);
+}
+
 static uint64_t requests(void)
 {
 	sb_ddb_counters c;
@@ -381,6 +714,8 @@ int main(void)
 	law6_after_release();
 	generic_hold_fused_recover(uri);
 	request_counts();
+	stamps();
+	before_stamps(uri);
 	sb_box_close(box);
 	return t_summary();
 }
