@@ -4,6 +4,7 @@
  * include/storagebox/backend.h is used of the core.
  *
  * dynamodb.c        open, URI options, close, the vtables of the store
+ * ddb_libcurl.c     libcurl, loaded on first open (ddb_libcurl.h: the table)
  *                   and the backend, the test counters
  * ddb_creds.c       credentials: the SDKs' chain, their refresh before
  *                   they expire, the JSON the sources answer
@@ -74,8 +75,10 @@
 
 #include "ddb_testing.h"
 
+#include "ddb_libcurl.h"
+#include "sb_crypto.h"
+
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #define SB_DDB_ITEM_KEY       "item" /* hash key of T(B) and T(B).held */
 #define SB_DDB_LEDGER_KEY     "deduplication_id" /* hash key of T(L) */

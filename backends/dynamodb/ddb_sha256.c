@@ -3,8 +3,6 @@
  * libcrypto computes it (the same library libcurl uses for TLS). */
 #include "ddb_private.h"
 
-#include <openssl/evp.h>
-
 #include <string.h>
 
 void sb_ddb_sha256_hex(const void *data, size_t len, char out[65])

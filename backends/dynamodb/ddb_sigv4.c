@@ -12,9 +12,6 @@
  * libcrypto, as for table names (ddb_sha256.c). */
 #include "ddb_private.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

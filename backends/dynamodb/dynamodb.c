@@ -321,11 +321,15 @@ static int read_uri(sb_ddb_store *s, sb_uri *uri, sb_box *box)
 
 static int ddb_open(sb_store **out, sb_uri *uri, sb_box *box)
 {
-	sb_ddb_store *s = calloc(1, sizeof(*s));
+	sb_ddb_store *s;
 	int rc;
 
 	*out = NULL;
-	if (!s)
+	/* Before anything that could call them, or close's cleanup. */
+	if ((rc = sb_ddb_curl_load(box)) ||
+	    (rc = sb_crypto_load(box, "DynamoDB")))
+		return rc;
+	if (!(s = calloc(1, sizeof(*s))))
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 	s->base.ops = &ddb_store_ops;
 	s->base.bank = &sb_ddb_bank_ops;

@@ -24,8 +24,6 @@
  * not in sb_item, inserts those into sb_item and sb_available. */
 #include "pg_private.h"
 
-#include <openssl/evp.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  *
  * postgresql.c  the store: open (URI checks, own options), init, close,
  *               the store vtable and the two sb_backend structs
+ * pg_libpq.c    libpq, loaded on first open (pg_libpq.h: the table)
  * pg_conn.c     the connection: libpq keywords from the URI, connect,
  *               session settings, reconnect
  * pg_exec.c     running statements: prepared or not, row by row, with the
@@ -26,7 +27,8 @@
 
 #include "storagebox/backend.h"
 
-#include <libpq-fe.h>
+#include "pg_libpq.h"
+#include "sb_crypto.h"
 
 /* Schema version in <schema>.sb_meta ('schema_version'). 2: holds
  * (a version 1 schema is brought up to 2 in place at open); 3: release

@@ -140,7 +140,9 @@ static int pg_open(sb_store **out, sb_uri *uri, sb_box *box)
 	int rc;
 
 	*out = NULL;
-	if ((rc = check_uri(box, uri)) != SB_OK)
+	if ((rc = check_uri(box, uri)) != SB_OK ||
+	    (rc = sb_pg_libpq_load(box)) != SB_OK ||
+	    (rc = sb_crypto_load(box, "PostgreSQL")) != SB_OK)
 		return rc;
 	s = calloc(1, sizeof *s);
 	if (!s)
