@@ -31,8 +31,11 @@ int sb_token_split(const char *token, size_t *ledger_len, const char **id)
 	return 0;
 }
 
-/* Recovery passes before a claim answers "empty" (see claim()). */
-#define SB_EMPTY_PASSES 3
+/* Recovery passes before a claim answers "empty" (see claim()): it needs
+ * two in a row that find nothing in flight, and allows two more while
+ * passes find something. */
+#define SB_EMPTY_PASSES 4
+#define SB_QUIET_PASSES 2
 
 static int use_fused(const sb_box *box)
 {
@@ -211,7 +214,7 @@ static int claim(sb_item **out, sb_box *box, const char *bank,
 {
 	sb_recover_result rr;
 	char *token;
-	int rc, tries;
+	int rc, tries, quiet = 0;
 
 	if (!(token = sb_token_make(ledger, dedup_id)))
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
@@ -223,16 +226,31 @@ static int claim(sb_item **out, sb_box *box, const char *bank,
 	 * one answer), lapsed holds, and releases cut short. Then ask once
 	 * more: an item may have come back, here or through a racing put
 	 * back. While a pass finds something, another client (a twin) may
-	 * have taken what it freed: go round again, a few times at most. */
+	 * have taken what it freed: go round again, a few times at most.
+	 * One pass that finds nothing is not enough: a losing twin may give
+	 * its item back after the bank said "empty" and before the pass
+	 * looked, and another id's losing twin take it before the claim
+	 * asks again; the bank says "empty" once more, the item in flight.
+	 * A second pass, after that answer, finds it. */
 	for (tries = 0; rc == SB_EMPTY && tries < SB_EMPTY_PASSES; tries++) {
 		box->losers = 0;
+		box->in_flight = 0;
+		if (sb_fault_point(box, SB_FP_EMPTY_BEFORE_PASS)) {
+			rc = SB_ERROR;
+			break;
+		}
 		rc = sb__recover(&rr, box, bank, ledger, box->lease_ms, token,
 		                 0);
+		if (rc == SB_OK &&
+		    sb_fault_point(box, SB_FP_EMPTY_BEFORE_RETAKE))
+			rc = SB_ERROR;
 		if (rc == SB_OK)
 			rc = claim_once(out, box, bank, ledger, dedup_id, token,
 			                ttl_ms);
-		if (!(rr.settled | rr.put_back | rr.lapsed | rr.released |
-		      box->losers))
+		if (rr.settled | rr.put_back | rr.lapsed | rr.released |
+		    box->losers | box->in_flight)
+			quiet = 0;
+		else if (++quiet == SB_QUIET_PASSES)
 			break; /* nothing was in flight: the answer stands */
 	}
 	if (rc == SB_EMPTY_SETTLED)

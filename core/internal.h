@@ -26,6 +26,10 @@ struct sb_box {
 	 * ids whose id holds another item, that is losing twins about to
 	 * give their item back; the claim then looks again. */
 	unsigned int losers;
+	/* Set by the same pass (recover.c): reservations it listed and left
+	 * alone (another pass took them over, or they ended while it
+	 * looked): something was in flight, so the claim looks again. */
+	unsigned int in_flight;
 	char errmsg[SB_ERRMSG_SIZE];
 };
 
@@ -209,5 +213,9 @@ void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 /* A recovery pass that checked (or took over) a reservation, before it
  * records the id. */
 #define SB_FP_RECOVER_RESERVATION_AFTER_CHECK "recover_reservation_after_check"
+/* A claim that found the bank empty, before each recovery pass, and after
+ * the pass, before it asks the bank again. */
+#define SB_FP_EMPTY_BEFORE_PASS               "empty_before_pass"
+#define SB_FP_EMPTY_BEFORE_RETAKE             "empty_before_retake"
 
 #endif

@@ -120,8 +120,10 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 	    (all || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
 		rc = sb_slot_move(box, bank, r->item, r->token,
 		                  SB_STATE_RESERVED, SB_STATE_RESERVED, stamp);
-	if (rc == SB_ECONFLICT)
-		return SB_OK; /* over, or another pass has it */
+	if (rc == SB_ECONFLICT) { /* over, or another pass has it */
+		box->in_flight++;
+		return SB_OK;
+	}
 	if (rc)
 		return rc;
 	if (sb_fault_point(box, SB_FP_RECOVER_RESERVATION_AFTER_CHECK))
@@ -180,8 +182,10 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 	if (fresh && sb_holds_ok(box)) {
 		rc = sb_slot_move(box, bank, r->item, r->token,
 		                  SB_STATE_RESERVED, SB_STATE_RESERVED, 0);
-		if (rc == SB_ECONFLICT)
-			return SB_OK; /* over: the fetch ended */
+		if (rc == SB_ECONFLICT) { /* over: the fetch ended */
+			box->in_flight++;
+			return SB_OK;
+		}
 		if (rc)
 			return rc;
 		if (sb_fault_point(box, SB_FP_RECOVER_RESERVATION_AFTER_CHECK))

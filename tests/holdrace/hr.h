@@ -7,6 +7,8 @@
  *   hr_gate.c   a gate that holds one thread at a crash point
  *   hr_lapse.c  confirm racing the lapse, extend racing reclaim
  *   hr_pairs.c  release racing a repeat fetch, a hold's twin requests
+ *   hr_bounce.c a fetch that finds the bank empty while losing twins pass
+ *               its last item around
  *   hr_mix.c    32 clients at random on a small bank being reloaded */
 #ifndef SB_HR_H
 #define SB_HR_H
@@ -118,6 +120,7 @@ void hr_confirm_lapse(void);
 void hr_extend_reclaim(void);
 void hr_release_refetch(void);
 void hr_twins(void);
+void hr_empty_bounce(void);
 void hr_mix(void);
 
 #endif

@@ -143,6 +143,7 @@ static const struct {
 	{ "extend-reclaim", hr_extend_reclaim },
 	{ "release-refetch", hr_release_refetch },
 	{ "twins", hr_twins },
+	{ "empty-bounce", hr_empty_bounce },
 	{ "mix", hr_mix },
 };
 #define NPARTS (sizeof parts / sizeof parts[0])

@@ -1,0 +1,118 @@
+/* A fetch that finds the bank empty while losing twins pass its last item
+ * around (generic path, fault builds; the python suites' three classes
+ * hit it by chance).
+ *
+ * Forced: id k's fetch reserved the bank's only item and is held there;
+ * k's twin wins in another bank. Fetch t finds the bank empty and is held
+ * before its recovery pass; k gives the item back; t's pass finds nothing
+ * in flight and t is held before it asks the bank again; id u's fetch
+ * takes the item and is held there, and u's twin wins elsewhere. Then t
+ * asks again: empty, the item u's, about to come back. t must not answer
+ * "empty" on that: the item is in flight (DESIGN §4), and once u gives
+ * it back nobody may be left to ask. */
+#include "hr.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The id's winning twin, in the other bank: its item, or NULL. */
+static char *win_elsewhere(sb_box *box, const char *bank, const char *ledger,
+                           const char *id)
+{
+	sb_item *it = NULL;
+	char *v = NULL;
+
+	if (CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, id), SB_OK))
+		v = t_xstrdup(sb_item_value(it));
+	sb_item_free(it);
+	return v;
+}
+
+void hr_empty_bounce(void)
+{
+	sb_box *box[3];
+	char *bank = NULL, *other = NULL, *ledger = NULL, *ky = NULL,
+	     *uz = NULL;
+	hr_call k = { 0 }, t = { 0 }, u = { 0 };
+	sb_stats st;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		box[i] = hr_open();
+	if (!box[0] || !box[1] || !box[2] || !hr_gate_usable())
+		goto out;
+	bank = hr_bank(box[0], "eb", 1);
+	other = hr_bank(box[0], "eo", 2);
+	ledger = hr_name("eb-l");
+	k = (hr_call){ .box = box[1],
+		       .bank = bank,
+		       .ledger = ledger,
+		       .id = "k",
+		       .op = HR_FETCH,
+		       .role = 1 };
+	t = (hr_call){ .box = box[2],
+		       .bank = bank,
+		       .ledger = ledger,
+		       .id = "t",
+		       .op = HR_FETCH,
+		       .role = 3 };
+	u = (hr_call){ .box = box[1],
+		       .bank = bank,
+		       .ledger = ledger,
+		       .id = "u",
+		       .op = HR_FETCH,
+		       .role = 2 };
+
+	hr_gate_arm_at(0, SB_FP_AFTER_TAKE, 1);
+	hr_call_start(&k);
+	CHECKF(NULL, hr_gate_reached_at(0), "k never took the item");
+	ky = win_elsewhere(box[0], other, ledger, "k");
+
+	hr_gate_arm_at(1, SB_FP_EMPTY_BEFORE_PASS, 3);
+	hr_gate_arm_at(2, SB_FP_EMPTY_BEFORE_RETAKE, 3);
+	hr_call_start(&t);
+	CHECKF(NULL, hr_gate_reached_at(1), "t never found the bank empty");
+	hr_gate_open_at(0); /* k loses, gives the item back */
+	hr_call_join(&k);
+	CHECKF(k.box, k.rc == SB_OK && hr_same(k.item, ky) && !k.is_new,
+	       "k got %s (%s), its twin %s", k.item ? k.item : "-", hr_rc(k.rc),
+	       ky ? ky : "-");
+	hr_gate_open_at(1); /* t's pass: nothing reserved */
+	CHECKF(NULL, hr_gate_reached_at(2), "t's pass never ended");
+
+	hr_gate_arm_at(0, SB_FP_AFTER_TAKE, 2);
+	hr_call_start(&u);
+	CHECKF(NULL, hr_gate_reached_at(0), "u never took the item");
+	uz = win_elsewhere(box[0], other, ledger, "u");
+	hr_gate_open_at(2); /* t asks again: u has the item */
+	hr_call_join(&t);
+	hr_gate_open_at(0); /* u loses */
+	hr_call_join(&u);
+
+	CHECKF(t.box, t.rc == SB_OK && t.is_new,
+	       "a fetch answered %s (%s) while the bank's only item was in "
+	       "flight (reserved by a losing twin)",
+	       hr_rc(t.rc), t.item ? t.item : "-");
+	CHECKF(u.box, u.rc == SB_OK && hr_same(u.item, uz) && !u.is_new,
+	       "u got %s (%s), its twin %s", u.item ? u.item : "-", hr_rc(u.rc),
+	       uz ? uz : "-");
+	st = hr_settle(box[0], bank, ledger, 1, "empty bounce");
+	CHECKF(box[0], st.assigned == (uint64_t)(t.rc == SB_OK),
+	       "empty bounce: assigned %llu available %llu, t got %s",
+	       (unsigned long long)st.assigned,
+	       (unsigned long long)st.available, hr_rc(t.rc));
+	printf("empty bounce: the last item given back before the pass and "
+	       "taken by another losing twin before the retake\n");
+out:
+	hr_call_clear(&k);
+	hr_call_clear(&t);
+	hr_call_clear(&u);
+	free(ky);
+	free(uz);
+	free(bank);
+	free(other);
+	free(ledger);
+	for (i = 0; i < 3; i++)
+		sb_box_close(box[i]);
+}
