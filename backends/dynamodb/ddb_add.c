@@ -1,12 +1,18 @@
 /* The bank's add (docs/dynamodb.md, "Adding items, and law 6"). The
- * distinct items go in units (50 items when both tables are read, else
- * 100), several requests in flight (ddb_multi.c). First one small Scan
- * of each table: is it empty? Then per unit:
- *   1. read: one consistent BatchGetItem of the keys in T(B) and
- *      T(B).held (only in a table that was not empty; nothing on a
- *      fresh bank). Found in either: skipped (available, or taken by
- *      storagebox in some state). Found in both: an issued item that a
- *      plain put re-loaded: out of T(B) (fix below), skipped.
+ * distinct items go in units of 100, several requests in flight
+ * (ddb_multi.c). First one small Scan of each table (T(B).held first):
+ * is it empty? Then per unit:
+ *   1. read: one consistent BatchGetItem of the keys in T(B).held, then
+ *      one of the keys in T(B) (only in a table that was not empty;
+ *      nothing on a fresh bank; in T(B) when it was empty, only the keys
+ *      T(B).held did not have). In that order: an item restocked
+ *      meanwhile leaves T(B).held before it enters T(B), so one read
+ *      sees it (the two keys in one BatchGetItem are no snapshot: it
+ *      could be in neither, and count as added). Found in either:
+ *      skipped (available, or taken by storagebox in some state). Found
+ *      in both: an issued item that a plain put re-loaded: out of T(B)
+ *      (fix below; a restocked one is not, its record being gone),
+ *      skipped.
  *   2. write: the absent ones, BatchWriteItem in 25s (1 write unit per
  *      item instead of a transaction's 4).
  *   3. verify: which written items does T(B).held know now? One
@@ -25,8 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Items per unit: BatchGetItem takes 100 keys, 50 per table when both
- * are read, else 100. */
+/* Items per unit: BatchGetItem takes 100 keys (one table per read). */
 #define UNIT_KEYS  100
 #define WRITE_MAX  25 /* BatchWriteItem takes 25 requests */
 /* A held table of at most this many rows is verified by one Scan
@@ -49,8 +54,9 @@ typedef struct unit {
 	const char **v; /* sorted, distinct */
 	size_t n;
 	unsigned char *f;
-	int pending; /* requests of the current step without an answer */
-	int rounds;  /* re-sends of unprocessed keys or items */
+	int pending;  /* requests of the current step without an answer */
+	int in_avail; /* the read under way is that of T(B) */
+	int rounds;   /* re-sends of unprocessed keys or items */
 	int failed;
 } unit;
 
@@ -108,15 +114,16 @@ static void unit_free(unit *u)
 }
 
 /* {table: {Keys: [...], ConsistentRead, ProjectionExpression}} entries
- * of a BatchGetItem for the items of @p u with flags @p want (0: all). */
+ * of a BatchGetItem for the items of @p u with flags @p want (0: all),
+ * none of @p skip. */
 static void get_table(cJSON *req, const char *table, unit *u,
-                      unsigned char want, int *ok)
+                      unsigned char want, unsigned char skip, int *ok)
 {
 	cJSON *t = cJSON_CreateObject(), *keys = cJSON_CreateArray();
 	size_t i;
 
 	for (i = 0; i < u->n; i++)
-		if (!want || (u->f[i] & want))
+		if ((!want || (u->f[i] & want)) && !(u->f[i] & skip))
 			sb_ddb_push(keys, sb_ddb_key(SB_DDB_ITEM_KEY, u->v[i]),
 			            ok);
 	sb_ddb_put(t, "Keys", keys, ok);
@@ -308,7 +315,7 @@ static int verify(sb_ddb_multi *m, unit *u)
 	}
 	body = cJSON_CreateObject();
 	req = cJSON_CreateObject();
-	get_table(req, r->held, u, WRITTEN, &ok);
+	get_table(req, r->held, u, WRITTEN, 0, &ok);
 	sb_ddb_put(body, "RequestItems", req, &ok);
 	if (!ok) {
 		cJSON_Delete(body);
@@ -490,6 +497,42 @@ static int write_absent(sb_ddb_multi *m, unit *u)
 	return SB_OK;
 }
 
+static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp);
+
+/* After the read of T(B).held, that of T(B): all the keys, or when T(B)
+ * was empty at the start those T(B).held did not have. 1 if sent, 0 if
+ * there is nothing to read, or an error (the unit failed). */
+static int read_avail(sb_ddb_multi *m, unit *u)
+{
+	add_run *r = u->r;
+	cJSON *body = cJSON_CreateObject(), *req = cJSON_CreateObject();
+	unsigned char skip = r->avail_empty ? IN_HELD : 0;
+	size_t i, k = 0;
+	int ok = 1, rc;
+
+	u->in_avail = 1;
+	u->rounds = 0;
+	u->pending = 1; /* a failure here is this one's */
+	for (i = 0; i < u->n; i++)
+		k += !(u->f[i] & skip);
+	if (k == 0) {
+		cJSON_Delete(body);
+		cJSON_Delete(req);
+		u->pending = 0;
+		return 0;
+	}
+	get_table(req, r->avail, u, 0, skip, &ok);
+	sb_ddb_put(body, "RequestItems", req, &ok);
+	if (!ok) {
+		cJSON_Delete(body);
+		return unit_fail(u, sb_ddb_nomem(r->s, "add"));
+	}
+	if ((rc = sb_ddb_multi_send(m, "BatchGetItem", body, r->avail, 0,
+	                            on_read, u)))
+		return unit_fail(u, rc);
+	return 1;
+}
+
 static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
 {
 	unit *u = ctx;
@@ -521,6 +564,8 @@ static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
 		return unit_fail(u, rc);
 	if (--u->pending > 0)
 		return SB_OK;
+	if (!u->in_avail && (rc = read_avail(m, u)) != 0)
+		return rc < 0 ? rc : SB_OK;
 	if ((rc = fix_all(u, IN_AVAIL | IN_HELD))) {
 		u->pending = 1;
 		return unit_fail(u, rc);
@@ -574,7 +619,7 @@ static int feed(sb_ddb_multi *m, void *ctx)
 		return sb_ddb_nomem(r->s, "add");
 	u->r = r;
 	u->v = r->v + r->next;
-	u->n = UNIT_KEYS / (2 - r->avail_empty - r->held_empty > 1 ? 2 : 1);
+	u->n = UNIT_KEYS;
 	if (u->n > r->m - r->next)
 		u->n = r->m - r->next;
 	if (!(u->f = calloc(u->n, 1))) {
@@ -588,10 +633,9 @@ static int feed(sb_ddb_multi *m, void *ctx)
 	}
 	body = cJSON_CreateObject();
 	req = cJSON_CreateObject();
-	if (!r->avail_empty)
-		get_table(req, r->avail, u, 0, &ok);
-	if (!r->held_empty)
-		get_table(req, r->held, u, 0, &ok);
+	/* T(B).held first (see the top); T(B) alone if that was empty. */
+	u->in_avail = r->held_empty;
+	get_table(req, r->held_empty ? r->avail : r->held, u, 0, 0, &ok);
 	sb_ddb_put(body, "RequestItems", req, &ok);
 	u->pending = 1;
 	if (!ok) {
@@ -634,8 +678,10 @@ int sb_ddb_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 	r.avail = avail;
 	r.held = held;
 	/* A bank found empty needs no read per item (a fresh load). */
-	if ((rc = r.avail_empty = empty_table(s, avail)) < 0 ||
-	    (rc = r.held_empty = empty_table(s, held)) < 0)
+	/* T(B).held first: an item restocked between the two Scans is seen
+	 * in one of them. */
+	if ((rc = r.held_empty = empty_table(s, held)) < 0 ||
+	    (rc = r.avail_empty = empty_table(s, avail)) < 0)
 		goto out;
 	rc = sb_ddb_multi_run(s, s->add_parallel, feed, &r);
 	if (rc != SB_OK) {
