@@ -1,18 +1,15 @@
 /* The bank's add (docs/dynamodb.md, "Adding items, and law 6"). The
- * distinct items go in units of 100, several requests in flight
- * (ddb_multi.c). First one small Scan of each table (T(B).held first):
- * is it empty? Then per unit:
- *   1. read: one consistent BatchGetItem of the keys in T(B).held, then
- *      one of the keys in T(B) (only in a table that was not empty;
- *      nothing on a fresh bank; in T(B) when it was empty, only the keys
- *      T(B).held did not have). In that order: an item restocked
- *      meanwhile leaves T(B).held before it enters T(B), so one read
- *      sees it (the two keys in one BatchGetItem are no snapshot: it
- *      could be in neither, and count as added). Found in either:
+ * distinct items go in units (50 items when T(B).held is read, else
+ * 100), several requests in flight (ddb_multi.c). First one small Scan
+ * of each table (T(B).held first): is it empty? Then per unit:
+ *   1. read: one TransactGetItems of the keys in T(B).held and T(B), a
+ *      snapshot of both (a BatchGetItem reads the two tables at two
+ *      moments: an item restocked or claimed between them was in
+ *      neither, and counted as added); a BatchGetItem of T(B) alone when
+ *      T(B).held was empty; nothing on a fresh bank. Found in either:
  *      skipped (available, or taken by storagebox in some state). Found
  *      in both: an issued item that a plain put re-loaded: out of T(B)
- *      (fix below; a restocked one is not, its record being gone),
- *      skipped.
+ *      (fix below), skipped.
  *   2. write: the absent ones, BatchWriteItem in 25s (1 write unit per
  *      item instead of a transaction's 4).
  *   3. verify: which written items does T(B).held know now? One
@@ -31,7 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Items per unit: BatchGetItem takes 100 keys (one table per read). */
+/* Items per unit: BatchGetItem and TransactGetItems take 100 keys, 50
+ * per table when both are read. */
 #define UNIT_KEYS  100
 #define WRITE_MAX  25 /* BatchWriteItem takes 25 requests */
 /* A held table of at most this many rows is verified by one Scan
@@ -54,9 +52,8 @@ typedef struct unit {
 	const char **v; /* sorted, distinct */
 	size_t n;
 	unsigned char *f;
-	int pending;  /* requests of the current step without an answer */
-	int in_avail; /* the read under way is that of T(B) */
-	int rounds;   /* re-sends of unprocessed keys or items */
+	int pending; /* requests of the current step without an answer */
+	int rounds;  /* re-sends of unprocessed keys or items */
 	int failed;
 } unit;
 
@@ -499,38 +496,66 @@ static int write_absent(sb_ddb_multi *m, unit *u)
 
 static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp);
 
-/* After the read of T(B).held, that of T(B): all the keys, or when T(B)
- * was empty at the start those T(B).held did not have. 1 if sent, 0 if
- * there is nothing to read, or an error (the unit failed). */
-static int read_avail(sb_ddb_multi *m, unit *u)
-{
-	add_run *r = u->r;
-	cJSON *body = cJSON_CreateObject(), *req = cJSON_CreateObject();
-	unsigned char skip = r->avail_empty ? IN_HELD : 0;
-	size_t i, k = 0;
-	int ok = 1, rc;
+static int read_done(sb_ddb_multi *m, unit *u);
 
-	u->in_avail = 1;
-	u->rounds = 0;
-	u->pending = 1; /* a failure here is this one's */
+/* A TransactGetItems of the unit's keys in T(B).held (action 2k) and
+ * T(B) (2k + 1): one snapshot of both tables. */
+static cJSON *snapshot_body(unit *u, int *ok)
+{
+	cJSON *body = cJSON_CreateObject(), *acts = cJSON_CreateArray();
+	size_t i;
+	int t;
+
 	for (i = 0; i < u->n; i++)
-		k += !(u->f[i] & skip);
-	if (k == 0) {
-		cJSON_Delete(body);
-		cJSON_Delete(req);
-		u->pending = 0;
-		return 0;
-	}
-	get_table(req, r->avail, u, 0, skip, &ok);
-	sb_ddb_put(body, "RequestItems", req, &ok);
-	if (!ok) {
-		cJSON_Delete(body);
-		return unit_fail(u, sb_ddb_nomem(r->s, "add"));
-	}
-	if ((rc = sb_ddb_multi_send(m, "BatchGetItem", body, r->avail, 0,
-	                            on_read, u)))
+		for (t = 0; t < 2; t++) {
+			cJSON *a = cJSON_CreateObject(),
+			      *g = cJSON_CreateObject();
+			sb_ddb_add_str(g, "TableName",
+			               t ? u->r->avail : u->r->held, ok);
+			sb_ddb_put(g, "Key",
+			           sb_ddb_key(SB_DDB_ITEM_KEY, u->v[i]), ok);
+			sb_ddb_add_str(g, "ProjectionExpression", "#i", ok);
+			sb_ddb_put(g, "ExpressionAttributeNames",
+			           sb_ddb_names_item(), ok);
+			sb_ddb_put(a, "Get", g, ok);
+			sb_ddb_push(acts, a, ok);
+		}
+	sb_ddb_put(body, "TransactItems", acts, ok);
+	return body;
+}
+
+static int on_snapshot(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
+{
+	unit *u = ctx;
+	const cJSON *got, *it;
+	size_t k = 0;
+
+	if (u->failed)
+		return unit_drain(u, resp);
+	if (rc != SB_OK) {
+		cJSON_Delete(resp);
 		return unit_fail(u, rc);
-	return 1;
+	}
+	got = cJSON_GetObjectItemCaseSensitive(resp, "Responses");
+	if (cJSON_GetArraySize(got) != (int)(2 * u->n)) {
+		int n = cJSON_GetArraySize(got);
+		cJSON_Delete(resp);
+		return unit_fail(u, sb_seterr(u->r->s->base.box, SB_EBACKEND,
+		                              "DynamoDB TransactGetItems (%s) "
+		                              "at %s: %d answers to %zu reads",
+		                              u->r->avail, u->r->s->where, n,
+		                              2 * u->n));
+	}
+	cJSON_ArrayForEach(it, got)
+	{
+		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(it, "Item")))
+			u->f[k / 2] |= k % 2 ? IN_AVAIL : IN_HELD;
+		k++;
+	}
+	cJSON_Delete(resp);
+	if (--u->pending > 0)
+		return SB_OK;
+	return read_done(m, u);
 }
 
 static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
@@ -564,8 +589,15 @@ static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
 		return unit_fail(u, rc);
 	if (--u->pending > 0)
 		return SB_OK;
-	if (!u->in_avail && (rc = read_avail(m, u)) != 0)
-		return rc < 0 ? rc : SB_OK;
+	return read_done(m, u);
+}
+
+/* The unit's keys read: out of T(B) what both tables have, then write
+ * the absent ones. */
+static int read_done(sb_ddb_multi *m, unit *u)
+{
+	int rc;
+
 	if ((rc = fix_all(u, IN_AVAIL | IN_HELD))) {
 		u->pending = 1;
 		return unit_fail(u, rc);
@@ -619,7 +651,7 @@ static int feed(sb_ddb_multi *m, void *ctx)
 		return sb_ddb_nomem(r->s, "add");
 	u->r = r;
 	u->v = r->v + r->next;
-	u->n = UNIT_KEYS;
+	u->n = UNIT_KEYS / (r->held_empty ? 1 : 2);
 	if (u->n > r->m - r->next)
 		u->n = r->m - r->next;
 	if (!(u->f = calloc(u->n, 1))) {
@@ -633,11 +665,22 @@ static int feed(sb_ddb_multi *m, void *ctx)
 	}
 	body = cJSON_CreateObject();
 	req = cJSON_CreateObject();
-	/* T(B).held first (see the top); T(B) alone if that was empty. */
-	u->in_avail = r->held_empty;
-	get_table(req, r->held_empty ? r->avail : r->held, u, 0, 0, &ok);
-	sb_ddb_put(body, "RequestItems", req, &ok);
 	u->pending = 1;
+	if (!r->held_empty) {
+		cJSON_Delete(body);
+		cJSON_Delete(req);
+		body = snapshot_body(u, &ok);
+		if (!ok) {
+			cJSON_Delete(body);
+			return unit_fail(u, sb_ddb_nomem(r->s, "add"));
+		}
+		if ((rc = sb_ddb_multi_send(m, "TransactGetItems", body,
+		                            r->avail, 0, on_snapshot, u)))
+			return unit_fail(u, rc);
+		return 1;
+	}
+	get_table(req, r->avail, u, 0, 0, &ok);
+	sb_ddb_put(body, "RequestItems", req, &ok);
 	if (!ok) {
 		cJSON_Delete(body);
 		return unit_fail(u, sb_ddb_nomem(r->s, "add"));
