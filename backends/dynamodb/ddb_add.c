@@ -1,12 +1,12 @@
 /* The bank's add (docs/dynamodb.md, "Adding items, and law 6"). The
- * distinct items go in units (50 items when T(B).held is read, else
+ * distinct items go in units (50 items when the tables are read, else
  * 100), several requests in flight (ddb_multi.c). First one small Scan
- * of each table (T(B).held first): is it empty? Then per unit:
+ * of each table: is it empty? Then per unit:
  *   1. read: one TransactGetItems of the keys in T(B).held and T(B), a
  *      snapshot of both (a BatchGetItem reads the two tables at two
  *      moments: an item restocked or claimed between them was in
- *      neither, and counted as added); a BatchGetItem of T(B) alone when
- *      T(B).held was empty; nothing on a fresh bank. Found in either:
+ *      neither, and counted as added; so is one table alone, even one
+ *      that was empty when the add began); nothing on a fresh bank. Found in either:
  *      skipped (available, or taken by storagebox in some state). Found
  *      in both: an issued item that a plain put re-loaded: out of T(B)
  *      (fix below), skipped.
@@ -494,8 +494,6 @@ static int write_absent(sb_ddb_multi *m, unit *u)
 	return SB_OK;
 }
 
-static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp);
-
 static int read_done(sb_ddb_multi *m, unit *u);
 
 /* A TransactGetItems of the unit's keys in T(B).held (action 2k) and
@@ -558,40 +556,6 @@ static int on_snapshot(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
 	return read_done(m, u);
 }
 
-static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
-{
-	unit *u = ctx;
-	add_run *r = u->r;
-	const cJSON *resps, *it;
-	cJSON *rest;
-	int t;
-
-	if (u->failed)
-		return unit_drain(u, resp);
-	if (rc != SB_OK)
-		return unit_fail(u, rc);
-	resps = cJSON_GetObjectItemCaseSensitive(resp, "Responses");
-	for (t = 0; t < 2; t++) {
-		const cJSON *got =
-			cJSON_GetObjectItemCaseSensitive(resps, t ? r->held
-		                                                  : r->avail);
-		cJSON_ArrayForEach(it, got)
-		{
-			const char *item = sb_ddb_get_s(it, SB_DDB_ITEM_KEY);
-			unsigned char *f = item ? flag_of(u, item) : NULL;
-			if (f)
-				*f |= t ? IN_HELD : IN_AVAIL;
-		}
-	}
-	rest = unprocessed(resp, "UnprocessedKeys");
-	cJSON_Delete(resp);
-	if (rest && (rc = resend(m, u, "BatchGetItem", rest, on_read)))
-		return unit_fail(u, rc);
-	if (--u->pending > 0)
-		return SB_OK;
-	return read_done(m, u);
-}
-
 /* The unit's keys read: out of T(B) what both tables have, then write
  * the absent ones. */
 static int read_done(sb_ddb_multi *m, unit *u)
@@ -641,7 +605,7 @@ static int empty_table(sb_ddb_store *s, const char *table)
 static int feed(sb_ddb_multi *m, void *ctx)
 {
 	add_run *r = ctx;
-	cJSON *body, *req;
+	cJSON *body;
 	unit *u;
 	int ok = 1, rc;
 
@@ -651,7 +615,7 @@ static int feed(sb_ddb_multi *m, void *ctx)
 		return sb_ddb_nomem(r->s, "add");
 	u->r = r;
 	u->v = r->v + r->next;
-	u->n = UNIT_KEYS / (r->held_empty ? 1 : 2);
+	u->n = UNIT_KEYS / (r->avail_empty && r->held_empty ? 1 : 2);
 	if (u->n > r->m - r->next)
 		u->n = r->m - r->next;
 	if (!(u->f = calloc(u->n, 1))) {
@@ -663,30 +627,16 @@ static int feed(sb_ddb_multi *m, void *ctx)
 		rc = write_absent(m, u); /* nothing there to find */
 		return rc ? rc : 1;
 	}
-	body = cJSON_CreateObject();
-	req = cJSON_CreateObject();
+	/* Both tables at once: an item moving between them (restocked,
+	 * reclaimed, claimed) is seen in one (see the top). */
 	u->pending = 1;
-	if (!r->held_empty) {
-		cJSON_Delete(body);
-		cJSON_Delete(req);
-		body = snapshot_body(u, &ok);
-		if (!ok) {
-			cJSON_Delete(body);
-			return unit_fail(u, sb_ddb_nomem(r->s, "add"));
-		}
-		if ((rc = sb_ddb_multi_send(m, "TransactGetItems", body,
-		                            r->avail, 0, on_snapshot, u)))
-			return unit_fail(u, rc);
-		return 1;
-	}
-	get_table(req, r->avail, u, 0, 0, &ok);
-	sb_ddb_put(body, "RequestItems", req, &ok);
+	body = snapshot_body(u, &ok);
 	if (!ok) {
 		cJSON_Delete(body);
 		return unit_fail(u, sb_ddb_nomem(r->s, "add"));
 	}
-	if ((rc = sb_ddb_multi_send(m, "BatchGetItem", body, r->avail, 0,
-	                            on_read, u)))
+	if ((rc = sb_ddb_multi_send(m, "TransactGetItems", body, r->avail, 0,
+	                            on_snapshot, u)))
 		return unit_fail(u, rc);
 	return 1;
 }
