@@ -1,12 +1,15 @@
 /* The bank's add (docs/dynamodb.md, "Adding items, and law 6"). The
- * distinct items go in units (50 items when both tables are read, else
+ * distinct items go in units (50 items when the tables are read, else
  * 100), several requests in flight (ddb_multi.c). First one small Scan
  * of each table: is it empty? Then per unit:
- *   1. read: one consistent BatchGetItem of the keys in T(B) and
- *      T(B).held (only in a table that was not empty; nothing on a
- *      fresh bank). Found in either: skipped (available, or taken by
- *      storagebox in some state). Found in both: an issued item that a
- *      plain put re-loaded: out of T(B) (fix below), skipped.
+ *   1. read: one TransactGetItems of the keys in T(B).held and T(B), a
+ *      snapshot of both (a BatchGetItem reads the two tables at two
+ *      moments: an item restocked or claimed between them was in
+ *      neither, and counted as added; so is one table alone, even one
+ *      that was empty when the add began); nothing on a fresh bank. Found in either:
+ *      skipped (available, or taken by storagebox in some state). Found
+ *      in both: an issued item that a plain put re-loaded: out of T(B)
+ *      (fix below), skipped.
  *   2. write: the absent ones, BatchWriteItem in 25s (1 write unit per
  *      item instead of a transaction's 4).
  *   3. verify: which written items does T(B).held know now? One
@@ -25,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Items per unit: BatchGetItem takes 100 keys, 50 per table when both
- * are read, else 100. */
+/* Items per unit: BatchGetItem and TransactGetItems take 100 keys, 50
+ * per table when both are read. */
 #define UNIT_KEYS  100
 #define WRITE_MAX  25 /* BatchWriteItem takes 25 requests */
 /* A held table of at most this many rows is verified by one Scan
@@ -108,15 +111,16 @@ static void unit_free(unit *u)
 }
 
 /* {table: {Keys: [...], ConsistentRead, ProjectionExpression}} entries
- * of a BatchGetItem for the items of @p u with flags @p want (0: all). */
+ * of a BatchGetItem for the items of @p u with flags @p want (0: all),
+ * none of @p skip. */
 static void get_table(cJSON *req, const char *table, unit *u,
-                      unsigned char want, int *ok)
+                      unsigned char want, unsigned char skip, int *ok)
 {
 	cJSON *t = cJSON_CreateObject(), *keys = cJSON_CreateArray();
 	size_t i;
 
 	for (i = 0; i < u->n; i++)
-		if (!want || (u->f[i] & want))
+		if ((!want || (u->f[i] & want)) && !(u->f[i] & skip))
 			sb_ddb_push(keys, sb_ddb_key(SB_DDB_ITEM_KEY, u->v[i]),
 			            ok);
 	sb_ddb_put(t, "Keys", keys, ok);
@@ -308,7 +312,7 @@ static int verify(sb_ddb_multi *m, unit *u)
 	}
 	body = cJSON_CreateObject();
 	req = cJSON_CreateObject();
-	get_table(req, r->held, u, WRITTEN, &ok);
+	get_table(req, r->held, u, WRITTEN, 0, &ok);
 	sb_ddb_put(body, "RequestItems", req, &ok);
 	if (!ok) {
 		cJSON_Delete(body);
@@ -490,37 +494,74 @@ static int write_absent(sb_ddb_multi *m, unit *u)
 	return SB_OK;
 }
 
-static int on_read(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
+static int read_done(sb_ddb_multi *m, unit *u);
+
+/* A TransactGetItems of the unit's keys in T(B).held (action 2k) and
+ * T(B) (2k + 1): one snapshot of both tables. */
+static cJSON *snapshot_body(unit *u, int *ok)
+{
+	cJSON *body = cJSON_CreateObject(), *acts = cJSON_CreateArray();
+	size_t i;
+	int t;
+
+	for (i = 0; i < u->n; i++)
+		for (t = 0; t < 2; t++) {
+			cJSON *a = cJSON_CreateObject(),
+			      *g = cJSON_CreateObject();
+			sb_ddb_add_str(g, "TableName",
+			               t ? u->r->avail : u->r->held, ok);
+			sb_ddb_put(g, "Key",
+			           sb_ddb_key(SB_DDB_ITEM_KEY, u->v[i]), ok);
+			sb_ddb_add_str(g, "ProjectionExpression", "#i", ok);
+			sb_ddb_put(g, "ExpressionAttributeNames",
+			           sb_ddb_names_item(), ok);
+			sb_ddb_put(a, "Get", g, ok);
+			sb_ddb_push(acts, a, ok);
+		}
+	sb_ddb_put(body, "TransactItems", acts, ok);
+	return body;
+}
+
+static int on_snapshot(sb_ddb_multi *m, void *ctx, int rc, cJSON *resp)
 {
 	unit *u = ctx;
-	add_run *r = u->r;
-	const cJSON *resps, *it;
-	cJSON *rest;
-	int t;
+	const cJSON *got, *it;
+	size_t k = 0;
 
 	if (u->failed)
 		return unit_drain(u, resp);
-	if (rc != SB_OK)
+	if (rc != SB_OK) {
+		cJSON_Delete(resp);
 		return unit_fail(u, rc);
-	resps = cJSON_GetObjectItemCaseSensitive(resp, "Responses");
-	for (t = 0; t < 2; t++) {
-		const cJSON *got =
-			cJSON_GetObjectItemCaseSensitive(resps, t ? r->held
-		                                                  : r->avail);
-		cJSON_ArrayForEach(it, got)
-		{
-			const char *item = sb_ddb_get_s(it, SB_DDB_ITEM_KEY);
-			unsigned char *f = item ? flag_of(u, item) : NULL;
-			if (f)
-				*f |= t ? IN_HELD : IN_AVAIL;
-		}
 	}
-	rest = unprocessed(resp, "UnprocessedKeys");
+	got = cJSON_GetObjectItemCaseSensitive(resp, "Responses");
+	if (cJSON_GetArraySize(got) != (int)(2 * u->n)) {
+		int n = cJSON_GetArraySize(got);
+		cJSON_Delete(resp);
+		return unit_fail(u, sb_seterr(u->r->s->base.box, SB_EBACKEND,
+		                              "DynamoDB TransactGetItems (%s) "
+		                              "at %s: %d answers to %zu reads",
+		                              u->r->avail, u->r->s->where, n,
+		                              2 * u->n));
+	}
+	cJSON_ArrayForEach(it, got)
+	{
+		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(it, "Item")))
+			u->f[k / 2] |= k % 2 ? IN_AVAIL : IN_HELD;
+		k++;
+	}
 	cJSON_Delete(resp);
-	if (rest && (rc = resend(m, u, "BatchGetItem", rest, on_read)))
-		return unit_fail(u, rc);
 	if (--u->pending > 0)
 		return SB_OK;
+	return read_done(m, u);
+}
+
+/* The unit's keys read: out of T(B) what both tables have, then write
+ * the absent ones. */
+static int read_done(sb_ddb_multi *m, unit *u)
+{
+	int rc;
+
 	if ((rc = fix_all(u, IN_AVAIL | IN_HELD))) {
 		u->pending = 1;
 		return unit_fail(u, rc);
@@ -564,7 +605,7 @@ static int empty_table(sb_ddb_store *s, const char *table)
 static int feed(sb_ddb_multi *m, void *ctx)
 {
 	add_run *r = ctx;
-	cJSON *body, *req;
+	cJSON *body;
 	unit *u;
 	int ok = 1, rc;
 
@@ -574,7 +615,7 @@ static int feed(sb_ddb_multi *m, void *ctx)
 		return sb_ddb_nomem(r->s, "add");
 	u->r = r;
 	u->v = r->v + r->next;
-	u->n = UNIT_KEYS / (2 - r->avail_empty - r->held_empty > 1 ? 2 : 1);
+	u->n = UNIT_KEYS / (r->avail_empty && r->held_empty ? 1 : 2);
 	if (u->n > r->m - r->next)
 		u->n = r->m - r->next;
 	if (!(u->f = calloc(u->n, 1))) {
@@ -586,20 +627,16 @@ static int feed(sb_ddb_multi *m, void *ctx)
 		rc = write_absent(m, u); /* nothing there to find */
 		return rc ? rc : 1;
 	}
-	body = cJSON_CreateObject();
-	req = cJSON_CreateObject();
-	if (!r->avail_empty)
-		get_table(req, r->avail, u, 0, &ok);
-	if (!r->held_empty)
-		get_table(req, r->held, u, 0, &ok);
-	sb_ddb_put(body, "RequestItems", req, &ok);
+	/* Both tables at once: an item moving between them (restocked,
+	 * reclaimed, claimed) is seen in one (see the top). */
 	u->pending = 1;
+	body = snapshot_body(u, &ok);
 	if (!ok) {
 		cJSON_Delete(body);
 		return unit_fail(u, sb_ddb_nomem(r->s, "add"));
 	}
-	if ((rc = sb_ddb_multi_send(m, "BatchGetItem", body, r->avail, 0,
-	                            on_read, u)))
+	if ((rc = sb_ddb_multi_send(m, "TransactGetItems", body, r->avail, 0,
+	                            on_snapshot, u)))
 		return unit_fail(u, rc);
 	return 1;
 }
@@ -634,8 +671,10 @@ int sb_ddb_add(uint64_t *added, uint64_t *skipped, sb_store *base,
 	r.avail = avail;
 	r.held = held;
 	/* A bank found empty needs no read per item (a fresh load). */
-	if ((rc = r.avail_empty = empty_table(s, avail)) < 0 ||
-	    (rc = r.held_empty = empty_table(s, held)) < 0)
+	/* T(B).held first: an item restocked between the two Scans is seen
+	 * in one of them. */
+	if ((rc = r.held_empty = empty_table(s, held)) < 0 ||
+	    (rc = r.avail_empty = empty_table(s, avail)) < 0)
 		goto out;
 	rc = sb_ddb_multi_run(s, s->add_parallel, feed, &r);
 	if (rc != SB_OK) {

@@ -16,7 +16,10 @@
  * the record and the entry. An entry that lapsed counts as absent: it is
  * reclaimed (ddb_lapse.c), then the claim goes on. A bank without an
  * available item hands out a lapsed hold of the bank, if the holds
- * marker says there may be one (ddb_lapse.c). */
+ * marker says there may be one (ddb_lapse.c); finding none, it reads the
+ * bank once more (a consistent whole-table page) before it answers
+ * "empty": a hold that lapsed and went back to the bank between the Scan
+ * and that search was in neither (law 5). */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -218,13 +221,16 @@ static int drop_lapsed(sb_item **out, sb_ddb_store *s, const char *ltable,
 
 /* The bank has no available item. SB_OK (*out: the id's live entry or a
  * lapsed hold handed out), SB_EMPTY / SB_EMPTY_SETTLED, SB_ENOTFOUND (no
- * bank), SB_DDB_LAPSED (*out: the id's entry, lapsed), or an error. */
+ * bank), SB_DDB_LAPSED (*out: the id's entry, lapsed), or an error.
+ * *looked: 1 if it searched for lapsed holds and found none to take. */
 static int when_empty(sb_item **out, sb_ddb_store *s, int missing,
                       const char *avail, const char *held, const char *ltable,
                       const char *bank, const char *dedup_id, const char *token,
-                      int64_t now_ms, int64_t until_ms)
+                      int64_t now_ms, int64_t until_ms, int *looked)
 {
 	int rc, holds = 1;
+
+	*looked = 0;
 
 	/* Looks empty: the ledger decides (law 3 at sell-out), read with
 	 * the markers when the bank exists. */
@@ -240,10 +246,16 @@ static int when_empty(sb_item **out, sb_ddb_store *s, int missing,
 		return SB_DDB_LAPSED;
 	if ((rc == SB_EMPTY || rc == SB_EMPTY_SETTLED) && holds) {
 		/* A lapsed hold is never a reason to answer "empty". */
-		int got = sb_ddb_steal(out, s, avail, held, ltable, bank,
-		                       dedup_id, token, now_ms, until_ms);
+		int got = sb_fault_point(s->base.box,
+		                         SB_DDB_FAULT_CLAIM_LAPSED);
+		if (got)
+			return got;
+		got = sb_ddb_steal(out, s, avail, held, ltable, bank, dedup_id,
+		                   token, now_ms, until_ms);
 		if (got != SB_EMPTY)
 			rc = got;
+		else
+			*looked = 1;
 	}
 	return rc;
 }
@@ -256,6 +268,9 @@ int sb_ddb_hold(sb_item **out, sb_store *base, const char *bank,
 	char *avail = NULL, *held = NULL, *ltable = NULL;
 	int64_t until_ms = ttl_ms > 0 ? now_ms + ttl_ms : 0;
 	int rc, round, made = 0;
+	/* The next page is the re-read after a search for lapsed holds
+	 * found none; empty, it answers @c verdict. */
+	int recheck = 0, verdict = SB_EMPTY;
 
 	*out = NULL;
 	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")))
@@ -265,17 +280,35 @@ int sb_ddb_hold(sb_item **out, sb_store *base, const char *bank,
 		goto out;
 	for (round = 0; round < MAX_ROUNDS; round++) {
 		cJSON *cands = NULL, *c;
-		int empty = 0;
+		int empty = 0, looked = 0;
 
-		rc = sb_ddb_scan_candidates(s, &cands, avail, &empty);
+		if (recheck) {
+			recheck = 0;
+			rc = sb_ddb_recheck_candidates(s, &cands, avail,
+			                               &empty);
+			if (rc == SB_OK && empty > 0) {
+				cJSON_Delete(cands);
+				rc = verdict;
+				break;
+			}
+		} else {
+			rc = sb_ddb_scan_candidates(s, &cands, avail, &empty);
+		}
 		if (rc == SB_DDB_NOTABLE || (rc == SB_OK && empty > 0)) {
 			cJSON_Delete(cands);
 			rc = when_empty(out, s, rc == SB_DDB_NOTABLE, avail,
 			                held, ltable, bank, dedup_id, token,
-			                now_ms, until_ms);
+			                now_ms, until_ms, &looked);
 			if (rc == SB_DDB_LAPSED &&
 			    (rc = drop_lapsed(out, s, ltable, dedup_id,
 			                      token)) == SB_OK) {
+				rc = SB_EMPTY;
+				continue;
+			}
+			if ((rc == SB_EMPTY || rc == SB_EMPTY_SETTLED) &&
+			    looked) {
+				verdict = rc;
+				recheck = 1;
 				rc = SB_EMPTY;
 				continue;
 			}

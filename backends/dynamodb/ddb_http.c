@@ -310,6 +310,17 @@ static int classify_error(sb_ddb_store *s, cJSON **out, cJSON *j, long status,
 	 * ALL_OLD item) are answers only to the requests that can cause
 	 * them; from anything posing as DynamoDB to any other request they
 	 * are just errors (callers of a Scan keep no error body). */
+	/* A snapshot read (add's TransactGetItems) has no condition: only
+	 * conflicts and throttling cancel it, and it is read again. */
+	if (type_is(type, "TransactionCanceledException") &&
+	    strcmp(op, "TransactGetItems") == 0 && canceled_retryable(j)) {
+		*retry = 1;
+		cJSON_Delete(j);
+		return sb_seterr(s->base.box, SB_EBUSY,
+		                 "DynamoDB %s (%s) at %s: transaction "
+		                 "conflict or throttling, retries exhausted",
+		                 op, what, s->where);
+	}
 	if (type_is(type, "TransactionCanceledException") &&
 	    strcmp(op, "TransactWriteItems") == 0) {
 		if (canceled_retryable(j)) {

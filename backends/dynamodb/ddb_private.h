@@ -93,15 +93,18 @@
 #define SB_DDB_MAX_KEY_BYTES  2048 /* partition key value */
 #define SB_DDB_TRANSACT_MAX   100  /* actions per TransactWriteItems */
 
-#define SB_DDB_FAULT_CONFLICT   "dynamodb_transaction_conflict"
-#define SB_DDB_FAULT_THROTTLE   "dynamodb_throttle"
+#define SB_DDB_FAULT_CONFLICT     "dynamodb_transaction_conflict"
+#define SB_DDB_FAULT_THROTTLE     "dynamodb_throttle"
 /* After the claim's transaction succeeded, before the caller sees it. */
-#define SB_DDB_FAULT_CLAIM_DONE "dynamodb_claim_after_commit"
+#define SB_DDB_FAULT_CLAIM_DONE   "dynamodb_claim_after_commit"
+/* A claim found the bank without an available item and is about to look
+ * for lapsed holds (tests put one back into the bank here). */
+#define SB_DDB_FAULT_CLAIM_LAPSED "dynamodb_claim_before_lapsed"
 /* In an add, before a batch's absent items are written (after they
  * were read). */
-#define SB_DDB_FAULT_ADD_WRITE  "dynamodb_add_before_write"
+#define SB_DDB_FAULT_ADD_WRITE    "dynamodb_add_before_write"
 /* In an add, after a batch's write, before its verify. */
-#define SB_DDB_FAULT_ADD_VERIFY "dynamodb_add_before_verify"
+#define SB_DDB_FAULT_ADD_VERIFY   "dynamodb_add_before_verify"
 
 /* Private results of a request (see above), outside the sb_error range. */
 #define SB_DDB_NOTABLE  100 /* ResourceNotFoundException: a table is missing */
@@ -339,6 +342,10 @@ int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
  * next claim; frees @p items. */
 void sb_ddb_keep_candidates(sb_ddb_store *s, const char *table, cJSON *items,
                             cJSON *from);
+/* One consistent page of the whole table (shuffled), after the search
+ * for lapsed holds found none: *empty 1 if the table has no item. */
+int sb_ddb_recheck_candidates(sb_ddb_store *s, cJSON **items, const char *table,
+                              int *empty);
 void sb_ddb_drop_candidates(sb_ddb_store *s);
 /* A left-over candidate (*empty was -1) was @p taken by this claim, or
  * found gone (taken by another client). */

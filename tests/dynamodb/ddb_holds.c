@@ -17,6 +17,9 @@
  * - Tables written before stamps (a reservation, a restock and a retire
  *   in flight, none with a stamp): used as they are, and a generic
  *   recover finishes each.
+ * - (fault builds) A lapsed hold put back into the bank by a confirm
+ *   that lost to the deadline, after a claim found the bank empty and
+ *   before it searched for lapsed holds: the claim still gets it.
  * The clock is the core's test shift (sb__clock_shift). */
 #include "ddb_test.h"
 
@@ -682,7 +685,9 @@ static void request_counts(void)
 	n = requests();
 	CHECKF(box, n == 2, "an extend cost %llu requests",
 	       (unsigned long long)n);
-	/* Sold out, holds live: Scan, BatchGetItem, one Query. */
+	/* Sold out, holds live: Scan, BatchGetItem, one Query, and the
+	 * bank read again (a lapsed hold put back meanwhile is in neither
+	 * the first Scan nor the Query: lapse_put_back_at_sellout). */
 	for (i = 0; i < 19; i++) {
 		char id[16];
 		snprintf(id, sizeof id, "q-rest-%d", i);
@@ -695,11 +700,68 @@ static void request_counts(void)
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "q-none2"),
 	         SB_EMPTY);
 	n = requests();
-	CHECKF(box, n == 3, "sell-out with holds cost %llu requests",
+	CHECKF(box, n == 4, "sell-out with holds cost %llu requests",
 	       (unsigned long long)n);
 	free(bank);
 	free(ledger);
 }
+
+#if SB_TEST_FAULTS
+static struct {
+	sb_box *other;
+	const char *ledger;
+	int hits, rc;
+} lp;
+
+/* At the claim's step between "no available item" and the search for
+ * lapsed holds: the holder confirms too late, and its lapsed hold goes
+ * back into the bank. */
+static int lapse_hook(const char *point, void *payload)
+{
+	(void)payload;
+	if (strcmp(point, SB_DDB_FAULT_CLAIM_LAPSED) != 0 || lp.hits++)
+		return 0;
+	lp.rc = sb_box_confirm(lp.other, lp.ledger, "holder");
+	return 0;
+}
+
+static void lapse_put_back_at_sellout(const char *uri)
+{
+	char *bank = ddb_name("h-pb"), *ledger = ddb_name("h-pb-dedup");
+	const char *items[] = { "PB-1" };
+	sb_add_result ar;
+	sb_item *it = NULL;
+	char *v;
+	int rc;
+
+	lp.other = ddb_open_uri(uri, SB_PROTOCOL_AUTO);
+	lp.ledger = ledger;
+	lp.hits = 0;
+	lp.rc = SB_OK;
+	CHECK_RC(box, sb_box_add(&ar, box, bank, items, 1), SB_OK);
+	v = hold(box, bank, ledger, "holder", 1000);
+	sb__clock_shift(5000);
+	sb__fault_set_hook(lapse_hook, NULL);
+	rc = sb_box_hold(&it, box, bank, ledger, "other", 60000);
+	sb__fault_set_hook(NULL, NULL);
+	sb__clock_shift(-5000);
+	CHECKF(box, lp.hits == 1, "the claim passed its point %d times",
+	       lp.hits);
+	CHECK_RC(lp.other, lp.rc, SB_EEXPIRED);
+	CHECKF(box,
+	       rc == SB_OK && it && v && strcmp(sb_item_value(it), v) == 0 &&
+	               sb_item_is_new(it),
+	       "a claim at sell-out, the lapsed hold put back meanwhile: %d "
+	       "%s",
+	       rc, it ? sb_item_value(it) : "-");
+	stats_are(bank, 0, 1, 0, 0);
+	sb_item_free(it);
+	sb_box_close(lp.other);
+	free(v);
+	free(bank);
+	free(ledger);
+}
+#endif
 
 int main(void)
 {
@@ -716,6 +778,9 @@ int main(void)
 	request_counts();
 	stamps();
 	before_stamps(uri);
+#if SB_TEST_FAULTS
+	lapse_put_back_at_sellout(uri);
+#endif
 	sb_box_close(box);
 	return t_summary();
 }
