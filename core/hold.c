@@ -91,20 +91,66 @@ static void bank_follows_if(sb_box *box, const char *bank, const char *item,
 	memcpy(box->errmsg, keep, sizeof(keep));
 }
 
-/* A confirm's bank step with stamps: held -> assigned, or a reservation
- * -> assigned only if no recovery pass took it over (that pass settles
- * it, and would take a settle under it for a reservation that ended). */
-static void settle_held(sb_box *box, const char *bank, const char *item,
-                        const char *token)
+/* The bank step of a confirm or an extend, with stamps: only while the
+ * item still carries the deadline the id's hold had when the call read
+ * it (@p was). Between the ledger step and this one the id may have
+ * released the item and held it anew; moving that new hold would settle
+ * it for good (the item lost once its entry lapses) or give it this
+ * call's later deadline (a lapse hidden from claims until then). A move
+ * refused leaves the bank behind the ledger, which a reclaim at the
+ * bank's deadline sets right (docs/holds.md "Confirm"). */
+static void follow_hold(sb_box *box, const sb_item *was, const char *token,
+                        int64_t until_ms)
 {
 	char keep[SB_ERRMSG_SIZE];
 
 	memcpy(keep, box->errmsg, sizeof(keep));
-	if (sb_slot_move(box, bank, item, token, SB_STATE_HELD,
-	                 SB_STATE_ASSIGNED, 0) == SB_ECONFLICT)
-		(void)sb_slot_move_if(box, bank, item, token, SB_STATE_RESERVED,
-		                      SB_STATE_ASSIGNED, 0, 0);
+	(void)sb_slot_move_if(box, was->bank, was->value, token, SB_STATE_HELD,
+	                      until_ms ? SB_STATE_HELD : SB_STATE_ASSIGNED,
+	                      until_ms, was->expires_ms);
 	memcpy(box->errmsg, keep, sizeof(keep));
+}
+
+/* docs/holds.md "Confirm" and "Extend", generic order: the ledger
+ * decides, the bank follows. With stamps, the entry is read first for
+ * the deadline the bank step checks (one ledger call more). */
+static int generic_update(sb_box *box, const char *ledger, const char *id,
+                          const char *token, int64_t ttl_ms)
+{
+	sb_item *was = NULL, *entry = NULL;
+	int64_t until;
+	int rc;
+
+	if (sb_stamps_ok(box)) {
+		if ((rc = sb_slot_get(box, &was, ledger, id)))
+			return rc;
+		rc = (was->flags & SB_ITEM_LAPSED) ? SB_EEXPIRED : SB_OK;
+		if (rc || !was->expires_ms) { /* for good: it stays so */
+			sb_item_free(was);
+			return rc;
+		}
+	}
+	until = ttl_ms ? sb_now_ms() + ttl_ms : 0;
+	rc = sb_slot_update(box, &entry, ledger, id, until);
+	if (rc == SB_OK &&
+	    sb_fault_point(box, ttl_ms ? SB_FP_EXTEND_AFTER_LEDGER
+	                               : SB_FP_CONFIRM_AFTER_LEDGER))
+		rc = SB_ERROR;
+	else if (rc == SB_OK && was) {
+		/* The entry updated may be a new one of another item. */
+		if (strcmp(was->bank, entry->bank) == 0 &&
+		    strcmp(was->value, entry->value) == 0)
+			follow_hold(box, was, token, until);
+	} else if (rc == SB_OK && !ttl_ms)
+		bank_follows(box, entry->bank, entry->value, token,
+		             SB_STATE_HELD | SB_STATE_RESERVED,
+		             SB_STATE_ASSIGNED, 0);
+	else if (rc == SB_OK && entry->expires_ms)
+		bank_follows(box, entry->bank, entry->value, token,
+		             SB_STATE_HELD, SB_STATE_HELD, until);
+	sb_item_free(was);
+	sb_item_free(entry);
+	return rc;
 }
 
 /* confirm (@p ttl_ms 0) and extend, arguments checked. */
@@ -117,27 +163,13 @@ static int update(sb_box *box, const char *ledger, const char *dedup_id,
 
 	if (!(token = sb_token_make(ledger, dedup_id)))
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
-	if (sb_fused_holds(box)) {
+	if (sb_fused_holds(box))
 		rc = sb_slot_change(box, &entry, ledger, dedup_id, token,
 		                    ttl_ms ? SB_CHANGE_EXTEND
 		                           : SB_CHANGE_CONFIRM,
 		                    sb_now_ms(), ttl_ms);
-	} else {
-		int64_t until = ttl_ms ? sb_now_ms() + ttl_ms : 0;
-		rc = sb_slot_update(box, &entry, ledger, dedup_id, until);
-		if (rc == SB_OK && !ttl_ms &&
-		    sb_fault_point(box, SB_FP_CONFIRM_AFTER_LEDGER))
-			rc = SB_ERROR;
-		else if (rc == SB_OK && !ttl_ms && sb_stamps_ok(box))
-			settle_held(box, entry->bank, entry->value, token);
-		else if (rc == SB_OK && !ttl_ms)
-			bank_follows(box, entry->bank, entry->value, token,
-			             SB_STATE_HELD | SB_STATE_RESERVED,
-			             SB_STATE_ASSIGNED, 0);
-		else if (rc == SB_OK && entry->expires_ms)
-			bank_follows(box, entry->bank, entry->value, token,
-			             SB_STATE_HELD, SB_STATE_HELD, until);
-	}
+	else
+		rc = generic_update(box, ledger, dedup_id, token, ttl_ms);
 	sb_item_free(entry);
 	free(token);
 	return answer(box, rc);
@@ -169,44 +201,61 @@ int sb_box_extend(sb_box *box, const char *ledger, const char *dedup_id,
 	return update(box, ledger, dedup_id, ttl_ms);
 }
 
-/* Pause between two looks at a reservation that a recovery pass took
- * over (it settles it in a round trip or two). */
+/* Pause between two looks at an item a recovery pass has (it settles a
+ * reservation or decides a lapse in a round trip or two). */
 #define TAKEOVER_POLL_NS (2 * 1000 * 1000)
 
+/* Whether the item is this id's but a recovery pass has it: a
+ * reservation it took over (stamp not 0; it is about to record the id and
+ * settle the item), or a hold whose lapse it is deciding (reclaiming: it
+ * removes the entry if lapsed). A release waits for either: taken from
+ * under the pass, the item would follow the release while the pass
+ * records the id again, or removes the entry that tells the release its
+ * hold lapsed (after which it would answer SB_OK for a retire whose item
+ * went back). SB_OK: it is; SB_ECONFLICT: not (or no longer). */
+static int pass_has(sb_box *box, const char *bank, const char *item,
+                    const char *token)
+{
+	int rc = sb_slot_move(box, bank, item, token, SB_STATE_RESERVED,
+	                      SB_STATE_RESERVED, 0);
+	if (rc == SB_ECONFLICT)
+		rc = sb_slot_move(box, bank, item, token, SB_STATE_RECLAIMING,
+		                  SB_STATE_RECLAIMING, 0);
+	return rc;
+}
+
 /* A release's mark with stamps (docs/holds.md "Stamps"): from any state
- * of this id's but a reservation that a recovery pass took over (stamp
- * not 0). Such a pass is about to record the id and settle the item: the
- * release waits for it (else the pass would record the id again once the
- * release removed the entry), SB_TAKEOVER_MS at most (a pass killed
+ * of this id's while no recovery pass has the item (pass_has()); while
+ * one has, the release waits, SB_TAKEOVER_MS at most (a pass killed
  * there), and then takes the item from it. */
 static int mark_stamped(sb_box *box, const char *bank, const char *item,
                         const char *token, unsigned int mine, unsigned int mark,
                         int64_t stamp)
 {
+	const unsigned int pass = SB_STATE_RESERVED | SB_STATE_RECLAIMING;
 	const struct timespec nap = { 0, TAKEOVER_POLL_NS };
 	int64_t until = sb_now_ms() + SB_TAKEOVER_MS;
-	int rc;
+	int misses = 0, rc;
 
 	for (;;) {
-		rc = sb_slot_move(box, bank, item, token,
-		                  mine & ~SB_STATE_RESERVED, mark, stamp);
-		if (rc == SB_ECONFLICT)
+		rc = sb_slot_move(box, bank, item, token, mine & ~pass, mark,
+		                  stamp);
+		if (rc == SB_ECONFLICT && (mine & SB_STATE_RESERVED))
 			rc = sb_slot_move_if(box, bank, item, token,
 			                     SB_STATE_RESERVED, mark, stamp, 0);
 		if (rc != SB_ECONFLICT)
 			return rc;
-		/* Still a reservation of this id (its stamp kept)? */
-		rc = sb_slot_move(box, bank, item, token, SB_STATE_RESERVED,
-		                  SB_STATE_RESERVED, 0);
-		if (rc == SB_ECONFLICT) /* settled meanwhile, or not ours */
-			return sb_slot_move(box, bank, item, token,
-			                    mine & ~SB_STATE_RESERVED, mark,
-			                    stamp);
+		rc = pass_has(box, bank, item, token);
+		if (rc == SB_ECONFLICT && misses++)
+			return rc; /* not this id's, twice in a row */
+		if (rc == SB_ECONFLICT)
+			continue; /* the pass may just have let it go: again */
 		if (rc)
 			return rc;
+		misses = 0;
 		if (sb_now_ms() >= until)
-			return sb_slot_move(box, bank, item, token,
-			                    SB_STATE_RESERVED, mark, stamp);
+			return sb_slot_move(box, bank, item, token, mine & pass,
+			                    mark, stamp);
 		nanosleep(&nap, NULL);
 	}
 }
@@ -238,6 +287,10 @@ static int generic_release(sb_box *box, const char *ledger, const char *id,
 		                      SB_STATE_HELD, 0);
 		sb_item_free(e);
 		return rc ? rc : SB_EEXPIRED;
+	}
+	if (sb_fault_point(box, SB_FP_RELEASE_AFTER_GET)) {
+		rc = SB_ERROR;
+		goto out;
 	}
 	if (stamp)
 		rc = mark_stamped(box, e->bank, e->value, token, mine, mark,

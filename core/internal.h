@@ -204,6 +204,9 @@ void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 /* Holds on the generic path (docs/holds.md names them). */
 #define SB_FP_HOLD_AFTER_TAKE                 "hold_after_take"
 #define SB_FP_CONFIRM_AFTER_LEDGER            "confirm_after_ledger"
+#define SB_FP_EXTEND_AFTER_LEDGER             "extend_after_ledger"
+/* A release that read a live entry, before it marks the item. */
+#define SB_FP_RELEASE_AFTER_GET               "release_after_get"
 #define SB_FP_RELEASE_AFTER_MARK              "release_after_mark"
 #define SB_FP_RELEASE_AFTER_REMOVE            "release_after_remove"
 #define SB_FP_RECLAIM_AFTER_MARK              "reclaim_after_mark"

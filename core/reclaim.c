@@ -207,8 +207,26 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 			rc = SB_ERROR;
 			break;
 		}
-		/* fall through */
+		goto decide;
 	case SB_STATE_RECLAIMING:
+		/* Listed, perhaps long ago: only if the item still is that
+		 * reclaim (a release waits for one, so from here on it
+		 * cannot become a release whose lapsed entry, which tells
+		 * the release its hold lapsed, this step would remove). */
+		rc = until_ms > 0 && sb_stamps_ok(box)
+		             ? sb_slot_move_if(box, bank, item, token,
+		                               SB_STATE_RECLAIMING,
+		                               SB_STATE_RECLAIMING, 0, until_ms)
+		             : sb_slot_move(box, bank, item, token,
+		                            SB_STATE_RECLAIMING,
+		                            SB_STATE_RECLAIMING, 0);
+		if (rc == SB_ECONFLICT) {
+			rc = SB_OK;
+			break;
+		}
+		if (rc)
+			break;
+decide:
 		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
 		                    SB_REMOVE_LAPSED);
 		if (rc == SB_OK || rc == SB_ENOTFOUND)
@@ -262,7 +280,20 @@ static int settle_confirmed(sb_recover_result *out, sb_box *box,
 
 	if (rc == SB_OK && entry->expires_ms == 0 &&
 	    strcmp(entry->bank, bank) == 0 &&
-	    strcmp(entry->value, b->item) == 0)
+	    strcmp(entry->value, b->item) == 0 && sb_stamps_ok(box)) {
+		/* Only the hold listed: since the read, the id may have
+		 * released the item and held it anew (as follow_hold() in
+		 * hold.c). */
+		rc = sb_slot_move_if(box, bank, b->item, b->token,
+		                     SB_STATE_HELD, SB_STATE_ASSIGNED, 0,
+		                     b->ms);
+		if (rc == SB_OK)
+			out->settled++;
+		else if (rc == SB_ECONFLICT)
+			rc = SB_OK;
+	} else if (rc == SB_OK && entry->expires_ms == 0 &&
+	           strcmp(entry->bank, bank) == 0 &&
+	           strcmp(entry->value, b->item) == 0)
 		rc = follow(box, bank, b->item, b->token, SB_STATE_HELD,
 		            SB_STATE_ASSIGNED, 0, &out->settled);
 	else if (rc == SB_ENOTFOUND || rc == SB_OK)

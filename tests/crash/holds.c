@@ -213,6 +213,36 @@ void crash_holds_points(void)
 	       (unsigned long long)st.assigned, (unsigned long long)st.on_hold);
 	free(v);
 
+	/* extend_after_ledger: the ledger has the new deadline, the bank
+	 * the old one; past it, recover sends the bank back to held with
+	 * the ledger's deadline (the hold is live: nothing lapses). */
+	hold_ok(&v, bank, ledger, "e", ttl_lapse);
+	{
+		const char *a[] = { "extend", ledger,   "e",
+			            "--ttl",  ttl_long, NULL };
+		dies(a, "extend_after_ledger");
+	}
+	lapse_wait();
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECKF(box, rr.lapsed == 0, "extend_after_ledger: lapsed %llu",
+	       (unsigned long long)rr.lapsed);
+	expect(box, ledger, "e", v, 0, "extend_after_ledger");
+	st = holds_laws(box, bank, ledger, 6, "extend_after_ledger", NULL);
+	CHECKF(box, st.on_hold == 1, "extend_after_ledger: on_hold %llu",
+	       (unsigned long long)st.on_hold);
+
+	/* release_after_get: nothing changed; the hold is still the id's,
+	 * and a release then gives it back. */
+	{
+		const char *a[] = { "release", ledger, "e", NULL };
+		dies(a, "release_after_get");
+		expect(box, ledger, "e", v, 0, "release_after_get");
+		free(runs(a));
+	}
+	expect(box, ledger, "e", NULL, 0, "release_after_get");
+	holds_laws(box, bank, ledger, 6, "release_after_get", NULL);
+	free(v);
+
 	/* release_after_mark (a hold, restock) and release_after_remove
 	 * (an item for good, retire): recover finishes each. */
 	hold_ok(&v, bank, ledger, "r1", ttl_long);
@@ -304,6 +334,7 @@ void crash_holds_points(void)
 	       (unsigned long long)st.assigned, (unsigned long long)st.retired,
 	       (unsigned long long)st.on_hold);
 	printf("holds points: died at hold_after_take, confirm_after_ledger, "
+	       "extend_after_ledger, release_after_get, "
 	       "release_after_mark, release_after_remove, "
 	       "recover_release_after_check, reclaim_after_mark (recover, "
 	       "claim); recover rolled each forward\n");

@@ -9,6 +9,7 @@
  *   hr_pairs.c  release racing a repeat fetch, a hold's twin requests
  *   hr_bounce.c a fetch that finds the bank empty while losing twins pass
  *               its last item around
+ *   hr_stale.c  bank steps that come after the id moved on
  *   hr_mix.c    32 clients at random on a small bank being reloaded */
 #ifndef SB_HR_H
 #define SB_HR_H
@@ -121,6 +122,7 @@ void hr_extend_reclaim(void);
 void hr_release_refetch(void);
 void hr_twins(void);
 void hr_empty_bounce(void);
+void hr_stale(void);
 void hr_mix(void);
 
 #endif

@@ -3,7 +3,7 @@
  * The store comes from SB_TEST_URI, or from the variable SB_TEST_URI_FROM
  * names (a server's URI holds its password); unset: skip (77), or fail
  * with CI=true. PARTs: confirm-lapse, extend-reclaim, release-refetch,
- * twins, mix (default: all). SB_TEST_SEED replays a run's choices (not
+ * twins, empty-bounce, stale, mix (default: all). SB_TEST_SEED replays a run's choices (not
  * its timing: every check holds whatever the timing). */
 #include "hr.h"
 
@@ -144,6 +144,7 @@ static const struct {
 	{ "release-refetch", hr_release_refetch },
 	{ "twins", hr_twins },
 	{ "empty-bounce", hr_empty_bounce },
+	{ "stale", hr_stale },
 	{ "mix", hr_mix },
 };
 #define NPARTS (sizeof parts / sizeof parts[0])

@@ -1,0 +1,253 @@
+/* Bank steps that come after the world moved on (generic path, fault
+ * builds): each forced ordering below once ended with the bank ahead of
+ * the ledger.
+ *
+ *   confirm, extend: the ledger step is done and the call is held before
+ *   its bank step; the id releases the item and holds it again (a bank of
+ *   one). The old bank step then settled the new hold for good (the item
+ *   lost once the hold lapsed), or gave the bank the old, longer deadline
+ *   (the lapsed hold hidden from claims until then, law 5).
+ *
+ *   release under reclaim: a retire read a live hold, then the hold
+ *   lapsed and a recovery pass marked it reclaiming. The retire took the
+ *   item from that pass; a second pass took the retire over, found the
+ *   hold lapsed and restocked, leaving the lapsed entry for the retire
+ *   to read; the first pass then removed that entry as the lapse it was
+ *   reclaiming, and the retire, finding no entry, answered SB_OK for an
+ *   item back in the bank (a retired item handed out again, seen in
+ *   holds-race-redis-generic's mix). */
+#include "hr.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define LONG_MS  60000
+#define SHORT_MS 400
+
+/* The id "id" holds the bank's only item anew, for SHORT_MS: returns its
+ * deadline (0 after a failed check). */
+static int64_t hold_again(sb_box *box, const char *bank, const char *ledger,
+                          const char *item)
+{
+	sb_item *it = NULL;
+	int64_t deadline = 0;
+
+	CHECK_RC(box, sb_box_release(box, ledger, "id", SB_RELEASE_RESTOCK),
+	         SB_OK);
+	if (CHECK_RC(box, sb_box_hold(&it, box, bank, ledger, "id", SHORT_MS),
+	             SB_OK) &&
+	    CHECKF(box, hr_same(sb_item_value(it), item) && sb_item_is_new(it),
+	           "the id held %s again, not %s", sb_item_value(it), item))
+		deadline = sb_item_expires_ms(it);
+	sb_item_free(it);
+	return deadline;
+}
+
+/* Held after its ledger step, the confirm or extend of a hold that the
+ * id then releases and takes anew: the new hold lapses as any hold, and
+ * its item goes to the next id that asks. */
+static void update_after_rehold(sb_box **box, int extend)
+{
+	const char *what = extend ? "extend" : "confirm";
+	char *bank = hr_bank(box[0], extend ? "se" : "sc", 1);
+	char *ledger = hr_name(extend ? "se-l" : "sc-l");
+	hr_call u = { .box = box[1],
+		      .ledger = ledger,
+		      .id = "id",
+		      .op = extend ? HR_EXTEND : HR_CONFIRM,
+		      .ttl_ms = 2 * LONG_MS,
+		      .role = 1 };
+	hr_call f = { .box = box[2],
+		      .bank = bank,
+		      .ledger = ledger,
+		      .id = "other",
+		      .op = HR_FETCH };
+	char *item = NULL, *now = NULL;
+	int64_t deadline = 0, exp;
+	sb_item *it = NULL;
+	int running = 0;
+	sb_stats st;
+
+	if (CHECK_RC(box[0],
+	             sb_box_hold(&it, box[0], bank, ledger, "id", LONG_MS),
+	             SB_OK))
+		item = t_xstrdup(sb_item_value(it));
+	sb_item_free(it);
+	if (!item)
+		goto out;
+	hr_gate_arm(extend ? SB_FP_EXTEND_AFTER_LEDGER
+	                   : SB_FP_CONFIRM_AFTER_LEDGER,
+	            1);
+	hr_call_start(&u);
+	running = 1;
+	if (!CHECKF(NULL, hr_gate_reached(), "%s never wrote the ledger", what))
+		goto out;
+	deadline = hold_again(box[2], bank, ledger, item);
+	hr_gate_open();
+	hr_call_join(&u);
+	running = 0;
+	CHECK_RC(u.box, u.rc, SB_OK);
+	if (!deadline)
+		goto out;
+	st = hr_stats(box[0], bank, NULL);
+	CHECKF(box[0], st.on_hold == 1 && st.assigned == 0,
+	       "%s held before its bank step, the id's new hold: on_hold "
+	       "%llu assigned %llu",
+	       what, (unsigned long long)st.on_hold,
+	       (unsigned long long)st.assigned);
+	CHECKF(box[0],
+	       hr_lookup(box[0], ledger, "id", &now, &exp) == SB_OK &&
+	               hr_same(now, item) && exp == deadline,
+	       "%s: the id holds %s until %lld, not %s until %lld", what,
+	       now ? now : "nothing", (long long)exp, item,
+	       (long long)deadline);
+	hr_sleep_until_us(deadline * 1000 + HR_SLACK_US);
+	hr_call_run(&f);
+	CHECKF(f.box, f.rc == SB_OK && hr_same(f.item, item) && f.is_new,
+	       "%s held before its bank step: the id's new hold lapsed, yet "
+	       "another id got %s (%s)",
+	       what, f.item ? f.item : "-", hr_rc(f.rc));
+	st = hr_settle(box[0], bank, ledger, 1, what);
+	CHECKF(box[0], st.assigned == 1,
+	       "%s after a new hold: assigned %llu after recover", what,
+	       (unsigned long long)st.assigned);
+out:
+	hr_gate_open();
+	if (running)
+		hr_call_join(&u);
+	hr_call_clear(&u);
+	hr_call_clear(&f);
+	free(now);
+	free(item);
+	free(bank);
+	free(ledger);
+}
+
+/* The ordering of the file comment, with a hold of @p ttl_ms. Returns 0
+ * when the hold lapsed before the retire read it (try a longer one). */
+static int retire_under_reclaim(sb_box **box, sb_box *rbox, int64_t ttl_ms)
+{
+	char *bank = hr_bank(box[0], "sr", 1), *ledger = hr_name("sr-l");
+	hr_call rel = { .box = box[1],
+		        .ledger = ledger,
+		        .id = "id",
+		        .op = HR_RELEASE,
+		        .flags = SB_RELEASE_RETIRE,
+		        .role = 1 };
+	hr_call p1 = { .box = rbox,
+		       .bank = bank,
+		       .ledger = ledger,
+		       .op = HR_RECOVER,
+		       .role = 2 };
+	hr_call p2 = {
+		.box = box[2], .bank = bank, .ledger = ledger, .op = HR_RECOVER
+	};
+	char *item = NULL, *now = NULL;
+	int64_t deadline = 0, exp;
+	sb_item *it = NULL;
+	int forced = 1, rel_on = 0, p1_on = 0;
+	sb_stats st;
+
+	if (CHECK_RC(box[0],
+	             sb_box_hold(&it, box[0], bank, ledger, "id", ttl_ms),
+	             SB_OK)) {
+		item = t_xstrdup(sb_item_value(it));
+		deadline = sb_item_expires_ms(it);
+	}
+	sb_item_free(it);
+	if (!item)
+		goto out;
+	hr_gate_arm_at(0, SB_FP_RELEASE_AFTER_GET, 1);
+	hr_gate_arm_at(1, SB_FP_RECLAIM_AFTER_MARK, 2);
+	hr_gate_arm_at(2, SB_FP_RELEASE_AFTER_MARK, 1);
+	hr_call_start(&rel);
+	rel_on = 1;
+	if (!hr_gate_reached_at(0)) {
+		hr_call_join(&rel);
+		rel_on = 0;
+		forced = 0;
+		CHECKF(rel.box, rel.rc == SB_EEXPIRED,
+		       "the retire never read a live hold, and answered %s",
+		       hr_rc(rel.rc));
+		goto out;
+	}
+	hr_sleep_until_us(deadline * 1000 + HR_SLACK_US);
+	hr_call_start(&p1);
+	p1_on = 1;
+	if (!CHECKF(NULL, hr_gate_reached_at(1),
+	            "recover never marked the lapsed hold"))
+		goto out;
+	hr_gate_open_at(0);
+	/* The retire marks now, or waits for the pass that has the item. */
+	t_nap_ms(100);
+	hr_call_run(&p2);
+	CHECK_RC(p2.box, p2.rc, SB_OK);
+	hr_gate_open_at(1);
+	hr_call_join(&p1);
+	p1_on = 0;
+	CHECK_RC(p1.box, p1.rc, SB_OK);
+	hr_gate_open_at(2);
+	hr_call_join(&rel);
+	rel_on = 0;
+	/* The hold lapsed before the retire marked: it did not take
+	 * effect. */
+	CHECKF(rel.box, rel.rc == SB_EEXPIRED || rel.rc == SB_ENOTFOUND,
+	       "a retire whose hold lapsed before its mark answered %s",
+	       hr_rc(rel.rc));
+	CHECK_RC(box[0], hr_lookup(box[0], ledger, "id", &now, &exp),
+	         SB_ENOTFOUND);
+	st = hr_settle(box[0], bank, ledger, 1, "retire under reclaim");
+	CHECKF(box[0], st.available == 1 && st.retired == 0,
+	       "retire under reclaim (answered %s): available %llu retired "
+	       "%llu",
+	       hr_rc(rel.rc), (unsigned long long)st.available,
+	       (unsigned long long)st.retired);
+out:
+	hr_gate_open_at(0);
+	hr_gate_open_at(1);
+	hr_gate_open_at(2);
+	if (rel_on)
+		hr_call_join(&rel);
+	if (p1_on)
+		hr_call_join(&p1);
+	hr_call_clear(&rel);
+	hr_call_clear(&p1);
+	hr_call_clear(&p2);
+	free(now);
+	free(item);
+	free(bank);
+	free(ledger);
+	return forced;
+}
+
+void hr_stale(void)
+{
+	sb_box *box[3], *rbox = hr_open();
+	int64_t ttl_ms = 300;
+	int k;
+
+	for (k = 0; k < 3; k++)
+		box[k] = hr_open();
+	if (!rbox || !box[0] || !box[1] || !box[2] || !hr_gate_usable()) {
+		printf("stale: not forced (%s)\n",
+		       hr.generic ? "no fault hook in this build"
+		                  : "the fused path has no bank step after "
+		                    "the ledger's");
+		goto out;
+	}
+	update_after_rehold(box, 0);
+	update_after_rehold(box, 1);
+	while (!retire_under_reclaim(box, rbox, ttl_ms) && ttl_ms < 20000)
+		ttl_ms *= 4;
+	CHECKF(NULL, ttl_ms < 20000,
+	       "the retire never read its hold live, up to a hold of %lld ms",
+	       (long long)ttl_ms);
+	printf("stale: confirm and extend held before their bank step while "
+	       "the id released and held the item anew; a retire held while "
+	       "a pass reclaimed its lapsed hold and another took it over\n");
+out:
+	for (k = 0; k < 3; k++)
+		sb_box_close(box[k]);
+	sb_box_close(rbox);
+}
