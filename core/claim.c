@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 char *sb_token_make(const char *ledger, const char *dedup_id)
 {
@@ -62,6 +63,49 @@ static void give_back(sb_box *box, const char *bank, const char *item,
 		else
 			(void)sb_slot_put_back(box, bank, item, token);
 	}
+	memcpy(box->errmsg, keep, sizeof(keep));
+}
+
+/* Pause between two looks at a held item a recovery pass took over. */
+#define TWIN_POLL_NS (2 * 1000 * 1000)
+
+/* give_back() of a losing twin's hold, with stamps: only while the item
+ * has the deadline @p until this request took it with. Meanwhile the id
+ * may have released its item, and a twin request's recovery pass taken
+ * this one over to record it for the id (reclaim.c roll_twin(): its
+ * deadline one ms later): recorded, it is the id's and stays; if the
+ * pass found the id holding another item, it puts the deadline back.
+ * So wait for the pass, SB_TAKEOVER_MS at most (one killed there: the
+ * item then lapses at its deadline). */
+static void give_back_held(sb_box *box, const char *bank, const char *ledger,
+                           const char *id, const char *item, const char *token,
+                           int64_t until)
+{
+	const struct timespec nap = { 0, TWIN_POLL_NS };
+	int64_t stop = sb_now_ms() + SB_TAKEOVER_MS;
+	char keep[SB_ERRMSG_SIZE];
+	sb_item *e = NULL;
+	int mine;
+
+	memcpy(keep, box->errmsg, sizeof(keep));
+	if (sb_fault_point(box, SB_FP_BEFORE_PUT_BACK))
+		goto out;
+	while (sb_slot_move_if(box, bank, item, token, SB_STATE_HELD,
+	                       SB_STATE_AVAILABLE, 0, until) == SB_ECONFLICT) {
+		mine = sb_slot_get(box, &e, ledger, id) == SB_OK &&
+		       !(e->flags & SB_ITEM_LAPSED) &&
+		       strcmp(e->bank, bank) == 0 &&
+		       strcmp(e->value, item) == 0;
+		sb_item_free(e);
+		e = NULL;
+		/* Recorded for the id, or no longer held for it at all. */
+		if (mine || sb_now_ms() >= stop ||
+		    sb_slot_move(box, bank, item, token, SB_STATE_HELD,
+		                 SB_STATE_HELD, 0) != SB_OK)
+			break;
+		nanosleep(&nap, NULL);
+	}
+out:
 	memcpy(box->errmsg, keep, sizeof(keep));
 }
 
@@ -182,7 +226,11 @@ static int generic_hold(sb_item **out, sb_box *box, const char *bank,
 		return SB_OK;
 	}
 	if (rc == SB_ECONFLICT) { /* a twin won: its entry is the answer */
-		give_back(box, bank, taken->value, token, 1);
+		if (sb_stamps_ok(box))
+			give_back_held(box, bank, ledger, id, taken->value,
+			               token, until);
+		else
+			give_back(box, bank, taken->value, token, 1);
 		sb_item_free(taken);
 		sb_clearerr(box);
 		*out = existing;

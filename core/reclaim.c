@@ -315,17 +315,22 @@ static int for_ledger(const char *token, const char *ledger)
 /* A live hold taken for @p own (a twin of the caller's request, between
  * take_held and put_held, or one that died there): record it for the id
  * with the deadline the bank has, as recovery records a reservation, so
- * both twins give one answer. If the id holds another item, this one is
- * a losing twin's: its client gives it back (or, dead, lets it lapse).
- * Not moved back here, on what the ledger said a moment ago: the id may
- * release its item and the twin then record this one (as note_loser).
- * @p own: the caller's own twin, which counts as settled when it is
- * already recorded too, so that the claim looks at its ledger once more
- * (the twin may have written it after the claim last looked). */
+ * both twins give one answer. With stamps the pass first takes the item
+ * over (its deadline one ms later, only if it still has the one listed),
+ * so that it never records an item the twin is giving back at that
+ * moment: the twin's give-back is conditional on the deadline it took
+ * the item with (core/claim.c give_back()). If the id holds another item,
+ * this one is a losing twin's: the pass puts the deadline back and leaves
+ * the item to its client (which may yet record it, if the id releases its
+ * item first) or to its deadline. @p own: the caller's own twin, which
+ * counts as settled when it is already recorded too, so that the claim
+ * looks at its ledger once more (the twin may have written it after the
+ * claim last looked). */
 static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
                      const bank_item *b, int own)
 {
 	sb_item *existing = NULL;
+	int64_t until = b->ms;
 	char *ledger;
 	const char *id;
 	int rc;
@@ -334,17 +339,38 @@ static int roll_twin(sb_recover_result *out, sb_box *box, const char *bank,
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 	if (rc)
 		return SB_OK;
-	rc = sb_slot_put_held(box, &existing, ledger, id, bank, b->item, b->ms);
+	if (sb_stamps_ok(box)) {
+		until = b->ms + 1;
+		rc = sb_slot_move_if(box, bank, b->item, b->token,
+		                     SB_STATE_HELD, SB_STATE_HELD, until,
+		                     b->ms);
+		if (rc ==
+		    SB_ECONFLICT) { /* given back, or another pass has it */
+			box->in_flight++;
+			rc = SB_OK;
+			goto out;
+		}
+		if (rc)
+			goto out;
+	}
+	rc = sb_slot_put_held(box, &existing, ledger, id, bank, b->item, until);
 	if (rc == SB_OK)
 		out->settled++;
 	else if (rc == SB_ECONFLICT && (strcmp(existing->bank, bank) != 0 ||
 	                                strcmp(existing->value, b->item) != 0)) {
 		box->losers++;
 		rc = SB_OK;
+		if (until != b->ms) /* its client's give-back expects it */
+			rc = sb_slot_move_if(box, bank, b->item, b->token,
+			                     SB_STATE_HELD, SB_STATE_HELD,
+			                     b->ms, until);
+		if (rc == SB_ECONFLICT)
+			rc = SB_OK;
 	} else if (rc == SB_ECONFLICT) {
 		out->settled += own;
 		rc = SB_OK;
 	}
+out:
 	sb_item_free(existing);
 	free(ledger);
 	return rc;

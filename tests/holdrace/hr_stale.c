@@ -8,6 +8,12 @@
  *   lost once the hold lapsed), or gave the bank the old, longer deadline
  *   (the lapsed hold hidden from claims until then, law 5).
  *
+ *   a losing twin's give-back: twin a of an id lost to twin b and is
+ *   about to give its item back; the id releases b's item, another id
+ *   takes it, and the id's third request finds the bank empty; its pass
+ *   records a's item for the id. a's give-back then made that item
+ *   available to anyone: one item, two ids.
+ *
  *   release under reclaim: a retire read a live hold, then the hold
  *   lapsed and a recovery pass marked it reclaiming. The retire took the
  *   item from that pass; a second pass took the retire over, found the
@@ -221,6 +227,89 @@ out:
 	return forced;
 }
 
+/* Twin a of id "id" took an item and is held; twin b holds the other
+ * item and wins; a finds the id taken and is held before it gives its
+ * item back. The id releases b's item, another id takes it, and the id's
+ * third request finds the bank empty: its recovery pass finds a's held
+ * item, which no entry names, and records it for the id (twins give one
+ * answer). Then a gives its item back: that must not make the item the
+ * id now holds available to anyone else. */
+static void loser_recorded(sb_box **box)
+{
+	char *bank = hr_bank(box[0], "sl", 2), *ledger = hr_name("sl-l");
+	hr_call a = { .box = box[1],
+		      .bank = bank,
+		      .ledger = ledger,
+		      .id = "id",
+		      .op = HR_HOLD,
+		      .ttl_ms = LONG_MS,
+		      .role = 1 };
+	hr_call b = a, c = a, o = a, p = a;
+	char *now = NULL;
+	int64_t exp;
+	int running = 0;
+
+	b.box = box[2];
+	b.role = 0;
+	c = b;
+	o = b;
+	o.id = "other";
+	o.op = HR_FETCH;
+	p = o;
+	p.id = "p";
+	hr_gate_arm_at(0, SB_FP_HOLD_AFTER_TAKE, 1);
+	hr_gate_arm_at(1, SB_FP_BEFORE_PUT_BACK, 1);
+	hr_call_start(&a);
+	running = 1;
+	if (!CHECKF(NULL, hr_gate_reached_at(0), "twin a never took an item"))
+		goto out;
+	hr_call_run(&b);
+	if (!CHECK_RC(b.box, b.rc, SB_OK))
+		goto out;
+	hr_gate_open_at(0);
+	if (!CHECKF(NULL, hr_gate_reached_at(1),
+	            "twin a never came to give its item back (answered %s)",
+	            hr_rc(a.rc)))
+		goto out;
+	CHECK_RC(box[2], sb_box_release(box[2], ledger, "id", 0), SB_OK);
+	hr_call_run(&o);
+	CHECKF(o.box, o.rc == SB_OK && hr_same(o.item, b.item),
+	       "the other id got %s (%s), not the item released, %s",
+	       o.item ? o.item : "-", hr_rc(o.rc), b.item);
+	hr_call_run(&c);
+	CHECKF(c.box, c.rc == SB_OK && c.item && !hr_same(c.item, b.item),
+	       "the id's third request got %s (%s), not twin a's item",
+	       c.item ? c.item : "-", hr_rc(c.rc));
+	hr_gate_open_at(1);
+	hr_call_join(&a);
+	running = 0;
+	CHECKF(box[0],
+	       hr_lookup(box[0], ledger, "id", &now, &exp) == SB_OK &&
+	               hr_same(now, c.item),
+	       "the id holds %s, its third request was told %s",
+	       now ? now : "nothing", c.item ? c.item : "-");
+	/* The id holds a's item: nobody else may get it. */
+	hr_call_run(&p);
+	CHECKF(p.box, p.rc == SB_EMPTY,
+	       "the id holds %s (its third request's answer), yet another "
+	       "id got %s (%s)",
+	       c.item ? c.item : "-", p.item ? p.item : "-", hr_rc(p.rc));
+	hr_settle(box[0], bank, ledger, 2, "loser recorded");
+out:
+	hr_gate_open_at(0);
+	hr_gate_open_at(1);
+	if (running)
+		hr_call_join(&a);
+	hr_call_clear(&a);
+	hr_call_clear(&b);
+	hr_call_clear(&c);
+	hr_call_clear(&o);
+	hr_call_clear(&p);
+	free(now);
+	free(bank);
+	free(ledger);
+}
+
 void hr_stale(void)
 {
 	sb_box *box[3], *rbox = hr_open();
@@ -238,14 +327,17 @@ void hr_stale(void)
 	}
 	update_after_rehold(box, 0);
 	update_after_rehold(box, 1);
+	loser_recorded(box);
 	while (!retire_under_reclaim(box, rbox, ttl_ms) && ttl_ms < 20000)
 		ttl_ms *= 4;
 	CHECKF(NULL, ttl_ms < 20000,
 	       "the retire never read its hold live, up to a hold of %lld ms",
 	       (long long)ttl_ms);
 	printf("stale: confirm and extend held before their bank step while "
-	       "the id released and held the item anew; a retire held while "
-	       "a pass reclaimed its lapsed hold and another took it over\n");
+	       "the id released and held the item anew; a losing twin held "
+	       "before its give-back while a pass recorded its item; a "
+	       "retire held while a pass reclaimed its lapsed hold and "
+	       "another took it over\n");
 out:
 	for (k = 0; k < 3; k++)
 		sb_box_close(box[k]);
