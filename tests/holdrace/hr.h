@@ -53,6 +53,10 @@ sb_stats hr_settle(sb_box *box, const char *bank, const char *ledger,
  * code. */
 int hr_lookup(sb_box *box, const char *ledger, const char *id, char **item,
               int64_t *expires);
+/* A new hold of @p id (the rc checked): a copy of its item (NULL after a
+ * failed check) and its deadline. */
+char *hr_hold(sb_box *box, const char *bank, const char *ledger, const char *id,
+              int64_t ttl_ms, int64_t *deadline);
 int hr_same(const char *a, const char *b);
 /* rc one of the codes a hold call may answer here. */
 const char *hr_rc(int rc);

@@ -118,6 +118,23 @@ int hr_lookup(sb_box *box, const char *ledger, const char *id, char **item,
 	return rc;
 }
 
+char *hr_hold(sb_box *box, const char *bank, const char *ledger, const char *id,
+              int64_t ttl_ms, int64_t *deadline)
+{
+	sb_item *it = NULL;
+	char *item = NULL;
+
+	*deadline = 0;
+	if (CHECK_RC(box, sb_box_hold(&it, box, bank, ledger, id, ttl_ms),
+	             SB_OK) &&
+	    CHECKF(box, sb_item_is_new(it), "a hold of %s was not new", id)) {
+		item = t_xstrdup(sb_item_value(it));
+		*deadline = sb_item_expires_ms(it);
+	}
+	sb_item_free(it);
+	return item;
+}
+
 int hr_same(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;

@@ -429,18 +429,10 @@ static int lapsed_taken_over(sb_box **box, int retire, int64_t ttl_ms)
 		      .op = HR_FETCH };
 	char *item = NULL, *now = NULL;
 	int64_t deadline = 0, exp;
-	sb_item *it = NULL;
 	int forced = 1;
 	sb_stats st;
 
-	if (CHECK_RC(box[0],
-	             sb_box_hold(&it, box[0], bank, ledger, "id", ttl_ms),
-	             SB_OK)) {
-		item = t_xstrdup(sb_item_value(it));
-		deadline = sb_item_expires_ms(it);
-	}
-	sb_item_free(it);
-	if (!item)
+	if (!(item = hr_hold(box[0], bank, ledger, "id", ttl_ms, &deadline)))
 		goto out;
 	hr_gate_arm(SB_FP_RELEASE_AFTER_MARK, 1);
 	hr_call_start(&rel);

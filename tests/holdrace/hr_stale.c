@@ -36,17 +36,16 @@
 static int64_t hold_again(sb_box *box, const char *bank, const char *ledger,
                           const char *item)
 {
-	sb_item *it = NULL;
 	int64_t deadline = 0;
+	char *again;
 
 	CHECK_RC(box, sb_box_release(box, ledger, "id", SB_RELEASE_RESTOCK),
 	         SB_OK);
-	if (CHECK_RC(box, sb_box_hold(&it, box, bank, ledger, "id", SHORT_MS),
-	             SB_OK) &&
-	    CHECKF(box, hr_same(sb_item_value(it), item) && sb_item_is_new(it),
-	           "the id held %s again, not %s", sb_item_value(it), item))
-		deadline = sb_item_expires_ms(it);
-	sb_item_free(it);
+	again = hr_hold(box, bank, ledger, "id", SHORT_MS, &deadline);
+	if (!CHECKF(box, hr_same(again, item), "the id held %s again, not %s",
+	            again ? again : "nothing", item))
+		deadline = 0;
+	free(again);
 	return deadline;
 }
 
@@ -71,16 +70,11 @@ static void update_after_rehold(sb_box **box, int extend)
 		      .op = HR_FETCH };
 	char *item = NULL, *now = NULL;
 	int64_t deadline = 0, exp;
-	sb_item *it = NULL;
+	int64_t first;
 	int running = 0;
 	sb_stats st;
 
-	if (CHECK_RC(box[0],
-	             sb_box_hold(&it, box[0], bank, ledger, "id", LONG_MS),
-	             SB_OK))
-		item = t_xstrdup(sb_item_value(it));
-	sb_item_free(it);
-	if (!item)
+	if (!(item = hr_hold(box[0], bank, ledger, "id", LONG_MS, &first)))
 		goto out;
 	hr_gate_arm(extend ? SB_FP_EXTEND_AFTER_LEDGER
 	                   : SB_FP_CONFIRM_AFTER_LEDGER,
@@ -151,18 +145,10 @@ static int retire_under_reclaim(sb_box **box, sb_box *rbox, int64_t ttl_ms)
 	};
 	char *item = NULL, *now = NULL;
 	int64_t deadline = 0, exp;
-	sb_item *it = NULL;
 	int forced = 1, rel_on = 0, p1_on = 0;
 	sb_stats st;
 
-	if (CHECK_RC(box[0],
-	             sb_box_hold(&it, box[0], bank, ledger, "id", ttl_ms),
-	             SB_OK)) {
-		item = t_xstrdup(sb_item_value(it));
-		deadline = sb_item_expires_ms(it);
-	}
-	sb_item_free(it);
-	if (!item)
+	if (!(item = hr_hold(box[0], bank, ledger, "id", ttl_ms, &deadline)))
 		goto out;
 	hr_gate_arm_at(0, SB_FP_RELEASE_AFTER_GET, 1);
 	hr_gate_arm_at(1, SB_FP_RECLAIM_AFTER_MARK, 2);
