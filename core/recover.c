@@ -100,6 +100,24 @@ static int unrecord(sb_box *box, const char *bank, const char *ledger,
 	return rc == SB_ENOTFOUND ? SB_OK : rc;
 }
 
+/* After this pass lost the reservation's stamp: whether the item is
+ * still the id's at the bank, reserved with its token (another pass took
+ * the reservation over from this one, and settles it by the entry that
+ * this pass wrote or found: the entry must stay) or assigned to it.
+ * SB_OK yes, SB_ECONFLICT no, or an error. Reserved is asked first: the
+ * other pass may settle the item between the two questions, while an
+ * item assigned to the id stays so until the id releases it. */
+static int still_the_ids(sb_box *box, const char *bank, const resv *r)
+{
+	int rc = sb_slot_move(box, bank, r->item, r->token, SB_STATE_RESERVED,
+	                      SB_STATE_RESERVED, 0);
+
+	if (rc == SB_ECONFLICT)
+		rc = sb_slot_move(box, bank, r->item, r->token,
+		                  SB_STATE_ASSIGNED, SB_STATE_ASSIGNED, 0);
+	return rc;
+}
+
 /* With stamps (docs/holds.md "Stamps"): take the reservation over
  * before the ledger step, so that it cannot end (be settled by its
  * client, then released) while this pass records it: from then on only
@@ -141,10 +159,11 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 			out->settled++;
 		/* Taken from this pass (after SB_TAKEOVER_MS, or by
 		 * sb_box_recover): if the item is not the id's now, the
-		 * entry written here is stale, as without stamps. */
+		 * entry written here is stale, as without stamps. If another
+		 * pass has it reserved, it is not: that pass settles it
+		 * against this very entry. */
 		if (rc == SB_ECONFLICT && fresh &&
-		    sb_slot_move(box, bank, r->item, r->token, SB_STATE_ASSIGNED,
-		                 SB_STATE_ASSIGNED, 0) == SB_ECONFLICT)
+		    still_the_ids(box, bank, r) == SB_ECONFLICT)
 			rc = unrecord(box, bank, ledger, id, r->item);
 		return rc == SB_ECONFLICT ? SB_OK : rc;
 	}
