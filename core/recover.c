@@ -122,11 +122,13 @@ static int still_the_ids(sb_box *box, const char *bank, const resv *r)
  * before the ledger step, so that it cannot end (be settled by its
  * client, then released) while this pass records it: from then on only
  * this pass settles it or puts it back. One that another pass took over
- * is left to it, unless @p all (sb_box_recover) or that pass took it
- * over SB_TAKEOVER_MS ago or more. */
+ * is left to it, unless @p all (sb_box_recover), or it is the claim's
+ * own (@p own: the id's claim is about to answer, and must not answer
+ * "empty" while a stalled pass still holds the id's item), or that pass
+ * took it over SB_TAKEOVER_MS ago or more. */
 static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
                         const char *ledger, const char *id, const resv *r,
-                        int all)
+                        int all, int own)
 {
 	int64_t stamp = sb_stamp_new(1);
 	sb_item *existing = NULL;
@@ -135,7 +137,7 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 	rc = sb_slot_move_if(box, bank, r->item, r->token, SB_STATE_RESERVED,
 	                     SB_STATE_RESERVED, stamp, 0);
 	if (rc == SB_ECONFLICT &&
-	    (all || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
+	    (all || own || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
 		rc = sb_slot_move(box, bank, r->item, r->token,
 		                  SB_STATE_RESERVED, SB_STATE_RESERVED, stamp);
 	if (rc == SB_ECONFLICT) { /* over, or another pass has it */
@@ -157,11 +159,11 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 		                     stamp);
 		if (rc == SB_OK)
 			out->settled++;
-		/* Taken from this pass (after SB_TAKEOVER_MS, or by
-		 * sb_box_recover): if the item is not the id's now, the
-		 * entry written here is stale, as without stamps. If another
-		 * pass has it reserved, it is not: that pass settles it
-		 * against this very entry. */
+		/* Taken from this pass (after SB_TAKEOVER_MS, by the id's
+		 * own claim, or by sb_box_recover): if the item is not the
+		 * id's now, the entry written here is stale, as without
+		 * stamps. If another pass has it reserved, it is not: that
+		 * pass settles it against this very entry. */
 		if (rc == SB_ECONFLICT && fresh &&
 		    still_the_ids(box, bank, r) == SB_ECONFLICT)
 			rc = unrecord(box, bank, ledger, id, r->item);
@@ -178,7 +180,8 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 
 /* Roll one reservation forward. */
 static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
-                        const char *ledger, const resv *r, int all)
+                        const char *ledger, const resv *r, int all,
+                        const char *own_token)
 {
 	sb_item *existing = NULL;
 	const char *id;
@@ -191,7 +194,9 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 		return SB_OK;
 	}
 	if (sb_stamps_ok(box))
-		return roll_stamped(out, box, bank, ledger, id, r, all);
+		return roll_stamped(out, box, bank, ledger, id, r, all,
+		                    own_token &&
+		                            strcmp(r->token, own_token) == 0);
 	fresh = !already_recorded(box, bank, ledger, id, r->item);
 	/* Where ids give items back, the listing may be long stale by now
 	 * (a pass works through every reservation one by one): check at
@@ -256,7 +261,8 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 		rc = sb_seterr(box, SB_ENOMEM,
 		               "out of memory listing reservations");
 	for (i = 0; rc == SB_OK && i < l.n; i++)
-		rc = roll_forward(out, box, bank, ledger, &l.v[i], all_held);
+		rc = roll_forward(out, box, bank, ledger, &l.v[i], all_held,
+		                  own_token);
 	free_list(&l);
 	/* Holds: lapsed ones, and releases and reclaims cut short. */
 	if (rc == SB_OK)
