@@ -118,6 +118,35 @@ static int still_the_ids(sb_box *box, const char *bank, const resv *r)
 	return rc;
 }
 
+/* A move of a reservation this pass stamps (@p stamp) or took over
+ * (@p expect), or a steal (@p expect -1: whatever the stamp). An error
+ * with no answer (a timeout, a lost connection) leaves the move undone
+ * or done, unknown: left so, a stamp that no pass owns would keep every
+ * other pass off the item for SB_TAKEOVER_MS while claims answer
+ * "empty". So ask again once: a move that was done conflicts (or, where
+ * it set a stamp, finds it; only this pass makes that stamp). */
+static int stamped_move(sb_box *box, const char *bank, const resv *r,
+                        unsigned int to, int64_t stamp, int64_t expect)
+{
+	int rc = SB_OK, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		rc = expect < 0 ? sb_slot_move(box, bank, r->item, r->token,
+		                               SB_STATE_RESERVED, to, stamp)
+		                : sb_slot_move_if(box, bank, r->item, r->token,
+		                                  SB_STATE_RESERVED, to, stamp,
+		                                  expect);
+		if (rc == SB_OK || rc == SB_ECONFLICT)
+			break;
+		if (tries == 0 && stamp && to == SB_STATE_RESERVED &&
+		    sb_slot_move_if(box, bank, r->item, r->token,
+		                    SB_STATE_RESERVED, SB_STATE_RESERVED, stamp,
+		                    stamp) == SB_OK)
+			return SB_OK; /* it was done: the stamp is ours */
+	}
+	return rc;
+}
+
 /* With stamps (docs/holds.md "Stamps"): take the reservation over
  * before the ledger step, so that it cannot end (be settled by its
  * client, then released) while this pass records it: from then on only
@@ -134,12 +163,10 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 	sb_item *existing = NULL;
 	int rc, fresh;
 
-	rc = sb_slot_move_if(box, bank, r->item, r->token, SB_STATE_RESERVED,
-	                     SB_STATE_RESERVED, stamp, 0);
+	rc = stamped_move(box, bank, r, SB_STATE_RESERVED, stamp, 0);
 	if (rc == SB_ECONFLICT &&
 	    (all || own || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
-		rc = sb_slot_move(box, bank, r->item, r->token,
-		                  SB_STATE_RESERVED, SB_STATE_RESERVED, stamp);
+		rc = stamped_move(box, bank, r, SB_STATE_RESERVED, stamp, -1);
 	if (rc == SB_ECONFLICT) { /* over, or another pass has it */
 		box->in_flight++;
 		return SB_OK;
@@ -154,9 +181,7 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 	if (rc == SB_OK) {
 		if (sb_fault_point(box, SB_FP_RECOVER_AFTER_RECORD))
 			return SB_ERROR;
-		rc = sb_slot_move_if(box, bank, r->item, r->token,
-		                     SB_STATE_RESERVED, SB_STATE_ASSIGNED, 0,
-		                     stamp);
+		rc = stamped_move(box, bank, r, SB_STATE_ASSIGNED, 0, stamp);
 		if (rc == SB_OK)
 			out->settled++;
 		/* Taken from this pass (after SB_TAKEOVER_MS, by the id's
@@ -171,8 +196,7 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 	}
 	if (rc != SB_ECONFLICT)
 		return rc;
-	rc = sb_slot_move_if(box, bank, r->item, r->token, SB_STATE_RESERVED,
-	                     SB_STATE_AVAILABLE, 0, stamp);
+	rc = stamped_move(box, bank, r, SB_STATE_AVAILABLE, 0, stamp);
 	if (rc == SB_OK)
 		out->put_back++;
 	return rc == SB_ECONFLICT ? SB_OK : rc;
