@@ -861,7 +861,9 @@ void hr_release_refetch(void)
 		       "after the ledger step (a new claim), a recover after "
 		       "the mark; restock and retire; a recover that took a "
 		       "release over, held while the id holds again; a release "
-		       "whose hold lapsed under its mark\n");
+		       "whose hold lapsed under its mark; a recover robbed of "
+		       "a fetch's reservation by another; a fetch whose own "
+		       "reservation a stalled recover took over\n");
 	}
 out:
 	for (k = 0; k < 3; k++)
