@@ -100,26 +100,73 @@ static int unrecord(sb_box *box, const char *bank, const char *ledger,
 	return rc == SB_ENOTFOUND ? SB_OK : rc;
 }
 
+/* After this pass lost the reservation's stamp: whether the item is
+ * still the id's at the bank, reserved with its token (another pass took
+ * the reservation over from this one, and settles it by the entry that
+ * this pass wrote or found: the entry must stay) or assigned to it.
+ * SB_OK yes, SB_ECONFLICT no, or an error. Reserved is asked first: the
+ * other pass may settle the item between the two questions, while an
+ * item assigned to the id stays so until the id releases it. */
+static int still_the_ids(sb_box *box, const char *bank, const resv *r)
+{
+	int rc = sb_slot_move(box, bank, r->item, r->token, SB_STATE_RESERVED,
+	                      SB_STATE_RESERVED, 0);
+
+	if (rc == SB_ECONFLICT)
+		rc = sb_slot_move(box, bank, r->item, r->token,
+		                  SB_STATE_ASSIGNED, SB_STATE_ASSIGNED, 0);
+	return rc;
+}
+
+/* A move of a reservation this pass stamps (@p stamp) or took over
+ * (@p expect), or a steal (@p expect -1: whatever the stamp). An error
+ * with no answer (a timeout, a lost connection) leaves the move undone
+ * or done, unknown: left so, a stamp that no pass owns would keep every
+ * other pass off the item for SB_TAKEOVER_MS while claims answer
+ * "empty". So ask again once: a move that was done conflicts (or, where
+ * it set a stamp, finds it; only this pass makes that stamp). */
+static int stamped_move(sb_box *box, const char *bank, const resv *r,
+                        unsigned int to, int64_t stamp, int64_t expect)
+{
+	int rc = SB_OK, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		rc = expect < 0 ? sb_slot_move(box, bank, r->item, r->token,
+		                               SB_STATE_RESERVED, to, stamp)
+		                : sb_slot_move_if(box, bank, r->item, r->token,
+		                                  SB_STATE_RESERVED, to, stamp,
+		                                  expect);
+		if (rc == SB_OK || rc == SB_ECONFLICT)
+			break;
+		if (tries == 0 && stamp && to == SB_STATE_RESERVED &&
+		    sb_slot_move_if(box, bank, r->item, r->token,
+		                    SB_STATE_RESERVED, SB_STATE_RESERVED, stamp,
+		                    stamp) == SB_OK)
+			return SB_OK; /* it was done: the stamp is ours */
+	}
+	return rc;
+}
+
 /* With stamps (docs/holds.md "Stamps"): take the reservation over
  * before the ledger step, so that it cannot end (be settled by its
  * client, then released) while this pass records it: from then on only
  * this pass settles it or puts it back. One that another pass took over
- * is left to it, unless @p all (sb_box_recover) or that pass took it
- * over SB_TAKEOVER_MS ago or more. */
+ * is left to it, unless @p all (sb_box_recover), or it is the claim's
+ * own (@p own: the id's claim is about to answer, and must not answer
+ * "empty" while a stalled pass still holds the id's item), or that pass
+ * took it over SB_TAKEOVER_MS ago or more. */
 static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
                         const char *ledger, const char *id, const resv *r,
-                        int all)
+                        int all, int own)
 {
 	int64_t stamp = sb_stamp_new(1);
 	sb_item *existing = NULL;
 	int rc, fresh;
 
-	rc = sb_slot_move_if(box, bank, r->item, r->token, SB_STATE_RESERVED,
-	                     SB_STATE_RESERVED, stamp, 0);
+	rc = stamped_move(box, bank, r, SB_STATE_RESERVED, stamp, 0);
 	if (rc == SB_ECONFLICT &&
-	    (all || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
-		rc = sb_slot_move(box, bank, r->item, r->token,
-		                  SB_STATE_RESERVED, SB_STATE_RESERVED, stamp);
+	    (all || own || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
+		rc = stamped_move(box, bank, r, SB_STATE_RESERVED, stamp, -1);
 	if (rc == SB_ECONFLICT) { /* over, or another pass has it */
 		box->in_flight++;
 		return SB_OK;
@@ -134,24 +181,22 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 	if (rc == SB_OK) {
 		if (sb_fault_point(box, SB_FP_RECOVER_AFTER_RECORD))
 			return SB_ERROR;
-		rc = sb_slot_move_if(box, bank, r->item, r->token,
-		                     SB_STATE_RESERVED, SB_STATE_ASSIGNED, 0,
-		                     stamp);
+		rc = stamped_move(box, bank, r, SB_STATE_ASSIGNED, 0, stamp);
 		if (rc == SB_OK)
 			out->settled++;
-		/* Taken from this pass (after SB_TAKEOVER_MS, or by
-		 * sb_box_recover): if the item is not the id's now, the
-		 * entry written here is stale, as without stamps. */
+		/* Taken from this pass (after SB_TAKEOVER_MS, by the id's
+		 * own claim, or by sb_box_recover): if the item is not the
+		 * id's now, the entry written here is stale, as without
+		 * stamps. If another pass has it reserved, it is not: that
+		 * pass settles it against this very entry. */
 		if (rc == SB_ECONFLICT && fresh &&
-		    sb_slot_move(box, bank, r->item, r->token, SB_STATE_ASSIGNED,
-		                 SB_STATE_ASSIGNED, 0) == SB_ECONFLICT)
+		    still_the_ids(box, bank, r) == SB_ECONFLICT)
 			rc = unrecord(box, bank, ledger, id, r->item);
 		return rc == SB_ECONFLICT ? SB_OK : rc;
 	}
 	if (rc != SB_ECONFLICT)
 		return rc;
-	rc = sb_slot_move_if(box, bank, r->item, r->token, SB_STATE_RESERVED,
-	                     SB_STATE_AVAILABLE, 0, stamp);
+	rc = stamped_move(box, bank, r, SB_STATE_AVAILABLE, 0, stamp);
 	if (rc == SB_OK)
 		out->put_back++;
 	return rc == SB_ECONFLICT ? SB_OK : rc;
@@ -159,7 +204,8 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 
 /* Roll one reservation forward. */
 static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
-                        const char *ledger, const resv *r, int all)
+                        const char *ledger, const resv *r, int all,
+                        const char *own_token)
 {
 	sb_item *existing = NULL;
 	const char *id;
@@ -172,7 +218,9 @@ static int roll_forward(sb_recover_result *out, sb_box *box, const char *bank,
 		return SB_OK;
 	}
 	if (sb_stamps_ok(box))
-		return roll_stamped(out, box, bank, ledger, id, r, all);
+		return roll_stamped(out, box, bank, ledger, id, r, all,
+		                    own_token &&
+		                            strcmp(r->token, own_token) == 0);
 	fresh = !already_recorded(box, bank, ledger, id, r->item);
 	/* Where ids give items back, the listing may be long stale by now
 	 * (a pass works through every reservation one by one): check at
@@ -237,7 +285,8 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 		rc = sb_seterr(box, SB_ENOMEM,
 		               "out of memory listing reservations");
 	for (i = 0; rc == SB_OK && i < l.n; i++)
-		rc = roll_forward(out, box, bank, ledger, &l.v[i], all_held);
+		rc = roll_forward(out, box, bank, ledger, &l.v[i], all_held,
+		                  own_token);
 	free_list(&l);
 	/* Holds: lapsed ones, and releases and reclaims cut short. */
 	if (rc == SB_OK)

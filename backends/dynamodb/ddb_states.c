@@ -83,6 +83,34 @@ static const char *move_update(unsigned int to, int64_t until_ms)
 	}
 }
 
+/* A conditional UpdateItem that lost its answer is sent again by
+ * sb_ddb_call (ddb_http.c, net_retryable): if the first copy was carried
+ * out, the second fails its condition, on the move's own result. When a
+ * move sets a stamp (or a deadline), the item that the failed condition
+ * returns (ALL_OLD) tells: in state @p to, with this token and exactly
+ * @p until_ms, the move took place (the core makes every stamp unique:
+ * no other move set this one), and the answer is SB_OK. Taken for a
+ * conflict instead, a recovery pass would leave the reservation it took
+ * over with a stamp nobody owns, which every other pass leaves alone for
+ * SB_TAKEOVER_MS while claims answer "empty" (docs/dynamodb.md, "A faulty
+ * network"). */
+static int moved_already(const cJSON *resp, const char *token, unsigned int to,
+                         int64_t until_ms)
+{
+	const cJSON *old = resp ? cJSON_GetObjectItemCaseSensitive(resp, "Item")
+	                        : NULL;
+	const char *st, *tok;
+	int64_t u = 0;
+
+	if (!until_ms || !cJSON_IsObject(old))
+		return 0;
+	st = sb_ddb_get_s(old, "state");
+	tok = sb_ddb_get_s(old, "token");
+	return st && tok && sb_ddb_state_bit(st) == to &&
+	       strcmp(tok, token) == 0 && sb_ddb_get_n(old, "until", &u) == 0 &&
+	       u == until_ms;
+}
+
 static int move_conflict(sb_ddb_store *s, const char *bank,
                          const int64_t *expect)
 {
@@ -196,9 +224,16 @@ static int move_item(sb_store *base, const char *bank, const char *item,
 		sb_ddb_add_str(body, "ConditionExpression", cond, &ok);
 		sb_ddb_put(body, "ExpressionAttributeNames", names, &ok);
 		sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
+		sb_ddb_add_str(body, "ReturnValuesOnConditionCheckFailure",
+		               "ALL_OLD", &ok);
 		rc = ok ? sb_ddb_call(&resp, s, "UpdateItem", body, held)
 		        : sb_ddb_nomem(s, "move");
 		cJSON_Delete(body);
+		if (rc == SB_ECONFLICT &&
+		    moved_already(resp, token, to, until_ms)) {
+			sb_clearerr(base->box);
+			rc = SB_OK;
+		}
 		cJSON_Delete(resp);
 	}
 	if (rc == SB_DDB_CANCELED || rc == SB_DDB_NOTABLE || rc == SB_ECONFLICT)

@@ -28,7 +28,14 @@ on each. --force-lost N makes the first N writes that give
 an id an item lose their answer (lost and slow_lost in turn), whatever
 the draw: the case that matters happens in every run, not by chance;
 --force-take-lost N does the same (lost) to the first N generic takes
-(a transaction that puts a reserved held record).
+(a transaction that puts a reserved held record); --force-take-slow N
+holds the answer of the first N generic takes past the client's timeout
+(slow_lost: the item stays reserved, the client gives up on it), and
+--force-takeover-lost N makes the first N takeovers of a reservation by
+a recovery pass (an UpdateItem that stamps a reservation with no stamp)
+lose their answer (lost: the client sends it again), and
+--force-takeover-slow N the first N hold it past the client's timeout
+(slow_lost: the client gives up).
 
 A lost answer (lost, slow_lost) to a write that gave an id an item (a
 TransactWriteItems or PutItem that put a ledger record with
@@ -102,6 +109,20 @@ def _is_take(op, body):
                == "reserved" for a in acts)
 
 
+def _is_takeover(op, body):
+    """A recovery pass taking a reservation over: an UpdateItem to the
+    state reserved, only if the reservation has no stamp yet."""
+    if op != "UpdateItem":
+        return False
+    try:
+        req = json.loads(body)
+    except ValueError:
+        return False
+    vals = req.get("ExpressionAttributeValues", {})
+    return (vals.get(":to", {}).get("S") == "reserved" and
+            "attribute_not_exists(#u)" in req.get("ConditionExpression", ""))
+
+
 def _claims(op, body):
     """The (id, item) pairs a write gives: ledger records it puts."""
     try:
@@ -128,7 +149,8 @@ class FaultProxy:
     """The proxy: start(), port, counts(), stop()."""
 
     def __init__(self, upstream, rate, seed, delay_s, lost_file=None,
-                 force_lost=0, force_take_lost=0):
+                 force_lost=0, force_take_lost=0, force_take_slow=0,
+                 force_takeover_lost=0, force_takeover_slow=0):
         host, _, port = upstream.rpartition(":")
         self.upstream = (host, int(port))
         self.rate = rate
@@ -139,6 +161,9 @@ class FaultProxy:
         self.lost = open(lost_file, "w") if lost_file else None
         self.force_lost = force_lost
         self.force_take_lost = force_take_lost
+        self.force_take_slow = force_take_slow
+        self.force_takeover_lost = force_takeover_lost
+        self.force_takeover_slow = force_takeover_slow
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -189,6 +214,18 @@ class FaultProxy:
                 self.force_take_lost -= 1
                 self.counts["forced"] = self.counts.get("forced", 0) + 1
                 return "lost"
+            if self.force_take_slow > 0 and _is_take(op, body):
+                self.force_take_slow -= 1
+                self.counts["forced"] = self.counts.get("forced", 0) + 1
+                return "slow_lost"
+            if self.force_takeover_lost > 0 and _is_takeover(op, body):
+                self.force_takeover_lost -= 1
+                self.counts["forced"] = self.counts.get("forced", 0) + 1
+                return "lost"
+            if self.force_takeover_slow > 0 and _is_takeover(op, body):
+                self.force_takeover_slow -= 1
+                self.counts["forced"] = self.counts.get("forced", 0) + 1
+                return "slow_lost"
             if self.force_lost > 0 and _claims(op, body):
                 self.force_lost -= 1
                 self.counts["forced"] = self.counts.get("forced", 0) + 1
@@ -326,9 +363,13 @@ def main():
     ap.add_argument("--lost-file")
     ap.add_argument("--force-lost", type=int, default=0)
     ap.add_argument("--force-take-lost", type=int, default=0)
+    ap.add_argument("--force-take-slow", type=int, default=0)
+    ap.add_argument("--force-takeover-lost", type=int, default=0)
+    ap.add_argument("--force-takeover-slow", type=int, default=0)
     a = ap.parse_args()
     p = FaultProxy(a.upstream, a.rate, a.seed, a.delay, a.lost_file,
-                   a.force_lost, a.force_take_lost).start()
+                   a.force_lost, a.force_take_lost, a.force_take_slow,
+                   a.force_takeover_lost, a.force_takeover_slow).start()
     print("port %d" % p.port, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

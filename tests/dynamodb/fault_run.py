@@ -5,9 +5,11 @@ $SB_TEST_DYNAMODB_URI, runs ddb_stress with its workers on the proxy,
 then prints what the proxy injected and checks that every kind of fault
 was injected at least MIN times and that answers to writes that gave an
 id an item were lost (ddb_stress checks those ids hold exactly that
-item, and every law). In generic mode a short run first makes the first
-3 takes of one client lose their answer and checks that nothing stays
-reserved (lost_takes).
+item, and every law). In generic mode two short runs come first: one
+makes the first 3 takes of one client lose their answer and checks that
+nothing stays reserved (lost_takes); and, twice, one leaves a
+reservation behind and makes the recovery pass that takes it over lose
+the answer, re-sent and past the timeout (lost_takeover).
 
 usage: fault_run.py fused|generic DDB_STRESS WORKDIR
 
@@ -80,6 +82,51 @@ def lost_takes(stress, workdir, base):
     return bad
 
 
+def lost_takeover(stress, workdir, base, timeout_ms, slow):
+    """Generic only, before the stress: one client, 3 items, 3 ids. The
+    first take's answer comes after the client's timeout (the item stays
+    reserved; the fetch is asked again and takes another item); the last
+    id finds the bank empty, and its recovery pass takes the reservation
+    over with an UpdateItem whose answer is lost: reset (re-sent, it
+    fails its condition on its own stamp), or with @p slow held past the
+    timeout (the client gives up on it). Either way the pass must find
+    that the takeover is its own, and put the item back for the last id.
+    (Left with a stamp no pass owns, the item stays out of reach for
+    SB_TAKEOVER_MS and the last id is told "empty" with an item in the
+    bank.) []: fine, else what failed."""
+    u = urllib.parse.urlsplit(base)
+    proxy = fault_proxy.FaultProxy(u.netloc, 0.0, 1,
+                                   timeout_ms / 1000.0 + 0.5,
+                                   force_take_slow=1,
+                                   force_takeover_lost=0 if slow else 1,
+                                   force_takeover_slow=1 if slow else 0
+                                   ).start()
+    what = "lost takeover (%s)" % ("slow" if slow else "reset")
+    query = u.query + ("&" if u.query else "") + "timeout=%d" % timeout_ms
+    env = dict(os.environ)
+    env.update({"SB_STRESS_PROCS": "1", "SB_STRESS_THREADS": "1",
+                "SB_STRESS_ITEMS": "3", "SB_STRESS_IDS": "3",
+                "SB_STRESS_REPEAT": "1", "SB_STRESS_FAULT_URI":
+                urllib.parse.urlunsplit((u.scheme, "127.0.0.1:%d" %
+                                         proxy.port, u.path, query, ""))})
+    env.pop("SB_STRESS_LOST", None)
+    out = subprocess.run([stress, "generic", workdir], env=env,
+                         stdout=subprocess.PIPE, text=True)
+    proxy.stop()
+    counts = proxy.snapshot()
+    print("%s: %s" % (what, json.dumps(counts, sort_keys=True)))
+    bad = []
+    if out.returncode != 0:
+        sys.stdout.write(out.stdout)
+        bad.append("%s: ddb_stress exited %d" % (what, out.returncode))
+    for k in ("slow_lost committed TransactWriteItems",
+              "%s committed UpdateItem" % ("slow_lost" if slow else "lost")):
+        if counts.get(k, 0) != 1:
+            bad.append("%s: '%s' %d times, want 1" %
+                       (what, k, counts.get(k, 0)))
+    return bad
+
+
 def main():
     if len(sys.argv) != 4:
         sys.stderr.write(__doc__)
@@ -109,7 +156,11 @@ def main():
     print("fault run %s: rate %.2f, seed %d (SB_TEST_SEED replays it), "
           "request timeout %d ms, proxy %s" %
           (mode, rate, seed, timeout_ms, via), flush=True)
-    bad = lost_takes(stress, workdir, base) if mode == "generic" else []
+    bad = []
+    if mode == "generic":
+        bad += lost_takes(stress, workdir, base)
+        bad += lost_takeover(stress, workdir, base, timeout_ms, False)
+        bad += lost_takeover(stress, workdir, base, timeout_ms, True)
     t0 = time.monotonic()
     out = subprocess.run([stress, mode, workdir], env=env,
                          stdout=subprocess.PIPE, text=True)

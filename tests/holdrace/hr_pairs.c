@@ -574,6 +574,166 @@ out:
 	sb_box_close(rbox);
 }
 
+/* Forced: a fetch takes the bank's only item and stalls (as if dead);
+ * recovery pass P takes the reservation over, records the id and is held;
+ * recovery pass Q takes it over from P (recover does so at once; a claim's
+ * pass after SB_TAKEOVER_MS), finds the entry and is held before settling;
+ * then P goes on: its settle conflicts (Q has the stamp). The item is
+ * still the id's, reserved for it by Q, so P must leave the entry alone:
+ * Q settles the item against it. A pass that took the entry back then
+ * left the item assigned to an id that the ledger says holds nothing
+ * (the item lost; with the id's own fetch gone, nothing brings it back). */
+static void fetch_stolen(sb_box **box)
+{
+	char *bank = hr_bank(box[0], "fs", 1), *ledger = hr_name("fs-l");
+	sb_box *pbox = hr_open(), *qbox = hr_open();
+	hr_call a = { .box = box[1],
+		      .bank = bank,
+		      .ledger = ledger,
+		      .id = "a",
+		      .op = HR_FETCH,
+		      .role = 1 };
+	hr_call p = { .box = pbox,
+		      .bank = bank,
+		      .ledger = ledger,
+		      .op = HR_RECOVER,
+		      .role = 2 };
+	hr_call q = { .box = qbox,
+		      .bank = bank,
+		      .ledger = ledger,
+		      .op = HR_RECOVER,
+		      .role = 3 };
+	char *now = NULL;
+	int64_t exp;
+	int rc;
+	sb_stats st;
+
+	if (!pbox || !qbox)
+		goto out;
+	hr_gate_arm_at(0, SB_FP_AFTER_TAKE, 1);
+	hr_gate_arm_at(1, SB_FP_RECOVER_AFTER_RECORD, 2);
+	hr_gate_arm_at(2, SB_FP_RECOVER_AFTER_RECORD, 3);
+	hr_call_start(&a);
+	CHECKF(NULL, hr_gate_reached_at(0), "fetch a never took an item");
+	hr_call_start(&p);
+	CHECKF(NULL, hr_gate_reached_at(1), "pass P never recorded a");
+	hr_call_start(&q);
+	CHECKF(NULL, hr_gate_reached_at(2), "pass Q never recorded a");
+	hr_gate_open_at(1);
+	hr_call_join(&p);
+	CHECK_RC(p.box, p.rc, SB_OK);
+	rc = hr_lookup(box[0], ledger, "a", &now, &exp);
+	CHECKF(box[0], rc == SB_OK && hr_same(now, "fs-0"),
+	       "fetch stolen: pass P, robbed of the reservation, took back "
+	       "the entry that pass Q settles by: a holds %s (%s)",
+	       now ? now : "nothing", hr_rc(rc));
+	free(now);
+	now = NULL;
+	hr_gate_open_at(2);
+	hr_call_join(&q);
+	CHECK_RC(q.box, q.rc, SB_OK);
+	/* Both passes done, the fetch still stalled: the item is settled,
+	 * and the ledger must say whose it is. */
+	st = hr_stats(box[0], bank, ledger);
+	rc = hr_lookup(box[0], ledger, "a", &now, &exp);
+	CHECKF(box[0],
+	       st.assigned == 1 && st.reserved == 0 && st.held == 1 &&
+	               rc == SB_OK && hr_same(now, "fs-0"),
+	       "fetch stolen: assigned %llu reserved %llu, ledger %llu "
+	       "entries, a holds %s (%s)",
+	       (unsigned long long)st.assigned, (unsigned long long)st.reserved,
+	       (unsigned long long)st.held, now ? now : "nothing", hr_rc(rc));
+	hr_gate_open_at(0);
+	hr_call_join(&a);
+	CHECKF(a.box, a.rc == SB_OK && hr_same(a.item, "fs-0"),
+	       "fetch stolen: fetch a got %s (%s)", a.item ? a.item : "-",
+	       hr_rc(a.rc));
+	hr_settle(box[0], bank, ledger, 1, "fetch stolen");
+	st = hr_stats(box[0], bank, ledger);
+	CHECKF(box[0], st.assigned == 1 && st.held == 1,
+	       "fetch stolen: assigned %llu, ledger %llu entries",
+	       (unsigned long long)st.assigned, (unsigned long long)st.held);
+out:
+	hr_call_clear(&a);
+	hr_call_clear(&p);
+	hr_call_clear(&q);
+	free(now);
+	free(bank);
+	free(ledger);
+	sb_box_close(pbox);
+	sb_box_close(qbox);
+}
+
+/* Forced: a fetch of id a takes the bank's only item and stalls (its
+ * answer lost, as far as the caller knows); recovery pass P takes the
+ * reservation over and stalls before the ledger step. The caller asks
+ * for a again: the bank is empty, and its recovery passes find the id's
+ * own item taken over by P, a moment ago. The claim must not answer
+ * "empty" while a holds nothing only because P is slow: it takes its own
+ * reservation over, records it and answers the item. (Left to P, a is
+ * told "empty", and then P records the item to it.) */
+static void fetch_own_stalled(sb_box **box)
+{
+	char *bank = hr_bank(box[0], "fw", 1), *ledger = hr_name("fw-l");
+	sb_box *pbox = hr_open();
+	hr_call a1 = { .box = box[1],
+		       .bank = bank,
+		       .ledger = ledger,
+		       .id = "a",
+		       .op = HR_FETCH,
+		       .role = 1 };
+	hr_call p = { .box = pbox,
+		      .bank = bank,
+		      .ledger = ledger,
+		      .op = HR_RECOVER,
+		      .role = 2 };
+	hr_call a2 = { .box = box[2],
+		       .bank = bank,
+		       .ledger = ledger,
+		       .id = "a",
+		       .op = HR_FETCH };
+	char *now = NULL;
+	int64_t exp;
+	int rc;
+
+	if (!pbox)
+		goto out;
+	hr_gate_arm_at(0, SB_FP_AFTER_TAKE, 1);
+	hr_gate_arm_at(1, SB_FP_RECOVER_RESERVATION_AFTER_CHECK, 2);
+	hr_call_start(&a1);
+	CHECKF(NULL, hr_gate_reached_at(0), "fetch a never took an item");
+	hr_call_start(&p);
+	CHECKF(NULL, hr_gate_reached_at(1),
+	       "pass P never took the reservation over");
+	hr_call_start(&a2);
+	hr_call_join(&a2);
+	CHECKF(a2.box, a2.rc == SB_OK && hr_same(a2.item, "fw-0"),
+	       "fetch own stalled: a's reservation of fw-0 was taken over "
+	       "by a stalled pass, and a's fetch got %s (%s)",
+	       a2.item ? a2.item : "-", hr_rc(a2.rc));
+	hr_gate_open_at(1);
+	hr_call_join(&p);
+	CHECK_RC(p.box, p.rc, SB_OK);
+	hr_gate_open_at(0);
+	hr_call_join(&a1);
+	CHECKF(a1.box, a1.rc == SB_OK && hr_same(a1.item, "fw-0"),
+	       "fetch own stalled: the first fetch of a got %s (%s)",
+	       a1.item ? a1.item : "-", hr_rc(a1.rc));
+	rc = hr_lookup(box[0], ledger, "a", &now, &exp);
+	CHECKF(box[0], rc == SB_OK && hr_same(now, "fw-0"),
+	       "fetch own stalled: a holds %s (%s)", now ? now : "nothing",
+	       hr_rc(rc));
+	hr_settle(box[0], bank, ledger, 1, "fetch own stalled");
+out:
+	hr_call_clear(&a1);
+	hr_call_clear(&p);
+	hr_call_clear(&a2);
+	free(now);
+	free(bank);
+	free(ledger);
+	sb_box_close(pbox);
+}
+
 /* Forced: a recovery pass lists a generic fetch's reservation while the
  * fetch is in flight, and is held after rolling an earlier reservation
  * forward; the fetch ends on its own and the id releases its item; then
@@ -687,11 +847,15 @@ void hr_release_refetch(void)
 		release_taken_over(box);
 		fetch_relisted(box);
 		fetch_taken_over(box);
+		fetch_stolen(box);
+		fetch_own_stalled(box);
 		printf("release forced: a fetch after the mark (a repeat) and "
 		       "after the ledger step (a new claim), a recover after "
 		       "the mark; restock and retire; a recover that took a "
 		       "release over, held while the id holds again; a release "
-		       "whose hold lapsed under its mark\n");
+		       "whose hold lapsed under its mark; a recover robbed of "
+		       "a fetch's reservation by another; a fetch whose own "
+		       "reservation a stalled recover took over\n");
 	}
 out:
 	for (k = 0; k < 3; k++)
