@@ -78,10 +78,17 @@ const char *const sb_sq_migrate_sql[SB_SQ_SCHEMA_VERSION] = {
 };
 
 /* ?1 bank id, ?2 token, ?3 since (reserved, assigned) or the deadline
- * (held). */
-#define SB_SQ_TAKE(set)                                                 \
-	"UPDATE sb_item SET " set " WHERE id = (SELECT id FROM sb_item" \
-	"  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"       \
+ * (held). OR ROLLBACK: with RETURNING and a NOT NULL column set, SQLite
+ * would otherwise open a statement journal inside the fused
+ * transaction, copying every page the take writes and allocating, then
+ * freeing, a 64 KiB buffer on each claim and hold (glibc then trims and
+ * regrows its heap: madvise and page faults on every call). No
+ * constraint can fail here, and a failed take rolls the whole
+ * transaction back anyway (sqlite_claim.c). */
+#define SB_SQ_TAKE(set)                                           \
+	"UPDATE OR ROLLBACK sb_item SET " set                     \
+	" WHERE id = (SELECT id FROM sb_item"                     \
+	"  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)" \
 	" RETURNING item"
 
 /* sb_bank_ops.move: ?4 the set of states (SB_STATE_* bits), ?5 the new
