@@ -9,8 +9,10 @@
  * 2: holds (deadlines on items and ledger entries, states 3 to 7); 3:
  * stamps (backend.h version 3: the item's deadline column also keeps the
  * stamp of a reserved, restocking or retiring row; no new column, but a
- * program of version 2 must not share the file, as it would ignore them). */
-#define SB_SQ_SCHEMA_VERSION 3
+ * program of version 2 must not share the file, as it would ignore them);
+ * 4: available and held rows in one index (sb_item_open), so that a hold
+ * writes no more pages than a claim. */
+#define SB_SQ_SCHEMA_VERSION 4
 
 /* Item states (the column sb_item.state): SB_STATE_* == 1 << state. */
 #define SB_SQ_S_AVAILABLE  0

@@ -5,7 +5,10 @@
  * assignments are kept; it gains holds; its schema is then exactly a new
  * file's. So does one made by the release of holds (version 2), with a
  * reservation and releases in flight, which gains stamps: recovery
- * finishes them as unstamped. A file of a newer version is refused. */
+ * finishes them as unstamped. So does one made by the release of stamps
+ * (version 3), whose available and held rows move into one index: its
+ * holds, lapsed or not, and the order of its available items are kept.
+ * A file of a newer version is refused. */
 #include "sq_test.h"
 #include "sqlite_sql.h" /* SB_SQ_SCHEMA_VERSION */
 
@@ -103,6 +106,31 @@ static const char v2_data[] =
 	"INSERT INTO sb_ledger VALUES ('L', 'id0', 'c', 'c0', 0),"
 	" ('L', 'rs', 'c', 'c2', 0), ('L', 'rt', 'c', 'c3', 0),"
 	" ('L', 'h', 'c', 'c4', 9000000000000);";
+
+/* The schema of the release of stamps (version 3): version 2's text. */
+static const char v3_version[] = "PRAGMA user_version = 3;";
+
+/* What the release of stamps leaves after adding d0..d7: d0 fetched for
+ * good (id0); a generic fetch of r cut short after its take (d1
+ * reserved); a hold by h until far away (d2); a hold by old
+ * that lapsed long ago, not yet reclaimed (d3); d4..d7 available, added
+ * in that order but d4 last (its rowid is the highest). */
+static const char v3_data[] =
+	"PRAGMA journal_mode = WAL;"
+	"INSERT INTO sb_bank (id, name) VALUES (1, 'd');"
+	"INSERT INTO sb_item (id, bank_id, item, state, token, since,"
+	" deadline) VALUES"
+	" (1, 1, 'd0', 2, 'L' || char(10) || 'id0', 1000, NULL),"
+	" (2, 1, 'd1', 1, 'L' || char(10) || 'r', 1001, NULL),"
+	" (3, 1, 'd2', 3, 'L' || char(10) || 'h', NULL, 9000000000000),"
+	" (4, 1, 'd3', 3, 'L' || char(10) || 'old', NULL, 1000),"
+	" (9, 1, 'd4', 0, NULL, NULL, NULL),"
+	" (5, 1, 'd5', 0, NULL, NULL, NULL),"
+	" (6, 1, 'd6', 0, NULL, NULL, NULL),"
+	" (7, 1, 'd7', 0, NULL, NULL, NULL);"
+	"INSERT INTO sb_ledger VALUES ('L', 'id0', 'd', 'd0', 0),"
+	" ('L', 'h', 'd', 'd2', 9000000000000),"
+	" ('L', 'old', 'd', 'd3', 1000);";
 
 static int make_v1(const char *path)
 {
@@ -343,6 +371,85 @@ static void from_v2(const char *path, const char *fresh)
 	CHECK_STR(NULL, have, want);
 }
 
+static int count_holds(const char *id, const char *bank, const char *item,
+                       int64_t expires_ms, void *payload)
+{
+	(void)id, (void)bank, (void)item, (void)expires_ms;
+	++*(int *)payload;
+	return 0;
+}
+
+/* A file of the release of stamps, opened by this one: version 4 (the
+ * schema of a new file), its available items handed out in the order
+ * they were added, its live hold confirmed, its lapsed one reclaimed by
+ * the hold that finds no item available, its reservation rolled forward
+ * by the one after (r's entry written); the counts right on the way. */
+static void from_v3(const char *path, const char *fresh)
+{
+	char have[4096], want[4096];
+	sb_stats stats;
+	sb_item *it = NULL;
+	sb_box *box;
+	long long v = 0;
+	int holds = 0;
+
+	if (!CHECK(NULL, sq_raw(path, v2_schema, NULL) == SQLITE_OK &&
+	                         sq_raw(path, v3_version, NULL) == SQLITE_OK &&
+	                         sq_raw(path, v3_data, NULL) == SQLITE_OK))
+		return;
+	box = open_box(path);
+	if (!CHECK(NULL, box != NULL))
+		return;
+	CHECK(box, sq_raw(path, "PRAGMA user_version", &v) == SQLITE_OK &&
+	                   v == SB_SQ_SCHEMA_VERSION);
+	CHECK_RC(box, sb_box_stats(&stats, box, "d", "L"), SB_OK);
+	CHECK(box, stats.available == 4 && stats.reserved == 1 &&
+	                   stats.assigned == 1 && stats.on_hold == 2 &&
+	                   stats.retired == 0 && stats.held == 2);
+	CHECK_RC(box, sb_box_export_holds(box, "L", count_holds, &holds),
+	         SB_OK);
+	CHECK(box, holds == 1); /* h; old lapsed */
+	/* FIFO: by rowid, as before */
+	fetch_in(box, "d", "n1", "d5", 1);
+	CHECK_RC(box, sb_box_hold(&it, box, "d", "L", "n2", 60000), SB_OK);
+	CHECK_STR(box, sb_item_value(it), "d6");
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(box, sb_box_release(box, "L", "n2", SB_RELEASE_RESTOCK),
+	         SB_OK);
+	fetch_in(box, "d", "n3", "d6", 1); /* restocked: the oldest again */
+	fetch_in(box, "d", "n4", "d7", 1);
+	CHECK_RC(box, sb_box_confirm(box, "L", "h"), SB_OK);
+	fetch_in(box, "d", "n5", "d4", 1);
+	CHECK_RC(box, sb_box_stats(&stats, box, "d", "L"), SB_OK);
+	CHECK(box, stats.available == 0 && stats.on_hold == 1 &&
+	                   stats.assigned == 6);
+	/* no item left: the hold reclaims old's lapsed one */
+	CHECK_RC(box, sb_box_hold(&it, box, "d", "L", "n6", 60000), SB_OK);
+	CHECK_STR(box, sb_item_value(it), "d3");
+	sb_item_free(it);
+	it = NULL;
+	entry_is(box, "old", NULL);
+	CHECK_RC(box, sb_box_confirm(box, "L", "n6"), SB_OK);
+	/* sold out: first r's reservation is rolled forward */
+	CHECK_RC(box, sb_box_hold(&it, box, "d", "L", "n7", 60000), SB_EMPTY);
+	sb_item_free(it);
+	entry_is(box, "r", "d1");
+	CHECK_RC(box, sb_box_stats(&stats, box, "d", "L"), SB_OK);
+	CHECK(box, stats.available == 0 && stats.reserved == 0 &&
+	                   stats.assigned == 8 && stats.on_hold == 0 &&
+	                   stats.retired == 0);
+	sb_box_close(box);
+
+	box = open_box(fresh);
+	CHECK(NULL, box != NULL);
+	sb_box_close(box);
+	schema_of(path, have, sizeof have);
+	schema_of(fresh, want, sizeof want);
+	CHECK(NULL, have[0] != '\0');
+	CHECK_STR(NULL, have, want);
+}
+
 /* Several processes open one old file at once: one migrates, the others
  * find it done (the look under BEGIN IMMEDIATE); all of them work. */
 static void concurrent(const char *path)
@@ -411,12 +518,14 @@ static void newer(const char *path)
 
 int main(void)
 {
-	char a[512], b[512], c[512], d[512], e[512], f[512];
+	char a[512], b[512], c[512], d[512], e[512], f[512], g[512], h[512];
 
 	migrated(sq_fresh(a, sizeof a, "sqlite-migrate-old"),
 	         sq_fresh(b, sizeof b, "sqlite-migrate-new"));
 	from_v2(sq_fresh(e, sizeof e, "sqlite-migrate-v2"),
 	        sq_fresh(f, sizeof f, "sqlite-migrate-v2-new"));
+	from_v3(sq_fresh(g, sizeof g, "sqlite-migrate-v3"),
+	        sq_fresh(h, sizeof h, "sqlite-migrate-v3-new"));
 	concurrent(sq_fresh(c, sizeof c, "sqlite-migrate-race"));
 	newer(sq_fresh(d, sizeof d, "sqlite-migrate-newer"));
 	return t_summary();

@@ -56,9 +56,11 @@ static const char *const sql[S_N] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_LEDGER_GET] = "SELECT bank, item, deadline FROM sb_ledger"
 			 " WHERE ledger = ?1 AND dedup_id = ?2",
-	[S_TAKE] = "UPDATE sb_item SET state = 2, token = ?2, since = ?3"
+	[S_TAKE] = "UPDATE OR ROLLBACK sb_item"
+		   " SET state = 2, token = ?2, since = ?3"
 		   " WHERE id = (SELECT id FROM sb_item"
-		   "  WHERE bank_id = ?1 AND state = 0 ORDER BY id LIMIT 1)"
+		   "  WHERE bank_id = ?1 AND state = 0"
+		   "  ORDER BY deadline, id LIMIT 1)"
 		   " RETURNING item",
 	[S_LEDGER_PUT] =
 		"INSERT INTO sb_ledger (ledger, dedup_id, bank, item, deadline)"
