@@ -15,16 +15,16 @@
  * survives power loss (otherwise the item could go back to the bank and to
  * a second person). `?synchronous=normal` trades that for speed.
  *
- * Layout (schema version 3, in PRAGMA user_version; a file of version 1,
- * made by 0.1.0, or 2, made by the release of holds, is migrated in place
- * by the first opener):
+ * Layout (schema version 4, in PRAGMA user_version; a file of version 1,
+ * made by 0.1.0, 2, made by the release of holds, or 3, of stamps, is
+ * migrated in place by the first opener):
  *   sb_bank(id, name)          banks are never deleted: ids can be cached
  *   sb_item(id, bank_id, item, state, token, since, deadline)
  *                              items are never deleted, so re-adding one
  *                              already handed out, released or retired is
- *                              skipped (law 6); FIFO by rowid through a
- *                              partial index on available rows; held rows
- *                              by deadline through another; deadline is
+ *                              skipped (law 6); available rows FIFO by
+ *                              rowid and held rows by deadline through one
+ *                              partial index (sb_item_open); deadline is
  *                              also the stamp of a reserved, restocking or
  *                              retiring row (backend.h version 3)
  *   sb_ledger(ledger, dedup_id, bank, item, deadline)   WITHOUT ROWID;
