@@ -260,13 +260,18 @@ static int claim_once(sb_item **out, sb_box *box, const char *bank,
 static int claim(sb_item **out, sb_box *box, const char *bank,
                  const char *ledger, const char *dedup_id, int64_t ttl_ms)
 {
-	sb_recover_result rr;
+	sb_recover_result rr = { 0 };
 	char *token;
 	int rc, tries, quiet = 0;
 
 	if (!(token = sb_token_make(ledger, dedup_id)))
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 
+	/* A reservation a pass of this box left unfinished: finished now,
+	 * not only when this claim finds the bank empty (recover.c
+	 * keep_taken). If it fails again, it stays for the next call. */
+	if (box->taken && sb__resume(&rr, box) != SB_OK)
+		sb_clearerr(box);
 	rc = claim_once(out, box, bank, ledger, dedup_id, token, ttl_ms);
 	/* Before saying "sold out", roll forward what is in flight:
 	 * reservations past the lease (crashed clients; with the default lease
