@@ -306,6 +306,15 @@ static int claim(sb_item **out, sb_box *box, const char *bank,
 		else if (++quiet == SB_QUIET_PASSES)
 			break; /* nothing was in flight: the answer stands */
 	}
+	/* The last take came after the last pass listed what is in flight:
+	 * a twin of this request may have taken an item in between (one
+	 * given back after the listing) and not recorded it yet. Answered
+	 * "empty" now, the id would hold that item a moment later. So look
+	 * once more, after that take, at the id's own reservations and holds
+	 * only (rolled forward, as a pass does), then at its entry. */
+	if (rc == SB_EMPTY &&
+	    (rc = sb__recover_twins(&rr, box, bank, ledger, token)) == SB_OK)
+		rc = empty_or_twin(out, box, ledger, dedup_id);
 	if (rc == SB_EMPTY_SETTLED)
 		rc = SB_EMPTY; /* nothing in flight: no recovery to run */
 	free(token);

@@ -74,6 +74,13 @@ int sb_token_split(const char *token, size_t *ledger_len, const char **id);
 int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
                 const char *ledger, int64_t min_age_ms, const char *own_token,
                 int all_held);
+/* Only the id's own: roll forward the reservations that hold
+ * @p own_token, then (sb__reclaim_twins) its live holds on the generic
+ * path: a claim's last look before it answers "empty". */
+int sb__recover_twins(sb_recover_result *out, sb_box *box, const char *bank,
+                      const char *ledger, const char *own_token);
+int sb__reclaim_twins(sb_recover_result *out, sb_box *box, const char *bank,
+                      const char *own_token);
 /* Finish box->taken, if any (counted in @p out): SB_OK (done, or nothing
  * to do) or the error that keeps it for the next try. */
 int sb__resume(sb_recover_result *out, sb_box *box);

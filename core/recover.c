@@ -394,6 +394,30 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 	return rc;
 }
 
+int sb__recover_twins(sb_recover_result *out, sb_box *box, const char *bank,
+                      const char *ledger, const char *own_token)
+{
+	/* INT64_MIN: no reservation is old enough, only own_token's. */
+	resv_list l = { NULL, 0, 0, 0, INT64_MIN, own_token };
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sb_slot_reserved(box, bank, INT64_MAX, collect, &l);
+	if (l.oom)
+		rc = sb_seterr(box, SB_ENOMEM,
+		               "out of memory listing reservations");
+	for (i = 0; rc == SB_OK && i < l.n; i++)
+		rc = roll_forward(out, box, bank, ledger, &l.v[i], 0,
+		                  own_token);
+	free_list(&l);
+	if (rc == SB_OK)
+		rc = sb__reclaim_twins(out, box, bank, own_token);
+	if (rc == SB_OK)
+		sb_clearerr(box);
+	return rc;
+}
+
 int sb_box_recover(sb_recover_result *out, sb_box *box, const char *bank,
                    const char *ledger, const sb_recover_opts *opts)
 {
