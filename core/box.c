@@ -165,6 +165,7 @@ void sb_box_close(sb_box *box)
 		box->ledger_store->ops->close(box->ledger_store);
 	if (box->bank_store)
 		box->bank_store->ops->close(box->bank_store);
+	sb__taken_free(box); /* left to the other passes, as by a crash */
 	free(box);
 }
 

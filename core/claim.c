@@ -260,13 +260,18 @@ static int claim_once(sb_item **out, sb_box *box, const char *bank,
 static int claim(sb_item **out, sb_box *box, const char *bank,
                  const char *ledger, const char *dedup_id, int64_t ttl_ms)
 {
-	sb_recover_result rr;
+	sb_recover_result rr = { 0 };
 	char *token;
 	int rc, tries, quiet = 0;
 
 	if (!(token = sb_token_make(ledger, dedup_id)))
 		return sb_seterr(box, SB_ENOMEM, "out of memory");
 
+	/* A reservation a pass of this box left unfinished: finished now,
+	 * not only when this claim finds the bank empty (recover.c
+	 * keep_taken). If it fails again, it stays for the next call. */
+	if (box->taken && sb__resume(&rr, box) != SB_OK)
+		sb_clearerr(box);
 	rc = claim_once(out, box, bank, ledger, dedup_id, token, ttl_ms);
 	/* Before saying "sold out", roll forward what is in flight:
 	 * reservations past the lease (crashed clients; with the default lease
@@ -301,6 +306,15 @@ static int claim(sb_item **out, sb_box *box, const char *bank,
 		else if (++quiet == SB_QUIET_PASSES)
 			break; /* nothing was in flight: the answer stands */
 	}
+	/* The last take came after the last pass listed what is in flight:
+	 * a twin of this request may have taken an item in between (one
+	 * given back after the listing) and not recorded it yet. Answered
+	 * "empty" now, the id would hold that item a moment later. So look
+	 * once more, after that take, at the id's own reservations and holds
+	 * only (rolled forward, as a pass does), then at its entry. */
+	if (rc == SB_EMPTY &&
+	    (rc = sb__recover_twins(&rr, box, bank, ledger, token)) == SB_OK)
+		rc = empty_or_twin(out, box, ledger, dedup_id);
 	if (rc == SB_EMPTY_SETTLED)
 		rc = SB_EMPTY; /* nothing in flight: no recovery to run */
 	free(token);

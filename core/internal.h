@@ -30,6 +30,11 @@ struct sb_box {
 	 * alone (another pass took them over, or they ended while it
 	 * looked): something was in flight, so the claim looks again. */
 	unsigned int in_flight;
+	/* A reservation that a recovery pass of this box took over (its
+	 * stamp on it) and could not finish: a step failed, most often with
+	 * no answer. Every other pass leaves it alone for SB_TAKEOVER_MS, so
+	 * the box's next pass or claim finishes it (recover.c). */
+	struct sb_taken *taken;
 	char errmsg[SB_ERRMSG_SIZE];
 };
 
@@ -69,6 +74,17 @@ int sb_token_split(const char *token, size_t *ledger_len, const char **id);
 int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
                 const char *ledger, int64_t min_age_ms, const char *own_token,
                 int all_held);
+/* Only the id's own: roll forward the reservations that hold
+ * @p own_token, then (sb__reclaim_twins) its live holds on the generic
+ * path: a claim's last look before it answers "empty". */
+int sb__recover_twins(sb_recover_result *out, sb_box *box, const char *bank,
+                      const char *ledger, const char *own_token);
+int sb__reclaim_twins(sb_recover_result *out, sb_box *box, const char *bank,
+                      const char *own_token);
+/* Finish box->taken, if any (counted in @p out): SB_OK (done, or nothing
+ * to do) or the error that keeps it for the next try. */
+int sb__resume(sb_recover_result *out, sb_box *box);
+void sb__taken_free(sb_box *box);
 
 /* clock.c: move sb_now_ms() by @p ms (tests only: a hold lapses without
  * waiting). Cumulative; thread-safe. */

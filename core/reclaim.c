@@ -441,6 +441,27 @@ static int count_losers(sb_box *box, const char *bank, const bank_item **v,
 	return rc;
 }
 
+int sb__reclaim_twins(sb_recover_result *out, sb_box *box, const char *bank,
+                      const char *own_token)
+{
+	item_list l = { NULL, 0, 0, 0 };
+	int64_t now = sb_now_ms();
+	size_t i;
+	int rc;
+
+	/* A fused hold has no step between take and record. */
+	if (!sb_holds_ok(box) || sb_fused_holds(box))
+		return SB_OK;
+	rc = sb_slot_list(box, bank, SB_STATE_HELD, INT64_MAX, collect, &l);
+	if (l.oom)
+		rc = sb_seterr(box, SB_ENOMEM, "out of memory listing holds");
+	for (i = 0; rc == SB_OK && i < l.n; i++)
+		if (l.v[i].ms > now && strcmp(l.v[i].token, own_token) == 0)
+			rc = roll_twin(out, box, bank, &l.v[i], 1);
+	free_list(&l);
+	return rc;
+}
+
 int sb__reclaim(sb_recover_result *out, sb_box *box, const char *bank,
                 const char *ledger, int all_held, const char *own_token,
                 int64_t min_age_ms)

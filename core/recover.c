@@ -147,35 +147,19 @@ static int stamped_move(sb_box *box, const char *bank, const resv *r,
 	return rc;
 }
 
-/* With stamps (docs/holds.md "Stamps"): take the reservation over
- * before the ledger step, so that it cannot end (be settled by its
- * client, then released) while this pass records it: from then on only
- * this pass settles it or puts it back. One that another pass took over
- * is left to it, unless @p all (sb_box_recover), or it is the claim's
- * own (@p own: the id's claim is about to answer, and must not answer
- * "empty" while a stalled pass still holds the id's item), or that pass
- * took it over SB_TAKEOVER_MS ago or more. */
-static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
-                        const char *ledger, const char *id, const resv *r,
-                        int all, int own)
+/* The rest of a roll after this pass took the reservation over with
+ * @p stamp: record it for the id, then settle it, or put it back if the
+ * id holds another item. *@p fresh: the id had no entry for this item
+ * before the first try (-1: not asked yet; then asked, and set). */
+static int roll_owned(sb_recover_result *out, sb_box *box, const char *bank,
+                      const char *ledger, const char *id, const resv *r,
+                      int64_t stamp, int *fresh)
 {
-	int64_t stamp = sb_stamp_new(1);
 	sb_item *existing = NULL;
-	int rc, fresh;
+	int rc;
 
-	rc = stamped_move(box, bank, r, SB_STATE_RESERVED, stamp, 0);
-	if (rc == SB_ECONFLICT &&
-	    (all || own || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
-		rc = stamped_move(box, bank, r, SB_STATE_RESERVED, stamp, -1);
-	if (rc == SB_ECONFLICT) { /* over, or another pass has it */
-		box->in_flight++;
-		return SB_OK;
-	}
-	if (rc)
-		return rc;
-	if (sb_fault_point(box, SB_FP_RECOVER_RESERVATION_AFTER_CHECK))
-		return SB_ERROR;
-	fresh = !already_recorded(box, bank, ledger, id, r->item);
+	if (*fresh < 0)
+		*fresh = !already_recorded(box, bank, ledger, id, r->item);
 	rc = sb_slot_put_if_absent(box, &existing, ledger, id, bank, r->item);
 	sb_item_free(existing);
 	if (rc == SB_OK) {
@@ -189,7 +173,7 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 		 * id's now, the entry written here is stale, as without
 		 * stamps. If another pass has it reserved, it is not: that
 		 * pass settles it against this very entry. */
-		if (rc == SB_ECONFLICT && fresh &&
+		if (rc == SB_ECONFLICT && *fresh &&
 		    still_the_ids(box, bank, r) == SB_ECONFLICT)
 			rc = unrecord(box, bank, ledger, id, r->item);
 		return rc == SB_ECONFLICT ? SB_OK : rc;
@@ -200,6 +184,115 @@ static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
 	if (rc == SB_OK)
 		out->put_back++;
 	return rc == SB_ECONFLICT ? SB_OK : rc;
+}
+
+struct sb_taken {
+	char *bank, *ledger;
+	resv r;
+	int64_t stamp;
+	int fresh;
+};
+
+void sb__taken_free(sb_box *box)
+{
+	struct sb_taken *t = box->taken;
+
+	if (!t)
+		return;
+	free(t->bank);
+	free(t->ledger);
+	free(t->r.item);
+	free(t->r.token);
+	free(t);
+	box->taken = NULL;
+}
+
+/* A pass that took a reservation over and then failed (a ledger step
+ * with no answer, under load) must not just leave: its stamp would keep
+ * every other pass off the item for SB_TAKEOVER_MS, and meanwhile every
+ * claim that finds the bank empty sees it in flight, pass after pass,
+ * and answers "empty" (after SB_EMPTY_PASSES), while the item may come
+ * back to the bank a moment later, to a twin of such a claim (two
+ * answers for one id) or to an id that asks later (law 5). So the box
+ * keeps it, with its stamp (only this pass made it), and its next pass
+ * or claim finishes it (sb__resume). One at a time: a second one is left
+ * to the bound, as a crashed client's. */
+static void keep_taken(sb_box *box, const char *bank, const char *ledger,
+                       const resv *r, int64_t stamp, int fresh)
+{
+	struct sb_taken *t;
+
+	if (box->taken || !(t = calloc(1, sizeof(*t))))
+		return;
+	t->bank = strdup(bank);
+	t->ledger = strdup(ledger);
+	t->r.item = strdup(r->item);
+	t->r.token = strdup(r->token);
+	t->r.since = r->since;
+	t->stamp = stamp;
+	t->fresh = fresh;
+	box->taken = t;
+	if (!t->bank || !t->ledger || !t->r.item || !t->r.token)
+		sb__taken_free(box);
+}
+
+int sb__resume(sb_recover_result *out, sb_box *box)
+{
+	struct sb_taken *t = box->taken;
+	char keep[SB_ERRMSG_SIZE];
+	const char *id;
+	size_t llen;
+	int rc;
+
+	if (!t)
+		return SB_OK;
+	memcpy(keep, box->errmsg, sizeof(keep));
+	if (sb_token_split(t->r.token, &llen, &id)) {
+		sb__taken_free(box);
+		return SB_OK;
+	}
+	rc = roll_owned(out, box, t->bank, t->ledger, id, &t->r, t->stamp,
+	                &t->fresh);
+	if (rc == SB_OK) {
+		sb__taken_free(box);
+		memcpy(box->errmsg, keep, sizeof(keep));
+	}
+	return rc;
+}
+
+/* With stamps (docs/holds.md "Stamps"): take the reservation over
+ * before the ledger step, so that it cannot end (be settled by its
+ * client, then released) while this pass records it: from then on only
+ * this pass settles it or puts it back. One that another pass took over
+ * is left to it, unless @p all (sb_box_recover), or it is the claim's
+ * own (@p own: the id's claim is about to answer, and must not answer
+ * "empty" while a stalled pass still holds the id's item), or that pass
+ * took it over SB_TAKEOVER_MS ago or more. A step that fails after the
+ * takeover leaves the reservation to the box's next pass (keep_taken). */
+static int roll_stamped(sb_recover_result *out, sb_box *box, const char *bank,
+                        const char *ledger, const char *id, const resv *r,
+                        int all, int own)
+{
+	int64_t stamp = sb_stamp_new(1);
+	int rc, fresh = -1;
+
+	rc = stamped_move(box, bank, r, SB_STATE_RESERVED, stamp, 0);
+	if (rc == SB_ECONFLICT &&
+	    (all || own || sb_now_ms() - r->since >= SB_TAKEOVER_MS))
+		rc = stamped_move(box, bank, r, SB_STATE_RESERVED, stamp, -1);
+	if (rc == SB_ECONFLICT) { /* over, or another pass has it */
+		box->in_flight++;
+		return SB_OK;
+	}
+	if (rc)
+		return rc;
+	if (sb_fault_point(box, SB_FP_RECOVER_RESERVATION_AFTER_CHECK))
+		rc = SB_ERROR;
+	else
+		rc = roll_owned(out, box, bank, ledger, id, r, stamp, &fresh);
+	if (rc)
+		keep_taken(box, bank, ledger, r, stamp, fresh);
+	return rc;
 }
 
 /* Roll one reservation forward. */
@@ -273,6 +366,10 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* What a pass of this box left unfinished comes first: until it is
+	 * done, it is in flight for every claim (keep_taken). */
+	if ((rc = sb__resume(out, box)))
+		return rc;
 	older_than = min_age_ms > 0 ? sb_now_ms() - min_age_ms : INT64_MAX;
 	/* Copy first: the backend may hold a cursor open while listing. A
 	 * caller's own token needs every reservation listed: a twin of the
@@ -292,6 +389,30 @@ int sb__recover(sb_recover_result *out, sb_box *box, const char *bank,
 	if (rc == SB_OK)
 		rc = sb__reclaim(out, box, bank, ledger, all_held, own_token,
 		                 min_age_ms);
+	if (rc == SB_OK)
+		sb_clearerr(box);
+	return rc;
+}
+
+int sb__recover_twins(sb_recover_result *out, sb_box *box, const char *bank,
+                      const char *ledger, const char *own_token)
+{
+	/* INT64_MIN: no reservation is old enough, only own_token's. */
+	resv_list l = { NULL, 0, 0, 0, INT64_MIN, own_token };
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sb_slot_reserved(box, bank, INT64_MAX, collect, &l);
+	if (l.oom)
+		rc = sb_seterr(box, SB_ENOMEM,
+		               "out of memory listing reservations");
+	for (i = 0; rc == SB_OK && i < l.n; i++)
+		rc = roll_forward(out, box, bank, ledger, &l.v[i], 0,
+		                  own_token);
+	free_list(&l);
+	if (rc == SB_OK)
+		rc = sb__reclaim_twins(out, box, bank, own_token);
 	if (rc == SB_OK)
 		sb_clearerr(box);
 	return rc;

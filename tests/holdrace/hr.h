@@ -8,7 +8,8 @@
  *   hr_lapse.c  confirm racing the lapse, extend racing reclaim
  *   hr_pairs.c  release racing a repeat fetch, a hold's twin requests
  *   hr_bounce.c a fetch that finds the bank empty while losing twins pass
- *               its last item around
+ *               its last item around, or while a pass of its own box
+ *               left one unfinished
  *   hr_stale.c  bank steps that come after the id moved on
  *   hr_mix.c    32 clients at random on a small bank being reloaded */
 #ifndef SB_HR_H
@@ -111,6 +112,9 @@ void hr_gate_init(void);
 void hr_gate_role(int role);
 void hr_gate_arm(const char *point, int role);
 void hr_gate_arm_at(int gate, const char *point, int role);
+/* Gate @p gate makes the call of the thread with @p role fail at
+ * @p point (an injected fault, SB_ERROR), once, holding nobody. */
+void hr_gate_fail_at(int gate, const char *point, int role);
 /* The gated thread says it is done (it may end without reaching the
  * point). */
 void hr_gate_done(void);

@@ -2,7 +2,9 @@
  * the thread that took a gate's role when it passes the gate's point,
  * tells the test it got there, and lets it go on when the test opens the
  * gate. The hook never reports a death: the call goes on as if nothing
- * happened, only later. Every other thread passes freely. */
+ * happened, only later. Every other thread passes freely. A gate armed
+ * with hr_gate_fail_at() holds nobody: the call fails there instead, as
+ * if its step had got no answer. */
 #include "hr.h"
 #include "internal.h"
 
@@ -13,6 +15,7 @@ typedef struct {
 	const char *point; /* NULL: disarmed */
 	int role;
 	int reached, done, open;
+	int fail; /* fail the call there instead of holding it */
 } gate;
 
 static pthread_mutex_t gm = PTHREAD_MUTEX_INITIALIZER;
@@ -23,7 +26,7 @@ static _Thread_local int my_role;
 
 static int hook(const char *point, void *payload)
 {
-	int i;
+	int i, fail = 0;
 
 	(void)payload;
 	pthread_mutex_lock(&gm);
@@ -34,12 +37,13 @@ static int hook(const char *point, void *payload)
 			continue;
 		g->reached = 1;
 		pthread_cond_broadcast(&gc);
-		while (!g->open)
+		fail = g->fail;
+		while (!g->open && !fail)
 			pthread_cond_wait(&gc, &gm);
 		break;
 	}
 	pthread_mutex_unlock(&gm);
-	return 0;
+	return fail;
 }
 
 int hr_gate_usable(void)
@@ -62,7 +66,14 @@ void hr_gate_role(int role)
 void hr_gate_arm_at(int i, const char *point, int role)
 {
 	pthread_mutex_lock(&gm);
-	gates[i] = (gate){ point, role, 0, 0, 0 };
+	gates[i] = (gate){ point, role, 0, 0, 0, 0 };
+	pthread_mutex_unlock(&gm);
+}
+
+void hr_gate_fail_at(int i, const char *point, int role)
+{
+	pthread_mutex_lock(&gm);
+	gates[i] = (gate){ point, role, 0, 0, 0, 1 };
 	pthread_mutex_unlock(&gm);
 }
 
