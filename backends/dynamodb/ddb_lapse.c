@@ -81,11 +81,13 @@ int sb_ddb_mark_holds(sb_ddb_store *s, const char *held)
 /* ------------------------------------------------------------ finding */
 
 /* Some lapsed fused holds of @p held (records with item, token, until,
- * ltable): a few pages of the deadline index, or, while the index of an
- * upgraded table is being made, a consistent filtered Scan. *items is
- * an array (maybe empty). */
+ * ltable): a page of the deadline index, or, while the index of an
+ * upgraded table is being made, a consistent filtered Scan up to its
+ * first page that has any. *items is an array (maybe empty). *start: where
+ * to go on (in: NULL for the beginning; out: NULL at the end), the
+ * caller's to free. */
 static int find_lapsed(cJSON **items, sb_ddb_store *s, const char *held,
-                       int64_t now_ms)
+                       int64_t now_ms, cJSON **start)
 {
 	int use_index = cached(s->indexed, held), page, ok = 1, rc;
 	cJSON *body, *vals;
@@ -119,6 +121,10 @@ static int find_lapsed(cJSON **items, sb_ddb_store *s, const char *held,
 	sb_ddb_put(body, "ExpressionAttributeNames",
 	           sb_ddb_names("#s", "state", "#u", "until"), &ok);
 	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
+	if (*start) {
+		sb_ddb_put(body, "ExclusiveStartKey", *start, &ok);
+		*start = NULL;
+	}
 	if (!ok) {
 		cJSON_Delete(body);
 		return sb_ddb_nomem(s, "lapsed holds");
@@ -139,9 +145,15 @@ static int find_lapsed(cJSON **items, sb_ddb_store *s, const char *held,
 			                                                it));
 		lek = cJSON_GetObjectItemCaseSensitive(resp,
 		                                       "LastEvaluatedKey");
-		if (cJSON_GetArraySize(*items) > 0 || !cJSON_IsObject(lek) ||
-		    !lek->child) {
+		if (!cJSON_IsObject(lek) || !lek->child) {
 			cJSON_Delete(resp);
+			break;
+		}
+		if (use_index || cJSON_GetArraySize(*items) > 0) {
+			*start = cJSON_Duplicate(lek, 1);
+			cJSON_Delete(resp);
+			if (!*start)
+				rc = sb_ddb_nomem(s, "lapsed holds");
 			break;
 		}
 		cJSON_DeleteItemFromObjectCaseSensitive(body,
@@ -274,17 +286,19 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
                         const char *held, const char *bank, const cJSON *rec,
                         const holder *nu, int64_t now_ms, const char *item,
                         const char *token, const char *lt, const char *oldid,
-                        int64_t until, int fused);
+                        int64_t until, int fused, int *followed);
 
 /* Take over one lapsed hold @p rec of @p bank: its entry deleted and the
  * item given to @p nu (held or for good), or made available (@p nu
  * NULL), in one transaction. SB_OK (*out: with @p nu, the new item, or
  * the id's live entry if a twin won), SB_EMPTY (the candidate is not
- * that any more: next), SB_DDB_LAPSED (*out: the id's own entry,
- * lapsed), or an error. */
+ * that any more: next; *followed incremented if its entry turned out
+ * confirmed or extended and the record was brought in line, which takes
+ * it out of the deadline index), SB_DDB_LAPSED (*out: the id's own
+ * entry, lapsed), or an error. */
 static int take_over(sb_item **out, sb_ddb_store *s, const char *avail,
                      const char *held, const char *bank, const cJSON *rec,
-                     const holder *nu, int64_t now_ms)
+                     const holder *nu, int64_t now_ms, int *followed)
 {
 	const char *item = sb_ddb_get_s(rec, SB_DDB_ITEM_KEY);
 	const char *token = sb_ddb_get_s(rec, "token");
@@ -307,7 +321,7 @@ static int take_over(sb_item **out, sb_ddb_store *s, const char *avail,
 		rc = SB_EMPTY;
 	}
 	rc = take_over_in(out, s, avail, held, bank, rec, nu, now_ms, item,
-	                  token, lt, oldid, until, fused);
+	                  token, lt, oldid, until, fused, followed);
 	free(ltcopy);
 	return rc;
 }
@@ -316,7 +330,7 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
                         const char *held, const char *bank, const cJSON *rec,
                         const holder *nu, int64_t now_ms, const char *item,
                         const char *token, const char *lt, const char *oldid,
-                        int64_t until, int fused)
+                        int64_t until, int fused, int *followed)
 {
 	int with_entry = 1, attempt, rc = SB_EMPTY;
 
@@ -447,6 +461,8 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
 				/* Confirmed or extended by the generic path,
 				 * the bank not yet told: tell it. */
 				follow_entry(s, held, item, token, until, o);
+				if (followed)
+					(*followed)++;
 				cJSON_Delete(err);
 				return SB_EMPTY;
 			}
@@ -570,25 +586,37 @@ int sb_ddb_steal(sb_item **out, sb_ddb_store *s, const char *avail,
                  int64_t until_ms)
 {
 	holder nu = { ltable, dedup_id, token, now_ms, until_ms };
-	cJSON *cands = NULL;
+	cJSON *cands = NULL, *start = NULL;
 	const cJSON *c;
-	int rc;
+	int rc, followed;
 
-	rc = find_lapsed(&cands, s, held, now_ms);
-	if (rc == SB_DDB_NOTABLE) {
-		sb_clearerr(s->base.box);
-		return SB_EMPTY;
-	}
-	if (rc)
-		return rc;
-	rc = SB_EMPTY;
-	cJSON_ArrayForEach(c, cands)
-	{
-		rc = take_over(out, s, avail, held, bank, c, &nu, now_ms);
-		if (rc != SB_EMPTY)
+	/* A confirm leaves its held record as it was (ddb_change.c): once
+	 * its deadline passes, the index lists it as lapsed until a reader
+	 * settles it. A page that had such records goes on to the next, so
+	 * that records confirmed in their hundreds never hide a lapsed hold
+	 * behind them (law 5); each is settled once, and leaves the index. */
+	do {
+		followed = 0;
+		rc = find_lapsed(&cands, s, held, now_ms, &start);
+		if (rc == SB_DDB_NOTABLE) {
+			sb_clearerr(s->base.box);
+			rc = SB_EMPTY;
 			break;
-	}
-	cJSON_Delete(cands);
+		}
+		if (rc)
+			break;
+		rc = SB_EMPTY;
+		cJSON_ArrayForEach(c, cands)
+		{
+			rc = take_over(out, s, avail, held, bank, c, &nu,
+			               now_ms, &followed);
+			if (rc != SB_EMPTY)
+				break;
+		}
+		cJSON_Delete(cands);
+		cands = NULL;
+	} while (rc == SB_EMPTY && followed && start);
+	cJSON_Delete(start);
 	return rc;
 }
 
@@ -610,7 +638,7 @@ static int reclaim_page(const cJSON *resp, void *p)
 	cJSON_ArrayForEach(it, items)
 	{
 		int rc = take_over(NULL, x->s, x->avail, x->held, x->bank, it,
-		                   NULL, x->now_ms);
+		                   NULL, x->now_ms, NULL);
 		if (rc == SB_OK)
 			x->n++;
 		else if (rc != SB_EMPTY)
