@@ -4,8 +4,8 @@
  * client's clock: the deadline removed), whose answer names the item
  * (ALL_NEW) or, when the condition fails, what the entry is (ALL_OLD: none,
  * for good, or lapsed, which is then reclaimed: SB_EEXPIRED). The item's
- * held record is left as it is: the ledger decides (docs/holds.md, "The
- * ledger decides"), every reader of T(B).held asks the entry of a fused
+ * held record is left as it is: the ledger decides (docs/holds.md, "One store
+ * (fused path)"), every reader of T(B).held asks the entry of a fused
  * held record before it takes the record's word (stats, the search for
  * lapsed holds, recover), and the first of them that finds the deadline
  * passed settles the record as assigned.

@@ -251,8 +251,8 @@ static cJSON *held_names(void)
 }
 
 /* The entry is live or for good although the bank's copy looked lapsed
- * (a generic confirm or extend between its two steps): bring the bank
- * up to date. Best effort: recovery does the same. */
+ * (a fused confirm, which leaves the record held, or a generic confirm or
+ * extend between its two steps): bring the bank up to date. Best effort: recovery does the same. */
 static void follow_entry(sb_ddb_store *s, const char *held, const char *item,
                          const char *token, int64_t until, const cJSON *entry)
 {
@@ -458,8 +458,9 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
 
 			if (oi && ob && strcmp(oi, item) == 0 &&
 			    strcmp(ob, bank) == 0) {
-				/* Confirmed or extended by the generic path,
-				 * the bank not yet told: tell it. */
+				/* Confirmed (fused or generic) or extended by
+				 * the generic path, the bank not yet told:
+				 * tell it. */
 				follow_entry(s, held, item, token, until, o);
 				if (followed)
 					(*followed)++;
