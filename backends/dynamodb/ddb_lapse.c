@@ -479,6 +479,190 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
 	return SB_EMPTY;
 }
 
+/* ------------------------------------------------------------ settling */
+
+/* A candidate settled by settle_rest(): the claim passes it by. */
+#define SETTLED_MARK "\001settled"
+#define SETTLE_BATCH 100 /* keys per BatchGetItem */
+#define SETTLE_TXN   12  /* records per transaction (2 actions each) */
+
+static int same_key(const cJSON *a, const cJSON *b)
+{
+	return strcmp(sb_ddb_get_s(a, "ltable"), sb_ddb_get_s(b, "ltable")) ==
+	               0 &&
+	       strcmp(token_id(sb_ddb_get_s(a, "token")),
+	              token_id(sb_ddb_get_s(b, "token"))) == 0;
+}
+
+/* Candidate @p c is a fused hold lapsed at now as listed. */
+static int fused_cand(const cJSON *c, int64_t now_ms)
+{
+	const char *t = sb_ddb_get_s(c, "token");
+	int64_t u = sb_ddb_until(c);
+
+	return sb_ddb_get_s(c, SB_DDB_ITEM_KEY) && sb_ddb_get_s(c, "ltable") &&
+	       t && token_id(t) && u > 0 && u <= now_ms &&
+	       !cJSON_GetObjectItemCaseSensitive(c, SETTLED_MARK);
+}
+
+/* Settle @p n records @p v (their entries read for good) in one
+ * transaction: each record held -> assigned on condition that it is still
+ * the hold listed and that its entry is still this item for good. A
+ * cancelled one leaves them to take_over() one by one. */
+static void settle_txn(sb_ddb_store *s, const char *held, const char *bank,
+                       cJSON **v, int n, int64_t now_ms, int *followed)
+{
+	cJSON *acts = cJSON_CreateArray(), *err = NULL;
+	int ok = 1, i, rc;
+
+	for (i = 0; i < n; i++) {
+		const char *item = sb_ddb_get_s(v[i], SB_DDB_ITEM_KEY);
+		const char *token = sb_ddb_get_s(v[i], "token");
+		cJSON *names = sb_ddb_names("#it", "item_string", "#b", "bank");
+		cJSON *vals = cJSON_CreateObject(), *hv, *hn, *a;
+
+		if (names && !cJSON_AddStringToObject(names, "#u", "until"))
+			ok = 0;
+		sb_ddb_add_s(vals, ":i", item, &ok);
+		sb_ddb_add_s(vals, ":b", bank, &ok);
+		sb_ddb_push(acts,
+		            sb_ddb_action("ConditionCheck",
+		                          sb_ddb_get_s(v[i], "ltable"),
+		                          sb_ddb_key(SB_DDB_LEDGER_KEY,
+		                                     token_id(token)),
+		                          "#it = :i AND #b = :b AND "
+		                          "attribute_not_exists(#u)",
+		                          names, vals),
+		            &ok);
+		hv = held_vals(token, sb_ddb_until(v[i]), now_ms);
+		sb_ddb_add_s(hv, ":a", "assigned", &ok);
+		hn = held_names();
+		if (hn && !cJSON_AddStringToObject(hn, "#lt", "ltable"))
+			ok = 0;
+		a = sb_ddb_action("Update", held,
+		                  sb_ddb_key(SB_DDB_ITEM_KEY, item), HELD_COND,
+		                  hn, hv);
+		if (a)
+			sb_ddb_add_str(cJSON_GetObjectItemCaseSensitive(a,
+			                                                "Update"),
+			               "UpdateExpression",
+			               "SET #s = :a REMOVE #u, #lt", &ok);
+		sb_ddb_push(acts, a, &ok);
+	}
+	if (!ok) {
+		cJSON_Delete(acts);
+		return;
+	}
+	rc = sb_ddb_transact(&err, s, acts, NULL, held);
+	cJSON_Delete(err);
+	sb_clearerr(s->base.box);
+	if (rc != SB_OK)
+		return;
+	for (i = 0; i < n; i++)
+		cJSON_AddTrueToObject(v[i], SETTLED_MARK);
+	*followed += n;
+}
+
+/* A candidate turned out confirmed: those that follow it on the page are
+ * likely to be too (a confirm leaves its record held, and the index lists
+ * them oldest first). Read their entries at once (BatchGetItem) and settle
+ * the confirmed ones a dozen to a transaction, instead of a failed
+ * hand-over and a settle each. Best effort: what is left is taken over or
+ * settled one by one as before. */
+static void settle_rest(sb_ddb_store *s, const char *held, const char *bank,
+                        cJSON *from, int64_t now_ms, int *followed)
+{
+	while (from) {
+		cJSON *body = cJSON_CreateObject(), *req = cJSON_CreateObject();
+		cJSON *resp = NULL, *c, *end = from, *todo[SETTLE_TXN];
+		const cJSON *got, *tab;
+		int ok = 1, k = 0, n = 0;
+
+		/* Up to SETTLE_BATCH distinct keys, grouped by ledger table. */
+		for (; end && k < SETTLE_BATCH; end = end->next) {
+			const char *lt = sb_ddb_get_s(end, "ltable");
+			cJSON *treq, *keys;
+			int dup = 0;
+
+			if (!fused_cand(end, now_ms))
+				continue;
+			for (c = from; c != end && !dup; c = c->next)
+				dup = fused_cand(c, now_ms) && same_key(c, end);
+			if (dup)
+				continue;
+			if (!(treq = cJSON_GetObjectItemCaseSensitive(req,
+			                                              lt))) {
+				treq = cJSON_CreateObject();
+				sb_ddb_put(treq, "Keys", cJSON_CreateArray(),
+				           &ok);
+				sb_ddb_put(treq, "ConsistentRead",
+				           cJSON_CreateTrue(), &ok);
+				sb_ddb_put(req, lt, treq, &ok);
+				if (!ok)
+					break;
+			}
+			keys = cJSON_GetObjectItemCaseSensitive(treq, "Keys");
+			sb_ddb_push(keys,
+			            sb_ddb_key(SB_DDB_LEDGER_KEY,
+			                       token_id(sb_ddb_get_s(end,
+			                                             "token"))),
+			            &ok);
+			k++;
+		}
+		sb_ddb_put(body, "RequestItems", req, &ok);
+		if (!ok || !k ||
+		    sb_ddb_call(&resp, s, "BatchGetItem", body, held) != SB_OK) {
+			cJSON_Delete(body);
+			cJSON_Delete(resp);
+			sb_clearerr(s->base.box);
+			return;
+		}
+		cJSON_Delete(body);
+		got = cJSON_GetObjectItemCaseSensitive(resp, "Responses");
+		/* Each candidate whose entry is its item of this bank, for
+		 * good (keys left unprocessed: not settled here). */
+		for (c = from; c != end; c = c->next) {
+			const cJSON *e;
+
+			if (!fused_cand(c, now_ms))
+				continue;
+			tab = cJSON_GetObjectItemCaseSensitive(
+				got, sb_ddb_get_s(c, "ltable"));
+			cJSON_ArrayForEach(e, tab)
+			{
+				const char *id = sb_ddb_get_s(e,
+				                              SB_DDB_LEDGER_KEY);
+				const char *ei = sb_ddb_get_s(e, "item_string");
+				const char *eb = sb_ddb_get_s(e, "bank");
+
+				if (!id || !ei || !eb ||
+				    strcmp(id,
+				           token_id(sb_ddb_get_s(c, "token"))) !=
+				            0)
+					continue;
+				if (strcmp(ei,
+				           sb_ddb_get_s(c, SB_DDB_ITEM_KEY)) ==
+				            0 &&
+				    strcmp(eb, bank) == 0 &&
+				    !cJSON_GetObjectItemCaseSensitive(e,
+				                                      "until")) {
+					todo[n++] = c;
+					if (n == SETTLE_TXN) {
+						settle_txn(s, held, bank, todo,
+						           n, now_ms, followed);
+						n = 0;
+					}
+				}
+				break;
+			}
+		}
+		if (n)
+			settle_txn(s, held, bank, todo, n, now_ms, followed);
+		cJSON_Delete(resp);
+		from = end;
+	}
+}
+
 /* ------------------------------------------------------------ entry */
 
 int sb_ddb_reclaim_entry(sb_ddb_store *s, const char *ltable,
@@ -587,9 +771,8 @@ int sb_ddb_steal(sb_item **out, sb_ddb_store *s, const char *avail,
                  int64_t until_ms)
 {
 	holder nu = { ltable, dedup_id, token, now_ms, until_ms };
-	cJSON *cands = NULL, *start = NULL;
-	const cJSON *c;
-	int rc, followed;
+	cJSON *cands = NULL, *start = NULL, *c;
+	int rc, followed, batched;
 
 	/* A confirm leaves its held record as it was (ddb_change.c): once
 	 * its deadline passes, the index lists it as lapsed until a reader
@@ -607,12 +790,22 @@ int sb_ddb_steal(sb_item **out, sb_ddb_store *s, const char *avail,
 		if (rc)
 			break;
 		rc = SB_EMPTY;
+		batched = 0;
 		cJSON_ArrayForEach(c, cands)
 		{
+			int before = followed;
+
+			if (cJSON_GetObjectItemCaseSensitive(c, SETTLED_MARK))
+				continue;
 			rc = take_over(out, s, avail, held, bank, c, &nu,
 			               now_ms, &followed);
 			if (rc != SB_EMPTY)
 				break;
+			if (followed > before && !batched) {
+				batched = 1;
+				settle_rest(s, held, bank, c->next, now_ms,
+				            &followed);
+			}
 		}
 		cJSON_Delete(cands);
 		cands = NULL;
