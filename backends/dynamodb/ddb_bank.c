@@ -286,15 +286,34 @@ static int bank_put_back(sb_store *base, const char *bank, const char *item,
 
 /* ------------------------------------------------------------ count */
 
+/* A fused held (or reclaiming) record: its entry decides whether the item
+ * is on hold or, confirmed, assigned (ddb_change.c leaves the record
+ * held). */
+typedef struct {
+	char *lt, *id, *item;
+} fused_rec;
+
+typedef struct {
+	sb_bank_counts *c;
+	fused_rec *v;
+	size_t n, cap;
+	int nomem;
+} count_ctx;
+
 static int state_page(const cJSON *resp, void *p)
 {
-	sb_bank_counts *c = p;
+	count_ctx *x = p;
+	sb_bank_counts *c = x->c;
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(resp, "Items");
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, items)
 	{
 		const char *st = sb_ddb_get_s(it, "state");
+		const char *lt = sb_ddb_get_s(it, "ltable");
+		const char *tok = sb_ddb_get_s(it, "token");
+		const char *item = sb_ddb_get_s(it, SB_DDB_ITEM_KEY);
+		const char *id = tok ? strchr(tok, '\n') : NULL;
 		unsigned int bit = sb_ddb_state_bit(st);
 
 		if (bit & (SB_STATE_RESERVED | SB_STATE_RESTOCKING |
@@ -307,15 +326,144 @@ static int state_page(const cJSON *resp, void *p)
 		else if (!st || (strcmp(st, SB_DDB_GENERIC_STATE) != 0 &&
 		                 strcmp(st, SB_DDB_HOLDS_STATE) != 0))
 			c->assigned++; /* marker rows are no items */
+		if (!(bit & (SB_STATE_HELD | SB_STATE_RECLAIMING)) || !lt ||
+		    !id || !item)
+			continue;
+		if (x->n == x->cap) {
+			size_t cap = x->cap ? 2 * x->cap : 64;
+			fused_rec *v = realloc(x->v, cap * sizeof(*v));
+			if (!v) {
+				x->nomem = 1;
+				return -1;
+			}
+			x->v = v;
+			x->cap = cap;
+		}
+		x->v[x->n].lt = strdup(lt);
+		x->v[x->n].id = strdup(id + 1);
+		x->v[x->n].item = strdup(item);
+		if (!x->v[x->n].lt || !x->v[x->n].id || !x->v[x->n].item) {
+			free(x->v[x->n].lt);
+			free(x->v[x->n].id);
+			free(x->v[x->n].item);
+			x->nomem = 1;
+			return -1;
+		}
+		x->n++;
 	}
 	return 0;
+}
+
+static int by_table_id(const void *a, const void *b)
+{
+	const fused_rec *x = a, *y = b;
+	int d = strcmp(x->lt, y->lt);
+
+	return d ? d : strcmp(x->id, y->id);
+}
+
+/* Records v[lo..hi) share a ledger table, sorted by id: read their
+ * entries (BatchGetItem, consistent, 100 keys a request) and move each
+ * record whose entry is this item of @p bank for good from on_hold to
+ * assigned. */
+static int confirmed_counts(sb_ddb_store *s, sb_bank_counts *c,
+                            const char *bank, const fused_rec *v, size_t lo,
+                            size_t hi)
+{
+	const char *lt = v[lo].lt;
+	size_t i = lo;
+	int rc = SB_OK;
+
+	while (i < hi && rc == SB_OK) {
+		cJSON *body = cJSON_CreateObject(), *req = cJSON_CreateObject();
+		cJSON *treq = cJSON_CreateObject(), *keys = cJSON_CreateArray();
+		size_t first = i, k = 0;
+		int ok = 1, tries;
+
+		for (; i < hi && k < 100; i++) {
+			if (i > first && strcmp(v[i].id, v[i - 1].id) == 0)
+				continue; /* one key once */
+			sb_ddb_push(keys,
+			            sb_ddb_key(SB_DDB_LEDGER_KEY, v[i].id),
+			            &ok);
+			k++;
+		}
+		while (i < hi && strcmp(v[i].id, v[i - 1].id) == 0)
+			i++; /* a key's other records go with it */
+		sb_ddb_put(treq, "Keys", keys, &ok);
+		sb_ddb_put(treq, "ConsistentRead", cJSON_CreateTrue(), &ok);
+		sb_ddb_put(req, lt, treq, &ok);
+		sb_ddb_put(body, "RequestItems", req, &ok);
+		if (!ok) {
+			cJSON_Delete(body);
+			return sb_ddb_nomem(s, "count");
+		}
+		for (tries = 0; tries < 16; tries++) {
+			cJSON *resp = NULL, *left;
+			const cJSON *rows, *e;
+
+			rc = sb_ddb_call(&resp, s, "BatchGetItem", body, lt);
+			if (rc == SB_DDB_NOTABLE) { /* no entries: on hold */
+				sb_clearerr(s->base.box);
+				rc = SB_OK;
+				cJSON_Delete(resp);
+				break;
+			}
+			if (rc) {
+				cJSON_Delete(resp);
+				break;
+			}
+			rows = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(resp,
+			                                         "Responses"),
+				lt);
+			cJSON_ArrayForEach(e, rows)
+			{
+				const char *id = sb_ddb_get_s(e,
+				                              SB_DDB_LEDGER_KEY);
+				const char *ei = sb_ddb_get_s(e, "item_string");
+				const char *eb = sb_ddb_get_s(e, "bank");
+				size_t j;
+
+				if (!id || !ei || !eb ||
+				    strcmp(eb, bank) != 0 ||
+				    sb_ddb_until(e) != 0)
+					continue;
+				for (j = first; j < i; j++)
+					if (strcmp(v[j].id, id) == 0 &&
+					    strcmp(v[j].item, ei) == 0 &&
+					    c->on_hold > 0) {
+						c->on_hold--;
+						c->assigned++;
+					}
+			}
+			left = cJSON_DetachItemFromObjectCaseSensitive(
+				resp, "UnprocessedKeys");
+			cJSON_Delete(resp);
+			if (!cJSON_IsObject(left) || !left->child) {
+				cJSON_Delete(left);
+				break;
+			}
+			cJSON_ReplaceItemInObjectCaseSensitive(body,
+			                                       "RequestItems",
+			                                       left);
+		}
+		cJSON_Delete(body);
+		if (tries == 16)
+			rc = sb_seterr(s->base.box, SB_EBUSY,
+			               "DynamoDB: ledger table %s: keys left "
+			               "unprocessed %d times in a row",
+			               lt, tries);
+	}
+	return rc;
 }
 
 static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 {
 	sb_ddb_store *s = (sb_ddb_store *)base;
 	char *avail = NULL, *held = NULL;
-	cJSON *body;
+	count_ctx x = { out, NULL, 0, 0, 0 };
+	cJSON *body, *names;
 	int ok = 1, rc;
 
 	memset(out, 0, sizeof(*out));
@@ -336,17 +484,42 @@ static int bank_count(sb_bank_counts *out, sb_store *base, const char *bank)
 	if (rc)
 		goto out;
 	body = cJSON_CreateObject();
+	names = sb_ddb_names("#s", "state", "#t", "token");
+	if (names && (!cJSON_AddStringToObject(names, "#lt", "ltable") ||
+	              !cJSON_AddStringToObject(names, "#i", SB_DDB_ITEM_KEY)))
+		ok = 0;
 	sb_ddb_add_str(body, "TableName", held, &ok);
-	sb_ddb_add_str(body, "ProjectionExpression", "#s", &ok);
-	sb_ddb_put(body, "ExpressionAttributeNames",
-	           sb_ddb_names("#s", "state", NULL, NULL), &ok);
+	sb_ddb_add_str(body, "ProjectionExpression", "#s, #t, #lt, #i", &ok);
+	sb_ddb_put(body, "ExpressionAttributeNames", names, &ok);
 	sb_ddb_put(body, "ConsistentRead", cJSON_CreateTrue(), &ok);
-	rc = ok ? sb_ddb_scan_all(s, body, held, state_page, out)
+	rc = ok ? sb_ddb_scan_all(s, body, held, state_page, &x)
 	        : sb_ddb_nomem(s, "count");
 	cJSON_Delete(body);
+	if (x.nomem)
+		rc = sb_ddb_nomem(s, "count");
 	if (rc == SB_DDB_NOTABLE)
 		rc = SB_OK; /* the original's table: nothing taken by us yet */
+	/* Read after the scan: a confirm between the two only makes the
+	 * count fresher (its record was counted on hold, its entry says
+	 * for good). */
+	if (rc == SB_OK && x.n) {
+		size_t lo = 0, hi;
+		qsort(x.v, x.n, sizeof(*x.v), by_table_id);
+		for (; lo < x.n && rc == SB_OK; lo = hi) {
+			for (hi = lo + 1;
+			     hi < x.n && strcmp(x.v[hi].lt, x.v[lo].lt) == 0;
+			     hi++)
+				;
+			rc = confirmed_counts(s, out, bank, x.v, lo, hi);
+		}
+	}
 out:
+	for (size_t i = 0; i < x.n; i++) {
+		free(x.v[i].lt);
+		free(x.v[i].id);
+		free(x.v[i].item);
+	}
+	free(x.v);
 	free(avail);
 	free(held);
 	return rc;

@@ -1,13 +1,24 @@
-/* The fused confirm, extend and release on DynamoDB: a consistent read
- * of the id's entry (which names the bank and item), then one
- * TransactWriteItems on the entry and the item's held record,
- * conditional on both being what the read saw and on the hold being
- * live at now (the client's clock). If the entry changed meanwhile the
- * step starts again; a lapsed hold is reclaimed (SB_EEXPIRED). If the
- * item's record is not this id's (a generic step in flight, or an entry
- * of the original library, whose items storagebox never held), the
- * entry alone changes, as on the generic path: the ledger decides, and
- * recovery brings the bank in line. */
+/* The fused confirm, extend and release on DynamoDB.
+ *
+ * Confirm: one conditional UpdateItem of the id's entry (live at now, the
+ * client's clock: the deadline removed), whose answer names the item
+ * (ALL_NEW) or, when the condition fails, what the entry is (ALL_OLD: none,
+ * for good, or lapsed, which is then reclaimed: SB_EEXPIRED). The item's
+ * held record is left as it is: the ledger decides (docs/holds.md, "One store
+ * (fused path)"), every reader of T(B).held asks the entry of a fused
+ * held record before it takes the record's word (stats, the search for
+ * lapsed holds, recover), and the first of them that finds the deadline
+ * passed settles the record as assigned.
+ *
+ * Extend and release: a consistent read of the id's entry (which names the
+ * bank and item), then one TransactWriteItems on the entry and the item's
+ * held record, conditional on both being what the read saw and on the hold
+ * being live at now. If the entry changed meanwhile the step starts again;
+ * a lapsed hold is reclaimed (SB_EEXPIRED). If the item's record is not
+ * this id's (a generic step in flight, or an entry of the original
+ * library, whose items storagebox never held), the entry alone changes, as
+ * on the generic path: the ledger decides, and recovery brings the bank in
+ * line. */
 #include "ddb_private.h"
 
 #include <stdio.h>
@@ -84,8 +95,6 @@ static cJSON *held_action(const char *kind, const char *held, const char *item,
 		                      k++ ? ", " : "", name);
 	}
 	snprintf(cond + n, sizeof cond - n, ")");
-	if (update && strstr(update, ":a"))
-		sb_ddb_add_s(vals, ":a", "assigned", &ok);
 	if (update && strstr(update, ":x"))
 		sb_ddb_add_s(vals, ":x", "retired", &ok);
 	if (update && strstr(update, ":n"))
@@ -131,17 +140,13 @@ static int attempt(sb_ddb_store *s, const char *ltable, const char *dedup_id,
 	char *avail = NULL, *held = NULL;
 	cJSON *acts = cJSON_CreateArray(), *err = NULL;
 	int ok = 1, rc, alone = !*bank;
-	unsigned int from = op == SB_CHANGE_CONFIRM || op == SB_CHANGE_EXTEND
+	unsigned int from = op == SB_CHANGE_EXTEND
 	                            ? SB_STATE_HELD
 	                            : SB_STATE_RESERVED | SB_STATE_HELD |
 	                                      SB_STATE_ASSIGNED |
 	                                      SB_STATE_RECLAIMING;
-	const char *lkind = op == SB_CHANGE_CONFIRM || op == SB_CHANGE_EXTEND
-	                            ? "Update"
-	                            : "Delete";
-	const char *lupdate = op == SB_CHANGE_CONFIRM  ? "REMOVE #u"
-	                      : op == SB_CHANGE_EXTEND ? "SET #u = :n"
-	                                               : NULL;
+	const char *lkind = op == SB_CHANGE_EXTEND ? "Update" : "Delete";
+	const char *lupdate = op == SB_CHANGE_EXTEND ? "SET #u = :n" : NULL;
 
 	if (*bank && (rc = sb_ddb_bank_tables(s, &avail, &held, bank))) {
 		cJSON_Delete(acts);
@@ -153,13 +158,7 @@ again:
 	                         new_until),
 	            &ok);
 	if (!alone) {
-		if (op == SB_CHANGE_CONFIRM)
-			sb_ddb_push(acts,
-			            held_action("Update", held, item, token,
-			                        "SET #s = :a REMOVE #u, #lt", 0,
-			                        from),
-			            &ok);
-		else if (op == SB_CHANGE_EXTEND)
+		if (op == SB_CHANGE_EXTEND)
 			sb_ddb_push(acts,
 			            held_action("Update", held, item, token,
 			                        "SET #u = :n", new_until, from),
@@ -212,6 +211,74 @@ out:
 	return rc;
 }
 
+/* The confirm: one UpdateItem of the entry in @p ltable. SB_OK (*out: the
+ * item, for good: confirmed now, or before), SB_EEXPIRED (the hold lapsed:
+ * reclaimed on the way), SB_ENOTFOUND, or an error. A copy re-sent after
+ * a lost answer finds the entry for good: SB_OK, as it should. */
+static int confirm(sb_item **out, sb_ddb_store *s, const char *ltable,
+                   const char *dedup_id, const char *token, int64_t now_ms)
+{
+	cJSON *body = cJSON_CreateObject(), *vals = cJSON_CreateObject();
+	cJSON *resp = NULL;
+	const cJSON *rec;
+	sb_item *e = NULL;
+	int ok = 1, rc;
+
+	sb_ddb_put(vals, ":now", sb_ddb_n(now_ms), &ok);
+	sb_ddb_add_str(body, "TableName", ltable, &ok);
+	sb_ddb_put(body, "Key", sb_ddb_key(SB_DDB_LEDGER_KEY, dedup_id), &ok);
+	sb_ddb_add_str(body, "UpdateExpression", "REMOVE #u", &ok);
+	/* A live hold only (an absent `until` compares false). */
+	sb_ddb_add_str(body, "ConditionExpression", "#u > :now", &ok);
+	sb_ddb_put(body, "ExpressionAttributeNames",
+	           sb_ddb_names("#u", "until", NULL, NULL), &ok);
+	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
+	sb_ddb_add_str(body, "ReturnValues", "ALL_NEW", &ok);
+	sb_ddb_add_str(body, "ReturnValuesOnConditionCheckFailure", "ALL_OLD",
+	               &ok);
+	rc = ok ? sb_ddb_call(&resp, s, "UpdateItem", body, ltable)
+	        : sb_ddb_nomem(s, "confirm");
+	cJSON_Delete(body);
+	if (rc == SB_DDB_NOTABLE) {
+		rc = sb_seterr(s->base.box, SB_ENOTFOUND,
+		               "no entry for this id (ledger table %s does "
+		               "not exist)",
+		               ltable);
+		goto out;
+	}
+	if (rc != SB_OK && rc != SB_ECONFLICT)
+		goto out;
+	rec = cJSON_GetObjectItemCaseSensitive(resp, rc == SB_OK ? "Attributes"
+	                                                         : "Item");
+	if (!cJSON_IsObject(rec) || !rec->child) {
+		rc = rc == SB_OK ? sb_seterr(s->base.box, SB_EBACKEND,
+		                             "DynamoDB: UpdateItem of ledger "
+		                             "table %s returned no record",
+		                             ltable)
+		                 : sb_seterr(s->base.box, SB_ENOTFOUND,
+		                             "no entry for this id");
+		goto out;
+	}
+	sb_clearerr(s->base.box);
+	if ((rc = sb_ddb_ledger_item(&e, rec, NULL))) {
+		rc = sb_ddb_bad_record(s, ltable, rc);
+		goto out;
+	}
+	if (sb_item_expires_ms(e) > 0) { /* not live at now: lapsed */
+		rc = sb_ddb_reclaim_entry(s, ltable, dedup_id, token, e);
+		if (rc == SB_OK)
+			rc = sb_seterr(s->base.box, SB_EEXPIRED,
+			               "the hold of this id has lapsed");
+		goto out;
+	}
+	*out = e; /* for good: now, or already */
+	e = NULL;
+out:
+	sb_item_free(e);
+	cJSON_Delete(resp);
+	return rc;
+}
+
 int sb_ddb_change(sb_item **out, sb_store *base, const char *ledger,
                   const char *dedup_id, const char *token, unsigned int op,
                   int64_t now_ms, int64_t ttl_ms)
@@ -225,6 +292,11 @@ int sb_ddb_change(sb_item **out, sb_store *base, const char *ledger,
 	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")) ||
 	    (rc = sb_ddb_table(s, &ltable, s->ledger_prefix, ledger, "")))
 		return rc;
+	if (op == SB_CHANGE_CONFIRM) {
+		rc = confirm(out, s, ltable, dedup_id, token, now_ms);
+		free(ltable);
+		return rc;
+	}
 	for (tries = 0; tries < MAX_TRIES; tries++) {
 		int64_t u, nu = 0;
 
@@ -241,8 +313,7 @@ int sb_ddb_change(sb_item **out, sb_store *base, const char *ledger,
 				               "the hold of this id has lapsed");
 			break;
 		}
-		if ((op == SB_CHANGE_CONFIRM || op == SB_CHANGE_EXTEND) &&
-		    u == 0) {
+		if (op == SB_CHANGE_EXTEND && u == 0) {
 			*out = e; /* for good: stays so */
 			e = NULL;
 			break;
@@ -252,8 +323,7 @@ int sb_ddb_change(sb_item **out, sb_store *base, const char *ledger,
 		rc = attempt(s, ltable, dedup_id, token, e, op, now_ms, nu);
 		if (rc == SB_ECONFLICT)
 			continue;
-		if (rc == SB_OK &&
-		    (op == SB_CHANGE_CONFIRM || op == SB_CHANGE_EXTEND)) {
+		if (rc == SB_OK && op == SB_CHANGE_EXTEND) {
 			*out = sb_item_new(sb_item_value(e), sb_item_bank(e),
 			                   0);
 			if (!*out)

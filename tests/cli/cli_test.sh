@@ -140,8 +140,14 @@ hold_session() {
 	expect "$(contains "$ERR" lapsed; echo $?)" "lapsed: said so"
 	run "$@" extend "$ledger" bob --ttl 1m
 	expect "$(test "$RC" -eq 5 -o "$RC" -eq 4; echo $?)" "extend after the deadline: 5 (or 4 once reclaimed)"
+	# DynamoDB's confirm writes the ledger entry alone and leaves alice's
+	# bank record held (docs/dynamodb.md, Holds): recover settles it.
+	case $STORE in
+	dynamodb*) settled=1 ;;
+	*) settled=0 ;;
+	esac
 	run "$@" recover "$bank" "$ledger"
-	expect "$(test "$RC" -eq 0 && [[ $OUT == "settled 0, put back 0"* ]]; echo $?)" \
+	expect "$(test "$RC" -eq 0 && [[ $OUT == "settled $settled, put back 0"* ]]; echo $?)" \
 		"recover: the existing text first ('$OUT')"
 	run "$@" stats "$bank" "$ledger"
 	expect "$(contains "$OUT" $'on_hold: 0\nretired: 0'; echo $?)" "after recover: nothing on hold"
