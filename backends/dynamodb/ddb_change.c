@@ -218,26 +218,14 @@ out:
 static int confirm(sb_item **out, sb_ddb_store *s, const char *ltable,
                    const char *dedup_id, const char *token, int64_t now_ms)
 {
-	cJSON *body = cJSON_CreateObject(), *vals = cJSON_CreateObject();
+	cJSON *body = sb_ddb_live_hold_update(ltable, dedup_id, now_ms, 0);
 	cJSON *resp = NULL;
 	const cJSON *rec;
 	sb_item *e = NULL;
-	int ok = 1, rc;
+	int rc;
 
-	sb_ddb_put(vals, ":now", sb_ddb_n(now_ms), &ok);
-	sb_ddb_add_str(body, "TableName", ltable, &ok);
-	sb_ddb_put(body, "Key", sb_ddb_key(SB_DDB_LEDGER_KEY, dedup_id), &ok);
-	sb_ddb_add_str(body, "UpdateExpression", "REMOVE #u", &ok);
-	/* A live hold only (an absent `until` compares false). */
-	sb_ddb_add_str(body, "ConditionExpression", "#u > :now", &ok);
-	sb_ddb_put(body, "ExpressionAttributeNames",
-	           sb_ddb_names("#u", "until", NULL, NULL), &ok);
-	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
-	sb_ddb_add_str(body, "ReturnValues", "ALL_NEW", &ok);
-	sb_ddb_add_str(body, "ReturnValuesOnConditionCheckFailure", "ALL_OLD",
-	               &ok);
-	rc = ok ? sb_ddb_call(&resp, s, "UpdateItem", body, ltable)
-	        : sb_ddb_nomem(s, "confirm");
+	rc = body ? sb_ddb_call(&resp, s, "UpdateItem", body, ltable)
+	          : sb_ddb_nomem(s, "confirm");
 	cJSON_Delete(body);
 	if (rc == SB_DDB_NOTABLE) {
 		rc = sb_seterr(s->base.box, SB_ENOTFOUND,

@@ -32,23 +32,13 @@ static int record_item(sb_item **out, sb_ddb_store *s, const cJSON *resp,
 	return rc ? sb_ddb_bad_record(s, table, rc) : SB_OK;
 }
 
-int sb_ddb_ledger_update(sb_item **out, sb_store *base, const char *ledger,
-                         const char *dedup_id, int64_t until_ms)
+cJSON *sb_ddb_live_hold_update(const char *table, const char *dedup_id,
+                               int64_t now_ms, int64_t until_ms)
 {
-	sb_ddb_store *s = (sb_ddb_store *)base;
 	cJSON *body = cJSON_CreateObject(), *vals = cJSON_CreateObject();
-	cJSON *resp = NULL;
-	char *table;
-	int ok = 1, rc;
+	int ok = 1;
 
-	*out = NULL;
-	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")) ||
-	    (rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, ""))) {
-		cJSON_Delete(body);
-		cJSON_Delete(vals);
-		return rc;
-	}
-	sb_ddb_put(vals, ":now", sb_ddb_n(sb_now_ms()), &ok);
+	sb_ddb_put(vals, ":now", sb_ddb_n(now_ms), &ok);
 	if (until_ms)
 		sb_ddb_put(vals, ":new", sb_ddb_n(until_ms), &ok);
 	sb_ddb_add_str(body, "TableName", table, &ok);
@@ -63,8 +53,28 @@ int sb_ddb_ledger_update(sb_item **out, sb_store *base, const char *ledger,
 	sb_ddb_add_str(body, "ReturnValues", "ALL_NEW", &ok);
 	sb_ddb_add_str(body, "ReturnValuesOnConditionCheckFailure", "ALL_OLD",
 	               &ok);
-	rc = ok ? sb_ddb_call(&resp, s, "UpdateItem", body, table)
-	        : sb_ddb_nomem(s, "update");
+	if (!ok) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+int sb_ddb_ledger_update(sb_item **out, sb_store *base, const char *ledger,
+                         const char *dedup_id, int64_t until_ms)
+{
+	sb_ddb_store *s = (sb_ddb_store *)base;
+	cJSON *body, *resp = NULL;
+	char *table;
+	int rc;
+
+	*out = NULL;
+	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")) ||
+	    (rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
+		return rc;
+	body = sb_ddb_live_hold_update(table, dedup_id, sb_now_ms(), until_ms);
+	rc = body ? sb_ddb_call(&resp, s, "UpdateItem", body, table)
+	          : sb_ddb_nomem(s, "update");
 	cJSON_Delete(body);
 	if (rc == SB_OK) {
 		rc = record_item(out, s, resp, "Attributes", table);
