@@ -68,14 +68,29 @@ static int64_t held_until(const dh_call *c)
 	return holding(c)->expires;
 }
 
+/* One twin got a seat, the other was told "sold out": fine if the
+ * "sold out" may have come first (the seat was a lapsed hold that came
+ * back after it: a rush slower than a hold), or after the seat's hold
+ * had lapsed. Not if the seat was given before the "sold out" was asked
+ * (law 3: the id held it). */
+static int seat_then_sold_out(const dh_call *seat, const dh_call *sold)
+{
+	return seat->s1 > sold->s0 || sold->t1 >= seat->expires;
+}
+
 /* Twin clicks: the same answer, unless one came after the other's hold
- * had lapsed (then the id was new again). */
+ * had lapsed (then the id was new again), or a "sold out" came before
+ * the twin's seat was given. */
 static int twins_agree(const dh_call *a, const dh_call *b)
 {
 	if (!a->done || !b->done || a->rc < 0 || b->rc < 0)
 		return 1; /* counted as unanswered or an error */
 	if (a->rc == b->rc && (a->rc != SB_OK || strcmp(a->seat, b->seat) == 0))
 		return 1;
+	if (ok(a) && b->rc == SB_EMPTY)
+		return seat_then_sold_out(a, b);
+	if (ok(b) && a->rc == SB_EMPTY)
+		return seat_then_sold_out(b, a);
 	return (ok(a) && b->t1 >= a->expires) || (ok(b) && a->t1 >= b->expires);
 }
 
