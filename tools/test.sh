@@ -14,7 +14,7 @@
 #               (tools/lib/tsan.sh)
 #   valgrind    memcheck of build-ci's conformance program and CLI
 #               contract on every store (tools/lib/valgrind.sh)
-#   fuzz        tools/fuzz.sh, 60 s per target (one counted test)
+#   fuzz        tools/fuzz.sh, 30 s per target (one counted test)
 #   format      tools/format.sh: every C file as .clang-format lays it out
 #               (one counted test)
 # A skipped test counts as a failure: every suite must run, every time.
@@ -202,7 +202,7 @@ vg_tree build-ci
 run_step "format (tools/format.sh)" bash tools/format.sh
 
 # Fuzzing in its short form.
-run_step "fuzz (tools/fuzz.sh 60)" bash tools/fuzz.sh 60
+run_step "fuzz (tools/fuzz.sh 30)" bash tools/fuzz.sh 30
 
 section "stopping servers"
 redact_logs build-ci build-asan build-tsan
