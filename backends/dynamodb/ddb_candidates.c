@@ -134,8 +134,8 @@ static int segments_for(const sb_ddb_store *s, long left)
  * segment), a page that is not full holds a whole segment, and its count
  * times the segments tells about how many items are left (see
  * segments_for). An empty segment is followed by a whole-table page,
- * whose emptiness proves the bank empty (the table holds available items
- * only). Left-overs of the last page (under half a second old) come
+ * read consistently, whose emptiness proves the bank empty (the table
+ * holds available items only). Left-overs of the last page (under half a second old) come
  * first; then *empty is -1, and the caller rescans at the first of them
  * that is gone (others are busy on that page: a Scan is cheaper than
  * failed transactions). */
@@ -176,7 +176,11 @@ int sb_ddb_scan_candidates(sb_ddb_store *s, cJSON **items, const char *table,
 		}
 		cJSON_Delete(*items);
 	}
-	if ((rc = scan_page(items, s, table, 0, 1, 0)))
+	/* Consistent: an empty whole-table page answers "empty", and on
+	 * AWS an eventually consistent Scan can miss an item put back a
+	 * moment ago (law 5). A page of a few small items costs one read
+	 * unit more; the sold-out crowd still pays one Scan each. */
+	if ((rc = scan_page(items, s, table, 0, 1, 1)))
 		return rc;
 	n = cJSON_GetArraySize(*items);
 	shuffle(s, *items);
