@@ -619,21 +619,6 @@ static int die_hook(const char *point, void *payload)
 		       "died at %s: fired %d, rc %d", (pt), d_.fired, rc_); \
 	} while (0)
 
-static sb_box *open_generic(void)
-{
-	sb_open_opts o = SB_OPEN_OPTS_INIT;
-	char err[SB_ERRMSG_SIZE] = "";
-	sb_box *box = NULL;
-
-	o.ledger_uri = conf.ledger_uri;
-	o.protocol = SB_PROTOCOL_GENERIC;
-	if (!CHECKF(NULL,
-	            sb_box_open(&box, conf.uri, &o, err, sizeof err) == SB_OK,
-	            "open %s: %s", conf.uri, err))
-		return NULL;
-	return box;
-}
-
 static sb_recover_result recover(sb_box *box, const char *bank,
                                  const char *ledger)
 {
@@ -650,7 +635,7 @@ static sb_recover_result recover(sb_box *box, const char *bank,
 void case_hold_crash(void)
 {
 #if SB_FAULT_INJECTION
-	sb_box *box = open_generic();
+	sb_box *box = conf_open_as(SB_PROTOCOL_GENERIC);
 	char *bank = conf_name("hk"), *ledger = conf_name("hk-l");
 	const char *items[] = { "hk-1", "hk-2", "hk-3", "hk-4", "hk-5" };
 	sb_item *it = NULL;

@@ -22,26 +22,12 @@ static int die_after_take(const char *point, void *payload)
 	return 1;
 }
 
-static sb_box *open_generic(void)
-{
-	sb_open_opts o = SB_OPEN_OPTS_INIT;
-	char err[SB_ERRMSG_SIZE] = "";
-	sb_box *box = NULL;
-
-	o.ledger_uri = conf.ledger_uri;
-	o.protocol = SB_PROTOCOL_GENERIC;
-	if (!CHECKF(NULL,
-	            sb_box_open(&box, conf.uri, &o, err, sizeof err) == SB_OK,
-	            "open %s: %s", conf.uri, err))
-		return NULL;
-	return box;
-}
 #endif
 
 void case_sellout_reserved(void)
 {
 #if SB_FAULT_INJECTION
-	sb_box *box = conf_open(), *gen = open_generic();
+	sb_box *box = conf_open(), *gen = conf_open_as(SB_PROTOCOL_GENERIC);
 	char *bank = conf_name("sor"), *ledger = conf_name("sor-ledger");
 	const char *items[] = { "sor-first", "sor-second" };
 	char *dead_item = NULL, *v;

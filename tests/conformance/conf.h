@@ -18,6 +18,8 @@ extern conf_env conf;
 
 /* Open a box as configured; NULL (and a failed check) on error. */
 sb_box *conf_open(void);
+/* The same with @p protocol in place of the configured one. */
+sb_box *conf_open_as(sb_protocol protocol);
 /* A fresh unique name "<prefix><tag>-<n>"; caller frees. */
 char *conf_name(const char *tag);
 

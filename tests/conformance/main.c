@@ -28,11 +28,16 @@ conf_env conf;
 
 sb_box *conf_open(void)
 {
+	return conf_open_as(conf.protocol);
+}
+
+sb_box *conf_open_as(sb_protocol protocol)
+{
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	char err[SB_ERRMSG_SIZE] = "";
 	sb_box *box = NULL;
 	o.ledger_uri = conf.ledger_uri;
-	o.protocol = conf.protocol;
+	o.protocol = protocol;
 	int rc = sb_box_open(&box, conf.uri, &o, err, sizeof err);
 	if (!CHECKF(NULL, rc == SB_OK && box, "open %s: %d %s", conf.uri, rc,
 	            err)) {

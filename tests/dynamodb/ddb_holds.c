@@ -656,6 +656,15 @@ static uint64_t requests(void)
 	return c.requests;
 }
 
+/* What was done since the last requests() cost @p want requests. */
+static void cost_is(uint64_t want, const char *what)
+{
+	uint64_t n = requests();
+
+	CHECKF(box, n == want, "%s cost %llu requests", what,
+	       (unsigned long long)n);
+}
+
 static void request_counts(void)
 {
 	char *bank = ddb_name("h-req"), *ledger = ddb_name("h-req-dedup");
@@ -683,9 +692,7 @@ static void request_counts(void)
 	CHECKF(box, n <= 20 * 13 / 10, "20 holds cost %llu requests",
 	       (unsigned long long)n);
 	CHECK_RC(box, sb_box_confirm(box, ledger, "q-0"), SB_OK);
-	n = requests();
-	CHECKF(box, n == 1, "a confirm cost %llu requests",
-	       (unsigned long long)n);
+	cost_is(1, "a confirm");
 	CHECK_RC(box, sb_box_extend(box, ledger, "q-1", 60000), SB_OK);
 	n = requests();
 	CHECKF(box, n == 2, "an extend cost %llu requests",
@@ -704,9 +711,7 @@ static void request_counts(void)
 	requests();
 	CHECK_RC(box, sb_box_fetch(&it, box, bank, ledger, "q-none2"),
 	         SB_EMPTY);
-	n = requests();
-	CHECKF(box, n == 4, "sell-out with holds cost %llu requests",
-	       (unsigned long long)n);
+	cost_is(4, "sell-out with holds");
 	free(bank);
 	free(ledger);
 }
@@ -724,7 +729,6 @@ static void confirmed_records(const char *uri)
 	char *got[6] = { 0 }, *walk = NULL;
 	sb_add_result ar;
 	sb_item *it = NULL;
-	uint64_t n;
 	int i;
 
 	if (!b2)
@@ -738,9 +742,7 @@ static void confirmed_records(const char *uri)
 	walk = hold(box, bank, ledger, "walk", 60100);
 	requests();
 	CHECK_RC(box, sb_box_confirm(box, ledger, "c-0"), SB_OK);
-	n = requests();
-	CHECKF(box, n == 1, "a confirm cost %llu requests",
-	       (unsigned long long)n);
+	cost_is(1, "a confirm");
 	for (i = 1; i < 5; i++) {
 		char id[16];
 		snprintf(id, sizeof id, "c-%d", i);

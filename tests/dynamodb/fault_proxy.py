@@ -145,12 +145,29 @@ def _claims(op, body):
     return out
 
 
+# The forced cases, tried in this order before the draw: the name (the
+# option --force-..., the FaultProxy argument force_...), which requests
+# fit, and the fault, from how many of the case are left after this one.
+FORCED = (
+    ("force_take_lost", _is_take, lambda left: "lost"),
+    ("force_take_slow", _is_take, lambda left: "slow_lost"),
+    ("force_takeover_lost", _is_takeover, lambda left: "lost"),
+    ("force_takeover_slow", _is_takeover, lambda left: "slow_lost"),
+    ("force_lost", _claims,
+     lambda left: "lost" if left % 2 else "slow_lost"),
+)
+
+
 class FaultProxy:
-    """The proxy: start(), port, counts(), stop()."""
+    """The proxy: start(), port, counts(), stop(). force: NAME=N for a
+    NAME of FORCED, the first N requests that fit get its fault."""
 
     def __init__(self, upstream, rate, seed, delay_s, lost_file=None,
-                 force_lost=0, force_take_lost=0, force_take_slow=0,
-                 force_takeover_lost=0, force_takeover_slow=0):
+                 **force):
+        unknown = set(force) - {name for name, _, _ in FORCED}
+        if unknown:
+            raise TypeError("FaultProxy: no forced case " +
+                            ", ".join(sorted(unknown)))
         host, _, port = upstream.rpartition(":")
         self.upstream = (host, int(port))
         self.rate = rate
@@ -159,11 +176,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.counts = {}
         self.lost = open(lost_file, "w") if lost_file else None
-        self.force_lost = force_lost
-        self.force_take_lost = force_take_lost
-        self.force_take_slow = force_take_slow
-        self.force_takeover_lost = force_takeover_lost
-        self.force_takeover_slow = force_takeover_slow
+        self.force_left = {name: force.get(name, 0) for name, _, _ in FORCED}
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -210,26 +223,12 @@ class FaultProxy:
             k for k in KINDS if k != "conflict")
         with self.lock:
             hit = self.rng.random() < self.rate
-            if self.force_take_lost > 0 and _is_take(op, body):
-                self.force_take_lost -= 1
-                self.counts["forced"] = self.counts.get("forced", 0) + 1
-                return "lost"
-            if self.force_take_slow > 0 and _is_take(op, body):
-                self.force_take_slow -= 1
-                self.counts["forced"] = self.counts.get("forced", 0) + 1
-                return "slow_lost"
-            if self.force_takeover_lost > 0 and _is_takeover(op, body):
-                self.force_takeover_lost -= 1
-                self.counts["forced"] = self.counts.get("forced", 0) + 1
-                return "lost"
-            if self.force_takeover_slow > 0 and _is_takeover(op, body):
-                self.force_takeover_slow -= 1
-                self.counts["forced"] = self.counts.get("forced", 0) + 1
-                return "slow_lost"
-            if self.force_lost > 0 and _claims(op, body):
-                self.force_lost -= 1
-                self.counts["forced"] = self.counts.get("forced", 0) + 1
-                return "lost" if self.force_lost % 2 else "slow_lost"
+            for name, fits, kind in FORCED:
+                left = self.force_left[name]
+                if left > 0 and fits(op, body):
+                    self.force_left[name] = left - 1
+                    self.counts["forced"] = self.counts.get("forced", 0) + 1
+                    return kind(left - 1)
             if not hit:
                 return None
             c = self.counts
@@ -361,15 +360,12 @@ def main():
     ap.add_argument("--delay", type=float, default=2.5,
                     help="seconds a slow fault holds (past the timeout)")
     ap.add_argument("--lost-file")
-    ap.add_argument("--force-lost", type=int, default=0)
-    ap.add_argument("--force-take-lost", type=int, default=0)
-    ap.add_argument("--force-take-slow", type=int, default=0)
-    ap.add_argument("--force-takeover-lost", type=int, default=0)
-    ap.add_argument("--force-takeover-slow", type=int, default=0)
+    for name, _, _ in FORCED:
+        ap.add_argument("--" + name.replace("_", "-"), type=int, default=0)
     a = ap.parse_args()
     p = FaultProxy(a.upstream, a.rate, a.seed, a.delay, a.lost_file,
-                   a.force_lost, a.force_take_lost, a.force_take_slow,
-                   a.force_takeover_lost, a.force_takeover_slow).start()
+                   **{name: getattr(a, name) for name, _, _ in FORCED}
+                   ).start()
     print("port %d" % p.port, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

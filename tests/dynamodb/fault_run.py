@@ -143,7 +143,7 @@ def main():
 
     proxy = fault_proxy.FaultProxy(u.netloc, rate, seed,
                                    timeout_ms / 1000.0 + 0.5, lost_file,
-                                   FORCE_LOST).start()
+                                   force_lost=FORCE_LOST).start()
     query = u.query + ("&" if u.query else "") + "timeout=%d" % timeout_ms
     via = urllib.parse.urlunsplit(
         (u.scheme, "127.0.0.1:%d" % proxy.port, u.path, query, ""))

@@ -74,29 +74,10 @@ static void cleanup(const char *backend, const char *dir)
 	}
 #if defined(HD_WITH_REDIS)
 	redisContext *c = rt_connect(db_uri);
-	char cursor[32] = "0", *pat = t_xasprintf("*hdmem%s*", tag);
+	char *pat = t_xasprintf("*hdmem%s*", tag);
 	if (!c)
 		return;
-	do {
-		redisReply *r = rt_cmd(c, "SCAN", cursor, "MATCH", pat, "COUNT",
-		                       "1000", NULL);
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			if (r)
-				freeReplyObject(r);
-			break;
-		}
-		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			const char *argv[2] = {
-				"UNLINK", r->element[1]->element[i]->str
-			};
-			size_t lens[2] = { 6, r->element[1]->element[i]->len };
-			redisReply *d = redisCommandArgv(c, 2, argv, lens);
-			if (d)
-				freeReplyObject(d);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
+	rt_del_matching(c, pat, "UNLINK");
 	free(pat);
 	redisFree(c);
 #endif

@@ -100,29 +100,9 @@ static void fingerprint(hd_lines *out)
 static void cleanup(void)
 {
 	redisContext *c = conn();
-	char cursor[32] = "0";
 	char *pat = t_xasprintf("*%s*", prefix);
 
-	do {
-		redisReply *r = rt_cmd(c, "SCAN", cursor, "MATCH", pat, "COUNT",
-		                       "1000", NULL);
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			if (r)
-				freeReplyObject(r);
-			break;
-		}
-		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			const char *argv[2] = {
-				"DEL", r->element[1]->element[i]->str
-			};
-			size_t lens[2] = { 3, r->element[1]->element[i]->len };
-			redisReply *d = redisCommandArgv(c, 2, argv, lens);
-			if (d)
-				freeReplyObject(d);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
+	rt_del_matching(c, pat, "DEL");
 	free(pat);
 	free(db_uri);
 	redisFree(c);

@@ -94,6 +94,12 @@ typedef struct {
 	pthread_t thread;
 } hr_call;
 
+/* A call of @p op by @p id (NULL for HR_RECOVER) on @p box, run by a
+ * thread with gate role @p role (0: none); @p bank NULL where the op
+ * takes none. The rest (ttl_ms, flags, at_us, barrier) is 0: set it
+ * after. */
+hr_call hr_call_of(sb_box *box, const char *bank, const char *ledger,
+                   const char *id, hr_op op, int role);
 /* Run @p c now, on this thread. */
 void hr_call_run(hr_call *c);
 /* Start @p c on a thread of its own, and wait for it. */

@@ -50,24 +50,9 @@ void hr_empty_bounce(void)
 	bank = hr_bank(box[0], "eb", 1);
 	other = hr_bank(box[0], "eo", 2);
 	ledger = hr_name("eb-l");
-	k = (hr_call){ .box = box[1],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "k",
-		       .op = HR_FETCH,
-		       .role = 1 };
-	t = (hr_call){ .box = box[2],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "t",
-		       .op = HR_FETCH,
-		       .role = 3 };
-	u = (hr_call){ .box = box[1],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "u",
-		       .op = HR_FETCH,
-		       .role = 2 };
+	k = hr_call_of(box[1], bank, ledger, "k", HR_FETCH, 1);
+	t = hr_call_of(box[2], bank, ledger, "t", HR_FETCH, 3);
+	u = hr_call_of(box[1], bank, ledger, "u", HR_FETCH, 2);
 
 	hr_gate_arm_at(0, SB_FP_AFTER_TAKE, 1);
 	hr_call_start(&k);
@@ -140,18 +125,8 @@ static void given_up(sb_box **box)
 	char *bank = hr_bank(box[0], "eg", 1),
 	     *other = hr_bank(box[0], "ep", 1);
 	char *ledger = hr_name("eg-l"), *oy = NULL;
-	hr_call o = { .box = box[1],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "o",
-		      .op = HR_FETCH,
-		      .role = 1 };
-	hr_call a1 = { .box = box[2],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "a",
-		       .op = HR_FETCH,
-		       .role = 3 };
+	hr_call o = hr_call_of(box[1], bank, ledger, "o", HR_FETCH, 1);
+	hr_call a1 = hr_call_of(box[2], bank, ledger, "a", HR_FETCH, 3);
 	hr_call a2 = a1;
 
 	hr_gate_arm_at(0, SB_FP_AFTER_TAKE, 1);
@@ -202,18 +177,8 @@ static void late_twin(sb_box **box)
 	const char *const fresh[] = { "el-new" };
 	sb_add_result res = { 0, 0 };
 	sb_item *it = NULL;
-	hr_call a1 = { .box = box[2],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "a",
-		       .op = HR_FETCH,
-		       .role = 3 };
-	hr_call a2 = { .box = box[1],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "a",
-		       .op = HR_FETCH,
-		       .role = 1 };
+	hr_call a1 = hr_call_of(box[2], bank, ledger, "a", HR_FETCH, 3);
+	hr_call a2 = hr_call_of(box[1], bank, ledger, "a", HR_FETCH, 1);
 
 	CHECK_RC(box[0], sb_box_fetch(&it, box[0], bank, ledger, "z"), SB_OK);
 	sb_item_free(it);

@@ -8,6 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+hr_call hr_call_of(sb_box *box, const char *bank, const char *ledger,
+                   const char *id, hr_op op, int role)
+{
+	return (hr_call){ .box = box,
+		          .bank = bank,
+		          .ledger = ledger,
+		          .id = id,
+		          .op = op,
+		          .role = role };
+}
+
 void hr_call_run(hr_call *c)
 {
 	sb_item *it = NULL;

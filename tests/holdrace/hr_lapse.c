@@ -208,11 +208,8 @@ static int confirm_held(lapse_run *r, int64_t ttl)
 	char *bank = hr_bank(r->box[0], "cf", 1), *ledger = hr_name("cf-l");
 	int64_t deadline = 0;
 	char *item = hold_only(r->box[0], bank, ledger, ttl, &deadline);
-	hr_call c = { .box = r->box[1],
-		      .ledger = ledger,
-		      .id = "holder",
-		      .op = HR_CONFIRM,
-		      .role = 1 };
+	hr_call c = hr_call_of(r->box[1], NULL, ledger, "holder", HR_CONFIRM,
+	                       1);
 	sb_item *it = NULL;
 	int forced = 0, rc;
 
@@ -253,15 +250,11 @@ static void reclaim_held(lapse_run *r, int extend, int by_recover)
 	char *bank = hr_bank(r->box[0], "rf", 1), *ledger = hr_name("rf-l");
 	int64_t deadline = 0;
 	char *item = hold_only(r->box[0], bank, ledger, TTL, &deadline);
-	hr_call o = { .box = r->box[2],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "other",
-		      .op = by_recover ? HR_RECOVER : HR_HOLD,
-		      .ttl_ms = LONG_TTL,
-		      .role = 2 };
+	hr_call o = hr_call_of(r->box[2], bank, ledger, "other",
+	                       by_recover ? HR_RECOVER : HR_HOLD, 2);
 	int rc;
 
+	o.ttl_ms = LONG_TTL;
 	if (!item)
 		goto out;
 	hr_sleep_until_us(deadline * 1000 + HR_SLACK_US);

@@ -43,16 +43,15 @@ static char *take(sb_box *box, const char *bank, const char *ledger,
 	return v;
 }
 
-/* The id's release (restock, or retire), on the gated thread (role 1). */
-static hr_call release_call(sb_box *box, const char *ledger, int retire)
+/* The id's release (restock, or retire), on a thread of gate role
+ * @p role. */
+static hr_call release_call(sb_box *box, const char *ledger, int retire,
+                            int role)
 {
-	return (hr_call){ .box = box,
-		          .ledger = ledger,
-		          .id = "id",
-		          .op = HR_RELEASE,
-		          .flags = retire ? SB_RELEASE_RETIRE
-		                          : SB_RELEASE_RESTOCK,
-		          .role = 1 };
+	hr_call c = hr_call_of(box, NULL, ledger, "id", HR_RELEASE, role);
+
+	c.flags = retire ? SB_RELEASE_RETIRE : SB_RELEASE_RESTOCK;
+	return c;
 }
 
 /* After a release of @p item and a fetch @p f of the same id: the laws,
@@ -113,20 +112,12 @@ static void release_race(sb_box **box, int k, size_t *first)
 	if (!item)
 		goto out;
 	pthread_barrier_init(&meet, NULL, 2);
-	rel = (hr_call){ .box = box[1],
-		         .ledger = ledger,
-		         .id = "id",
-		         .op = HR_RELEASE,
-		         .flags = retire ? SB_RELEASE_RETIRE
-		                         : SB_RELEASE_RESTOCK,
-		         .barrier = &meet };
-	f = (hr_call){ .box = box[2],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "id",
-		       .op = (k / 4) % 2 ? HR_HOLD : HR_FETCH,
-		       .ttl_ms = LONG_TTL,
-		       .barrier = &meet };
+	rel = release_call(box[1], ledger, retire, 0);
+	rel.barrier = &meet;
+	f = hr_call_of(box[2], bank, ledger, "id",
+	               (k / 4) % 2 ? HR_HOLD : HR_FETCH, 0);
+	f.ttl_ms = LONG_TTL;
+	f.barrier = &meet;
 	hr_call_start(&rel);
 	hr_call_start(&f);
 	hr_call_join(&rel);
@@ -155,12 +146,8 @@ static void release_held(sb_box **box, const char *point, int retire)
 	size_t nitems = after_remove ? 1 : 2;
 	char *bank = hr_bank(box[0], "rh", nitems), *ledger = hr_name("rh-l");
 	char *item = take(box[0], bank, ledger, "id", 1);
-	hr_call rel = release_call(box[1], ledger, retire);
-	hr_call f = { .box = box[2],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "id",
-		      .op = HR_FETCH };
+	hr_call rel = release_call(box[1], ledger, retire, 1);
+	hr_call f = hr_call_of(box[2], bank, ledger, "id", HR_FETCH, 0);
 
 	if (!item)
 		goto out;
@@ -204,7 +191,7 @@ static void release_recovered(sb_box **box, int retire)
 {
 	char *bank = hr_bank(box[0], "rv", 2), *ledger = hr_name("rv-l");
 	char *item = take(box[0], bank, ledger, "id", 1);
-	hr_call rel = release_call(box[1], ledger, retire);
+	hr_call rel = release_call(box[1], ledger, retire, 1);
 	sb_recover_result rr;
 	sb_stats st;
 	char *now = NULL;
@@ -255,16 +242,8 @@ static void release_relisted(sb_box **box)
 	const char *z[] = { "rl-lapsing" }, *x[] = { "rl-released" };
 	char *zi = NULL, *xi = NULL, *now = NULL;
 	int64_t deadline = 0, exp;
-	hr_call rel = { .box = box[1],
-		        .ledger = ledger,
-		        .id = "id",
-		        .op = HR_RELEASE,
-		        .role = 1 };
-	hr_call rec = { .box = box[2],
-		        .bank = bank,
-		        .ledger = ledger,
-		        .op = HR_RECOVER,
-		        .role = 2 };
+	hr_call rel = hr_call_of(box[1], NULL, ledger, "id", HR_RELEASE, 1);
+	hr_call rec = hr_call_of(box[2], bank, ledger, NULL, HR_RECOVER, 2);
 	sb_item *it = NULL;
 	int rc, forced;
 
@@ -343,26 +322,14 @@ static void release_taken_over(sb_box **box)
 {
 	char *bank = hr_bank(box[0], "ro", 1), *ledger = hr_name("ro-l");
 	char *item = take(box[0], bank, ledger, "id", 1), *now = NULL;
-	hr_call rel = { .box = box[1],
-		        .ledger = ledger,
-		        .id = "id",
-		        .op = HR_RELEASE,
-		        .role = 1 };
-	hr_call rec = { .box = box[2],
-		        .bank = bank,
-		        .ledger = ledger,
-		        .op = HR_RECOVER,
-		        .role = 2 };
-	hr_call again = { .box = box[0],
-		          .bank = bank,
-		          .ledger = ledger,
-		          .id = "id",
-		          .op = HR_HOLD,
-		          .ttl_ms = LONG_TTL };
+	hr_call rel = hr_call_of(box[1], NULL, ledger, "id", HR_RELEASE, 1);
+	hr_call rec = hr_call_of(box[2], bank, ledger, NULL, HR_RECOVER, 2);
+	hr_call again = hr_call_of(box[0], bank, ledger, "id", HR_HOLD, 0);
 	int64_t exp;
 	int rc;
 	sb_stats st;
 
+	again.ttl_ms = LONG_TTL;
 	if (!item)
 		goto out;
 	hr_gate_arm_at(0, SB_FP_RELEASE_AFTER_MARK, 1);
@@ -421,12 +388,8 @@ out:
 static int lapsed_taken_over(sb_box **box, int retire, int64_t ttl_ms)
 {
 	char *bank = hr_bank(box[0], "lt", 1), *ledger = hr_name("lt-l");
-	hr_call rel = release_call(box[1], ledger, retire);
-	hr_call f = { .box = box[2],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "other",
-		      .op = HR_FETCH };
+	hr_call rel = release_call(box[1], ledger, retire, 1);
+	hr_call f = hr_call_of(box[2], bank, ledger, "other", HR_FETCH, 0);
 	char *item = NULL, *now = NULL;
 	int64_t deadline = 0, exp;
 	int forced = 1;
@@ -505,20 +468,9 @@ static void fetch_taken_over(sb_box **box)
 {
 	char *bank = hr_bank(box[0], "fo", 2), *ledger = hr_name("fo-l");
 	sb_box *rbox = hr_open();
-	hr_call a = { .box = box[1],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "a",
-		      .op = HR_FETCH,
-		      .role = 1 };
-	hr_call rec = { .box = rbox,
-		        .bank = bank,
-		        .ledger = ledger,
-		        .op = HR_RECOVER,
-		        .role = 2 };
-	hr_call rel = {
-		.box = box[2], .ledger = ledger, .id = "a", .op = HR_RELEASE
-	};
+	hr_call a = hr_call_of(box[1], bank, ledger, "a", HR_FETCH, 1);
+	hr_call rec = hr_call_of(rbox, bank, ledger, NULL, HR_RECOVER, 2);
+	hr_call rel = hr_call_of(box[2], NULL, ledger, "a", HR_RELEASE, 0);
 	char *now = NULL;
 	int64_t exp;
 	int rc, returned;
@@ -587,22 +539,9 @@ static void fetch_stolen(sb_box **box)
 {
 	char *bank = hr_bank(box[0], "fs", 1), *ledger = hr_name("fs-l");
 	sb_box *pbox = hr_open(), *qbox = hr_open();
-	hr_call a = { .box = box[1],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "a",
-		      .op = HR_FETCH,
-		      .role = 1 };
-	hr_call p = { .box = pbox,
-		      .bank = bank,
-		      .ledger = ledger,
-		      .op = HR_RECOVER,
-		      .role = 2 };
-	hr_call q = { .box = qbox,
-		      .bank = bank,
-		      .ledger = ledger,
-		      .op = HR_RECOVER,
-		      .role = 3 };
+	hr_call a = hr_call_of(box[1], bank, ledger, "a", HR_FETCH, 1);
+	hr_call p = hr_call_of(pbox, bank, ledger, NULL, HR_RECOVER, 2);
+	hr_call q = hr_call_of(qbox, bank, ledger, NULL, HR_RECOVER, 3);
 	char *now = NULL;
 	int64_t exp;
 	int rc;
@@ -676,22 +615,9 @@ static void fetch_own_stalled(sb_box **box)
 {
 	char *bank = hr_bank(box[0], "fw", 1), *ledger = hr_name("fw-l");
 	sb_box *pbox = hr_open();
-	hr_call a1 = { .box = box[1],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "a",
-		       .op = HR_FETCH,
-		       .role = 1 };
-	hr_call p = { .box = pbox,
-		      .bank = bank,
-		      .ledger = ledger,
-		      .op = HR_RECOVER,
-		      .role = 2 };
-	hr_call a2 = { .box = box[2],
-		       .bank = bank,
-		       .ledger = ledger,
-		       .id = "a",
-		       .op = HR_FETCH };
+	hr_call a1 = hr_call_of(box[1], bank, ledger, "a", HR_FETCH, 1);
+	hr_call p = hr_call_of(pbox, bank, ledger, NULL, HR_RECOVER, 2);
+	hr_call a2 = hr_call_of(box[2], bank, ledger, "a", HR_FETCH, 0);
 	char *now = NULL;
 	int64_t exp;
 	int rc;
@@ -747,23 +673,9 @@ static void fetch_relisted(sb_box **box)
 	char *bank = hr_name("fr"), *ledger = hr_name("fr-l");
 	const char *first[] = { "fr-first" }, *second[] = { "fr-second" };
 	sb_box *rbox = hr_open();
-	hr_call b = { .box = box[1],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "b",
-		      .op = HR_FETCH,
-		      .role = 1 };
-	hr_call a = { .box = box[2],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "a",
-		      .op = HR_FETCH,
-		      .role = 2 };
-	hr_call rec = { .box = rbox,
-		        .bank = bank,
-		        .ledger = ledger,
-		        .op = HR_RECOVER,
-		        .role = 3 };
+	hr_call b = hr_call_of(box[1], bank, ledger, "b", HR_FETCH, 1);
+	hr_call a = hr_call_of(box[2], bank, ledger, "a", HR_FETCH, 2);
+	hr_call rec = hr_call_of(rbox, bank, ledger, NULL, HR_RECOVER, 3);
 	char *now = NULL;
 	int64_t exp;
 	int forced, rc;
@@ -900,17 +812,12 @@ static void twins_race(sb_box **box, int k)
 {
 	char *bank = hr_bank(box[0], "tw", 4), *ledger = hr_name("tw-l");
 	pthread_barrier_t meet;
-	hr_call a = { .box = box[1],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "twin",
-		      .op = HR_HOLD,
-		      .ttl_ms = LONG_TTL,
-		      .barrier = &meet };
-	hr_call b = a;
+	hr_call a = hr_call_of(box[1], bank, ledger, "twin", HR_HOLD, 0);
+	hr_call b = hr_call_of(box[2], bank, ledger, "twin",
+	                       k % 3 == 2 ? HR_FETCH : HR_HOLD, 0);
 
-	b.box = box[2];
-	b.op = k % 3 == 2 ? HR_FETCH : HR_HOLD;
+	a.ttl_ms = b.ttl_ms = LONG_TTL;
+	a.barrier = b.barrier = &meet;
 	pthread_barrier_init(&meet, NULL, 2);
 	hr_call_start(&a);
 	hr_call_start(&b);
@@ -929,18 +836,10 @@ static void twins_race(sb_box **box, int k)
 static void twins_held(sb_box **box, hr_op b_op)
 {
 	char *bank = hr_bank(box[0], "th", 4), *ledger = hr_name("th-l");
-	hr_call a = { .box = box[1],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "twin",
-		      .op = HR_HOLD,
-		      .ttl_ms = LONG_TTL,
-		      .role = 1 };
-	hr_call b = a;
+	hr_call a = hr_call_of(box[1], bank, ledger, "twin", HR_HOLD, 1);
+	hr_call b = hr_call_of(box[2], bank, ledger, "twin", b_op, 0);
 
-	b.box = box[2];
-	b.op = b_op;
-	b.role = 0;
+	a.ttl_ms = b.ttl_ms = LONG_TTL;
 	hr_gate_arm(SB_FP_HOLD_AFTER_TAKE, 1);
 	hr_call_start(&a);
 	CHECKF(NULL, hr_gate_reached(), "twin a never reached %s",

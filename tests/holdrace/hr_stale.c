@@ -57,23 +57,16 @@ static void update_after_rehold(sb_box **box, int extend)
 	const char *what = extend ? "extend" : "confirm";
 	char *bank = hr_bank(box[0], extend ? "se" : "sc", 1);
 	char *ledger = hr_name(extend ? "se-l" : "sc-l");
-	hr_call u = { .box = box[1],
-		      .ledger = ledger,
-		      .id = "id",
-		      .op = extend ? HR_EXTEND : HR_CONFIRM,
-		      .ttl_ms = 2 * LONG_MS,
-		      .role = 1 };
-	hr_call f = { .box = box[2],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "other",
-		      .op = HR_FETCH };
+	hr_call u = hr_call_of(box[1], NULL, ledger, "id",
+	                       extend ? HR_EXTEND : HR_CONFIRM, 1);
+	hr_call f = hr_call_of(box[2], bank, ledger, "other", HR_FETCH, 0);
 	char *item = NULL, *now = NULL;
 	int64_t deadline = 0, exp;
 	int64_t first;
 	int running = 0;
 	sb_stats st;
 
+	u.ttl_ms = 2 * LONG_MS;
 	if (!(item = hr_hold(box[0], bank, ledger, "id", LONG_MS, &first)))
 		goto out;
 	hr_gate_arm(extend ? SB_FP_EXTEND_AFTER_LEDGER
@@ -129,25 +122,15 @@ out:
 static int retire_under_reclaim(sb_box **box, sb_box *rbox, int64_t ttl_ms)
 {
 	char *bank = hr_bank(box[0], "sr", 1), *ledger = hr_name("sr-l");
-	hr_call rel = { .box = box[1],
-		        .ledger = ledger,
-		        .id = "id",
-		        .op = HR_RELEASE,
-		        .flags = SB_RELEASE_RETIRE,
-		        .role = 1 };
-	hr_call p1 = { .box = rbox,
-		       .bank = bank,
-		       .ledger = ledger,
-		       .op = HR_RECOVER,
-		       .role = 2 };
-	hr_call p2 = {
-		.box = box[2], .bank = bank, .ledger = ledger, .op = HR_RECOVER
-	};
+	hr_call rel = hr_call_of(box[1], NULL, ledger, "id", HR_RELEASE, 1);
+	hr_call p1 = hr_call_of(rbox, bank, ledger, NULL, HR_RECOVER, 2);
+	hr_call p2 = hr_call_of(box[2], bank, ledger, NULL, HR_RECOVER, 0);
 	char *item = NULL, *now = NULL;
 	int64_t deadline = 0, exp;
 	int forced = 1, rel_on = 0, p1_on = 0;
 	sb_stats st;
 
+	rel.flags = SB_RELEASE_RETIRE;
 	if (!(item = hr_hold(box[0], bank, ledger, "id", ttl_ms, &deadline)))
 		goto out;
 	hr_gate_arm_at(0, SB_FP_RELEASE_AFTER_GET, 1);
@@ -223,18 +206,14 @@ out:
 static void loser_recorded(sb_box **box)
 {
 	char *bank = hr_bank(box[0], "sl", 2), *ledger = hr_name("sl-l");
-	hr_call a = { .box = box[1],
-		      .bank = bank,
-		      .ledger = ledger,
-		      .id = "id",
-		      .op = HR_HOLD,
-		      .ttl_ms = LONG_MS,
-		      .role = 1 };
-	hr_call b = a, c = a, o = a, p = a;
+	hr_call a = hr_call_of(box[1], bank, ledger, "id", HR_HOLD, 1);
+	hr_call b, c, o, p;
 	char *now = NULL;
 	int64_t exp;
 	int running = 0;
 
+	a.ttl_ms = LONG_MS;
+	b = a;
 	b.box = box[2];
 	b.role = 0;
 	c = b;

@@ -155,3 +155,30 @@ void rt_keys(redisContext *c, t_map *out)
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0);
 }
+
+void rt_del_matching(redisContext *c, const char *pattern, const char *del)
+{
+	char cursor[32] = "0";
+
+	do {
+		redisReply *r = rt_cmd(c, "SCAN", cursor, "MATCH", pattern,
+		                       "COUNT", "1000", NULL);
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			if (r)
+				freeReplyObject(r);
+			break;
+		}
+		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements; i++) {
+			const char *argv[2] = {
+				del, r->element[1]->element[i]->str
+			};
+			size_t lens[2] = { strlen(del),
+				           r->element[1]->element[i]->len };
+			redisReply *d = rt_cmdv(c, 2, argv, lens);
+			if (d)
+				freeReplyObject(d);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+}

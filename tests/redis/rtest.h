@@ -27,4 +27,8 @@ unsigned rt_keyslot(const char *key, size_t len);
  * LEN is the length of the value for its type). */
 void rt_keys(redisContext *c, t_map *out);
 
+/* Remove every key matching @p pattern (SCAN MATCH), each with the
+ * command @p del ("DEL" or "UNLINK"); stops quietly if SCAN fails. */
+void rt_del_matching(redisContext *c, const char *pattern, const char *del);
+
 #endif

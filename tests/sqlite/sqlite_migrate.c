@@ -132,10 +132,18 @@ static const char v3_data[] =
 	" ('L', 'h', 'd', 'd2', 9000000000000),"
 	" ('L', 'old', 'd', 'd3', 1000);";
 
-static int make_v1(const char *path)
+/* Each release's file: the SQL texts that make it, NULL-ended. */
+static const char *const v1_file[] = { v1_schema, v1_data, NULL };
+static const char *const v2_file[] = { v2_schema, v2_data, NULL };
+static const char *const v3_file[] = { v2_schema, v3_version, v3_data, NULL };
+
+/* Runs @p sql on the file at @p path, in order: 1 if all of it ran. */
+static int make_file(const char *path, const char *const *sql)
 {
-	return sq_raw(path, v1_schema, NULL) == SQLITE_OK &&
-	       sq_raw(path, v1_data, NULL) == SQLITE_OK;
+	for (; *sql; sql++)
+		if (sq_raw(path, *sql, NULL) != SQLITE_OK)
+			return 0;
+	return 1;
 }
 
 /* The schema as a text: every column of the tables, every index. */
@@ -167,32 +175,59 @@ static void schema_of(const char *path, char *out, size_t n)
 	sqlite3_close(db);
 }
 
-static sb_box *open_box(const char *path)
-{
-	char uri[600], err[SB_ERRMSG_SIZE];
-	sb_box *box = NULL;
-
-	snprintf(uri, sizeof uri, "sqlite:%s", path);
-	if (sb_box_open(&box, uri, NULL, err, sizeof err) != SB_OK) {
-		fprintf(stderr, "open %s: %s\n", uri, err);
-		return NULL;
-	}
-	return box;
-}
-
-static sb_box *open_generic(const char *path)
+static sb_box *open_as(const char *path, sb_protocol protocol)
 {
 	sb_open_opts o = SB_OPEN_OPTS_INIT;
 	char uri[600], err[SB_ERRMSG_SIZE];
 	sb_box *box = NULL;
 
-	o.protocol = SB_PROTOCOL_GENERIC;
+	o.protocol = protocol;
 	snprintf(uri, sizeof uri, "sqlite:%s", path);
 	if (sb_box_open(&box, uri, &o, err, sizeof err) != SB_OK) {
 		fprintf(stderr, "open %s: %s\n", uri, err);
 		return NULL;
 	}
 	return box;
+}
+
+static sb_box *open_box(const char *path)
+{
+	return open_as(path, SB_PROTOCOL_AUTO);
+}
+
+/* The file of an older release made at @p path from @p sql, opened by
+ * this one (@p protocol), which migrates it to this schema version: the
+ * box, or NULL after a failed check. */
+static sb_box *open_old(const char *path, const char *const *sql,
+                        sb_protocol protocol)
+{
+	long long v = 0;
+	sb_box *box;
+
+	if (!CHECK(NULL, make_file(path, sql)))
+		return NULL;
+	box = open_as(path, protocol);
+	if (!CHECK(NULL, box != NULL))
+		return NULL;
+	CHECK(box, sq_raw(path, "PRAGMA user_version", &v) == SQLITE_OK &&
+	                   v == SB_SQ_SCHEMA_VERSION);
+	return box;
+}
+
+/* The migrated file at @p path has exactly the schema of a new file made
+ * at @p fresh, whose schema text is left in @p want. */
+static void schema_as_new(const char *path, const char *fresh, char *want,
+                          size_t n)
+{
+	char have[4096];
+	sb_box *box = open_box(fresh);
+
+	CHECK(NULL, box != NULL);
+	sb_box_close(box);
+	schema_of(path, have, sizeof have);
+	schema_of(fresh, want, n);
+	CHECK(NULL, have[0] != '\0');
+	CHECK_STR(NULL, have, want);
 }
 
 static void fetch_in(sb_box *box, const char *bank, const char *id,
@@ -237,16 +272,11 @@ static void migrated(const char *path, const char *fresh)
 	sb_box *box;
 	sb_store *st;
 	sb_item *it = NULL;
-	long long v = 0;
 	int64_t T = sb_now_ms() + 1000LL * 3600 * 1000;
 
-	if (!CHECK(NULL, make_v1(path)))
+	box = open_old(path, v1_file, SB_PROTOCOL_AUTO);
+	if (!box)
 		return;
-	box = open_box(path);
-	if (!CHECK(NULL, box != NULL))
-		return;
-	CHECK(box, sq_raw(path, "PRAGMA user_version", &v) == SQLITE_OK &&
-	                   v == SB_SQ_SCHEMA_VERSION);
 	fetch_is(box, "id0", "b0", 0);
 	fetch_is(box, "id1", "b1", 0);
 	CHECK_RC(box, sb_box_stats(&stats, box, "b", "L"), SB_OK);
@@ -272,13 +302,7 @@ static void migrated(const char *path, const char *fresh)
 	sb_box_close(box);
 
 	/* the same schema as a new file */
-	box = open_box(fresh);
-	CHECK(NULL, box != NULL);
-	sb_box_close(box);
-	schema_of(path, have, sizeof have);
-	schema_of(fresh, want, sizeof want);
-	CHECK(NULL, have[0] != '\0');
-	CHECK_STR(NULL, have, want);
+	schema_as_new(path, fresh, want, sizeof want);
 
 	/* and through the fused slots, at times of our choosing */
 	st = sq_open_store(path, &box);
@@ -321,20 +345,13 @@ static void migrated(const char *path, const char *fresh)
  * reservation settled, the restock and the retire done. */
 static void from_v2(const char *path, const char *fresh)
 {
-	char have[4096], want[4096];
+	char want[4096];
 	sb_recover_result rr;
 	sb_stats stats;
-	sb_box *box;
-	long long v = 0;
+	sb_box *box = open_old(path, v2_file, SB_PROTOCOL_GENERIC);
 
-	if (!CHECK(NULL, sq_raw(path, v2_schema, NULL) == SQLITE_OK &&
-	                         sq_raw(path, v2_data, NULL) == SQLITE_OK))
+	if (!box)
 		return;
-	box = open_generic(path);
-	if (!CHECK(NULL, box != NULL))
-		return;
-	CHECK(box, sq_raw(path, "PRAGMA user_version", &v) == SQLITE_OK &&
-	                   v == SB_SQ_SCHEMA_VERSION);
 	CHECK_RC(box, sb_box_stats(&stats, box, "c", "L"), SB_OK);
 	CHECK(box, stats.available == 1 && stats.reserved == 3 &&
 	                   stats.assigned == 1 && stats.on_hold == 1 &&
@@ -361,14 +378,7 @@ static void from_v2(const char *path, const char *fresh)
 	                   stats.assigned == 2 && stats.on_hold == 0 &&
 	                   stats.retired == 2);
 	sb_box_close(box);
-
-	box = open_box(fresh);
-	CHECK(NULL, box != NULL);
-	sb_box_close(box);
-	schema_of(path, have, sizeof have);
-	schema_of(fresh, want, sizeof want);
-	CHECK(NULL, have[0] != '\0');
-	CHECK_STR(NULL, have, want);
+	schema_as_new(path, fresh, want, sizeof want);
 }
 
 static int count_holds(const char *id, const char *bank, const char *item,
@@ -386,22 +396,14 @@ static int count_holds(const char *id, const char *bank, const char *item,
  * by the one after (r's entry written); the counts right on the way. */
 static void from_v3(const char *path, const char *fresh)
 {
-	char have[4096], want[4096];
+	char want[4096];
 	sb_stats stats;
 	sb_item *it = NULL;
-	sb_box *box;
-	long long v = 0;
+	sb_box *box = open_old(path, v3_file, SB_PROTOCOL_AUTO);
 	int holds = 0;
 
-	if (!CHECK(NULL, sq_raw(path, v2_schema, NULL) == SQLITE_OK &&
-	                         sq_raw(path, v3_version, NULL) == SQLITE_OK &&
-	                         sq_raw(path, v3_data, NULL) == SQLITE_OK))
+	if (!box)
 		return;
-	box = open_box(path);
-	if (!CHECK(NULL, box != NULL))
-		return;
-	CHECK(box, sq_raw(path, "PRAGMA user_version", &v) == SQLITE_OK &&
-	                   v == SB_SQ_SCHEMA_VERSION);
 	CHECK_RC(box, sb_box_stats(&stats, box, "d", "L"), SB_OK);
 	CHECK(box, stats.available == 4 && stats.reserved == 1 &&
 	                   stats.assigned == 1 && stats.on_hold == 2 &&
@@ -440,14 +442,7 @@ static void from_v3(const char *path, const char *fresh)
 	                   stats.assigned == 8 && stats.on_hold == 0 &&
 	                   stats.retired == 0);
 	sb_box_close(box);
-
-	box = open_box(fresh);
-	CHECK(NULL, box != NULL);
-	sb_box_close(box);
-	schema_of(path, have, sizeof have);
-	schema_of(fresh, want, sizeof want);
-	CHECK(NULL, have[0] != '\0');
-	CHECK_STR(NULL, have, want);
+	schema_as_new(path, fresh, want, sizeof want);
 }
 
 /* Several processes open one old file at once: one migrates, the others
@@ -462,7 +457,7 @@ static void concurrent(const char *path)
 	sb_stats stats;
 	sb_box *box;
 
-	if (!CHECK(NULL, make_v1(path)))
+	if (!CHECK(NULL, make_file(path, v1_file)))
 		return;
 	/* enough available items for every process */
 	CHECK(NULL, sq_raw(path,
@@ -506,7 +501,7 @@ static void newer(const char *path)
 	char uri[600], err[SB_ERRMSG_SIZE];
 	sb_box *box = NULL;
 
-	CHECK(NULL, make_v1(path));
+	CHECK(NULL, make_file(path, v1_file));
 	CHECK(NULL,
 	      sq_raw(path, "PRAGMA user_version = 99", NULL) == SQLITE_OK);
 	snprintf(uri, sizeof uri, "sqlite:%s", path);
