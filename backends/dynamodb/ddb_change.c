@@ -1,21 +1,27 @@
 /* The fused confirm, extend and release on DynamoDB.
  *
- * Confirm: one conditional UpdateItem of the id's entry (live at now, the
- * client's clock: the deadline removed), whose answer names the item
- * (ALL_NEW) or, when the condition fails, what the entry is (ALL_OLD: none,
- * for good, or lapsed, which is then reclaimed: SB_EEXPIRED). The item's
- * held record is left as it is: the ledger decides (docs/holds.md, "One store
- * (fused path)"), every reader of T(B).held asks the entry of a fused
- * held record before it takes the record's word (stats, the search for
- * lapsed holds, recover), and the first of them that finds the deadline
- * passed settles the record as assigned.
+ * Confirm, and an extend to a deadline not earlier than the entry's: one
+ * conditional UpdateItem of the id's entry (live at now, the client's
+ * clock: the deadline removed, or moved on to now + ttl), whose answer
+ * names the item (ALL_NEW) or, when the condition fails, what the entry
+ * is (ALL_OLD: none, for good, or lapsed, which is then reclaimed:
+ * SB_EEXPIRED). The item's held record is left as it is: the ledger
+ * decides (docs/holds.md, "One store (fused path)"). Every reader of
+ * T(B).held asks the entry of a fused held record before it takes the
+ * record's word (stats, the search for lapsed holds, recover), and the
+ * first of them that finds the record's deadline passed while the entry
+ * is live or for good gives the record the entry's deadline, or settles
+ * it as assigned; none reclaims it. The record's deadline is never later
+ * than the entry's, so the deadline index lists every lapsed hold.
  *
- * Extend and release: a consistent read of the id's entry (which names the
- * bank and item), then one TransactWriteItems on the entry and the item's
- * held record, conditional on both being what the read saw and on the hold
- * being live at now. If the entry changed meanwhile the step starts again;
- * a lapsed hold is reclaimed (SB_EEXPIRED). If the item's record is not
- * this id's (a generic step in flight, or an entry of the original
+ * An extend to an earlier deadline (the UpdateItem refused, the entry
+ * live), and release: one TransactWriteItems on the entry and the item's
+ * held record (after a consistent read of the entry, which names the bank
+ * and item, for a release; the refused UpdateItem's answer for an
+ * extend), conditional on both being what was read and on the hold being
+ * live at now. If the entry changed meanwhile the step reads it and starts
+ * again; a lapsed hold is reclaimed (SB_EEXPIRED). If the item's record is
+ * not this id's (a generic step in flight, or an entry of the original
  * library, whose items storagebox never held), the entry alone changes, as
  * on the generic path: the ledger decides, and recovery brings the bank in
  * line. */
@@ -211,21 +217,27 @@ out:
 	return rc;
 }
 
-/* The confirm: one UpdateItem of the entry in @p ltable. SB_OK (*out: the
- * item, for good: confirmed now, or before), SB_EEXPIRED (the hold lapsed:
- * reclaimed on the way), SB_ENOTFOUND, or an error. A copy re-sent after
- * a lost answer finds the entry for good: SB_OK, as it should. */
-static int confirm(sb_item **out, sb_ddb_store *s, const char *ltable,
-                   const char *dedup_id, const char *token, int64_t now_ms)
+/* The confirm (@p until_ms 0) or the extend to @p until_ms: one
+ * UpdateItem of the entry in @p ltable. SB_OK (*out: the item, for good:
+ * confirmed now or before, which an extend leaves so; or extended),
+ * SB_EEXPIRED (the hold lapsed: reclaimed on the way), SB_ENOTFOUND,
+ * SB_ECONFLICT (an extend to a deadline earlier than the live entry's:
+ * *out is the entry, for the transaction that moves the record's deadline
+ * too), or an error. A copy re-sent after a lost answer finds the entry
+ * for good, or with this very deadline (same body, same :now): SB_OK. */
+static int live_update(sb_item **out, sb_ddb_store *s, const char *ltable,
+                       const char *dedup_id, const char *token, int64_t now_ms,
+                       int64_t until_ms)
 {
-	cJSON *body = sb_ddb_live_hold_update(ltable, dedup_id, now_ms, 0);
+	cJSON *body = sb_ddb_live_hold_update(ltable, dedup_id, now_ms,
+	                                      until_ms, 1);
 	cJSON *resp = NULL;
 	const cJSON *rec;
 	sb_item *e = NULL;
-	int rc;
+	int rc, refused;
 
 	rc = body ? sb_ddb_call(&resp, s, "UpdateItem", body, ltable)
-	          : sb_ddb_nomem(s, "confirm");
+	          : sb_ddb_nomem(s, until_ms ? "extend" : "confirm");
 	cJSON_Delete(body);
 	if (rc == SB_DDB_NOTABLE) {
 		rc = sb_seterr(s->base.box, SB_ENOTFOUND,
@@ -247,19 +259,26 @@ static int confirm(sb_item **out, sb_ddb_store *s, const char *ltable,
 		                             "no entry for this id");
 		goto out;
 	}
+	refused = rc == SB_ECONFLICT;
 	sb_clearerr(s->base.box);
 	if ((rc = sb_ddb_ledger_item(&e, rec, NULL))) {
 		rc = sb_ddb_bad_record(s, ltable, rc);
 		goto out;
 	}
-	if (sb_item_expires_ms(e) > 0) { /* not live at now: lapsed */
+	if (refused && until_ms && sb_item_expires_ms(e) > now_ms) {
+		rc = SB_ECONFLICT; /* live, its deadline later than ours */
+		*out = e;
+		e = NULL;
+		goto out;
+	}
+	if (refused && sb_item_expires_ms(e) > 0) { /* lapsed at now */
 		rc = sb_ddb_reclaim_entry(s, ltable, dedup_id, token, e);
 		if (rc == SB_OK)
 			rc = sb_seterr(s->base.box, SB_EEXPIRED,
 			               "the hold of this id has lapsed");
 		goto out;
 	}
-	*out = e; /* for good: now, or already */
+	*out = e; /* for good (now, or already), or extended */
 	e = NULL;
 out:
 	sb_item_free(e);
@@ -280,17 +299,21 @@ int sb_ddb_change(sb_item **out, sb_store *base, const char *ledger,
 	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")) ||
 	    (rc = sb_ddb_table(s, &ltable, s->ledger_prefix, ledger, "")))
 		return rc;
-	if (op == SB_CHANGE_CONFIRM) {
-		rc = confirm(out, s, ltable, dedup_id, token, now_ms);
-		free(ltable);
-		return rc;
+	if (op == SB_CHANGE_CONFIRM || op == SB_CHANGE_EXTEND) {
+		rc = live_update(out, s, ltable, dedup_id, token, now_ms,
+		                 op == SB_CHANGE_EXTEND ? now_ms + ttl_ms : 0);
+		if (rc != SB_ECONFLICT) {
+			free(ltable);
+			return rc;
+		}
+		e = *out; /* an earlier deadline: the record's too, below */
+		*out = NULL;
 	}
 	for (tries = 0; tries < MAX_TRIES; tries++) {
 		int64_t u, nu = 0;
 
-		sb_item_free(e);
-		e = NULL;
-		if ((rc = sb_ddb_ledger_get_table(&e, s, ltable, dedup_id)))
+		if (!e &&
+		    (rc = sb_ddb_ledger_get_table(&e, s, ltable, dedup_id)))
 			break;
 		u = sb_item_expires_ms(e);
 		if (u > 0 && u <= now_ms) {
@@ -309,8 +332,11 @@ int sb_ddb_change(sb_item **out, sb_store *base, const char *ledger,
 		if (op == SB_CHANGE_EXTEND)
 			nu = now_ms + ttl_ms;
 		rc = attempt(s, ltable, dedup_id, token, e, op, now_ms, nu);
-		if (rc == SB_ECONFLICT)
+		if (rc == SB_ECONFLICT) {
+			sb_item_free(e);
+			e = NULL;
 			continue;
+		}
 		if (rc == SB_OK && op == SB_CHANGE_EXTEND) {
 			*out = sb_item_new(sb_item_value(e), sb_item_bank(e),
 			                   0);

@@ -33,7 +33,7 @@ static int record_item(sb_item **out, sb_ddb_store *s, const cJSON *resp,
 }
 
 cJSON *sb_ddb_live_hold_update(const char *table, const char *dedup_id,
-                               int64_t now_ms, int64_t until_ms)
+                               int64_t now_ms, int64_t until_ms, int later_only)
 {
 	cJSON *body = cJSON_CreateObject(), *vals = cJSON_CreateObject();
 	int ok = 1;
@@ -46,7 +46,10 @@ cJSON *sb_ddb_live_hold_update(const char *table, const char *dedup_id,
 	sb_ddb_add_str(body, "UpdateExpression",
 	               until_ms ? "SET #u = :new" : "REMOVE #u", &ok);
 	/* Only a live hold changes (absent `until` compares false). */
-	sb_ddb_add_str(body, "ConditionExpression", "#u > :now", &ok);
+	sb_ddb_add_str(body, "ConditionExpression",
+	               until_ms && later_only ? "#u > :now AND #u <= :new"
+	                                      : "#u > :now",
+	               &ok);
 	sb_ddb_put(body, "ExpressionAttributeNames",
 	           sb_ddb_names("#u", "until", NULL, NULL), &ok);
 	sb_ddb_put(body, "ExpressionAttributeValues", vals, &ok);
@@ -72,7 +75,8 @@ int sb_ddb_ledger_update(sb_item **out, sb_store *base, const char *ledger,
 	if ((rc = sb_ddb_check_key(s, dedup_id, "the dedup id")) ||
 	    (rc = sb_ddb_table(s, &table, s->ledger_prefix, ledger, "")))
 		return rc;
-	body = sb_ddb_live_hold_update(table, dedup_id, sb_now_ms(), until_ms);
+	body = sb_ddb_live_hold_update(table, dedup_id, sb_now_ms(), until_ms,
+	                               0);
 	rc = body ? sb_ddb_call(&resp, s, "UpdateItem", body, table)
 	          : sb_ddb_nomem(s, "update");
 	cJSON_Delete(body);

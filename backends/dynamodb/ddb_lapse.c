@@ -251,8 +251,9 @@ static cJSON *held_names(void)
 }
 
 /* The entry is live or for good although the bank's copy looked lapsed
- * (a fused confirm, which leaves the record held, or a generic confirm or
- * extend between its two steps): bring the bank up to date. Best effort: recovery does the same. */
+ * (a fused confirm or extend, which leaves the record as it was, or a
+ * generic confirm or extend between its two steps): bring the bank up to
+ * date. Best effort: recovery does the same. */
 static void follow_entry(sb_ddb_store *s, const char *held, const char *item,
                          const char *token, int64_t until, const cJSON *entry)
 {
@@ -458,8 +459,8 @@ static int take_over_in(sb_item **out, sb_ddb_store *s, const char *avail,
 
 			if (oi && ob && strcmp(oi, item) == 0 &&
 			    strcmp(ob, bank) == 0) {
-				/* Confirmed (fused or generic) or extended by
-				 * the generic path, the bank not yet told:
+				/* Confirmed or extended (fused, or generic
+				 * between its steps), the bank not yet told:
 				 * tell it. */
 				follow_entry(s, held, item, token, until, o);
 				if (followed)
@@ -774,9 +775,10 @@ int sb_ddb_steal(sb_item **out, sb_ddb_store *s, const char *avail,
 	cJSON *cands = NULL, *start = NULL, *c;
 	int rc, followed, batched;
 
-	/* A confirm leaves its held record as it was (ddb_change.c): once
-	 * its deadline passes, the index lists it as lapsed until a reader
-	 * settles it. A page that had such records goes on to the next, so
+	/* A confirm or an extend leaves its held record as it was
+	 * (ddb_change.c): once the record's deadline passes, the index lists
+	 * it as lapsed until a reader settles it (or gives it the entry's
+	 * deadline). A page that had such records goes on to the next, so
 	 * that records confirmed in their hundreds never hide a lapsed hold
 	 * behind them (law 5); each is settled once, and leaves the index. */
 	do {

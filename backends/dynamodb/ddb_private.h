@@ -410,11 +410,14 @@ int sb_ddb_ledger_update(sb_item **out, sb_store *base, const char *ledger,
                          const char *dedup_id, int64_t until_ms);
 /* The UpdateItem body that changes @p dedup_id's entry in @p table only
  * while it is a hold live at @p now_ms: to the deadline @p until_ms, or
- * (0) for good. Either answer carries the record (ALL_NEW; ALL_OLD when
- * the condition fails). Used by the generic update and the fused confirm
- * (ddb_change.c). NULL: out of memory. The caller owns the result. */
+ * (0) for good; with @p later_only, a deadline only if it is not earlier
+ * than the entry's. Either answer carries the record (ALL_NEW; ALL_OLD
+ * when the condition fails). Used by the generic update and the fused
+ * confirm and extend (ddb_change.c). NULL: out of memory. The caller owns
+ * the result. */
 cJSON *sb_ddb_live_hold_update(const char *table, const char *dedup_id,
-                               int64_t now_ms, int64_t until_ms);
+                               int64_t now_ms, int64_t until_ms,
+                               int later_only);
 int sb_ddb_ledger_remove(sb_item **entry, sb_store *base, const char *ledger,
                          const char *dedup_id, const char *bank,
                          const char *item, unsigned int mode);
