@@ -14,6 +14,7 @@
 
 bench_holds() {
 	local store uri items r h f c runs=${BENCH_HOLDS_RUNS:-5}
+	[[ $runs =~ ^([1-9][0-9]?|100)$ ]] || die "BENCH_HOLDS_RUNS wants 1..100 (got '$runs')"
 	for store in sqlite postgresql redis dynamodb; do
 		wants "$store" || [ "$HOLDS_ALONE" = 1 ] || continue
 		case $store in
