@@ -31,7 +31,8 @@
 # timed step (5; quick 1); BENCH_BIG, the banks that are bulk loaded and
 # drained (1,000,000); BENCH_DDB_BIG, DynamoDB's bulk load (100,000);
 # ORIG_KILLS, the random kills of the original section (200; quick 20);
-# BENCH_NOTE, a line added to results.md.
+# BENCH_HOLDS_RUNS, the runs per store of the holds rows, whose medians
+# they give (5); BENCH_NOTE, a line added to results.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -57,7 +58,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$(mkdir -p "${2:?--out wants a directory}" && cd "$2" && pwd); shift ;;
 	--use-env) USE_ENV=1 ;;
 	--docs | --readme) DOCS_UPDATE=1 ;; # --readme: its name before docs/
-	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift

@@ -115,17 +115,20 @@
  * until} (handed out now; until 0: for good) or, from the common path,
  * the item alone (handed out now for good: no table to build).
  *
- * The common path (an entry for good, or a new id, ttl 0 and a queued
- * item) comes first, before the helpers are even defined, and makes five
+ * The common paths (an entry for good, or a new id and a queued item)
+ * come first, before the helpers are even defined. A claim makes five
  * calls: the id's entry, the pop, the held counter, the item's state and
- * the entry. The pop is the first write and checks its own key; the
- * counter and the state are written with pcall, and if either fails
+ * the entry. A hold makes eight: the same and, after the pop, TIME and
+ * the deadline in the bank's and the ledger's sorted sets (written before
+ * the counter and the state, so that undoing them never has to guess an
+ * old value). The pop is the first write and checks its own key; the
+ * others (but the entry) are written with pcall, and if one fails
  * (foreign data: a wrong type, a counter that is not a number, an item
  * the state hash does not know) what was written is undone before the
- * error is returned, so a failing claim still changes nothing. The
- * ledger's type was checked by the first read. A queued item proves the
- * bank exists (add registers it first), so the bank set is read only when
- * the queue is empty.
+ * error is returned, so a failing claim or hold still changes nothing.
+ * The ledger's type was checked by the first read. A queued item proves
+ * the bank exists (add registers it first), so the bank set is read only
+ * when the queue is empty.
  *
  * The other keys (banks, resv, holds, due, flight) are built from the
  * tag, which is the ledger key less "l:" and the ledger's name (the token
@@ -136,8 +139,47 @@ const char sb_rd_lua_hold[] =
 	"local e = redis.call('HGET', KEYS[1], id)\n"
 	"if e and string.byte(e, 1) ~= 104 then return {1, e} end\n"
 	"local item\n"
-	"if not e and ARGV[4] == '0' then\n"
+	"if not e then\n"
 	"  item = redis.call('LPOP', KEYS[3])\n"
+	"  if item and ARGV[4] ~= '0' then\n"
+	"    local t = redis.call('TIME')\n"
+	"    local til = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+	"+ tonumber(ARGV[4])\n"
+	"    local u = string.format('%.0f', til)\n"
+	"    local nl = string.find(token, '\\n', 1, true)\n"
+	"    local tag = string.sub(KEYS[1], 1, string.len(KEYS[1]) - nl - 1)\n"
+	"    local dk = tag .. 'd:' .. bank\n"
+	"    local ek = tag .. 'e:' .. string.sub(token, 1, nl - 1)\n"
+	"    local n = 0\n"
+	"    local function undo(r)\n"
+	"      if n > 2 then redis.call('HINCRBY', KEYS[2], bank, -1) end\n"
+	"      if n > 1 then redis.call('ZREM', ek, id) end\n"
+	"      if n > 0 then redis.call('ZREM', dk, item) end\n"
+	"      redis.call('LPUSH', KEYS[3], item)\n"
+	"      return r\n"
+	"    end\n"
+	"    local r = redis.pcall('ZADD', dk, u, item)\n"
+	"    if type(r) == 'table' then return undo(r) end\n"
+	"    n = 1\n"
+	"    r = redis.pcall('ZADD', ek, u, id)\n"
+	"    if type(r) == 'table' then return undo(r) end\n"
+	"    n = 2\n"
+	"    r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
+	"    if type(r) == 'table' then return undo(r) end\n"
+	"    n = 3\n"
+	"    r = redis.pcall('HSET', KEYS[4], item, 'h' .. token)\n"
+	"    if r ~= 0 then\n"
+	"      if r == 1 then\n"
+	"        redis.call('HDEL', KEYS[4], item)\n"
+	"        r = redis.error_reply('ERR storagebox: queued item is not "
+	"in the state hash (data changed outside storagebox?)')\n"
+	"      end\n"
+	"      return undo(r)\n"
+	"    end\n"
+	"    redis.call('HSET', KEYS[1], id, 'h' .. u .. ';' .. #bank .. ':' .. "
+	"bank .. item)\n"
+	"    return {2, item, til}\n"
+	"  end\n"
 	"  if item then\n"
 	"    local r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
 	"    if type(r) == 'table' then\n"
@@ -181,9 +223,9 @@ const char sb_rd_lua_hold[] =
 	"  redis.call('ZREM', K_HOLDS, id)\n"
 	"  if st == 'h' .. token then to_available(ob, oi) end\n"
 	"end\n"
-	/* A new id with a ttl, or after a reclaim: the queue's head. (A
-	 * claim for good that found the queue empty above finds it empty
-	 * here too: nothing ran in between.) */
+	/* After a reclaim of the id's lapsed hold: the queue's head. (A new
+	 * id that found the queue empty above finds it empty here too:
+	 * nothing ran in between.) */
 	"if item == nil then item = redis.call('LINDEX', KEYS[3], 0) end\n"
 	"local queued = item ~= false\n"
 	"if not item then\n"
@@ -231,12 +273,51 @@ const char sb_rd_lua_hold[] =
  * hold was reclaimed), {0, entry} (confirm, extend) or {0} (restock,
  * retire). The item follows the entry only while it is this id's (its
  * state carries the token); a reservation of the generic path is this
- * id's when its token is. */
-const char sb_rd_lua_change[] = LIB
+ * id's when its token is.
+ *
+ * The common confirm (a live hold whose item is held by this id's token)
+ * comes first, before the helpers are defined, and makes seven calls:
+ * the entry, TIME, the item's state, then the writes: out of the
+ * ledger's and the bank's sorted sets, the state, the entry (the general
+ * path makes fifteen). The first write (ZREM from the ledger's set)
+ * checks its own key, the ledger and the state hash were read before,
+ * and the bank's set is written with pcall, the first write undone if
+ * it fails. Anything else (lapsed, confirmed already, the
+ * item not held by this token, a malformed entry) takes the general path
+ * below, which reads the state again and judges the deadline again: the
+ * same answer, nothing was written. */
+const char sb_rd_lua_change[] =
+	"local TAG = ARGV[1]\n"
 	"local id, token, op = ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
-	"local ttl = tonumber(ARGV[5])\n"
 	"local e = redis.call('HGET', KEYS[1], id)\n"
 	"if not e then return {-1} end\n"
+	"if op == 1 and string.byte(e, 1) == 104 then\n"
+	"  local sc = string.find(e, ';', 2, true)\n"
+	"  local us = sc and string.sub(e, 2, sc - 1)\n"
+	"  local u = us and tonumber(us)\n"
+	"  local base = sc and string.sub(e, sc + 1)\n"
+	"  local c = base and string.find(base, ':', 1, true)\n"
+	"  local bl = c and tonumber(string.sub(base, 1, c - 1))\n"
+	"  local t = u and bl and bl >= 1 and c + bl < string.len(base) and "
+	"redis.call('TIME')\n"
+	"  if t and u > tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / "
+	"1000) then\n"
+	"    local b = string.sub(base, c + 1, c + bl)\n"
+	"    local it = string.sub(base, c + bl + 1)\n"
+	"    local sk = TAG .. 's:' .. b\n"
+	"    if redis.call('HGET', sk, it) == 'h' .. token then\n"
+	"      local z = redis.call('ZREM', KEYS[3], id)\n"
+	"      local r = redis.pcall('ZREM', TAG .. 'd:' .. b, it)\n"
+	"      if type(r) == 'table' then\n"
+	"        if z == 1 then redis.call('ZADD', KEYS[3], us, id) end\n"
+	"        return r\n"
+	"      end\n"
+	"      redis.call('HSET', sk, it, 'i' .. token)\n"
+	"      redis.call('HSET', KEYS[1], id, base)\n"
+	"      return {0, base}\n"
+	"    end\n"
+	"  end\n"
+	"end\n" LIB_FNS "local ttl = tonumber(ARGV[5])\n"
 	"local u, b, it, base = parse(e)\n"
 	"if not u then return bad() end\n"
 	"local st = redis.call('HGET', key('s', b), it)\n"

@@ -8,7 +8,10 @@
  * script's first write, and a failed redis.call() stops the script, so a
  * script either fails before writing or does all of its writes. The one
  * write that checks itself (HINCRBY of the held counter: wrong type or
- * not a number) goes first instead of being read beforehand.
+ * not a number) goes first instead of being read beforehand. The common
+ * paths of the fused claim, hold and confirm (redis_lua_hold.c) check
+ * their keys as they write them instead, and undo what they wrote when
+ * one fails, to save calls.
  *
  * Keys arrive in KEYS (built in C, see the layout in redis_keys.c); user
  * strings arrive in ARGV only, never inside the source. The scripts carry

@@ -222,6 +222,12 @@ store_session() {
 	hold_session
 	run bench --holds --items 40 --clients 2 --procs 2 --quiet
 	expect_rc 0 "store: bench --holds with 2 processes of 2 threads"
+	run bench --holds --runs 3 --items 30 --clients 2 --procs 2 --quiet --json
+	expect_rc 0 "store: bench --holds --runs 3"
+	expect "$(contains "$OUT" '"runs":3,' && contains "$OUT" '"law_holds":true' &&
+		[[ $OUT =~ \"hold_ratios\":\[[0-9.]+,[0-9.]+,[0-9.]+\] ]] &&
+		[[ $OUT =~ \"confirm_ratios\":\[[0-9.]+,[0-9.]+,[0-9.]+\] ]]; echo $?)" \
+		"store: bench --holds --runs 3 gives one object with the 3 runs' ratios"
 }
 
 if [ -n "$STORE" ]; then
@@ -254,7 +260,8 @@ for args in "" "bogus-command" "--uri" "--protocol sideways stats b" \
 	"hold b l i --ttl 721h" "hold b l i --ttl 99999999999999999999s" \
 	"confirm l" "confirm l i extra" "extend l i" "extend l i --ttl 0ms" \
 	"release l" "release l i --bogus" "export l --holds=1" \
-	"bench --abandon 0.5" "demo --store nosuch:x"; do
+	"bench --abandon 0.5" "bench --runs 3" "bench --holds --runs 0" \
+	"bench --holds --runs 101" "demo --store nosuch:x"; do
 	# shellcheck disable=SC2086
 	run "${U[@]}" $args
 	expect_rc 2 "usage error: '$args'"

@@ -767,6 +767,162 @@ out:
 	free(prefix);
 }
 
+/* Replies of the checks below (each frees its reply). */
+static int is_str(redisReply *r, const char *want)
+{
+	int ok = r && r->type == REDIS_REPLY_STRING &&
+	         strcmp(r->str, want) == 0;
+
+	if (r)
+		freeReplyObject(r);
+	return ok;
+}
+
+static int is_nil(redisReply *r)
+{
+	int ok = r && r->type == REDIS_REPLY_NIL;
+
+	if (r)
+		freeReplyObject(r);
+	return ok;
+}
+
+static long long int_of(redisReply *r)
+{
+	long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+
+	if (r)
+		freeReplyObject(r);
+	return n;
+}
+
+static void run(redisContext *c, const char *a, const char *b, const char *d)
+{
+	redisReply *r = rt_cmd(c, a, b, d, NULL);
+
+	if (r)
+		freeReplyObject(r);
+}
+
+/* The hold's common path writes the queue, the bank's and the ledger's
+ * deadline sets, the held counter, the state and the entry, checking the
+ * types of all but the queue and the entry only as it writes them; the
+ * common confirm writes the ledger's set first and checks the bank's as
+ * it writes it. Each failure (foreign data) undoes what was written: the
+ * hold or the confirm changes nothing. */
+static void case_hold_undo(void)
+{
+	printf("a failing hold or confirm undoes its writes\n");
+	char *prefix = rt_prefix("holdundo");
+	char *opt = t_xasprintf("prefix=%s", prefix);
+	char *uri = t_uri_opt(db9, opt);
+	sb_box *box = open_ok(uri, SB_PROTOCOL_AUTO);
+	redisContext *c = rt_connect(db9);
+	char *state = t_xasprintf("{%s}:s:bank", prefix);
+	char *queue = t_xasprintf("{%s}:q:bank", prefix);
+	char *due = t_xasprintf("{%s}:d:bank", prefix);
+	char *held = t_xasprintf("{%s}:c:ledger", prefix);
+	char *holds = t_xasprintf("{%s}:e:ledger", prefix);
+	char *entries = t_xasprintf("{%s}:l:ledger", prefix);
+	char *kept = t_xasprintf("{%s}:kept", prefix);
+	/* Each foreign key in turn, then an item the state does not know. */
+	const char *bad[] = { due, holds, held };
+	const char *items[] = { "h1", "h2" };
+	sb_add_result res;
+	sb_item *it = NULL;
+	redisReply *r;
+	if (!box || !CHECK(NULL, c != NULL))
+		goto out;
+	CHECK_RC(box, sb_box_add(&res, box, "bank", items, 2), SB_OK);
+	for (int i = 0; i <= 3; i++) {
+		if (i < 3)
+			run(c, "SET", bad[i], "foreign");
+		else
+			run(c, "LPUSH", queue, "stranger");
+		CHECK_RC(box,
+		         sb_box_hold(&it, box, "bank", "ledger", "x", 60000),
+		         SB_EBACKEND);
+		CHECKF(box,
+		       t_contains(sb_box_errmsg(box),
+		                  i < 3 ? "WRONGTYPE" : "not in the state hash"),
+		       "case %d: %s", i, sb_box_errmsg(box));
+		if (i < 3)
+			run(c, "DEL", bad[i], NULL);
+		else
+			CHECK(NULL, is_str(rt_cmd(c, "LPOP", queue, NULL),
+			                   "stranger"));
+		r = rt_cmd(c, "LRANGE", queue, "0", "-1", NULL);
+		CHECKF(NULL,
+		       r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		               strcmp(r->element[0]->str, "h1") == 0 &&
+		               strcmp(r->element[1]->str, "h2") == 0,
+		       "case %d: the queue changed", i);
+		if (r)
+			freeReplyObject(r);
+		CHECKF(NULL, is_str(rt_cmd(c, "HGET", state, "h1", NULL), "a"),
+		       "case %d: h1 is no longer available", i);
+		CHECKF(NULL,
+		       int_of(rt_cmd(c, "HEXISTS", state, "stranger", NULL)) ==
+		               0,
+		       "case %d: the stranger has a state", i);
+		CHECKF(NULL,
+		       int_of(rt_cmd(c, "EXISTS", due, NULL)) == 0 &&
+		               int_of(rt_cmd(c, "EXISTS", holds, NULL)) == 0,
+		       "case %d: a deadline was left", i);
+		r = rt_cmd(c, "HGET", held, "bank", NULL);
+		CHECKF(NULL,
+		       r && (r->type == REDIS_REPLY_NIL ||
+		             (r->type == REDIS_REPLY_STRING &&
+		              strcmp(r->str, "0") == 0)),
+		       "case %d: the counter moved", i);
+		if (r)
+			freeReplyObject(r);
+		CHECKF(NULL, is_nil(rt_cmd(c, "HGET", entries, "x", NULL)),
+		       "case %d: an entry was left", i);
+	}
+	/* Sound again: x holds the first item. */
+	CHECK_RC(box, sb_box_hold(&it, box, "bank", "ledger", "x", 60000),
+	         SB_OK);
+	CHECK(box, it && strcmp(sb_item_value(it), "h1") == 0);
+	sb_item_free(it);
+	it = NULL;
+	/* A confirm that finds the bank's set of the wrong type. */
+	run(c, "RENAME", due, kept);
+	run(c, "SET", due, "foreign");
+	CHECK_RC(box, sb_box_confirm(box, "ledger", "x"), SB_EBACKEND);
+	CHECK(box, t_contains(sb_box_errmsg(box), "WRONGTYPE"));
+	run(c, "DEL", due, NULL);
+	run(c, "RENAME", kept, due);
+	r = rt_cmd(c, "HGET", entries, "x", NULL);
+	CHECK(NULL, r && r->type == REDIS_REPLY_STRING && r->str[0] == 'h');
+	if (r)
+		freeReplyObject(r);
+	CHECK(NULL, int_of(rt_cmd(c, "ZCARD", holds, NULL)) == 1 &&
+	                    int_of(rt_cmd(c, "ZCARD", due, NULL)) == 1);
+	CHECK(NULL, is_str(rt_cmd(c, "HGET", state, "h1", NULL), "hledger\nx"));
+	/* And the confirm works: the hold is x's for good. */
+	CHECK_RC(box, sb_box_confirm(box, "ledger", "x"), SB_OK);
+	CHECK(NULL, int_of(rt_cmd(c, "ZCARD", holds, NULL)) == 0 &&
+	                    int_of(rt_cmd(c, "ZCARD", due, NULL)) == 0);
+	CHECK(NULL, is_str(rt_cmd(c, "HGET", state, "h1", NULL), "iledger\nx"));
+	CHECK(NULL, is_str(rt_cmd(c, "HGET", entries, "x", NULL), "4:bankh1"));
+	CHECK_RC(box, sb_box_confirm(box, "ledger", "x"), SB_OK);
+out:
+	if (c)
+		redisFree(c);
+	sb_box_close(box);
+	free(state);
+	free(queue);
+	free(due);
+	free(held);
+	free(holds);
+	free(entries);
+	free(kept);
+	free(uri);
+	free(opt);
+	free(prefix);
+}
+
 /* Bulk add: several chunks in one transaction, repeats across chunk
  * boundaries, and the cap. */
 static void case_bulk(void)
@@ -846,6 +1002,7 @@ int main(void)
 	case_hostile();
 	case_script_atomic();
 	case_claim_undo();
+	case_hold_undo();
 	case_bulk();
 	free(db9);
 	free(password);

@@ -20,6 +20,7 @@ typedef struct {
 	int quiet;      /* no progress line even on a terminal */
 	int holds;      /* --holds: a hold-then-confirm run after the fetches */
 	double abandon; /* share of new holds released, not confirmed */
+	unsigned runs;  /* --runs: fetch+holds pairs, medians reported */
 } bench_cfg;
 
 /* A hold of the --holds run: long enough never to lapse in a run, since
@@ -52,6 +53,15 @@ enum {
 	BENCH_AFTER_FAILED = 3
 };
 
+/* One --holds run's figures beside its fetch run's (bench_holds.c); with
+ * --runs, the summary is the runs' medians (counts: their sums). */
+typedef struct {
+	double run_s, hold_cps, fetch_cps;
+	uint64_t fresh, confirmed, released, empty, errors;
+	uint64_t fetch_p50, hold_p50, hold_p95, hold_p99; /* microseconds */
+	uint64_t confirm_p50, confirm_p95, confirm_p99, release_p50;
+} bench_holds_fig;
+
 typedef struct {
 	const bench_cfg *cfg;
 	const cli_ctx *cli;
@@ -62,10 +72,12 @@ typedef struct {
 	double run_s;          /* seconds of the fetch phase */
 	long peak_rss_kib;
 	char first_error[SB_ERRMSG_SIZE];
-	int hold_mode;       /* the clients hold (then confirm or release) */
-	int silent;          /* bench_report checks but prints nothing */
-	double claims_per_s; /* set by bench_report */
-	uint64_t lat_p50;    /* set by bench_report (microseconds) */
+	int hold_mode;         /* the clients hold (then confirm or release) */
+	int silent;            /* bench_report checks but prints nothing */
+	double claims_per_s;   /* set by bench_report */
+	uint64_t lat_p50;      /* set by bench_report (microseconds) */
+	unsigned run_no;       /* --runs: this pair's index */
+	bench_holds_fig *figs; /* --holds: each pair's figures (cfg->runs) */
 } bench_run;
 
 /* bench_plan.c */
@@ -83,8 +95,12 @@ int bench_report(bench_run *r);
 int bench_cmp_u64(const void *a, const void *b);
 
 /* bench_holds.c: with --holds, the hold run after the fetch run, on a
- * fresh bank, and its report beside the fetches'. @return exit code */
+ * fresh bank; its figures go to r->figs[r->run_no]. It prints its report
+ * beside the fetches' when it is the only run or when it failed (the law
+ * broke, a request failed). @return exit code */
 int bench_holds(bench_run *r);
+/* With --runs N > 1, after the N pairs: the medians. @return exit code */
+int bench_holds_summary(bench_run *r);
 /* Whether a new hold of id @p id is abandoned (released). */
 int bench_abandons(const bench_cfg *cfg, uint32_t id);
 

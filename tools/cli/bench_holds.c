@@ -142,34 +142,155 @@ static void check_store(bench_run *r, holds_tally *t)
 		t->finding = "assigned items differ from confirmed holds";
 }
 
-static void print_text(const bench_run *r, const holds_tally *t,
-                       double fetch_cps, uint64_t fetch_p50)
+/* The figures of this run (also the summary of a single run). */
+static void figures(bench_holds_fig *f, const bench_run *r,
+                    const holds_tally *t, double fetch_cps, uint64_t fetch_p50)
 {
-	double rs = r->run_s > 0 ? r->run_s : 1e-9, cps = t->fresh / rs;
+	f->run_s = r->run_s;
+	f->hold_cps = t->fresh / (r->run_s > 0 ? r->run_s : 1e-9);
+	f->fetch_cps = fetch_cps;
+	f->fresh = t->fresh;
+	f->confirmed = t->confirmed;
+	f->released = t->released;
+	f->empty = t->empty;
+	f->errors = t->errors + t->failed;
+	f->fetch_p50 = fetch_p50;
+	f->hold_p50 = t->hold_p50;
+	f->hold_p95 = t->hold_p95;
+	f->hold_p99 = t->hold_p99;
+	f->confirm_p50 = t->confirm_p50;
+	f->confirm_p95 = t->confirm_p95;
+	f->confirm_p99 = t->confirm_p99;
+	f->release_p50 = t->release_p50;
+}
 
+static double div0(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of @p n values (sorted in place): the mean of the middle two
+ * when n is even. */
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The medians of the runs, the sums of their counts, and the medians of
+ * the per-run ratios (a run's fetches and holds ran one after the other,
+ * under much the same load: their ratio is the figure to judge). */
+typedef struct {
+	bench_holds_fig m;
+	double hold_ratio, confirm_ratio, cps_ratio;
+} holds_sum;
+
+#define MEDIAN_OF(field, type)                          \
+	do {                                            \
+		for (unsigned i_ = 0; i_ < n; i_++)     \
+			v[i_] = (double)figs[i_].field; \
+		s->m.field = (type)median(v, n);        \
+	} while (0)
+
+static int summarize(holds_sum *s, const bench_holds_fig *figs, unsigned n)
+{
+	double *v = malloc(n * sizeof(*v));
+
+	if (!v)
+		return -1;
+	memset(s, 0, sizeof(*s));
+	MEDIAN_OF(hold_cps, double);
+	MEDIAN_OF(fetch_cps, double);
+	MEDIAN_OF(fetch_p50, uint64_t);
+	MEDIAN_OF(hold_p50, uint64_t);
+	MEDIAN_OF(hold_p95, uint64_t);
+	MEDIAN_OF(hold_p99, uint64_t);
+	MEDIAN_OF(confirm_p50, uint64_t);
+	MEDIAN_OF(confirm_p95, uint64_t);
+	MEDIAN_OF(confirm_p99, uint64_t);
+	MEDIAN_OF(release_p50, uint64_t);
+	for (unsigned i = 0; i < n; i++) {
+		s->m.run_s += figs[i].run_s;
+		s->m.fresh += figs[i].fresh;
+		s->m.confirmed += figs[i].confirmed;
+		s->m.released += figs[i].released;
+		s->m.empty += figs[i].empty;
+		s->m.errors += figs[i].errors;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v[i] = div0((double)figs[i].hold_p50,
+		            (double)figs[i].fetch_p50);
+	s->hold_ratio = median(v, n);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = div0((double)figs[i].confirm_p50,
+		            (double)figs[i].fetch_p50);
+	s->confirm_ratio = median(v, n);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = div0(figs[i].hold_cps, figs[i].fetch_cps);
+	s->cps_ratio = median(v, n);
+	free(v);
+	return 0;
+}
+
+/* Each run's ratio, in run order. */
+static void print_ratios(const bench_holds_fig *figs, unsigned n, int confirm,
+                         const char *sep)
+{
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%.3f", i ? sep : "",
+		       div0((double)(confirm ? figs[i].confirm_p50
+		                             : figs[i].hold_p50),
+		            (double)figs[i].fetch_p50));
+}
+
+static void print_text(const bench_run *r, const holds_tally *t,
+                       const holds_sum *s, const bench_holds_fig *figs,
+                       unsigned n)
+{
+	const bench_holds_fig *m = &s->m;
+
+	if (n > 1)
+		printf("\nholds, %u runs (each a fetch run and a hold run on "
+		       "fresh banks): medians of the runs' figures, sums of "
+		       "their counts, medians of their ratios",
+		       n);
 	printf("\nholds: %" PRIu64 " new holds in %.2f s: %" PRIu64
 	       " confirmed, %" PRIu64 " released (abandoned), %" PRIu64
 	       " empty, %" PRIu64 " errors\n",
-	       t->fresh, r->run_s, t->confirmed, t->released, t->empty,
-	       t->errors + t->failed);
+	       m->fresh, m->run_s, m->confirmed, m->released, m->empty,
+	       m->errors);
 	printf("claims/s: hold+confirm %.0f   fetch (same run) %.0f   "
 	       "ratio %.2f\n",
-	       cps, fetch_cps, fetch_cps > 0 ? cps / fetch_cps : 0);
+	       m->hold_cps, m->fetch_cps, s->cps_ratio);
 	printf("hold latency ms: p50 %.3f  p95 %.3f  p99 %.3f   (fetch p50 "
 	       "%.3f: %.2fx)\n",
-	       t->hold_p50 / 1e3, t->hold_p95 / 1e3, t->hold_p99 / 1e3,
-	       fetch_p50 / 1e3,
-	       fetch_p50 ? (double)t->hold_p50 / (double)fetch_p50 : 0);
+	       m->hold_p50 / 1e3, m->hold_p95 / 1e3, m->hold_p99 / 1e3,
+	       m->fetch_p50 / 1e3, s->hold_ratio);
 	printf("confirm latency ms: p50 %.3f  p95 %.3f  p99 %.3f   (release "
-	       "p50 %.3f)\n",
-	       t->confirm_p50 / 1e3, t->confirm_p95 / 1e3, t->confirm_p99 / 1e3,
-	       t->release_p50 / 1e3);
+	       "p50 %.3f; %.2fx the fetch p50)\n",
+	       m->confirm_p50 / 1e3, m->confirm_p95 / 1e3, m->confirm_p99 / 1e3,
+	       m->release_p50 / 1e3, s->confirm_ratio);
+	if (n > 1) {
+		printf("runs: hold/fetch p50 ");
+		print_ratios(figs, n, 0, " ");
+		printf("; confirm/fetch p50 ");
+		print_ratios(figs, n, 1, " ");
+		printf("\n");
+	}
 	if (t->st_ok)
-		printf("store: available %" PRIu64 ", reserved %" PRIu64
+		printf("store%s: available %" PRIu64 ", reserved %" PRIu64
 		       ", on_hold %" PRIu64 ", assigned %" PRIu64
 		       ", retired %" PRIu64 "\n",
-		       t->st.available, t->st.reserved, t->st.on_hold,
-		       t->st.assigned, t->st.retired);
+		       n > 1 ? " (last run)" : "", t->st.available,
+		       t->st.reserved, t->st.on_hold, t->st.assigned,
+		       t->st.retired);
 	if (r->first_error[0])
 		printf("first error: %s\n", r->first_error);
 	if (t->finding)
@@ -178,37 +299,64 @@ static void print_text(const bench_run *r, const holds_tally *t,
 }
 
 static void print_json(const bench_run *r, const holds_tally *t,
-                       double fetch_cps, uint64_t fetch_p50)
+                       const holds_sum *s, const bench_holds_fig *figs,
+                       unsigned n)
 {
-	double rs = r->run_s > 0 ? r->run_s : 1e-9, cps = t->fresh / rs;
+	const bench_holds_fig *m = &s->m;
 
 	printf("{\"protocol\":\"%s\",\"procs\":%u,\"clients\":%u,"
 	       "\"items\":%" PRIu64 ",\"abandon\":%.3f,\"seed\":%" PRIu64
-	       ",\"run_s\":%.4f,\"holds\":%" PRIu64 ",\"confirmed\":%" PRIu64
-	       ",\"released\":%" PRIu64 ",\"empty\":%" PRIu64
-	       ",\"errors\":%" PRIu64 ",\"hold_claims_per_s\":%.1f,"
+	       ",\"runs\":%u,\"run_s\":%.4f,\"holds\":%" PRIu64
+	       ",\"confirmed\":%" PRIu64 ",\"released\":%" PRIu64
+	       ",\"empty\":%" PRIu64 ",\"errors\":%" PRIu64
+	       ",\"hold_claims_per_s\":%.1f,"
 	       "\"fetch_claims_per_s\":%.1f,\"ratio\":%.3f,"
 	       "\"hold_p50_ms\":%.3f,\"hold_p95_ms\":%.3f,\"hold_p99_ms\":%.3f,"
 	       "\"fetch_p50_ms\":%.3f,\"confirm_p50_ms\":%.3f,"
 	       "\"confirm_p95_ms\":%.3f,\"confirm_p99_ms\":%.3f,"
-	       "\"release_p50_ms\":%.3f,\"law_holds\":%s}\n",
+	       "\"release_p50_ms\":%.3f,\"hold_ratio\":%.3f,"
+	       "\"confirm_ratio\":%.3f,\"hold_ratios\":[",
 	       r->cli->g.protocol == SB_PROTOCOL_GENERIC ? "generic" : "auto",
 	       r->cfg->procs, r->cfg->clients, r->cfg->items, r->cfg->abandon,
-	       r->cfg->seed, r->run_s, t->fresh, t->confirmed, t->released,
-	       t->empty, t->errors + t->failed, cps, fetch_cps,
-	       fetch_cps > 0 ? cps / fetch_cps : 0, t->hold_p50 / 1e3,
-	       t->hold_p95 / 1e3, t->hold_p99 / 1e3, fetch_p50 / 1e3,
-	       t->confirm_p50 / 1e3, t->confirm_p95 / 1e3, t->confirm_p99 / 1e3,
-	       t->release_p50 / 1e3, t->finding ? "false" : "true");
+	       r->cfg->seed, n, m->run_s, m->fresh, m->confirmed, m->released,
+	       m->empty, m->errors, m->hold_cps, m->fetch_cps, s->cps_ratio,
+	       m->hold_p50 / 1e3, m->hold_p95 / 1e3, m->hold_p99 / 1e3,
+	       m->fetch_p50 / 1e3, m->confirm_p50 / 1e3, m->confirm_p95 / 1e3,
+	       m->confirm_p99 / 1e3, m->release_p50 / 1e3, s->hold_ratio,
+	       s->confirm_ratio);
+	print_ratios(figs, n, 0, ",");
+	printf("],\"confirm_ratios\":[");
+	print_ratios(figs, n, 1, ",");
+	printf("],\"law_holds\":%s}\n", t->finding ? "false" : "true");
 }
+
+static int print(const bench_run *r, const holds_tally *t,
+                 const bench_holds_fig *figs, unsigned n)
+{
+	holds_sum s;
+
+	if (summarize(&s, figs, n) != 0) {
+		cli_err(r->cli, "out of memory summing the runs up");
+		return -1;
+	}
+	if (r->cfg->json)
+		print_json(r, t, &s, figs, n);
+	else
+		print_text(r, t, &s, figs, n);
+	return 0;
+}
+
+/* The last run's tally, for the summary's store line. */
+static holds_tally last;
 
 int bench_holds(bench_run *r)
 {
 	double fetch_cps = r->claims_per_s;
 	uint64_t fetch_p50 = r->lat_p50;
+	bench_holds_fig *f = &r->figs[r->run_no];
 	holds_tally t;
 	char bank[sizeof(r->bank)];
-	int rc;
+	int rc, failed;
 
 	/* A fresh bank and ledger, the same requests. */
 	memcpy(bank, r->bank, sizeof(bank));
@@ -230,11 +378,16 @@ int bench_holds(bench_run *r)
 		return CLI_EXIT_ERROR;
 	}
 	check_store(r, &t);
-	if (r->cfg->json)
-		print_json(r, &t, fetch_cps, fetch_p50);
-	else
-		print_text(r, &t, fetch_cps, fetch_p50);
-	if (t.finding || t.errors || t.failed) {
+	figures(f, r, &t, fetch_cps, fetch_p50);
+	last = t;
+	failed = t.finding || t.errors || t.failed;
+	/* A failed run is reported alone (the runs stop there). */
+	if ((r->cfg->runs == 1 || failed) && print(r, &t, f, 1) != 0)
+		return CLI_EXIT_ERROR;
+	if (failed) {
+		if (r->cfg->runs > 1)
+			cli_err(r->cli, "run %u of %u", r->run_no + 1,
+			        r->cfg->runs);
 		cli_err(r->cli,
 		        t.finding ? "the law broke on the holds"
 		                  : "%" PRIu64
@@ -242,5 +395,16 @@ int bench_holds(bench_run *r)
 		        t.errors + t.failed, r->first_error);
 		return cli_finish(r->cli, CLI_EXIT_ERROR);
 	}
-	return cli_finish(r->cli, rc);
+	if (r->cfg->runs > 1 && !r->cfg->quiet)
+		fprintf(stderr, "bench: run %u of %u: hold/fetch p50 %.2f\n",
+		        r->run_no + 1, r->cfg->runs,
+		        div0((double)f->hold_p50, (double)f->fetch_p50));
+	return r->cfg->runs > 1 ? rc : cli_finish(r->cli, rc);
+}
+
+int bench_holds_summary(bench_run *r)
+{
+	if (print(r, &last, r->figs, r->cfg->runs) != 0)
+		return CLI_EXIT_ERROR;
+	return cli_finish(r->cli, CLI_EXIT_OK);
 }

@@ -17,7 +17,7 @@ static const cli_opt bench_opts[] = { { "--clients", 1 },  { "--procs", 1 },
 	                              { "--duration", 1 }, { "--seed", 1 },
 	                              { "--json", 0 },     { "--quiet", 0 },
 	                              { "--holds", 0 },    { "--abandon", 1 },
-	                              { NULL, 0 } };
+	                              { "--runs", 1 },     { NULL, 0 } };
 enum {
 	O_CLIENTS,
 	O_PROCS,
@@ -31,6 +31,7 @@ enum {
 	O_QUIET,
 	O_HOLDS,
 	O_ABANDON,
+	O_RUNS,
 	O_N
 };
 
@@ -87,6 +88,14 @@ int bench_parse(bench_cfg *cfg, cli_ctx *c)
 		                       "--abandon wants a share from 0 to 1");
 	if (v[O_ABANDON] && !cfg->holds)
 		return cli_usage_error(c, "--abandon goes with --holds");
+	cfg->runs = 1;
+	if (v[O_RUNS]) {
+		if (parse_u64(v[O_RUNS], 1, 100, &u))
+			return cli_usage_error(c, "--runs wants 1..100");
+		if (!cfg->holds)
+			return cli_usage_error(c, "--runs goes with --holds");
+		cfg->runs = (unsigned)u;
+	}
 	/* Limits keep the result arrays and thread counts sane. */
 	if (v[O_CLIENTS]) {
 		if (parse_u64(v[O_CLIENTS], 1, 1024, &u))

@@ -122,7 +122,12 @@ const cli_command cli_commands[] = {
 	  "                 claims/s beside the fetches', the latency of a\n"
 	  "                 hold and of a confirm, the law checked again\n"
 	  "  --abandon R    with --holds, the share of ids that release their\n"
-	  "                 hold instead of confirming it, 0..1 (default 0.1)\n" HELP_TAIL,
+	  "                 hold instead of confirming it, 0..1 (default 0.1)\n"
+	  "  --runs N       with --holds, N fetch-then-holds pairs on fresh\n"
+	  "                 banks (default 1): the medians of the runs'\n"
+	  "                 figures, and of their hold/fetch and\n"
+	  "                 confirm/fetch p50 ratios (one run's ratio is\n"
+	  "                 noisy on a busy machine)\n" HELP_TAIL,
 	  cli_cmd_bench },
 	{ "demo", "demo [--holds] [--workers N] [--seed N]",
 	  "the movie store or box office, verdict",
