@@ -675,98 +675,6 @@ out:
 	free(prefix);
 }
 
-/* The claim's common path writes the queue, the held counter, the state
- * hash and the ledger, checking the types of the last three only as it
- * writes them: a failure there undoes what it wrote. A state hash of the
- * wrong type, and a queued item the state hash does not know (both
- * foreign data), fail the claim and change nothing. */
-static void case_claim_undo(void)
-{
-	printf("a failing claim undoes its writes\n");
-	char *prefix = rt_prefix("undo");
-	char *opt = t_xasprintf("prefix=%s", prefix);
-	char *uri = t_uri_opt(db9, opt);
-	sb_box *box = open_ok(uri, SB_PROTOCOL_AUTO);
-	redisContext *c = rt_connect(db9);
-	char *state = t_xasprintf("{%s}:s:bank", prefix);
-	char *queue = t_xasprintf("{%s}:q:bank", prefix);
-	char *held = t_xasprintf("{%s}:c:ledger", prefix);
-	char *kept = t_xasprintf("{%s}:kept", prefix);
-	const char *items[] = { "u1", "u2" };
-	sb_add_result res;
-	sb_item *it = NULL;
-	redisReply *r;
-	if (!box || !CHECK(NULL, c != NULL))
-		goto out;
-	CHECK_RC(box, sb_box_add(&res, box, "bank", items, 2), SB_OK);
-	/* An item pushed behind storagebox's back: unknown to the state. */
-	r = rt_cmd(c, "LPUSH", queue, "stranger", NULL);
-	if (r)
-		freeReplyObject(r);
-	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"),
-	         SB_EBACKEND);
-	CHECK(box, t_contains(sb_box_errmsg(box), "not in the state hash"));
-	r = rt_cmd(c, "LINDEX", queue, "0", NULL);
-	CHECK(NULL, r && r->type == REDIS_REPLY_STRING &&
-	                    strcmp(r->str, "stranger") == 0);
-	if (r)
-		freeReplyObject(r);
-	r = rt_cmd(c, "HEXISTS", state, "stranger", NULL);
-	CHECK(NULL, r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
-	if (r)
-		freeReplyObject(r);
-	r = rt_cmd(c, "HGET", held, "bank", NULL);
-	CHECK(NULL, r && (r->type == REDIS_REPLY_NIL ||
-	                  (r->type == REDIS_REPLY_STRING &&
-	                   strcmp(r->str, "0") == 0)));
-	if (r)
-		freeReplyObject(r);
-	r = rt_cmd(c, "LPOP", queue, NULL);
-	if (r)
-		freeReplyObject(r);
-	/* The state hash replaced by a string. */
-	r = rt_cmd(c, "RENAME", state, kept, NULL);
-	if (r)
-		freeReplyObject(r);
-	r = rt_cmd(c, "SET", state, "a string, not a hash", NULL);
-	if (r)
-		freeReplyObject(r);
-	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"),
-	         SB_EBACKEND);
-	CHECK(box, t_contains(sb_box_errmsg(box), "WRONGTYPE"));
-	r = rt_cmd(c, "LRANGE", queue, "0", "-1", NULL);
-	CHECK(NULL, r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	                    strcmp(r->element[0]->str, "u1") == 0 &&
-	                    strcmp(r->element[1]->str, "u2") == 0);
-	if (r)
-		freeReplyObject(r);
-	r = rt_cmd(c, "HGET", held, "bank", NULL);
-	CHECK(NULL, r && (r->type == REDIS_REPLY_NIL ||
-	                  (r->type == REDIS_REPLY_STRING &&
-	                   strcmp(r->str, "0") == 0)));
-	if (r)
-		freeReplyObject(r);
-	/* Sound again: x gets the first item. */
-	r = rt_cmd(c, "RENAME", kept, state, NULL);
-	if (r)
-		freeReplyObject(r);
-	CHECK_RC(box, sb_box_lookup(&it, box, "ledger", "x"), SB_ENOTFOUND);
-	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"), SB_OK);
-	CHECK(box, it && strcmp(sb_item_value(it), "u1") == 0);
-	sb_item_free(it);
-out:
-	if (c)
-		redisFree(c);
-	sb_box_close(box);
-	free(state);
-	free(queue);
-	free(held);
-	free(kept);
-	free(uri);
-	free(opt);
-	free(prefix);
-}
-
 /* Replies of the checks below (each frees its reply). */
 static int is_str(redisReply *r, const char *want)
 {
@@ -804,6 +712,121 @@ static void run(redisContext *c, const char *a, const char *b, const char *d)
 		freeReplyObject(r);
 }
 
+/* The held counter of bank "bank" did not move (absent or "0"). */
+static int counter_zero(redisContext *c, const char *held)
+{
+	redisReply *r = rt_cmd(c, "HGET", held, "bank", NULL);
+	int ok = r &&
+	         (r->type == REDIS_REPLY_NIL ||
+	          (r->type == REDIS_REPLY_STRING && strcmp(r->str, "0") == 0));
+
+	if (r)
+		freeReplyObject(r);
+	return ok;
+}
+
+/* The queue holds exactly @p a then @p b. */
+static int queue_is(redisContext *c, const char *queue, const char *a,
+                    const char *b)
+{
+	redisReply *r = rt_cmd(c, "LRANGE", queue, "0", "-1", NULL);
+	int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	         strcmp(r->element[0]->str, a) == 0 &&
+	         strcmp(r->element[1]->str, b) == 0;
+
+	if (r)
+		freeReplyObject(r);
+	return ok;
+}
+
+/* A box on its own prefix, a connection, and the keys of bank "bank"
+ * and ledger "ledger" (redis_keys.c) that the undo cases look at. */
+typedef struct {
+	char *prefix, *opt, *uri;
+	char *state, *queue, *due, *held, *holds, *entries, *kept;
+	sb_box *box;
+	redisContext *c;
+} undo_store;
+
+/* @return 1 when the box and the connection are open */
+static int undo_open(undo_store *u, const char *name)
+{
+	u->prefix = rt_prefix(name);
+	u->opt = t_xasprintf("prefix=%s", u->prefix);
+	u->uri = t_uri_opt(db9, u->opt);
+	u->box = open_ok(u->uri, SB_PROTOCOL_AUTO);
+	u->c = rt_connect(db9);
+	u->state = t_xasprintf("{%s}:s:bank", u->prefix);
+	u->queue = t_xasprintf("{%s}:q:bank", u->prefix);
+	u->due = t_xasprintf("{%s}:d:bank", u->prefix);
+	u->held = t_xasprintf("{%s}:c:ledger", u->prefix);
+	u->holds = t_xasprintf("{%s}:e:ledger", u->prefix);
+	u->entries = t_xasprintf("{%s}:l:ledger", u->prefix);
+	u->kept = t_xasprintf("{%s}:kept", u->prefix);
+	return u->box && CHECK(NULL, u->c != NULL);
+}
+
+static void undo_close(undo_store *u)
+{
+	char *s[] = { u->state,   u->queue, u->due, u->held, u->holds,
+		      u->entries, u->kept,  u->uri, u->opt,  u->prefix };
+
+	if (u->c)
+		redisFree(u->c);
+	sb_box_close(u->box);
+	for (size_t i = 0; i < sizeof s / sizeof *s; i++)
+		free(s[i]);
+}
+
+/* The claim's common path writes the queue, the held counter, the state
+ * hash and the ledger, checking the types of the last three only as it
+ * writes them: a failure there undoes what it wrote. A state hash of the
+ * wrong type, and a queued item the state hash does not know (both
+ * foreign data), fail the claim and change nothing. */
+static void case_claim_undo(void)
+{
+	printf("a failing claim undoes its writes\n");
+	undo_store u;
+	const char *items[] = { "u1", "u2" };
+	sb_add_result res;
+	sb_item *it = NULL;
+	redisContext *c;
+	sb_box *box;
+
+	if (!undo_open(&u, "undo"))
+		goto out;
+	c = u.c;
+	box = u.box;
+	CHECK_RC(box, sb_box_add(&res, box, "bank", items, 2), SB_OK);
+	/* An item pushed behind storagebox's back: unknown to the state. */
+	run(c, "LPUSH", u.queue, "stranger");
+	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"),
+	         SB_EBACKEND);
+	CHECK(box, t_contains(sb_box_errmsg(box), "not in the state hash"));
+	CHECK(NULL,
+	      is_str(rt_cmd(c, "LINDEX", u.queue, "0", NULL), "stranger"));
+	CHECK(NULL,
+	      int_of(rt_cmd(c, "HEXISTS", u.state, "stranger", NULL)) == 0);
+	CHECK(NULL, counter_zero(c, u.held));
+	run(c, "LPOP", u.queue, NULL);
+	/* The state hash replaced by a string. */
+	run(c, "RENAME", u.state, u.kept);
+	run(c, "SET", u.state, "a string, not a hash");
+	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"),
+	         SB_EBACKEND);
+	CHECK(box, t_contains(sb_box_errmsg(box), "WRONGTYPE"));
+	CHECK(NULL, queue_is(c, u.queue, "u1", "u2"));
+	CHECK(NULL, counter_zero(c, u.held));
+	/* Sound again: x gets the first item. */
+	run(c, "RENAME", u.kept, u.state);
+	CHECK_RC(box, sb_box_lookup(&it, box, "ledger", "x"), SB_ENOTFOUND);
+	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"), SB_OK);
+	CHECK(box, it && strcmp(sb_item_value(it), "u1") == 0);
+	sb_item_free(it);
+out:
+	undo_close(&u);
+}
+
 /* The hold's common path writes the queue, the bank's and the ledger's
  * deadline sets, the held counter, the state and the entry, checking the
  * types of all but the queue and the entry only as it writes them; the
@@ -813,32 +836,25 @@ static void run(redisContext *c, const char *a, const char *b, const char *d)
 static void case_hold_undo(void)
 {
 	printf("a failing hold or confirm undoes its writes\n");
-	char *prefix = rt_prefix("holdundo");
-	char *opt = t_xasprintf("prefix=%s", prefix);
-	char *uri = t_uri_opt(db9, opt);
-	sb_box *box = open_ok(uri, SB_PROTOCOL_AUTO);
-	redisContext *c = rt_connect(db9);
-	char *state = t_xasprintf("{%s}:s:bank", prefix);
-	char *queue = t_xasprintf("{%s}:q:bank", prefix);
-	char *due = t_xasprintf("{%s}:d:bank", prefix);
-	char *held = t_xasprintf("{%s}:c:ledger", prefix);
-	char *holds = t_xasprintf("{%s}:e:ledger", prefix);
-	char *entries = t_xasprintf("{%s}:l:ledger", prefix);
-	char *kept = t_xasprintf("{%s}:kept", prefix);
-	/* Each foreign key in turn, then an item the state does not know. */
-	const char *bad[] = { due, holds, held };
+	undo_store u;
 	const char *items[] = { "h1", "h2" };
 	sb_add_result res;
 	sb_item *it = NULL;
-	redisReply *r;
-	if (!box || !CHECK(NULL, c != NULL))
+	redisContext *c;
+	sb_box *box;
+
+	if (!undo_open(&u, "holdundo"))
 		goto out;
+	c = u.c;
+	box = u.box;
+	/* Each foreign key in turn, then an item the state does not know. */
+	const char *bad[] = { u.due, u.holds, u.held };
 	CHECK_RC(box, sb_box_add(&res, box, "bank", items, 2), SB_OK);
 	for (int i = 0; i <= 3; i++) {
 		if (i < 3)
 			run(c, "SET", bad[i], "foreign");
 		else
-			run(c, "LPUSH", queue, "stranger");
+			run(c, "LPUSH", u.queue, "stranger");
 		CHECK_RC(box,
 		         sb_box_hold(&it, box, "bank", "ledger", "x", 60000),
 		         SB_EBACKEND);
@@ -849,35 +865,24 @@ static void case_hold_undo(void)
 		if (i < 3)
 			run(c, "DEL", bad[i], NULL);
 		else
-			CHECK(NULL, is_str(rt_cmd(c, "LPOP", queue, NULL),
+			CHECK(NULL, is_str(rt_cmd(c, "LPOP", u.queue, NULL),
 			                   "stranger"));
-		r = rt_cmd(c, "LRANGE", queue, "0", "-1", NULL);
-		CHECKF(NULL,
-		       r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-		               strcmp(r->element[0]->str, "h1") == 0 &&
-		               strcmp(r->element[1]->str, "h2") == 0,
+		CHECKF(NULL, queue_is(c, u.queue, "h1", "h2"),
 		       "case %d: the queue changed", i);
-		if (r)
-			freeReplyObject(r);
-		CHECKF(NULL, is_str(rt_cmd(c, "HGET", state, "h1", NULL), "a"),
+		CHECKF(NULL,
+		       is_str(rt_cmd(c, "HGET", u.state, "h1", NULL), "a"),
 		       "case %d: h1 is no longer available", i);
 		CHECKF(NULL,
-		       int_of(rt_cmd(c, "HEXISTS", state, "stranger", NULL)) ==
-		               0,
+		       int_of(rt_cmd(c, "HEXISTS", u.state, "stranger",
+		                     NULL)) == 0,
 		       "case %d: the stranger has a state", i);
 		CHECKF(NULL,
-		       int_of(rt_cmd(c, "EXISTS", due, NULL)) == 0 &&
-		               int_of(rt_cmd(c, "EXISTS", holds, NULL)) == 0,
+		       int_of(rt_cmd(c, "EXISTS", u.due, NULL)) == 0 &&
+		               int_of(rt_cmd(c, "EXISTS", u.holds, NULL)) == 0,
 		       "case %d: a deadline was left", i);
-		r = rt_cmd(c, "HGET", held, "bank", NULL);
-		CHECKF(NULL,
-		       r && (r->type == REDIS_REPLY_NIL ||
-		             (r->type == REDIS_REPLY_STRING &&
-		              strcmp(r->str, "0") == 0)),
+		CHECKF(NULL, counter_zero(c, u.held),
 		       "case %d: the counter moved", i);
-		if (r)
-			freeReplyObject(r);
-		CHECKF(NULL, is_nil(rt_cmd(c, "HGET", entries, "x", NULL)),
+		CHECKF(NULL, is_nil(rt_cmd(c, "HGET", u.entries, "x", NULL)),
 		       "case %d: an entry was left", i);
 	}
 	/* Sound again: x holds the first item. */
@@ -887,40 +892,31 @@ static void case_hold_undo(void)
 	sb_item_free(it);
 	it = NULL;
 	/* A confirm that finds the bank's set of the wrong type. */
-	run(c, "RENAME", due, kept);
-	run(c, "SET", due, "foreign");
+	run(c, "RENAME", u.due, u.kept);
+	run(c, "SET", u.due, "foreign");
 	CHECK_RC(box, sb_box_confirm(box, "ledger", "x"), SB_EBACKEND);
 	CHECK(box, t_contains(sb_box_errmsg(box), "WRONGTYPE"));
-	run(c, "DEL", due, NULL);
-	run(c, "RENAME", kept, due);
-	r = rt_cmd(c, "HGET", entries, "x", NULL);
+	run(c, "DEL", u.due, NULL);
+	run(c, "RENAME", u.kept, u.due);
+	redisReply *r = rt_cmd(c, "HGET", u.entries, "x", NULL);
 	CHECK(NULL, r && r->type == REDIS_REPLY_STRING && r->str[0] == 'h');
 	if (r)
 		freeReplyObject(r);
-	CHECK(NULL, int_of(rt_cmd(c, "ZCARD", holds, NULL)) == 1 &&
-	                    int_of(rt_cmd(c, "ZCARD", due, NULL)) == 1);
-	CHECK(NULL, is_str(rt_cmd(c, "HGET", state, "h1", NULL), "hledger\nx"));
+	CHECK(NULL, int_of(rt_cmd(c, "ZCARD", u.holds, NULL)) == 1 &&
+	                    int_of(rt_cmd(c, "ZCARD", u.due, NULL)) == 1);
+	CHECK(NULL,
+	      is_str(rt_cmd(c, "HGET", u.state, "h1", NULL), "hledger\nx"));
 	/* And the confirm works: the hold is x's for good. */
 	CHECK_RC(box, sb_box_confirm(box, "ledger", "x"), SB_OK);
-	CHECK(NULL, int_of(rt_cmd(c, "ZCARD", holds, NULL)) == 0 &&
-	                    int_of(rt_cmd(c, "ZCARD", due, NULL)) == 0);
-	CHECK(NULL, is_str(rt_cmd(c, "HGET", state, "h1", NULL), "iledger\nx"));
-	CHECK(NULL, is_str(rt_cmd(c, "HGET", entries, "x", NULL), "4:bankh1"));
+	CHECK(NULL, int_of(rt_cmd(c, "ZCARD", u.holds, NULL)) == 0 &&
+	                    int_of(rt_cmd(c, "ZCARD", u.due, NULL)) == 0);
+	CHECK(NULL,
+	      is_str(rt_cmd(c, "HGET", u.state, "h1", NULL), "iledger\nx"));
+	CHECK(NULL,
+	      is_str(rt_cmd(c, "HGET", u.entries, "x", NULL), "4:bankh1"));
 	CHECK_RC(box, sb_box_confirm(box, "ledger", "x"), SB_OK);
 out:
-	if (c)
-		redisFree(c);
-	sb_box_close(box);
-	free(state);
-	free(queue);
-	free(due);
-	free(held);
-	free(holds);
-	free(entries);
-	free(kept);
-	free(uri);
-	free(opt);
-	free(prefix);
+	undo_close(&u);
 }
 
 /* Bulk add: several chunks in one transaction, repeats across chunk
