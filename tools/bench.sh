@@ -153,29 +153,41 @@ done
 # shellcheck source=tools/bench/report.sh
 . tools/bench/report.sh
 
-if wants sqlite; then
+# The servers' versions for results.md: each store once, whichever steps
+# (a store's own, holds', Python's) use it.
+if wants sqlite || wants python || wants holds; then
 	VERSIONS+=("SQLite $(pkg-config --modversion sqlite3) (embedded)")
+fi
+if wants postgresql || wants holds; then
+	VERSIONS+=("PostgreSQL $("${PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -XAtc 'SHOW server_version' "$SB_TEST_PG_URI" | cut -d' ' -f1) (fsync, synchronous_commit on)")
+fi
+if wants redis || wants python || wants holds; then
+	VERSIONS+=("Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p') (AOF, appendfsync everysec)")
+fi
+if wants dynamodb || wants original || wants holds; then
+	VERSIONS+=("DynamoDB Local from ${DYNAMODB_SIMULATOR_PKG:-amplify-dynamodb-simulator} (in memory)")
+fi
+if wants original; then
+	VERSIONS+=("boto3 $("$ORIG_PY" -c 'import boto3; print(boto3.__version__)') (Debian's python3-boto3, for the original's algorithm)")
+fi
+
+if wants sqlite; then
 	section "SQLite"
 	bench_sqlite
 fi
 if wants postgresql; then
-	VERSIONS+=("PostgreSQL $("${PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -XAtc 'SHOW server_version' "$SB_TEST_PG_URI" | cut -d' ' -f1) (fsync, synchronous_commit on)")
 	section "PostgreSQL"
 	bench_postgresql
 fi
 if wants redis; then
-	VERSIONS+=("Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p') (AOF, appendfsync everysec)")
 	section "Redis"
 	bench_redis
 fi
 if wants dynamodb; then
-	VERSIONS+=("DynamoDB Local from ${DYNAMODB_SIMULATOR_PKG:-amplify-dynamodb-simulator} (in memory)")
 	section "DynamoDB"
 	bench_dynamodb
 fi
 if wants original; then
-	wants dynamodb || VERSIONS+=("DynamoDB Local from ${DYNAMODB_SIMULATOR_PKG:-amplify-dynamodb-simulator} (in memory)")
-	VERSIONS+=("boto3 $("$ORIG_PY" -c 'import boto3; print(boto3.__version__)') (Debian's python3-boto3, for the original's algorithm)")
 	section "The original's algorithm on DynamoDB Local"
 	bench_original
 fi

@@ -17,6 +17,7 @@ machine_line() {
 # joined SEP WORD...: the words with SEP between them.
 joined() {
 	local sep=$1 out=${2:-}
+	[ $# -ge 2 ] || return 0
 	shift 2
 	for w in "$@"; do out="$out$sep$w"; done
 	printf '%s' "$out"
