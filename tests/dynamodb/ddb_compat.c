@@ -1,93 +1,17 @@
 /* Sharing tables with the original Python library. Its requests are
- * replayed here as it sends them (through the backend's request function,
- * raw JSON): tables with only `item` / `deduplication_id` + `item_string`,
- * a claim = Scan, DeleteItem, conditional PutItem of the ledger record,
- * and re-loading codes with plain PutItem. storagebox must work on such
+ * replayed here as it sends them (ddb_original.h): tables with only
+ * `item` / `deduplication_id` + `item_string`, a claim = Scan,
+ * DeleteItem, conditional PutItem of the ledger record, and re-loading
+ * codes with plain PutItem. storagebox must work on such
  * tables and never hand out an item twice, whoever took it. */
-#include "ddb_test.h"
+#include "ddb_original.h"
 
 static sb_box *box;
 static sb_ddb_store *s;
 
 static int raw(const char *op, const char *json, cJSON **out)
 {
-	cJSON *body = cJSON_Parse(json), *resp = NULL;
-	int rc;
-	if (!body) {
-		CHECKF(NULL, 0, "bad test JSON %s", json);
-		return SB_EINVALID;
-	}
-	rc = sb_ddb_call(&resp, s, op, body, "compat test");
-	cJSON_Delete(body);
-	if (out)
-		*out = resp;
-	else
-		cJSON_Delete(resp);
-	return rc;
-}
-
-static void create_table(const char *t, const char *key)
-{
-	char *j = t_xasprintf("{\"TableName\":\"%s\",\"AttributeDefinitions\":"
-	                      "[{\"AttributeName\":\"%s\",\"AttributeType\":\"S\"}],"
-	                      "\"KeySchema\":[{\"AttributeName\":\"%s\","
-	                      "\"KeyType\":\"HASH\"}],\"BillingMode\":"
-	                      "\"PAY_PER_REQUEST\"}",
-	                      t, key, key);
-	CHECK_RC(box, raw("CreateTable", j, NULL), SB_OK);
-	free(j);
-}
-
-static void py_put_item(const char *t, const char *item)
-{
-	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Item\":{\"item\":"
-	                      "{\"S\":\"%s\"}}}",
-	                      t, item);
-	CHECK_RC(box, raw("PutItem", j, NULL), SB_OK);
-	free(j);
-}
-
-/* The original's claim: scan from the start, delete what it found
- * (checking it really deleted it), put the ledger record if absent.
- * Returns the item or NULL (empty / lost). */
-static char *py_claim(const char *bt, const char *lt, const char *id)
-{
-	cJSON *resp = NULL;
-	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Limit\":5}", bt);
-	char *got = NULL;
-	raw("Scan", j, &resp);
-	free(j);
-	const cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(resp, "Items"))
-	{
-		const char *item = sb_ddb_get_s(it, "item");
-		cJSON *del = NULL;
-		j = t_xasprintf("{\"TableName\":\"%s\",\"Key\":{\"item\":{\"S\":"
-		                "\"%s\"}},\"ReturnValues\":\"ALL_OLD\"}",
-		                bt, item);
-		int rc = raw("DeleteItem", j, &del);
-		free(j);
-		int had = rc == SB_OK &&
-		          cJSON_GetObjectItemCaseSensitive(del, "Attributes");
-		cJSON_Delete(del);
-		if (!had)
-			continue;
-		j = t_xasprintf("{\"TableName\":\"%s\",\"Item\":{"
-		                "\"deduplication_id\":{\"S\":\"%s\"},"
-		                "\"item_string\":{\"S\":\"%s\"}},"
-		                "\"ConditionExpression\":"
-		                "\"attribute_not_exists(deduplication_id)\"}",
-		                lt, id, item);
-		rc = raw("PutItem", j, NULL);
-		free(j);
-		if (rc == SB_OK)
-			got = t_xstrdup(item);
-		else
-			py_put_item(bt, item); /* its put back */
-		break;
-	}
-	cJSON_Delete(resp);
-	return got;
+	return ddb_raw(s, op, json, out, "compat test");
 }
 
 int main(void)
@@ -101,16 +25,16 @@ int main(void)
 	char *ledger = ddb_name("orig-dedup");
 
 	/* Tables exactly as the original's README has them. */
-	create_table(bank, "item");
-	create_table(ledger, "deduplication_id");
+	orig_create_table(box, s, bank, "item");
+	orig_create_table(box, s, ledger, "deduplication_id");
 	for (int i = 0; i < 6; i++) {
 		char item[16];
 		snprintf(item, sizeof item, "CODE-%d", i);
-		py_put_item(bank, item);
+		orig_put_item(box, s, bank, item);
 	}
 
 	/* The Python service hands one out. */
-	char *py1 = py_claim(bank, ledger, "py-user@example.com");
+	char *py1 = orig_claim(box, s, bank, ledger, "py-user@example.com");
 	CHECK(NULL, py1 != NULL);
 
 	/* storagebox on the same tables: its held table appears on demand. */
@@ -154,7 +78,7 @@ int main(void)
 	for (int i = 0; i < 6; i++) {
 		char item[16];
 		snprintf(item, sizeof item, "CODE-%d", i);
-		py_put_item(bank, item);
+		orig_put_item(box, s, bank, item);
 	}
 	t_map seen;
 	t_map_init(&seen);
@@ -191,7 +115,7 @@ int main(void)
 	       "%zu items left in the bank table (the issued "
 	       "code should have been removed)",
 	       left);
-	char *py2 = py_claim(bank, ledger, "py-user-2");
+	char *py2 = orig_claim(box, s, bank, ledger, "py-user-2");
 	CHECK(NULL, py2 == NULL);
 
 	/* Stats: what storagebox took is in its held table. */

@@ -33,92 +33,14 @@
  *   that lost to the deadline, after a claim found the bank empty and
  *   before it searched for lapsed holds: the claim still gets it.
  * The clock is the core's test shift (sb__clock_shift). */
-#include "ddb_test.h"
+#include "ddb_original.h"
 
 static sb_box *box;
 static sb_ddb_store *s;
 
 static int raw(const char *op, const char *json, cJSON **out)
 {
-	cJSON *body = cJSON_Parse(json), *resp = NULL;
-	int rc;
-	if (!body) {
-		CHECKF(NULL, 0, "bad test JSON %s", json);
-		return SB_EINVALID;
-	}
-	rc = sb_ddb_call(&resp, s, op, body, "holds test");
-	cJSON_Delete(body);
-	if (out)
-		*out = resp;
-	else
-		cJSON_Delete(resp);
-	return rc;
-}
-
-/* A table as the original (and storagebox 0.1.0) made it: a hash key
- * only, no index. */
-static void create_table(const char *t, const char *key)
-{
-	char *j = t_xasprintf("{\"TableName\":\"%s\",\"AttributeDefinitions\":"
-	                      "[{\"AttributeName\":\"%s\",\"AttributeType\":\"S\"}],"
-	                      "\"KeySchema\":[{\"AttributeName\":\"%s\","
-	                      "\"KeyType\":\"HASH\"}],\"BillingMode\":"
-	                      "\"PAY_PER_REQUEST\"}",
-	                      t, key, key);
-	CHECK_RC(box, raw("CreateTable", j, NULL), SB_OK);
-	free(j);
-}
-
-static void py_put_item(const char *t, const char *item)
-{
-	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Item\":{\"item\":"
-	                      "{\"S\":\"%s\"}}}",
-	                      t, item);
-	CHECK_RC(box, raw("PutItem", j, NULL), SB_OK);
-	free(j);
-}
-
-/* The original's claim (see ddb_compat.c): the item or NULL. */
-static char *py_claim(const char *bt, const char *lt, const char *id)
-{
-	cJSON *resp = NULL;
-	char *j = t_xasprintf("{\"TableName\":\"%s\",\"Limit\":5}", bt);
-	char *got = NULL;
-	const cJSON *it;
-
-	raw("Scan", j, &resp);
-	free(j);
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(resp, "Items"))
-	{
-		const char *item = sb_ddb_get_s(it, "item");
-		cJSON *del = NULL;
-		int rc, had;
-		j = t_xasprintf("{\"TableName\":\"%s\",\"Key\":{\"item\":{\"S\":"
-		                "\"%s\"}},\"ReturnValues\":\"ALL_OLD\"}",
-		                bt, item);
-		rc = raw("DeleteItem", j, &del);
-		free(j);
-		had = rc == SB_OK &&
-		      cJSON_GetObjectItemCaseSensitive(del, "Attributes");
-		cJSON_Delete(del);
-		if (!had)
-			continue;
-		j = t_xasprintf("{\"TableName\":\"%s\",\"Item\":{"
-		                "\"deduplication_id\":{\"S\":\"%s\"},"
-		                "\"item_string\":{\"S\":\"%s\"}},"
-		                "\"ConditionExpression\":"
-		                "\"attribute_not_exists(deduplication_id)\"}",
-		                lt, id, item);
-		rc = raw("PutItem", j, NULL);
-		free(j);
-		if (rc == SB_OK)
-			got = t_xstrdup(item);
-		else
-			py_put_item(bt, item); /* its put back */
-		break;
-	}
-	cJSON_Delete(resp);
-	return got;
+	return ddb_raw(s, op, json, out, "holds test");
 }
 
 static int in_table(const char *table, const char *item)
@@ -176,27 +98,27 @@ static void python_never_picks_held(void)
 	char *x, *y, *py;
 	sb_item *it = NULL;
 
-	create_table(bank, "item");
-	create_table(ledger, "deduplication_id");
-	py_put_item(bank, "SEAT-1");
-	py_put_item(bank, "SEAT-2");
-	py_put_item(bank, "SEAT-3");
+	orig_create_table(box, s, bank, "item");
+	orig_create_table(box, s, ledger, "deduplication_id");
+	orig_put_item(box, s, bank, "SEAT-1");
+	orig_put_item(box, s, bank, "SEAT-2");
+	orig_put_item(box, s, bank, "SEAT-3");
 
 	x = hold(box, bank, ledger, "buyer-x", 60000);
 	y = hold(box, bank, ledger, "buyer-y", 60000);
 	CHECK(box, x && y && !in_table(bank, x) && in_table(held_table, x));
 	/* Python takes the one left, then finds nothing. */
-	py = py_claim(bank, ledger, "py-1");
+	py = orig_claim(box, s, bank, ledger, "py-1");
 	CHECK(NULL, py && strcmp(py, x) != 0 && strcmp(py, y) != 0);
 	free(py);
-	py = py_claim(bank, ledger, "py-2");
+	py = orig_claim(box, s, bank, ledger, "py-2");
 	CHECK(NULL, py == NULL);
 	free(py);
 
 	/* x's hold lapses: still invisible to Python (nothing reclaimed it
 	 * yet); a new storagebox id gets it at sell-out, from the index. */
 	sb__clock_shift(120000);
-	py = py_claim(bank, ledger, "py-3");
+	py = orig_claim(box, s, bank, ledger, "py-3");
 	CHECK(NULL, py == NULL);
 	free(py);
 	CHECK_RC(box, sb_box_confirm(box, ledger, "buyer-y"), SB_EEXPIRED);
@@ -234,9 +156,9 @@ static void upgrade_from_010(void)
 	cJSON *resp = NULL;
 	char *a, *b, *j;
 
-	create_table(bank, "item");
-	create_table(held_table, "item");
-	create_table(ledger, "deduplication_id");
+	orig_create_table(box, s, bank, "item");
+	orig_create_table(box, s, held_table, "item");
+	orig_create_table(box, s, ledger, "deduplication_id");
 	CHECK_RC(box, sb_box_add(&ar, box, bank, items, 2), SB_OK);
 	CHECK(box, ar.added == 2);
 	a = hold(box, bank, ledger, "old-a", 1000);
@@ -602,7 +524,7 @@ static void before_stamps(const char *uri)
 	if (!gen)
 		goto out;
 	CHECK_RC(box, sb_box_init(box, bank, ledger), SB_OK);
-	py_put_item(bank, "s4");
+	orig_put_item(box, s, bank, "s4");
 	for (i = 0; i < 3; i++) {
 		char *j = t_xasprintf(
 			"{\"TableName\":\"%s\",\"Item\":{\"item\":{\"S\":"

@@ -49,6 +49,26 @@ static inline int ddb_box_counters(sb_box *box, sb_ddb_counters *out, int reset)
 	return sb_ddb_store_counters(box->bank_store, out, reset);
 }
 
+/* A raw request, its body given as JSON text (a test's own constant). */
+static inline int ddb_raw(sb_ddb_store *s, const char *op, const char *json,
+                          cJSON **out, const char *what)
+{
+	cJSON *body = cJSON_Parse(json), *resp = NULL;
+	int rc;
+
+	if (!body) {
+		CHECKF(NULL, 0, "bad test JSON %s", json);
+		return SB_EINVALID;
+	}
+	rc = sb_ddb_call(&resp, s, op, body, what);
+	cJSON_Delete(body);
+	if (out)
+		*out = resp;
+	else
+		cJSON_Delete(resp);
+	return rc;
+}
+
 typedef struct {
 	int (*fn)(const cJSON *item, void *payload);
 	void *payload;
