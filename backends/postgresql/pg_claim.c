@@ -1,12 +1,18 @@
 /* PostgreSQL backend: the fused claim and hold, one round trip.
  *
- * One prepared `SELECT ... FROM sb_hold(bank, ledger, id, hint, token,
- * ttl)`: the plpgsql function (pg_functions.c) runs in the statement's
- * own transaction and (1) returns the id's ledger entry if there is one
- * that has not lapsed (a lapsed one is deleted and its item made
- * available, then on as if absent), else (2) deletes
- * one available row of the bank with FOR UPDATE SKIP LOCKED, so concurrent
- * claims pass each other instead of queueing on one row, (3) inserts the
+ * The common case (the id has a live entry, or none and the bank has an
+ * item from the hint on) is one prepared statement, SB_PG_HOLD_FAST
+ * (pg_schema.c): plain SQL costs the server less CPU than the plpgsql
+ * function's statements (docs/postgresql.md, Benchmark). Anything else it
+ * answers with status 9, having changed nothing (or given back the item
+ * a twin's entry made it take), and the prepared `SELECT ... FROM
+ * sb_hold(bank, ledger, id, hint, token, ttl)` decides: the plpgsql
+ * function (pg_functions.c) runs in the statement's own transaction and
+ * (1) returns the id's ledger entry if there is one that has not lapsed
+ * (a lapsed one is deleted and its item made available, then on as if
+ * absent), else (2) deletes one available row of the bank with FOR
+ * UPDATE SKIP LOCKED, so concurrent claims pass each other instead of
+ * queueing on one row, (3) inserts the
  * ledger entry with ON CONFLICT DO NOTHING, and for a hold (ttl > 0) the
  * item's held row with the deadline (server clock + ttl). A claim for
  * good writes nothing more than in version 1: holds cost it nothing.
@@ -14,8 +20,8 @@
  * of the bank and hands its item out. Two first requests for one id
  * both get to (3): the primary key lets one win; the other waits for the
  * winner's commit, puts its own item back in the same transaction and
- * answers the winner's entry. A client that dies anywhere leaves either
- * the whole claim committed or nothing: nothing is ever reserved.
+ * answers the winner's entry. A client that dies anywhere leaves each
+ * statement committed whole or not at all: nothing is ever reserved.
  *
  * The hint is the queue position this store took last from the bank; the
  * take starts its index scan there instead of at the head of the queue,
@@ -55,8 +61,17 @@ int sb_pg_hold(sb_item **out, sb_store *st, const char *bank,
 		                 PG_FAULT_CLAIM);
 	snprintf(hint, sizeof hint, "%lld", sb_pg_hint_get(s, bank));
 	snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
-	if ((rc = sb_pg_exec(&res, s, SB_PG_HOLD, 6, param, "claim")) != SB_OK)
+	if ((rc = sb_pg_exec(&res, s, SB_PG_HOLD_FAST, 6, param, "claim")) !=
+	    SB_OK)
 		return rc;
+	/* Status 9: not the common case; sb_hold() decides it (a second
+	 * round trip, only then). */
+	if (PQntuples(res) == 1 && atoi(PQgetvalue(res, 0, 0)) == 9) {
+		PQclear(res);
+		rc = sb_pg_exec(&res, s, SB_PG_HOLD, 6, param, "claim");
+		if (rc != SB_OK)
+			return rc;
+	}
 	if (sb_fault_point(s->base.box, PG_FAULT_CLAIM_DONE)) {
 		PQclear(res);
 		return sb_seterr(s->base.box, SB_ERROR,

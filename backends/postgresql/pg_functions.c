@@ -80,7 +80,10 @@ const char sb_pg_functions_sql[] =
 	/* The fused claim and hold. Status 0 new (o_seq: its queue
 	 * position, NULL for a reclaimed item), 1 the id's entry, 2 empty
 	 * (o_seq 1: an item of the bank is in flight on the generic path,
-	 * 0: none), 3 no such bank. p_ttl 0: for good. */
+	 * 0: none), 3 no such bank. p_ttl 0: for good. The client runs it
+	 * only when the one-statement common case (SB_PG_HOLD_FAST in
+	 * pg_schema.c, the same steps as the first pass here) answered 9:
+	 * keep the two in step. */
 	"CREATE OR REPLACE FUNCTION @.sb_hold(p_bank text, p_ledger text,"
 	" p_id text, p_hint bigint, p_token text, p_ttl bigint,"
 	" OUT o_status integer, OUT o_seq bigint, OUT o_bank text,"

@@ -70,6 +70,7 @@
 /* Prepared statements, prepared on first use per connection. */
 enum {
 	SB_PG_HOLD,
+	SB_PG_HOLD_FAST,
 	SB_PG_CHANGE,
 	SB_PG_RECLAIM,
 	SB_PG_TAKE,

@@ -133,6 +133,47 @@ static const char version_sql[] =
 static const char *const sql_templates[SB_PG_N] = {
 	[SB_PG_HOLD] = "SELECT o_status, o_seq, o_bank, o_item, o_until"
 		       " FROM @.sb_hold($1, $2, $3, $4::bigint, $5, $6::bigint)",
+	/* The common case of sb_hold() as one statement, with the same
+	 * parameters and columns: the id's live entry (e), else one
+	 * available row of the bank from the hint on (t, the take loop's
+	 * first scan), the ledger entry (i) and, for a hold, the held row
+	 * (h). A twin's entry makes i empty: p gives the item back (a new
+	 * row at the end of the queue, same transaction). Status 9: not
+	 * the common case (a lapsed entry, nothing from the hint on, no such
+	 * bank, a twin won): the caller runs sb_hold(), which decides every
+	 * such case. Data-modifying CTEs all run to completion: the take
+	 * deletes nothing when e found an entry. The bank's id is a scalar
+	 * subquery so that the generic plan scans (bank_id, seq) in order.
+	 * n: one clock reading (volatile, so materialized once). */
+	[SB_PG_HOLD_FAST] =
+		"WITH n AS MATERIALIZED (SELECT " SB_PG_NOW_MS " AS now),"
+		" e AS (SELECT l.bank, l.item, l.until_ms FROM @.sb_ledger l"
+		"  WHERE l.lh = " H("$2") " AND l.ih = " H("$3") "),"
+		" t AS (DELETE FROM @.sb_available a WHERE a.ctid = ("
+		"  SELECT s.ctid FROM @.sb_available s"
+		"   WHERE s.bank_id = (SELECT b.id FROM @.sb_bank b"
+		"    WHERE b.h = " H("$1") ")"
+		"   AND s.seq >= $4::bigint AND NOT EXISTS (SELECT FROM e)"
+		"   ORDER BY s.seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		"  RETURNING a.bank_id, a.seq, a.item),"
+		" i AS (INSERT INTO @.sb_ledger (lh, ih, ledger, dedup_id, bank,"
+		"  item, until_ms) SELECT " H("$2") ", " H("$3") ", $2, $3, $1,"
+		"  t.item, CASE WHEN $6::bigint > 0 THEN n.now + $6::bigint"
+		"  ELSE 0 END FROM t, n"
+		"  ON CONFLICT (lh, ih) DO NOTHING RETURNING item, until_ms),"
+		" h AS (INSERT INTO @.sb_taken (bank_id, h, item, token, since,"
+		"  settled, st, until_ms) SELECT t.bank_id, " H("t.item") ","
+		"  t.item, coalesce($5, $2 || chr(10) || $3), n.now, true, 8,"
+		"  i.until_ms FROM t, i, n WHERE $6::bigint > 0),"
+		" p AS (INSERT INTO @.sb_available (bank_id, item)"
+		"  SELECT t.bank_id, t.item FROM t WHERE NOT EXISTS (SELECT FROM i))"
+		" SELECT CASE WHEN i.item IS NOT NULL THEN 0"
+		"  WHEN e.until_ms = 0 OR e.until_ms > n.now THEN 1 ELSE 9 END,"
+		"  CASE WHEN i.item IS NOT NULL THEN t.seq END,"
+		"  coalesce(e.bank, $1), coalesce(i.item, e.item),"
+		"  coalesce(i.until_ms, e.until_ms)"
+		" FROM n LEFT JOIN e ON true LEFT JOIN t ON true"
+		" LEFT JOIN i ON true",
 	[SB_PG_CHANGE] = "SELECT o_status, o_bank, o_item, o_until FROM"
 			 " @.sb_change($1, $2, $3, $4::integer, $5::bigint)",
 	[SB_PG_RECLAIM] = "SELECT o_status, o_n FROM @.sb_reclaim($1)",

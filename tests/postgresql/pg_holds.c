@@ -13,7 +13,9 @@
  *    deadlines serves the lapsed-hold scan;
  *  - races: confirms at the deadline against claims that reclaim lapsed
  *    holds of an empty bank: each hold is confirmed (and kept) or lapsed
- *    (and handed to someone else), never both; conservation. */
+ *    (and handed to someone else), never both; conservation;
+ *  - the fused claim's one-statement common case handing a twin that
+ *    won, and a row behind its scan start, to sb_hold(). */
 #include "pg_tests.h"
 
 #include <pthread.h>
@@ -666,6 +668,129 @@ out:
 	free(schema);
 }
 
+/* The fused claim's one-statement common case and the cases it hands to
+ * sb_hold() (pg_claim.c), made to happen with a second connection that
+ * claims in a transaction it has not ended (a twin in flight):
+ *  - a twin's entry committed while the statement waits on it: the
+ *    claim answers the twin's item, and the item it took is back;
+ *  - a row behind the connection's scan start (a take that rolled
+ *    back): handed out once the rows from the hint on are gone, then
+ *    "empty". Every item once, none lost. */
+typedef struct {
+	sb_box *box;
+	char *value;
+	int is_new;
+	volatile int done;
+} twin_t;
+
+static void *twin_fetch(void *arg)
+{
+	twin_t *t = arg;
+
+	t->value = fetch_value(t->box, "bk", "L", "tw", SB_OK, &t->is_new);
+	t->done = 1;
+	return NULL;
+}
+
+/* A claim of @p id by 0.1.0's function on @p c, in a transaction left
+ * open: its item (the caller frees it). */
+static char *claim_open(PGconn *c, const char *schema, const char *id)
+{
+	char *sql = in_schema("SELECT o_item FROM @.sb_claim('bk', 'L', $1, 0)",
+	                      schema);
+	const char *p[1] = { id };
+	PGresult *r;
+	char *v = NULL;
+
+	PQclear(PQexec(c, "BEGIN"));
+	r = PQexecParams(c, sql, 1, NULL, p, NULL, NULL, 0);
+	if (CHECKF(NULL,
+	           PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1,
+	           "open claim: %s", PQerrorMessage(c)))
+		v = t_xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	free(sql);
+	return v;
+}
+
+static void case_fast_path(void)
+{
+	char *schema = t_xasprintf("fast_%s", tag);
+	static const char *const items[] = {
+		"i1", "i2", "i3", "i4", "i5", "i6"
+	};
+	static const char *const ids[] = { "a", "b", "c", "d", "e" };
+	sb_box *box = open_box(schema);
+	PGconn *tw = pgt_connect(uri);
+	char *got[8] = { 0 }, *v, *mine;
+	const char *p[1] = { schema };
+	twin_t t;
+	pthread_t th;
+	int i, j, waited = 0, n = 0, is_new = 0;
+
+	printf("fast path and its hand-overs (%s)\n", schema);
+	memset(&t, 0, sizeof t);
+	if (!box)
+		goto out;
+	CHECK_RC(box, sb_box_add(NULL, box, "bk", items, 6), SB_OK);
+
+	/* Twin won: its entry holds i1 while the box's claim of the same
+	 * id takes the next row and waits on the ledger's key. */
+	v = claim_open(tw, schema, "tw");
+	t.box = box;
+	pthread_create(&th, NULL, twin_fetch, &t);
+	for (i = 0; i < 1000 && !waited && !t.done; i++) {
+		waited = pgt_num(pg,
+		                 "SELECT count(*) FROM pg_stat_activity"
+		                 " WHERE wait_event_type = 'Lock'"
+		                 " AND strpos(query, '\"' || $1 || '\"') > 0",
+		                 1, p) > 0;
+		if (!waited)
+			t_nap_ms(10);
+	}
+	CHECKF(NULL, waited && !t.done, "the claim did not wait on the twin");
+	PQclear(PQexec(tw, "COMMIT"));
+	pthread_join(th, NULL);
+	CHECKF(box, v && t.value && strcmp(t.value, v) == 0 && !t.is_new,
+	       "twin: got %s (new %d), the twin's entry holds %s",
+	       t.value ? t.value : "(null)", t.is_new, v ? v : "(null)");
+	stats_are(box, "bk", 5, 0, 1, 0, 0);
+	got[n++] = v;
+
+	/* A row behind the box's scan start: an open claim locks the head
+	 * row, the box takes the one after it, the claim rolls back. */
+	mine = claim_open(tw, schema, "x");
+	got[n++] = fetch_value(box, "bk", "L", ids[0], SB_OK, &is_new);
+	CHECK(box, is_new);
+	PQclear(PQexec(tw, "ROLLBACK"));
+	CHECKF(NULL, mine && got[1] && strcmp(mine, got[1]) != 0,
+	       "the box took the locked row %s", mine ? mine : "(null)");
+	free(mine);
+	for (i = 1; i < 5; i++) {
+		got[n++] = fetch_value(box, "bk", "L", ids[i], SB_OK, &is_new);
+		CHECK(box, is_new);
+	}
+	free(fetch_value(box, "bk", "L", "f", SB_EMPTY, NULL));
+	for (i = 0; i < 6; i++) {
+		int seen = 0;
+		for (j = 0; j < n; j++)
+			seen += got[j] && strcmp(got[j], items[i]) == 0;
+		CHECKF(NULL, seen == 1, "%s handed out %d times", items[i],
+		       seen);
+	}
+	stats_are(box, "bk", 0, 0, 6, 0, 0);
+	CHECK(NULL,
+	      num(schema, "SELECT count(*) FROM @.sb_ledger", 0, NULL) == 6);
+	for (j = 0; j < n; j++)
+		free(got[j]);
+	free(t.value);
+	sb_box_close(box);
+out:
+	PQfinish(tw);
+	drop(schema);
+	free(schema);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -685,6 +810,7 @@ int main(int argc, char **argv)
 	case_migrate_race();
 	case_layout();
 	case_confirm_race();
+	case_fast_path();
 	PQfinish(pg);
 	free(v1_sql);
 	free(tag);
