@@ -118,6 +118,7 @@ for b in postgresql redis dynamodb; do
 done
 wants python && opts+=(-Dredis=enabled)
 wants original && opts+=(-Ddynamodb=enabled)
+wants postgresql && targets+=(tools/bench/pg_claim_sql)
 wants redis && targets+=(tools/bench/redis_claim_script)
 { wants dynamodb || wants original; } && targets+=(tests/dynamodb/ddb_bench)
 if [ -f "$BUILD/build.ninja" ]; then
@@ -130,6 +131,7 @@ ninja -C "$BUILD" "${targets[@]}" >/dev/null
 {
 	CLI=$ROOT/$BUILD/tools/storagebox
 	SQLITE_RAW=$ROOT/$BUILD/tools/bench/sqlite_raw
+	PG_CLAIM_SQL=$ROOT/$BUILD/tools/bench/pg_claim_sql
 	REDIS_CLAIM=$ROOT/$BUILD/tools/bench/redis_claim_script
 	DDB_BENCH=$ROOT/$BUILD/tests/dynamodb/ddb_bench
 	DATA=$ROOT/$BUILD/bench-data

@@ -169,6 +169,9 @@ int sb_pg_schema_ensure(sb_pg_store *s);
 int sb_pg_sql_build(sb_pg_store *s);
 /* @p tmpl with every "@." replaced by "\"schema\".". NULL: no memory. */
 char *sb_pg_sql_fill(const sb_pg_store *s, const char *tmpl);
+/* The text of statement @p which (SB_PG_*) with "@." for the schema, as
+ * written in pg_schema.c; NULL out of range. For tools/bench only. */
+const char *sb_pg_sql_template(int which);
 
 /* pg_functions.c: the CREATE OR REPLACE FUNCTION statements, "@."
  * templated as the rest. */

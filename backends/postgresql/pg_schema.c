@@ -144,7 +144,9 @@ static const char *const sql_templates[SB_PG_N] = {
 	 * such case. Data-modifying CTEs all run to completion: the take
 	 * deletes nothing when e found an entry. The bank's id is a scalar
 	 * subquery so that the generic plan scans (bank_id, seq) in order.
-	 * n: one clock reading (volatile, so materialized once). */
+	 * n: one clock reading (volatile, so materialized once). The columns
+ * are named as sb_hold()'s for tools/bench/pg_claim_sql.c (pgbench's
+ * \gset); the client reads them by position. */
 	[SB_PG_HOLD_FAST] =
 		"WITH n AS MATERIALIZED (SELECT " SB_PG_NOW_MS " AS now),"
 		" e AS (SELECT l.bank, l.item, l.until_ms FROM @.sb_ledger l"
@@ -168,10 +170,11 @@ static const char *const sql_templates[SB_PG_N] = {
 		" p AS (INSERT INTO @.sb_available (bank_id, item)"
 		"  SELECT t.bank_id, t.item FROM t WHERE NOT EXISTS (SELECT FROM i))"
 		" SELECT CASE WHEN i.item IS NOT NULL THEN 0"
-		"  WHEN e.until_ms = 0 OR e.until_ms > n.now THEN 1 ELSE 9 END,"
-		"  CASE WHEN i.item IS NOT NULL THEN t.seq END,"
-		"  coalesce(e.bank, $1), coalesce(i.item, e.item),"
-		"  coalesce(i.until_ms, e.until_ms)"
+		"  WHEN e.until_ms = 0 OR e.until_ms > n.now THEN 1 ELSE 9 END"
+		"  AS o_status, CASE WHEN i.item IS NOT NULL THEN t.seq END"
+		"  AS o_seq, coalesce(e.bank, $1) AS o_bank,"
+		"  coalesce(i.item, e.item) AS o_item,"
+		"  coalesce(i.until_ms, e.until_ms) AS o_until"
 		" FROM n LEFT JOIN e ON true LEFT JOIN t ON true"
 		" LEFT JOIN i ON true",
 	[SB_PG_CHANGE] = "SELECT o_status, o_bank, o_item, o_until FROM"
@@ -275,6 +278,11 @@ static const char *const sql_templates[SB_PG_N] = {
 			       " AND until_ms > " SB_PG_NOW_MS,
 };
 /* clang-format on */
+
+const char *sb_pg_sql_template(int which)
+{
+	return which >= 0 && which < SB_PG_N ? sql_templates[which] : NULL;
+}
 
 char *sb_pg_sql_fill(const sb_pg_store *s, const char *tmpl)
 {

@@ -65,8 +65,7 @@ static inline void orig_put_item(sb_box *box, sb_ddb_store *s, const char *t,
 }
 
 /* DeleteItem of @p item from bank table @p bt: 1 if this call deleted it. */
-static inline int orig_delete(sb_ddb_store *s, const char *bt,
-                              const char *item)
+static inline int orig_delete(sb_ddb_store *s, const char *bt, const char *item)
 {
 	cJSON *b = cJSON_CreateObject(), *del = NULL;
 	int had;

@@ -57,57 +57,40 @@ bench_postgresql() {
 	# in backends/postgresql/pg_schema.c, the same text with pgbench's
 	# variables as its parameters, each client passing the position it
 	# took last, as pg_claim.c does), and sb_claim() when it answers 9.
-	local fn_bank=bench-fn-bank fn
+	# Names of this run only: a second run on the same server must count
+	# its own claims, not find the first run's.
+	local fn_bank="bench-fn-bank-$$-$EPOCHSECONDS" fn_ledger="bench-fn-$$-$EPOCHSECONDS" fn
 	seq -f "bench-item-%010.0f" 1 "$items" |
 		STORAGEBOX_URI=$uri "$CLI" add "$fn_bank" - >/dev/null ||
 		fail "postgresql: add for the pgbench claim run failed"
-	local lh="sha256(convert_to(:ledger, 'UTF8'))" ih="sha256(convert_to('id-' || :id, 'UTF8'))"
-	local now='floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint'
+	# The statement's parameters as pgbench variables: $1 bank, $2 ledger,
+	# $3 id, $4 hint, $5 token (NULL: ledger LF id), $6 ttl (0: for good).
+	# pgbench sends a NULL variable as the text NULL, so the next hint is
+	# set only from a new item's position.
+	local stmt
+	# shellcheck disable=SC2016 # $1..$6 are the statement's, not the shell's
+	stmt=$("$PG_CLAIM_SQL" | sed -e 's/@\./storagebox./g' -e 's/\$1/:bank/g' \
+		-e 's/\$2/:ledger/g' -e "s/\\\$3/('id-' || :id)/g" -e 's/\$4/:hint/g' \
+		-e 's/\$5/NULL::text/g' -e 's/\$6/:ttl/g') ||
+		fail "postgresql: pg_claim_sql printed no statement"
+	case $stmt in *'$'[0-9]* | '') fail "postgresql: a parameter of the claim statement has no pgbench variable" ;; esac
 	{
 		printf '%s\n' '\set id random(1, 1000000000000)' '\set ttl 0'
-		printf '%s' "WITH n AS MATERIALIZED (SELECT $now AS now)," \
-			" e AS (SELECT l.bank, l.item, l.until_ms FROM storagebox.sb_ledger l" \
-			" WHERE l.lh = $lh AND l.ih = $ih)," \
-			" t AS (DELETE FROM storagebox.sb_available a WHERE a.ctid = (" \
-			"SELECT s.ctid FROM storagebox.sb_available s" \
-			" WHERE s.bank_id = (SELECT b.id FROM storagebox.sb_bank b" \
-			" WHERE b.h = sha256(convert_to(:bank, 'UTF8')))" \
-			" AND s.seq >= :hint::bigint AND NOT EXISTS (SELECT FROM e)" \
-			" ORDER BY s.seq LIMIT 1 FOR UPDATE SKIP LOCKED)" \
-			" RETURNING a.bank_id, a.seq, a.item)," \
-			" i AS (INSERT INTO storagebox.sb_ledger (lh, ih, ledger, dedup_id, bank," \
-			" item, until_ms) SELECT $lh, $ih, :ledger, 'id-' || :id, :bank," \
-			" t.item, CASE WHEN :ttl::bigint > 0 THEN n.now + :ttl::bigint" \
-			" ELSE 0 END FROM t, n" \
-			" ON CONFLICT (lh, ih) DO NOTHING RETURNING item, until_ms)," \
-			" h AS (INSERT INTO storagebox.sb_taken (bank_id, h, item, token, since," \
-			" settled, st, until_ms) SELECT t.bank_id, sha256(convert_to(t.item, 'UTF8'))," \
-			" t.item, coalesce(NULL::text, :ledger || chr(10) || 'id-' || :id), n.now, true, 8," \
-			" i.until_ms FROM t, i, n WHERE :ttl::bigint > 0)," \
-			" p AS (INSERT INTO storagebox.sb_available (bank_id, item)" \
-			" SELECT t.bank_id, t.item FROM t WHERE NOT EXISTS (SELECT FROM i))" \
-			" SELECT CASE WHEN i.item IS NOT NULL THEN 0" \
-			" WHEN e.until_ms = 0 OR e.until_ms > n.now THEN 1 ELSE 9 END AS st," \
-			" coalesce(CASE WHEN i.item IS NOT NULL THEN t.seq END, :hint) AS hint," \
-			" coalesce(e.bank, :bank), coalesce(i.item, e.item)," \
-			" coalesce(i.until_ms, e.until_ms)" \
-			" FROM n LEFT JOIN e ON true LEFT JOIN t ON true" \
-			" LEFT JOIN i ON true"
-		printf ' %s\n' '\gset'
-		printf '%s\n' '\if :st = 9' \
+		printf '%s \\gset\n' "$stmt"
+		printf '%s\n' '\if :o_status = 0' '\set hint :o_seq' '\elif :o_status = 9' \
 			"SELECT coalesce(o_seq, :hint) AS hint FROM storagebox.sb_claim(:bank, :ledger, 'id-' || :id, :hint) \\gset" \
 			'\endif'
 	} >"$DATA/pg-claim.sql"
 	base=$("$bin/pgbench" -n -M prepared -f "$DATA/pg-update.sql" -c 32 -j 32 \
 		-T "$SECS" "$pg_uri" 2>"$DATA/pgbench-again.err" |
 		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1)
-	fn=$("$bin/pgbench" -n -M prepared -D hint=0 -D bank="$fn_bank" -D ledger=bench-fn -f "$DATA/pg-claim.sql" -c 32 -j 32 \
+	fn=$("$bin/pgbench" -n -M prepared -D hint=0 -D bank="$fn_bank" -D ledger="$fn_ledger" -f "$DATA/pg-claim.sql" -c 32 -j 32 \
 		-T "$SECS" "$pg_uri" 2>"$DATA/pgbench-claim.err" | tee "$DATA/pgbench-claim.out" |
 		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1)
 	# pgbench reads no answer: the ledger proves the calls claimed.
 	local ran claimed
 	ran=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$DATA/pgbench-claim.out")
-	claimed=$("${psql[@]}" -At -c "SELECT count(*) FROM storagebox.sb_ledger WHERE ledger = 'bench-fn'")
+	claimed=$("${psql[@]}" -At -v l="$fn_ledger" <<<"SELECT count(*) FROM storagebox.sb_ledger WHERE ledger = :'l'")
 	if [ -z "$fn" ] || [ -z "$base" ] || [ -z "$ran" ]; then
 		fail "pgbench (claim statement): $(tail -n 3 "$DATA/pgbench-claim.err")"
 	elif [ "${claimed:-0}" -lt $((ran * 99 / 100)) ]; then
