@@ -605,13 +605,20 @@ static void case_script_atomic(void)
 	sb_box *generic = open_ok(uri, SB_PROTOCOL_GENERIC);
 	redisContext *c = rt_connect(db9);
 	char *held = t_xasprintf("{%s}:c:ledger", prefix);
+	char *led1 = t_xasprintf("{%s}:l:ledger", prefix);
 	char *led2 = t_xasprintf("{%s}:l:ledger2", prefix);
 	if (!fused || !generic || !CHECK(NULL, c != NULL))
 		goto out;
 	const char *items[] = { "a1", "a2", "a3" };
 	sb_add_result res;
 	CHECK_RC(fused, sb_box_add(&res, fused, "bank", items, 3), SB_OK);
-	redisReply *r = rt_cmd(c, "HSET", held, "bank", "not-a-number", NULL);
+	/* The counter is kept for a ledger shared by several banks (its
+	 * mark "*"; one that serves one bank counts by its size): mark the
+	 * ledger shared so that every write of an entry goes through it. */
+	redisReply *r = rt_cmd(c, "HSET", led1, "", "*", NULL);
+	if (r)
+		freeReplyObject(r);
+	r = rt_cmd(c, "HSET", held, "bank", "not-a-number", NULL);
 	if (r)
 		freeReplyObject(r);
 	r = rt_cmd(c, "SET", led2, "a string, not a hash", NULL);
@@ -669,6 +676,7 @@ out:
 	sb_box_close(fused);
 	sb_box_close(generic);
 	free(held);
+	free(led1);
 	free(led2);
 	free(uri);
 	free(opt);
@@ -822,6 +830,19 @@ static void case_claim_undo(void)
 	CHECK_RC(box, sb_box_lookup(&it, box, "ledger", "x"), SB_ENOTFOUND);
 	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "x"), SB_OK);
 	CHECK(box, it && strcmp(sb_item_value(it), "u1") == 0);
+	sb_item_free(it);
+	it = NULL;
+	/* The ledger is marked now (it serves "bank"): the common path's
+	 * own check, and its undo, meet the stranger. */
+	run(c, "LPUSH", u.queue, "stranger");
+	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "y"),
+	         SB_EBACKEND);
+	CHECK(box, t_contains(sb_box_errmsg(box), "not in the state hash"));
+	CHECK(NULL, queue_is(c, u.queue, "stranger", "u2"));
+	CHECK(NULL, is_nil(rt_cmd(c, "HGET", u.entries, "y", NULL)));
+	run(c, "LPOP", u.queue, NULL);
+	CHECK_RC(box, sb_box_fetch(&it, box, "bank", "ledger", "y"), SB_OK);
+	CHECK(box, it && strcmp(sb_item_value(it), "u2") == 0);
 	sb_item_free(it);
 out:
 	undo_close(&u);

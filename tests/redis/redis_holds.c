@@ -781,6 +781,89 @@ static void case_before_stamps(redisContext *c)
 	free(p);
 }
 
+/* A fused claim leaves its item "a" and not queued (its entry the
+ * authority); the generic path, on the same store (a client that opened
+ * it with SB_PROTOCOL_GENERIC), releases such an item, restocked or
+ * retired, by the entry, and never takes it for available. */
+static void case_mixed_protocols(redisContext *c)
+{
+	char *p = rt_prefix("mixedproto");
+	sb_box *fused = open_box(p, NULL);
+	sb_box *generic = open_proto(p, NULL, SB_PROTOCOL_GENERIC);
+	const char *items[] = { "s1", "s2", "s3", "s4" };
+	char *q = t_xasprintf("{%s}:q:seats", p);
+	char *s = t_xasprintf("{%s}:s:seats", p);
+	uint64_t skipped = 0;
+	sb_item *it = NULL;
+	const char *ids[] = { "alice", "bob", "carol" };
+
+	printf("fused claims, generic releases under prefix %s\n", p);
+	CHECK_RC(fused, add(fused, "seats", items, 4, NULL), SB_OK);
+	for (int i = 0; i < 3; i++) {
+		CHECK_RC(fused, sb_box_fetch(&it, fused, "seats", "L", ids[i]),
+		         SB_OK);
+		CHECK(fused, it && !strcmp(sb_item_value(it), items[i]));
+		sb_item_free(it);
+		it = NULL;
+	}
+	/* (The first claim marked the ledger and took the general path.) */
+	for (int i = 1; i < 3; i++) {
+		char *v = hget(c, s, items[i]);
+		CHECK(NULL, v && !strcmp(v, "a"));
+		free(v);
+	}
+	CHECK_COUNTS(fused, "seats", NULL, 1, 0, 3, 0, 0);
+	CHECK(fused, stats(fused, "seats", "L").held == 3);
+	/* A move from available finds s2 not queued: a conflict. */
+	sb_store *st = generic->bank_store;
+	CHECK_RC(generic,
+	         st->bank->move(st, "seats", "s2", "", SB_STATE_AVAILABLE,
+	                        SB_STATE_RETIRED, 0),
+	         SB_ECONFLICT);
+	/* The generic release by the entry: bob restocks, alice retires. */
+	CHECK_RC(generic,
+	         sb_box_release(generic, "L", "bob", SB_RELEASE_RESTOCK),
+	         SB_OK);
+	CHECK_RC(generic,
+	         sb_box_release(generic, "L", "bob", SB_RELEASE_RESTOCK),
+	         SB_ENOTFOUND);
+	CHECK_RC(generic,
+	         sb_box_release(generic, "L", "alice", SB_RELEASE_RETIRE),
+	         SB_OK);
+	CHECK_COUNTS(fused, "seats", NULL, 2, 0, 1, 0, 1);
+	CHECK(fused, stats(fused, "seats", "L").held == 1);
+	redisReply *r = rt_cmd(c, "LRANGE", q, "0", "-1", NULL);
+	CHECK(NULL, r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	                    !strcmp(r->element[0]->str, "s4") &&
+	                    !strcmp(r->element[1]->str, "s2"));
+	if (r)
+		freeReplyObject(r);
+	/* The restocked item goes out again; the retired one never. */
+	CHECK_RC(generic, sb_box_fetch(&it, generic, "seats", "L", "dan"),
+	         SB_OK);
+	CHECK(generic, it && !strcmp(sb_item_value(it), "s4"));
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(fused, sb_box_fetch(&it, fused, "seats", "L", "erin"), SB_OK);
+	CHECK(fused, it && !strcmp(sb_item_value(it), "s2"));
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(fused, sb_box_fetch(&it, fused, "seats", "L", "fay"),
+	         SB_EMPTY);
+	/* carol's, from the fused claim, released by the fused path. */
+	CHECK_RC(fused, sb_box_release(fused, "L", "carol", SB_RELEASE_RETIRE),
+	         SB_OK);
+	CHECK_COUNTS(fused, "seats", NULL, 0, 0, 2, 0, 2);
+	CHECK(fused, stats(fused, "seats", "L").held == 2);
+	CHECK_RC(fused, add(fused, "seats", items, 4, &skipped), SB_OK);
+	CHECK(fused, skipped == 4);
+	sb_box_close(fused);
+	sb_box_close(generic);
+	free(q);
+	free(s);
+	free(p);
+}
+
 /* Every key the holds wrote lives in the prefix's hash slot. */
 static void case_one_slot(redisContext *c)
 {
@@ -800,6 +883,10 @@ static void case_one_slot(redisContext *c)
 	         SB_OK);
 	sb_item_free(it);
 	CHECK_RC(box, hold(&it, box, "b{x}", "L}{", "c", 60000), SB_OK);
+	sb_item_free(it);
+	/* A second bank in the ledger: shared, it keeps its counters. */
+	CHECK_RC(box, add(box, "b2}", items, 1, NULL), SB_OK);
+	CHECK_RC(box, hold(&it, box, "b2}", "L}{", "d", 60000), SB_OK);
 	sb_item_free(it);
 
 	char *tag = t_xasprintf("{%s}", p), *pattern = t_xasprintf("%s:*", tag);
@@ -835,6 +922,7 @@ int main(void)
 	case_stamps(c);
 	case_before_stamps(c);
 	case_one_slot(c);
+	case_mixed_protocols(c);
 	redisFree(c);
 	return t_summary();
 }
