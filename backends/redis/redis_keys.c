@@ -79,6 +79,18 @@ char *sb_rd_key(sb_rd_store *s, char kind, const char *name, size_t *len)
 	return k;
 }
 
+char *sb_rd_version_key(sb_rd_store *s, size_t *len)
+{
+	char *k = malloc(s->tag_len + sizeof(SB_RD_KEY_VERSION));
+
+	if (!k)
+		return NULL;
+	memcpy(k, s->tag, s->tag_len);
+	memcpy(k + s->tag_len, SB_RD_KEY_VERSION, sizeof(SB_RD_KEY_VERSION));
+	*len = s->tag_len + sizeof(SB_RD_KEY_VERSION) - 1;
+	return k;
+}
+
 char *sb_rd_entry_encode(const char *bank, const char *item, size_t *len)
 {
 	size_t bl = strlen(bank), il = strlen(item);
