@@ -177,11 +177,9 @@ const char sb_rd_lua_hold[] =
 	"    local nl = string.find(token, '\\n', 1, true)\n"
 	"    local tag = string.sub(KEYS[1], 1, string.len(KEYS[1]) - nl - 1)\n"
 	"    local dk = tag .. 'd:' .. bank\n"
-	"    local ek = tag .. 'e:' .. string.sub(token, 1, nl - 1)\n"
 	"    local n = 0\n"
 	"    local function undo(r)\n"
-	"      if n > 2 then redis.call('HINCRBY', KEYS[2], bank, -1) end\n"
-	"      if n > 1 then redis.call('ZREM', ek, id) end\n"
+	"      if n > 1 then redis.call('HINCRBY', KEYS[2], bank, -1) end\n"
 	"      if n > 0 then redis.call('ZREM', dk, item) end\n"
 	"      redis.call('LPUSH', KEYS[3], item)\n"
 	"      return r\n"
@@ -189,13 +187,10 @@ const char sb_rd_lua_hold[] =
 	"    local r = redis.pcall('ZADD', dk, u, item)\n"
 	"    if type(r) == 'table' then return undo(r) end\n"
 	"    n = 1\n"
-	"    r = redis.pcall('ZADD', ek, u, id)\n"
-	"    if type(r) == 'table' then return undo(r) end\n"
-	"    n = 2\n"
 	"    if shared then\n"
 	"      r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
 	"      if type(r) == 'table' then return undo(r) end\n"
-	"      n = 3\n"
+	"      n = 2\n"
 	"    end\n"
 	"    r = redis.pcall('HSET', KEYS[4], item, 'h' .. token)\n"
 	"    if r ~= 0 then\n"
@@ -284,7 +279,6 @@ const char sb_rd_lua_hold[] =
 	"if ttl > 0 then\n"
 	"  now = now or now_ms()\n"
 	"  til = now + ttl\n"
-	"  redis.call('ZCARD', K_HOLDS)\n"
 	"  redis.call('ZCARD', K_DUE)\n"
 	"end\n"
 	"local enc = string.len(bank) .. ':' .. bank .. item\n"
@@ -294,7 +288,6 @@ const char sb_rd_lua_hold[] =
 	"if til > 0 then\n"
 	"  redis.call('HSET', KEYS[4], item, 'h' .. token)\n"
 	"  redis.call('ZADD', K_DUE, num(til), item)\n"
-	"  redis.call('ZADD', K_HOLDS, num(til), id)\n"
 	"  redis.call('HSET', KEYS[1], id, 'h' .. num(til) .. ';' .. enc)\n"
 	"else\n"
 	"  redis.call('HSET', KEYS[4], item, 'i' .. token)\n"
@@ -311,13 +304,12 @@ const char sb_rd_lua_hold[] =
  * id's when its token is.
  *
  * The common confirm (a live hold whose item is held by this id's token)
- * comes first, before the helpers are defined, and makes seven calls:
- * the entry, TIME, the item's state, then the writes: out of the
- * ledger's and the bank's sorted sets, the state, the entry (the general
- * path makes fifteen). The first write (ZREM from the ledger's set)
- * checks its own key, the ledger and the state hash were read before,
- * and the bank's set is written with pcall, the first write undone if
- * it fails. Anything else (lapsed, confirmed already, the
+ * comes first, before the helpers are defined, and makes six calls:
+ * the entry, TIME, the item's state, then the writes: out of the bank's
+ * sorted set (a fused hold is not in the ledger's: redis_keys.c), the
+ * state, the entry (the general path makes fifteen). The first write
+ * (ZREM from the bank's set, with pcall) checks its own key; the ledger
+ * and the state hash were read before. Anything else (lapsed, confirmed already, the
  * item not held by this token, a malformed entry) takes the general path
  * below, which reads the state again and judges the deadline again: the
  * same answer, nothing was written. */
@@ -341,12 +333,8 @@ const char sb_rd_lua_change[] =
 	"    local it = string.sub(base, c + bl + 1)\n"
 	"    local sk = TAG .. 's:' .. b\n"
 	"    if redis.call('HGET', sk, it) == 'h' .. token then\n"
-	"      local z = redis.call('ZREM', KEYS[3], id)\n"
 	"      local r = redis.pcall('ZREM', TAG .. 'd:' .. b, it)\n"
-	"      if type(r) == 'table' then\n"
-	"        if z == 1 then redis.call('ZADD', KEYS[3], us, id) end\n"
-	"        return r\n"
-	"      end\n"
+	"      if type(r) == 'table' then return r end\n"
 	"      redis.call('HSET', sk, it, 'i' .. token)\n"
 	"      redis.call('HSET', KEYS[1], id, base)\n"
 	"      return {0, base}\n"
@@ -385,7 +373,7 @@ const char sb_rd_lua_change[] =
 	"  local nu = now + ttl\n"
 	"  local ne = 'h' .. num(nu) .. ';' .. base\n"
 	"  redis.call('HSET', KEYS[1], id, ne)\n"
-	"  redis.call('ZADD', KEYS[3], num(nu), id)\n"
+	"  redis.call('ZADD', KEYS[3], 'XX', num(nu), id)\n"
 	"  if held then redis.call('ZADD', key('d', b), num(nu), it) end\n"
 	"  return {0, ne}\n"
 	"end\n"
@@ -674,8 +662,10 @@ const char sb_rd_lua_ledger_remove[] = LIB
  * hold. KEYS: ledger, held, holds. ARGV: tag, bank. Every entry counts
  * (the ledger's size, less its mark, when the mark names the bank; the
  * bank's counter when the ledger is shared or not marked yet: a ledger of
- * 0.x); lapsed holds (found by deadline, few) are taken off. Returns the
- * count. */
+ * layout 1); lapsed holds are taken off: those of the generic path by
+ * the ledger's deadlines, the fused ones by the bank's (a fused hold is
+ * in the bank's set only), each judged by its entry (a bank's deadline
+ * is never later than its entry's). Both are few. Returns the count. */
 const char sb_rd_lua_ledger_count[] = LIB
 	"local m = redis.call('HGET', KEYS[1], '')\n"
 	"local n = 0\n"
@@ -684,27 +674,65 @@ const char sb_rd_lua_ledger_count[] = LIB
 	"elseif m == '*' or (not m and redis.call('HLEN', KEYS[1]) > 0) then\n"
 	"  n = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')\n"
 	"end\n"
-	"if redis.call('ZCARD', KEYS[3]) == 0 then return n end\n"
-	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', "
-	"num(now_ms()))) do\n"
+	"local now, seen = now_ms(), {}\n"
+	"local function lapsed(id)\n"
+	"  if seen[id] then return end\n"
+	"  seen[id] = true\n"
 	"  local e = redis.call('HGET', KEYS[1], id)\n"
-	"  if e then\n"
-	"    local u, b = parse(e)\n"
-	"    if u and u > 0 and b == ARGV[2] then n = n - 1 end\n"
-	"  end\n"
+	"  if not e then return end\n"
+	"  local u, b = parse(e)\n"
+	"  if u and u > 0 and u <= now and b == ARGV[2] then n = n - 1 end\n"
+	"end\n"
+	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', "
+	"num(now))) do lapsed(id) end\n"
+	"local l = string.sub(KEYS[1], #TAG + 3)\n"
+	"for _, it in ipairs(redis.call('ZRANGEBYSCORE', key('d', ARGV[2]), "
+	"'-inf', num(now))) do\n"
+	"  local st = redis.call('HGET', key('s', ARGV[2]), it)\n"
+	"  local tl, id\n"
+	"  if st then tl, id = split(string.sub(st, 2)) end\n"
+	"  if tl == l then lapsed(id) end\n"
 	"end\n"
 	"return n\n";
 
-/* The live holds of a ledger. KEYS: ledger, holds. ARGV: tag. Returns
- * {id, entry, ...}. */
+/* The live holds of a ledger. KEYS: ledger, holds, held. ARGV: tag.
+ * Returns {id, entry, ...}. The generic path's holds are in the
+ * ledger's deadlines; the fused ones only in their banks' (the bank of
+ * the mark, or of the counter: every bank with an entry of a shared
+ * ledger), each judged by its entry. The holds of a ledger are bounded
+ * by the items of its banks, and one snapshot lists each once. */
 const char sb_rd_lua_ledger_holds[] = LIB
-	"local out = {}\n"
-	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], "
-	"'(' .. num(now_ms()), '+inf')) do\n"
+	"local out, seen, now = {}, {}, now_ms()\n"
+	"local function take(id)\n"
+	"  if seen[id] then return end\n"
+	"  seen[id] = true\n"
 	"  local e = redis.call('HGET', KEYS[1], id)\n"
 	"  if e and string.byte(e, 1) == 104 then\n"
-	"    out[#out + 1] = id\n"
-	"    out[#out + 1] = e\n"
+	"    local u = parse(e)\n"
+	"    if u and u > now then\n"
+	"      out[#out + 1] = id\n"
+	"      out[#out + 1] = e\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], "
+	"'(' .. num(now), '+inf')) do take(id) end\n"
+	"local banks = {}\n"
+	"local m = redis.call('HGET', KEYS[1], '')\n"
+	"if m and m ~= '*' then\n"
+	"  banks[1] = string.sub(m, 2)\n"
+	"else\n"
+	"  local c = redis.call('HGETALL', KEYS[3])\n"
+	"  for i = 1, #c, 2 do banks[#banks + 1] = c[i] end\n"
+	"end\n"
+	"local l = string.sub(KEYS[1], #TAG + 3)\n"
+	"for _, b in ipairs(banks) do\n"
+	"  for _, it in ipairs(redis.call('ZRANGE', key('d', b), 0, -1)) do\n"
+	"    local st = redis.call('HGET', key('s', b), it)\n"
+	"    if st and string.byte(st, 1) == 104 then\n"
+	"      local tl, id = split(string.sub(st, 2))\n"
+	"      if tl == l then take(id) end\n"
+	"    end\n"
 	"  end\n"
 	"end\n"
 	"return out\n";
