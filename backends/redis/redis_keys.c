@@ -22,8 +22,10 @@
  *                       assigned by a fused claim (not queued: a ledger
  *                       entry of this store names it for good, and is
  *                       the authority; the claim writes no state), "r"
- *                       reserved,
- *                       "i"TOKEN assigned, "h"TOKEN held, "c"TOKEN
+ *                       reserved, "h"TOKEN held when in d, assigned
+ *                       when not (a fused confirm leaves the state: the
+ *                       entry for good is the authority),
+ *                       "i"TOKEN assigned, "c"TOKEN
  *                       reclaiming, "b"TOKEN restocking, "t"TOKEN
  *                       retiring, "x" retired: every item the bank ever
  *                       held (items are never deleted), so re-adding one,

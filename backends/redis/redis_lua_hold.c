@@ -304,10 +304,11 @@ const char sb_rd_lua_hold[] =
  * id's when its token is.
  *
  * The common confirm (a live hold whose item is held by this id's token)
- * comes first, before the helpers are defined, and makes six calls:
+ * comes first, before the helpers are defined, and makes five calls:
  * the entry, TIME, the item's state, then the writes: out of the bank's
- * sorted set (a fused hold is not in the ledger's: redis_keys.c), the
- * state, the entry (the general path makes fifteen). The first write
+ * sorted set (a fused hold is not in the ledger's, and a held item out
+ * of its bank's set is assigned: redis_keys.c, so the state stays) and
+ * the entry (the general path makes fifteen). The first write
  * (ZREM from the bank's set, with pcall) checks its own key; the ledger
  * and the state hash were read before. Anything else (lapsed, confirmed already, the
  * item not held by this token, a malformed entry) takes the general path
@@ -335,7 +336,7 @@ const char sb_rd_lua_change[] =
 	"    if redis.call('HGET', sk, it) == 'h' .. token then\n"
 	"      local r = redis.pcall('ZREM', TAG .. 'd:' .. b, it)\n"
 	"      if type(r) == 'table' then return r end\n"
-	"      redis.call('HSET', sk, it, 'i' .. token)\n"
+	/* The state stays "h"TOKEN: out of d, it is assigned (redis_keys.c). */
 	"      redis.call('HSET', KEYS[1], id, base)\n"
 	"      return {0, base}\n"
 	"    end\n"
