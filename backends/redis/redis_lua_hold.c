@@ -141,10 +141,10 @@
  * state (it must be known: law 6 and the bank's counts rest on it) and
  * the entry. It leaves the state "a": an item "a" that is not queued is
  * assigned by a fused claim, its entry the authority. A hold makes
- * six: the same but the look, and after the pop TIME and the deadline in
- * the bank's and the ledger's sorted sets (written before the state, so
- * that undoing them never has to guess an old value), and the state
- * "h"TOKEN. A ledger shared by several banks ("*") adds its per-bank
+ * six: the same but the look, and after the pop TIME, the deadline in
+ * the bank's sorted set (a fused hold is not in the ledger's; written
+ * before the state, so that undoing it never has to guess an old value)
+ * and the state "h"TOKEN. A ledger shared by several banks ("*") adds its per-bank
  * counter. The pop is the first write and checks its own key; the others
  * (but the entry) are written with pcall, and if one fails (foreign
  * data: a wrong type, a counter that is not a number, an item the state
@@ -152,9 +152,8 @@
  * returned, so a failing claim or hold still changes nothing. The
  * ledger's type was checked by the first read. A queued item proves the
  * bank exists (add registers it first), so the bank set is read only when
- * the queue is empty. A ledger not marked yet (new, or written by a
- * release before the mark) or marked for another bank takes the general
- * path once, which marks it.
+ * the queue is empty. A ledger not marked yet (new, or of layout 1) or
+ * marked for another bank takes the general path once, which marks it.
  *
  * The other keys (banks, resv, holds, due, flight) are built from the
  * tag, which is the ledger key less "l:" and the ledger's name (the token
