@@ -210,6 +210,33 @@ int sb_box_init(sb_box *box, const char *bank, const char *ledger)
 	return SB_OK;
 }
 
+int sb_box_init_opts(sb_box *box, const char *bank, const char *ledger,
+                     const sb_init_opts *opts)
+{
+	int rc;
+
+	if (!box)
+		return SB_EINVALID;
+	sb_clearerr(box);
+	if (opts && (rc = sb_version_check(box, NULL, 0, "sb_init_opts",
+	                                   opts->version, SB_INIT_OPTS_VERSION)))
+		return rc;
+	if (opts && (opts->flags & ~SB_INIT_UPGRADE))
+		return sb_seterr(box, SB_EINVALID,
+		                 "sb_init_opts: unknown flags 0x%x",
+		                 opts->flags & ~SB_INIT_UPGRADE);
+	if ((rc = sb_box_init(box, bank, ledger)))
+		return rc;
+	if (!opts || !(opts->flags & SB_INIT_UPGRADE))
+		return SB_OK;
+	if ((rc = sb_slot_upgrade(box, box->bank_store)))
+		return rc;
+	if (box->ledger_store != box->bank_store &&
+	    (rc = sb_slot_upgrade(box, box->ledger_store)))
+		return rc;
+	return SB_OK;
+}
+
 int sb_box_add(sb_add_result *out, sb_box *box, const char *bank,
                const char *const *items, size_t n)
 {

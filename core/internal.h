@@ -147,6 +147,8 @@ int sb_store_check(sb_box *box, const char *scheme, const sb_store *st);
  * Anything else becomes SB_EBACKEND naming the backend and the slot, so a
  * backend's private code never reaches a caller. */
 int sb_slot_init(sb_box *box, sb_store *st);
+/* The store's upgrade slot: SB_OK when it has none (version 3). */
+int sb_slot_upgrade(sb_box *box, sb_store *st);
 int sb_slot_add(sb_box *box, uint64_t *added, uint64_t *skipped,
                 const char *bank, const char *const *items, size_t n);
 int sb_slot_take(sb_box *box, sb_item **out, const char *bank,

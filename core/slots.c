@@ -80,6 +80,15 @@ int sb_slot_init(sb_box *box, sb_store *st)
 	return check(box, scheme, "init", st->ops->init(st), 0);
 }
 
+int sb_slot_upgrade(sb_box *box, sb_store *st)
+{
+	const char *scheme = st == BANK(box) ? box->bank_scheme
+	                                     : box->ledger_scheme;
+	if (st->ops->version < 3 || !st->ops->upgrade)
+		return SB_OK; /* no layout change: nothing to do */
+	return check(box, scheme, "upgrade", st->ops->upgrade(st), 0);
+}
+
 int sb_slot_add(sb_box *box, uint64_t *added, uint64_t *skipped,
                 const char *bank, const char *const *items, size_t n)
 {

@@ -191,6 +191,7 @@ static const sb_store_ops rd_store_ops = {
 	.hold = sb_rd_hold,
 	.change = sb_rd_change,
 	.reclaim = sb_rd_reclaim,
+	.upgrade = sb_rd_upgrade,
 };
 
 static int rd_open_any(sb_store **out, sb_uri *uri, sb_box *box, int unix_sock)

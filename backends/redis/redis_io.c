@@ -244,6 +244,39 @@ static int setup_command(sb_rd_store *s, int argc, const char **argv,
 	return rc;
 }
 
+/* GET {P}:version on a fresh connection: none (a store of 0.x, or one no
+ * storagebox wrote yet) or SB_RD_LAYOUT is read as it is; a newer one is
+ * refused, before anything is written with the wrong meaning. */
+static int layout_check(sb_rd_store *s)
+{
+	const char *argv[2] = { "GET", NULL };
+	size_t lens[2] = { 3, 0 };
+	redisReply *r = NULL;
+	int rc;
+
+	if (!(argv[1] = sb_rd_version_key(s, &lens[1])))
+		return sb_rd_nomem(s, "open");
+	rc = raw_command(&r, s, 2, argv, lens, "GET");
+	free((char *)argv[1]);
+	if (rc != SB_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ERROR)
+		rc = sb_rd_reply_error(s, r, "GET");
+	else if (r->type == REDIS_REPLY_STRING &&
+	         !(r->len == 1 && r->str[0] == '0' + SB_RD_LAYOUT))
+		rc = sb_seterr(s->base.box, SB_EBACKEND,
+		               "redis: the store under prefix '%.*s' on %s has "
+		               "layout version '%.*s'; this storagebox knows "
+		               "versions 1 and %d: open it with a newer release",
+		               (int)(s->tag_len - 3), s->tag + 1, s->where,
+		               r->len > 20 ? 20 : (int)r->len, r->str,
+		               SB_RD_LAYOUT);
+	else if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)
+		rc = sb_rd_bad_reply(s, r, "open");
+	freeReplyObject(r);
+	return rc;
+}
+
 int sb_rd_connect(sb_rd_store *s, const char *op)
 {
 	redisContext *c;
@@ -306,14 +339,11 @@ int sb_rd_connect(sb_rd_store *s, const char *op)
 		lens[1] = (size_t)snprintf(dbs, sizeof(dbs), "%d", s->db);
 		if ((rc = setup_command(s, 2, argv, lens, "SELECT")) != SB_OK)
 			goto fail;
-	} else if (!s->password) {
-		/* Nothing answered yet: make sure the server speaks to us
-		 * (and wants no password) before calling this open. */
-		const char *argv[1] = { "PING" };
-		size_t lens[1] = { 4 };
-		if ((rc = setup_command(s, 1, argv, lens, "PING")) != SB_OK)
-			goto fail;
 	}
+	/* The layout version (redis_keys.c): also proves the server speaks
+	 * to us (and wants no password) before calling this open. */
+	if ((rc = layout_check(s)) != SB_OK)
+		goto fail;
 	return SB_OK;
 fail:
 	sb_rd_drop(s);

@@ -10,12 +10,22 @@
  * same key, and since the first '{' of every key is the tag's and its '}'
  * the first after it, no name (with '{', '}' or anything else) can change
  * the slot.
+ *   {P}:version   STRING the layout version: "2" (none: layout 1, or
+ *                       a store nothing was added to yet); written by the
+ *                       first add of a store and by init --upgrade, read
+ *                       at every connect (a newer one is refused)
  *   {P}:banks     SET   names of the banks (exist even when empty)
  *   {P}:q:BANK    LIST  available items, FIFO (RPUSH on add, LPOP on
  *                       take: the order items were added, like SQLite;
  *                       O(1) whatever the bank's size)
- *   {P}:s:BANK    HASH  item -> its state: "a" available, "r" reserved,
- *                       "i"TOKEN assigned, "h"TOKEN held, "c"TOKEN
+ *   {P}:s:BANK    HASH  item -> its state: "a" available (queued) or
+ *                       assigned by a fused claim (not queued: a ledger
+ *                       entry of this store names it for good, and is
+ *                       the authority; the claim writes no state), "r"
+ *                       reserved, "h"TOKEN held when in d, assigned
+ *                       when not (a fused confirm leaves the state: the
+ *                       entry for good is the authority),
+ *                       "i"TOKEN assigned, "c"TOKEN
  *                       reclaiming, "b"TOKEN restocking, "t"TOKEN
  *                       retiring, "x" retired: every item the bank ever
  *                       held (items are never deleted), so re-adding one,
@@ -36,11 +46,35 @@
  *   {P}:l:LEDGER  HASH  dedup id -> LEN ":" BANK ITEM for good (LEN:
  *                       bytes of BANK in decimal, so the value splits one
  *                       way only), or "h" UNTIL ";" LEN ":" BANK ITEM, a
- *                       hold until UNTIL (ms, the server's clock)
+ *                       hold until UNTIL (ms, the server's clock); and
+ *                       the ledger's mark under the field "" (no id is
+ *                       empty): "=" BANK, every entry is of BANK (the
+ *                       ledger's size less one counts them), or "*",
+ *                       shared by several banks (c counts per bank). No
+ *                       mark: no entry yet (the first write marks it
+ *                       for its bank), or a ledger of layout 1 (c counts;
+ *                       its first write marks it "*")
  *   {P}:c:LEDGER  HASH  bank -> ids of the ledger holding its items
- *                       (entries for good and holds, lapsed or not)
+ *                       (entries for good and holds, lapsed or not),
+ *                       kept only for a ledger marked "*" (set from the
+ *                       ledger's size when a second bank comes) or not
+ *                       marked: a ledger of one bank needs no counter, so
+ *                       its claims write none
  *   {P}:e:LEDGER  ZSET  dedup id -> deadline (ms), the ledger's holds
- * Version 1 (release 0.1.0) wrote the same keys but d, f, x and e, and
+ *                       of the generic path (put_held; a fused hold is
+ *                       in its bank's d only, found from there through
+ *                       its state's token: the mark or the counter name
+ *                       the ledger's banks). Layout 1 put fused holds
+ *                       here too: left, each judged by its entry
+ * Layout 2 (this one) reads layout 1 (every release before the marks,
+ * no version key) as it is: an unmarked ledger with entries counts by
+ * its counter, which layout 1 kept for every entry, until its first
+ * write marks it "*"; "i"TOKEN stays a form of assigned. init --upgrade
+ * (redis_upgrade.c) marks the ledgers of one bank so their claims stop
+ * writing the counter. A client of layout 1 must not write a store of
+ * layout 2 (it keeps no marks, and reads an unqueued "a" item as
+ * available to no one).
+ * Release 0.1.0 wrote the same keys but d, f, x and e, and
  * only the states "a", "r", "i" and entries for good: its data is data of
  * this layout without holds, and needs no conversion. The layout of
  * holds before stamps had no m and no ":" STAMP: its data is data of this
@@ -76,6 +110,18 @@ char *sb_rd_key(sb_rd_store *s, char kind, const char *name, size_t *len)
 	k[total] = '\0';
 	if (len)
 		*len = total;
+	return k;
+}
+
+char *sb_rd_version_key(sb_rd_store *s, size_t *len)
+{
+	char *k = malloc(s->tag_len + sizeof(SB_RD_KEY_VERSION));
+
+	if (!k)
+		return NULL;
+	memcpy(k, s->tag, s->tag_len);
+	memcpy(k + s->tag_len, SB_RD_KEY_VERSION, sizeof(SB_RD_KEY_VERSION));
+	*len = s->tag_len + sizeof(SB_RD_KEY_VERSION) - 1;
 	return k;
 }
 

@@ -221,6 +221,8 @@ static int rd_export(sb_store *base, const char *ledger, sb_ledger_entry_cb cb,
 				                     "export");
 				break;
 			}
+			if (page->element[i]->len == 0)
+				continue; /* the mark (redis_keys.c) */
 			if (page->element[i + 1]->type == REDIS_REPLY_STRING &&
 			    page->element[i + 1]->len > 0 &&
 			    page->element[i + 1]->str[0] == 'h')

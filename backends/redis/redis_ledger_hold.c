@@ -191,27 +191,28 @@ int sb_rd_ledger_count_live(uint64_t *out, sb_rd_store *s, const char *ledger,
 	return rc;
 }
 
-/* One script: the holds of a ledger are bounded by the items of its
- * banks, and one snapshot lists each once. */
+/* One script (redis_lua_hold.c). */
 int sb_rd_export_holds(sb_store *base, const char *ledger, sb_export_hold_cb cb,
                        void *payload)
 {
 	sb_rd_store *s = (sb_rd_store *)base;
 	char *k[3] = { NULL, NULL, NULL };
-	const char *argv[6];
-	size_t lens[6], kl[3], i;
+	const char *argv[7];
+	size_t lens[7], kl[3], i;
 	redisReply *r = NULL;
 	int rc;
 
 	if ((rc = sb_rd_ledger_keys(k, kl, s, ledger, "export holds")) != SB_OK)
 		return rc;
-	argv[3] = k[0]; /* KEYS: ledger, holds */
+	argv[3] = k[0]; /* KEYS: ledger, holds, held */
 	lens[3] = kl[0];
 	argv[4] = k[2];
 	lens[4] = kl[2];
-	argv[5] = s->tag;
-	lens[5] = s->tag_len;
-	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_LEDGER_HOLDS, 2, 1, argv, lens,
+	argv[5] = k[1];
+	lens[5] = kl[1];
+	argv[6] = s->tag;
+	lens[6] = s->tag_len;
+	rc = sb_rd_eval(&r, s, SB_RD_SCRIPT_LEDGER_HOLDS, 3, 1, argv, lens,
 	                "export holds");
 	for (i = 0; i < 3; i++)
 		free(k[i]);

@@ -71,9 +71,28 @@
 	"  redis.call('HLEN', key('c', l))\n"                                       \
 	"  redis.call('ZCARD', key('e', l))\n"                                      \
 	"end\n"                                                                     \
+	"local function count_keys(lk, ck, b, d)\n"                                 \
+	"  local m = redis.call('HGET', lk, '')\n"                                  \
+	"  if m == '=' .. b then return end\n"                                      \
+	"  if not m then\n"                                                         \
+	"    if redis.call('HLEN', lk) == 0 then\n"                                 \
+	"      redis.call('HSET', lk, '', '=' .. b)\n"                              \
+	"      return\n"                                                            \
+	"    end\n"                                                                 \
+	"    redis.call('HSET', lk, '', '*')\n"                                     \
+	"  elseif m ~= '*' then\n"                                                  \
+	"    redis.call('HSET', ck, string.sub(m, 2), "                             \
+	"redis.call('HLEN', lk) - 1)\n"                                             \
+	"    redis.call('HSET', lk, '', '*')\n"                                     \
+	"  end\n"                                                                   \
+	"  redis.call('HINCRBY', ck, b, d)\n"                                       \
+	"end\n"                                                                     \
+	"local function count(l, b, d)\n"                                           \
+	"  count_keys(key('l', l), key('c', l), b, d)\n"                            \
+	"end\n"                                                                     \
 	"local function drop_entry(l, id, b)\n"                                     \
+	"  count(l, b, -1)\n"                                                       \
 	"  redis.call('HDEL', key('l', l), id)\n"                                   \
-	"  redis.call('HINCRBY', key('c', l), b, -1)\n"                             \
 	"  redis.call('ZREM', key('e', l), id)\n"                                   \
 	"end\n"                                                                     \
 	"local function to_available(b, it)\n"                                      \
@@ -115,20 +134,26 @@
  * until} (handed out now; until 0: for good) or, from the common path,
  * the item alone (handed out now for good: no table to build).
  *
- * The common paths (an entry for good, or a new id and a queued item)
- * come first, before the helpers are even defined. A claim makes five
- * calls: the id's entry, the pop, the held counter, the item's state and
- * the entry. A hold makes eight: the same and, after the pop, TIME and
- * the deadline in the bank's and the ledger's sorted sets (written before
- * the counter and the state, so that undoing them never has to guess an
- * old value). The pop is the first write and checks its own key; the
- * others (but the entry) are written with pcall, and if one fails
- * (foreign data: a wrong type, a counter that is not a number, an item
- * the state hash does not know) what was written is undone before the
- * error is returned, so a failing claim or hold still changes nothing.
- * The ledger's type was checked by the first read. A queued item proves
- * the bank exists (add registers it first), so the bank set is read only
- * when the queue is empty.
+ * The common paths (an entry for good, or a new id, a queued item and a
+ * ledger whose mark says how it counts: redis_keys.c) come first, before
+ * the helpers are even defined. A claim makes four calls: the id's entry
+ * with the ledger's mark (one HMGET), the pop, a look at the item's
+ * state (it must be known: law 6 and the bank's counts rest on it) and
+ * the entry. It leaves the state "a": an item "a" that is not queued is
+ * assigned by a fused claim, its entry the authority. A hold makes
+ * six: the same but the look, and after the pop TIME, the deadline in
+ * the bank's sorted set (a fused hold is not in the ledger's; written
+ * before the state, so that undoing it never has to guess an old value)
+ * and the state "h"TOKEN. A ledger shared by several banks ("*") adds its per-bank
+ * counter. The pop is the first write and checks its own key; the others
+ * (but the entry) are written with pcall, and if one fails (foreign
+ * data: a wrong type, a counter that is not a number, an item the state
+ * hash does not know) what was written is undone before the error is
+ * returned, so a failing claim or hold still changes nothing. The
+ * ledger's type was checked by the first read. A queued item proves the
+ * bank exists (add registers it first), so the bank set is read only when
+ * the queue is empty. A ledger not marked yet (new, or of layout 1) or
+ * marked for another bank takes the general path once, which marks it.
  *
  * The other keys (banks, resv, holds, due, flight) are built from the
  * tag, which is the ledger key less "l:" and the ledger's name (the token
@@ -136,10 +161,12 @@
  * argument costs the server a string per call. */
 const char sb_rd_lua_hold[] =
 	"local id, bank, token = ARGV[1], ARGV[2], ARGV[3]\n"
-	"local e = redis.call('HGET', KEYS[1], id)\n"
+	"local em = redis.call('HMGET', KEYS[1], id, '')\n"
+	"local e, m = em[1], em[2]\n"
 	"if e and string.byte(e, 1) ~= 104 then return {1, e} end\n"
 	"local item\n"
-	"if not e then\n"
+	"local shared = m == '*'\n"
+	"if not e and (shared or m == '=' .. bank) then\n"
 	"  item = redis.call('LPOP', KEYS[3])\n"
 	"  if item and ARGV[4] ~= '0' then\n"
 	"    local t = redis.call('TIME')\n"
@@ -149,11 +176,9 @@ const char sb_rd_lua_hold[] =
 	"    local nl = string.find(token, '\\n', 1, true)\n"
 	"    local tag = string.sub(KEYS[1], 1, string.len(KEYS[1]) - nl - 1)\n"
 	"    local dk = tag .. 'd:' .. bank\n"
-	"    local ek = tag .. 'e:' .. string.sub(token, 1, nl - 1)\n"
 	"    local n = 0\n"
 	"    local function undo(r)\n"
-	"      if n > 2 then redis.call('HINCRBY', KEYS[2], bank, -1) end\n"
-	"      if n > 1 then redis.call('ZREM', ek, id) end\n"
+	"      if n > 1 then redis.call('HINCRBY', KEYS[2], bank, -1) end\n"
 	"      if n > 0 then redis.call('ZREM', dk, item) end\n"
 	"      redis.call('LPUSH', KEYS[3], item)\n"
 	"      return r\n"
@@ -161,12 +186,11 @@ const char sb_rd_lua_hold[] =
 	"    local r = redis.pcall('ZADD', dk, u, item)\n"
 	"    if type(r) == 'table' then return undo(r) end\n"
 	"    n = 1\n"
-	"    r = redis.pcall('ZADD', ek, u, id)\n"
-	"    if type(r) == 'table' then return undo(r) end\n"
-	"    n = 2\n"
-	"    r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
-	"    if type(r) == 'table' then return undo(r) end\n"
-	"    n = 3\n"
+	"    if shared then\n"
+	"      r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
+	"      if type(r) == 'table' then return undo(r) end\n"
+	"      n = 2\n"
+	"    end\n"
 	"    r = redis.pcall('HSET', KEYS[4], item, 'h' .. token)\n"
 	"    if r ~= 0 then\n"
 	"      if r == 1 then\n"
@@ -181,21 +205,21 @@ const char sb_rd_lua_hold[] =
 	"    return {2, item, til}\n"
 	"  end\n"
 	"  if item then\n"
-	"    local r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
-	"    if type(r) == 'table' then\n"
+	"    local r = redis.pcall('HEXISTS', KEYS[4], item)\n"
+	"    if r ~= 1 then\n"
 	"      redis.call('LPUSH', KEYS[3], item)\n"
-	"      return r\n"
-	"    end\n"
-	"    r = redis.pcall('HSET', KEYS[4], item, 'i' .. token)\n"
-	"    if r ~= 0 then\n"
-	"      if r == 1 then\n"
-	"        redis.call('HDEL', KEYS[4], item)\n"
+	"      if r == 0 then\n"
 	"        r = redis.error_reply('ERR storagebox: queued item is not "
 	"in the state hash (data changed outside storagebox?)')\n"
 	"      end\n"
-	"      redis.call('HINCRBY', KEYS[2], bank, -1)\n"
-	"      redis.call('LPUSH', KEYS[3], item)\n"
 	"      return r\n"
+	"    end\n"
+	"    if shared then\n"
+	"      r = redis.pcall('HINCRBY', KEYS[2], bank, 1)\n"
+	"      if type(r) == 'table' then\n"
+	"        redis.call('LPUSH', KEYS[3], item)\n"
+	"        return r\n"
+	"      end\n"
 	"    end\n"
 	"    redis.call('HSET', KEYS[1], id, #bank .. ':' .. bank .. item)\n"
 	"    return item\n"
@@ -217,15 +241,15 @@ const char sb_rd_lua_hold[] =
 	/* The id's hold lapsed: reclaim it, then go on as a new id. */
 	"  local st = redis.call('HGET', key('s', ob), oi)\n"
 	"  touch_bank(ob)\n"
-	"  redis.call('ZCARD', K_HOLDS)\n"
-	"  redis.call('HINCRBY', KEYS[2], ob, -1)\n"
+	"  touch_ledger(ledger)\n"
+	"  count(ledger, ob, -1)\n"
 	"  redis.call('HDEL', KEYS[1], id)\n"
 	"  redis.call('ZREM', K_HOLDS, id)\n"
 	"  if st == 'h' .. token then to_available(ob, oi) end\n"
 	"end\n"
-	/* After a reclaim of the id's lapsed hold: the queue's head. (A new
-	 * id that found the queue empty above finds it empty here too:
-	 * nothing ran in between.) */
+	/* After a reclaim of the id's lapsed hold, or for a ledger the common
+	 * path left alone: the queue's head. (A new id that found the queue
+	 * empty above finds it empty here too: nothing ran in between.) */
 	"if item == nil then item = redis.call('LINDEX', KEYS[3], 0) end\n"
 	"local queued = item ~= false\n"
 	"if not item then\n"
@@ -242,24 +266,27 @@ const char sb_rd_lua_hold[] =
 	"       redis.call('SCARD', K_FLIGHT) == 0 then return {3} end\n"
 	"    return {0}\n"
 	"  end\n"
-	"elseif redis.call('HGET', KEYS[4], item) ~= 'a' then\n"
-	"  return redis.error_reply('ERR storagebox: queued item is not available "
-	"in the state hash (data changed outside storagebox?)')\n"
+	"else\n"
+	"  local st = redis.call('HGET', KEYS[4], item)\n"
+	"  if st ~= 'a' then\n"
+	"    return redis.error_reply('ERR storagebox: queued item is not ' .. "
+	"(st and 'available ' or '') .. 'in the state hash (data changed "
+	"outside storagebox?)')\n"
+	"  end\n"
 	"end\n"
 	"local til = 0\n"
 	"if ttl > 0 then\n"
 	"  now = now or now_ms()\n"
 	"  til = now + ttl\n"
-	"  redis.call('ZCARD', K_HOLDS)\n"
 	"  redis.call('ZCARD', K_DUE)\n"
 	"end\n"
 	"local enc = string.len(bank) .. ':' .. bank .. item\n"
-	"redis.call('HINCRBY', KEYS[2], bank, 1)\n"
+	"touch_ledger(ledger)\n"
+	"count(ledger, bank, 1)\n"
 	"if queued then redis.call('LPOP', KEYS[3]) end\n"
 	"if til > 0 then\n"
 	"  redis.call('HSET', KEYS[4], item, 'h' .. token)\n"
 	"  redis.call('ZADD', K_DUE, num(til), item)\n"
-	"  redis.call('ZADD', K_HOLDS, num(til), id)\n"
 	"  redis.call('HSET', KEYS[1], id, 'h' .. num(til) .. ';' .. enc)\n"
 	"else\n"
 	"  redis.call('HSET', KEYS[4], item, 'i' .. token)\n"
@@ -276,13 +303,13 @@ const char sb_rd_lua_hold[] =
  * id's when its token is.
  *
  * The common confirm (a live hold whose item is held by this id's token)
- * comes first, before the helpers are defined, and makes seven calls:
- * the entry, TIME, the item's state, then the writes: out of the
- * ledger's and the bank's sorted sets, the state, the entry (the general
- * path makes fifteen). The first write (ZREM from the ledger's set)
- * checks its own key, the ledger and the state hash were read before,
- * and the bank's set is written with pcall, the first write undone if
- * it fails. Anything else (lapsed, confirmed already, the
+ * comes first, before the helpers are defined, and makes five calls:
+ * the entry, TIME, the item's state, then the writes: out of the bank's
+ * sorted set (a fused hold is not in the ledger's, and a held item out
+ * of its bank's set is assigned: redis_keys.c, so the state stays) and
+ * the entry (the general path makes fifteen). The first write
+ * (ZREM from the bank's set, with pcall) checks its own key; the ledger
+ * and the state hash were read before. Anything else (lapsed, confirmed already, the
  * item not held by this token, a malformed entry) takes the general path
  * below, which reads the state again and judges the deadline again: the
  * same answer, nothing was written. */
@@ -306,13 +333,9 @@ const char sb_rd_lua_change[] =
 	"    local it = string.sub(base, c + bl + 1)\n"
 	"    local sk = TAG .. 's:' .. b\n"
 	"    if redis.call('HGET', sk, it) == 'h' .. token then\n"
-	"      local z = redis.call('ZREM', KEYS[3], id)\n"
 	"      local r = redis.pcall('ZREM', TAG .. 'd:' .. b, it)\n"
-	"      if type(r) == 'table' then\n"
-	"        if z == 1 then redis.call('ZADD', KEYS[3], us, id) end\n"
-	"        return r\n"
-	"      end\n"
-	"      redis.call('HSET', sk, it, 'i' .. token)\n"
+	"      if type(r) == 'table' then return r end\n"
+	/* The state stays "h"TOKEN: out of d, it is assigned (redis_keys.c). */
 	"      redis.call('HSET', KEYS[1], id, base)\n"
 	"      return {0, base}\n"
 	"    end\n"
@@ -350,7 +373,7 @@ const char sb_rd_lua_change[] =
 	"  local nu = now + ttl\n"
 	"  local ne = 'h' .. num(nu) .. ';' .. base\n"
 	"  redis.call('HSET', KEYS[1], id, ne)\n"
-	"  redis.call('ZADD', KEYS[3], num(nu), id)\n"
+	"  redis.call('ZADD', KEYS[3], 'XX', num(nu), id)\n"
 	"  if held then redis.call('ZADD', key('d', b), num(nu), it) end\n"
 	"  return {0, ne}\n"
 	"end\n"
@@ -359,6 +382,9 @@ const char sb_rd_lua_change[] =
 	"  local r = redis.call('HGET', key('r', b), it)\n"
 	"  local nl = r and string.find(r, '\\n', 1, true)\n"
 	"  mine = nl and string.sub(r, nl + 1) == token\n"
+	"elseif st == 'a' then\n"
+	/* Not queued (an entry names it): assigned by a fused claim. */
+	"  mine = u == 0\n"
 	"elseif st and string.sub(st, 2) == token then\n"
 	"  mine = string.find('ihcbt', string.sub(st, 1, 1), 1, true) ~= nil\n"
 	"end\n"
@@ -449,6 +475,19 @@ const char sb_rd_lua_move[] =
 	"local cur = bits[string.sub(st, 1, 1)]\n"
 	"if not cur then return 0 end\n"
 	"local tok = string.sub(st, 2)\n"
+	/* "a" and named for good by the token's entry (the ledger is in this
+	 * store: the tag's, from the state key): assigned by a fused claim,
+	 * not queued. */
+	"if cur == 1 and bit.band(from, 4) ~= 0 then\n"
+	"  local nl = string.find(token, '\\n', 1, true)\n"
+	"  local tg = string.find(KEYS[2], '}:', 1, true)\n"
+	"  if nl and tg then\n"
+	"    local b = string.sub(KEYS[2], tg + 4)\n"
+	"    local e = redis.call('HGET', string.sub(KEYS[2], 1, tg + 1) .. 'l:' "
+	".. string.sub(token, 1, nl - 1), string.sub(token, nl + 1))\n"
+	"    if e == string.len(b) .. ':' .. b .. it then cur, tok = 4, token end\n"
+	"  end\n"
+	"end\n"
 	"local stamp = '0'\n"
 	"if cur == 2 then\n"
 	"  local r = redis.call('HGET', KEYS[3], it)\n"
@@ -479,7 +518,10 @@ const char sb_rd_lua_move[] =
 	"if ARGV[7] and (bit.band(cur, 2 + 8 + 32 + 64 + 128) == 0 or "
 	"stamp ~= ARGV[7]) then return 0 end\n"
 	/* Leave the old state's structures... */
-	"if cur == 1 then redis.call('LREM', KEYS[1], 1, it)\n"
+	/* (An "a" item not queued is assigned by a fused claim: not
+	 * available, so a conflict, and nothing was written yet.) */
+	"if cur == 1 then\n"
+	"  if redis.call('LREM', KEYS[1], 1, it) == 0 then return 0 end\n"
 	"elseif cur == 2 then redis.call('HDEL', KEYS[3], it)\n"
 	"elseif cur == 16 then redis.call('DECR', KEYS[6]) end\n"
 	"if cur == 8 or cur == 128 then redis.call('ZREM', KEYS[4], it) end\n"
@@ -557,11 +599,13 @@ const char sb_rd_lua_ledger_put[] = LIB
 	"  if not u then return bad() end\n"
 	"  if u == 0 or u > now_ms() then return {0, e} end\n"
 	"  redis.call('ZCARD', KEYS[3])\n"
-	"  redis.call('HINCRBY', KEYS[2], ob, -1)\n"
+	"  redis.call('HLEN', KEYS[2])\n"
+	"  count_keys(KEYS[1], KEYS[2], ob, -1)\n"
 	"  redis.call('ZREM', KEYS[3], id)\n"
 	"end\n"
 	"if til > 0 then redis.call('ZCARD', KEYS[3]) end\n"
-	"redis.call('HINCRBY', KEYS[2], bank, 1)\n"
+	"redis.call('HLEN', KEYS[2])\n"
+	"count_keys(KEYS[1], KEYS[2], bank, 1)\n"
 	"if til > 0 then\n"
 	"  redis.call('ZADD', KEYS[3], ARGV[5], id)\n"
 	"  redis.call('HSET', KEYS[1], id, 'h' .. ARGV[5] .. ';' .. ARGV[4])\n"
@@ -609,38 +653,86 @@ const char sb_rd_lua_ledger_remove[] = LIB
 	"end\n"
 	"redis.call('HLEN', KEYS[2])\n"
 	"redis.call('ZCARD', KEYS[3])\n"
+	"count_keys(KEYS[1], KEYS[2], bank, -1)\n"
 	"redis.call('HDEL', KEYS[1], id)\n"
-	"redis.call('HINCRBY', KEYS[2], bank, -1)\n"
 	"redis.call('ZREM', KEYS[3], id)\n"
 	"return {0}\n";
 
 /* Ledger count: the ids holding an item of a bank for good or on a live
- * hold. KEYS: ledger, held, holds. ARGV: tag, bank. The held counter
- * counts every entry; lapsed holds (found by deadline, few) are taken
- * off. Returns the count. */
+ * hold. KEYS: ledger, held, holds. ARGV: tag, bank. Every entry counts
+ * (the ledger's size, less its mark, when the mark names the bank; the
+ * bank's counter when the ledger is shared or not marked yet: a ledger of
+ * layout 1); lapsed holds are taken off: those of the generic path by
+ * the ledger's deadlines, the fused ones by the bank's (a fused hold is
+ * in the bank's set only), each judged by its entry (a bank's deadline
+ * is never later than its entry's). Both are few. Returns the count. */
 const char sb_rd_lua_ledger_count[] = LIB
-	"local n = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')\n"
-	"if redis.call('ZCARD', KEYS[3]) == 0 then return n end\n"
-	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', "
-	"num(now_ms()))) do\n"
+	"local m = redis.call('HGET', KEYS[1], '')\n"
+	"local n = 0\n"
+	"if m == '=' .. ARGV[2] then\n"
+	"  n = redis.call('HLEN', KEYS[1]) - 1\n"
+	"elseif m == '*' or (not m and redis.call('HLEN', KEYS[1]) > 0) then\n"
+	"  n = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')\n"
+	"end\n"
+	"local now, seen = now_ms(), {}\n"
+	"local function lapsed(id)\n"
+	"  if seen[id] then return end\n"
+	"  seen[id] = true\n"
 	"  local e = redis.call('HGET', KEYS[1], id)\n"
-	"  if e then\n"
-	"    local u, b = parse(e)\n"
-	"    if u and u > 0 and b == ARGV[2] then n = n - 1 end\n"
-	"  end\n"
+	"  if not e then return end\n"
+	"  local u, b = parse(e)\n"
+	"  if u and u > 0 and u <= now and b == ARGV[2] then n = n - 1 end\n"
+	"end\n"
+	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', "
+	"num(now))) do lapsed(id) end\n"
+	"local l = string.sub(KEYS[1], #TAG + 3)\n"
+	"for _, it in ipairs(redis.call('ZRANGEBYSCORE', key('d', ARGV[2]), "
+	"'-inf', num(now))) do\n"
+	"  local st = redis.call('HGET', key('s', ARGV[2]), it)\n"
+	"  local tl, id\n"
+	"  if st then tl, id = split(string.sub(st, 2)) end\n"
+	"  if tl == l then lapsed(id) end\n"
 	"end\n"
 	"return n\n";
 
-/* The live holds of a ledger. KEYS: ledger, holds. ARGV: tag. Returns
- * {id, entry, ...}. */
+/* The live holds of a ledger. KEYS: ledger, holds, held. ARGV: tag.
+ * Returns {id, entry, ...}. The generic path's holds are in the
+ * ledger's deadlines; the fused ones only in their banks' (the bank of
+ * the mark, or of the counter: every bank with an entry of a shared
+ * ledger), each judged by its entry. The holds of a ledger are bounded
+ * by the items of its banks, and one snapshot lists each once. */
 const char sb_rd_lua_ledger_holds[] = LIB
-	"local out = {}\n"
-	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], "
-	"'(' .. num(now_ms()), '+inf')) do\n"
+	"local out, seen, now = {}, {}, now_ms()\n"
+	"local function take(id)\n"
+	"  if seen[id] then return end\n"
+	"  seen[id] = true\n"
 	"  local e = redis.call('HGET', KEYS[1], id)\n"
 	"  if e and string.byte(e, 1) == 104 then\n"
-	"    out[#out + 1] = id\n"
-	"    out[#out + 1] = e\n"
+	"    local u = parse(e)\n"
+	"    if u and u > now then\n"
+	"      out[#out + 1] = id\n"
+	"      out[#out + 1] = e\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], "
+	"'(' .. num(now), '+inf')) do take(id) end\n"
+	"local banks = {}\n"
+	"local m = redis.call('HGET', KEYS[1], '')\n"
+	"if m and m ~= '*' then\n"
+	"  banks[1] = string.sub(m, 2)\n"
+	"else\n"
+	"  local c = redis.call('HGETALL', KEYS[3])\n"
+	"  for i = 1, #c, 2 do banks[#banks + 1] = c[i] end\n"
+	"end\n"
+	"local l = string.sub(KEYS[1], #TAG + 3)\n"
+	"for _, b in ipairs(banks) do\n"
+	"  for _, it in ipairs(redis.call('ZRANGE', key('d', b), 0, -1)) do\n"
+	"    local st = redis.call('HGET', key('s', b), it)\n"
+	"    if st and string.byte(st, 1) == 104 then\n"
+	"      local tl, id = split(string.sub(st, 2))\n"
+	"      if tl == l then take(id) end\n"
+	"    end\n"
 	"  end\n"
 	"end\n"
 	"return out\n";

@@ -19,7 +19,8 @@
  * redis_claim.c      the fused hold (and claim: a hold for good), change
  *                    and reclaim
  * redis_cmd.c        the fused hold's command, RESP built by hand with its
- *                    keys kept per (bank, ledger) */
+ *                    keys kept per (bank, ledger)
+ * redis_upgrade.c    init --upgrade: the store's layout 1 -> 2 */
 #ifndef SB_BACKEND_REDIS_PRIVATE_H
 #define SB_BACKEND_REDIS_PRIVATE_H
 
@@ -49,18 +50,23 @@ enum {
 	SB_RD_SCRIPT_LEDGER_REMOVE, /* delete an entry (3 modes) */
 	SB_RD_SCRIPT_LEDGER_COUNT,  /* entries for good and live holds */
 	SB_RD_SCRIPT_LEDGER_HOLDS,  /* the live holds of a ledger */
+	/* layout 2 (redis_upgrade.c) */
+	SB_RD_SCRIPT_MARK, /* mark a ledger of layout 1 */
 	SB_RD_NSCRIPTS
 };
 
 /* Key kinds: the byte after "{prefix}:" (see the layout in redis_keys.c). */
-#define SB_RD_KEY_BANKS  "banks" /* SET of bank names */
-#define SB_RD_KEY_QUEUE  'q'     /* LIST: available items, FIFO */
-#define SB_RD_KEY_STATE  's'     /* HASH: item -> state letter [token] */
-#define SB_RD_KEY_RESV   'r'     /* HASH: item -> since_ms LF token */
-#define SB_RD_KEY_DUE    'd'     /* ZSET: held item -> deadline ms */
-#define SB_RD_KEY_FLIGHT 'f'     /* SET: items of releases, reclaims */
-#define SB_RD_KEY_GONE   'x'     /* STRING: number of retired items */
-#define SB_RD_KEY_STAMP  'm'     /* HASH: releasing item -> its stamp */
+#define SB_RD_KEY_BANKS   "banks" /* SET of bank names */
+/* STRING: the layout version, SB_RD_LAYOUT (none: 1, or nothing yet) */
+#define SB_RD_KEY_VERSION "version"
+#define SB_RD_LAYOUT      2
+#define SB_RD_KEY_QUEUE   'q' /* LIST: available items, FIFO */
+#define SB_RD_KEY_STATE   's' /* HASH: item -> state letter [token] */
+#define SB_RD_KEY_RESV    'r' /* HASH: item -> since_ms LF token */
+#define SB_RD_KEY_DUE     'd' /* ZSET: held item -> deadline ms */
+#define SB_RD_KEY_FLIGHT  'f' /* SET: items of releases, reclaims */
+#define SB_RD_KEY_GONE    'x' /* STRING: number of retired items */
+#define SB_RD_KEY_STAMP   'm' /* HASH: releasing item -> its stamp */
 #define SB_RD_KEY_LEDGER \
 	'l'                 /* HASH: dedup id -> ["h" until ";"]
                                     len ":" bank item */
@@ -144,6 +150,8 @@ void sb_rd_bank_keys_free(sb_rd_bank_keys *k);
  * takes them in, into argv[0..n-1] and lens. Returns @p n. */
 int sb_rd_bank_keys_args(const char **argv, size_t *lens,
                          const sb_rd_bank_keys *k, int first, int n);
+/* The key of the layout version, "{prefix}:version". Caller frees. */
+char *sb_rd_version_key(sb_rd_store *s, size_t *len);
 /* The ledger value of (bank, item) for good: decimal bank length, ':',
  * bank, item. Caller frees. */
 char *sb_rd_entry_encode(const char *bank, const char *item, size_t *len);
@@ -216,7 +224,7 @@ extern const char *const sb_rd_script_src[SB_RD_NSCRIPTS];
 extern const char sb_rd_lua_hold[], sb_rd_lua_ledger_put[], sb_rd_lua_change[],
 	sb_rd_lua_reclaim[], sb_rd_lua_take_held[], sb_rd_lua_move[],
 	sb_rd_lua_list[], sb_rd_lua_ledger_update[], sb_rd_lua_ledger_remove[],
-	sb_rd_lua_ledger_count[], sb_rd_lua_ledger_holds[];
+	sb_rd_lua_ledger_count[], sb_rd_lua_ledger_holds[], sb_rd_lua_mark[];
 
 /* ---- redis_bank.c, with the work of three slots in two more files */
 
@@ -290,5 +298,8 @@ int sb_rd_change(sb_item **out, sb_store *st, const char *ledger,
                  const char *dedup_id, const char *token, unsigned int op,
                  int64_t now_ms, int64_t ttl_ms);
 int sb_rd_reclaim(uint64_t *n, sb_store *st, const char *bank, int64_t now_ms);
+
+/* ---- redis_upgrade.c: the store's upgrade slot (layout 1 -> 2). */
+int sb_rd_upgrade(sb_store *st);
 
 #endif

@@ -28,11 +28,13 @@
 #include <string.h>
 
 /* Add a chunk. KEYS: banks, queue, state. ARGV: bank, items... Returns
- * {added, skipped}. Known items (any state) and repeats are skipped. A
+ * {added, skipped}. The first bank of a store records the layout version
+ * (redis_keys.c). Known items (any state) and repeats are skipped. A
  * repeat inside the chunk is rare, so it is looked for only when HSET
  * created fewer fields than the chunk has unknown items: a set of seen
  * items for every chunk cost a third of the script's time. */
 static const char add_src[] =
+	"local fresh = redis.call('SCARD', KEYS[1]) == 0\n"
 	"redis.call('SISMEMBER', KEYS[1], ARGV[1])\n"
 	"redis.call('LLEN', KEYS[2])\n"
 	"local n = #ARGV - 1\n"
@@ -50,6 +52,10 @@ static const char add_src[] =
 	"  end\n"
 	"else\n"
 	"  redis.call('HLEN', KEYS[3])\n"
+	"end\n"
+	"if fresh then\n"
+	"  redis.call('SET', string.sub(KEYS[1], 1, #KEYS[1] - 5) .. 'version', "
+	"'2')\n"
 	"end\n"
 	"redis.call('SADD', KEYS[1], ARGV[1])\n"
 	"if m > 0 then\n"
@@ -159,6 +165,7 @@ const char *const sb_rd_script_src[SB_RD_NSCRIPTS] = {
 	[SB_RD_SCRIPT_LEDGER_REMOVE] = sb_rd_lua_ledger_remove,
 	[SB_RD_SCRIPT_LEDGER_COUNT] = sb_rd_lua_ledger_count,
 	[SB_RD_SCRIPT_LEDGER_HOLDS] = sb_rd_lua_ledger_holds,
+	[SB_RD_SCRIPT_MARK] = sb_rd_lua_mark,
 };
 
 int sb_rd_is_noscript(const redisReply *r)

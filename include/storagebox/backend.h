@@ -62,7 +62,7 @@ extern "C" {
 
 /** Versions of the structs of this header (see "Rules" above). */
 #define SB_BACKEND_VERSION    1 /**< sb_backend */
-#define SB_STORE_OPS_VERSION  2 /**< sb_store_ops (2: holds) */
+#define SB_STORE_OPS_VERSION  3 /**< sb_store_ops (2: holds, 3: upgrade) */
 #define SB_BANK_OPS_VERSION   3 /**< sb_bank_ops (2: holds, 3: stamps) */
 #define SB_LEDGER_OPS_VERSION 2 /**< sb_ledger_ops (2: holds) */
 
@@ -441,6 +441,16 @@ typedef struct sb_store_ops {
 	 *  deleted, items available), counted in *n. SB_OK or SB_ENOTFOUND. */
 	int (*reclaim)(uint64_t *n, sb_store *st, const char *bank,
 	               int64_t now_ms);
+
+	/* Version 3. */
+
+	/**
+	 * Optional: move data written in an older layout of this backend to
+	 * the current one, in place, while other clients work on the store
+	 * (sb_box_init_opts() with SB_INIT_UPGRADE). Idempotent. NULL: no
+	 * layout change, nothing to do.
+	 */
+	int (*upgrade)(sb_store *st);
 } sb_store_ops;
 
 /** Operations of sb_store_ops.change(). */

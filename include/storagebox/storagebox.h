@@ -240,6 +240,40 @@ SB_EXTERN(const char *) sb_box_errmsg(const sb_box *box);
  */
 SB_EXTERN(int) sb_box_init(sb_box *box, const char *bank, const char *ledger);
 
+#define SB_INIT_OPTS_VERSION 1
+/** sb_init_opts.flags: also move the store's data from an older layout of
+ *  its backend to the current one (see sb_box_init_opts()). */
+#define SB_INIT_UPGRADE      1u
+/** Options for sb_box_init_opts(). Initialise with SB_INIT_OPTS_INIT. */
+typedef struct {
+	unsigned int version; /**< SB_INIT_OPTS_VERSION */
+	unsigned int flags;   /**< 0 or SB_INIT_UPGRADE */
+} sb_init_opts;
+#define SB_INIT_OPTS_INIT               \
+	{                               \
+		SB_INIT_OPTS_VERSION, 0 \
+	}
+
+/**
+ * sb_box_init() with options. With SB_INIT_UPGRADE, each store of the box
+ * whose backend changed its layout since a store was made moves that
+ * store's data to the current layout, in place, while other clients go on
+ * working (Redis: layout 2 marks each ledger with the one bank it serves,
+ * so claims need no counter; docs/guarantees.md). Idempotent; a store
+ * already current, or whose backend never changed its layout, has nothing
+ * to do (SB_OK). Stop clients of older releases first: they do not keep
+ * the new layout.
+ *
+ * The box is used as by any call: one thread at a time. @p opts is lent
+ * for the call (NULL: defaults, as sb_box_init()).
+ *
+ * @return SB_OK, SB_EINVALID (a bad name, or @p opts of an unknown
+ *         version), or a backend error
+ */
+SB_EXTERN(int)
+sb_box_init_opts(sb_box *box, const char *bank, const char *ledger,
+                 const sb_init_opts *opts);
+
 /**
  * Add items to a bank (created if missing). Every item is checked before
  * anything is written: one bad item fails the whole call with SB_EINVALID

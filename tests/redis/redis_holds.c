@@ -781,6 +781,236 @@ static void case_before_stamps(redisContext *c)
 	free(p);
 }
 
+/* A fused claim leaves its item "a" and not queued (its entry the
+ * authority); the generic path, on the same store (a client that opened
+ * it with SB_PROTOCOL_GENERIC), releases such an item, restocked or
+ * retired, by the entry, and never takes it for available. */
+static void case_mixed_protocols(redisContext *c)
+{
+	char *p = rt_prefix("mixedproto");
+	sb_box *fused = open_box(p, NULL);
+	sb_box *generic = open_proto(p, NULL, SB_PROTOCOL_GENERIC);
+	const char *items[] = { "s1", "s2", "s3", "s4" };
+	char *q = t_xasprintf("{%s}:q:seats", p);
+	char *s = t_xasprintf("{%s}:s:seats", p);
+	uint64_t skipped = 0;
+	sb_item *it = NULL;
+	const char *ids[] = { "alice", "bob", "carol" };
+
+	printf("fused claims, generic releases under prefix %s\n", p);
+	CHECK_RC(fused, add(fused, "seats", items, 4, NULL), SB_OK);
+	for (int i = 0; i < 3; i++) {
+		CHECK_RC(fused, sb_box_fetch(&it, fused, "seats", "L", ids[i]),
+		         SB_OK);
+		CHECK(fused, it && !strcmp(sb_item_value(it), items[i]));
+		sb_item_free(it);
+		it = NULL;
+	}
+	/* (The first claim marked the ledger and took the general path.) */
+	for (int i = 1; i < 3; i++) {
+		char *v = hget(c, s, items[i]);
+		CHECK(NULL, v && !strcmp(v, "a"));
+		free(v);
+	}
+	CHECK_COUNTS(fused, "seats", NULL, 1, 0, 3, 0, 0);
+	CHECK(fused, stats(fused, "seats", "L").held == 3);
+	/* A move from available finds s2 not queued: a conflict. */
+	sb_store *st = generic->bank_store;
+	CHECK_RC(generic,
+	         st->bank->move(st, "seats", "s2", "", SB_STATE_AVAILABLE,
+	                        SB_STATE_RETIRED, 0),
+	         SB_ECONFLICT);
+	/* The generic release by the entry: bob restocks, alice retires. */
+	CHECK_RC(generic,
+	         sb_box_release(generic, "L", "bob", SB_RELEASE_RESTOCK),
+	         SB_OK);
+	CHECK_RC(generic,
+	         sb_box_release(generic, "L", "bob", SB_RELEASE_RESTOCK),
+	         SB_ENOTFOUND);
+	CHECK_RC(generic,
+	         sb_box_release(generic, "L", "alice", SB_RELEASE_RETIRE),
+	         SB_OK);
+	CHECK_COUNTS(fused, "seats", NULL, 2, 0, 1, 0, 1);
+	CHECK(fused, stats(fused, "seats", "L").held == 1);
+	redisReply *r = rt_cmd(c, "LRANGE", q, "0", "-1", NULL);
+	CHECK(NULL, r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	                    !strcmp(r->element[0]->str, "s4") &&
+	                    !strcmp(r->element[1]->str, "s2"));
+	if (r)
+		freeReplyObject(r);
+	/* The restocked item goes out again; the retired one never. */
+	CHECK_RC(generic, sb_box_fetch(&it, generic, "seats", "L", "dan"),
+	         SB_OK);
+	CHECK(generic, it && !strcmp(sb_item_value(it), "s4"));
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(fused, sb_box_fetch(&it, fused, "seats", "L", "erin"), SB_OK);
+	CHECK(fused, it && !strcmp(sb_item_value(it), "s2"));
+	sb_item_free(it);
+	it = NULL;
+	CHECK_RC(fused, sb_box_fetch(&it, fused, "seats", "L", "fay"),
+	         SB_EMPTY);
+	/* carol's, from the fused claim, released by the fused path. */
+	CHECK_RC(fused, sb_box_release(fused, "L", "carol", SB_RELEASE_RETIRE),
+	         SB_OK);
+	CHECK_COUNTS(fused, "seats", NULL, 0, 0, 2, 0, 2);
+	CHECK(fused, stats(fused, "seats", "L").held == 2);
+	CHECK_RC(fused, add(fused, "seats", items, 4, &skipped), SB_OK);
+	CHECK(fused, skipped == 4);
+	sb_box_close(fused);
+	sb_box_close(generic);
+	free(q);
+	free(s);
+	free(p);
+}
+
+/* A store of layout 1 (the release before ledger marks: no version key,
+ * every entry counted in c:LEDGER, assigned items "i"TOKEN) with items
+ * available, reserved (a generic fetch in flight), held (one about to
+ * lapse) and assigned, a ledger serving one bank and one shared by two.
+ * Read as it is, then upgraded in place (init --upgrade): the one-bank
+ * ledger is marked and loses its counter, the shared one keeps it; every
+ * law holds after, holds still lapse and confirm, the reservation rolls
+ * forward. A store of a newer layout is refused with a clear message. */
+static void case_upgrade(redisContext *c)
+{
+	char *p = rt_prefix("upgrade"), *k[13];
+	char lapse[24], later[24], e3[64], e4[64];
+	sb_init_opts o = SB_INIT_OPTS_INIT;
+	sb_recover_result rr;
+	sb_item *it = NULL;
+
+	printf("layout 1 upgraded under prefix %s\n", p);
+	const char *kind[13] = { "banks",   "q:seats", "s:seats", "r:seats",
+		                 "d:seats", "l:L",     "c:L",     "e:L",
+		                 "l:S",     "c:S",     "q:rows",  "s:rows",
+		                 "version" };
+	for (int i = 0; i < 13; i++)
+		k[i] = t_xasprintf("{%s}:%s", p, kind[i]);
+	long long now = server_ms(c);
+	snprintf(lapse, sizeof lapse, "%lld", now + 1500);
+	snprintf(later, sizeof later, "%lld", now + 600000);
+	snprintf(e3, sizeof e3, "h%s;5:seatss3", lapse);
+	snprintf(e4, sizeof e4, "h%s;5:seatss4", later);
+	CMD(c, "SADD", k[0], "seats", "rows");
+	CMD(c, "RPUSH", k[1], "s5", "s6", "s7");
+	CMD(c, "HSET", k[2], "s1", "iL\nalice", "s2", "r", "s3", "hL\ndan",
+	    "s4", "hL\nerin");
+	CMD(c, "HSET", k[2], "s5", "a", "s6", "a", "s7", "a", "s8", "iS\nfay");
+	CMD(c, "HSET", k[3], "s2", "1000\nL\nbob");
+	CMD(c, "ZADD", k[4], lapse, "s3", later, "s4");
+	CMD(c, "HSET", k[5], "alice", "5:seatss1", "dan", e3, "erin", e4);
+	CMD(c, "HSET", k[6], "seats", "3");
+	CMD(c, "ZADD", k[7], lapse, "dan", later, "erin");
+	CMD(c, "HSET", k[8], "fay", "5:seatss8", "gus", "4:rowsr1");
+	CMD(c, "HSET", k[9], "seats", "1", "rows", "1");
+	CMD(c, "RPUSH", k[10], "r2");
+	CMD(c, "HSET", k[11], "r1", "iS\ngus", "r2", "a");
+
+	sb_box *box = open_box(p, NULL);
+	/* Read as it is. */
+	CHECK_COUNTS(box, "seats", NULL, 3, 1, 2, 2, 0);
+	CHECK(box, stats(box, "seats", "L").held == 3);
+	CHECK(box, stats(box, "seats", "S").held == 1);
+	CHECK(box, stats(box, "rows", "S").held == 1);
+	/* Upgraded, twice (idempotent). */
+	o.flags = SB_INIT_UPGRADE;
+	for (int i = 0; i < 2; i++)
+		CHECK_RC(box, sb_box_init_opts(box, NULL, NULL, &o), SB_OK);
+	char *v = hget(c, k[5], "");
+	CHECK(NULL, v && !strcmp(v, "=seats"));
+	free(v);
+	v = hget(c, k[8], "");
+	CHECK(NULL, v && !strcmp(v, "*"));
+	free(v);
+	CHECK(NULL, exists(c, k[6]) == 0 && exists(c, k[9]) == 1);
+	redisReply *r = rt_cmd(c, "GET", k[12], NULL);
+	CHECK(NULL, r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, "2"));
+	if (r)
+		freeReplyObject(r);
+	CHECK_COUNTS(box, "seats", NULL, 3, 1, 2, 2, 0);
+	CHECK(box, stats(box, "seats", "L").held == 3);
+	CHECK(box, stats(box, "seats", "S").held == 1);
+	CHECK(box, stats(box, "rows", "S").held == 1);
+
+	/* A new claim takes the common path: its item stays "a". */
+	CHECK_RC(box, sb_box_fetch(&it, box, "seats", "L", "hal"), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "s5") &&
+	                   (iflags(it) & SB_ITEM_NEW));
+	sb_item_free(it);
+	v = hget(c, k[2], "s5");
+	CHECK(NULL, v && !strcmp(v, "a"));
+	free(v);
+	CHECK(box, stats(box, "seats", "L").held == 4);
+	/* erin's hold confirms; dan's lapses and comes back. */
+	CHECK_RC(box, sb_box_confirm(box, "L", "erin"), SB_OK);
+	while (server_ms(c) <= now + 1500)
+		t_nap_ms(20);
+	CHECK_RC(box, sb_box_confirm(box, "L", "dan"), SB_EEXPIRED);
+	CHECK_COUNTS(box, "seats", NULL, 3, 1, 4, 0, 0);
+	/* bob's reservation rolls forward for him. */
+	memset(&rr, 0, sizeof rr);
+	CHECK_RC(box, sb_box_recover(&rr, box, "seats", "L", NULL), SB_OK);
+	CHECK(box, rr.settled == 1);
+	CHECK_COUNTS(box, "seats", NULL, 3, 0, 5, 0, 0);
+	/* Every id its item, no item twice (the values are distinct). */
+	const char *ids[] = { "alice", "bob", "erin", "hal" };
+	const char *want[] = { "s1", "s2", "s4", "s5" };
+	for (int i = 0; i < 4; i++) {
+		CHECK_RC(box, sb_box_fetch(&it, box, "seats", "L", ids[i]),
+		         SB_OK);
+		CHECKF(box,
+		       it && !strcmp(sb_item_value(it), want[i]) &&
+		               !(iflags(it) & SB_ITEM_NEW),
+		       "%s: %s", ids[i], it ? sb_item_value(it) : "(none)");
+		sb_item_free(it);
+		it = NULL;
+	}
+	CHECK_RC(box, sb_box_fetch(&it, box, "rows", "S", "gus"), SB_OK);
+	CHECK(box, it && !strcmp(sb_item_value(it), "r1") &&
+	                   !(iflags(it) & SB_ITEM_NEW));
+	sb_item_free(it);
+	CHECK_RC(box, sb_box_lookup(&it, box, "L", "dan"), SB_ENOTFOUND);
+	CHECK(box, stats(box, "seats", "L").held == 4);
+	/* The shared ledger counts per bank: a claim in each. */
+	CHECK_RC(box, sb_box_fetch(&it, box, "rows", "S", "ida"), SB_OK);
+	sb_item_free(it);
+	CHECK_RC(box, sb_box_fetch(&it, box, "seats", "S", "jon"), SB_OK);
+	sb_item_free(it);
+	CHECK(box, stats(box, "seats", "S").held == 2);
+	CHECK(box, stats(box, "rows", "S").held == 2);
+	/* Releases: hal restocks (s5 back, last in the queue). */
+	CHECK_RC(box, sb_box_release(box, "L", "hal", SB_RELEASE_RESTOCK),
+	         SB_OK);
+	CHECK(box, stats(box, "seats", "L").held == 3);
+	CHECK_COUNTS(box, "seats", NULL, 3, 0, 5, 0, 0);
+	/* Conservation: 8 items added. */
+	sb_stats st = stats(box, "seats", NULL);
+	CHECK(box, st.available + st.reserved + st.assigned + st.on_hold +
+	                           st.retired ==
+	                   8);
+	sb_box_close(box);
+
+	/* A newer layout: refused, nothing written. */
+	char *p2 = rt_prefix("newer"), *vk = t_xasprintf("{%s}:version", p2);
+	char *opt = t_xasprintf("prefix=%s", p2), *uri = t_uri_opt(server, opt);
+	char err[SB_ERRMSG_SIZE] = "";
+	CMD(c, "SET", vk, "3");
+	box = NULL;
+	int orc = sb_box_open(&box, uri, NULL, err, sizeof err);
+	CHECKF(NULL, orc == SB_EBACKEND && !box, "open: %d %s", orc, err);
+	CHECKF(NULL, t_contains(err, "layout version '3'"), "%s", err);
+	CHECK(NULL, exists(c, vk) == 1);
+	sb_box_close(box);
+	free(opt);
+	free(uri);
+	free(vk);
+	free(p2);
+	for (int i = 0; i < 13; i++)
+		free(k[i]);
+	free(p);
+}
+
 /* Every key the holds wrote lives in the prefix's hash slot. */
 static void case_one_slot(redisContext *c)
 {
@@ -800,6 +1030,10 @@ static void case_one_slot(redisContext *c)
 	         SB_OK);
 	sb_item_free(it);
 	CHECK_RC(box, hold(&it, box, "b{x}", "L}{", "c", 60000), SB_OK);
+	sb_item_free(it);
+	/* A second bank in the ledger: shared, it keeps its counters. */
+	CHECK_RC(box, add(box, "b2}", items, 1, NULL), SB_OK);
+	CHECK_RC(box, hold(&it, box, "b2}", "L}{", "d", 60000), SB_OK);
 	sb_item_free(it);
 
 	char *tag = t_xasprintf("{%s}", p), *pattern = t_xasprintf("%s:*", tag);
@@ -835,6 +1069,8 @@ int main(void)
 	case_stamps(c);
 	case_before_stamps(c);
 	case_one_slot(c);
+	case_mixed_protocols(c);
+	case_upgrade(c);
 	redisFree(c);
 	return t_summary();
 }

@@ -13,9 +13,14 @@
 	"'storagebox --help'.\n"
 
 const cli_command cli_commands[] = {
-	{ "init", "init [BANK [LEDGER]]", "create the tables, and BANK/LEDGER",
+	{ "init", "init [BANK [LEDGER]] [--upgrade]",
+	  "create the tables, and BANK/LEDGER",
 	  "Create what the store needs (tables), and the bank (empty) and the\n"
-	  "ledger when named. Idempotent. Prints nothing on success.\n" HELP_TAIL,
+	  "ledger when named. Idempotent. Prints nothing on success.\n\n"
+	  "  --upgrade  also move the store's data from an older layout to the\n"
+	  "             current one, in place, while clients work (Redis: a\n"
+	  "             store of 0.x; the others: nothing to do). Stop clients\n"
+	  "             of older releases first.\n" HELP_TAIL,
 	  cli_cmd_init },
 	{ "add", "add BANK [FILE|-]", "add items, one per line",
 	  "Add the items of FILE (or stdin: '-' or no FILE), one per line, to\n"
