@@ -49,6 +49,11 @@ class RecoverOpts(Structure):
     _fields_ = [('version', c_uint), ('min_age_ms', c_int64)]
 
 
+class InitOpts(Structure):
+    """sb_init_opts."""
+    _fields_ = [('version', c_uint), ('flags', c_uint)]
+
+
 class CRecoverResult(Structure):
     """sb_recover_result."""
     _fields_ = [('settled', c_uint64), ('put_back', c_uint64),
@@ -59,6 +64,8 @@ class CRecoverResult(Structure):
 ERRMSG_SIZE = 512  # SB_ERRMSG_SIZE
 OPEN_OPTS_VERSION = 1
 RECOVER_OPTS_VERSION = 1
+INIT_OPTS_VERSION = 1
+INIT_UPGRADE = 1  # SB_INIT_UPGRADE
 PROTOCOLS = {'auto': 0, 'generic': 1}
 
 EXPORT_CB = CFUNCTYPE(c_int, c_char_p, c_char_p, c_char_p, c_void_p)
@@ -82,6 +89,8 @@ _FUNCS = {
     'sb_box_close': (None, [_box]),
     'sb_box_errmsg': (c_char_p, [_box]),
     'sb_box_init': (c_int, [_box, c_char_p, c_char_p]),
+    'sb_box_init_opts': (c_int, [_box, c_char_p, c_char_p,
+                                 POINTER(InitOpts)]),
     'sb_box_add': (c_int, [POINTER(CAddResult), _box, c_char_p,
                            POINTER(c_char_p), c_size_t]),
     'sb_box_fetch': (c_int, [_out_item, _box, c_char_p, c_char_p, c_char_p]),

@@ -336,12 +336,17 @@ class Box:
 
     # -- the API
     def init(self, bank: Optional[str] = None,
-             ledger: Optional[str] = None) -> None:
+             ledger: Optional[str] = None, *, upgrade: bool = False) -> None:
         """Create what the store needs (tables, schema) and, when named,
-        the bank (empty) and the ledger. Idempotent."""
+        the bank (empty) and the ledger. Idempotent. With upgrade=True,
+        also move a store made by an older release to its backend's
+        current layout, in place (sb_box_init_opts() with
+        SB_INIT_UPGRADE; stop clients of older releases first)."""
         h = self._handle()
-        rc = _C.sb_box_init(h.ptr, _enc_opt(bank, 'bank'),
-                            _enc_opt(ledger, 'ledger'))
+        opts = _lib.InitOpts(_lib.INIT_OPTS_VERSION,
+                             _lib.INIT_UPGRADE if upgrade else 0)
+        rc = _C.sb_box_init_opts(h.ptr, _enc_opt(bank, 'bank'),
+                                 _enc_opt(ledger, 'ledger'), byref(opts))
         if rc != SB_OK:
             raise self._fail(rc, h)
 

@@ -115,6 +115,23 @@ class Laws(unittest.TestCase):
         self.assertEqual(self.box.stats(bank, ledger), (0,) * 6)
         self.assertIsNone(self.box.fetch(bank, ledger, 'someone'))
 
+    def test_init_upgrade(self):
+        # The upgrade's own work is checked by the C suites (Redis's
+        # layout 1 store); here the binding passes the flag, idempotent,
+        # and the store works on after it, items and entries kept.
+        bank, ledger, items = self.new_bank(3, 'u')
+        first = self.box.fetch(bank, ledger, 'before')
+        self.box.init(bank, ledger, upgrade=True)
+        self.box.init(bank, ledger, upgrade=True)
+        again = self.box.fetch(bank, ledger, 'before')
+        self.assertEqual((str(again), again.is_new), (str(first), False))
+        second = self.box.fetch(bank, ledger, 'after')
+        self.assertIn(str(second), set(items) - {str(first)})
+        st = self.box.stats(bank, ledger)
+        self.assertEqual((st.available, st.assigned, st.held), (1, 2, 2))
+        with self.assertRaises(TypeError):
+            self.box.init(bank, ledger, True)  # upgrade is keyword-only
+
     def test_threads_share_one_box(self):
         # Phase 1: fewer ids than items, each id asked by two threads at
         # once: nobody may hear "empty". Phase 2: more ids than items.
