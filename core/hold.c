@@ -111,15 +111,106 @@ static void follow_hold(sb_box *box, const sb_item *was, const char *token,
 	memcpy(box->errmsg, keep, sizeof(keep));
 }
 
+/* Pause between two looks at an item a recovery pass has (it settles a
+ * reservation or decides a lapse in a round trip or two). */
+#define TAKEOVER_POLL_NS (2 * 1000 * 1000)
+
+typedef struct {
+	const char *item, *token;
+	unsigned int state; /* 0: neither held nor reclaiming for token */
+	int64_t ms;
+} bank_look;
+
+static int look_one(const char *item, const char *token, unsigned int state,
+                    int64_t ms, void *payload)
+{
+	bank_look *l = payload;
+
+	if (strcmp(item, l->item) != 0 || strcmp(token, l->token) != 0)
+		return 0;
+	l->state = state;
+	l->ms = ms;
+	return 1;
+}
+
+/* The bank's state and deadline of @p item for @p token. No bank slot
+ * reads one item, so this lists the bank's holds: only for the rare
+ * case below. */
+static int bank_look_up(sb_box *box, bank_look *l, const char *bank)
+{
+	int rc;
+
+	l->state = 0;
+	l->ms = 0;
+	rc = sb_slot_list(box, bank, SB_STATE_HELD | SB_STATE_RECLAIMING,
+	                  INT64_MAX, look_one, l);
+	return rc == 1 ? SB_OK : rc; /* 1: look_one() found it */
+}
+
+/* An extend to an earlier deadline: the bank's copy moves first, so that
+ * the bank never holds the item past the ledger's deadline (a bank ahead
+ * of its ledger hides a lapsed hold from claims and from recover until
+ * the old deadline: law 5). From @p was_ms, the deadline the call read;
+ * when the bank has another one (it lags: an extend died before its bank
+ * step) or a recovery pass is deciding a lapse of it (reclaiming: the
+ * pass puts it back to held with the ledger's deadline in a round trip
+ * or two), the bank is looked at and the move tried again, SB_TAKEOVER_MS
+ * at most (a pass killed there: recover settles it by the ledger). An
+ * item no longer held for the id (released, confirmed, reclaimed) has no
+ * deadline to move: SB_OK, and the ledger step answers. */
+static int bank_not_later(sb_box *box, const char *bank, const char *item,
+                          const char *token, int64_t until, int64_t was_ms)
+{
+	const struct timespec nap = { 0, TAKEOVER_POLL_NS };
+	int64_t stop = sb_now_ms() + SB_TAKEOVER_MS;
+	bank_look l = { item, token, 0, 0 };
+	int rc;
+
+	for (;;) {
+		if (was_ms > until) {
+			rc = sb_slot_move_if(box, bank, item, token,
+			                     SB_STATE_HELD, SB_STATE_HELD,
+			                     until, was_ms);
+			if (rc != SB_ECONFLICT)
+				return rc;
+		}
+		if ((rc = bank_look_up(box, &l, bank)) != SB_OK)
+			return rc;
+		if (l.state == SB_STATE_HELD && l.ms <= until)
+			return SB_OK;
+		if (l.state == SB_STATE_HELD)
+			was_ms = l.ms;
+		else if (l.state != SB_STATE_RECLAIMING)
+			return SB_OK;
+		if (sb_now_ms() >= stop)
+			return SB_OK; /* the pass is taken for dead */
+		if (l.state == SB_STATE_RECLAIMING)
+			nanosleep(&nap, NULL);
+	}
+}
+
+/* bank_not_later() after the ledger step, when the bank may be ahead of
+ * the entry @p e (its deadline unknown here): best effort, since the
+ * ledger has answered (a bank left ahead lapses at its own deadline). */
+static void bank_settle_ahead(sb_box *box, const sb_item *e, const char *token)
+{
+	char keep[SB_ERRMSG_SIZE];
+
+	memcpy(keep, box->errmsg, sizeof(keep));
+	(void)bank_not_later(box, e->bank, e->value, token, e->expires_ms, 0);
+	memcpy(box->errmsg, keep, sizeof(keep));
+}
+
 /* docs/holds.md "Confirm" and "Extend", generic order: the ledger
- * decides, the bank follows. With stamps, the entry is read first for
+ * decides, the bank follows; an extend to an earlier deadline moves the
+ * bank first (bank_not_later()). With stamps, the entry is read first for
  * the deadline the bank step checks (one ledger call more). */
 static int generic_update(sb_box *box, const char *ledger, const char *id,
                           const char *token, int64_t ttl_ms)
 {
 	sb_item *was = NULL, *entry = NULL;
 	int64_t until;
-	int rc;
+	int earlier, rc;
 
 	if (sb_stamps_ok(box)) {
 		if ((rc = sb_slot_get(box, &was, ledger, id)))
@@ -131,6 +222,17 @@ static int generic_update(sb_box *box, const char *ledger, const char *id,
 		}
 	}
 	until = ttl_ms ? sb_now_ms() + ttl_ms : 0;
+	earlier = was && until && until < was->expires_ms;
+	if (earlier) {
+		rc = bank_not_later(box, was->bank, was->value, token, until,
+		                    was->expires_ms);
+		if (rc == SB_OK && sb_fault_point(box, SB_FP_EXTEND_AFTER_BANK))
+			rc = SB_ERROR;
+		if (rc) {
+			sb_item_free(was);
+			return rc;
+		}
+	}
 	rc = sb_slot_update(box, &entry, ledger, id, until);
 	if (rc == SB_OK &&
 	    sb_fault_point(box, ttl_ms ? SB_FP_EXTEND_AFTER_LEDGER
@@ -138,9 +240,18 @@ static int generic_update(sb_box *box, const char *ledger, const char *id,
 		rc = SB_ERROR;
 	else if (rc == SB_OK && was) {
 		/* The entry updated may be a new one of another item. */
-		if (strcmp(was->bank, entry->bank) == 0 &&
-		    strcmp(was->value, entry->value) == 0)
+		int same = strcmp(was->bank, entry->bank) == 0 &&
+		           strcmp(was->value, entry->value) == 0;
+		if (same && !earlier)
 			follow_hold(box, was, token, until);
+		/* The bank may now be ahead of the ledger: the new entry's
+		 * item (its deadline unknown), or this one if a recovery pass
+		 * read the old deadline from the ledger and put it back
+		 * before the ledger step (possible only once @p until has
+		 * passed). */
+		else if (entry->expires_ms &&
+		         (!same || (earlier && sb_now_ms() >= until)))
+			bank_settle_ahead(box, entry, token);
 	} else if (rc == SB_OK && !ttl_ms)
 		bank_follows(box, entry->bank, entry->value, token,
 		             SB_STATE_HELD | SB_STATE_RESERVED,
@@ -200,10 +311,6 @@ int sb_box_extend(sb_box *box, const char *ledger, const char *dedup_id,
 		return rc;
 	return update(box, ledger, dedup_id, ttl_ms);
 }
-
-/* Pause between two looks at an item a recovery pass has (it settles a
- * reservation or decides a lapse in a round trip or two). */
-#define TAKEOVER_POLL_NS (2 * 1000 * 1000)
 
 /* Whether the item is this id's but a recovery pass has it: a
  * reservation it took over (stamp not 0; it is about to record the id and

@@ -223,6 +223,8 @@ void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 #define SB_FP_HOLD_AFTER_TAKE                 "hold_after_take"
 #define SB_FP_CONFIRM_AFTER_LEDGER            "confirm_after_ledger"
 #define SB_FP_EXTEND_AFTER_LEDGER             "extend_after_ledger"
+/* An extend to an earlier deadline that moved the bank, before the ledger. */
+#define SB_FP_EXTEND_AFTER_BANK               "extend_after_bank"
 /* A release that read a live entry, before it marks the item. */
 #define SB_FP_RELEASE_AFTER_GET               "release_after_get"
 #define SB_FP_RELEASE_AFTER_MARK              "release_after_mark"

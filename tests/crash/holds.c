@@ -227,6 +227,76 @@ static void extend_dies(sb_box *box, char **v, const char *bank,
 		t_nap_ms(50);
 }
 
+/* An extend to an earlier deadline that dies at @p point, on a bank of
+ * one seat held for ten minutes. After its ledger step the hold lapses
+ * at the new deadline: another id then gets the seat (the bank moved
+ * first: before, it kept the old deadline, and claims answered "empty"
+ * for ten minutes while recover reclaimed nothing). Before its ledger
+ * step (the bank moved, the ledger did not) the hold is live for ten
+ * minutes still: another id hears "empty", and the holder confirms. */
+static void extend_earlier(sb_box *box, const char *point)
+{
+	int ledger_done = strcmp(point, "extend_after_ledger") == 0;
+	char *bank = cname(ledger_done ? "hp-early-l" : "hp-early-b");
+	char *ledger = cname(ledger_done ? "hp-early-l-ledger"
+	                                 : "hp-early-b-ledger");
+	const char *ex[] = { "extend", ledger, "x", "--ttl", "300ms", NULL };
+	const char *cf[] = { "confirm", ledger, "x", NULL };
+	char *v = NULL, *w = NULL, *out = NULL, *err = NULL;
+	sb_recover_result rr;
+	sb_stats st;
+	int status;
+
+	cli_add_items(bank, ledger_done ? "hpel-" : "hpeb-", 1);
+	hold_ok(&v, bank, ledger, "x", "600000ms");
+	dies(ex, point);
+	lapse_wait();
+	{
+		const char *a[] = { "hold",  bank,       ledger, "other",
+			            "--ttl", "600000ms", NULL };
+		status = cli_run(a, NULL, NULL, NULL, &out, &err);
+	}
+	if (ledger_done) {
+		CHECKF(NULL, exited_with(status, 0),
+		       "%s, earlier: the hold lapsed, yet another id was told "
+		       "%s: %s",
+		       point, status_str(status), err);
+		w = t_xstrdup(out);
+		w[strcspn(w, "\n")] = '\0';
+		CHECKF(NULL, hr_same_str(v, w),
+		       "%s, earlier: other got %s, not %s", point, w,
+		       v ? v : "-");
+		expect(box, ledger, "x", NULL, 0, point);
+		st = holds_laws(box, bank, ledger, 1, point, NULL);
+		CHECKF(box, st.on_hold == 1 && st.available == 0,
+		       "%s, earlier: on_hold %llu available %llu", point,
+		       (unsigned long long)st.on_hold,
+		       (unsigned long long)st.available);
+	} else {
+		CHECKF(NULL, exited_with(status, 3),
+		       "%s, earlier: the hold is live, yet another id got "
+		       "'%s' (%s)",
+		       point, out, status_str(status));
+		CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL),
+		         SB_OK);
+		CHECKF(box, rr.lapsed == 0, "%s, earlier: lapsed %llu", point,
+		       (unsigned long long)rr.lapsed);
+		free(runs(cf));
+		expect(box, ledger, "x", v, 1, point);
+		st = holds_laws(box, bank, ledger, 1, point, NULL);
+		CHECKF(box, st.assigned == 1 && st.on_hold == 0,
+		       "%s, earlier: assigned %llu on_hold %llu", point,
+		       (unsigned long long)st.assigned,
+		       (unsigned long long)st.on_hold);
+	}
+	free(out);
+	free(err);
+	free(v);
+	free(w);
+	free(bank);
+	free(ledger);
+}
+
 void crash_holds_points(void)
 {
 	sb_box *box = holds_box();
@@ -375,6 +445,9 @@ void crash_holds_points(void)
 	free(v);
 	free(w);
 
+	extend_earlier(box, "extend_after_ledger");
+	extend_earlier(box, "extend_after_bank");
+
 	st = holds_laws(box, bank, ledger, 6, "holds points", NULL);
 	CHECKF(box,
 	       st.available == 4 && st.assigned == 1 && st.retired == 1 &&
@@ -388,7 +461,8 @@ void crash_holds_points(void)
 	       "extend_after_ledger, release_after_get, "
 	       "release_after_mark, release_after_remove, "
 	       "recover_release_after_check, reclaim_after_mark (recover, "
-	       "claim); recover rolled each forward\n");
+	       "claim), extend to an earlier deadline at extend_after_bank "
+	       "and extend_after_ledger; recover rolled each forward\n");
 	free(bank);
 	free(bank1);
 	free(ledger1);
