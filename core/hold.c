@@ -150,8 +150,8 @@ static int bank_look_up(sb_box *box, bank_look *l, const char *bank)
 /* An extend to an earlier deadline: the bank's copy moves first, so that
  * the bank never holds the item past the ledger's deadline (a bank ahead
  * of its ledger hides a lapsed hold from claims and from recover until
- * the old deadline: law 5). From @p was_ms, the deadline the call read;
- * when the bank has another one (it lags: an extend died before its bank
+ * the old deadline: law 5). From @p was_ms, the deadline the call read
+ * (0: unknown, looked up first); when the bank has another one (it lags: an extend died before its bank
  * step) or a recovery pass is deciding a lapse of it (reclaiming: the
  * pass puts it back to held with the ledger's deadline in a round trip
  * or two), the bank is looked at and the move tried again, SB_TAKEOVER_MS
@@ -167,7 +167,7 @@ static int bank_not_later(sb_box *box, const char *bank, const char *item,
 	int rc;
 
 	for (;;) {
-		if (was_ms > until) {
+		if (was_ms) { /* was_ms == until: only a check */
 			rc = sb_slot_move_if(box, bank, item, token,
 			                     SB_STATE_HELD, SB_STATE_HELD,
 			                     until, was_ms);
@@ -190,14 +190,17 @@ static int bank_not_later(sb_box *box, const char *bank, const char *item,
 }
 
 /* bank_not_later() after the ledger step, when the bank may be ahead of
- * the entry @p e (its deadline unknown here): best effort, since the
- * ledger has answered (a bank left ahead lapses at its own deadline). */
-static void bank_settle_ahead(sb_box *box, const sb_item *e, const char *token)
+ * the entry @p e: from the deadline @p expect_ms the bank should have (0:
+ * unknown, look it up). Best effort, since the ledger has answered (a
+ * bank left ahead lapses at its own deadline). */
+static void bank_settle_ahead(sb_box *box, const sb_item *e, const char *token,
+                              int64_t expect_ms)
 {
 	char keep[SB_ERRMSG_SIZE];
 
 	memcpy(keep, box->errmsg, sizeof(keep));
-	(void)bank_not_later(box, e->bank, e->value, token, e->expires_ms, 0);
+	(void)bank_not_later(box, e->bank, e->value, token, e->expires_ms,
+	                     expect_ms);
 	memcpy(box->errmsg, keep, sizeof(keep));
 }
 
@@ -244,14 +247,16 @@ static int generic_update(sb_box *box, const char *ledger, const char *id,
 		           strcmp(was->value, entry->value) == 0;
 		if (same && !earlier)
 			follow_hold(box, was, token, until);
-		/* The bank may now be ahead of the ledger: the new entry's
-		 * item (its deadline unknown), or this one if a recovery pass
-		 * read the old deadline from the ledger and put it back
-		 * before the ledger step (possible only once @p until has
-		 * passed). */
-		else if (entry->expires_ms &&
-		         (!same || (earlier && sb_now_ms() >= until)))
-			bank_settle_ahead(box, entry, token);
+		/* The bank may now be ahead of the ledger: a new entry's
+		 * item (the id let its item go and took another, or the same
+		 * one anew, between the two steps: the update moved that
+		 * entry), or this one if a recovery pass read the old
+		 * deadline from the ledger and put it back in between. An
+		 * earlier deadline is checked first (one bank call), another
+		 * item looked up. */
+		else if (entry->expires_ms && (earlier || !same))
+			bank_settle_ahead(box, entry, token,
+			                  same ? entry->expires_ms : 0);
 	} else if (rc == SB_OK && !ttl_ms)
 		bank_follows(box, entry->bank, entry->value, token,
 		             SB_STATE_HELD | SB_STATE_RESERVED,

@@ -8,6 +8,11 @@
  *   lost once the hold lapsed), or gave the bank the old, longer deadline
  *   (the lapsed hold hidden from claims until then, law 5).
  *
+ *   extend to an earlier deadline: its bank step is done first, and the
+ *   call is held before its ledger step; the id releases the item and
+ *   holds it anew, longer. The ledger step then moved the new entry to
+ *   the earlier deadline, and the bank kept the new hold's later one.
+ *
  *   a losing twin's give-back: twin a of an id lost to twin b and is
  *   about to give its item back; the id releases b's item, another id
  *   takes it, and the id's third request finds the bank empty; its pass
@@ -112,6 +117,69 @@ out:
 	hr_call_clear(&u);
 	hr_call_clear(&f);
 	free(now);
+	free(item);
+	free(bank);
+	free(ledger);
+}
+
+/* An extend to an earlier deadline, held after its bank step (the bank
+ * moves first, so that it never keeps a later deadline than the ledger):
+ * the id releases the item and holds it anew, for LONG_MS; the extend's
+ * ledger step then moves the *new* entry to the extend's deadline, while
+ * the bank has the new hold's, later one. The extend looks at the bank
+ * after its ledger step: past the new deadline, the hold has lapsed and
+ * another id gets the item (left ahead, the bank answered "empty" until
+ * LONG_MS). */
+static void earlier_after_rehold(sb_box **box)
+{
+	char *bank = hr_bank(box[0], "sx", 1), *ledger = hr_name("sx-l");
+	hr_call u = hr_call_of(box[1], NULL, ledger, "id", HR_EXTEND, 1);
+	hr_call f = hr_call_of(box[2], bank, ledger, "other", HR_FETCH, 0);
+	char *item = NULL, *again = NULL, *now = NULL;
+	int64_t first, second = 0, exp = 0;
+	int running = 0;
+
+	u.ttl_ms = 2000;
+	if (!(item = hr_hold(box[0], bank, ledger, "id", LONG_MS, &first)))
+		goto out;
+	hr_gate_arm(SB_FP_EXTEND_AFTER_BANK, 1);
+	hr_call_start(&u);
+	running = 1;
+	if (!CHECKF(NULL, hr_gate_reached(),
+	            "the extend to an earlier deadline never moved the bank"))
+		goto out;
+	CHECK_RC(box[2],
+	         sb_box_release(box[2], ledger, "id", SB_RELEASE_RESTOCK),
+	         SB_OK);
+	again = hr_hold(box[2], bank, ledger, "id", LONG_MS, &second);
+	CHECKF(NULL, hr_same(again, item), "the id held %s again, not %s",
+	       again ? again : "nothing", item);
+	hr_gate_open();
+	hr_call_join(&u);
+	running = 0;
+	CHECK_RC(u.box, u.rc, SB_OK);
+	if (!CHECKF(box[0],
+	            hr_lookup(box[0], ledger, "id", &now, &exp) == SB_OK &&
+	                    hr_same(now, item) && exp > 0 && exp < second,
+	            "earlier extend after a new hold: the id holds %s until "
+	            "%lld, the new hold's deadline is %lld",
+	            now ? now : "nothing", (long long)exp, (long long)second))
+		goto out;
+	hr_sleep_until_us(exp * 1000 + HR_SLACK_US);
+	hr_call_run(&f);
+	CHECKF(f.box, f.rc == SB_OK && hr_same(f.item, item) && f.is_new,
+	       "earlier extend after a new hold: the hold lapsed at the "
+	       "extend's deadline, yet another id got %s (%s)",
+	       f.item ? f.item : "-", hr_rc(f.rc));
+	hr_settle(box[0], bank, ledger, 1, "earlier extend after a new hold");
+out:
+	hr_gate_open();
+	if (running)
+		hr_call_join(&u);
+	hr_call_clear(&u);
+	hr_call_clear(&f);
+	free(now);
+	free(again);
 	free(item);
 	free(bank);
 	free(ledger);
@@ -292,6 +360,7 @@ void hr_stale(void)
 	}
 	update_after_rehold(box, 0);
 	update_after_rehold(box, 1);
+	earlier_after_rehold(box);
 	loser_recorded(box);
 	while (!retire_under_reclaim(box, rbox, ttl_ms) && ttl_ms < 20000)
 		ttl_ms *= 4;
@@ -299,7 +368,9 @@ void hr_stale(void)
 	       "the retire never read its hold live, up to a hold of %lld ms",
 	       (long long)ttl_ms);
 	printf("stale: confirm and extend held before their bank step while "
-	       "the id released and held the item anew; a losing twin held "
+	       "the id released and held the item anew (and an extend to an "
+	       "earlier deadline between its bank and ledger steps); a "
+	       "losing twin held "
 	       "before its give-back while a pass recorded its item; a "
 	       "retire held while a pass reclaimed its lapsed hold and "
 	       "another took it over\n");
