@@ -170,6 +170,34 @@ static int finish_release(sb_recover_result *out, sb_box *box, const char *bank,
 	return rc == SB_ECONFLICT ? SB_OK : rc;
 }
 
+/* After a reclaim found the hold live and moved the bank back to held
+ * with the deadline @p set_ms the ledger had then: an extend to an
+ * earlier deadline may have moved the ledger since, and fixed the bank
+ * before this move landed (a move to held also applies to an item
+ * already held: backend.h), which would leave the bank ahead of the
+ * ledger, hiding the lapse (docs/holds.md "Extend"). So ask the ledger
+ * again, and go back to its deadline if that is earlier. */
+static int not_ahead(sb_box *box, const char *bank, const char *item,
+                     const char *token, const char *ledger, const char *id,
+                     int64_t set_ms)
+{
+	sb_item *e = NULL;
+	int rc = sb_slot_get(box, &e, ledger, id);
+
+	if (rc == SB_ENOTFOUND) {
+		sb_clearerr(box);
+		return SB_OK;
+	}
+	if (rc)
+		return rc;
+	if (e->expires_ms > 0 && e->expires_ms < set_ms &&
+	    strcmp(e->bank, bank) == 0 && strcmp(e->value, item) == 0)
+		rc = sb_slot_move_if(box, bank, item, token, SB_STATE_HELD,
+		                     SB_STATE_HELD, e->expires_ms, set_ms);
+	sb_item_free(e);
+	return rc == SB_ECONFLICT ? SB_OK : rc;
+}
+
 int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
                      const char *item, const char *token, unsigned int state,
                      int64_t until_ms)
@@ -232,11 +260,14 @@ decide:
 		if (rc == SB_OK || rc == SB_ENOTFOUND)
 			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
 			            SB_STATE_AVAILABLE, 0, &out->lapsed);
-		else if (rc == SB_ECONFLICT && entry->expires_ms)
+		else if (rc == SB_ECONFLICT && entry->expires_ms) {
 			/* Extended: the ledger's deadline is the one. */
 			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
 			            SB_STATE_HELD, entry->expires_ms, NULL);
-		else if (rc == SB_ECONFLICT) /* confirmed */
+			if (rc == SB_OK && sb_stamps_ok(box))
+				rc = not_ahead(box, bank, item, token, ledger,
+				               id, entry->expires_ms);
+		} else if (rc == SB_ECONFLICT) /* confirmed */
 			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
 			            SB_STATE_ASSIGNED, 0, &out->settled);
 		break;

@@ -73,6 +73,7 @@ static struct {
 	int64_t *retired_at; /* per item: when its retire returned, or 0 */
 	int stop;
 	size_t reloads;
+	int odd_item; /* an item answered against the id's story, or -1 */
 } mx;
 
 static int item_index(const char *v)
@@ -118,8 +119,14 @@ static void got_new(client *c, int j, const hr_call *k)
 	            "client %d: %s answered '%s' (new %d) to an id that "
 	            "holds nothing",
 	            c->idx, hr_op_name(k->op), k->item ? k->item : "-",
-	            k->is_new))
+	            k->is_new)) {
+		int none = -1;
+		if (item >= 0)
+			__atomic_compare_exchange_n(&mx.odd_item, &none, item,
+			                            0, __ATOMIC_ACQ_REL,
+			                            __ATOMIC_ACQUIRE);
 		return;
+	}
 	{
 		int64_t at = __atomic_load_n(&mx.retired_at[item],
 		                             __ATOMIC_ACQUIRE);
@@ -657,6 +664,7 @@ void hr_mix(void)
 	mx.items = t_xcalloc(mx.nitems, sizeof *mx.items);
 	mx.retired_at = t_xcalloc(mx.nitems, sizeof *mx.retired_at);
 	mx.reloads = 0;
+	mx.odd_item = -1;
 	for (i = 0; i < mx.nitems; i++)
 		mx.items[i] = t_xasprintf("mx-%zu", i);
 	for (i = 0; i < mx.nclients; i++) {
@@ -713,6 +721,8 @@ void hr_mix(void)
 	CHECKF(NULL, mx.reloads > 0, "the bank was never reloaded");
 	hr_sleep_until_us(wait_until + HR_SLACK_US);
 	check_spans(cs, hr_now_us() + LIVE_US);
+	if (mx.odd_item >= 0)
+		story(cs, mx.odd_item);
 	check_store(box, cs, retires);
 out:
 	for (i = 0; i < mx.nclients; i++) {
