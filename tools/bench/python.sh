@@ -29,7 +29,7 @@ bench_python() {
 			items=$((SECS * 25000 + 10000))
 		else
 			label=Redis
-			items=$((SECS * 40000 + 10000))
+			items=$((SECS * 60000 + 10000))
 		fi
 		for t in 1 8; do
 			# A fresh file for each run: both start from the same state.
