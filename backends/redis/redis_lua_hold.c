@@ -307,18 +307,33 @@ const char sb_rd_lua_hold[] =
  * the entry, TIME, the item's state, then the writes: out of the bank's
  * sorted set (a fused hold is not in the ledger's, and a held item out
  * of its bank's set is assigned: redis_keys.c, so the state stays) and
- * the entry (the general path makes fifteen). The first write
- * (ZREM from the bank's set, with pcall) checks its own key; the ledger
- * and the state hash were read before. Anything else (lapsed, confirmed already, the
- * item not held by this token, a malformed entry) takes the general path
- * below, which reads the state again and judges the deadline again: the
- * same answer, nothing was written. */
+ * the entry (the general path makes fifteen). The common restock (the
+ * same hold, in a ledger marked for its bank or shared: redis_keys.c)
+ * makes ten, the general path's writes without its reads and helpers:
+ * the entry with the mark, TIME, the state, the types of the ledger's
+ * sorted set and of the queue, then the counter (shared ledger), out of
+ * the bank's sorted set, the entry gone (and out of the ledger's set: a
+ * hold of the generic path is there), the state "a" and the item at the
+ * end of the queue. A held item is in no other key of its bank (the
+ * flight set, the stamps and the reservations hold only items in other
+ * states). The first write (HINCRBY or ZREM, with pcall) checks its own
+ * key, and the ZREM undoes the counter if it fails; the others' keys
+ * were read before. Anything else (lapsed, confirmed already, the
+ * item not held by this token, a malformed entry, an unmarked ledger)
+ * takes the general path below, which reads the state again and judges
+ * the deadline again: the same answer, nothing was written. */
 const char sb_rd_lua_change[] =
 	"local TAG = ARGV[1]\n"
 	"local id, token, op = ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
-	"local e = redis.call('HGET', KEYS[1], id)\n"
+	"local e, m\n"
+	"if op == 3 then\n"
+	"  local em = redis.call('HMGET', KEYS[1], id, '')\n"
+	"  e, m = em[1], em[2]\n"
+	"else\n"
+	"  e = redis.call('HGET', KEYS[1], id)\n"
+	"end\n"
 	"if not e then return {-1} end\n"
-	"if op == 1 and string.byte(e, 1) == 104 then\n"
+	"if (op == 1 or op == 3) and string.byte(e, 1) == 104 then\n"
 	"  local sc = string.find(e, ';', 2, true)\n"
 	"  local us = sc and string.sub(e, 2, sc - 1)\n"
 	"  local u = us and tonumber(us)\n"
@@ -332,12 +347,35 @@ const char sb_rd_lua_change[] =
 	"    local b = string.sub(base, c + 1, c + bl)\n"
 	"    local it = string.sub(base, c + bl + 1)\n"
 	"    local sk = TAG .. 's:' .. b\n"
-	"    if redis.call('HGET', sk, it) == 'h' .. token then\n"
+	"    local shared = m == '*'\n"
+	"    if (op == 1 or shared or m == '=' .. b) and "
+	"redis.call('HGET', sk, it) == 'h' .. token then\n"
+	"      local qk\n"
+	"      if op == 3 then\n"
+	"        qk = TAG .. 'q:' .. b\n"
+	"        redis.call('ZCARD', KEYS[3])\n"
+	"        redis.call('LLEN', qk)\n"
+	"        if shared then\n"
+	"          local r = redis.pcall('HINCRBY', KEYS[2], b, -1)\n"
+	"          if type(r) == 'table' then return r end\n"
+	"        end\n"
+	"      end\n"
 	"      local r = redis.pcall('ZREM', TAG .. 'd:' .. b, it)\n"
-	"      if type(r) == 'table' then return r end\n"
+	"      if type(r) == 'table' then\n"
+	"        if op == 3 and shared then "
+	"redis.call('HINCRBY', KEYS[2], b, 1) end\n"
+	"        return r\n"
+	"      end\n"
 	/* The state stays "h"TOKEN: out of d, it is assigned (redis_keys.c). */
-	"      redis.call('HSET', KEYS[1], id, base)\n"
-	"      return {0, base}\n"
+	"      if op == 1 then\n"
+	"        redis.call('HSET', KEYS[1], id, base)\n"
+	"        return {0, base}\n"
+	"      end\n"
+	"      redis.call('HDEL', KEYS[1], id)\n"
+	"      redis.call('ZREM', KEYS[3], id)\n"
+	"      redis.call('HSET', sk, it, 'a')\n"
+	"      redis.call('RPUSH', qk, it)\n"
+	"      return {0}\n"
 	"    end\n"
 	"  end\n"
 	"end\n" LIB_FNS "local ttl = tonumber(ARGV[5])\n"

@@ -983,6 +983,118 @@ out:
 	undo_close(&u);
 }
 
+/* The held counter of bank "bank" is @p want. */
+static int counter_is(redisContext *c, const char *held, const char *want)
+{
+	return is_str(rt_cmd(c, "HGET", held, "bank", NULL), want);
+}
+
+/* The release's common path (a live hold, a ledger marked for its bank
+ * or shared) reads the types of the ledger's set and of the queue before
+ * it writes, and checks the held counter (shared ledger) and the bank's
+ * set as it writes them, the counter first: a foreign key fails the
+ * release and changes nothing (the counter's step undone when the set
+ * fails). Then the release works: the item back at the end of the
+ * queue, the entry gone. */
+static void case_release_undo(void)
+{
+	printf("a failing release undoes its writes\n");
+	undo_store u;
+	const char *items[] = { "r1", "r2" }, *other[] = { "o1" };
+	sb_add_result res;
+	sb_item *it = NULL;
+	redisContext *c;
+	sb_box *box;
+
+	if (!undo_open(&u, "relundo"))
+		goto out;
+	c = u.c;
+	box = u.box;
+	CHECK_RC(box, sb_box_add(&res, box, "bank", items, 2), SB_OK);
+	CHECK_RC(box, sb_box_add(&res, box, "bank2", other, 1), SB_OK);
+	for (int shared = 0; shared < 2; shared++) {
+		/* The first hold marks the ledger for "bank"; a hold from
+		 * "bank2" then makes it shared. */
+		CHECK_RC(box,
+		         sb_box_hold(&it, box, "bank", "ledger", "x", 60000),
+		         SB_OK);
+		CHECK(box, it && strcmp(sb_item_value(it), "r1") == 0);
+		sb_item_free(it);
+		it = NULL;
+		if (shared) {
+			CHECK_RC(box,
+			         sb_box_hold(&it, box, "bank2", "ledger", "w",
+			                     60000),
+			         SB_OK);
+			sb_item_free(it);
+			it = NULL;
+			CHECK(NULL,
+			      is_str(rt_cmd(c, "HGET", u.entries, "", NULL),
+			             "*"));
+			CHECK(NULL, counter_is(c, u.held, "1"));
+		}
+		const char *bad[] = { u.holds, u.queue, u.due, u.held };
+		for (int i = 0; i < 3 + shared; i++) {
+			run(c, "RENAME", bad[i], u.kept);
+			run(c, "SET", bad[i], "foreign");
+			CHECK_RC(box,
+			         sb_box_release(box, "ledger", "x",
+			                        SB_RELEASE_RESTOCK),
+			         SB_EBACKEND);
+			CHECKF(box, t_contains(sb_box_errmsg(box), "WRONGTYPE"),
+			       "shared %d, case %d: %s", shared, i,
+			       sb_box_errmsg(box));
+			run(c, "DEL", bad[i], NULL);
+			run(c, "RENAME", u.kept, bad[i]);
+			CHECKF(NULL,
+			       is_str(rt_cmd(c, "HGET", u.state, "r1", NULL),
+			              "hledger\nx") &&
+			               int_of(rt_cmd(c, "ZCARD", u.due,
+			                             NULL)) == 1 &&
+			               is_str(rt_cmd(c, "LINDEX", u.queue, "0",
+			                             NULL),
+			                      "r2") &&
+			               int_of(rt_cmd(c, "LLEN", u.queue,
+			                             NULL)) == 1,
+			       "shared %d, case %d: the bank changed", shared,
+			       i);
+			redisReply *r = rt_cmd(c, "HGET", u.entries, "x", NULL);
+			CHECKF(NULL,
+			       r && r->type == REDIS_REPLY_STRING &&
+			               r->str[0] == 'h',
+			       "shared %d, case %d: the entry changed", shared,
+			       i);
+			if (r)
+				freeReplyObject(r);
+			if (shared)
+				CHECKF(NULL, counter_is(c, u.held, "1"),
+				       "case %d: the counter moved", i);
+		}
+		CHECK_RC(box,
+		         sb_box_release(box, "ledger", "x", SB_RELEASE_RESTOCK),
+		         SB_OK);
+		CHECK(NULL, is_nil(rt_cmd(c, "HGET", u.entries, "x", NULL)));
+		CHECK(NULL,
+		      is_str(rt_cmd(c, "HGET", u.state, "r1", NULL), "a"));
+		CHECK(NULL, queue_is(c, u.queue, "r2", "r1"));
+		CHECK(NULL, int_of(rt_cmd(c, "ZCARD", u.due, NULL)) == 0);
+		if (shared)
+			CHECK(NULL, counter_is(c, u.held, "0"));
+		CHECK_RC(box,
+		         sb_box_release(box, "ledger", "x", SB_RELEASE_RESTOCK),
+		         SB_ENOTFOUND);
+		/* r2 first again, r1 behind it, for the next round. */
+		run(c, "DEL", u.queue, NULL);
+		run(c, "RPUSH", u.queue, "r1");
+		run(c, "RPUSH", u.queue, "r2");
+	}
+	sb_stats st;
+	CHECK_RC(box, sb_box_stats(&st, box, "bank", "ledger"), SB_OK);
+	CHECK(box, st.available == 2 && st.on_hold == 0 && st.held == 0);
+out:
+	undo_close(&u);
+}
+
 /* Bulk add: several chunks in one transaction, repeats across chunk
  * boundaries, and the cap. */
 static void case_bulk(void)
@@ -1063,6 +1175,7 @@ int main(void)
 	case_script_atomic();
 	case_claim_undo();
 	case_hold_undo();
+	case_release_undo();
 	case_bulk();
 	free(db9);
 	free(password);
