@@ -46,6 +46,11 @@ static char *hold_ok_(sb_box *box, const char *bank, const char *ledger,
 	char *v = NULL;
 	int rc = sb_box_hold(&it, box, bank, ledger, id, ttl);
 
+	/* A failed hold leaves the outputs defined for the checks after. */
+	if (expires)
+		*expires = -1;
+	if (is_new)
+		*is_new = -1;
 	t_check_rc(box, file, line, "hold", rc, SB_OK);
 	if (rc == SB_OK && it) {
 		v = t_xstrdup(sb_item_value(it));
