@@ -46,6 +46,7 @@ bench_holds() {
 			"$(num "$(jnum hold_claims_per_s "$BENCH_JSON")")" \
 			"$(num "$(jnum fetch_claims_per_s "$BENCH_JSON")") (fetch, same runs)" \
 			"$(ratio "$(jnum ratio "$BENCH_JSON")" 1)" "—" "—"
+		[ "$store" = dynamodb ] && ddb_index_cost
 	done
 	rm -f "$DATA"/holds.db*
 }
@@ -55,4 +56,26 @@ runs_of() {
 	local x out=""
 	for x in $(jarr "$1" "$BENCH_JSON"); do out="$out $(ratio "$x" 1)"; done
 	printf '%s' "${out# }"
+}
+
+# ddb_index_cost: what the deadline index costs DynamoDB Local per hold
+# transaction (tools/bench/ddb_index_cost.py: the hold's transaction into
+# a held table with and without the index, alternated, one client), the
+# server's CPU time per transaction when its pid is known.
+ddb_index_cost() {
+	local json rc=0 n=1000 pid=${SB_TEST_DYNAMODB_PID:-}
+	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || pid=0
+	[ "$QUICK" = 1 ] && n=200
+	BENCH_JSON=$(/usr/bin/python3 "$ROOT/tools/bench/ddb_index_cost.py" \
+		--uri "$SB_TEST_DYNAMODB_URI" --count "$n" --pid "$pid" \
+		2>"$DATA/ddb-index-cost.err") || rc=$?
+	take_json ddb-index-cost "$rc" ddb_index_cost.py || return 0
+	json=$BENCH_JSON
+	row holds "hold transaction against the claim's (deadline index only), dynamodb, 1 client, p50 ms" \
+		"$(jnum hold_p50_ms "$json")" "$(jnum claim_p50_ms "$json") (no index)" \
+		"$(ratio "$(jnum p50_ratio "$json")" 1)" "" ""
+	[ "$pid" = 0 ] && return 0
+	row holds "hold transaction against the claim's (deadline index only), dynamodb, server CPU µs per transaction" \
+		"$(jnum hold_cpu_us "$json")" "$(jnum claim_cpu_us "$json") (no index)" \
+		"$(ratio "$(jnum cpu_ratio "$json")" 1)" "" ""
 }

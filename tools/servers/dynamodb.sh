@@ -56,5 +56,7 @@ start_dynamodb() {
 	export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-fake}
 	export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-fake}
 	export SB_TEST_DYNAMODB_URI="dynamodb+http://127.0.0.1:$port?region=us-east-1"
+	# The JVM itself (the subshell exec'd it): the bench reads its CPU time.
+	export SB_TEST_DYNAMODB_PID=$pid
 	log "dynamodb: DynamoDB Local on 127.0.0.1:$port (pid $pid)"
 }
