@@ -230,6 +230,12 @@ void sb__fault_set_hook(sb_fault_hook hook, void *payload);
 #define SB_FP_RELEASE_AFTER_MARK              "release_after_mark"
 #define SB_FP_RELEASE_AFTER_REMOVE            "release_after_remove"
 #define SB_FP_RECLAIM_AFTER_MARK              "reclaim_after_mark"
+/* A recovery pass that took over a reclaim in flight (its own mark on the
+ * item), before it asks the ledger. */
+#define SB_FP_RECLAIM_AFTER_TAKEOVER          "reclaim_after_takeover"
+/* A recovery pass deciding a lapse: the ledger step done (the entry
+ * removed as lapsed, or found live or for good), before the bank step. */
+#define SB_FP_RECLAIM_AFTER_LEDGER            "reclaim_after_ledger"
 /* A recovery pass that checked (or took over) a release in flight, before
  * its ledger step. */
 #define SB_FP_RECOVER_RELEASE_AFTER_CHECK     "recover_release_after_check"

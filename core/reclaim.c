@@ -73,6 +73,44 @@ static int follow(sb_box *box, const char *bank, const char *item,
 	return rc == SB_ECONFLICT ? SB_OK : rc;
 }
 
+/* The mark a pass puts on a held item it reclaims (docs/holds.md
+ * "Reclaim", step 1), where the bank keeps stamps: its own, so that only
+ * the pass that marked the item last moves it on. A stamp's low 40 bits
+ * (the time of the mark modulo 3 days, a counter, the recovery bit):
+ * never 0 (which keeps a deadline), and below 2^40 ms (2004), so never a
+ * deadline this library wrote: a mark cannot be mistaken for a hold's
+ * deadline, nor a deadline for a mark. Small enough for a double too,
+ * where a store keeps a reclaiming item's deadline as one (Redis). */
+static int64_t reclaim_mark(void)
+{
+	return sb_stamp_new(1) & ((INT64_C(1) << 40) - 1);
+}
+
+/* follow() for the pass that marked the item with @p mark (0: no
+ * stamps, an unconditional move as before); SB_ECONFLICT when another
+ * pass has the item now (or it moved on). A pass that another took the
+ * item from must not move it: its ledger read may be stale, and a move
+ * to held also applies to an item already held (backend.h): an extend
+ * may have set the deadline since (tests/holdrace/hr_mix.c found a pass
+ * putting back a ten-minute deadline the id had shortened, the entry
+ * already removed as lapsed by another pass: the item hidden from every
+ * claim for ten minutes, then given to the id again). */
+static int follow_mark(sb_box *box, const char *bank, const char *item,
+                       const char *token, unsigned int to, int64_t until_ms,
+                       int64_t mark, uint64_t *count)
+{
+	int rc;
+
+	if (!mark)
+		return follow(box, bank, item, token, SB_STATE_RECLAIMING, to,
+		              until_ms, count);
+	rc = sb_slot_move_if(box, bank, item, token, SB_STATE_RECLAIMING, to,
+	                     until_ms, mark);
+	if (rc == SB_OK && count)
+		(*count)++;
+	return rc;
+}
+
 /* The ledger name and id a token names, the ledger name copied. */
 static int token_parts(char **ledger, const char **id, const char *token)
 {
@@ -203,6 +241,9 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
                      int64_t until_ms)
 {
 	sb_item *entry = NULL;
+	/* Where the bank keeps stamps, this pass's own mark: every move
+	 * after it is conditional on it (follow_mark()). */
+	int64_t mark = sb_stamps_ok(box) ? reclaim_mark() : 0;
 	char *ledger;
 	const char *id;
 	int rc;
@@ -218,13 +259,14 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 		/* Listed with its deadline @p until_ms: where the bank keeps
 		 * stamps, only that hold, not one the same id took anew since
 		 * (each backend also refuses a deadline still ahead). */
-		rc = until_ms > 0 && sb_stamps_ok(box)
+		rc = until_ms > 0 && mark
 		             ? sb_slot_move_if(box, bank, item, token,
 		                               SB_STATE_HELD,
-		                               SB_STATE_RECLAIMING, 0, until_ms)
+		                               SB_STATE_RECLAIMING, mark,
+		                               until_ms)
 		             : sb_slot_move(box, bank, item, token,
 		                            SB_STATE_HELD, SB_STATE_RECLAIMING,
-		                            0);
+		                            mark);
 		if (rc == SB_ECONFLICT) { /* someone else moved it first */
 			rc = SB_OK;
 			break;
@@ -241,35 +283,49 @@ int sb__reclaim_item(sb_recover_result *out, sb_box *box, const char *bank,
 		 * reclaim (a release waits for one, so from here on it
 		 * cannot become a release whose lapsed entry, which tells
 		 * the release its hold lapsed, this step would remove). */
-		rc = until_ms > 0 && sb_stamps_ok(box)
+		rc = until_ms > 0 && mark
 		             ? sb_slot_move_if(box, bank, item, token,
 		                               SB_STATE_RECLAIMING,
-		                               SB_STATE_RECLAIMING, 0, until_ms)
+		                               SB_STATE_RECLAIMING, mark,
+		                               until_ms)
 		             : sb_slot_move(box, bank, item, token,
 		                            SB_STATE_RECLAIMING,
-		                            SB_STATE_RECLAIMING, 0);
+		                            SB_STATE_RECLAIMING, mark);
 		if (rc == SB_ECONFLICT) {
 			rc = SB_OK;
 			break;
 		}
 		if (rc)
 			break;
+		if (sb_fault_point(box, SB_FP_RECLAIM_AFTER_TAKEOVER)) {
+			rc = SB_ERROR;
+			break;
+		}
 decide:
 		rc = sb_slot_remove(box, &entry, ledger, id, bank, item,
 		                    SB_REMOVE_LAPSED);
+		if ((rc == SB_OK || rc == SB_ENOTFOUND || rc == SB_ECONFLICT) &&
+		    sb_fault_point(box, SB_FP_RECLAIM_AFTER_LEDGER)) {
+			rc = SB_ERROR;
+			break;
+		}
 		if (rc == SB_OK || rc == SB_ENOTFOUND)
-			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
-			            SB_STATE_AVAILABLE, 0, &out->lapsed);
+			rc = follow_mark(box, bank, item, token,
+			                 SB_STATE_AVAILABLE, 0, mark,
+			                 &out->lapsed);
 		else if (rc == SB_ECONFLICT && entry->expires_ms) {
 			/* Extended: the ledger's deadline is the one. */
-			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
-			            SB_STATE_HELD, entry->expires_ms, NULL);
-			if (rc == SB_OK && sb_stamps_ok(box))
+			rc = follow_mark(box, bank, item, token, SB_STATE_HELD,
+			                 entry->expires_ms, mark, NULL);
+			if (rc == SB_OK && mark)
 				rc = not_ahead(box, bank, item, token, ledger,
 				               id, entry->expires_ms);
 		} else if (rc == SB_ECONFLICT) /* confirmed */
-			rc = follow(box, bank, item, token, SB_STATE_RECLAIMING,
-			            SB_STATE_ASSIGNED, 0, &out->settled);
+			rc = follow_mark(box, bank, item, token,
+			                 SB_STATE_ASSIGNED, 0, mark,
+			                 &out->settled);
+		if (rc == SB_ECONFLICT) /* another pass has it now */
+			rc = SB_OK;
 		break;
 	case SB_STATE_RESTOCKING:
 	case SB_STATE_RETIRING:

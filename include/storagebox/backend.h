@@ -159,8 +159,11 @@ typedef struct {
 #define SB_STATE_RECLAIMING (1u << 7) /**< lapse reclaim in flight */
 
 /** An item listed by sb_bank_ops.list(). Strings are lent. @p ms is the
- *  deadline of a HELD or RECLAIMING item, the stamp of a RESTOCKING or
- *  RETIRING one in a bank with move_if (version 3), else 0. */
+ *  deadline of a HELD item; of a RECLAIMING one, the value the last move
+ *  gave it (the core stores the deadline there, or with move_if, version
+ *  3, the mark of the recovery pass deciding it: the bank keeps it as it
+ *  keeps a deadline, opaque); the stamp of a RESTOCKING or RETIRING one
+ *  in a bank with move_if, else 0. */
 typedef int (*sb_bank_item_cb)(const char *item, const char *token,
                                unsigned int state, int64_t ms, void *payload);
 

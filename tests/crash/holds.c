@@ -425,6 +425,41 @@ void crash_holds_points(void)
 	expect(box, ledger, "z", NULL, 0, "reclaim_after_mark");
 	free(v);
 
+	/* reclaim_after_ledger: a recover killed once it removed the lapsed
+	 * entry, before the bank step; the next recover takes the reclaim
+	 * over and finishes it. */
+	hold_ok(&v, bank, ledger, "z2", ttl_lapse);
+	lapse_wait();
+	{
+		const char *a[] = { "recover", "--", bank, ledger, NULL };
+		dies(a, "reclaim_after_ledger");
+	}
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECKF(box, rr.lapsed == 1, "reclaim_after_ledger: lapsed %llu",
+	       (unsigned long long)rr.lapsed);
+	expect(box, ledger, "z2", NULL, 0, "reclaim_after_ledger");
+	holds_laws(box, bank, ledger, 6, "reclaim_after_ledger", NULL);
+	free(v);
+
+	/* reclaim_after_takeover: one recover killed after its mark, the
+	 * next once it took that reclaim over; the third finishes it. */
+	hold_ok(&v, bank, ledger, "z3", ttl_lapse);
+	lapse_wait();
+	{
+		const char *a[] = { "recover", "--", bank, ledger, NULL };
+		dies(a, "reclaim_after_mark");
+	}
+	{
+		const char *a[] = { "recover", "--", bank, ledger, NULL };
+		dies(a, "reclaim_after_takeover");
+	}
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECKF(box, rr.lapsed == 1, "reclaim_after_takeover: lapsed %llu",
+	       (unsigned long long)rr.lapsed);
+	expect(box, ledger, "z3", NULL, 0, "reclaim_after_takeover");
+	holds_laws(box, bank, ledger, 6, "reclaim_after_takeover", NULL);
+	free(v);
+
 	/* reclaim_after_mark, by a claim on a bank whose only item is a
 	 * lapsed hold; then a claim gets it. */
 	hold_ok(&v, bank1, ledger1, "y", ttl_lapse);

@@ -131,6 +131,21 @@ bench_redis() {
 		sbbench "redis-small-$i" --uri "$uri" -- --clients 32 --items 10000 --repeat 0
 		small+=("$(jnum claims_per_s "$BENCH_JSON")")
 	done
+	# What the bank's size costs Redis itself: the claim written by hand
+	# (issue 15: HGET the ledger, LPOP the bank's list, HSET the ledger)
+	# under redis-benchmark, 32 connections, draining a BIG-item list,
+	# then three 10,000-item lists; its ledger grows as storagebox's does.
+	local hand_sha hand_big hand_small=()
+	hand_sha=$(REDISCLI_AUTH=$pw "${cli[@]}" script load \
+		"local v = redis.call('HGET', KEYS[1], ARGV[1]) if v then return v end
+		 v = redis.call('LPOP', KEYS[2]) if not v then return false end
+		 redis.call('HSET', KEYS[1], ARGV[1], v) return v")
+	hand_drain "$BIG"
+	hand_big=$HAND_CPS
+	for i in 1 2 3; do
+		hand_drain 10000
+		hand_small+=("$HAND_CPS")
+	done
 	rw1=$(aof_rewrites)
 	REDISCLI_AUTH=$pw "${cli[@]}" config set auto-aof-rewrite-percentage "${aof_pct:-100}" >/dev/null ||
 		fail "redis: cannot set auto-aof-rewrite-percentage back to ${aof_pct:-100}"
@@ -139,4 +154,42 @@ bench_redis() {
 	row redis "claims/s draining a $(num "$BIG")-item bank, 32 clients (automatic AOF rewrites off: $((rw1 - rw0)) during the load and drains)" \
 		"$(num "$big_cps")" "$(num "$sb") (10,000-item bank)" "$r" \
 		"0.9 – 1.1" "$(within "$r" 0.9 1.1)"
+	sb=$(median "${hand_small[@]}")
+	if [ "${hand_big:-0}" != 0 ] && [ "${sb:-0}" != 0 ]; then
+		row redis "the hand-written claim script under redis-benchmark, draining a $(num "$BIG")-item list, 32 connections, claims/s" \
+			"$(num "$hand_big")" "$(num "$sb") (10,000-item list)" \
+			"$(ratio "$hand_big" "$sb")" "" ""
+	fi
+}
+
+# hand_drain N: HAND_CPS = claims/s of the hand-written claim (hand_sha,
+# in bench_redis) draining a fresh list of N items, 32 connections, random
+# ids; 0 (and a failure) if the ledger does not show the claims. Its keys
+# are removed afterwards.
+hand_drain() {
+	local n=$1 list=bench-hand-list ledger=bench-hand-ledger cps got
+	HAND_CPS=0
+	REDISCLI_AUTH=$pw "${cli[@]}" unlink "$list" "$ledger" >/dev/null
+	# RPUSH in batches of 1,000, as raw protocol through --pipe.
+	seq -f "bench-item-%010.0f" 1 "$n" | awk -v k="$list" '
+		function flush() {
+			printf "*%d\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n%s", c + 2, length(k), k, b
+			c = 0; b = ""
+		}
+		{ b = b sprintf("$%d\r\n%s\r\n", length($0), $0); if (++c == 1000) flush() }
+		END { if (c) flush() }' |
+		REDISCLI_AUTH=$pw "${cli[@]}" --pipe >/dev/null ||
+		{ fail "redis: loading the hand-written claim's list"; return; }
+	cps=$(redis-benchmark -u "$bench_uri" -c 32 -n "$n" -r 100000000 -q \
+		EVALSHA "$hand_sha" 2 "$ledger" "$list" "id-__rand_int__" \
+		2>"$DATA/redis-benchmark-hand.err" |
+		tr '\r' '\n' | sed -n 's/.* \([0-9.]*\) requests per second.*/\1/p' | tail -n 1)
+	# Random ids among 10^8 repeat now and then: nearly every call claims.
+	got=$(REDISCLI_AUTH=$pw "${cli[@]}" hlen "$ledger")
+	REDISCLI_AUTH=$pw "${cli[@]}" unlink "$list" "$ledger" >/dev/null
+	if [ -z "$cps" ] || [ "${got:-0}" -lt $((n * 99 / 100)) ]; then
+		fail "redis: hand-written claim, $n items: ${cps:-no rate}, ${got:-0} claims ($(tail -n 2 "$DATA/redis-benchmark-hand.err"))"
+		return
+	fi
+	HAND_CPS=$cps
 }
