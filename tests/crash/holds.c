@@ -179,6 +179,30 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* @p id holds an item of @p bank until it lapses; a recover dies at
+ * each of @p points in turn, then one finishes the reclaim: the item is
+ * back, the entry gone, the laws hold (6 items). */
+static void reclaim_dies(sb_box *box, const char *bank, const char *ledger,
+                         const char *id, const char *const *points, size_t n)
+{
+	const char *a[] = { "recover", "--", bank, ledger, NULL };
+	const char *what = points[n - 1];
+	sb_recover_result rr;
+	char *v = NULL;
+	size_t i;
+
+	hold_ok(&v, bank, ledger, id, "300ms");
+	lapse_wait();
+	for (i = 0; i < n; i++)
+		dies(a, points[i]);
+	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
+	CHECKF(box, rr.lapsed == 1, "%s: lapsed %llu", what,
+	       (unsigned long long)rr.lapsed);
+	expect(box, ledger, id, NULL, 0, what);
+	holds_laws(box, bank, ledger, 6, what, NULL);
+	free(v);
+}
+
 /* Hold "e" and kill its extend at extend_after_ledger, then wait until
  * the bank's (old) deadline has passed. The extend is a new process: on
  * a loaded machine it may start after a short hold lapsed, so the hold
@@ -412,53 +436,22 @@ void crash_holds_points(void)
 	holds_laws(box, bank, ledger, 6, "recover_release_after_check", NULL);
 	free(v);
 
-	/* reclaim_after_mark, by recover: the next recover finishes. */
-	hold_ok(&v, bank, ledger, "z", ttl_lapse);
-	lapse_wait();
+	/* A lapsed hold's reclaim, its recovers killed at @p points in
+	 * turn: the next recover finishes it. reclaim_after_mark; then
+	 * after the ledger step (the lapsed entry removed); then a recover
+	 * killed once it took over the reclaim another left. */
 	{
-		const char *a[] = { "recover", "--", bank, ledger, NULL };
-		dies(a, "reclaim_after_mark");
+		static const char *const mark[] = { "reclaim_after_mark" };
+		static const char *const ledger_step[] = {
+			"reclaim_after_ledger"
+		};
+		static const char *const takeover[] = {
+			"reclaim_after_mark", "reclaim_after_takeover"
+		};
+		reclaim_dies(box, bank, ledger, "z", mark, 1);
+		reclaim_dies(box, bank, ledger, "z2", ledger_step, 1);
+		reclaim_dies(box, bank, ledger, "z3", takeover, 2);
 	}
-	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
-	CHECKF(box, rr.lapsed == 1, "reclaim_after_mark: lapsed %llu",
-	       (unsigned long long)rr.lapsed);
-	expect(box, ledger, "z", NULL, 0, "reclaim_after_mark");
-	free(v);
-
-	/* reclaim_after_ledger: a recover killed once it removed the lapsed
-	 * entry, before the bank step; the next recover takes the reclaim
-	 * over and finishes it. */
-	hold_ok(&v, bank, ledger, "z2", ttl_lapse);
-	lapse_wait();
-	{
-		const char *a[] = { "recover", "--", bank, ledger, NULL };
-		dies(a, "reclaim_after_ledger");
-	}
-	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
-	CHECKF(box, rr.lapsed == 1, "reclaim_after_ledger: lapsed %llu",
-	       (unsigned long long)rr.lapsed);
-	expect(box, ledger, "z2", NULL, 0, "reclaim_after_ledger");
-	holds_laws(box, bank, ledger, 6, "reclaim_after_ledger", NULL);
-	free(v);
-
-	/* reclaim_after_takeover: one recover killed after its mark, the
-	 * next once it took that reclaim over; the third finishes it. */
-	hold_ok(&v, bank, ledger, "z3", ttl_lapse);
-	lapse_wait();
-	{
-		const char *a[] = { "recover", "--", bank, ledger, NULL };
-		dies(a, "reclaim_after_mark");
-	}
-	{
-		const char *a[] = { "recover", "--", bank, ledger, NULL };
-		dies(a, "reclaim_after_takeover");
-	}
-	CHECK_RC(box, sb_box_recover(&rr, box, bank, ledger, NULL), SB_OK);
-	CHECKF(box, rr.lapsed == 1, "reclaim_after_takeover: lapsed %llu",
-	       (unsigned long long)rr.lapsed);
-	expect(box, ledger, "z3", NULL, 0, "reclaim_after_takeover");
-	holds_laws(box, bank, ledger, 6, "reclaim_after_takeover", NULL);
-	free(v);
 
 	/* reclaim_after_mark, by a claim on a bank whose only item is a
 	 * lapsed hold; then a claim gets it. */

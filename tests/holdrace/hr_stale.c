@@ -49,6 +49,16 @@
 #define LONG_MS  60000
 #define SHORT_MS 400
 
+/* Open @p gate, wait for the call it held to end (*@p running: no
+ * longer), which must have succeeded. */
+static void let_go(int gate, hr_call *c, int *running)
+{
+	hr_gate_open_at(gate);
+	hr_call_join(c);
+	*running = 0;
+	CHECK_RC(c->box, c->rc, SB_OK);
+}
+
 /* The id "id" holds the bank's only item anew, for SHORT_MS: returns its
  * deadline (0 after a failed check). */
 static int64_t hold_again(sb_box *box, const char *bank, const char *ledger,
@@ -239,10 +249,7 @@ static int retire_under_reclaim(sb_box **box, sb_box *rbox, int64_t ttl_ms)
 	t_nap_ms(100);
 	hr_call_run(&p2);
 	CHECK_RC(p2.box, p2.rc, SB_OK);
-	hr_gate_open_at(1);
-	hr_call_join(&p1);
-	p1_on = 0;
-	CHECK_RC(p1.box, p1.rc, SB_OK);
+	let_go(1, &p1, &p1_on);
 	hr_gate_open_at(2);
 	hr_call_join(&rel);
 	rel_on = 0;
@@ -394,18 +401,9 @@ static void stale_passes(sb_box **box, sb_box *rbox)
 		goto out;
 	hr_call_run(&b);
 	CHECK_RC(b.box, b.rc, SB_OK);
-	hr_gate_open_at(0);
-	hr_call_join(&e);
-	e_on = 0;
-	CHECK_RC(e.box, e.rc, SB_OK);
-	hr_gate_open_at(2);
-	hr_call_join(&c);
-	c_on = 0;
-	CHECK_RC(c.box, c.rc, SB_OK);
-	hr_gate_open_at(1);
-	hr_call_join(&a);
-	a_on = 0;
-	CHECK_RC(a.box, a.rc, SB_OK);
+	let_go(0, &e, &e_on);
+	let_go(2, &c, &c_on);
+	let_go(1, &a, &a_on);
 	CHECKF(box[0],
 	       hr_lookup(box[0], ledger, "id", &now, &exp) != SB_OK ||
 	               (exp > 0 && exp * 1000 < hr_now_us()),
