@@ -1,5 +1,5 @@
-# Sourced by tools/test.sh, tools/serve.sh and tools/bench.sh: the
 # shellcheck shell=bash
+# Sourced by tools/test.sh, tools/serve.sh and tools/bench.sh: the
 # helpers they share and the servers the backend suites need, started the
 # same way everywhere. The caller sets ROOT, PACKAGES and SERVERS first,
 # then calls ensure_packages and start_servers; stop_servers runs at exit.
@@ -77,11 +77,17 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # free_port VAR: set VAR to a loopback port nobody listens on and that this
 # script has not handed out before (call it directly, not in $(...), so
-# that it remembers).
+# that it remembers). Ports come from below the kernel's ephemeral range
+# (ip_local_port_range): an outgoing connection of anything on the machine
+# may take a port inside it between this check and the server's bind
+# (a CI run lost its Redis that way).
 free_port() {
-	local _fp_port _fp_tries=0
+	local _fp_port _fp_tries=0 _fp_lo=10000 _fp_hi=32767 _fp_eph
+	read -r _fp_eph _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
+		_fp_eph=32768
+	[ "$_fp_eph" -gt $((_fp_lo + 1000)) ] && _fp_hi=$((_fp_eph - 1))
 	while [ $_fp_tries -lt 200 ]; do
-		_fp_port=$((20000 + RANDOM % 40000))
+		_fp_port=$((_fp_lo + RANDOM % (_fp_hi - _fp_lo + 1)))
 		_fp_tries=$((_fp_tries + 1))
 		case $USED_PORTS in *" $_fp_port "*) continue ;; esac
 		port_open "$_fp_port" && continue

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # DynamoDB Local (AWS's own emulator) for the DynamoDB suites. Sourced by
 # tools/test.sh (see the server contract there). The emulator ships inside
 # the npm package amplify-dynamodb-simulator (jar + native sqlite4java
@@ -11,14 +12,16 @@ DYNAMODB_SIMULATOR_PKG=${DYNAMODB_SIMULATOR_PKG:-amplify-dynamodb-simulator@2.9.
 
 # dynamodb_local_dir: print the emulator dir, fetching the package once.
 dynamodb_local_dir() {
-	local cache="$ROOT/.cache/dynamodb-local" tgz
+	local cache="$ROOT/.cache/dynamodb-local" tgz tgzs
 	mkdir -p "$cache"
-	tgz=$(ls "$cache"/amplify-dynamodb-simulator-*.tgz 2>/dev/null | head -n1 || true)
-	if [ -z "$tgz" ]; then
+	tgzs=("$cache"/amplify-dynamodb-simulator-*.tgz)
+	if [ ! -f "${tgzs[0]}" ]; then
 		(cd "$cache" && npm pack --silent "$DYNAMODB_SIMULATOR_PKG" >/dev/null) ||
 			die "dynamodb: npm pack $DYNAMODB_SIMULATOR_PKG failed"
-		tgz=$(ls "$cache"/amplify-dynamodb-simulator-*.tgz | head -n1)
+		tgzs=("$cache"/amplify-dynamodb-simulator-*.tgz)
+		[ -f "${tgzs[0]}" ] || die "dynamodb: npm pack left no tarball in $cache"
 	fi
+	tgz=${tgzs[0]}
 	if [ ! -f "$cache/package/emulator/DynamoDBLocal.jar" ]; then
 		tar -xzf "$tgz" -C "$cache" package/emulator ||
 			die "dynamodb: cannot unpack $tgz"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # PostgreSQL 15 for the postgresql test suite (sourced by tools/test.sh).
 #
 # A throw-away cluster: initdb into $WORK/postgresql, loopback only, on a
@@ -26,7 +27,7 @@ pg_run() {
 }
 
 start_postgresql() {
-	local dir="$WORK/postgresql" port pw
+	local dir="$WORK/postgresql" port pw try
 	mkdir -p "$dir"
 	if [ "$(id -u)" -eq 0 ]; then
 		id postgres >/dev/null 2>&1 ||
@@ -36,11 +37,10 @@ start_postgresql() {
 		# runuser keeps the cwd: make sure postgres may enter $WORK.
 		chmod o+x "$WORK"
 	fi
-	free_port port
 	pw="sbpw$RANDOM$RANDOM$RANDOM"
 	printf '%s\n' "$pw" >"$dir/pwfile"
 	[ "$(id -u)" -ne 0 ] || chown postgres: "$dir/pwfile"
-	log "postgresql: initdb in $dir/data, port $port"
+	log "postgresql: initdb in $dir/data"
 	pg_run "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust \
 		-E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; die "postgresql: initdb failed"; }
@@ -52,15 +52,22 @@ host all all 127.0.0.1/32 scram-sha-256
 EOF
 	cat >>"$dir/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
-port = $port
 unix_socket_directories = '$dir'
 max_connections = 200
 password_encryption = scram-sha-256
 EOF
-	pg_run "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		start >/dev/null ||
-		{ cat "$dir/server.log" >&2; die "postgresql: pg_ctl start failed"; }
 	on_exit "pg_run '$PG_BIN/pg_ctl' -D '$dir/data' -m immediate -w stop"
+	# A port can still be taken between free_port's check and the bind:
+	# try another one before giving up (the last port line wins).
+	for try in 1 2 3; do
+		free_port port
+		printf 'port = %s\n' "$port" >>"$dir/data/postgresql.conf"
+		pg_run "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+			-t 60 start >/dev/null && break
+		[ "$try" -lt 3 ] ||
+			{ tail -n 20 "$dir/server.log" >&2; die "postgresql: pg_ctl start failed"; }
+		log "postgresql: port $port failed, trying another"
+	done
 	wait_for_port "$port" 30
 	pg_run "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" \
 		-U postgres -d postgres -v pw="$pw" <<'EOF' ||

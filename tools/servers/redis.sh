@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Redis for the redis test suite (sourced by tools/test.sh; contract there).
 #
 # One redis-server 7 on a free loopback port and a unix socket, in
@@ -12,11 +13,9 @@
 PACKAGES+=(redis-server libhiredis-dev)
 SERVERS+=(redis)
 
-start_redis() {
-	local dir="$WORK/redis" port password
-	mkdir -p "$dir"
-	free_port port
-	password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+# redis_scripts DIR PORT PASSWORD: write start.sh, stop.sh and restart.sh.
+redis_scripts() {
+	local dir=$1 port=$2 password=$3
 	# The command line, kept in a script so the fault test can run it
 	# again after a restart. setsid and the redirections detach the
 	# server from whoever starts it (a test must not wait for it).
@@ -29,14 +28,17 @@ start_redis() {
 		--requirepass "$password" --save "" --appendonly yes \\
 		--appendfsync everysec --daemonize no --pidfile "$dir/redis.pid" \\
 		--logfile "$dir/redis.log" </dev/null >/dev/null 2>&1 &
-	echo \$! >"$dir/redis.pid.launch"
+	pid=\$!
+	echo \$pid >"$dir/redis.pid.launch"
 	for _ in \$(seq 1 150); do
 		if REDISCLI_AUTH="$password" redis-cli -p $port ping 2>/dev/null | grep -q PONG; then
 			exit 0
 		fi
+		kill -0 \$pid 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "redis-server did not answer on port $port" >&2
+	echo "redis-server did not answer on port $port; its log ends:" >&2
+	tail -n 5 "$dir/redis.log" >&2 2>/dev/null || true
 	exit 1
 	SCRIPT
 	cat >"$dir/stop.sh" <<-SCRIPT
@@ -56,8 +58,23 @@ start_redis() {
 	exec "$dir/start.sh"
 	SCRIPT
 	chmod +x "$dir/start.sh" "$dir/stop.sh" "$dir/restart.sh"
-	"$dir/start.sh"
+}
+
+start_redis() {
+	local dir="$WORK/redis" port password try
+	mkdir -p "$dir"
+	password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 	on_exit "'$dir/stop.sh'"
+	# A port can still be taken between free_port's check and the bind:
+	# try another one before giving up.
+	for try in 1 2 3; do
+		free_port port
+		redis_scripts "$dir" "$port" "$password"
+		"$dir/start.sh" && break
+		"$dir/stop.sh"
+		[ "$try" -lt 3 ] || die "redis: no server after $try ports"
+		log "redis: port $port failed, trying another"
+	done
 	wait_for_port "$port" 15
 	log "redis: $(redis-server --version | cut -d' ' -f3) on 127.0.0.1:$port and $dir/redis.sock"
 	export SB_TEST_REDIS_URI="redis://:$password@127.0.0.1:$port/0"
