@@ -75,9 +75,9 @@ done
 # Sizes: the in a full run, tiny ones in a quick run.
 # shellcheck disable=SC2034 # used by the sections (tools/bench/*.sh)
 if [ "$QUICK" = 1 ]; then
-	SECS=1 BIG=20000 DDB_BIG=2000 DDB_SMALL=1000 DDB_LIFE=300
+	SECS=1 BIG=20000 DDB_BIG=2000 DDB_SMALL=1000 DDB_LIFE=300 SMALL_RUNS=2
 else
-	SECS=5 BIG=1000000 DDB_BIG=100000 DDB_SMALL=5000 DDB_LIFE=3000
+	SECS=5 BIG=1000000 DDB_BIG=100000 DDB_SMALL=5000 DDB_LIFE=3000 SMALL_RUNS=12
 fi
 SECS=${BENCH_SECONDS:-$SECS} BIG=${BENCH_BIG:-$BIG} DDB_BIG=${BENCH_DDB_BIG:-$DDB_BIG}
 
@@ -119,7 +119,7 @@ done
 wants python && opts+=(-Dredis=enabled)
 wants original && opts+=(-Ddynamodb=enabled)
 wants postgresql && targets+=(tools/bench/pg_claim_sql)
-wants redis && targets+=(tools/bench/redis_claim_script)
+wants redis && targets+=(tools/bench/redis_claim_script tools/bench/redis_threads)
 { wants dynamodb || wants original; } && targets+=(tests/dynamodb/ddb_bench)
 if [ -f "$BUILD/build.ninja" ]; then
 	meson configure "$BUILD" "${opts[@]}" >/dev/null
@@ -133,6 +133,7 @@ ninja -C "$BUILD" "${targets[@]}" >/dev/null
 	SQLITE_RAW=$ROOT/$BUILD/tools/bench/sqlite_raw
 	PG_CLAIM_SQL=$ROOT/$BUILD/tools/bench/pg_claim_sql
 	REDIS_CLAIM=$ROOT/$BUILD/tools/bench/redis_claim_script
+	REDIS_THREADS=$ROOT/$BUILD/tools/bench/redis_threads
 	DDB_BENCH=$ROOT/$BUILD/tests/dynamodb/ddb_bench
 	DATA=$ROOT/$BUILD/bench-data
 	PY_PATH=$ROOT/$BUILD/python

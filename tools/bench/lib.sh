@@ -132,6 +132,19 @@ life_row() {
 		"${4:+≥ $4}" "${4:+$(at_least "$r" "${4:-0}")}"
 }
 
+# mid_drain ITEMS: the seconds the last run (BENCH_JSON, a drained bank
+# of ITEMS) took over its middle 80% (from the first tenth's last claim
+# to the ninth's), from its life_tenths; empty when it has none. A
+# drain's first and last claims carry costs of the run, not of the bank
+# (the threads starting; the one the scheduler left waiting longest,
+# which the run waits for at the end): a run of 0.3 s carries them at
+# some 20 times the weight of one of 6 s.
+mid_drain() {
+	jarr life_tenths "$BENCH_JSON" | awk -v n="$1" '
+		{ for (i = 2; i <= 9; i++) { if ($i <= 0) exit; s += n / 10 / $i } }
+		END { if (NF >= 9 && s > 0) print s }'
+}
+
 # bulk_data BACKEND ITEMS ITEMS_PER_S: one bar of the bulk load plot.
 bulk_data() {
 	printf '%s %s %s %s/s\n' "$1" "$(num "$2")" "$3" "$(num "$3")" >>"$DATA/bulk.dat"
