@@ -83,12 +83,8 @@ bench_redis() {
 	hand_drain "$n" threads
 	th_hand=$HAND_CPS
 	if [ "$th_hand" != 0 ]; then
-		row redis "the hand-written claim script from 32 threads, claims/s" \
-			"$(num "$th_hand")" "$(num "$base32") (redis-benchmark, return 1)" \
-			"$(ratio "$th_hand" "$base32")" "" ""
-		row redis "fused claims/s, 32 clients, against the hand-written claim from 32 threads" \
-			"$(num "$fused32")" "$(num "$th_hand") (hand-written, 32 threads)" \
-			"$(ratio "$fused32" "$th_hand")" "" ""
+		reference_rows "the hand-written claim script from 32 threads" "$th_hand" \
+			"the hand-written claim from 32 threads" "hand-written, 32 threads"
 	fi
 
 	# Why the gap at 32 clients: the claim script alone under
@@ -116,12 +112,8 @@ bench_redis() {
 	elif [ "${claimed:-0}" -lt $((n * 99 / 100)) ]; then
 		fail "redis-benchmark (claim script): $n calls made ${claimed:-0} claims"
 	else
-		row redis "the claim script alone under redis-benchmark, 32 connections, claims/s" \
-			"$(num "$cs")" "$(num "$base32") (redis-benchmark, return 1)" \
-			"$(ratio "$cs" "$base32")" "" ""
-		row redis "fused claims/s, 32 clients, against the claim script alone" \
-			"$(num "$fused32")" "$(num "$cs") (redis-benchmark, claim script)" \
-			"$(ratio "$fused32" "$cs")" "" ""
+		reference_rows "the claim script alone under redis-benchmark, 32 connections" \
+			"$cs" "the claim script alone" "redis-benchmark, claim script"
 	fi
 
 	sbbench redis-generic --uri "$uri" --protocol generic -- --clients 32 \
@@ -213,6 +205,16 @@ bench_redis() {
 			"$(num "$hand_big")" "$(num "$sb") ($SMALL_RUNS 10,000-item lists)" \
 			"$(ratio "$hand_big" "$sb")" "" ""
 	fi
+}
+
+# reference_rows WHAT CPS AGAINST SHORT: a reference claim's rate (CPS, of
+# WHAT) against return 1 at 32 connections, and storagebox's 32 clients
+# against it (base32 and fused32, in bench_redis).
+reference_rows() {
+	row redis "$1, claims/s" "$(num "$2")" \
+		"$(num "$base32") (redis-benchmark, return 1)" "$(ratio "$2" "$base32")" "" ""
+	row redis "fused claims/s, 32 clients, against $3" "$(num "$fused32")" \
+		"$(num "$2") ($4)" "$(ratio "$fused32" "$2")" "" ""
 }
 
 # hand_drain N [threads]: HAND_CPS = claims/s of the hand-written claim
