@@ -142,7 +142,8 @@ static void *client(void *arg)
 				lens[i] = with_rand(buf[i], r->argv[i], &seed);
 		rep = redisCommandArgv(c, r->argc, argv, lens);
 		if (!rep || rep->type == REDIS_REPLY_ERROR) {
-			if (__atomic_fetch_add(&r->failed, 1, __ATOMIC_RELAXED) == 0)
+			if (__atomic_fetch_add(&r->failed, 1,
+			                       __ATOMIC_RELAXED) == 0)
 				fprintf(stderr, "redis_threads: %s\n",
 				        rep ? rep->str : c->errstr);
 			freeReplyObject(rep);
@@ -171,8 +172,9 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 7) {
-		fprintf(stderr, "usage: redis_threads HOST PORT CLIENTS REQUESTS "
-		                "SHA NUMKEYS [KEY|ARG]...\n");
+		fprintf(stderr,
+		        "usage: redis_threads HOST PORT CLIENTS REQUESTS "
+		        "SHA NUMKEYS [KEY|ARG]...\n");
 		return 2;
 	}
 	r.host = argv[1];
@@ -183,7 +185,8 @@ int main(int argc, char **argv)
 	if (r.pass && !*r.pass)
 		r.pass = NULL;
 	if (r.port <= 0 || clients == 0 || clients > 1024 || r.requests == 0) {
-		fprintf(stderr, "redis_threads: bad PORT, CLIENTS or REQUESTS\n");
+		fprintf(stderr,
+		        "redis_threads: bad PORT, CLIENTS or REQUESTS\n");
 		return 2;
 	}
 	r.argc = argc - 4; /* EVALSHA in place of argv[4] */
@@ -207,8 +210,10 @@ int main(int argc, char **argv)
 	free(th);
 	free(r.argv);
 	if (started < clients || r.failed) {
-		fprintf(stderr, "redis_threads: %" PRIu64 " failed calls, %u of "
-		                "%u clients started\n", r.failed, started, clients);
+		fprintf(stderr,
+		        "redis_threads: %" PRIu64 " failed calls, %u of "
+		        "%u clients started\n",
+		        r.failed, started, clients);
 		return 1;
 	}
 	printf("calls_per_s %.0f\n",
