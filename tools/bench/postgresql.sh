@@ -9,7 +9,7 @@
 # (drained to the last item by 32 clients); a 10,000-item bank beside it.
 
 bench_postgresql() {
-	local uri=$SB_TEST_PG_URI c base sb r items t0 t1 raw uniq ours big_cps i fused8=0 fused32=0
+	local uri=$SB_TEST_PG_URI c base sb r items t0 t1 raw uniq ours big_cps i fused8=0 fused32=0 want
 	# psql and pgbench get the URI without its password, and the password
 	# in PGPASSWORD: out of ps. (The test server's password needs no
 	# percent-decoding: tools/servers/postgresql.sh makes it alphanumeric.)
@@ -42,13 +42,12 @@ bench_postgresql() {
 		[ "$c" = 8 ] && fused8=$sb
 		[ "$c" = 32 ] && fused32=$sb
 		r=$(ratio "$sb" "$base")
-		if [ "$c" = 32 ]; then
-			row postgresql "fused claims/s, 32 clients" "$(num "$sb")" \
-				"$(num "$base") (pgbench)" "$r" "≥ 0.7" "$(at_least "$r" 0.7)"
-		else
-			row postgresql "fused claims/s, $c client$([ "$c" = 1 ] || echo s)" \
-				"$(num "$sb")" "$(num "$base") (pgbench)" "$r" "" ""
-		fi
+		# Issue 15: at least 0.7 of pgbench at 32 clients, 0.6 at 1 and 8.
+		want=0.6
+		[ "$c" = 32 ] && want=0.7
+		row postgresql "fused claims/s, $c client$([ "$c" = 1 ] || echo s)" \
+			"$(num "$sb")" "$(num "$base") (pgbench)" "$r" "≥ $want" \
+			"$(at_least "$r" "$want")"
 		printf '%s %s %s\n' "$c" "$sb" "$base" >>"$DATA/clients-postgresql.dat"
 	done
 	# Why the gap at 32 clients: the server's own cost. pgbench runs the
