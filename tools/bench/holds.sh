@@ -11,6 +11,11 @@
 # each on a fifth of the items (the section takes as long as one big run
 # did), and the rows give the medians: of the p50s, and of the runs'
 # ratios (the verdict), with every run's ratio beside it.
+#
+# At 8 threads the p50s are mostly queueing, and the hold run's queue
+# holds confirms and releases too. So each store also gets 3 pairs with
+# one client (no queue: what one hold costs against one fetch), shown
+# beside the verdict, without a target of their own.
 
 bench_holds() {
 	local store uri items r h f c runs=${BENCH_HOLDS_RUNS:-5}
@@ -46,9 +51,25 @@ bench_holds() {
 			"$(num "$(jnum hold_claims_per_s "$BENCH_JSON")")" \
 			"$(num "$(jnum fetch_claims_per_s "$BENCH_JSON")") (fetch, same runs)" \
 			"$(ratio "$(jnum ratio "$BENCH_JSON")" 1)" "—" "—"
+		holds_one_client "$store" "$uri" "$items"
 		[ "$store" = dynamodb ] && ddb_index_cost
 	done
 	rm -f "$DATA"/holds.db*
+}
+
+# holds_one_client STORE URI ITEMS: hold and confirm against fetch, one
+# client, the medians of 3 runs on ITEMS items each (a fifth of the
+# 8-thread runs' share is enough: one client claims less).
+holds_one_client() {
+	local store=$1 uri=$2 items=$(($3 / 5 + 20))
+	sbbench "holds1-$store" --uri "$uri" -- --holds --runs 3 \
+		--procs 1 --clients 1 --items "$items" --repeat 0
+	row holds "hold p50 ms against fetch p50 ms, $store, 1 client, median of 3 runs" \
+		"$(jnum hold_p50_ms "$BENCH_JSON")" "$(jnum fetch_p50_ms "$BENCH_JSON") (fetch, same runs)" \
+		"$(ratio "$(jnum hold_ratio "$BENCH_JSON")" 1) (runs: $(runs_of hold_ratios))" "" ""
+	row holds "confirm p50 ms against fetch p50 ms, $store, 1 client, median of 3 runs" \
+		"$(jnum confirm_p50_ms "$BENCH_JSON")" "$(jnum fetch_p50_ms "$BENCH_JSON") (fetch, same runs)" \
+		"$(ratio "$(jnum confirm_ratio "$BENCH_JSON")" 1) (runs: $(runs_of confirm_ratios))" "" ""
 }
 
 # runs_of NAME: the runs' ratios of the last JSON, two decimals each.
